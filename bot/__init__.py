@@ -1,0 +1,1 @@
+"""The chat and command-line adapters of taskbot. The domain lives in ``tasks``."""

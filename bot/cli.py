@@ -1,0 +1,290 @@
+"""The ``taskbot`` command: set up the database, import the year's document, look at it.
+
+    taskbot init
+    taskbot import [PATH] [--year 2021] [--dry-run] [--json]
+    taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
+    taskbot units
+    taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
+
+Global options: --config FILE, --database-url URL, --now 2021-09-01 (the clock, for
+trying a date without waiting for it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+from tabulate import tabulate
+
+from bot.config import ConfigError, Settings, load_settings
+from seed import MENTOUGOU_2021, seed_path
+from tasks.clock import Clock, FixedClock, SystemClock, local_today, parse_moment
+from tasks.db import make_engine
+from tasks.deadlines import read_deadline
+from tasks.directory import load_seed_directory
+from tasks.events import Actor
+from tasks.importer import DocumentError, import_file, prepare_database, preview_file
+from tasks.parsed import ParsedPlan
+from tasks.plan_store import ImportSummary
+from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
+
+KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目", "team": "工作专班"}
+UNIT_KIND_NAMES = {"office": "办公室", "department": "部门", "town": "镇", "street": "街道",
+                   "frontline": "前方", "group": "单位组", "external": "外地单位", "leadership": "领导"}
+TEXT_WIDTH = 36
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"参数错误：{message}\n请运行 taskbot --help 查看用法。\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config", type=Path, default=default, help="配置文件（默认 ./config.toml）")
+    parser.add_argument("--database-url", default=default, help="数据库地址，覆盖配置文件")
+    parser.add_argument("--now", default=default, help="把当前时间设为指定时刻，如 2021-09-01 或 2021-09-01T09:00")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ChineseArgumentParser(prog="taskbot", description="工作要点任务清单督办机器人")
+    _global_options(parser, None)
+    # The same options after the command name too: `taskbot tasks --now 2021-09-01`.
+    after_command = ChineseArgumentParser(add_help=False)
+    _global_options(after_command, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="命令",
+                                     parser_class=ChineseArgumentParser)
+
+    commands.add_parser("init", help="建表并载入单位名录", parents=[after_command])
+
+    importing = commands.add_parser("import", help="导入工作要点文档（.txt/.md/.csv/.xlsx）",
+                                    parents=[after_command])
+    importing.add_argument("path", nargs="?", type=Path, help="文档路径（默认：内置的2021年门头沟区文档）")
+    importing.add_argument("--year", type=int, help="计划年份（默认从文档标题读取）")
+    importing.add_argument("--title", help="计划标题（默认从文档读取）")
+    importing.add_argument("--dry-run", action="store_true", help="只显示将要导入的内容，不写数据库")
+    importing.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    listing = commands.add_parser("tasks", help="列出任务", parents=[after_command])
+    listing.add_argument("--unit", help="只看某单位的任务（可用简称，如 区科信局）")
+    listing.add_argument("--team", help="只看某工作专班牵头单位的任务（名称或序号）")
+    listing.add_argument("--overdue", action="store_true", help="只看已逾期未完成的任务")
+    listing.add_argument("--due-before", type=_iso_date, help="只看该日期（含）前到期未完成的任务")
+    listing.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
+
+    commands.add_parser("units", help="单位名录、别名、单位组和未能识别的名称", parents=[after_command]).add_argument(
+        "--year", type=int, help="计划年份（默认最近导入的计划）")
+
+    deadline = commands.add_parser("deadline", help="查看完成时限的识别结果", parents=[after_command])
+    deadline.add_argument("phrases", nargs="+", help="时限表述；用 - 从标准输入逐行读取")
+    deadline.add_argument("--year", type=int, help="计划年份（默认今年）")
+    deadline.add_argument("--json", action="store_true", help="每行输出一个 JSON 对象")
+    return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD，收到“{text}”") from error
+
+
+class Cli:
+    def __init__(self, args: argparse.Namespace, settings: Settings, clock: Clock,
+                 stdin: TextIO, stdout: TextIO) -> None:
+        self.args = args
+        self.settings = settings
+        self.clock = clock
+        self.stdin = stdin
+        self.out = stdout
+        self.actor = Actor("admin", "cli")
+        self.seed_directory = load_seed_directory(settings.unit_directory)
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """Made on first use, with the schema and the seed directory in place."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+            prepare_database(self._engine, self.seed_directory, self.clock, self.actor)
+        return self._engine
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    # --- commands ---
+
+    def init(self) -> int:
+        engine = make_engine(self.settings.database_url)
+        added = prepare_database(engine, self.seed_directory, self.clock, self.actor)
+        self.print(f"数据库已就绪：{_safe_url(self.settings.database_url)}")
+        self.print(f"单位名录：新增 {added} 项（共 {len(self.seed_directory.kinds)} 个单位和单位组）")
+        return 0
+
+    def import_(self) -> int:
+        path = self.args.path or seed_path(MENTOUGOU_2021)
+        district = self.seed_directory.district
+        if self.args.dry_run:
+            with Session(self.engine) as session:
+                parsed = preview_file(session, path, district=district, year=self.args.year, title=self.args.title)
+            if self.args.json:
+                self.print(json.dumps(parsed.as_dict(), ensure_ascii=False, indent=2))
+            else:
+                self._print_parsed(parsed)
+            return 0
+        parsed, summary = import_file(self.engine, path, self.clock, self.actor, district=district,
+                                      year=self.args.year, title=self.args.title)
+        if self.args.json:
+            self.print(json.dumps({**parsed.as_dict(), "summary": summary.__dict__}, ensure_ascii=False, indent=2))
+        else:
+            self._print_summary(parsed, summary)
+        return 0
+
+    def tasks(self) -> int:
+        today = local_today(self.clock, self.settings.timezone)
+        with Session(self.engine) as session:
+            plan = latest_plan(session, self.args.year)
+            district = self.seed_directory.district
+            unit = find_unit(session, self.args.unit, district) if self.args.unit else None
+            team = find_team(session, plan, self.args.team) if self.args.team else None
+            rows = list_tasks(session, plan, unit=unit, team=team,
+                              overdue_on=today if self.args.overdue else None, due_before=self.args.due_before)
+        table = []
+        for row in rows:
+            task = row.task
+            late = (today - task.deadline).days if task.deadline and task.deadline < today and row.open_units else 0
+            table.append([
+                task.id, KIND_NAMES.get(task.kind, task.kind), _clip(task.text),
+                _clip("、".join(row.units), 24),
+                task.deadline.isoformat() if task.deadline else (task.deadline_text or "无固定时限"),
+                f"逾期{late}天" if late else f"已办结 {row.done_units}/{row.done_units + row.open_units}",
+            ])
+        self.print(f"{plan.year}年《{plan.title}》 今天：{today.isoformat()}")
+        if not table:
+            self.print("没有符合条件的任务。")
+            return 0
+        self.print(tabulate(table, headers=["编号", "类型", "任务", "责任单位", "完成时限", "状态"]))
+        self.print(f"共 {len(table)} 项")
+        return 0
+
+    def units(self) -> int:
+        with Session(self.engine) as session:
+            overview = unit_overview(session)
+            try:
+                plan = latest_plan(session, self.args.year)
+                unresolved = unresolved_names(session, plan)
+            except NotFoundError:
+                plan, unresolved = None, []
+        units = [o for o in overview if o.unit.kind != "group"]
+        self.print(tabulate(
+            [[o.unit.name, UNIT_KIND_NAMES.get(o.unit.kind, o.unit.kind), _clip("、".join(o.aliases), 30),
+              o.open_assignments, "待确认" if o.unit.needs_review else ""] for o in units],
+            headers=["单位", "类型", "别名", "未办结任务", "备注"]))
+        groups = [o for o in overview if o.unit.kind == "group"]
+        if groups:
+            self.print("\n单位组（导入时展开为每个成员单位）：")
+            self.print(tabulate([[o.unit.name, len(o.members), _clip("、".join(o.members), 50)] for o in groups],
+                                headers=["单位组", "成员数", "成员"]))
+        if unresolved:
+            self.print(f"\n《{plan.title}》中未能确定的单位（请办公室指定或合并）：")
+            self.print(tabulate([[p.where, p.text, p.message] for p in unresolved],
+                                headers=["位置", "原文", "说明"]))
+        return 0
+
+    def deadline(self) -> int:
+        year = self.args.year or local_today(self.clock, self.settings.timezone).year
+        phrases = [line.strip() for line in self.stdin if line.strip()] if self.args.phrases == ["-"] \
+            else self.args.phrases
+        readings = [read_deadline(phrase, year) for phrase in phrases]
+        if self.args.json:
+            for reading in readings:
+                self.print(json.dumps({**reading.as_dict(), "understood": reading.understood},
+                                      ensure_ascii=False))
+        else:
+            self.print(tabulate([[r.text, r.deadline or "", r.start or "", r.recurrence or "",
+                                  r.note or ("" if r.understood else "无法识别")] for r in readings],
+                                headers=["原文", "截止日期", "开始日期", "周期", "说明"]))
+        return 0 if all(r.understood for r in readings) else 1
+
+    # --- rendering ---
+
+    def _print_parsed(self, parsed: ParsedPlan) -> None:
+        self.print(f"{parsed.year}年《{parsed.title}》（试导入，未写入数据库）")
+        counts = {kind: len(parsed.of_kind(kind)) for kind in KIND_NAMES}
+        self.print("，".join(f"{KIND_NAMES[k]} {n} 项" for k, n in counts.items()))
+        self.print(tabulate(
+            [[KIND_NAMES[i.kind], i.number, _clip(i.text), _clip("、".join(i.units), 24),
+              i.deadline or i.deadline_text or ""] for i in parsed.items],
+            headers=["类型", "序号", "内容", "责任单位", "完成时限"]))
+        self._print_problems(parsed)
+
+    def _print_summary(self, parsed: ParsedPlan, summary: ImportSummary) -> None:
+        self.print(f"已导入 {parsed.year}年《{parsed.title}》")
+        counts = "，".join(f"{KIND_NAMES[k]} {len(parsed.of_kind(k))} 项" for k in KIND_NAMES)
+        self.print(counts)
+        if summary.changed:
+            self.print(f"新增 {summary.created} 项，更新 {summary.updated} 项，撤销 {summary.withdrawn} 项，"
+                       f"责任分工变动 {summary.assignments_changed} 处，工作专班变动 {summary.teams_changed} 处")
+        else:
+            self.print("与数据库中的内容一致，没有任何改动。")
+        if summary.new_units:
+            self.print(f"新建单位（待办公室确认）：{'、'.join(summary.new_units)}")
+        self._print_problems(parsed)
+
+    def _print_problems(self, parsed: ParsedPlan) -> None:
+        if not parsed.problems:
+            self.print("没有发现问题。")
+            return
+        self.print(f"\n发现 {len(parsed.problems)} 个问题（其余内容已照常处理）：")
+        self.print(tabulate([[p.where, _clip(p.text, 24), p.message] for p in parsed.problems],
+                            headers=["位置", "原文", "说明"]))
+
+
+def _clip(text: str, width: int = TEXT_WIDTH) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for printing."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return url
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+         clock: Clock | None = None) -> int:
+    stdout = stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, args.database_url)
+        if clock is None:
+            clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
+        cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
+        handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
+                   "deadline": cli.deadline}[args.command]
+        return handler()
+    except (ConfigError, DocumentError, NotFoundError) as error:
+        print(f"错误：{error}", file=sys.stderr)
+        return 1
+    except ValueError as error:  # a malformed --now
+        print(f"错误：参数值无效：{error}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as error:
+        print(f"错误：数据库操作失败，没有做任何改动：{error.__class__.__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Settings from ``config.toml`` (see config.example.toml), overridable by environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from seed import UNIT_DIRECTORY, seed_path
+from tasks.db import DEFAULT_DATABASE_URL
+
+CONFIG_ENV = "TASKBOT_CONFIG"
+DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    unit_directory: Path = field(default_factory=lambda: seed_path(UNIT_DIRECTORY))
+
+
+def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
+    """``path``, else $TASKBOT_CONFIG, else ./config.toml if present, else defaults."""
+    if path is None:
+        env_path = os.environ.get(CONFIG_ENV)
+        path = Path(env_path) if env_path else Path("config.toml")
+        if not env_path and not path.exists():
+            path = None
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as error:
+            raise ConfigError(f"找不到配置文件：{path}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"配置文件 {path} 格式错误：{error}") from error
+    directory = data.get("directory", {})
+    directory_file = directory.get("file") if isinstance(directory, dict) else None
+    return Settings(
+        database_url=database_url or os.environ.get(DATABASE_URL_ENV) or str(data.get("database_url")
+                                                                             or DEFAULT_DATABASE_URL),
+        timezone=ZoneInfo(str(data.get("timezone", "Asia/Shanghai"))),
+        unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
+    )

@@ -1,0 +1,50 @@
+"""Injected time. Nothing in taskbot reads the wall clock except ``SystemClock``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock a test (or ``--now``) sets and moves by hand."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
+
+
+def db_time(clock: Clock) -> datetime:
+    """The clock's moment in UTC, the form every datetime column stores."""
+    return clock.now().astimezone(UTC)
+
+
+def local_today(clock: Clock, timezone: ZoneInfo = DEFAULT_TIMEZONE) -> date:
+    """The calendar date in the district, which is what deadlines are written in."""
+    return clock.now().astimezone(timezone).date()
+
+
+def parse_moment(text: str, timezone: ZoneInfo = DEFAULT_TIMEZONE) -> datetime:
+    """"2021-09-01" or "2021-09-01T09:00" (local time unless an offset is given)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone)

@@ -1,0 +1,95 @@
+"""The layout of a converted document: paragraphs and tables, with page breaks repaired.
+
+Documents arrive as text converted from Word or PDF: headings marked with ``#``,
+tables as tab-separated (or ``|``-separated) lines, a blank line wherever a page
+broke, sometimes in the middle of a sentence or of a unit name (区科技 / 和信息化局).
+This module knows nothing of work points; it only restores the paragraphs and
+tables the author wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tasks.text import strip_markup
+
+
+@dataclass
+class Paragraph:
+    line: int
+    text: str
+    heading: int = 0  # markdown heading level, 0 for body text
+
+
+@dataclass
+class TableRow:
+    line: int
+    cells: list[str]
+
+
+@dataclass
+class Table:
+    line: int
+    rows: list[TableRow] = field(default_factory=list)
+
+
+Block = Paragraph | Table
+
+# A paragraph that ends in one of these is complete; anything else was cut by a page break.
+_CLOSED_ENDINGS = tuple("。！？；;:：!?”’」』）)》")
+# A paragraph that starts like this begins something new even after an unfinished one.
+_STRUCTURAL_START = re.compile(
+    r"^(?:\d{1,3}\s*[.．、]|[（(]\s*[\d一二三四五六七八九十]+\s*[）)]|[一二三四五六七八九十]+、|"
+    r"附件|责任单位|责任部门|牵头单位|牵头部门|配合单位|第[一二三四五六七八九十\d]+[章节条部分]|"
+    r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)"
+)
+_PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
+_BULLET = re.compile(r"^[-*+]\s+")
+
+
+def _table_cells(raw: str) -> list[str] | None:
+    if "\t" in raw:
+        return [strip_markup(cell).strip() for cell in raw.split("\t")]
+    stripped = raw.strip()
+    if stripped.startswith("|") and stripped.endswith("|") and stripped.count("|") >= 3:
+        if _PIPE_SEPARATOR.match(stripped):
+            return []
+        return [strip_markup(cell).strip() for cell in stripped[1:-1].split("|")]
+    return None
+
+
+def _is_open(paragraph: Paragraph) -> bool:
+    return paragraph.heading == 0 and not paragraph.text.endswith(_CLOSED_ENDINGS)
+
+
+def read_blocks(text: str) -> list[Block]:
+    """Paragraphs and tables in document order, page-broken paragraphs joined again."""
+    blocks: list[Block] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        # Trailing tabs are kept: they are the empty cells at the end of a table row.
+        raw = raw.replace("\u3000", " ").rstrip(" \r\n")
+        if not raw.strip():
+            continue
+        cells = _table_cells(raw)
+        if cells is not None:
+            if not cells:
+                continue
+            previous = blocks[-1] if blocks else None
+            if not isinstance(previous, Table):
+                previous = Table(line=number)
+                blocks.append(previous)
+            previous.rows.append(TableRow(number, cells))
+            continue
+        stripped = raw.strip()
+        level = len(stripped) - len(stripped.lstrip("#"))
+        content = _BULLET.sub("", strip_markup(stripped.lstrip("#")).strip())
+        if not content:
+            continue
+        previous = blocks[-1] if blocks else None
+        if (isinstance(previous, Paragraph) and level == 0 and _is_open(previous)
+                and not _STRUCTURAL_START.match(content)):
+            previous.text += content
+            continue
+        blocks.append(Paragraph(number, content, level))
+    return blocks

@@ -1,0 +1,62 @@
+"""Importing a year's document: read it, resolve its units, store it — all or nothing.
+
+    document (.txt/.md, .csv, .xlsx) -> ParsedPlan (items + problems) -> database rows
+
+``parse_file`` is what ``--dry-run`` shows; ``import_file`` stores exactly that in
+one transaction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from tasks.clock import Clock
+from tasks.db import create_schema, transaction
+from tasks.directory import directory_from_db, sync_directory
+from tasks.events import Actor
+from tasks.parsed import ParsedPlan
+from tasks.plan_store import ImportSummary, store_plan
+from tasks.spreadsheets import decode_text, read_spreadsheet
+from tasks.units import UnitDirectory
+from tasks.workplan import DocumentError, read_workplan
+
+SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
+
+__all__ = ["DocumentError", "import_file", "parse_file", "prepare_database"]
+
+
+def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
+               title: str | None = None) -> ParsedPlan:
+    if not path.is_file():
+        raise DocumentError(f"找不到文件：{path}")
+    if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+        return read_spreadsheet(path, directory, year=year, title=title)
+    plan = read_workplan(decode_text(path.read_bytes()), directory, year=year, source=str(path))
+    if title:
+        plan.title = title
+    plan.problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    return plan
+
+
+def prepare_database(engine: Engine, seed_directory: UnitDirectory, clock: Clock, actor: Actor) -> int:
+    """Create the tables and add the seed directory's units; safe to run any number of times."""
+    create_schema(engine)
+    with transaction(engine) as session:
+        return sync_directory(session, seed_directory, clock, actor)
+
+
+def preview_file(session: Session, path: Path, *, district: str, year: int | None = None,
+                 title: str | None = None) -> ParsedPlan:
+    """What an import would store, read against the directory as the database has it now."""
+    return parse_file(path, directory_from_db(session, district), year=year, title=title)
+
+
+def import_file(engine: Engine, path: Path, clock: Clock, actor: Actor, *, district: str,
+                year: int | None = None, title: str | None = None) -> tuple[ParsedPlan, ImportSummary]:
+    with transaction(engine) as session:
+        parsed = preview_file(session, path, district=district, year=year, title=title)
+        summary = store_plan(session, parsed, clock, actor)
+    return parsed, summary

@@ -1,0 +1,198 @@
+"""The database tables (SQLModel).
+
+One row per thing a person can point at: a unit, a task, an assignment of a task to
+a unit, a report, an audit event. Work points, task-list rows and their numbered
+sub-items, and projects are all ``Task`` rows distinguished by ``kind``, so that
+assignments, reminders and reports treat every trackable duty the same way; the
+extra columns a project has live in ``Project``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class TaskKind(StrEnum):
+    WORKPOINT = "workpoint"  # 工作要点 numbered item
+    TASK = "task"  # 任务清单 row or numbered sub-item
+    PROJECT = "project"  # 项目计划表 row
+
+
+class TaskStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"  # no longer in the re-imported document; kept with its history
+
+
+class AssignmentRole(StrEnum):
+    LEAD = "lead"  # 牵头单位
+    CO = "co"  # 配合单位
+
+
+class AssignmentStatus(StrEnum):
+    OPEN = "open"
+    REPORTED = "reported"  # completion reported, waiting for the office to verify
+    DONE = "done"  # verified (办结)
+    WITHDRAWN = "withdrawn"  # the unit is no longer named for the task
+
+
+OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.REPORTED)
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=200)
+    kind: str = Field(default="department", max_length=20)
+    # Created from a name the directory did not know: the office should confirm or merge it.
+    needs_review: bool = Field(default=False)
+    created_at: datetime
+
+
+class UnitAlias(SQLModel, table=True):
+    alias: str = Field(primary_key=True, max_length=200)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+
+
+class GroupMember(SQLModel, table=True):
+    group_id: int = Field(foreign_key="unit.id", primary_key=True)
+    member_id: int = Field(foreign_key="unit.id", primary_key=True)
+    position: int = 0
+
+
+class Plan(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("year", "title"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    title: str = Field(max_length=300)
+    source: str = Field(default="", max_length=500)
+    source_sha256: str = Field(default="", max_length=64)
+    imported_at: datetime
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("plan_id", "ref"),
+        Index("ix_task_plan_kind", "plan_id", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    # Identity inside the plan that survives re-numbering and inserted rows (see importer).
+    ref: str = Field(max_length=400)
+    parent_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    kind: str = Field(max_length=20)
+    number: str = Field(default="", max_length=20)  # the document's own 序号
+    position: int = 0  # order in the document
+    category: str | None = Field(default=None, max_length=200)  # 工作事项 / section / project category
+    topic: str | None = Field(default=None, max_length=200)  # 任务类别
+    text: str
+    deadline: date | None = Field(default=None, index=True)
+    start: date | None = None
+    deadline_text: str = Field(default="", max_length=200)
+    recurrence: str | None = Field(default=None, max_length=20)
+    status: str = Field(default=TaskStatus.ACTIVE, max_length=20)
+    source_line: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Milestone(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: str = Field(max_length=20)  # start | complete | inline
+    due: date = Field(index=True)
+    text: str = Field(default="")
+
+
+class Project(SQLModel, table=True):
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    region: str = Field(default="", max_length=100)
+    nature: str = Field(default="", max_length=50)  # 建设性质: 新建 / 续建
+    content: str = Field(default="")
+    total_investment: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    funds: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2)))
+    implementing_unit: str = Field(default="")
+    manager: str = Field(default="")
+    period_text: str = Field(default="", max_length=100)
+    benefit: str = Field(default="")
+
+
+class WorkTeam(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("plan_id", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    ref: str = Field(max_length=200)
+    number: str = Field(default="", max_length=20)
+    name: str = Field(max_length=200)
+    duty: str = Field(default="")
+    status: str = Field(default=TaskStatus.ACTIVE, max_length=20)
+
+
+class WorkTeamLead(SQLModel, table=True):
+    team_id: int = Field(foreign_key="workteam.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    position: int = 0
+
+
+class Assignment(SQLModel, table=True):
+    """One task for one responsible unit: what reminders, reports and the ledger count."""
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "unit_id"),
+        # "my open tasks, nearest deadline first" and "what is overdue" are the hot questions.
+        Index("ix_assignment_unit_status_due", "unit_id", "status", "due_on"),
+        Index("ix_assignment_status_due", "status", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    role: str = Field(max_length=10)
+    position: int = 0
+    status: str = Field(default=AssignmentStatus.OPEN, max_length=20)
+    due_on: date | None = None  # the task's deadline, copied so the indexes above can serve
+    next_check_at: datetime | None = Field(default=None, index=True)  # for the scheduler
+    created_at: datetime
+    updated_at: datetime
+
+
+class Report(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    kind: str = Field(max_length=20)  # progress | completion | extension
+    text: str = ""
+    percent: int | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    author: str = Field(default="", max_length=200)
+    created_at: datetime
+
+
+class Event(SQLModel, table=True):
+    """Append-only audit: who changed what, when, and through which door."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=200)
+    source: str = Field(max_length=20)  # cli | import | chat | scheduler
+    action: str = Field(max_length=50)
+    entity: str = Field(max_length=30)
+    entity_id: int | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class ImportProblem(SQLModel, table=True):
+    """What the last import of a plan could not read; replaced by every import."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    code: str = Field(max_length=40)
+    where: str = Field(max_length=100)
+    text: str = ""
+    message: str = ""

@@ -1,0 +1,319 @@
+"""Writing a parsed plan to the database: in place, idempotent, audited.
+
+Items are matched to rows by their ``ref``; only what differs is written, each
+change with an audit event. Tasks that left the document are withdrawn, never
+deleted, so reports and history survive a corrected document. The caller owns
+the transaction: a failure anywhere leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tasks.clock import Clock, db_time
+from tasks.events import Actor, jsonable, record
+from tasks.models import (
+    Assignment,
+    AssignmentStatus,
+    ImportProblem,
+    Milestone,
+    Plan,
+    Project,
+    Task,
+    TaskStatus,
+    Unit,
+    UnitAlias,
+    WorkTeam,
+    WorkTeamLead,
+)
+from tasks.parsed import Item, ParsedPlan
+from tasks.text import compact
+
+TRACKED_KINDS = ("workpoint", "task", "project")
+# Fields whose change is a change to the duty itself, and so an audited event.
+# Where a row sits in the document (line, position) is refreshed silently: inserting
+# a row above a task does not change that task.
+AUDITED_TASK_FIELDS = ("kind", "number", "category", "topic", "text", "deadline", "start",
+                       "deadline_text", "recurrence", "parent_id", "status")
+PROJECT_FIELDS = ("region", "nature", "content", "total_investment", "funds", "implementing_unit",
+                  "manager", "period_text", "benefit")
+
+
+@dataclass
+class ImportSummary:
+    plan_id: int
+    created: int = 0
+    updated: int = 0
+    withdrawn: int = 0
+    unchanged: int = 0
+    assignments_changed: int = 0
+    teams_changed: int = 0
+    new_units: list[str] = field(default_factory=list)
+    problems: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.withdrawn or self.assignments_changed
+                    or self.teams_changed or self.new_units)
+
+
+class _Store:
+    def __init__(self, session: Session, clock: Clock, actor: Actor) -> None:
+        self.session = session
+        self.clock = clock
+        self.actor = actor
+        self.now = db_time(clock)
+        # New assignments are flushed together and audited once they have ids.
+        self.created_assignments: list[tuple[Assignment, str]] = []
+
+    def event(self, action: str, entity: str, entity_id: int | None, **detail: Any) -> None:
+        record(self.session, self.clock, self.actor, action, entity, entity_id, **detail)
+
+
+def store_plan(session: Session, parsed: ParsedPlan, clock: Clock, actor: Actor) -> ImportSummary:
+    store = _Store(session, clock, actor)
+    plan = _plan(store, parsed)
+    summary = ImportSummary(plan_id=plan.id)
+    unit_ids = _units(store, parsed, summary)
+    _tasks(store, plan, parsed, unit_ids, summary)
+    session.flush()
+    for assignment, unit_name in store.created_assignments:
+        store.event("assignment.created", "assignment", assignment.id, task_id=assignment.task_id,
+                    unit=unit_name, role=assignment.role)
+    _teams(store, plan, parsed, unit_ids, summary)
+    _problems(store, plan, parsed, summary)
+    if summary.changed:
+        plan.imported_at = store.now
+        plan.source = parsed.source
+        store.event("plan.imported", "plan", plan.id, created=summary.created, updated=summary.updated,
+                    withdrawn=summary.withdrawn, assignments_changed=summary.assignments_changed,
+                    new_units=summary.new_units, problems=summary.problems, source=parsed.source)
+    session.flush()
+    return summary
+
+
+def _plan(store: _Store, parsed: ParsedPlan) -> Plan:
+    plan = store.session.exec(select(Plan).where(Plan.year == parsed.year, Plan.title == parsed.title)).first()
+    if plan is None:
+        plan = Plan(year=parsed.year, title=parsed.title, source=parsed.source, imported_at=store.now)
+        store.session.add(plan)
+        store.session.flush()
+        store.event("plan.created", "plan", plan.id, year=parsed.year, title=parsed.title)
+    return plan
+
+
+def _units(store: _Store, parsed: ParsedPlan, summary: ImportSummary) -> dict[str, int]:
+    """Ids of every unit the items name, creating the ones the directory did not know."""
+    names = {name for item in parsed.items for name in item.units}
+    existing = {u.name: u for u in store.session.exec(select(Unit).where(col(Unit.name).in_(names))).all()} \
+        if names else {}
+    for name, kind in parsed.new_units.items():
+        if name in existing or name not in names:
+            continue
+        unit = Unit(name=name, kind=kind, needs_review=True, created_at=store.now)
+        store.session.add(unit)
+        store.session.flush()
+        store.session.add(UnitAlias(alias=compact(name), unit_id=unit.id))
+        store.event("unit.created", "unit", unit.id, name=name, kind=kind, needs_review=True)
+        existing[name] = unit
+        summary.new_units.append(name)
+    missing = names - existing.keys()
+    if missing:
+        raise LookupError(f"units named by the plan are not in the database: {'、'.join(sorted(missing))}")
+    return {name: unit.id for name, unit in existing.items()}
+
+
+def _tasks(store: _Store, plan: Plan, parsed: ParsedPlan, unit_ids: dict[str, int],
+           summary: ImportSummary) -> None:
+    session = store.session
+    items = [i for i in parsed.items if i.kind in TRACKED_KINDS]
+    existing = {t.ref: t for t in session.exec(select(Task).where(Task.plan_id == plan.id)).all()}
+    task_ids = [t.id for t in existing.values()]
+    milestones = _group(session.exec(select(Milestone).where(col(Milestone.task_id).in_(task_ids))).all()
+                        if task_ids else [], "task_id")
+    assignments = _group(session.exec(select(Assignment).where(col(Assignment.task_id).in_(task_ids))).all()
+                         if task_ids else [], "task_id")
+    projects = {p.task_id: p for p in session.exec(select(Project).where(col(Project.task_id).in_(task_ids))).all()} \
+        if task_ids else {}
+    parents = {i.parent for i in items if i.parent}
+    by_ref: dict[str, Task] = {}
+
+    for position, item in enumerate(items):
+        wanted = _task_fields(item, by_ref)
+        task = existing.get(item.ref)
+        if task is None:
+            task = Task(plan_id=plan.id, ref=item.ref, position=position, source_line=item.line,
+                        created_at=store.now, updated_at=store.now, **wanted)
+            session.add(task)
+            session.flush()
+            store.event("task.created", "task", task.id, ref=item.ref, **jsonable(wanted))
+            summary.created += 1
+        else:
+            changes = {f: [getattr(task, f), v] for f, v in wanted.items() if getattr(task, f) != v}
+            if changes:
+                for name, (_old, new) in changes.items():
+                    setattr(task, name, new)
+                task.updated_at = store.now
+                store.event("task.updated", "task", task.id, ref=item.ref, changes=jsonable(changes))
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+            task.position, task.source_line = position, item.line
+        by_ref[item.ref] = task
+        _milestones(store, task, item, milestones.get(task.id, []))
+        if item.project is not None:
+            _project(store, task, item, projects.get(task.id))
+        wanted_units = [] if item.ref in parents else item.units
+        summary.assignments_changed += _assignments(store, task, item, wanted_units, unit_ids,
+                                                    assignments.get(task.id, []))
+
+    for ref, task in existing.items():
+        if ref not in by_ref and task.status != TaskStatus.WITHDRAWN:
+            task.status, task.updated_at = TaskStatus.WITHDRAWN, store.now
+            store.event("task.withdrawn", "task", task.id, ref=ref, reason="不在重新导入的文档中")
+            summary.withdrawn += 1
+            summary.assignments_changed += _assignments(store, task, None, [], unit_ids,
+                                                        assignments.get(task.id, []))
+
+
+def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, key), []).append(row)
+    return grouped
+
+
+def _task_fields(item: Item, by_ref: dict[str, Task]) -> dict[str, Any]:
+    return {
+        "kind": item.kind, "number": item.number, "category": item.category, "topic": item.topic,
+        "text": item.text, "deadline": item.deadline, "start": item.start,
+        "deadline_text": item.deadline_text, "recurrence": item.recurrence,
+        "parent_id": by_ref[item.parent].id if item.parent else None, "status": TaskStatus.ACTIVE,
+    }
+
+
+def _milestones(store: _Store, task: Task, item: Item, current: list[Milestone]) -> None:
+    wanted = [("inline", m.due, m.text) for m in item.milestones]
+    if item.kind == "project":
+        wanted = ([("start", item.start, "开工")] if item.start else []) + \
+                 ([("complete", item.deadline, "竣工")] if item.deadline else []) + wanted
+    if sorted((m.kind, m.due, m.text) for m in current) == sorted(wanted):
+        return
+    for milestone in current:
+        store.session.delete(milestone)
+    for kind, due, text in wanted:
+        store.session.add(Milestone(task_id=task.id, kind=kind, due=due, text=text))
+    if current:  # new tasks' milestones are part of task.created
+        store.event("task.milestones_changed", "task", task.id,
+                    milestones=[[k, d, t] for k, d, t in wanted])
+
+
+def _project(store: _Store, task: Task, item: Item, current: Project | None) -> None:
+    detail = item.project
+    assert detail is not None
+    wanted = {name: getattr(detail, name) for name in PROJECT_FIELDS}
+    if current is None:
+        store.session.add(Project(task_id=task.id, **wanted))
+        return
+    changes = {n: [getattr(current, n), v] for n, v in wanted.items() if getattr(current, n) != v}
+    if changes:
+        for name, (_old, new) in changes.items():
+            setattr(current, name, new)
+        store.event("project.updated", "task", task.id, changes=jsonable(changes))
+
+
+def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: list[str],
+                 unit_ids: dict[str, int], current: list[Assignment]) -> int:
+    """Make the task's assignments match the units the document names. Returns changes made."""
+    changed = 0
+    by_unit = {a.unit_id: a for a in current}
+    wanted_ids = {unit_ids[name]: position for position, name in enumerate(wanted_units)}
+    for name in wanted_units:
+        unit_id, role = unit_ids[name], (item.roles.get(name, "co") if item else "co")
+        assignment = by_unit.get(unit_id)
+        if assignment is None:
+            assignment = Assignment(task_id=task.id, unit_id=unit_id, role=role, position=wanted_ids[unit_id],
+                                    due_on=task.deadline, created_at=store.now, updated_at=store.now)
+            store.session.add(assignment)
+            store.created_assignments.append((assignment, name))
+            changed += 1
+            continue
+        changes: dict[str, list[Any]] = {}
+        if assignment.role != role:
+            changes["role"] = [assignment.role, role]
+        if assignment.status == AssignmentStatus.WITHDRAWN:
+            changes["status"] = [assignment.status, AssignmentStatus.OPEN]
+        if changes:
+            for field_name, (_old, new) in changes.items():
+                setattr(assignment, field_name, new)
+            assignment.updated_at = store.now
+            store.event("assignment.updated", "assignment", assignment.id, unit=name, changes=changes)
+            changed += 1
+        assignment.position = wanted_ids[unit_id]
+        assignment.due_on = task.deadline  # follows the task; the task's event records the change
+    for assignment in current:
+        if assignment.unit_id not in wanted_ids and assignment.status != AssignmentStatus.WITHDRAWN:
+            old_status = assignment.status
+            assignment.status, assignment.updated_at = AssignmentStatus.WITHDRAWN, store.now
+            store.event("assignment.withdrawn", "assignment", assignment.id, task_id=task.id,
+                        previous_status=old_status)
+            changed += 1
+    return changed
+
+
+def _teams(store: _Store, plan: Plan, parsed: ParsedPlan, unit_ids: dict[str, int],
+           summary: ImportSummary) -> None:
+    session = store.session
+    existing = {t.ref: t for t in session.exec(select(WorkTeam).where(WorkTeam.plan_id == plan.id)).all()}
+    seen: set[str] = set()
+    for item in parsed.of_kind("team"):
+        seen.add(item.ref)
+        team = existing.get(item.ref)
+        wanted = {"number": item.number, "name": item.text, "duty": item.category or "",
+                  "status": TaskStatus.ACTIVE}
+        if team is None:
+            team = WorkTeam(plan_id=plan.id, ref=item.ref, **wanted)
+            session.add(team)
+            session.flush()
+            store.event("team.created", "team", team.id, **wanted, leads=item.units)
+            summary.teams_changed += 1
+            current_leads: list[WorkTeamLead] = []
+        else:
+            changes = {f: [getattr(team, f), v] for f, v in wanted.items() if getattr(team, f) != v}
+            if changes:
+                for name, (_old, new) in changes.items():
+                    setattr(team, name, new)
+                store.event("team.updated", "team", team.id, changes=changes)
+                summary.teams_changed += 1
+            current_leads = list(session.exec(select(WorkTeamLead).where(WorkTeamLead.team_id == team.id)).all())
+        wanted_leads = [(unit_ids[name], position) for position, name in enumerate(item.units)]
+        if sorted((lead.unit_id, lead.position) for lead in current_leads) != sorted(wanted_leads):
+            for lead in current_leads:
+                session.delete(lead)
+            session.flush()
+            for unit_id, position in wanted_leads:
+                session.add(WorkTeamLead(team_id=team.id, unit_id=unit_id, position=position))
+            if current_leads:
+                store.event("team.leads_changed", "team", team.id, leads=item.units)
+                summary.teams_changed += 1
+    for ref, team in existing.items():
+        if ref not in seen and team.status != TaskStatus.WITHDRAWN:
+            team.status = TaskStatus.WITHDRAWN
+            store.event("team.withdrawn", "team", team.id, ref=ref)
+            summary.teams_changed += 1
+
+
+def _problems(store: _Store, plan: Plan, parsed: ParsedPlan, summary: ImportSummary) -> None:
+    session = store.session
+    current = session.exec(select(ImportProblem).where(ImportProblem.plan_id == plan.id)).all()
+    wanted = [(p.code, p.where, p.text, p.message) for p in parsed.problems]
+    summary.problems = len(wanted)
+    if sorted((p.code, p.where, p.text, p.message) for p in current) == sorted(wanted):
+        return
+    for problem in current:
+        session.delete(problem)
+    for code, where, text, message in wanted:
+        session.add(ImportProblem(plan_id=plan.id, code=code, where=where, text=text, message=message))

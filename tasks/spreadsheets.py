@@ -1,0 +1,96 @@
+"""The task list or project plan as office staff keep it: CSV and XLSX files.
+
+Each sheet (or the CSV file) is one table; the header row is found by its column
+names, title rows above it are skipped, and merged cells (which openpyxl reports
+as empty) are carried forward by the table reader like any other empty cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from pathlib import Path
+
+from tasks.parsed import ParsedPlan
+from tasks.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
+from tasks.text import compact
+from tasks.unit_reading import UnitReader
+from tasks.units import UnitDirectory
+from tasks.workplan import DocumentError
+
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def decode_text(data: bytes) -> str:
+    """Office files come as UTF-8 (with or without BOM) or as GB18030 from older Windows."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise DocumentError("文件编码无法识别（应为 UTF-8 或 GB18030）")
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def csv_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
+    text = decode_text(path.read_bytes())
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [SourceRow(f"第{number}行", [c.strip() for c in cells], number)
+            for number, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+    return [(path.stem, rows)]
+
+
+def xlsx_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
+    from openpyxl import load_workbook  # imported here: only spreadsheet imports need it
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise DocumentError(f"无法打开表格文件：{error}") from error
+    sheets = []
+    try:
+        for sheet in workbook.worksheets:
+            rows = [SourceRow(f"工作表{sheet.title}第{number}行", [_cell_text(v) for v in values], number)
+                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            sheets.append((sheet.title, rows))
+    finally:
+        workbook.close()
+    return sheets
+
+
+def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,
+                     title: str | None = None) -> ParsedPlan:
+    sheets = xlsx_sheets(path) if path.suffix.lower() in (".xlsx", ".xlsm") else csv_sheets(path)
+    # A title row above the header ("2021年…任务清单") names the plan and its year.
+    title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
+                   for c in r.cells if c and _YEAR.search(c)]
+    title = title or (title_cells[0] if title_cells else compact(path.stem))
+    if year is None:
+        match = _YEAR.search(title) or next((m for c in title_cells if (m := _YEAR.search(c))), None)
+        if match is None:
+            raise DocumentError("无法从表格中确定年份，请用 --year 指定")
+        year = int(match.group(1))
+    reader = UnitReader(directory)
+    plan = ParsedPlan(year=year, title=title, source=str(path), new_units=reader.new_units)
+    refs: Counter[str] = Counter()
+    for _name, rows in sheets:
+        if not any(any(c for c in r.cells) for r in rows):
+            continue
+        result = read_table(rows, year, reader, refs)
+        plan.items += result.items
+        plan.problems += result.problems
+    if not plan.items:
+        raise DocumentError("表格中没有读到任何任务或项目（需要“任务内容”“责任单位”等列）")
+    return plan

@@ -1,0 +1,69 @@
+"""Text clean-up shared by the parsers.
+
+Converted government documents carry markup from the conversion (``**bold**``,
+``<b>``, ``<sup>``), full-width digits and letters, and Chinese numerals. The
+parsers work on normalised text so that one rule covers every spelling.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUP_TAG = re.compile(r"\s*<sup>\s*(.*?)\s*</sup>", re.IGNORECASE)
+_INLINE_TAGS = re.compile(r"</?(?:b|strong|i|em|u|span|font)(?:\s[^>]*)?>", re.IGNORECASE)
+_BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_BOLD_MARKS = re.compile(r"\*\*|__")
+
+CHINESE_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+                  "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def strip_markup(line: str) -> str:
+    """Remove the bold/superscript markup a document conversion leaves behind."""
+    line = _SUP_TAG.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), line)
+    line = _BREAK_TAGS.sub(" ", line)
+    line = _INLINE_TAGS.sub("", line)
+    return _BOLD_MARKS.sub("", line)
+
+
+def fold_width(text: str) -> str:
+    """Full-width digits, letters and punctuation to their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def compact(text: str) -> str:
+    """NFKC and no white space at all: the key under which names are compared."""
+    return re.sub(r"\s+", "", fold_width(text)).replace("\u200b", "")
+
+
+def chinese_number(token: str) -> int | None:
+    """Value of a Chinese numeral up to 99 (十, 十二, 二十一) or a year (二〇二一)."""
+    if not token:
+        return None
+    if token.isdigit():
+        return int(token)
+    if "十" not in token:
+        if all(ch in CHINESE_DIGITS for ch in token):
+            return int("".join(str(CHINESE_DIGITS[ch]) for ch in token))
+        return None
+    tens_text, _, ones_text = token.partition("十")
+    if (tens_text and tens_text not in CHINESE_DIGITS) or (ones_text and ones_text not in CHINESE_DIGITS):
+        return None
+    tens = CHINESE_DIGITS[tens_text] if tens_text else 1
+    ones = CHINESE_DIGITS[ones_text] if ones_text else 0
+    return tens * 10 + ones
+
+
+_NUMERAL_BEFORE_UNIT = re.compile(r"([〇零一二两三四五六七八九十]+)(?=年|月|日|号|季度|季|个月|周)")
+
+
+def arabic_numerals(text: str) -> str:
+    """Rewrite Chinese numerals that count years, months, days or quarters as digits."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = chinese_number(match.group(1))
+        return match.group(1) if value is None else str(value)
+
+    return _NUMERAL_BEFORE_UNIT.sub(replace, text)

@@ -1,0 +1,254 @@
+"""Reading 责任单位 lists: who is responsible, in which role.
+
+A 责任单位 cell is a list of names separated by 、，; with a trailing 等, aliases
+(区科信局 for 区科技和信息化局), groups (各镇街 is 13 units), vague phrases that name
+nobody (领导小组相关成员单位), role markers (牵头 / 配合, 按职责分工负责) and, in other
+districts' documents, shared heads and tails ("城关区发改委及工商联",
+"城关区、堆龙德庆区有关部门"). The parser turns that into an ordered list of
+assignees and says plainly what it could not resolve instead of inventing it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tasks.text import compact, fold_width, strip_markup
+
+Role = Literal["lead", "co"]
+LEAD: Role = "lead"
+CO: Role = "co"
+
+
+@dataclass
+class UnitDirectory:
+    """Canonical names, their aliases and the groups that stand for several units."""
+
+    district: str = ""
+    kinds: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    _lookup: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> UnitDirectory:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        directory = cls(district=data.get("district", ""))
+        for entry in data.get("unit", []):
+            directory.add_unit(entry["name"], entry.get("kind", "department"), entry.get("aliases", []))
+        for entry in data.get("group", []):
+            directory.add_group(entry["name"], entry["members"], entry.get("aliases", []))
+        return directory
+
+    def add_unit(self, name: str, kind: str, aliases: list[str] | tuple[str, ...] = ()) -> None:
+        self.kinds.setdefault(name, kind)
+        known = self.aliases.setdefault(name, [])
+        for alias in (name, *aliases):
+            self._lookup.setdefault(compact(alias), name)
+            if alias != name and alias not in known:
+                known.append(alias)
+
+    def add_group(self, name: str, members: list[str], aliases: list[str] | tuple[str, ...] = ()) -> None:
+        unknown = [m for m in members if m not in self.kinds]
+        if unknown:
+            raise ValueError(f"group {name} names units not in the directory: {'、'.join(unknown)}")
+        self.groups[name] = list(members)
+        self.add_unit(name, "group", aliases)
+
+    def resolve(self, name: str) -> str | None:
+        """The canonical unit or group a name stands for, or None."""
+        key = compact(name)
+        if key in self._lookup:
+            return self._lookup[key]
+        if self.district and key.startswith(self.district):
+            # "门头沟区财政局" is "区财政局"; "门头沟区委组织部" is "区委组织部".
+            return self._lookup.get("区" + key[len(self.district):])
+        return None
+
+    def is_group(self, name: str) -> bool:
+        return name in self.groups
+
+
+@dataclass(frozen=True)
+class Assignee:
+    unit: str
+    role: Role
+    known: bool = True
+    via_group: str | None = None
+
+
+@dataclass
+class UnitList:
+    assignees: list[Assignee] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return [a.unit for a in self.assignees]
+
+    @property
+    def lead(self) -> str | None:
+        return next((a.unit for a in self.assignees if a.role == LEAD), None)
+
+    @property
+    def roles(self) -> dict[str, Role]:
+        return {a.unit: a.role for a in self.assignees}
+
+
+# --- tokenising ---------------------------------------------------------------
+
+# 牵头单位：… is not a plain label: it marks roles and is read clause by clause below.
+_LABEL = re.compile(r"^(?:责任单位|责任部门|责任主体|负责单位)\s*[:：]\s*")
+_CLAUSE_SPLIT = re.compile(r"[;；。,，\n]+")
+_NAME_SPLIT = re.compile(r"[、/／\s]+")
+_AND_SPLIT = re.compile(r"以及|及(?!时)")
+_TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
+_SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
+_LEAD_LABEL = re.compile(r"^(?:牵头单位|牵头部门|牵头|主责单位|主责部门)\s*[:：]\s*")
+_CO_LABEL = re.compile(r"^(?:配合单位|配合部门|配合|协办单位|协办部门|参与单位|协助单位)\s*[:：]\s*")
+_LEAD_SUFFIX = re.compile(r"(?:牵头负责|牵头|负责)$")
+_CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助)$")
+_INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
+_PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
+# A place name at the start of a unit name: 城关区 in 城关区发改委, 区 in 区财政局.
+_PLACE_PREFIX = re.compile(r"^(?P<place>.*?(?:自治区|自治州|自治县|特区|新区|林区|省|市|州|盟|旗|区|县))(?P<rest>.+)$")
+_BARE_PLACE = re.compile(r"^.+(?:自治区|自治州|自治县|新区|林区|省|市|州|盟|旗|区|县|乡|镇|街道)$")
+_VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
+
+
+@dataclass
+class _Name:
+    text: str
+    role: Role | None
+    after_and: bool = False  # joined to the previous name by 及, so it may share its place
+
+
+def _tokenise(text: str) -> tuple[list[_Name], bool]:
+    """Names in document order with any explicit role; and whether duty is shared."""
+    text = fold_width(strip_markup(text)).strip()
+    text = _LABEL.sub("", text)
+    shared_duty = bool(_SHARED_DUTY.search(text))
+    text = _SHARED_DUTY.sub("", text)
+    names: list[_Name] = []
+    for clause in _CLAUSE_SPLIT.split(text):
+        clause = clause.strip()
+        if not clause:
+            continue
+        clause_role: Role | None = None
+        if m := _LEAD_LABEL.match(clause):
+            clause_role, clause = LEAD, clause[m.end():]
+        elif m := _CO_LABEL.match(clause):
+            clause_role, clause = CO, clause[m.end():]
+        elif _LEAD_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
+            clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
+        elif _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
+            clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
+        for piece in _NAME_SPLIT.split(clause):
+            for part_index, part in enumerate(_AND_SPLIT.split(piece)):
+                part = _TRAILING_ETC.sub("", part.strip()).strip()
+                role = clause_role
+                if m := _INLINE_ROLE.search(part):
+                    role = LEAD if m.group(1) in ("牵头", "主责") else CO
+                    part = _INLINE_ROLE.sub("", part).strip()
+                if part:
+                    names.append(_Name(part, role, after_and=part_index > 0))
+    return names, shared_duty
+
+
+def _share_heads(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
+    """"城关区发改委及工商联": the name after 及 borrows the place of the one before."""
+    result: list[_Name] = []
+    for name in names:
+        previous = result[-1] if result else None
+        if (name.after_and and previous is not None and directory.resolve(name.text) is None
+                and not _PLACE_PREFIX.match(name.text) and not _VAGUE.search(name.text)
+                and (head := _PLACE_PREFIX.match(previous.text)) and head["place"] != previous.text):
+            result.append(_Name(head["place"] + name.text, name.role, after_and=True))
+        else:
+            result.append(name)
+    return result
+
+
+def _share_tails(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
+    """"城关区、当雄县有关部门": bare places before a place-plus-tail borrow the tail."""
+    result = list(names)
+    for index, name in enumerate(result):
+        match = _PLACE_PREFIX.match(name.text)
+        if not match or directory.resolve(name.text) is not None:
+            continue
+        tail = match["rest"]
+        start = index
+        while start > 0:
+            candidate = result[start - 1].text
+            if directory.resolve(candidate) is not None or not _BARE_PLACE.match(candidate) or _VAGUE.search(candidate):
+                break
+            start -= 1
+        for position in range(start, index):
+            result[position] = _Name(result[position].text + tail, result[position].role)
+    return result
+
+
+def guess_kind(name: str) -> str:
+    """A kind for a unit the directory does not know, from how its name ends."""
+    if name.endswith("街道") or name.endswith("街道办事处"):
+        return "street"
+    if re.search(r"(?:镇|乡)(?:人民政府)?$", name):
+        return "town"
+    if (place := _PLACE_PREFIX.match(name)) and place["place"] != "区":
+        return "external"
+    return "department"
+
+
+def parse_units(text: str, directory: UnitDirectory) -> UnitList:
+    """Read one 责任单位 text into ordered assignees; unresolved phrases are listed, not guessed."""
+    names, shared_duty = _tokenise(text)
+    names = _share_tails(_share_heads(names, directory), directory)
+    explicit_roles = any(n.role is not None for n in names)
+
+    result = UnitList()
+    seen: dict[str, int] = {}
+
+    def add(unit: str, role: Role, known: bool, via_group: str | None = None) -> None:
+        if unit in seen:
+            if role == LEAD and result.assignees[seen[unit]].role != LEAD:
+                old = result.assignees[seen[unit]]
+                result.assignees[seen[unit]] = Assignee(old.unit, LEAD, old.known, old.via_group)
+            return
+        seen[unit] = len(result.assignees)
+        result.assignees.append(Assignee(unit, role, known, via_group))
+
+    for position, name in enumerate(names):
+        if shared_duty:
+            role: Role = LEAD
+        elif explicit_roles:
+            role = name.role or CO
+        else:
+            role = LEAD if position == 0 else CO
+        canonical = directory.resolve(name.text) or directory.resolve(_PARENTHESES.sub("", name.text))
+        if canonical is not None and directory.is_group(canonical):
+            # A group in the lead position means each member leads its own share.
+            for member in directory.groups[canonical]:
+                add(member, role, True, canonical)
+        elif canonical is not None:
+            add(canonical, role, True)
+        elif _VAGUE.search(name.text) and not _is_placed(name.text):
+            result.unresolved.append(name.text)
+        else:
+            result.unknown.append(name.text)
+            add(name.text, role, False)
+
+    if result.assignees and not any(a.role == LEAD for a in result.assignees):
+        # Every named unit was a co-unit or the lead phrase named nobody: the first named unit leads.
+        first = result.assignees[0]
+        result.assignees[0] = Assignee(first.unit, LEAD, first.known, first.via_group)
+    return result
+
+
+def _is_placed(name: str) -> bool:
+    """"城关区有关部门" names a real body in a real place; "相关镇" does not."""
+    match = _PLACE_PREFIX.match(name)
+    return bool(match) and match["place"] != "区" and not _VAGUE.search(match["place"])
