@@ -34,7 +34,8 @@ def latest_plan(session: Session, year: int | None = None) -> Plan:
         query = query.where(Plan.year == year)
     plan = session.exec(query.order_by(col(Plan.imported_at).desc(), col(Plan.id).desc())).first()
     if plan is None:
-        raise NotFoundError(f"还没有导入{year}年的工作要点" if year else "还没有导入任何工作要点，请先运行 taskbot import")
+        missing = f"还没有导入{year}年的工作要点" if year else "还没有导入任何工作要点"
+        raise NotFoundError(f"{missing}，请先运行 taskbot import")
     return plan
 
 
