@@ -59,6 +59,12 @@ def _table_cells(raw: str) -> list[str] | None:
     return None
 
 
+def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: int) -> bool:
+    """Whether the next non-blank line after ``index`` is a table row."""
+    following = next((j for j in range(index + 1, len(lines)) if lines[j].strip()), None)
+    return following is not None and cell_rows[following] is not None
+
+
 def _is_open(paragraph: Paragraph) -> bool:
     return paragraph.heading == 0 and not paragraph.text.endswith(_CLOSED_ENDINGS)
 
@@ -66,12 +72,18 @@ def _is_open(paragraph: Paragraph) -> bool:
 def read_blocks(text: str) -> list[Block]:
     """Paragraphs and tables in document order, page-broken paragraphs joined again."""
     blocks: list[Block] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        # Trailing tabs are kept: they are the empty cells at the end of a table row.
-        raw = raw.replace("\u3000", " ").rstrip(" \r\n")
+    # Trailing tabs are kept: they are the empty cells at the end of a table row.
+    lines = [raw.replace("\u3000", " ").rstrip(" \r\n") for raw in text.splitlines()]
+    cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
+    for index, raw in enumerate(lines):
+        number = index + 1
         if not raw.strip():
             continue
-        cells = _table_cells(raw)
+        cells = cell_rows[index]
+        inside_table = bool(blocks) and isinstance(blocks[-1], Table) and _table_follows(lines, cell_rows, index)
+        if cells is None and inside_table:
+            # A merged row spanning the table ("某县（2个）") loses its tabs in conversion.
+            cells = [strip_markup(raw).strip()]
         if cells is not None:
             if not cells:
                 continue
