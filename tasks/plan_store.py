@@ -9,15 +9,18 @@ the transaction: a failure anywhere leaves the database as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.events import Actor, jsonable, record
+from tasks.events import Actor, jsonable
 from tasks.models import (
     Assignment,
     AssignmentStatus,
+    Event,
     ImportProblem,
     Milestone,
     Plan,
@@ -38,6 +41,7 @@ TRACKED_KINDS = ("workpoint", "task", "project")
 # a row above a task does not change that task.
 AUDITED_TASK_FIELDS = ("kind", "number", "category", "topic", "text", "deadline", "start",
                        "deadline_text", "recurrence", "parent_id", "status")
+INSERT_BATCH = 2000
 PROJECT_FIELDS = ("region", "nature", "content", "total_investment", "funds", "implementing_unit",
                   "manager", "period_text", "benefit")
 
@@ -66,11 +70,28 @@ class _Store:
         self.clock = clock
         self.actor = actor
         self.now = db_time(clock)
-        # New assignments are flushed together and audited once they have ids.
-        self.created_assignments: list[tuple[Assignment, str]] = []
+        # Audit rows are written together at the end, in the order the changes were made.
+        self.events: list[dict[str, Any]] = []
 
     def event(self, action: str, entity: str, entity_id: int | None, **detail: Any) -> None:
-        record(self.session, self.clock, self.actor, action, entity, entity_id, **detail)
+        self.events.append({"at": self.now, "actor": self.actor.name, "source": self.actor.source,
+                            "action": action, "entity": entity, "entity_id": entity_id, "detail": jsonable(detail)})
+
+    def insert(self, table: type[SQLModel], rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
+        """Bulk INSERT (optionally RETURNING) in batches: an import writes tens of thousands of rows."""
+        connection = self.session.connection()
+        returned: list[Any] = []
+        for start in range(0, len(rows), INSERT_BATCH):
+            batch = rows[start:start + INSERT_BATCH]
+            if returning:
+                returned += connection.execute(insert(table).returning(*returning), batch).all()
+            else:
+                connection.execute(insert(table), batch)
+        return returned
+
+    def write_events(self) -> None:
+        self.insert(Event, self.events)
+        self.events = []
 
 
 def store_plan(session: Session, parsed: ParsedPlan, clock: Clock, actor: Actor) -> ImportSummary:
@@ -79,10 +100,6 @@ def store_plan(session: Session, parsed: ParsedPlan, clock: Clock, actor: Actor)
     summary = ImportSummary(plan_id=plan.id)
     unit_ids = _units(store, parsed, summary)
     _tasks(store, plan, parsed, unit_ids, summary)
-    session.flush()
-    for assignment, unit_name in store.created_assignments:
-        store.event("assignment.created", "assignment", assignment.id, task_id=assignment.task_id,
-                    unit=unit_name, role=assignment.role)
     _teams(store, plan, parsed, unit_ids, summary)
     _problems(store, plan, parsed, summary)
     if summary.changed:
@@ -92,6 +109,7 @@ def store_plan(session: Session, parsed: ParsedPlan, clock: Clock, actor: Actor)
                     withdrawn=summary.withdrawn, assignments_changed=summary.assignments_changed,
                     new_units=summary.new_units, problems=summary.problems, source=parsed.source)
     session.flush()
+    store.write_events()
     return summary
 
 
@@ -126,57 +144,108 @@ def _units(store: _Store, parsed: ParsedPlan, summary: ImportSummary) -> dict[st
     return {name: unit.id for name, unit in existing.items()}
 
 
+@dataclass
+class _Plan:
+    """The document's tracked items with what the store needs to know about each."""
+
+    items: list[Item]
+    positions: dict[str, int]
+    parents: set[str]  # refs that have sub-items: tracked through their sub-items, not assigned
+    ids: dict[str, int]  # ref -> task id, filled as tasks are found or created
+
+    def assigned_units(self, item: Item) -> list[str]:
+        return [] if item.ref in self.parents else item.units
+
+
 def _tasks(store: _Store, plan: Plan, parsed: ParsedPlan, unit_ids: dict[str, int],
            summary: ImportSummary) -> None:
-    session = store.session
     items = [i for i in parsed.items if i.kind in TRACKED_KINDS]
-    existing = {t.ref: t for t in session.exec(select(Task).where(Task.plan_id == plan.id)).all()}
-    task_ids = [t.id for t in existing.values()]
-    milestones = _group(session.exec(select(Milestone).where(col(Milestone.task_id).in_(task_ids))).all()
-                        if task_ids else [], "task_id")
-    assignments = _group(session.exec(select(Assignment).where(col(Assignment.task_id).in_(task_ids))).all()
-                         if task_ids else [], "task_id")
-    projects = {p.task_id: p for p in session.exec(select(Project).where(col(Project.task_id).in_(task_ids))).all()} \
-        if task_ids else {}
-    parents = {i.parent for i in items if i.parent}
-    by_ref: dict[str, Task] = {}
+    existing = {t.ref: t for t in store.session.exec(select(Task).where(Task.plan_id == plan.id)).all()}
+    tracked = _Plan(items, {item.ref: position for position, item in enumerate(items)},
+                    {i.parent for i in items if i.parent}, {ref: t.id for ref, t in existing.items()})
+    _create_tasks(store, plan, tracked, [i for i in items if i.ref not in existing], unit_ids, summary)
+    _update_tasks(store, tracked, existing, unit_ids, summary)
 
-    for position, item in enumerate(items):
-        wanted = _task_fields(item, by_ref)
+
+def _create_tasks(store: _Store, plan: Plan, tracked: _Plan, new_items: list[Item], unit_ids: dict[str, int],
+                  summary: ImportSummary) -> None:
+    pending = new_items
+    while pending:  # parents first, so that sub-items can name their parent's id
+        ready = [i for i in pending if i.parent is None or i.parent in tracked.ids]
+        if not ready:
+            raise ValueError(f"sub-items without their parent: {', '.join(i.ref for i in pending[:5])}")
+        rows = [{"plan_id": plan.id, "ref": i.ref, "position": tracked.positions[i.ref], "source_line": i.line,
+                 "created_at": store.now, "updated_at": store.now, **_task_fields(i, tracked.ids)} for i in ready]
+        tracked.ids.update({ref: task_id for task_id, ref in store.insert(Task, rows, Task.id, Task.ref)})
+        pending = [i for i in pending if i.ref not in tracked.ids]
+
+    milestones, projects, assignments = [], [], []
+    for item in new_items:
+        task_id = tracked.ids[item.ref]
+        wanted_milestones = _wanted_milestones(item)
+        milestones += [{"task_id": task_id, "kind": k, "due": d, "text": t} for k, d, t in wanted_milestones]
+        if item.project is not None:
+            projects.append({"task_id": task_id, **{f: getattr(item.project, f) for f in PROJECT_FIELDS}})
+        units = tracked.assigned_units(item)
+        assignments += [{"task_id": task_id, "unit_id": unit_ids[name], "role": item.roles.get(name, "co"),
+                         "position": position, "status": AssignmentStatus.OPEN, "due_on": item.deadline,
+                         "created_at": store.now, "updated_at": store.now} for position, name in enumerate(units)]
+        # One event records the task as created with its assignments and milestones.
+        store.event("task.created", "task", task_id, ref=item.ref, **_task_fields(item, tracked.ids),
+                    assignments=[[name, item.roles.get(name, "co")] for name in units],
+                    milestones=[list(m) for m in wanted_milestones])
+        summary.created += 1
+        summary.assignments_changed += len(units)
+    store.insert(Milestone, milestones)
+    store.insert(Project, projects)
+    store.insert(Assignment, assignments)
+
+
+def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit_ids: dict[str, int],
+                  summary: ImportSummary) -> None:
+    session = store.session
+    task_ids = [t.id for t in existing.values()]
+    if not task_ids:
+        return
+    milestones = _group(session.exec(select(Milestone).where(col(Milestone.task_id).in_(task_ids))).all(), "task_id")
+    assignments = _group(session.exec(select(Assignment).where(col(Assignment.task_id).in_(task_ids))).all(),
+                         "task_id")
+    projects = {p.task_id: p for p in session.exec(select(Project).where(col(Project.task_id).in_(task_ids))).all()}
+    new_assignments: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in tracked.items:
         task = existing.get(item.ref)
         if task is None:
-            task = Task(plan_id=plan.id, ref=item.ref, position=position, source_line=item.line,
-                        created_at=store.now, updated_at=store.now, **wanted)
-            session.add(task)
-            session.flush()
-            store.event("task.created", "task", task.id, ref=item.ref, **jsonable(wanted))
-            summary.created += 1
+            continue
+        seen.add(item.ref)
+        wanted = _task_fields(item, tracked.ids)
+        changes = {f: [getattr(task, f), v] for f, v in wanted.items() if getattr(task, f) != v}
+        if changes:
+            for name, (_old, new) in changes.items():
+                setattr(task, name, new)
+            task.updated_at = store.now
+            store.event("task.updated", "task", task.id, ref=item.ref, changes=jsonable(changes))
+            summary.updated += 1
         else:
-            changes = {f: [getattr(task, f), v] for f, v in wanted.items() if getattr(task, f) != v}
-            if changes:
-                for name, (_old, new) in changes.items():
-                    setattr(task, name, new)
-                task.updated_at = store.now
-                store.event("task.updated", "task", task.id, ref=item.ref, changes=jsonable(changes))
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
-            task.position, task.source_line = position, item.line
-        by_ref[item.ref] = task
+            summary.unchanged += 1
+        task.position, task.source_line = tracked.positions[item.ref], item.line
         _milestones(store, task, item, milestones.get(task.id, []))
         if item.project is not None:
             _project(store, task, item, projects.get(task.id))
-        wanted_units = [] if item.ref in parents else item.units
-        summary.assignments_changed += _assignments(store, task, item, wanted_units, unit_ids,
-                                                    assignments.get(task.id, []))
+        summary.assignments_changed += _assignments(store, task, item, tracked.assigned_units(item), unit_ids,
+                                                    assignments.get(task.id, []), new_assignments)
 
     for ref, task in existing.items():
-        if ref not in by_ref and task.status != TaskStatus.WITHDRAWN:
+        if ref not in seen and task.status != TaskStatus.WITHDRAWN:
             task.status, task.updated_at = TaskStatus.WITHDRAWN, store.now
             store.event("task.withdrawn", "task", task.id, ref=ref, reason="不在重新导入的文档中")
             summary.withdrawn += 1
             summary.assignments_changed += _assignments(store, task, None, [], unit_ids,
-                                                        assignments.get(task.id, []))
+                                                        assignments.get(task.id, []), new_assignments)
+    names = {unit_id: name for name, unit_id in unit_ids.items()}
+    for assignment_id, task_id, unit_id, role in store.insert(
+            Assignment, new_assignments, Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.role):
+        store.event("assignment.created", "assignment", assignment_id, task_id=task_id, unit=names[unit_id], role=role)
 
 
 def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:
@@ -186,29 +255,32 @@ def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:
     return grouped
 
 
-def _task_fields(item: Item, by_ref: dict[str, Task]) -> dict[str, Any]:
+def _task_fields(item: Item, ids: dict[str, int]) -> dict[str, Any]:
     return {
         "kind": item.kind, "number": item.number, "category": item.category, "topic": item.topic,
         "text": item.text, "deadline": item.deadline, "start": item.start,
         "deadline_text": item.deadline_text, "recurrence": item.recurrence,
-        "parent_id": by_ref[item.parent].id if item.parent else None, "status": TaskStatus.ACTIVE,
+        "parent_id": ids[item.parent] if item.parent else None, "status": TaskStatus.ACTIVE,
     }
 
 
-def _milestones(store: _Store, task: Task, item: Item, current: list[Milestone]) -> None:
+def _wanted_milestones(item: Item) -> list[tuple[str, date, str]]:
     wanted = [("inline", m.due, m.text) for m in item.milestones]
     if item.kind == "project":
         wanted = ([("start", item.start, "开工")] if item.start else []) + \
                  ([("complete", item.deadline, "竣工")] if item.deadline else []) + wanted
+    return wanted
+
+
+def _milestones(store: _Store, task: Task, item: Item, current: list[Milestone]) -> None:
+    wanted = _wanted_milestones(item)
     if sorted((m.kind, m.due, m.text) for m in current) == sorted(wanted):
         return
     for milestone in current:
         store.session.delete(milestone)
     for kind, due, text in wanted:
         store.session.add(Milestone(task_id=task.id, kind=kind, due=due, text=text))
-    if current:  # new tasks' milestones are part of task.created
-        store.event("task.milestones_changed", "task", task.id,
-                    milestones=[[k, d, t] for k, d, t in wanted])
+    store.event("task.milestones_changed", "task", task.id, milestones=[list(m) for m in wanted])
 
 
 def _project(store: _Store, task: Task, item: Item, current: Project | None) -> None:
@@ -217,6 +289,7 @@ def _project(store: _Store, task: Task, item: Item, current: Project | None) -> 
     wanted = {name: getattr(detail, name) for name in PROJECT_FIELDS}
     if current is None:
         store.session.add(Project(task_id=task.id, **wanted))
+        store.event("project.created", "task", task.id, **wanted)
         return
     changes = {n: [getattr(current, n), v] for n, v in wanted.items() if getattr(current, n) != v}
     if changes:
@@ -225,9 +298,9 @@ def _project(store: _Store, task: Task, item: Item, current: Project | None) -> 
         store.event("project.updated", "task", task.id, changes=jsonable(changes))
 
 
-def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: list[str],
-                 unit_ids: dict[str, int], current: list[Assignment]) -> int:
-    """Make the task's assignments match the units the document names. Returns changes made."""
+def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: list[str], unit_ids: dict[str, int],
+                 current: list[Assignment], new_rows: list[dict[str, Any]]) -> int:
+    """Make an existing task's assignments match the units the document names. Returns changes made."""
     changed = 0
     by_unit = {a.unit_id: a for a in current}
     wanted_ids = {unit_ids[name]: position for position, name in enumerate(wanted_units)}
@@ -235,10 +308,9 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
         unit_id, role = unit_ids[name], (item.roles.get(name, "co") if item else "co")
         assignment = by_unit.get(unit_id)
         if assignment is None:
-            assignment = Assignment(task_id=task.id, unit_id=unit_id, role=role, position=wanted_ids[unit_id],
-                                    due_on=task.deadline, created_at=store.now, updated_at=store.now)
-            store.session.add(assignment)
-            store.created_assignments.append((assignment, name))
+            new_rows.append({"task_id": task.id, "unit_id": unit_id, "role": role, "position": wanted_ids[unit_id],
+                             "status": AssignmentStatus.OPEN, "due_on": task.deadline, "created_at": store.now,
+                             "updated_at": store.now})
             changed += 1
             continue
         changes: dict[str, list[Any]] = {}

@@ -86,10 +86,13 @@ def test_seed_lands_in_the_database(prepared_engine: Engine, clock: FixedClock) 
         assert session.exec(select(func.count()).select_from(WorkTeamLead)
                             .where(WorkTeamLead.team_id == team.id)).one() == 5
         assert session.exec(select(func.count()).select_from(ImportProblem)).one() == len(parsed.problems) == 12
-        # Every created row is audited.
-        assert session.exec(select(func.count()).select_from(Event).where(Event.action == "task.created")).one() == 77
-        assert session.exec(select(func.count()).select_from(Event)
-                            .where(Event.action == "assignment.created")).one() == summary.assignments_changed
+        # Every created task is audited with the assignments it was created with.
+        created = session.exec(select(Event).where(Event.action == "task.created")).all()
+        assert len(created) == 77
+        audited = {(e.entity_id, unit, role) for e in created for unit, role in e.detail["assignments"]}
+        stored = set(session.exec(select(Assignment.task_id, Unit.name, Assignment.role)
+                                  .join(Unit, col(Unit.id) == Assignment.unit_id)).all())
+        assert audited == stored and len(stored) == summary.assignments_changed
     assert summary.created == 77 and summary.changed
 
 
