@@ -33,9 +33,15 @@ class Actor:
     source: str
 
 
+def event_row(at: datetime, actor: Actor, action: str, entity: str, entity_id: int | None,
+              detail: dict[str, Any]) -> dict[str, Any]:
+    """The columns of one audit event; ``record`` adds it to a session, the import store batches them."""
+    return {"at": at, "actor": actor.name, "source": actor.source, "action": action, "entity": entity,
+            "entity_id": entity_id, "detail": jsonable(detail)}
+
+
 def record(session: Session, clock: Clock, actor: Actor, action: str, entity: str,
            entity_id: int | None, **detail: Any) -> Event:
-    event = Event(at=db_time(clock), actor=actor.name, source=actor.source, action=action,
-                  entity=entity, entity_id=entity_id, detail=jsonable(detail))
+    event = Event(**event_row(db_time(clock), actor, action, entity, entity_id, detail))
     session.add(event)
     return event

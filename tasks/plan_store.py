@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.events import Actor, jsonable
+from tasks.events import Actor, event_row
 from tasks.models import (
     Assignment,
     AssignmentStatus,
@@ -74,8 +74,7 @@ class _Store:
         self.events: list[dict[str, Any]] = []
 
     def event(self, action: str, entity: str, entity_id: int | None, **detail: Any) -> None:
-        self.events.append({"at": self.now, "actor": self.actor.name, "source": self.actor.source,
-                            "action": action, "entity": entity, "entity_id": entity_id, "detail": jsonable(detail)})
+        self.events.append(event_row(self.now, self.actor, action, entity, entity_id, detail))
 
     def insert(self, table: type[SQLModel], rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
         """Bulk INSERT (optionally RETURNING) in batches: an import writes tens of thousands of rows."""
@@ -224,7 +223,7 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
             for name, (_old, new) in changes.items():
                 setattr(task, name, new)
             task.updated_at = store.now
-            store.event("task.updated", "task", task.id, ref=item.ref, changes=jsonable(changes))
+            store.event("task.updated", "task", task.id, ref=item.ref, changes=changes)
             summary.updated += 1
         else:
             summary.unchanged += 1
@@ -295,7 +294,7 @@ def _project(store: _Store, task: Task, item: Item, current: Project | None) -> 
     if changes:
         for name, (_old, new) in changes.items():
             setattr(current, name, new)
-        store.event("project.updated", "task", task.id, changes=jsonable(changes))
+        store.event("project.updated", "task", task.id, changes=changes)
 
 
 def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: list[str], unit_ids: dict[str, int],

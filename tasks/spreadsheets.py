@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from pathlib import Path
 
 from tasks.parsed import ParsedPlan
 from tasks.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
-from tasks.text import compact
+from tasks.text import YEAR, compact
 from tasks.unit_reading import UnitReader
 from tasks.units import UnitDirectory
 from tasks.workplan import DocumentError
-
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 
 
 def decode_text(data: bytes) -> str:
@@ -75,10 +72,10 @@ def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None =
     sheets = xlsx_sheets(path) if path.suffix.lower() in (".xlsx", ".xlsm") else csv_sheets(path)
     # A title row above the header ("2021年…任务清单") names the plan and its year.
     title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
-                   for c in r.cells if c and _YEAR.search(c)]
+                   for c in r.cells if c and YEAR.search(c)]
     title = title or (title_cells[0] if title_cells else compact(path.stem))
     if year is None:
-        match = _YEAR.search(title) or next((m for c in title_cells if (m := _YEAR.search(c))), None)
+        match = YEAR.search(title) or next((m for c in title_cells if (m := YEAR.search(c))), None)
         if match is None:
             raise DocumentError("无法从表格中确定年份，请用 --year 指定")
         year = int(match.group(1))

@@ -46,7 +46,7 @@ def _cell(row: SourceRow, header: Header, name: str) -> str:
     return re.sub(r"\s+", " ", row.cells[index]).strip()
 
 
-def _unique_ref(base: str, used: Counter[str]) -> str:
+def unique_ref(base: str, used: Counter[str]) -> str:
     """A second row with the same identity gets ~2, ~3: refs stay stable and distinct."""
     used[base] += 1
     return base if used[base] == 1 else f"{base}~{used[base]}"
@@ -129,7 +129,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
     result = TableResult(problems=problems)
     for task_row in collected:
         row = task_row.row
-        ref = _unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
+        ref = unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
                           if (task_row.area or task_row.topic) else f"list:{task_row.text[:40]}", used_refs)
         if task_row.units_text:
             owners = units.read(task_row.units_text, row.where, row.line, result.problems)
@@ -220,7 +220,7 @@ def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, un
             if group is not None:
                 group.found += 1
         region_label = region.label if region else ""
-        ref = _unique_ref(f"project:{region_label}:{compact(name)}" if region_label else f"project:{compact(name)}",
+        ref = unique_ref(f"project:{region_label}:{compact(name)}" if region_label else f"project:{compact(name)}",
                           used_refs)
         lead_text = values.get("lead", "")
         if lead_text:
@@ -279,5 +279,5 @@ def _read_team_rows(header: Header, rows: list[SourceRow], plan_year: int, units
 def team_item(name: str, lead_text: str, number: str, duty: str, row: SourceRow, units: UnitReader,
               used_refs: Counter[str], problems: list[Problem]) -> Item:
     owners = units.read_all_lead(lead_text, row.where, row.line, problems)
-    return Item(kind="team", ref=_unique_ref(f"team:{compact(name)}", used_refs), text=name, number=number,
+    return Item(kind="team", ref=unique_ref(f"team:{compact(name)}", used_refs), text=name, number=number,
                 units=owners.names, roles=owners.roles, category=duty or None, line=row.line)

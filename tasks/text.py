@@ -16,6 +16,9 @@ _INLINE_TAGS = re.compile(r"</?(?:b|strong|i|em|u|span|font)(?:\s[^>]*)?>", re.I
 _BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _BOLD_MARKS = re.compile(r"\*\*|__")
 
+# "2021年" / "2021 年" in a title or a cell: the plan year.
+YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+
 CHINESE_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
                   "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from tasks.deadlines import find_milestones, find_recurrence
 from tasks.document import Paragraph, Table, read_blocks
 from tasks.parsed import Item, ParsedPlan, Problem
-from tasks.tables import SourceRow, read_table, team_item
-from tasks.text import compact
+from tasks.tables import SourceRow, read_table, team_item, unique_ref
+from tasks.text import YEAR, compact
 from tasks.unit_reading import UnitReader
 from tasks.units import UnitDirectory
 
@@ -28,7 +28,6 @@ class DocumentError(ValueError):
 
 _TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务)$")
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
-_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 _ARABIC_POINT = re.compile(r"^(?P<number>\d{1,3})\s*[.．、]\s*(?P<text>\S.*)$")
 _CHINESE_POINT = re.compile(r"^[（(](?P<number>[一二三四五六七八九十]+)[）)]\s*(?P<text>\S.*)$")
@@ -99,8 +98,8 @@ def read_workplan(text: str, directory: UnitDirectory, *, year: int | None = Non
     paragraphs = [b for b in blocks if isinstance(b, Paragraph)]
     title = find_title(paragraphs)
     if year is None:
-        match = _YEAR.search(title or "") or next(
-            (m for p in paragraphs if (m := _YEAR.search(p.text))), None)
+        match = YEAR.search(title or "") or next(
+            (m for p in paragraphs if (m := YEAR.search(p.text))), None)
         if match is None:
             raise DocumentError("无法从文档中确定年份，请用 --year 指定")
         year = int(match.group(1))
@@ -187,7 +186,7 @@ def _finish_points(reading: _Reading) -> None:
     expected = 1
     for point in reading.points:
         item = point.item
-        item.ref = _unique(item.ref, reading.refs)
+        item.ref = unique_ref(item.ref, reading.refs)
         where = _where(point.units_line or item.line or 0)
         if point.units_text:
             owners = reading.units.read(point.units_text, where, point.units_line, reading.problems)
@@ -206,11 +205,6 @@ def _finish_points(reading: _Reading) -> None:
         item.milestones = find_milestones(item.text, reading.year)
         items.append(item)
     reading.items[:0] = items
-
-
-def _unique(ref: str, used: Counter[str]) -> str:
-    used[ref] += 1
-    return ref if used[ref] == 1 else f"{ref}~{used[ref]}"
 
 
 def _read_team_paragraph(block: Paragraph, reading: _Reading) -> None:

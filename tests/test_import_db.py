@@ -56,6 +56,14 @@ def task_by_ref(session: Session, ref: str) -> Task:
     return session.exec(select(Task).where(Task.ref == ref)).one()
 
 
+def add_report(session: Session, task: Task, text: str) -> None:
+    """A progress report by the task's first unit (reports arrive through the bot in later issues)."""
+    assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
+    session.add(Report(assignment_id=assignment.id, kind="progress", text=text, percent=40, author="unit member",
+                       created_at=datetime(2021, 6, 25, tzinfo=UTC)))
+    session.commit()
+
+
 def test_seed_lands_in_the_database(prepared_engine: Engine, clock: FixedClock) -> None:
     parsed, summary = run_import(prepared_engine, clock)
     with Session(prepared_engine) as session:
@@ -110,10 +118,7 @@ def test_editing_one_deadline_changes_exactly_that_task(prepared_engine: Engine,
     run_import(prepared_engine, clock)
     with Session(prepared_engine) as session:
         task = task_by_ref(session, "list:组织领导/问题整改")
-        assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
-        session.add(Report(assignment_id=assignment.id, kind="progress", text="整改方案已制订", percent=40,
-                           author="区支援合作办", created_at=datetime(2021, 6, 25, tzinfo=UTC)))
-        session.commit()
+        add_report(session, task, "整改方案已制订")
         task_id = task.id
     before = snapshot(prepared_engine)
     clock.advance(timedelta(days=10))
@@ -146,10 +151,7 @@ def test_a_task_removed_from_the_document_is_withdrawn_with_its_reports(prepared
     run_import(prepared_engine, clock)
     with Session(prepared_engine) as session:
         task = task_by_ref(session, "list:加强区域协作/引导企业")
-        assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id)).first()
-        session.add(Report(assignment_id=assignment.id, kind="progress", text="已对接两家企业", author="区科信局",
-                           created_at=datetime(2021, 7, 1, tzinfo=UTC)))
-        session.commit()
+        add_report(session, task, "已对接两家企业")
     row = next(line for line in SEED_DOCUMENT.read_text(encoding="utf-8").splitlines() if line.startswith("\t引导企业"))
     _parsed, summary = run_import(prepared_engine, clock, write_variant(tmp_path, row + "\n", ""))
     assert summary.withdrawn == 1
