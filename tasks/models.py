@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -163,15 +163,122 @@ class Assignment(SQLModel, table=True):
     updated_at: datetime
 
 
+class ReportKind(StrEnum):
+    PROGRESS = "progress"  # 进展反馈
+    COMPLETION = "completion"  # 办结申请, waits for the office to verify
+    EVIDENCE = "evidence"  # 证明材料 sent on their own
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # 审核通过
+    SENT_BACK = "sent_back"  # 退回
+
+
 class Report(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
-    kind: str = Field(max_length=20)  # progress | completion | extension
+    kind: str = Field(max_length=20)
     text: str = ""
     percent: int | None = None
+    # Files as the chat transport stores them: [{"file_id", "kind", "name", "size"}].
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     author: str = Field(default="", max_length=200)
+    author_member_id: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime
+    # Completion reports only: the office's verdict.
+    review_status: str | None = Field(default=None, max_length=20)
+    reviewed_by: str | None = Field(default=None, max_length=200)
+    reviewed_at: datetime | None = None
+    review_note: str = ""
+
+
+class Role(StrEnum):
+    MEMBER = "member"  # 责任单位 staff
+    OFFICE = "office"  # 领导小组办公室 (supervision office)
+    LEADER = "leader"  # 分管领导
+    ADMIN = "admin"
+
+
+class Member(SQLModel, table=True):
+    """A person (or a unit's group chat) bound to a role by an invite code."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The person's chat-app user id; None for a bound group chat.
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=10)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    active: bool = True
+    reachable: bool = True  # False once the chat app says the bot was blocked
+    # A started one-step conversation: {"action": "progress", "assignment_id": 3}.
+    pending: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    created_at: datetime
+
+
+class Invite(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=40)
+    role: str = Field(max_length=10)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    created_by: str = Field(max_length=200)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    used_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class ExtensionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class Extension(SQLModel, table=True):
+    """申请延期: a unit asks for a new date; the office decides."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    requested_by: str = Field(max_length=200)
+    old_date: date | None = None
+    new_date: date
+    reason: str = ""
+    status: str = Field(default=ExtensionStatus.PENDING, max_length=20, index=True)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = None
+    decision_note: str = ""
+    created_at: datetime
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # will not be sent: the reason is in last_error
+
+
+class Outbox(SQLModel, table=True):
+    """A notification to deliver, written in the same transaction as the change it reports.
+
+    It holds what to say (``kind`` and ``payload``), not how: the chat adapter renders it
+    when it sends, so the domain stays free of chat markup.
+    """
+
+    # The sender asks "what is pending and due now?" on every pass.
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    kind: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    dedupe_key: str = Field(max_length=200, unique=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime
+    lease_until: datetime | None = None
+    last_error: str = ""
+    created_at: datetime
+    sent_at: datetime | None = None
 
 
 class Event(SQLModel, table=True):

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
+from tasks.errors import ServiceError
 from tasks.models import (
     OPEN_STATUSES,
     Assignment,
@@ -24,7 +25,7 @@ from tasks.models import (
 from tasks.text import compact
 
 
-class NotFoundError(LookupError):
+class NotFoundError(ServiceError):
     """A name the user typed matches nothing; the message says so in Chinese."""
 
 

@@ -1,0 +1,62 @@
+"""Building the python-telegram-bot Application in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import BotCommand
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import CONTEXT_KEY, BotContext
+from bot.handlers import (
+    all_command_handlers,
+    on_button,
+    on_error,
+    on_file,
+    on_help,
+    on_start,
+    on_text,
+    on_unknown_command,
+)
+from bot.sender import OutboxSender, stop
+
+SENDER_KEY = "taskbot.sender"
+
+
+def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
+                      base_file_url: str | None = None) -> Application:
+    builder = Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
+    if base_url:
+        builder = builder.base_url(base_url).base_file_url(base_file_url or base_url.replace("/bot", "/file/bot"))
+    application = builder.build()
+    application.bot_data[CONTEXT_KEY] = ctx
+    application.add_handler(CommandHandler("start", on_start))
+    application.add_handler(CommandHandler("help", on_help))
+    for name, handler in all_command_handlers().items():
+        application.add_handler(CommandHandler(name, handler))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, on_file))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
+    application.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _post_init(application: Application) -> None:
+    ctx: BotContext = application.bot_data[CONTEXT_KEY]
+    ctx.loop = asyncio.get_running_loop()
+    me = await application.bot.get_me()
+    ctx.bot_username = me.username or ""
+    await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
+    sender = OutboxSender(ctx, application.bot)
+    application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
+
+
+async def _post_stop(application: Application) -> None:
+    await stop(application.bot_data.pop(SENDER_KEY, None))

@@ -1,0 +1,86 @@
+"""What every handler needs: the database, the clock, the settings; and the shape of a request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from tasks.clock import Clock, local_today
+from tasks.db import transaction
+from tasks.models import Member
+
+T = TypeVar("T")
+CONTEXT_KEY = "taskbot"
+
+
+@dataclass
+class BotContext:
+    engine: Engine
+    clock: Clock
+    timezone: ZoneInfo
+    district: str
+    bot_username: str = ""
+    outbox_interval: float = 0.5
+    loop: asyncio.AbstractEventLoop | None = None  # the bot's event loop, once it runs
+
+    @classmethod
+    def of(cls, context: ContextTypes.DEFAULT_TYPE) -> BotContext:
+        return context.application.bot_data[CONTEXT_KEY]
+
+    def today(self) -> date:
+        return local_today(self.clock, self.timezone)
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run database work in one transaction, off the event loop."""
+        return await asyncio.to_thread(self._in_transaction, work)
+
+    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+        with transaction(self.engine) as session:
+            return work(session)
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who wrote, and where."""
+
+    user_id: int
+    chat_id: int
+    is_group: bool
+    name: str
+
+    @classmethod
+    def of(cls, update: Update) -> Who | None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return None
+        name = user.full_name or (f"@{user.username}" if user.username else str(user.id))
+        return cls(user.id, chat.id, chat.type != "private", name)
+
+
+@dataclass
+class Request:
+    """One command, as the action sees it: inside a transaction, with the member already checked."""
+
+    session: Session
+    member: Member
+    who: Who
+    args: str
+    ctx: BotContext
+    files: list[dict[str, Any]]
+
+    @property
+    def today(self) -> date:
+        return self.ctx.today()
+
+    @property
+    def clock(self) -> Clock:
+        return self.ctx.clock

@@ -1,0 +1,306 @@
+"""The python-telegram-bot handlers: identify, authorize, run one action, reply.
+
+Every path ends in a reply a person can act on: unbound people are told how to get an
+invite, refused roles are told what they can do, bad input is told what to type instead —
+and in those cases nothing in the database changes (the transaction is rolled back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot import office_actions, unit_actions
+from bot.commands import BY_NAME, HELP_WORDS, Command, commands_for, match_word
+from bot.context import BotContext, Request, Who
+from bot.render import Reply, esc, say
+from tasks.errors import ServiceError
+from tasks.members import ROLE_NAMES, find_member, redeem_invite
+from tasks.models import Member, Role, Unit
+
+log = logging.getLogger(__name__)
+
+UNBOUND = ("您好！这里是支援合作工作督办助手。\n您还没有绑定身份，暂时不能查看或办理任务。"
+           "请向督办办公室（领导小组办公室）索取邀请码，然后发送：\n<code>/start 邀请码</code>")
+UNBOUND_GROUP = "本群尚未绑定责任单位。请单位管理员向督办办公室索取邀请码，在群里发送：<code>/start 邀请码</code>"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+ALLOWED_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".wps", ".et", ".ofd", ".txt",
+                      ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".heic", ".zip", ".rar", ".7z", ".csv"}
+Action = Callable[[Request], Reply]
+
+
+# --- replying ---------------------------------------------------------------------------
+
+
+async def send_reply(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
+    for index, page in enumerate(reply.pages):
+        last = index == len(reply.pages) - 1
+        await context.bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
+                                       reply_markup=reply.buttons if last else None)
+
+
+def _refusal(member: Member, what: str) -> Reply:
+    role = ROLE_NAMES.get(Role(member.role), member.role)
+    return say(f"您的身份是“{role}”，不能使用{esc(what)}。发送 /help 查看您可以使用的命令。")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: Reply
+    done: bool  # the action ran to the end (False: refused, or bad input)
+
+
+async def run_action(update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action, *, allowed: frozenset[Role],
+                     what: str, args: str = "", files: list[dict[str, Any]] | None = None) -> Outcome | None:
+    """Identify, authorize and run one action in one transaction. None means: stay silent."""
+    ctx, who = BotContext.of(context), Who.of(update)
+    if who is None:
+        return None
+
+    def work(session: Session) -> Outcome:
+        member = find_member(session, who.user_id, who.chat_id, is_group=who.is_group)
+        if member is None:
+            log.warning("refused %s from unbound user %s in chat %s", what, who.user_id, who.chat_id)
+            return Outcome(say(UNBOUND_GROUP if who.is_group else UNBOUND), False)
+        if Role(member.role) not in allowed:
+            log.warning("refused %s for member %s with role %s", what, member.id, member.role)
+            return Outcome(_refusal(member, what), False)
+        if Role(member.role) == Role.MEMBER and member.unit_id is None:
+            return Outcome(say("您的账号没有关联责任单位，请联系督办办公室。"), False)
+        return Outcome(action(Request(session, member, who, args, ctx, files or [])), True)
+
+    try:
+        return await ctx.run(work)
+    except ServiceError as error:
+        log.info("refused %s from user %s: %s", what, who.user_id, error)
+        return Outcome(say(esc(str(error))), False)
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command: Command, args: str | None = None
+                     ) -> None:
+    if args is None:
+        args = " ".join(context.args or [])
+    outcome = await run_action(update, context, command.action, allowed=command.roles, what=f"/{command.name}",
+                               args=args)
+    if outcome is not None and update.effective_chat is not None:
+        await send_reply(context, update.effective_chat.id, outcome.reply)
+
+
+def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
+    async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await on_command(update, context, command)
+
+    handle.__name__ = f"on_{command.name}"
+    return handle
+
+
+# --- binding and help ---------------------------------------------------------------------
+
+
+def help_text(member: Member | None) -> str:
+    if member is None:
+        return UNBOUND
+    role = Role(member.role)
+    lines = [f"您的身份：<b>{ROLE_NAMES[role]}</b>。可以使用："]
+    for command in commands_for(role):
+        words = f"（也可发送“{'”“'.join(command.words[:1])}”）" if command.words else ""
+        lines.append(f"/{command.name} — {esc(command.description)}{words}")
+    if role == Role.MEMBER:
+        lines.append("也可以直接发送照片或文件作为证明材料，在说明里写任务编号，如 <code>#12</code>。")
+    lines.append("/help — 查看本帮助（也可发送“帮助”）")
+    return "\n".join(lines)
+
+
+async def set_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int, role: Role) -> None:
+    commands = [BotCommand("help", "帮助")] + [BotCommand(c.name, c.description[:256]) for c in commands_for(role)]
+    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx, who = BotContext.of(context), Who.of(update)
+    if who is None:
+        return
+    code = (context.args or [""])[0]
+
+    def work(session: Session) -> tuple[str, Role | None]:
+        if not code:
+            return help_text(find_member(session, who.user_id, who.chat_id, is_group=who.is_group)), None
+        member = redeem_invite(session, ctx.clock, code, user_id=who.user_id, chat_id=who.chat_id, name=who.name,
+                               is_group=who.is_group)
+        unit = session.get(Unit, member.unit_id) if member.unit_id else None
+        where = f"，单位：<b>{esc(unit.name)}</b>" if unit else ""
+        return f"绑定成功！身份：<b>{ROLE_NAMES[Role(member.role)]}</b>{where}。\n\n" + help_text(member), Role(
+            member.role)
+
+    try:
+        text, role = await ctx.run(work)
+    except ServiceError as error:
+        log.warning("refused invite code from user %s: %s", who.user_id, error)
+        text, role = esc(str(error)), None
+    if role is not None:
+        await set_menu(context, who.chat_id, role)
+    await send_reply(context, who.chat_id, say(text))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx, who = BotContext.of(context), Who.of(update)
+    if who is None:
+        return
+    text = await ctx.run(lambda s: help_text(find_member(s, who.user_id, who.chat_id, is_group=who.is_group)))
+    await send_reply(context, who.chat_id, say(text))
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who = Who.of(update)
+    if who is None or update.effective_message is None:
+        return
+    name = (update.effective_message.text or "").split()[0]
+    await send_reply(context, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
+
+
+# --- plain text: Chinese words, answers to a button's question -----------------------------
+
+
+def _answer(req: Request) -> Reply:
+    reply = unit_actions.answer_pending(req) or office_actions.answer_reason(req)
+    return reply or say("没有看懂这条消息。发送“帮助”或 /help 查看可用命令。")
+
+
+def _cancel(req: Request) -> Reply:
+    had = bool(req.member.pending)
+    req.member.pending = {}
+    return say("已取消。" if had else "当前没有进行中的操作。")
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who, message = Who.of(update), update.effective_message
+    if who is None or message is None or not message.text:
+        return
+    text = message.text.strip()
+    if text in HELP_WORDS:
+        await on_help(update, context)
+        return
+    if (matched := match_word(text)) is not None:
+        await on_command(update, context, matched[0], matched[1])
+        return
+    if who.is_group:
+        return  # in a group only commands are for the bot
+    action = _cancel if text == "取消" else _answer
+    outcome = await run_action(update, context, action, allowed=frozenset(Role), what="这条消息", args=text)
+    if outcome is not None:
+        await send_reply(context, who.chat_id, outcome.reply)
+
+
+# --- photos and files as evidence ------------------------------------------------------------
+
+
+def _file_of(update: Update) -> tuple[dict[str, Any] | None, str | None]:
+    """The file reference to keep, or a refusal explaining what is wrong with it."""
+    message = update.effective_message
+    assert message is not None
+    if message.photo:
+        photo = message.photo[-1]
+        size = photo.file_size or 0
+        reference = {"file_id": photo.file_id, "kind": "photo", "name": "照片.jpg", "size": size}
+    elif message.document:
+        document = message.document
+        name = document.file_name or "文件"
+        extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+        if extension not in ALLOWED_EXTENSIONS:
+            return None, (f"不支持“{esc(name)}”这种文件。证明材料请用 PDF、Word、Excel、PPT、图片或压缩包。")
+        size = document.file_size or 0
+        reference = {"file_id": document.file_id, "kind": "document", "name": name, "size": size}
+    else:
+        return None, "没有收到文件。"
+    if size > MAX_FILE_BYTES:
+        return None, f"文件过大（{size / 1024 / 1024:.1f} MB），请压缩到 20 MB 以内再发送。"
+    return reference, None
+
+
+def _evidence(req: Request) -> Reply:
+    """Caption "#12 说明" (or "/done 12 说明") names the task; otherwise the open button question does."""
+    caption = req.args.strip()
+    if caption.startswith("/done"):
+        return unit_actions.done(_with_args(req, caption.removeprefix("/done")))
+    if caption.startswith("/report"):
+        caption = caption.removeprefix("/report")
+    caption = caption.strip()
+    if caption.lstrip("#").split(" ")[0].isdigit():
+        return unit_actions.report(_with_args(req, caption.lstrip("#")))
+    answered = unit_actions.answer_pending(_with_args(req, caption))
+    if answered is None:
+        raise ServiceError("请在图片或文件的说明里写上任务编号，如：#12 签约现场照片；或先在任务上点“报进展”再发送。")
+    return answered
+
+
+def _with_args(req: Request, args: str) -> Request:
+    return Request(req.session, req.member, req.who, args.strip(), req.ctx, req.files)
+
+
+async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    who, message = Who.of(update), update.effective_message
+    if who is None or message is None:
+        return
+    reference, refusal = _file_of(update)
+    if refusal is not None:
+        await send_reply(context, who.chat_id, say(refusal))
+        return
+    outcome = await run_action(update, context, _evidence, allowed=frozenset({Role.MEMBER}), what="证明材料",
+                               args=message.caption or "", files=[reference] if reference else [])
+    if outcome is not None:
+        await send_reply(context, who.chat_id, outcome.reply)
+
+
+# --- buttons --------------------------------------------------------------------------------
+
+# callback_data prefix -> (who may tap it, what it does, whether the button is spent afterwards)
+BUTTONS: dict[str, tuple[frozenset[Role], Callable[[Request, int], Reply], bool]] = {
+    "card": (frozenset(Role), lambda req, n: unit_actions.show_task(_with_args(req, str(n))), False),
+    "rp": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "progress", n), False),
+    "dn": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "completion", n), False),
+    "ex": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "extension", n), False),
+    "vf": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.verify_button, True),
+    "sb": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "send_back", n), False),
+    "ea": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.approve_button, True),
+    "er": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "refuse", n), False),
+}
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query, who = update.callback_query, Who.of(update)
+    if query is None or who is None:
+        return
+    prefix, _, value = (query.data or "").partition(":")
+    entry = BUTTONS.get(prefix)
+    if entry is None or not value.isdigit():
+        log.warning("refused malformed button data %r from user %s", query.data, who.user_id)
+        await query.answer("这个按钮已失效。", show_alert=True)
+        return
+    roles, action, spent = entry
+    outcome = await run_action(update, context, lambda req: action(req, int(value)), allowed=roles,
+                               what="这个按钮")
+    await query.answer()
+    if outcome is None:
+        return
+    await send_reply(context, who.chat_id, outcome.reply)
+    if spent and outcome.done and query.message is not None and isinstance(query.message.reply_markup,
+                                                                            InlineKeyboardMarkup):
+        await query.edit_message_reply_markup(reply_markup=None)  # a decision cannot be tapped twice
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("handler failed for update %s", getattr(update, "update_id", None), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id,
+                                       "抱歉，处理这条消息时出错了，没有做任何改动。请稍后再试。")
+
+
+def all_command_handlers() -> dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]]:
+    return {name: command_handler(command) for name, command in BY_NAME.items()}

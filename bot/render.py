@@ -1,0 +1,282 @@
+"""Turning what the domain knows into chat messages: HTML, Chinese, within Telegram's limits.
+
+Every string that came from a person or a document goes through ``esc``. Long answers
+are split into several messages, never inside a tag, each under the 4096-character limit.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tabulate import tabulate
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from tasks.duties import Duty
+from tasks.models import Assignment, AssignmentStatus, Task
+from tasks.supervision import Tally, traffic_light
+
+MESSAGE_LIMIT = 4096
+# Room for the page marker and a safety margin: the server counts characters after parsing.
+PAGE_BUDGET = 3800
+LIGHTS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
+STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
+                AssignmentStatus.WITHDRAWN: "已撤销"}
+KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目"}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+@dataclass
+class Reply:
+    """One or more messages to send in order; buttons go on the last one."""
+
+    pages: list[str]
+    buttons: InlineKeyboardMarkup | None = None
+
+
+@dataclass
+class Page:
+    """Builds an answer from blocks; splits it into messages when it grows past the budget."""
+
+    blocks: list[str] = field(default_factory=list)
+
+    def add(self, block: str) -> Page:
+        self.blocks.append(block)
+        return self
+
+    def text(self, text: str) -> Page:
+        """A block of plain text from a person or a document: escaped, and split if very long."""
+        for piece in _split_plain(text, PAGE_BUDGET // 2):
+            self.blocks.append(esc(piece))
+        return self
+
+    def table(self, rows: list[list[Any]], headers: list[str]) -> Page:
+        """A table in <pre>, split by rows if it does not fit one message."""
+        lines = tabulate(rows, headers=headers, disable_numparse=True).splitlines()
+        head, body = lines[:2], lines[2:]
+        chunk: list[str] = []
+        for line in body:
+            if chunk and _pre_length(head + chunk + [line]) > PAGE_BUDGET // 2:
+                self.blocks.append(_pre(head + chunk))
+                chunk = []
+            chunk.append(line)
+        self.blocks.append(_pre(head + chunk))
+        return self
+
+    def pages(self) -> list[str]:
+        pages: list[str] = []
+        current = ""
+        for block in self.blocks:
+            candidate = f"{current}\n{block}" if current else block
+            if current and len(candidate) > PAGE_BUDGET:
+                pages.append(current)
+                current = block
+            else:
+                current = candidate
+        if current:
+            pages.append(current)
+        if len(pages) > 1:
+            pages = [f"{page}\n<i>（{n}/{len(pages)}）</i>" for n, page in enumerate(pages, start=1)]
+        return pages
+
+    def reply(self, buttons: InlineKeyboardMarkup | None = None) -> Reply:
+        return Reply(self.pages(), buttons)
+
+
+def _pre(lines: list[str]) -> str:
+    return "<pre>" + esc("\n".join(lines)) + "</pre>"
+
+
+def _pre_length(lines: list[str]) -> int:
+    return len(_pre(lines))
+
+
+def _split_plain(text: str, limit: int) -> list[str]:
+    """Pieces of at most ``limit`` characters once escaped, cut at line or sentence ends when possible."""
+    pieces: list[str] = []
+    while len(esc(text)) > limit:
+        cut = limit
+        while len(esc(text[:cut])) > limit:
+            cut = int(cut * 0.8)
+        window = text[:cut]
+        for mark in ("\n", "。", "；", "，", " "):
+            position = window.rfind(mark)
+            if position > cut // 2:
+                cut = position + 1
+                break
+        pieces.append(text[:cut])
+        text = text[cut:]
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def say(text: str) -> Reply:
+    """A short reply written by us (may contain our own tags; never unescaped user text)."""
+    return Reply([text])
+
+
+# --- tasks ---------------------------------------------------------------------------
+
+
+def due_label(due_on: date | None, today: date, deadline_text: str = "") -> str:
+    if due_on is None:
+        return f"无固定时限（{deadline_text}）" if deadline_text else "无固定时限"
+    days = (due_on - today).days
+    if days < 0:
+        return f"{due_on.isoformat()}（逾期{-days}天）"
+    if days == 0:
+        return f"{due_on.isoformat()}（今天到期）"
+    return f"{due_on.isoformat()}（还有{days}天）"
+
+
+def summary(text: str, width: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def duty_buttons(task_id: int) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton("报进展", callback_data=f"rp:{task_id}"),
+            InlineKeyboardButton("办结", callback_data=f"dn:{task_id}"),
+            InlineKeyboardButton("申请延期", callback_data=f"ex:{task_id}")]
+
+
+def duty_list(duties: list[Duty], today: date, title: str) -> Reply:
+    page = Page().add(f"<b>{esc(title)}</b>（{len(duties)} 项）")
+    if not duties:
+        return page.add("没有未办结的任务。").reply()
+    for duty in duties:
+        light = LIGHTS[traffic_light(duty.assignment, today)]
+        state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
+        page.add(f"{light} <b>{duty.task.id}</b> {esc(summary(duty.task.text))}\n"
+                 f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
+    page.add("发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。")
+    buttons = [InlineKeyboardButton(str(d.task.id), callback_data=f"card:{d.task.id}") for d in duties[:40]]
+    rows = [buttons[i:i + 8] for i in range(0, len(buttons), 8)]
+    return page.reply(InlineKeyboardMarkup(rows))
+
+
+@dataclass
+class CardFacts:
+    task: Task
+    parent_text: str | None
+    assignments: list[tuple[Assignment, str]]  # (assignment, unit name), lead first
+    history: list[str]  # already plain text lines, newest first
+    own: Assignment | None  # the viewer's unit's assignment, if any
+
+
+def task_card(facts: CardFacts, today: date) -> Reply:
+    task = facts.task
+    page = Page()
+    kind = KIND_NAMES.get(task.kind, "任务")
+    page.add(f"<b>{kind} {task.id}</b>" + (f" · {esc(task.category)}" if task.category else "")
+             + (f" · {esc(task.topic)}" if task.topic and task.topic != task.category else ""))
+    if facts.parent_text:
+        page.text(f"所属：{summary(facts.parent_text, 60)}")
+    page.text(task.text)
+    if facts.own is not None:
+        light = LIGHTS[traffic_light(facts.own, today)]
+        page.add(f"{light} 本单位：{STATUS_NAMES[facts.own.status]}，完成时限 "
+                 f"{esc(due_label(facts.own.due_on, today, task.deadline_text))}")
+    else:
+        page.add(f"完成时限：{esc(due_label(task.deadline, today, task.deadline_text))}")
+    lead = [name for a, name in facts.assignments if a.role == "lead"]
+    co = [name for a, name in facts.assignments if a.role != "lead"]
+    if lead:
+        page.text(f"牵头单位：{'、'.join(lead)}")
+    if co:
+        page.text(f"配合单位：{'、'.join(co)}")
+    if facts.history:
+        page.add("<b>最近记录</b>")
+        page.text("\n".join(facts.history))
+    own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
+    return page.reply(InlineKeyboardMarkup([duty_buttons(task.id)]) if own_open else None)
+
+
+def overdue_table(duties: list[Duty], today: date, title: str) -> Reply:
+    page = Page().add(f"<b>{esc(title)}</b>（{len(duties)} 项）")
+    if not duties:
+        return page.add("没有符合条件的任务。").reply()
+    rows = [[d.task.id, summary(d.unit.name, 10), d.assignment.due_on.isoformat() if d.assignment.due_on else "",
+             _days_text(d.assignment.due_on, today), summary(d.task.text, 18)] for d in duties]
+    return page.table(rows, ["编号", "单位", "截止", "状态", "任务"]).reply()
+
+
+def _days_text(due_on: date | None, today: date) -> str:
+    if due_on is None:
+        return ""
+    days = (today - due_on).days
+    return f"逾期{days}天" if days > 0 else ("今天" if days == 0 else f"剩{-days}天")
+
+
+def stats_tables(units: list[Tally], teams: list[Tally], total: Tally, today: date) -> Reply:
+    page = Page().add(f"<b>完成情况统计</b>（截至 {today.isoformat()}）")
+    page.add(f"合计 {total.total} 项分工：已办结 {total.done}（{total.rate:.0%}），待审核 {total.reported}，"
+             f"逾期 {total.overdue}")
+    if teams:
+        page.add("<b>按工作专班</b>")
+        page.table([[LIGHTS[t.light], t.name, t.total, t.done, f"{t.rate:.0%}", t.overdue] for t in teams],
+                   ["", "专班", "分工", "办结", "完成率", "逾期"])
+    page.add("<b>按单位</b>")
+    page.table([[LIGHTS[t.light], summary(t.name, 12), t.total, t.done, f"{t.rate:.0%}", t.overdue] for t in units],
+               ["", "单位", "分工", "办结", "完成率", "逾期"])
+    return page.reply()
+
+
+# --- notifications (from outbox rows) -------------------------------------------------
+
+
+def notification(kind: str, payload: dict[str, Any]) -> Reply:
+    """The message for one outbox row; unknown kinds are a programming error."""
+    task = f"任务 <b>{payload.get('task_id')}</b>：{esc(summary(str(payload.get('task_text', '')), 50))}"
+    if kind == "completion_reported":
+        page = Page().add(f"📥 <b>办结申请</b>（{esc(payload['unit'])}，{esc(payload['author'])}）").add(task)
+        page.text(f"说明：{payload['text']}")
+        if payload.get("files"):
+            page.add(f"附证明材料 {payload['files']} 份")
+        aid = payload["assignment_id"]
+        return page.reply(InlineKeyboardMarkup([[InlineKeyboardButton("审核通过", callback_data=f"vf:{aid}"),
+                                                 InlineKeyboardButton("退回", callback_data=f"sb:{aid}")]]))
+    if kind == "extension_requested":
+        page = Page().add(f"⏳ <b>延期申请 #{payload['extension_id']}</b>（{esc(payload['unit'])}，"
+                          f"{esc(payload['author'])}）").add(task)
+        page.add(f"原截止：{esc(payload.get('old_date') or '无')}，申请延至：<b>{esc(payload['new_date'])}</b>")
+        page.text(f"理由：{payload['reason']}")
+        eid = payload["extension_id"]
+        return page.reply(InlineKeyboardMarkup([[InlineKeyboardButton("同意", callback_data=f"ea:{eid}"),
+                                                 InlineKeyboardButton("不同意", callback_data=f"er:{eid}")]]))
+    if kind == "completion_verified":
+        return Page().add(f"✅ <b>已审核通过</b>，办结。审核人：{esc(payload['reviewer'])}").add(task).reply()
+    if kind == "completion_sent_back":
+        page = Page().add(f"↩️ <b>办结申请被退回</b>，审核人：{esc(payload['reviewer'])}").add(task)
+        page.text(f"退回理由：{payload['reason']}")
+        return page.reply(InlineKeyboardMarkup([duty_buttons(int(payload["task_id"]))]))
+    if kind == "extension_decided":
+        if payload["approved"]:
+            head = f"🗓 <b>延期申请 #{payload['extension_id']} 已同意</b>，新的完成时限：{esc(payload['new_date'])}"
+        else:
+            head = f"🚫 <b>延期申请 #{payload['extension_id']} 未同意</b>"
+        page = Page().add(head).add(task)
+        if payload.get("note"):
+            page.text(f"说明：{payload['note']}")
+        return page.reply(InlineKeyboardMarkup([duty_buttons(int(payload["task_id"]))]))
+    if kind == "urge":
+        page = Page().add(f"📣 <b>催办</b>：{esc(payload['urger'])} 催办以下任务（{esc(payload['unit'])}）")
+        if payload.get("note"):
+            page.text(f"说明：{payload['note']}")
+        tasks = payload["tasks"]
+        for item in tasks:
+            due_on = esc(item.get("due_on") or "无")
+            page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {due_on}）")
+        first = int(tasks[0]["task_id"])
+        return page.reply(InlineKeyboardMarkup([duty_buttons(first)]) if len(tasks) == 1 else None)
+    if kind == "member_unreachable":
+        unit = f"（{esc(payload['unit'])}）" if payload.get("unit") else ""
+        return say(f"⚠️ <b>无法送达</b>：{esc(payload['member'])}{unit} 已屏蔽或删除了督办助手，后续提醒无法送达，"
+                   "请电话联系并请其重新绑定。")
+    raise ValueError(f"unknown notification kind {kind}")

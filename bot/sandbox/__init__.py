@@ -1,0 +1,1 @@
+"""The local Bot API server and the terminal sandbox built on it."""

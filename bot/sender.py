@@ -1,0 +1,103 @@
+"""Delivering the outbox: claim due rows, render, send through the Bot API, record the result.
+
+RetryAfter waits as told; timeouts and network errors back off; a migrated group is
+followed; a blocked bot marks the member unreachable and tells the office; any other
+refusal (400) is a dead letter with its reason kept for the administrator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bot.context import BotContext
+from bot.render import notification
+from tasks import outbox
+from tasks.models import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender:
+    def __init__(self, ctx: BotContext, bot: Bot) -> None:
+        self.ctx = ctx
+        self.bot = bot
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                delivered = await self.deliver_due()
+            except Exception:  # keep delivering after a database hiccup; the rows wait in the outbox
+                log.exception("outbox pass failed")
+                delivered = 0
+            if not delivered:
+                await asyncio.sleep(self.ctx.outbox_interval)
+
+    async def deliver_due(self, limit: int = 20) -> int:
+        rows = await self.ctx.run(lambda session: [_detach(r) for r in outbox.claim_due(session, self.ctx.clock,
+                                                                                         limit)])
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def _deliver(self, row: Outbox) -> None:
+        clock, row_id = self.ctx.clock, row.id
+        assert row_id is not None
+        outcome = await self._send(row)
+        if outcome is None:
+            await self.ctx.run(lambda s: outbox.mark_sent(s, clock, row_id))
+            return
+        kind, detail = outcome
+        if kind == "retry_after":
+            await self.ctx.run(lambda s: outbox.retry_later(s, clock, row_id, detail, "RetryAfter"))
+        elif kind == "migrated":
+            await self.ctx.run(lambda s: outbox.chat_migrated(s, clock, row_id, detail))
+        elif kind == "blocked":
+            await self.ctx.run(lambda s: outbox.member_unreachable(s, clock, row_id, detail))
+        elif kind == "network":
+            delay = outbox.backoff(row.attempts)
+            await self.ctx.run(lambda s: outbox.retry_later(s, clock, row_id, delay, detail))
+        else:
+            await self.ctx.run(lambda s: outbox.mark_dead(s, clock, row_id, detail))
+
+    async def _send(self, row: Outbox) -> tuple[str, Any] | None:
+        """Send the row's pages; None when delivered, else what went wrong and its detail."""
+        try:
+            reply = notification(row.kind, row.payload)
+            for index, page in enumerate(reply.pages):
+                last = index == len(reply.pages) - 1
+                await self.bot.send_message(row.chat_id, page, parse_mode=ParseMode.HTML,
+                                            reply_markup=reply.buttons if last else None)
+        except RetryAfter as error:
+            wait = error.retry_after
+            return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
+        except ChatMigrated as error:
+            return "migrated", error.new_chat_id
+        except Forbidden as error:
+            return "blocked", str(error)
+        except BadRequest as error:
+            return "dead", f"BadRequest: {error}"
+        except TelegramError as error:  # NetworkError, TimedOut and the rest: try again later
+            return "network", f"{type(error).__name__}: {error}"
+        except (KeyError, ValueError) as error:  # a payload we cannot render will never send
+            return "dead", f"render: {error!r}"
+        return None
+
+
+def _detach(row: Outbox) -> Outbox:
+    """A plain copy that outlives the session it was read in."""
+    return Outbox(**{column: getattr(row, column) for column in Outbox.model_fields})
+
+
+async def stop(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,130 @@
+"""Queueing notifications. A row is written in the same transaction as the change it reports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from tasks.clock import Clock, db_time
+from tasks.events import Actor, jsonable, record
+from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
+
+
+def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: dict[str, Any],
+            dedupe_key: str) -> Outbox | None:
+    """Queue one notification for one chat; a second row with the same key is not written."""
+    key = f"{dedupe_key}:{member.chat_id}"
+    if session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first() is not None:
+        return None
+    row = Outbox(chat_id=member.chat_id, member_id=member.id, kind=kind, payload=jsonable(payload), dedupe_key=key,
+                 next_attempt_at=db_time(clock), created_at=db_time(clock))
+    session.add(row)
+    return row
+
+
+def unit_recipients(session: Session, unit_id: int) -> list[Member]:
+    """Everyone who speaks for a unit: its members and its bound group chats."""
+    return list(session.exec(select(Member).where(
+        Member.unit_id == unit_id, Member.role == Role.MEMBER, col(Member.active).is_(True),
+        col(Member.reachable).is_(True)).order_by(col(Member.id))).all())
+
+
+def role_recipients(session: Session, *roles: Role) -> list[Member]:
+    return list(session.exec(select(Member).where(
+        col(Member.role).in_(roles), col(Member.active).is_(True), col(Member.reachable).is_(True))
+        .order_by(col(Member.id))).all())
+
+
+def notify_unit(session: Session, clock: Clock, unit_id: int, kind: str, payload: dict[str, Any],
+                dedupe_key: str) -> int:
+    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in unit_recipients(session, unit_id)]
+    return sum(1 for r in rows if r is not None)
+
+
+def notify_office(session: Session, clock: Clock, kind: str, payload: dict[str, Any], dedupe_key: str) -> int:
+    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in role_recipients(session, Role.OFFICE)]
+    return sum(1 for r in rows if r is not None)
+
+
+# --- delivery bookkeeping (the chat adapter sends; these record what happened) -------------
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Outbox]:
+    """Take up to ``limit`` due rows. The conditional UPDATE is the claim: a row another sender
+    holds (an unexpired lease) is skipped, so no two senders deliver the same row."""
+    now = db_time(clock)
+    free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
+    candidates = session.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING,
+                                                      col(Outbox.next_attempt_at) <= now, free)
+                              .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)).all()
+    claimed = []
+    for row_id in candidates:
+        result = session.execute(update(Outbox).where(col(Outbox.id) == row_id, Outbox.status == OutboxStatus.PENDING,
+                                                      free)
+                                 .values(lease_until=now + LEASE, attempts=col(Outbox.attempts) + 1))
+        if result.rowcount == 1:
+            claimed.append(row_id)
+    session.flush()
+    return [row for row in (session.get(Outbox, row_id) for row_id in claimed) if row is not None]
+
+
+def mark_sent(session: Session, clock: Clock, row_id: int) -> None:
+    row = session.get(Outbox, row_id)
+    if row is not None:
+        row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, db_time(clock), None
+
+
+def retry_later(session: Session, clock: Clock, row_id: int, delay: timedelta, error: str) -> None:
+    row = session.get(Outbox, row_id)
+    if row is not None:
+        row.next_attempt_at, row.lease_until, row.last_error = db_time(clock) + delay, None, error[:500]
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
+
+
+def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
+    row = session.get(Outbox, row_id)
+    if row is not None:
+        row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, error[:500]
+        record(session, clock, Actor("outbox", "scheduler"), "outbox.dead", "outbox", row_id, kind=row.kind,
+               chat_id=row.chat_id, error=error[:500])
+
+
+def chat_migrated(session: Session, clock: Clock, row_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its member row and every pending row follow it."""
+    row = session.get(Outbox, row_id)
+    if row is None:
+        return
+    old = row.chat_id
+    for member in session.exec(select(Member).where(Member.chat_id == old)).all():
+        member.chat_id = new_chat_id
+    for pending in session.exec(select(Outbox).where(Outbox.chat_id == old,
+                                                     Outbox.status == OutboxStatus.PENDING)).all():
+        pending.chat_id = new_chat_id
+    row.lease_until = None
+    record(session, clock, Actor("outbox", "scheduler"), "chat.migrated", "outbox", row_id, old=old, new=new_chat_id)
+
+
+def member_unreachable(session: Session, clock: Clock, row_id: int, error: str) -> None:
+    """The chat app says the bot was blocked: stop writing to that chat and tell the office."""
+    row = session.get(Outbox, row_id)
+    if row is None:
+        return
+    mark_dead(session, clock, row_id, error)
+    member = session.get(Member, row.member_id) if row.member_id else None
+    if member is None or not member.reachable:
+        return
+    member.reachable = False
+    record(session, clock, Actor("outbox", "scheduler"), "member.unreachable", "member", member.id, error=error[:200])
+    unit = session.get(Unit, member.unit_id) if member.unit_id else None
+    notify_office(session, clock, "member_unreachable",
+                  {"member": member.name, "unit": unit.name if unit else "", "role": member.role},
+                  f"unreachable:{member.id}:{row_id}")

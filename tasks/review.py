@@ -1,0 +1,140 @@
+"""What the supervision office does: verify or send back completions, decide extensions, urge."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from tasks.clock import Clock, db_time
+from tasks.duties import Duty, actor_of
+from tasks.errors import ServiceError
+from tasks.events import record
+from tasks.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Extension,
+    ExtensionStatus,
+    Member,
+    Report,
+    ReportKind,
+    ReviewStatus,
+    Task,
+    Unit,
+)
+from tasks.outbox import notify_unit
+
+
+def reported_duties(session: Session, task_id: int, unit: Unit | None = None) -> list[Duty]:
+    """Assignments of a task whose completion waits for verification (optionally one unit's)."""
+    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
+             .join(Unit, col(Unit.id) == Assignment.unit_id)
+             .where(Assignment.task_id == task_id, Assignment.status == AssignmentStatus.REPORTED))
+    if unit is not None:
+        query = query.where(Assignment.unit_id == unit.id)
+    return [Duty(a, t, u) for a, t, u in session.exec(query.order_by(col(Assignment.position))).all()]
+
+
+def one_reported_duty(session: Session, task_id: int, unit: Unit | None) -> Duty:
+    duties = reported_duties(session, task_id, unit)
+    if not duties:
+        target = f"{unit.name}的" if unit else ""
+        raise ServiceError(f"任务 {task_id} 没有{target}待审核的办结申请。")
+    if len(duties) > 1:
+        names = "、".join(d.unit.name for d in duties)
+        example = f"/verify {task_id} {duties[0].unit.name}"
+        raise ServiceError(f"任务 {task_id} 有多个单位申请办结（{names}），请在命令后写明单位，如：{example}")
+    return duties[0]
+
+
+def duty_by_assignment(session: Session, assignment_id: int) -> Duty:
+    row = session.exec(select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
+                       .join(Unit, col(Unit.id) == Assignment.unit_id).where(Assignment.id == assignment_id)).first()
+    if row is None:
+        raise ServiceError("找不到该任务分工，可能已被撤销。")
+    return Duty(*row)
+
+
+def _pending_completion(session: Session, duty: Duty) -> Report:
+    report = session.exec(select(Report).where(
+        Report.assignment_id == duty.assignment.id, Report.kind == ReportKind.COMPLETION,
+        Report.review_status == ReviewStatus.PENDING).order_by(col(Report.id).desc())).first()
+    if report is None or duty.assignment.status != AssignmentStatus.REPORTED:
+        raise ServiceError(f"任务 {duty.task.id}（{duty.unit.name}）没有待审核的办结申请，可能已被处理。")
+    return report
+
+
+def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty) -> Report:
+    report = _pending_completion(session, duty)
+    now = db_time(clock)
+    report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.ACCEPTED, reviewer.name, now
+    duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.DONE, now
+    record(session, clock, actor_of(reviewer), "assignment.verified", "assignment", duty.assignment.id,
+           report_id=report.id, task_id=duty.task.id)
+    notify_unit(session, clock, duty.unit.id, "completion_verified",
+                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name},
+                f"verified:{report.id}")
+    return report
+
+
+def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reason: str) -> Report:
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("退回时请写明理由，如：/sendback 12 请补充验收材料")
+    report = _pending_completion(session, duty)
+    now = db_time(clock)
+    report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.SENT_BACK, reviewer.name, now
+    report.review_note = reason
+    duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.OPEN, now
+    record(session, clock, actor_of(reviewer), "assignment.sent_back", "assignment", duty.assignment.id,
+           report_id=report.id, task_id=duty.task.id, reason=reason)
+    notify_unit(session, clock, duty.unit.id, "completion_sent_back",
+                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name, "reason": reason},
+                f"sent_back:{report.id}")
+    return report
+
+
+def decide_extension(session: Session, clock: Clock, reviewer: Member, extension_id: int, *, approve: bool,
+                     note: str = "") -> Extension:
+    extension = session.get(Extension, extension_id)
+    if extension is None:
+        raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
+    if extension.status != ExtensionStatus.PENDING:
+        raise ServiceError(f"延期申请 #{extension_id} 已处理过。")
+    if not approve and not note.strip():
+        raise ServiceError(f"不同意延期时请写明理由，如：/refuse {extension_id} 该任务为硬性节点")
+    duty = duty_by_assignment(session, extension.assignment_id)
+    now = db_time(clock)
+    extension.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+    extension.decided_by, extension.decided_at, extension.decision_note = reviewer.name, now, note.strip()
+    if approve:
+        duty.assignment.due_on, duty.assignment.updated_at = extension.new_date, now
+    record(session, clock, actor_of(reviewer), f"extension.{extension.status}", "extension", extension.id,
+           assignment_id=duty.assignment.id, task_id=duty.task.id, new_date=extension.new_date, note=note.strip())
+    notify_unit(session, clock, duty.unit.id, "extension_decided",
+                {"extension_id": extension.id, "task_id": duty.task.id, "task_text": duty.task.text,
+                 "approved": approve, "new_date": extension.new_date, "note": note.strip(),
+                 "reviewer": reviewer.name},
+                f"extension_decided:{extension.id}")
+    return extension
+
+
+def urge(session: Session, clock: Clock, urger: Member, duties: list[Duty], note: str = "") -> int:
+    """催办: every unit named hears which of its tasks, from whom. Returns how many units were urged."""
+    open_duties = [d for d in duties if d.assignment.status in OPEN_STATUSES]
+    if not open_duties:
+        raise ServiceError("没有需要催办的未办结任务。")
+    by_unit: dict[int, list[Duty]] = {}
+    for duty in open_duties:
+        by_unit.setdefault(duty.unit.id, []).append(duty)
+    event = None
+    for unit_id, unit_duties in by_unit.items():
+        for duty in unit_duties:
+            event = record(session, clock, actor_of(urger), "assignment.urged", "assignment", duty.assignment.id,
+                           task_id=duty.task.id, note=note)
+        session.flush()
+        notify_unit(session, clock, unit_id, "urge",
+                    {"urger": urger.name, "note": note, "unit": unit_duties[0].unit.name,
+                     "tasks": [{"task_id": d.task.id, "text": d.task.text, "due_on": d.assignment.due_on}
+                               for d in unit_duties]},
+                    f"urge:{event.id if event else 0}")
+    return len(by_unit)

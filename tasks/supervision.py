@@ -1,0 +1,116 @@
+"""What the office and leadership ask: what is overdue or due soon, and how complete things are."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import Session, col, select
+
+from tasks.duties import Duty
+from tasks.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Task,
+    TaskStatus,
+    Unit,
+    WorkTeam,
+    WorkTeamLead,
+)
+
+DUE_SOON_DAYS = 7
+
+
+def traffic_light(assignment: Assignment, today: date) -> str:
+    """red: overdue; yellow: due within a week or waiting for verification; green: otherwise or done."""
+    if assignment.status == AssignmentStatus.DONE:
+        return "green"
+    if assignment.due_on is not None and assignment.due_on < today:
+        return "red"
+    if assignment.status == AssignmentStatus.REPORTED:
+        return "yellow"
+    if assignment.due_on is not None and assignment.due_on <= today + timedelta(days=DUE_SOON_DAYS):
+        return "yellow"
+    return "green"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Narrowing a question to one unit, one work team's lead units, or one 工作事项/category."""
+
+    unit: Unit | None = None
+    team: WorkTeam | None = None
+    category: str | None = None
+
+
+def open_duties(session: Session, *, before: date, scope: Scope = Scope()) -> list[Duty]:
+    """Open assignments due before ``before`` (exclusive), oldest deadline first."""
+    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
+             .join(Unit, col(Unit.id) == Assignment.unit_id)
+             .where(col(Assignment.status).in_(OPEN_STATUSES), col(Assignment.due_on) < before,
+                    Task.status == TaskStatus.ACTIVE))
+    if scope.unit is not None:
+        query = query.where(Assignment.unit_id == scope.unit.id)
+    if scope.team is not None:
+        leads = select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == scope.team.id)
+        query = query.where(col(Assignment.unit_id).in_(leads))
+    if scope.category:
+        query = query.where((col(Task.category) == scope.category) | (col(Task.topic) == scope.category))
+    rows = session.exec(query.order_by(col(Assignment.due_on), col(Task.id), col(Assignment.position))).all()
+    return [Duty(a, t, u) for a, t, u in rows]
+
+
+@dataclass
+class Tally:
+    name: str
+    total: int = 0
+    done: int = 0
+    reported: int = 0
+    overdue: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    @property
+    def light(self) -> str:
+        if self.overdue:
+            return "red"
+        return "green" if self.done == self.total else "yellow"
+
+
+def completion_stats(session: Session, today: date) -> tuple[list[Tally], list[Tally], Tally]:
+    """Completion and overdue counts by unit and by work team (its lead units), and the total."""
+    rows = session.exec(select(Assignment.unit_id, Unit.name, Assignment.status, Assignment.due_on)
+                        .join(Unit, col(Unit.id) == Assignment.unit_id)
+                        .join(Task, col(Task.id) == Assignment.task_id)
+                        .where(Assignment.status != AssignmentStatus.WITHDRAWN, Task.status == TaskStatus.ACTIVE)
+                        ).all()
+    by_unit: dict[int, Tally] = {}
+    total = Tally("合计")
+    for unit_id, name, status, due_on in rows:
+        for tally in (by_unit.setdefault(unit_id, Tally(name)), total):
+            tally.total += 1
+            tally.done += status == AssignmentStatus.DONE
+            tally.reported += status == AssignmentStatus.REPORTED
+            tally.overdue += status in OPEN_STATUSES and due_on is not None and due_on < today
+    team_units: dict[int, list[int]] = defaultdict(list)
+    teams = {t.id: t for t in session.exec(select(WorkTeam).where(WorkTeam.status == TaskStatus.ACTIVE)).all()}
+    for lead in session.exec(select(WorkTeamLead)).all():
+        if lead.team_id in teams:
+            team_units[lead.team_id].append(lead.unit_id)
+    by_team = []
+    for team_id, team in sorted(teams.items(), key=lambda kv: (len(kv[1].number), kv[1].number)):
+        tally = Tally(team.name)
+        for unit_id in team_units[team_id]:
+            if unit_id in by_unit:
+                unit = by_unit[unit_id]
+                tally.total += unit.total
+                tally.done += unit.done
+                tally.reported += unit.reported
+                tally.overdue += unit.overdue
+        by_team.append(tally)
+    units = sorted(by_unit.values(), key=lambda t: (-t.overdue, t.rate, t.name))
+    return units, by_team, total
