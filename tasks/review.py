@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.duties import Duty, actor_of
+from tasks.duties import Duty, actor_of, find_task
 from tasks.errors import ServiceError
 from tasks.events import record
 from tasks.models import (
@@ -35,6 +35,7 @@ def reported_duties(session: Session, task_id: int, unit: Unit | None = None) ->
 
 
 def one_reported_duty(session: Session, task_id: int, unit: Unit | None) -> Duty:
+    find_task(session, task_id)  # an unknown number is said to be unknown, not "nothing to verify"
     duties = reported_duties(session, task_id, unit)
     if not duties:
         target = f"{unit.name}的" if unit else ""

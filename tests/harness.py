@@ -13,18 +13,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import SQLModel, col, func, select
 
 from bot.app import build_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
-from tasks.clock import FixedClock
+from tasks.clock import FixedClock, db_time
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
 from tasks.members import create_invite
-from tasks.models import Role, Task, Unit
+from tasks.models import Outbox, OutboxStatus, Role, Task, Unit
 from tasks.units import UnitDirectory
 
 ADMIN = Actor("admin", "cli")
@@ -77,21 +77,42 @@ class BotHarness:
         assert "绑定成功" in reply["text"], reply["text"]
         return person
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has delivered everything due, so that replies are not mixed with it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with transaction(self.engine) as session:
+                pending = session.exec(select(func.count()).select_from(Outbox).where(
+                    Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= db_time(self.clock))).one()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} notifications still pending")
+            time.sleep(0.01)
+
     def say(self, person: Person, text: str, *, chat_id: int | None = None, pages: int = 1) -> dict[str, Any]:
         """Send a text as the person and return the bot's (last) reply in that chat."""
         chat = chat_id if chat_id is not None else person.id
+        self.settle()
         before = len(self.server.messages(chat))
         self.server.send_text(person, text, chat_id=chat_id)
         return self.server.wait_for(chat, after=before, count=pages)[-1]
 
     def tap(self, person: Person, message: dict[str, Any], button: str) -> dict[str, Any]:
         chat = message["chat"]["id"]
+        self.settle()
         before = len(self.server.messages(chat))
         self.server.tap(person, message, button)
         return self.server.wait_for(chat, after=before)[-1]
 
     def next_message(self, chat_id: int, after: int) -> dict[str, Any]:
         return self.server.wait_for(chat_id, after=after)[0]
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        """Every row of every table: equal snapshots mean the database did not change."""
+        with self.engine.connect() as connection:
+            return {table.name: sorted(tuple(str(v) for v in row) for row in connection.execute(table.select()))
+                    for table in SQLModel.metadata.sorted_tables}
 
     def task_id(self, ref: str) -> int:
         with transaction(self.engine) as session:

@@ -1,7 +1,7 @@
 """Every workflow end to end: the real Application, run_polling, the local Bot API server, a real database."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from harness import BotHarness
@@ -19,6 +19,8 @@ def bot(database_url: str) -> Iterator[BotHarness]:
     harness = BotHarness(database_url, FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC)))  # 09:00 Beijing
     yield harness
     harness.stop()
+    # The bot never made a call the Bot API refused: every reply was valid HTML within the limits.
+    assert harness.server.state.rejected == []
 
 
 def test_unit_member_reports_and_office_verifies(bot: BotHarness) -> None:
@@ -50,3 +52,156 @@ def test_unit_member_reports_and_office_verifies(bot: BotHarness) -> None:
     history = bot.say(member, f"/task {task}")
     assert "已办结" in history["text"] and "60%" in history["text"] and "场地已签约" in history["text"]
     assert "reply_markup" not in history  # nothing left to do on it
+
+
+def test_office_sends_back_and_unit_reports_again(bot: BotHarness) -> None:
+    member = bot.join(202, "商务局小张", Role.MEMBER, COMMERCE)
+    office = bot.join(302, "督办办小赵", Role.OFFICE)
+    task = bot.task_id(EXHIBITION)
+    office_before = len(bot.server.messages(office.id))
+    bot.say(member, f"/done {task} 已完成")
+    notice = bot.next_message(office.id, office_before)
+    assert "请发送退回" in bot.tap(office, notice, "退回")["text"]
+    member_before = len(bot.server.messages(member.id))
+    assert "已退回" in bot.say(office, "请补充运营合同扫描件")["text"]
+    sent_back = bot.next_message(member.id, member_before)
+    assert "被退回" in sent_back["text"] and "请补充运营合同扫描件" in sent_back["text"]
+    assert [b["text"] for b in sent_back["reply_markup"]["inline_keyboard"][0]] == ["报进展", "办结", "申请延期"]
+    # Sent back means open again: the unit can report completion once more.
+    assert "等待督办办公室审核" in bot.say(member, f"/done {task} 已补充合同")["text"]
+    assert "（已退回）" in bot.say(member, f"/task {task}")["text"]
+
+
+def test_extension_request_approved_and_refused(bot: BotHarness) -> None:
+    member = bot.join(203, "农业局小刘", Role.MEMBER, AGRICULTURE)
+    office = bot.join(303, "督办办老周", Role.OFFICE)
+    task = bot.task_id("project:内蒙古武川县:西乌兰不浪镇红山子村养殖产业扶持项目")  # due 2021-10-31
+    card = bot.say(member, f"/task {task}")
+    assert "申请延期" in card["text"] or card["reply_markup"]
+    bot.tap(member, card, "申请延期")
+    office_before = len(bot.server.messages(office.id))
+    reply = bot.say(member, "2021-11-30 肉牛采购受疫情影响推迟")
+    assert "延期申请 #" in reply["text"]
+    notice = bot.next_message(office.id, office_before)
+    assert "申请延至：2021-11-30" in notice["text"] and "肉牛采购受疫情影响推迟" in notice["text"]
+    member_before = len(bot.server.messages(member.id))
+    bot.tap(office, notice, "同意")
+    decided = bot.next_message(member.id, member_before)
+    assert "已同意" in decided["text"] and "2021-11-30" in decided["text"]
+    assert "2021-11-30" in bot.say(member, f"/task {task}")["text"]
+    # The spent buttons are gone, so the decision cannot be tapped twice.
+    assert not bot.server.messages(office.id)[office_before].get("reply_markup")
+
+    second = bot.say(member, f"/extend {task} 12月底 需要再延")
+    extension_id = second["text"].split("#")[1].split("：")[0]
+    member_before = len(bot.server.messages(member.id))
+    assert "已不同意" in bot.say(office, f"/refuse {extension_id} 年底前必须完成")["text"]
+    refused = bot.next_message(member.id, member_before)
+    assert "未同意" in refused["text"] and "年底前必须完成" in refused["text"]
+
+
+def test_photo_and_file_evidence(bot: BotHarness) -> None:
+    member = bot.join(204, "商务局小陈", Role.MEMBER, COMMERCE)
+    task = bot.task_id(EXHIBITION)
+    before = len(bot.server.messages(member.id))
+    bot.server.send_photo(member, b"\xff\xd8photo", caption=f"#{task} 展销中心开业现场")
+    assert "证明材料 1 份" in bot.next_message(member.id, before)["text"]
+    before = len(bot.server.messages(member.id))
+    bot.server.send_document(member, b"%PDF-1.4", "运营合同.pdf", "application/pdf", caption=f"/done {task} 合同已签")
+    assert "等待督办办公室审核" in bot.next_message(member.id, before)["text"]
+    card = bot.say(member, f"/task {task}")["text"]
+    assert "展销中心开业现场 [附件1]" in card and "合同已签 [附件1]" in card
+
+    snapshot = bot.snapshot()
+    before = len(bot.server.messages(member.id))
+    bot.server.send_document(member, b"MZ", "setup.exe", "application/x-msdownload", caption=f"#{task}")
+    assert "不支持“setup.exe”" in bot.next_message(member.id, before)["text"]
+    before = len(bot.server.messages(member.id))
+    bot.server.send_document(member, b"big", "航拍.zip", "application/zip", caption=f"#{task}",
+                             declared_size=30 * 1024 * 1024)
+    assert "文件过大" in bot.next_message(member.id, before)["text"]
+    before = len(bot.server.messages(member.id))
+    bot.server.send_photo(member, b"\xff\xd8photo")
+    assert "写上任务编号" in bot.next_message(member.id, before)["text"]
+    assert bot.snapshot() == snapshot
+
+
+def test_office_questions_and_urging(bot: BotHarness) -> None:
+    office = bot.join(304, "督办办小吴", Role.OFFICE)
+    member = bot.join(205, "科信局小孙", Role.MEMBER, "区科技和信息化局")
+    overdue = bot.say(office, "/overdue")["text"]
+    # On 1 September 2021: 问题整改 (6/30), 调研对接 (8/31), 学生资助 (7/31) and 玫瑰试种 (5/31) are late.
+    assert "逾期未办结" in overdue and "逾期93天" in overdue and "逾期1天" in overdue
+    assert "没有符合条件" in bot.say(office, "/overdue 区商务局")["text"]
+    assert "武川县脱贫家庭学生资助项目"[:8] in bot.say(office, "逾期 区教委")["text"]
+    assert "组织领导" in bot.say(office, "/overdue 组织领导")["text"]
+    team = bot.say(office, "/overdue 科技帮扶专班")["text"]
+    assert "科技帮扶专班" in team
+    due = bot.say(office, "/due 30")["text"]
+    assert "30天内到期" in due and "武川县乡村振兴加工车间援建项目"[:8] in due
+    assert "区科技和信息化局 未办结任务" in bot.say(office, "/unit 区科信局")["text"]
+
+    task = bot.task_id("project:内蒙古武川县:武川县乡村振兴加工车间援建项目")
+    before = len(bot.server.messages(member.id))
+    assert "已催办 1 个单位" in bot.say(office, f"/urge {task} 请本周内报送进展")["text"]
+    urged = bot.next_message(member.id, before)
+    assert "催办" in urged["text"] and "督办办小吴" in urged["text"] and "请本周内报送进展" in urged["text"]
+    assert [b["text"] for b in urged["reply_markup"]["inline_keyboard"][0]] == ["报进展", "办结", "申请延期"]
+    before = len(bot.server.messages(member.id))
+    bot.say(office, "/urge 区科信局")
+    assert "催办" in bot.next_message(member.id, before)["text"]
+
+
+def test_leader_stats(bot: BotHarness) -> None:
+    leader = bot.join(401, "分管副区长", Role.LEADER)
+    stats = bot.say(leader, "/stats")
+    html = stats["html"]
+    assert "完成情况统计" in stats["text"] and "<pre>" in html
+    assert "按工作专班" in stats["text"] and "干部人才专班" in stats["text"] and "区科技和信息化局" in stats["text"]
+
+
+def test_invites_are_single_use_and_expire(bot: BotHarness) -> None:
+    office = bot.join(305, "督办办小郑", Role.OFFICE)
+    reply = bot.say(office, "/invite 区农业农村局")["text"]
+    code = reply.split("/start ")[1].split()[0]
+    assert "t.me/taskbot_sandbox_bot?start=" in reply
+    newcomer = bot.server.person(206, "农业局新人")
+    assert "绑定成功" in bot.say(newcomer, f"/start {code}")["text"]
+    assert "区农业农村局 未办结任务" in bot.say(newcomer, "我的任务")["text"]
+    stranger = bot.server.person(207, "陌生人")
+    old = bot.invite(Role.MEMBER, COMMERCE)
+    snapshot = bot.snapshot()
+    assert "已被使用" in bot.say(stranger, f"/start {code}")["text"]
+    assert "邀请码无效" in bot.say(stranger, "/start NOSUCHCODE")["text"]
+    bot.clock.advance(timedelta(days=8))
+    assert "已过期" in bot.say(stranger, f"/start {old}")["text"]
+    assert bot.snapshot() == snapshot
+    assert "还没有绑定身份" in bot.say(stranger, "我的任务")["text"]
+    # Office staff cannot make leaders.
+    assert "无权邀请分管领导" in bot.say(office, "/invite 领导")["text"]
+
+
+def test_unit_group_chat_binds_and_works(bot: BotHarness) -> None:
+    group = bot.server.group(-1001234, "商务局工作群")
+    staff = bot.server.person(208, "商务局群成员")
+    assert "本群尚未绑定" in bot.say(staff, "/mytasks", chat_id=group["id"])["text"]
+    code = bot.invite(Role.MEMBER, COMMERCE)
+    assert "绑定成功" in bot.say(staff, f"/start {code}", chat_id=group["id"])["text"]
+    assert "区商务局 未办结任务" in bot.say(staff, "/mytasks", chat_id=group["id"])["text"]
+    office = bot.join(306, "督办办小冯", Role.OFFICE)
+    before = len(bot.server.messages(group["id"]))
+    bot.say(office, "/urge 区商务局 请各位抓紧")
+    assert "请各位抓紧" in bot.next_message(group["id"], before)["text"]
+
+
+def test_menus_follow_the_role(bot: BotHarness) -> None:
+    member = bot.join(209, "商务局小何", Role.MEMBER, COMMERCE)
+    office = bot.join(307, "督办办小许", Role.OFFICE)
+    commands = bot.server.state.commands
+    member_menu = [c["command"] for c in commands[f'{{"chat_id": {member.id}, "type": "chat"}}']]
+    office_menu = [c["command"] for c in commands[f'{{"chat_id": {office.id}, "type": "chat"}}']]
+    assert {"mytasks", "report", "done", "extend"} <= set(member_menu) and "verify" not in member_menu
+    assert {"overdue", "verify", "urge", "invite", "stats"} <= set(office_menu) and "mytasks" not in office_menu
+    assert [c["command"] for c in commands['{"type": "default"}']] == ["start", "help"]
+    help_text = bot.say(member, "帮助")["text"]
+    assert "/report" in help_text and "/verify" not in help_text

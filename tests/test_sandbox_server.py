@@ -1,0 +1,176 @@
+"""The local Bot API server answers as Telegram does, so the bot's errors are found here, not in production."""
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.sandbox.html_check import HtmlError, visible_text
+from bot.sandbox.server import Fault, FloodLimits, SandboxServer
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    server = SandboxServer().start_in_thread()
+    yield server
+    server.stop()
+
+
+def call(server: SandboxServer, work, **request_options):
+    async def run():
+        request = HTTPXRequest(**request_options) if request_options else None
+        bot = Bot(server.token, base_url=server.base_url, base_file_url=server.base_file_url, request=request)
+        async with bot:
+            return await work(bot)
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(("markup", "visible"), [
+    ("<b>粗</b>体 &amp; &lt;b&gt;", "粗体 & <b>"),
+    ("<pre>a\nb</pre><i>x</i>", "a\nbx"),
+    ('<a href="http://x">链接</a>', "链接"),
+])
+def test_valid_html(markup: str, visible: str) -> None:
+    assert visible_text(markup) == visible
+
+
+@pytest.mark.parametrize("markup", ["a & b", "<b>x", "<script>x</script>", "<b><i>x</b></i>", "x > y", "</b>"])
+def test_invalid_html_is_refused_like_telegram(markup: str) -> None:
+    with pytest.raises(HtmlError):
+        visible_text(markup)
+
+
+def test_messages_are_checked_as_telegram_checks_them(server: SandboxServer) -> None:
+    server.person(11, "甲")
+
+    async def work(bot: Bot):
+        errors = []
+        for text, mode in (("a & b", "HTML"), ("x" * 4097, None), ("", None)):
+            try:
+                await bot.send_message(11, text, parse_mode=mode)
+            except BadRequest as error:
+                errors.append(str(error))
+        long_button = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
+        try:
+            await bot.send_message(11, "ok", reply_markup=long_button)
+        except BadRequest as error:
+            errors.append(str(error))
+        try:
+            await bot.send_message(99, "nobody")
+        except BadRequest as error:
+            errors.append(str(error))
+        sent = await bot.send_message(11, "&lt;ok&gt; " + "字" * 4091, parse_mode="HTML")
+        return errors, sent
+
+    errors, sent = call(server, work)
+    assert ["entities" in errors[0], errors[1:]] == [True, ["Message is too long", "Message text is empty",
+                                                             "Button_data_invalid", "Chat not found"]]
+    assert len(sent.text) == 4096  # counted after entities are decoded, as Telegram does
+
+
+def test_updates_long_poll_and_offsets(server: SandboxServer) -> None:
+    person = server.person(12, "乙")
+    server.send_text(person, "/start CODE")
+    server.send_text(person, "你好")
+
+    async def work(bot: Bot):
+        first = await bot.get_updates(timeout=0)
+        again = await bot.get_updates(offset=first[0].update_id + 1, timeout=0)
+        empty = await bot.get_updates(offset=again[-1].update_id + 1, timeout=0.2)
+        return first, again, empty
+
+    first, again, empty = call(server, work)
+    assert [u.message.text for u in first] == ["/start CODE", "你好"]
+    assert first[0].message.entities[0].type == "bot_command"
+    assert [u.message.text for u in again] == ["你好"] and empty == ()
+
+
+def test_injected_faults_reach_the_client_as_telegram_errors(server: SandboxServer) -> None:
+    server.person(13, "丙")
+    server.inject(Fault("sendMessage", "429", retry_after=7))
+    server.inject(Fault("sendMessage", "migrate", migrate_to_chat_id=-100999))
+    server.inject(Fault("sendMessage", "403"))
+    server.inject(Fault("sendMessage", "500"))
+    server.inject(Fault("sendMessage", "timeout", delay=1.5))
+
+    async def work(bot: Bot):
+        raised = []
+        for _ in range(5):
+            try:
+                await bot.send_message(13, "x")
+            except (RetryAfter, ChatMigrated, Forbidden, TimedOut) as error:
+                raised.append(type(error).__name__)
+            except Exception as error:  # the 500
+                raised.append(type(error).__name__)
+        delivered = await bot.send_message(13, "after the faults")
+        return raised, delivered
+
+    raised, delivered = call(server, work, read_timeout=0.5)
+    assert raised == ["RetryAfter", "ChatMigrated", "Forbidden", "NetworkError", "TimedOut"]
+    assert delivered.text == "after the faults"
+
+
+def test_flood_limits_answer_429_with_retry_after() -> None:
+    fake_time = FakeTime()
+    server = SandboxServer(flood_limits=FloodLimits(), monotonic=fake_time).start_in_thread()
+    try:
+        for chat in range(100, 140):
+            server.person(chat, f"用户{chat}")
+        server.group(-5, "群")
+
+        async def work(bot: Bot):
+            outcomes = []
+            for chat in range(100, 131):  # 31 different chats in the same second
+                try:
+                    await bot.send_message(chat, "x")
+                    outcomes.append("ok")
+                except RetryAfter as error:
+                    wait = error.retry_after
+                    outcomes.append(f"retry {int(wait if isinstance(wait, int) else wait.total_seconds())}")
+            fake_time.now += 1.0
+            same_chat = []
+            for _ in range(2):  # one chat twice within a second
+                try:
+                    await bot.send_message(135, "x")
+                    same_chat.append("ok")
+                except RetryAfter:
+                    same_chat.append("429")
+            group = []
+            for _ in range(21):  # a group twenty-one times within a minute
+                fake_time.now += 1.5
+                try:
+                    await bot.send_message(-5, "x")
+                    group.append("ok")
+                except RetryAfter:
+                    group.append("429")
+            return outcomes, same_chat, group
+
+        outcomes, same_chat, group = call(server, work)
+        assert outcomes == ["ok"] * 30 + ["retry 1"]
+        assert same_chat == ["ok", "429"]
+        assert group == ["ok"] * 20 + ["429"]
+    finally:
+        server.stop()
+
+
+def test_files_round_trip(server: SandboxServer) -> None:
+    person = server.person(14, "丁")
+    server.send_document(person, b"%PDF-1.4 data", "合同.pdf", "application/pdf")
+
+    async def work(bot: Bot):
+        update = (await bot.get_updates(timeout=0))[0]
+        file = await update.message.document.get_file()
+        return update.message.document.file_name, bytes(await file.download_as_bytearray())
+
+    assert call(server, work) == ("合同.pdf", b"%PDF-1.4 data")
