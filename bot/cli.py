@@ -5,6 +5,9 @@
     taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
     taskbot units
     taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
+    taskbot invite [UNIT] [--role member|office|leader|admin]
+    taskbot run          (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
+    taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
 
 Global options: --config FILE, --database-url URL, --now 2021-09-01 (the clock, for
 trying a date without waiting for it).
@@ -25,18 +28,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from tabulate import tabulate
 
+from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
+from bot.context import BotContext
+from bot.sandbox.console import run_console
+from bot.sandbox.runtime import SandboxRuntime
 from seed import MENTOUGOU_2021, seed_path
-from tasks.clock import Clock, FixedClock, SystemClock, local_today, parse_moment
-from tasks.db import make_engine
+from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
+from tasks.db import make_engine, transaction
 from tasks.deadlines import read_deadline
 from tasks.directory import load_seed_directory
+from tasks.errors import ServiceError
 from tasks.events import Actor
 from tasks.importer import DocumentError, import_file, prepare_database, preview_file
+from tasks.members import ROLE_NAMES, create_invite, parse_role
+from tasks.models import Role
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
 
+SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
+SANDBOX_START = "2021-09-01T09:00"
 KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目", "team": "工作专班"}
 UNIT_KIND_NAMES = {"office": "办公室", "department": "部门", "town": "镇", "street": "街道",
                    "frontline": "前方", "group": "单位组", "external": "外地单位", "leadership": "领导"}
@@ -83,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("units", help="单位名录、别名、单位组和未能识别的名称", parents=[after_command]).add_argument(
         "--year", type=int, help="计划年份（默认最近导入的计划）")
+
+    inviting = commands.add_parser("invite", help="生成一次性邀请码（管理员）", parents=[after_command])
+    inviting.add_argument("unit", nargs="?", help="单位名称（邀请责任单位成员时必填）")
+    inviting.add_argument("--role", default="member", help="角色：member 成员 / office 办公室 / leader 领导 / admin")
+
+    commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
+                        parents=[after_command])
+    commands.add_parser("sandbox", help="本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话",
+                        parents=[after_command])
 
     deadline = commands.add_parser("deadline", help="查看完成时限的识别结果", parents=[after_command])
     deadline.add_argument("phrases", nargs="+", help="时限表述；用 - 从标准输入逐行读取")
@@ -215,6 +236,45 @@ class Cli:
                                 headers=["原文", "截止日期", "开始日期", "周期", "说明"]))
         return 0 if all(r.understood for r in readings) else 1
 
+    def invite(self) -> int:
+        role = parse_role(self.args.role)
+        with transaction(self.engine) as session:
+            unit = find_unit(session, self.args.unit, self.seed_directory.district) if self.args.unit else None
+            invite = create_invite(session, self.clock, self.actor, role, unit, inviter_role=Role.ADMIN)
+            code, expires = invite.code, invite.expires_at.astimezone(self.settings.timezone)
+        target = f"{unit.name} " if unit else ""
+        self.print(f"邀请码（{target}{ROLE_NAMES[role]}，一次有效，{expires:%Y-%m-%d %H:%M} 前使用）：")
+        self.print(f"/start {code}")
+        return 0
+
+    def run(self) -> int:
+        token = self.settings.telegram_token
+        if not token:
+            self.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
+            return self.sandbox()
+        ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district)
+        build_application(ctx, token).run_polling()
+        return 0
+
+    def sandbox(self) -> int:
+        url = self.settings.database_url if self.settings.database_configured else SANDBOX_DATABASE_URL
+        engine = make_engine(url)
+        # The bundled plan is for 2021: the sandbox starts on 1 September 2021 unless --now says otherwise.
+        clock = self.clock if self.args.now else ShiftedClock(parse_moment(SANDBOX_START, self.settings.timezone))
+        prepare_database(engine, self.seed_directory, clock, self.actor)
+        _parsed, summary = import_file(engine, seed_path(MENTOUGOU_2021), clock, self.actor,
+                                       district=self.seed_directory.district)
+        self.print(f"数据库：{_safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
+                   f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
+        ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1)
+        runtime = SandboxRuntime(ctx).start()
+        try:
+            run_console(runtime, self.stdin, self.out, interactive=self.stdin.isatty())
+        finally:
+            runtime.stop()
+            engine.dispose()
+        return 0
+
     # --- rendering ---
 
     def _print_parsed(self, parsed: ParsedPlan) -> None:
@@ -273,9 +333,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
         handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
-                   "deadline": cli.deadline}[args.command]
+                   "deadline": cli.deadline, "invite": cli.invite, "run": cli.run, "sandbox": cli.sandbox
+                   }[args.command]
         return handler()
-    except (ConfigError, DocumentError, NotFoundError) as error:
+    except (ConfigError, DocumentError, ServiceError) as error:
         print(f"错误：{error}", file=sys.stderr)
         return 1
     except ValueError as error:  # a malformed --now

@@ -13,6 +13,7 @@ from tasks.db import DEFAULT_DATABASE_URL
 
 CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
+TOKEN_ENV = "TASKBOT_TOKEN"
 
 
 class ConfigError(ValueError):
@@ -24,6 +25,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     unit_directory: Path = field(default_factory=lambda: seed_path(UNIT_DIRECTORY))
+    telegram_token: str = ""
+    # True when database_url came from a flag, the environment or a config file rather than the default.
+    database_configured: bool = False
 
 
 def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
@@ -43,9 +47,13 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
             raise ConfigError(f"配置文件 {path} 格式错误：{error}") from error
     directory = data.get("directory", {})
     directory_file = directory.get("file") if isinstance(directory, dict) else None
+    telegram = data.get("telegram", {})
+    configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
-        database_url=database_url or os.environ.get(DATABASE_URL_ENV) or str(data.get("database_url")
-                                                                             or DEFAULT_DATABASE_URL),
+        database_url=str(configured_url or DEFAULT_DATABASE_URL),
         timezone=ZoneInfo(str(data.get("timezone", "Asia/Shanghai"))),
         unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
+        telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "") if isinstance(telegram, dict)
+                                                        else ""),
+        database_configured=bool(configured_url),
     )

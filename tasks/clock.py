@@ -34,6 +34,17 @@ class FixedClock:
         self.moment += delta
 
 
+class ShiftedClock:
+    """Starts at a chosen moment and runs at real speed from there (the sandbox lives in 2021)."""
+
+    def __init__(self, start: datetime, real: Clock | None = None) -> None:
+        self.real = real or SystemClock()
+        self.offset = start - self.real.now()
+
+    def now(self) -> datetime:
+        return self.real.now() + self.offset
+
+
 def db_time(clock: Clock) -> datetime:
     """The clock's moment in UTC, the form every datetime column stores."""
     return clock.now().astimezone(UTC)

@@ -1,0 +1,183 @@
+"""A terminal where you type as a persona and see what the bot sends, over the local Bot API server.
+
+    [商务局·王科长]> 我的任务
+    :as 3            switch persona (number or part of the name)
+    :tap 5 办结      tap a button on message 5
+    :photo #12 现场照片     send a photo (with a caption)
+    :file 合同.pdf #12 合同  send a file
+    :who  :help  :quit
+
+Messages the bot sends to any persona are shown as they arrive, numbered for :tap.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from sqlmodel import select
+
+from bot.sandbox.runtime import SandboxRuntime
+from bot.sandbox.server import Person
+from tasks.db import transaction
+from tasks.models import Member, Role
+
+QUIET_SECONDS = 0.4
+MAX_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Persona:
+    user_id: int
+    name: str
+    role: Role
+    unit: str | None = None
+
+
+PERSONAS = (
+    Persona(1001, "商务局·王科长", Role.MEMBER, "区商务局"),
+    Persona(1002, "农业农村局·李科长", Role.MEMBER, "区农业农村局"),
+    Persona(1003, "督办办·赵主任", Role.OFFICE),
+    Persona(1004, "刘副区长", Role.LEADER),
+)
+HELP = __doc__.split("\n\n", 1)[1].split("\n\nMessages")[0] if __doc__ else ""
+
+
+class Console:
+    def __init__(self, runtime: SandboxRuntime, output: TextIO) -> None:
+        self.runtime = runtime
+        self.out = output
+        self.people: list[tuple[Persona, Person]] = []
+        self.shown: list[dict[str, Any]] = []  # every bot message printed, numbered from 1
+        self.seen: dict[int, int] = {}
+        self.current = 0
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def bind_personas(self) -> None:
+        """Bind each persona with an invite code on first use; later runs find them bound already."""
+        with transaction(self.runtime.engine) as session:
+            bound = {m.user_id for m in session.exec(select(Member)).all()}
+        for persona in PERSONAS:
+            if persona.user_id in bound:
+                person = self.runtime.server.person(persona.user_id, persona.name)
+            else:
+                person = self.runtime.join(persona.user_id, persona.name, persona.role, persona.unit)
+            self.people.append((persona, person))
+            self.seen[person.id] = len(self.runtime.server.messages(person.id))
+
+    def who(self) -> None:
+        for number, (persona, _person) in enumerate(self.people, start=1):
+            unit = f"，{persona.unit}" if persona.unit else ""
+            mark = "→" if number - 1 == self.current else " "
+            self.print(f"{mark} {number}. {persona.name}（{persona.role.value}{unit}）")
+
+    @property
+    def prompt(self) -> str:
+        return f"[{self.people[self.current][0].name}]> "
+
+    def handle(self, line: str) -> bool:
+        """Carry out one line; False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        person = self.people[self.current][1]
+        server = self.runtime.server
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line == ":help":
+            self.print(HELP)
+            return True
+        if line == ":who":
+            self.who()
+            return True
+        if line.startswith(":as "):
+            self._switch(line[4:].strip())
+            return True
+        if line.startswith(":tap "):
+            self._tap(person, line[5:].strip())
+        elif line.startswith(":photo"):
+            server.send_photo(person, b"\xff\xd8sandbox-photo", caption=line[6:].strip())
+        elif line.startswith(":file "):
+            name, _, caption = line[6:].strip().partition(" ")
+            server.send_document(person, b"%PDF-1.4 sandbox", name, "application/octet-stream", caption=caption)
+        elif line.startswith(":"):
+            self.print("不认识的指令，输入 :help 查看。")
+            return True
+        else:
+            server.send_text(person, line)
+        self.show_new()
+        return True
+
+    def _switch(self, target: str) -> None:
+        for number, (persona, _person) in enumerate(self.people, start=1):
+            if target == str(number) or target in persona.name or target == persona.role.value:
+                self.current = number - 1
+                self.print(f"现在以“{persona.name}”的身份发言。")
+                return
+        self.print(f"没有这个身份：{target}。输入 :who 查看。")
+
+    def _tap(self, person: Person, args: str) -> None:
+        number, _, label = args.partition(" ")
+        if not number.isdigit() or not 1 <= int(number) <= len(self.shown):
+            self.print("用法：:tap 消息编号 按钮文字，如 :tap 3 办结")
+            return
+        message = self.shown[int(number) - 1]
+        if message["chat"]["id"] != person.id:
+            self.print("这条消息不是发给当前身份的，先用 :as 切换身份。")
+            return
+        try:
+            self.runtime.server.tap(person, message, label.strip())
+        except LookupError:
+            self.print(f"消息 {number} 上没有“{label.strip()}”按钮。")
+
+    def show_new(self) -> None:
+        """Print what the bot sent to any persona, waiting until it has been quiet for a moment."""
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        last_change, printed = time.monotonic(), False
+        while time.monotonic() < deadline:
+            fresh = False
+            for persona, person in self.people:
+                messages = self.runtime.server.messages(person.id)
+                for message in messages[self.seen[person.id]:]:
+                    self._print_message(persona, message)
+                    fresh = printed = True
+                self.seen[person.id] = len(messages)
+            if fresh:
+                last_change = time.monotonic()
+            elif printed and time.monotonic() - last_change > QUIET_SECONDS:
+                return
+            time.sleep(0.05)
+
+    def _print_message(self, persona: Persona, message: dict[str, Any]) -> None:
+        self.shown.append(message)
+        self.print(f"\n[{len(self.shown)}] 督办助手 → {persona.name}")
+        self.print(message.get("text") or message.get("caption") or "（文件）")
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        labels = [button["text"] for row in rows for button in row]
+        if labels:
+            self.print("   按钮：" + " | ".join(labels))
+
+
+def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *, interactive: bool) -> None:
+    console = Console(runtime, output)
+    console.bind_personas()
+    console.print("本地沙盒已启动：机器人连接的是本机的 Bot API 模拟服务器，不连接 Telegram。")
+    console.print("内置身份：")
+    console.who()
+    console.print("输入 :help 查看指令，直接输入文字即以当前身份发给机器人。")
+    while True:
+        if interactive:
+            try:
+                line = input(console.prompt)
+            except EOFError:
+                break
+        else:
+            line = input_stream.readline()
+            if not line:
+                break
+            console.print(console.prompt + line.rstrip("\n"))
+        if not console.handle(line):
+            break

@@ -1,0 +1,111 @@
+"""The bot and the local Bot API server running together: for the terminal sandbox and the tests.
+
+The server runs on its own thread, the real Application under ``run_polling`` on another,
+exactly as a deployment runs it; the caller acts as people through the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import col, func, select
+
+from bot.app import build_application
+from bot.context import BotContext
+from bot.sandbox.server import Person, SandboxServer
+from tasks.clock import db_time
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.members import create_invite
+from tasks.models import Outbox, OutboxStatus, Role, Unit
+
+SANDBOX_ADMIN = Actor("sandbox", "cli")
+
+
+class SandboxRuntime:
+    def __init__(self, ctx: BotContext, server: SandboxServer | None = None) -> None:
+        self.ctx = ctx
+        self.engine: Engine = ctx.engine
+        self.server = server or SandboxServer()
+        self.app = None
+        self.failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 15.0) -> SandboxRuntime:
+        self.server.start_in_thread()
+        self.app = build_application(self.ctx, self.server.token, base_url=self.server.base_url,
+                                     base_file_url=self.server.base_file_url)
+        self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not (self.app.running and self.app.updater and self.app.updater.running):
+            if self.failure is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the bot did not start: {self.failure!r}")
+            time.sleep(0.01)
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        assert self.app is not None
+        try:
+            self.app.run_polling(stop_signals=None, poll_interval=0.0, timeout=1, close_loop=True)
+        except BaseException as error:  # reported to the caller through self.failure
+            self.failure = error
+
+    def stop(self) -> None:
+        if self.app is not None and self.ctx.loop is not None and self.app.running:
+            self.ctx.loop.call_soon_threadsafe(self.app.stop_running)
+        if self._thread is not None:
+            self._thread.join(20)
+        self.server.stop()
+
+    # --- acting as people ---
+
+    def invite(self, role: Role, unit_name: str | None = None) -> str:
+        with transaction(self.engine) as session:
+            unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+            return create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
+
+    def join(self, user_id: int, name: str, role: Role, unit_name: str | None = None) -> Person:
+        """A person who binds with a fresh invite code, as a real one would."""
+        person = self.server.person(user_id, name)
+        reply = self.say(person, f"/start {self.invite(role, unit_name)}")
+        if "绑定成功" not in reply["text"]:
+            raise RuntimeError(f"{name} could not bind: {reply['text']}")
+        return person
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has delivered everything due, so that replies are not mixed with it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with transaction(self.engine) as session:
+                pending = session.exec(select(func.count()).select_from(Outbox).where(
+                    Outbox.status == OutboxStatus.PENDING,
+                    col(Outbox.next_attempt_at) <= db_time(self.ctx.clock))).one()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} notifications still pending")
+            time.sleep(0.01)
+
+    def say(self, person: Person, text: str, *, chat_id: int | None = None, pages: int = 1) -> dict[str, Any]:
+        """Send a text as the person and return the bot's (last) reply in that chat."""
+        chat = chat_id if chat_id is not None else person.id
+        self.settle()
+        before = len(self.server.messages(chat))
+        self.server.send_text(person, text, chat_id=chat_id)
+        return self.server.wait_for(chat, after=before, count=pages)[-1]
+
+    def tap(self, person: Person, message: dict[str, Any], button: str) -> dict[str, Any]:
+        chat = message["chat"]["id"]
+        self.settle()
+        before = len(self.server.messages(chat))
+        self.server.tap(person, message, button)
+        return self.server.wait_for(chat, after=before)[-1]
+
+    def next_message(self, chat_id: int, after: int) -> dict[str, Any]:
+        return self.server.wait_for(chat_id, after=after)[0]
