@@ -24,9 +24,11 @@ from bot.handlers import (
     on_text,
     on_unknown_command,
 )
+from bot.scheduler import start_scheduler
 from bot.sender import OutboxSender, stop
 
 SENDER_KEY = "taskbot.sender"
+SCHEDULER_KEY = "taskbot.scheduler"
 
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
@@ -56,7 +58,12 @@ async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
     sender = OutboxSender(ctx, application.bot)
     application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
+    if ctx.policy is not None:
+        application.bot_data[SCHEDULER_KEY] = start_scheduler(ctx, ctx.planner_interval)
 
 
 async def _post_stop(application: Application) -> None:
+    scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     await stop(application.bot_data.pop(SENDER_KEY, None))

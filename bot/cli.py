@@ -6,6 +6,7 @@
     taskbot units
     taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
     taskbot invite [UNIT] [--role member|office|leader|admin]
+    taskbot digest --print   /   taskbot outbox [--status dead]
     taskbot run          (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
     taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
 
@@ -25,31 +26,37 @@ from typing import NoReturn, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 from tabulate import tabulate
 
 from bot.app import build_application
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import BotContext
+from bot.render import notification
 from bot.sandbox.console import run_console
+from bot.sandbox.html_check import visible_text
 from bot.sandbox.runtime import SandboxRuntime
 from seed import MENTOUGOU_2021, seed_path
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
 from tasks.db import make_engine, transaction
 from tasks.deadlines import read_deadline
+from tasks.digest import weekly_digest
 from tasks.directory import load_seed_directory
 from tasks.errors import ServiceError
-from tasks.events import Actor
+from tasks.events import Actor, jsonable
 from tasks.importer import DocumentError, import_file, prepare_database, preview_file
 from tasks.members import ROLE_NAMES, create_invite, parse_role
-from tasks.models import Role
+from tasks.models import Outbox, Role
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
+from tasks.policy import Policy
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
+from tasks.workdays import WorkCalendar
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
 SANDBOX_START = "2021-09-01T09:00"
 KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目", "team": "工作专班"}
+OUTBOX_STATUS_NAMES = {"pending": "待发", "sent": "已发", "dead": "失败"}
 UNIT_KIND_NAMES = {"office": "办公室", "department": "部门", "town": "镇", "street": "街道",
                    "frontline": "前方", "group": "单位组", "external": "外地单位", "leadership": "领导"}
 TEXT_WIDTH = 36
@@ -99,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     inviting = commands.add_parser("invite", help="生成一次性邀请码（管理员）", parents=[after_command])
     inviting.add_argument("unit", nargs="?", help="单位名称（邀请责任单位成员时必填）")
     inviting.add_argument("--role", default="member", help="角色：member 成员 / office 办公室 / leader 领导 / admin")
+
+    digest = commands.add_parser("digest", help="本周周报（发给分管领导和督办办公室的内容）", parents=[after_command])
+    digest.add_argument("--print", action="store_true", dest="print_only", help="在终端显示，不发送")
+
+    outbox = commands.add_parser("outbox", help="通知发送队列：待发、已发、失败", parents=[after_command])
+    outbox.add_argument("--status", choices=["pending", "sent", "dead"], help="只看某种状态")
+    outbox.add_argument("--limit", type=int, default=50, help="最多显示多少条（默认50）")
 
     commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
                         parents=[after_command])
@@ -247,12 +261,47 @@ class Cli:
         self.print(f"/start {code}")
         return 0
 
+    def policy(self) -> tuple[Policy, WorkCalendar]:
+        policy = Policy.from_config(self.settings.policy, self.settings.timezone)
+
+        def warn(message: str) -> None:
+            print(f"提醒：{message}", file=sys.stderr)
+
+        return policy, WorkCalendar(policy.holidays, policy.workdays, warn=warn)
+
+    def digest(self) -> int:
+        policy, _calendar = self.policy()
+        today = local_today(self.clock, self.settings.timezone)
+        with Session(self.engine) as session:
+            payload = weekly_digest(session, today, policy)
+        for page in notification("digest", jsonable(payload)).pages:
+            self.print(visible_text(page))
+        if not self.args.print_only:
+            self.print("\n（周报由运行中的机器人每周按计划发送；--print 只在终端显示。）")
+        return 0
+
+    def outbox(self) -> int:
+        with Session(self.engine) as session:
+            query = select(Outbox).order_by(col(Outbox.id).desc()).limit(self.args.limit)
+            if self.args.status:
+                query = query.where(Outbox.status == self.args.status)
+            rows = session.exec(query).all()
+            counts = dict(session.exec(select(Outbox.status, func.count()).group_by(col(Outbox.status))).all())
+        self.print("，".join(f"{OUTBOX_STATUS_NAMES[k]} {counts.get(k, 0)} 条" for k in OUTBOX_STATUS_NAMES))
+        tz = self.settings.timezone
+        self.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), r.kind, r.chat_id, r.attempts,
+                              f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}", _clip(r.last_error, 40)]
+                             for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
+        return 0
+
     def run(self) -> int:
         token = self.settings.telegram_token
         if not token:
             self.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
             return self.sandbox()
-        ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district)
+        policy, calendar = self.policy()
+        ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
+                         policy=policy, calendar=calendar)
         build_application(ctx, token).run_polling()
         return 0
 
@@ -266,7 +315,9 @@ class Cli:
                                        district=self.seed_directory.district)
         self.print(f"数据库：{_safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
                    f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
-        ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1)
+        policy, calendar = self.policy()
+        ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
+                         policy=policy, calendar=calendar)
         runtime = SandboxRuntime(ctx).start()
         try:
             run_console(runtime, self.stdin, self.out, interactive=self.stdin.isatty())
@@ -333,8 +384,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
         handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
-                   "deadline": cli.deadline, "invite": cli.invite, "run": cli.run, "sandbox": cli.sandbox
-                   }[args.command]
+                   "deadline": cli.deadline, "invite": cli.invite, "digest": cli.digest, "outbox": cli.outbox,
+                   "run": cli.run, "sandbox": cli.sandbox}[args.command]
         return handler()
     except (ConfigError, DocumentError, ServiceError) as error:
         print(f"错误：{error}", file=sys.stderr)

@@ -26,6 +26,7 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     unit_directory: Path = field(default_factory=lambda: seed_path(UNIT_DIRECTORY))
     telegram_token: str = ""
+    policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
 
@@ -56,4 +57,5 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "") if isinstance(telegram, dict)
                                                         else ""),
         database_configured=bool(configured_url),
+        policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
     )

@@ -17,6 +17,8 @@ from telegram.ext import ContextTypes
 from tasks.clock import Clock, local_today
 from tasks.db import transaction
 from tasks.models import Member
+from tasks.policy import Policy
+from tasks.workdays import WorkCalendar
 
 T = TypeVar("T")
 CONTEXT_KEY = "taskbot"
@@ -31,6 +33,10 @@ class BotContext:
     bot_username: str = ""
     outbox_interval: float = 0.5
     loop: asyncio.AbstractEventLoop | None = None  # the bot's event loop, once it runs
+    # Reminders, escalations and digests run only when a policy is given (the bot process sets it).
+    policy: Policy | None = None
+    calendar: WorkCalendar | None = None
+    planner_interval: float = 60.0
 
     @classmethod
     def of(cls, context: ContextTypes.DEFAULT_TYPE) -> BotContext:

@@ -275,8 +275,99 @@ def notification(kind: str, payload: dict[str, Any]) -> Reply:
             page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {due_on}）")
         first = int(tasks[0]["task_id"])
         return page.reply(InlineKeyboardMarkup([duty_buttons(first)]) if len(tasks) == 1 else None)
+    if kind in SCHEDULED:
+        return SCHEDULED[kind](payload)
     if kind == "member_unreachable":
         unit = f"（{esc(payload['unit'])}）" if payload.get("unit") else ""
         return say(f"⚠️ <b>无法送达</b>：{esc(payload['member'])}{unit} 已屏蔽或删除了督办助手，后续提醒无法送达，"
                    "请电话联系并请其重新绑定。")
     raise ValueError(f"unknown notification kind {kind}")
+
+
+# --- scheduled notifications (planner) --------------------------------------------------------
+
+def _due_text(item: dict[str, Any]) -> str:
+    return esc(item.get("due_on") or "无固定时限")
+
+
+def _reminder(payload: dict[str, Any]) -> Reply:
+    days_left = -int(payload["days"]) if payload.get("days") is not None else None
+    when = "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left is not None else ""
+    page = Page().add(f"⏰ <b>到期提醒</b>：任务 <b>{payload['task_id']}</b> {when}（截止 {_due_text(payload)}）")
+    page.text(summary(payload["text"], 80))
+    return page.reply(InlineKeyboardMarkup([duty_buttons(int(payload["task_id"]))]))
+
+
+def _overdue(payload: dict[str, Any]) -> Reply:
+    page = Page().add(f"🔴 <b>逾期未办结</b>：任务 <b>{payload['task_id']}</b> 已逾期 {payload['days']} 天"
+                      f"（截止 {_due_text(payload)}）")
+    page.text(summary(payload["text"], 80))
+    page.add("请尽快办理并报送进展；确需延期请点“申请延期”。")
+    return page.reply(InlineKeyboardMarkup([duty_buttons(int(payload["task_id"]))]))
+
+
+def _checkin(payload: dict[str, Any]) -> Reply:
+    period = esc(payload["step"])
+    page = Page().add(f"📝 <b>进展调度</b>：请报送任务 <b>{payload['task_id']}</b> 本期（{period}）的进展。")
+    page.text(summary(payload["text"], 80))
+    return page.reply(InlineKeyboardMarkup([duty_buttons(int(payload["task_id"]))]))
+
+
+def _folded(payload: dict[str, Any]) -> Reply:
+    items = payload["items"]
+    page = Page().add(f"⏰ <b>您有 {len(items)} 项任务即将到期</b>（系统恢复后补发的提醒汇总）")
+    for item in items:
+        page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {_due_text(item)}）")
+    buttons = [InlineKeyboardButton(str(i["task_id"]), callback_data=f"card:{i['task_id']}") for i in items[:40]]
+    return page.reply(InlineKeyboardMarkup([buttons[i:i + 8] for i in range(0, len(buttons), 8)]))
+
+
+def _ladder(title: str) -> Any:
+    def render(payload: dict[str, Any]) -> Reply:
+        items = payload["items"]
+        page = Page().add(f"🔴 <b>{title}</b>（{len(items)} 项）")
+        rows = [[i["task_id"], summary(i["unit"], 10), i.get("due_on") or "", f"{i['days']}天",
+                 summary(i["text"], 18)] for i in items]
+        page.table(rows, ["编号", "单位", "截止", "逾期", "任务"])
+        page.add("发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。")
+        return page.reply()
+    return render
+
+
+def _digest(payload: dict[str, Any]) -> Reply:
+    total, lights = payload["total"], payload["lights"]
+    page = Page().add(f"📊 <b>支援合作工作周报</b>（{esc(payload['week_of'])}）")
+    page.add(f"共 {total['total']} 项分工：已办结 {total['done']}（{total['rate']:.0%}），待审核 {total['reported']}，"
+             f"逾期 {total['overdue']}")
+    page.add("　".join(f"{LIGHTS[color]} {lights[color]}" for color in ("red", "yellow", "green")))
+    if payload["newly_done"]:
+        page.add(f"<b>本周办结</b>（{len(payload['newly_done'])} 项）")
+        for item in payload["newly_done"]:
+            page.add(f"✅ {item['task_id']} {esc(item['unit'])} {esc(summary(item['text'], 30))}")
+    if payload["newly_overdue"]:
+        page.add(f"<b>本周新增逾期</b>（{len(payload['newly_overdue'])} 项）")
+        for item in payload["newly_overdue"]:
+            page.add(f"🔴 {item['task_id']} {esc(item['unit'])} {esc(summary(item['text'], 30))}")
+    if payload["teams"]:
+        page.add("<b>按工作专班</b>")
+        page.table([[LIGHTS[t["light"]], t["name"], t["total"], t["done"], f"{t['rate']:.0%}", t["overdue"]]
+                    for t in payload["teams"]], ["", "专班", "分工", "办结", "完成率", "逾期"])
+    page.add("<b>按单位</b>")
+    page.table([[LIGHTS[t["light"]], summary(t["name"], 12), t["total"], t["done"], f"{t['rate']:.0%}", t["overdue"]]
+                for t in payload["units"]], ["", "单位", "分工", "办结", "完成率", "逾期"])
+    page.add(f"<b>全部逾期事项</b>（{len(payload['overdue'])} 项）")
+    if payload["overdue"]:
+        page.table([[i["task_id"], summary(i["unit"], 10), i["due_on"], f"{i['days']}天", summary(i["text"], 16)]
+                    for i in payload["overdue"]], ["编号", "单位", "截止", "逾期", "任务"])
+    if payload["silent_units"]:
+        names = "、".join(f"{u['unit']}（{u['open']}项）" for u in payload["silent_units"])
+        page.add(f"<b>{payload['silent_days']}天内未报送任何进展的单位</b>：")
+        page.text(names)
+    return page.reply()
+
+
+SCHEDULED = {
+    "reminder": _reminder, "overdue": _overdue, "checkin": _checkin, "reminders_folded": _folded,
+    "overdue_office": _ladder("逾期任务督办清单"), "overdue_leadership": _ladder("逾期事项报分管领导"),
+    "digest": _digest,
+}

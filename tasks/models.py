@@ -158,7 +158,10 @@ class Assignment(SQLModel, table=True):
     position: int = 0
     status: str = Field(default=AssignmentStatus.OPEN, max_length=20)
     due_on: date | None = None  # the task's deadline, copied so the indexes above can serve
-    next_check_at: datetime | None = Field(default=None, index=True)  # for the scheduler
+    # The planner looks at an assignment when next_check_at has come (an indexed column, so a tick
+    # costs what is due, not what exists); every step up to planned_until has been handled.
+    next_check_at: datetime | None = Field(default=None, index=True)
+    planned_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

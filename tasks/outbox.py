@@ -13,12 +13,17 @@ from tasks.events import Actor, jsonable, record
 from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
 
 
+def already_queued(session: Session, member: Member, dedupe_key: str) -> bool:
+    return session.exec(select(Outbox.id).where(Outbox.dedupe_key == f"{dedupe_key}:{member.chat_id}")
+                        ).first() is not None
+
+
 def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: dict[str, Any],
             dedupe_key: str) -> Outbox | None:
     """Queue one notification for one chat; a second row with the same key is not written."""
-    key = f"{dedupe_key}:{member.chat_id}"
-    if session.exec(select(Outbox.id).where(Outbox.dedupe_key == key)).first() is not None:
+    if already_queued(session, member, dedupe_key):
         return None
+    key = f"{dedupe_key}:{member.chat_id}"
     row = Outbox(chat_id=member.chat_id, member_id=member.id, kind=kind, payload=jsonable(payload), dedupe_key=key,
                  next_attempt_at=db_time(clock), created_at=db_time(clock))
     session.add(row)

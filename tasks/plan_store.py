@@ -188,7 +188,8 @@ def _create_tasks(store: _Store, plan: Plan, tracked: _Plan, new_items: list[Ite
         units = tracked.assigned_units(item)
         assignments += [{"task_id": task_id, "unit_id": unit_ids[name], "role": item.roles.get(name, "co"),
                          "position": position, "status": AssignmentStatus.OPEN, "due_on": item.deadline,
-                         "created_at": store.now, "updated_at": store.now} for position, name in enumerate(units)]
+                         "next_check_at": store.now, "created_at": store.now, "updated_at": store.now}
+                        for position, name in enumerate(units)]
         # One event records the task as created with its assignments and milestones.
         store.event("task.created", "task", task_id, ref=item.ref, **_task_fields(item, tracked.ids),
                     assignments=[[name, item.roles.get(name, "co")] for name in units],
@@ -308,8 +309,8 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
         assignment = by_unit.get(unit_id)
         if assignment is None:
             new_rows.append({"task_id": task.id, "unit_id": unit_id, "role": role, "position": wanted_ids[unit_id],
-                             "status": AssignmentStatus.OPEN, "due_on": task.deadline, "created_at": store.now,
-                             "updated_at": store.now})
+                             "status": AssignmentStatus.OPEN, "due_on": task.deadline, "next_check_at": store.now,
+                             "created_at": store.now, "updated_at": store.now})
             changed += 1
             continue
         changes: dict[str, list[Any]] = {}
@@ -324,7 +325,9 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
             store.event("assignment.updated", "assignment", assignment.id, unit=name, changes=changes)
             changed += 1
         assignment.position = wanted_ids[unit_id]
-        assignment.due_on = task.deadline  # follows the task; the task's event records the change
+        if assignment.due_on != task.deadline:
+            # Follows the task (the task's event records the change); the planner looks again.
+            assignment.due_on, assignment.next_check_at = task.deadline, store.now
     for assignment in current:
         if assignment.unit_id not in wanted_ids and assignment.status != AssignmentStatus.WITHDRAWN:
             old_status = assignment.status

@@ -86,6 +86,8 @@ def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reas
     report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.SENT_BACK, reviewer.name, now
     report.review_note = reason
     duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.OPEN, now
+    # Reminders and escalations start again from now; what fell during the review is not replayed.
+    duty.assignment.next_check_at = duty.assignment.planned_until = now
     record(session, clock, actor_of(reviewer), "assignment.sent_back", "assignment", duty.assignment.id,
            report_id=report.id, task_id=duty.task.id, reason=reason)
     notify_unit(session, clock, duty.unit.id, "completion_sent_back",
@@ -108,7 +110,8 @@ def decide_extension(session: Session, clock: Clock, reviewer: Member, extension
     extension.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     extension.decided_by, extension.decided_at, extension.decision_note = reviewer.name, now, note.strip()
     if approve:
-        duty.assignment.due_on, duty.assignment.updated_at = extension.new_date, now
+        # Every reminder and escalation step moves with the date: the planner recomputes them now.
+        duty.assignment.due_on, duty.assignment.updated_at, duty.assignment.next_check_at = extension.new_date, now, now
     record(session, clock, actor_of(reviewer), f"extension.{extension.status}", "extension", extension.id,
            assignment_id=duty.assignment.id, task_id=duty.task.id, new_date=extension.new_date, note=note.strip())
     notify_unit(session, clock, duty.unit.id, "extension_decided",

@@ -1,0 +1,43 @@
+"""APScheduler in the bot process: it only ticks; the database decides what is due.
+
+Every minute the planner turns due steps into outbox rows (``tasks.planner``); the outbox
+sender (``bot.sender``) delivers them continuously. A tick that fails is logged and the
+next one picks up where it left off, because nothing is marked handled until it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.context import BotContext
+from tasks import planner
+
+log = logging.getLogger(__name__)
+PLANNER_INTERVAL_SECONDS = 60
+
+
+async def planner_tick(ctx: BotContext) -> planner.TickResult | None:
+    if ctx.policy is None or ctx.calendar is None:
+        return None
+    policy, calendar = ctx.policy, ctx.calendar
+    try:
+        result = await ctx.run(lambda session: planner.tick(session, ctx.clock, policy, calendar))
+    except Exception:  # the next tick retries: nothing was committed
+        log.exception("planner tick failed")
+        return None
+    if result.messages or result.digest:
+        log.info("planner: %s assignments looked at, %s messages queued, digest=%s", result.assignments,
+                 result.messages, result.digest)
+    return result
+
+
+def start_scheduler(ctx: BotContext, interval_seconds: float = PLANNER_INTERVAL_SECONDS) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=ctx.timezone)
+    scheduler.add_job(planner_tick, IntervalTrigger(seconds=interval_seconds), args=[ctx], id="planner",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(ctx.timezone))
+    scheduler.start()
+    return scheduler
