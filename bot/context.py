@@ -47,9 +47,9 @@ class BotContext:
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run database work in one transaction, off the event loop."""
-        return await asyncio.to_thread(self._in_transaction, work)
+        return await asyncio.to_thread(self.in_transaction, work)
 
-    def _in_transaction(self, work: Callable[[Session], T]) -> T:
+    def in_transaction(self, work: Callable[[Session], T]) -> T:
         with transaction(self.engine) as session:
             return work(session)
 

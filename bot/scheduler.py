@@ -7,6 +7,7 @@ next one picks up where it left off, because nothing is marked handled until it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -25,8 +26,8 @@ async def planner_tick(ctx: BotContext) -> planner.TickResult | None:
         return None
     policy, calendar = ctx.policy, ctx.calendar
     try:
-        result = await ctx.run(lambda session: planner.tick(session, ctx.clock, policy, calendar))
-    except Exception:  # the next tick retries: nothing was committed
+        result = await asyncio.to_thread(planner.run_tick, ctx.in_transaction, ctx.clock, policy, calendar)
+    except Exception:  # the next tick retries: what was not committed is still due
         log.exception("planner tick failed")
         return None
     if result.messages or result.digest:

@@ -11,6 +11,7 @@ A crash before commit leaves nothing behind; dedupe keys make a replayed tick ha
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -59,8 +60,13 @@ def plan_assignment(session: Session, clock: Clock, policy: Policy, calendar: Wo
                     task: Task, unit: Unit, ladder: _Ladder) -> int:
     """Queue what fell due for one assignment; returns the messages queued for its unit."""
     now = clock.now()
-    steps = steps_between(assignment.due_on, task.recurrence, policy, calendar, after=assignment.planned_until,
-                          until=now)
+    start = assignment.planned_until or assignment.created_at
+    steps = steps_between(assignment.due_on, task.recurrence, policy, calendar, after=start, until=now)
+    if assignment.planned_until is None and assignment.due_on is not None:
+        # Nothing from before the assignment existed is replayed, except where the ladder stands
+        # for a task that was already overdue when it was imported.
+        before = steps_between(assignment.due_on, None, policy, calendar, after=None, until=start)
+        steps = [s for s in before if s.rule == "overdue"] + steps
     today = now.astimezone(policy.timezone).date()
     days = (today - assignment.due_on).days if assignment.due_on else None
     queued = 0
@@ -107,27 +113,27 @@ def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
     return calendar.is_workday(local.date()) and not policy.is_quiet(local.time())
 
 
-def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar) -> TickResult:
+def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar,
+               limit: int = BATCH) -> TickResult:
+    """One batch of due assignments. The caller commits and calls again while a batch comes back full,
+    so that a long catch-up is many short transactions, not one that locks out the bot."""
     result = TickResult()
     if not _sending_time(clock, policy, calendar):
         return result  # reminders wait for the next working morning
     now = db_time(clock)
-    while True:
-        rows = session.exec(
-            select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-            .join(Unit, col(Unit.id) == Assignment.unit_id)
-            .where(col(Assignment.next_check_at) <= now, Assignment.status == AssignmentStatus.OPEN,
-                   Task.status == TaskStatus.ACTIVE)
-            .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(BATCH)).all()
-        ladder = _Ladder()
-        for assignment, task, unit in rows:
-            result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
-        result.assignments += len(rows)
-        result.folded += sum(len(items) for items in ladder.folded.values())
-        result.messages += _send_ladder(session, clock, ladder, f"{now.isoformat()}:{result.assignments}")
-        session.flush()
-        if len(rows) < BATCH:
-            return result
+    rows = session.exec(
+        select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(col(Assignment.next_check_at) <= now, Assignment.status == AssignmentStatus.OPEN,
+               Task.status == TaskStatus.ACTIVE)
+        .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit)).all()
+    ladder = _Ladder()
+    for assignment, task, unit in rows:
+        result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
+    result.assignments = len(rows)
+    result.folded = sum(len(items) for items in ladder.folded.values())
+    result.messages += _send_ladder(session, clock, ladder, f"{now.isoformat()}:{rows[0][0].id if rows else 0}")
+    return result
 
 
 def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
@@ -146,7 +152,22 @@ def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
     return True
 
 
-def tick(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar) -> TickResult:
-    result = plan_steps(session, clock, policy, calendar)
+def tick(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar, limit: int = BATCH) -> TickResult:
+    """One batch of steps and, when due, the digest. ``TickResult.assignments == limit`` means: call again."""
+    result = plan_steps(session, clock, policy, calendar, limit)
     result.digest = plan_digest(session, clock, policy)
     return result
+
+
+def run_tick(run: Callable[[Callable[[Session], TickResult]], TickResult], clock: Clock, policy: Policy,
+             calendar: WorkCalendar, limit: int = BATCH) -> TickResult:
+    """A whole tick as consecutive transactions: ``run`` opens one transaction per call."""
+    total = TickResult()
+    while True:
+        result = run(lambda session: tick(session, clock, policy, calendar, limit))
+        total.assignments += result.assignments
+        total.messages += result.messages
+        total.folded += result.folded
+        total.digest |= result.digest
+        if result.assignments < limit:
+            return total

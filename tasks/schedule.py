@@ -102,5 +102,17 @@ def steps_between(due_on: date | None, recurrence: str | None, policy: Policy, c
 
 def next_step(due_on: date | None, recurrence: str | None, policy: Policy, calendar: WorkCalendar,
               after: datetime) -> Step | None:
-    upcoming = steps_between(due_on, recurrence, policy, calendar, after=after, until=after + HORIZON)
-    return upcoming[0] if upcoming else None
+    """The first step after ``after``: each generator stops at its first one."""
+    until = after + HORIZON
+    candidates: list[Step] = []
+    sources: list[Iterator[Step]] = []
+    if due_on is not None:
+        sources += [iter(reminder_steps(due_on, policy, calendar)), ladder_steps(due_on, policy, calendar, until)]
+    cycle = recurrence if recurrence in PERIOD_MONTHS else (policy.checkin_cycle if due_on is None else None)
+    if cycle is not None:
+        sources.append(checkin_steps(cycle, policy, calendar, after, until))
+    for source in sources:
+        first = next((s for s in source if s.at > after), None)
+        if first is not None:
+            candidates.append(first)
+    return min(candidates, key=lambda s: s.at) if candidates else None

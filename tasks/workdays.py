@@ -20,8 +20,15 @@ class WorkCalendar:
         self.workdays = set(workdays)
         self.warn = warn
         self._warned: set[int] = set()
+        self._known: dict[date, bool] = {}  # the planner asks about the same days over and over
 
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: date) -> bool:
         if day in self.workdays:
             return True
         if day in self.holidays:
