@@ -14,6 +14,7 @@ from telegram.ext import (
 )
 
 from bot.context import CONTEXT_KEY, BotContext
+from bot.flood import FloodControl
 from bot.handlers import (
     all_command_handlers,
     on_button,
@@ -56,7 +57,7 @@ async def _post_init(application: Application) -> None:
     me = await application.bot.get_me()
     ctx.bot_username = me.username or ""
     await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
-    sender = OutboxSender(ctx, application.bot)
+    sender = OutboxSender(ctx, application.bot, FloodControl() if ctx.paced else None)
     application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
     if ctx.policy is not None:
         application.bot_data[SCHEDULER_KEY] = start_scheduler(ctx, ctx.planner_interval)

@@ -37,6 +37,7 @@ class BotContext:
     policy: Policy | None = None
     calendar: WorkCalendar | None = None
     planner_interval: float = 60.0
+    paced: bool = True  # keep under Telegram's flood limits when sending notifications
 
     @classmethod
     def of(cls, context: ContextTypes.DEFAULT_TYPE) -> BotContext:

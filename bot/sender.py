@@ -18,6 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.context import BotContext
+from bot.flood import FloodControl, round_robin
 from bot.render import notification
 from tasks import outbox
 from tasks.models import Outbox
@@ -26,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class OutboxSender:
-    def __init__(self, ctx: BotContext, bot: Bot) -> None:
+    def __init__(self, ctx: BotContext, bot: Bot, flood: FloodControl | None = None) -> None:
         self.ctx = ctx
         self.bot = bot
+        self.flood = flood  # None: no pacing (the test double is not enforcing limits)
 
     async def run_forever(self) -> None:
         while True:
@@ -43,8 +45,8 @@ class OutboxSender:
     async def deliver_due(self, limit: int = 20) -> int:
         rows = await self.ctx.run(lambda session: [_detach(r) for r in outbox.claim_due(session, self.ctx.clock,
                                                                                          limit)])
-        for row in rows:
-            await self._deliver(row)
+        for index in round_robin([row.chat_id for row in rows]):
+            await self._deliver(rows[index])
         return len(rows)
 
     async def _deliver(self, row: Outbox) -> None:
@@ -73,6 +75,8 @@ class OutboxSender:
             reply = notification(row.kind, row.payload)
             for index, page in enumerate(reply.pages):
                 last = index == len(reply.pages) - 1
+                if self.flood is not None:
+                    await self.flood.acquire(row.chat_id)
                 await self.bot.send_message(row.chat_id, page, parse_mode=ParseMode.HTML,
                                             reply_markup=reply.buttons if last else None)
         except RetryAfter as error:

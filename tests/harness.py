@@ -26,7 +26,7 @@ class BotHarness(SandboxRuntime):
         prepare_database(engine, directory, clock, ADMIN)
         import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district=directory.district)
         super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), directory.district,
-                                    outbox_interval=0.02))
+                                    outbox_interval=0.02, paced=False))
         self.clock = clock
         self.start()
 

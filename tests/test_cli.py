@@ -111,3 +111,36 @@ def test_reimport_reports_no_change(database_url: str) -> None:
     assert code == 0 and "没有任何改动" in output
     with Session(make_engine(database_url)) as session:
         assert session.exec(select(func.count()).select_from(Task)).one() == 77
+
+
+def test_digest_print_shows_this_weeks_digest(database_url: str) -> None:
+    run(database_url, "import")
+    code, output = run(database_url, "--now", "2021-11-02T09:00", "digest", "--print")
+    assert code == 0
+    assert "支援合作工作周报（2021-11-02）" in output
+    assert "按工作专班" in output and "全部逾期事项" in output and "本周新增逾期" in output
+    assert "30天内未报送任何进展的单位" in output
+
+
+def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from tasks.clock import FixedClock
+    from tasks.db import transaction
+    from tasks.models import Member, Role
+    from tasks.outbox import enqueue, mark_dead
+
+    run(database_url, "import")
+    clock = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC))
+    with transaction(make_engine(database_url)) as session:
+        member = Member(user_id=5, chat_id=5, name="m", role=Role.OFFICE, created_at=clock.now())
+        session.add(member)
+        session.flush()
+        enqueue(session, clock, member, "urge", {}, "a")
+        dead = enqueue(session, clock, member, "urge", {}, "b")
+        session.flush()
+        mark_dead(session, clock, dead.id, "BadRequest: chat not found")
+    code, output = run(database_url, "outbox")
+    assert code == 0 and "待发 1 条，已发 0 条，失败 1 条" in output and "chat not found" in output
+    code, output = run(database_url, "outbox", "--status", "dead")
+    assert "chat not found" in output and output.count("urge") == 1

@@ -8,8 +8,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
+from bot.flood import FloodLimits
 from bot.sandbox.html_check import HtmlError, visible_text
-from bot.sandbox.server import Fault, FloodLimits, SandboxServer
+from bot.sandbox.server import Fault, SandboxServer
 
 
 class FakeTime:

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.flood import FloodLimits
 from bot.sandbox.html_check import HtmlError, visible_text
 
 TEXT_LIMIT = 4096
@@ -70,15 +71,6 @@ class Fault:
     retry_after: int = 1
     migrate_to_chat_id: int | None = None
     delay: float = 5.0  # for "timeout": how long the server sits on the request
-
-
-@dataclass
-class FloodLimits:
-    """Telegram's published limits: ~30 messages/s overall, 1/s per chat, 20/min per group."""
-
-    overall_per_second: int = 30
-    per_chat_interval: float = 1.0
-    group_per_minute: int = 20
 
 
 @dataclass

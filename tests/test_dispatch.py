@@ -1,0 +1,142 @@
+"""The dispatcher under Telegram's limits, after downtime, and through timeouts."""
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.context import BotContext
+from bot.flood import FloodControl, FloodLimits, round_robin
+from bot.sandbox.server import Fault, SandboxServer
+from bot.sender import OutboxSender
+from seed import MENTOUGOU_2021, seed_path
+from tasks import planner
+from tasks.clock import FixedClock
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.importer import import_file
+from tasks.members import create_invite, redeem_invite
+from tasks.models import Member, Outbox, Role, Unit
+from tasks.outbox import enqueue
+from tasks.policy import Policy
+from tasks.workdays import WorkCalendar
+
+SH = ZoneInfo("Asia/Shanghai")
+ADMIN = Actor("admin", "cli")
+
+
+def test_round_robin_interleaves_chats() -> None:
+    assert round_robin([1, 1, 1, 2, 2, 3]) == [0, 3, 5, 1, 4, 2]
+
+
+def test_flood_control_computes_the_waits() -> None:
+    now = [0.0]
+    control = FloodControl(FloodLimits(), monotonic=lambda: now[0])
+    for chat in range(30):
+        asyncio.run(control.acquire(chat))
+    assert control.delay(99) > 0.99  # the 31st message in the same second waits
+    now[0] = 1.0
+    assert control.delay(99) == 0 and control.delay(0) == 0
+    asyncio.run(control.acquire(0))
+    assert control.delay(0) > 0.99  # the same chat again within a second
+
+
+def test_dispatcher_stays_under_the_limits_the_server_enforces(prepared_engine: Engine, clock: FixedClock) -> None:
+    server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
+    try:
+        with transaction(prepared_engine) as session:
+            members = []
+            for n in range(40):
+                chat = -(1000 + n) if n < 2 else 5000 + n  # two groups, the rest people
+                server.group(chat, f"群{n}") if chat < 0 else server.person(chat, f"人{n}")
+                members.append(Member(user_id=None if chat < 0 else chat, chat_id=chat, name=f"m{n}",
+                                      role=Role.OFFICE, created_at=clock.now()))
+            session.add_all(members)
+            session.flush()
+            for round_ in range(3):
+                for member in members:
+                    enqueue(session, clock, member, "member_unreachable", {"member": f"测试{round_}", "unit": ""},
+                            f"flood:{round_}")
+        ctx = BotContext(prepared_engine, clock, SH, "门头沟区")
+
+        async def run() -> float:
+            bot = Bot(server.token, base_url=server.base_url)
+            async with bot:
+                sender = OutboxSender(ctx, bot, FloodControl())
+                started = time.monotonic()
+                while await sender.deliver_due(limit=40):
+                    pass
+                return time.monotonic() - started
+
+        elapsed = asyncio.run(run())
+        assert server.state.rejected == []  # not one 429
+        assert len(server.messages()) == 120
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert elapsed >= 2.0  # three messages to each chat need at least two one-second gaps
+    finally:
+        server.stop()
+
+
+def bind_member(engine: Engine, clock: FixedClock, user_id: int, unit_name: str) -> None:
+    with transaction(engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one()
+        code = create_invite(session, clock, ADMIN, Role.MEMBER, unit).code
+        redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name="成员", is_group=False)
+
+
+def test_after_downtime_passed_reminders_are_folded_and_nothing_is_sent_twice(prepared_engine: Engine) -> None:
+    clock = FixedClock(datetime(2021, 10, 8, 1, tzinfo=UTC))  # 09:00 Beijing, the first working day after the holiday
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    bind_member(prepared_engine, clock, 901, "区商务局")
+    policy, calendar = Policy(timezone=SH), WorkCalendar()
+    run = BotContext(prepared_engine, clock, SH, "门头沟区").in_transaction
+    planner.run_tick(run, clock, policy, calendar)
+    # The bot is down from 8 October to the morning of 26 October: the d10 (10/15) and d5 (10/22) reminders
+    # of the 10/31 tasks fall in the gap.
+    clock.moment = datetime(2021, 10, 26, 1, 30, tzinfo=UTC)
+    planner.run_tick(run, clock, policy, calendar)
+    planner.run_tick(run, clock, policy, calendar)  # a second tick at the same moment adds nothing
+    with transaction(prepared_engine) as session:
+        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= clock.now())).all()
+    folded = [r for r in rows if r.kind == "reminders_folded"]
+    assert len(folded) == 1 and len(folded[0].payload["items"]) >= 10
+    assert {item["step"] for item in folded[0].payload["items"]} == {"d5"}  # the latest passed reminder only
+    assert not [r for r in rows if r.kind == "reminder"]
+
+
+def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock: FixedClock) -> None:
+    server = SandboxServer().start_in_thread()
+    try:
+        server.person(77, "人")
+        with transaction(prepared_engine) as session:
+            member = Member(user_id=77, chat_id=77, name="m", role=Role.OFFICE, created_at=clock.now())
+            session.add(member)
+            session.flush()
+            enqueue(session, clock, member, "member_unreachable", {"member": "超时测试", "unit": ""}, "timeout")
+        server.inject(Fault("sendMessage", "timeout", delay=1.5))
+        ctx = BotContext(prepared_engine, clock, SH, "门头沟区")
+
+        async def run() -> None:
+            bot = Bot(server.token, base_url=server.base_url, request=HTTPXRequest(read_timeout=0.3))
+            async with bot:
+                sender = OutboxSender(ctx, bot)
+                await sender.deliver_due()
+                clock.advance(timedelta(seconds=5))
+                await asyncio.sleep(1.5)  # the server finishes the slow request meanwhile
+                await sender.deliver_due()
+
+        asyncio.run(run())
+        with transaction(prepared_engine) as session:
+            row = session.exec(select(Outbox)).one()
+        assert row.status == "sent" and row.attempts == 2 and "TimedOut" in row.last_error
+        texts = [m["text"] for m in server.messages(77)]
+        # Telegram may deliver a request the client gave up on: at most one duplicate, never a loss.
+        assert 1 <= len(texts) <= 2 and all("超时测试" in t for t in texts)
+    finally:
+        server.stop()
