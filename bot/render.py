@@ -146,6 +146,12 @@ def duty_buttons(task_id: int) -> list[InlineKeyboardButton]:
             InlineKeyboardButton("申请延期", callback_data=f"ex:{task_id}")]
 
 
+def card_buttons(task_ids: list[int]) -> InlineKeyboardMarkup:
+    """Numbered buttons that open each task's card (where the 报进展 · 办结 · 申请延期 buttons are)."""
+    buttons = [InlineKeyboardButton(str(task_id), callback_data=f"card:{task_id}") for task_id in task_ids[:40]]
+    return InlineKeyboardMarkup([buttons[i:i + 8] for i in range(0, len(buttons), 8)])
+
+
 def duty_list(duties: list[Duty], today: date, title: str) -> Reply:
     page = Page().add(f"<b>{esc(title)}</b>（{len(duties)} 项）")
     if not duties:
@@ -156,9 +162,7 @@ def duty_list(duties: list[Duty], today: date, title: str) -> Reply:
         page.add(f"{light} <b>{duty.task.id}</b> {esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
     page.add("发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。")
-    buttons = [InlineKeyboardButton(str(d.task.id), callback_data=f"card:{d.task.id}") for d in duties[:40]]
-    rows = [buttons[i:i + 8] for i in range(0, len(buttons), 8)]
-    return page.reply(InlineKeyboardMarkup(rows))
+    return page.reply(card_buttons([d.task.id for d in duties if d.task.id is not None]))
 
 
 @dataclass
@@ -273,8 +277,10 @@ def notification(kind: str, payload: dict[str, Any]) -> Reply:
         for item in tasks:
             due_on = esc(item.get("due_on") or "无")
             page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {due_on}）")
-        first = int(tasks[0]["task_id"])
-        return page.reply(InlineKeyboardMarkup([duty_buttons(first)]) if len(tasks) == 1 else None)
+        if len(tasks) == 1:
+            return page.reply(InlineKeyboardMarkup([duty_buttons(int(tasks[0]["task_id"]))]))
+        page.add("点任务编号查看详情并办理：")
+        return page.reply(card_buttons([int(item["task_id"]) for item in tasks]))
     if kind in SCHEDULED:
         return SCHEDULED[kind](payload)
     if kind == "member_unreachable":
@@ -318,8 +324,7 @@ def _folded(payload: dict[str, Any]) -> Reply:
     page = Page().add(f"⏰ <b>您有 {len(items)} 项任务即将到期</b>（系统恢复后补发的提醒汇总）")
     for item in items:
         page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {_due_text(item)}）")
-    buttons = [InlineKeyboardButton(str(i["task_id"]), callback_data=f"card:{i['task_id']}") for i in items[:40]]
-    return page.reply(InlineKeyboardMarkup([buttons[i:i + 8] for i in range(0, len(buttons), 8)]))
+    return page.reply(card_buttons([int(item["task_id"]) for item in items]))
 
 
 def _ladder(title: str) -> Any:

@@ -14,19 +14,22 @@ from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
 from tasks.models import Task
+from tasks.policy import Policy
 from tasks.units import UnitDirectory
+from tasks.workdays import WorkCalendar
 
 ADMIN = Actor("admin", "cli")
 
 
 class BotHarness(SandboxRuntime):
-    def __init__(self, database_url: str, clock: FixedClock) -> None:
+    def __init__(self, database_url: str, clock: FixedClock, policy: Policy | None = None) -> None:
         engine = make_engine(database_url)
         directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
         prepare_database(engine, directory, clock, ADMIN)
         import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district=directory.district)
         super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), directory.district,
-                                    outbox_interval=0.02, paced=False))
+                                    outbox_interval=0.02, paced=False, policy=policy,
+                                    calendar=WorkCalendar() if policy else None, planner_interval=0.1))
         self.clock = clock
         self.start()
 

@@ -205,3 +205,29 @@ def test_menus_follow_the_role(bot: BotHarness) -> None:
     assert [c["command"] for c in commands['{"type": "default"}']] == ["start", "help"]
     help_text = bot.say(member, "帮助")["text"]
     assert "/report" in help_text and "/verify" not in help_text
+
+
+def test_the_bot_process_reminds_by_itself(database_url: str) -> None:
+    """APScheduler in the running bot ticks the planner; reminders arrive with their buttons."""
+    from tasks.policy import Policy
+
+    clock = FixedClock(datetime(2021, 10, 14, 1, 5, tzinfo=UTC))  # imported the day before the d10 reminders
+    harness = BotHarness(database_url, clock, Policy())
+    try:
+        member = harness.join(251, "商务局小林", Role.MEMBER, COMMERCE)
+        office = harness.join(351, "督办办小钱", Role.OFFICE)
+        before = len(harness.server.messages(member.id))
+        clock.moment = datetime(2021, 10, 15, 1, 5, tzinfo=UTC)  # 09:05 on the 10th working day before 10/31
+        reminder = harness.server.wait_for(member.id, after=before, timeout=15,
+                                           predicate=lambda m: m["text"].startswith("⏰ 到期提醒"))[0]
+        assert "还有16天到期" in reminder["text"] and "2021-10-31" in reminder["text"]
+        assert [b["text"] for b in reminder["reply_markup"]["inline_keyboard"][0]] == ["报进展", "办结", "申请延期"]
+        prompt = harness.tap(member, reminder, "报进展")
+        assert "请发送任务" in prompt["text"]
+        before = len(harness.server.messages(member.id))
+        harness.say(office, "/urge 区商务局")
+        urge = harness.next_message(member.id, before)
+        assert "点任务编号查看详情" in urge["text"] and len(urge["reply_markup"]["inline_keyboard"]) >= 2
+    finally:
+        harness.stop()
+    assert harness.server.state.rejected == []
