@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from tasks.clock import Clock
@@ -59,4 +59,16 @@ def import_file(engine: Engine, path: Path, clock: Clock, actor: Actor, *, distr
     with transaction(engine) as session:
         parsed = preview_file(session, path, district=district, year=year, title=title)
         summary = store_plan(session, parsed, clock, actor)
+    if summary.created >= ANALYZE_AFTER:
+        refresh_statistics(engine)
     return parsed, summary
+
+
+ANALYZE_AFTER = 1000  # new rows: enough to change the query plans the bot relies on
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """After a large import the database's statistics are stale until autovacuum notices;
+    the planner and the office's queries should not pay for that."""
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))

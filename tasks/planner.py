@@ -121,14 +121,24 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     if not _sending_time(clock, policy, calendar):
         return result  # reminders wait for the next working morning
     now = db_time(clock)
+    # Two steps on purpose: the due ids come from the next_check_at index alone, whatever the
+    # database's statistics say (a join here let PostgreSQL scan every open assignment).
+    due_ids = session.exec(
+        select(Assignment.id).where(col(Assignment.next_check_at) <= now, Assignment.status == AssignmentStatus.OPEN)
+        .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit)).all()
     rows = session.exec(
         select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(col(Assignment.next_check_at) <= now, Assignment.status == AssignmentStatus.OPEN,
-               Task.status == TaskStatus.ACTIVE)
-        .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit)).all()
-    ladder = _Ladder()
+        .where(col(Assignment.id).in_(due_ids or [-1]))
+        .order_by(col(Assignment.next_check_at), col(Assignment.id))).all() if due_ids else []
+    live = []
     for assignment, task, unit in rows:
+        if task.status == TaskStatus.ACTIVE:
+            live.append((assignment, task, unit))
+        else:
+            assignment.next_check_at = None  # a withdrawn task has nothing more to chase
+    ladder = _Ladder()
+    for assignment, task, unit in live:
         result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
     result.assignments = len(rows)
     result.folded = sum(len(items) for items in ladder.folded.values())
