@@ -50,8 +50,13 @@ class FloodControl:
         return max(waits)
 
     async def acquire(self, chat_id: int) -> None:
+        """Wait until a message to ``chat_id`` may go. Call ``sent`` once the request has returned."""
         while (wait := self.delay(chat_id)) > 0:
             await self.sleep(wait + 0.001)
+
+    def sent(self, chat_id: int) -> None:
+        # Recorded when the response is back, never before the server saw the request: so our
+        # window is never looser than the one the server counts, whatever the network delay.
         now = self.monotonic()
         self._recent.append(now)
         self._chats[chat_id].append(now)

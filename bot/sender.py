@@ -42,11 +42,19 @@ class OutboxSender:
             if not delivered:
                 await asyncio.sleep(self.ctx.outbox_interval)
 
-    async def deliver_due(self, limit: int = 20) -> int:
+    async def deliver_due(self, limit: int = 100) -> int:
         rows = await self.ctx.run(lambda session: [_detach(r) for r in outbox.claim_due(session, self.ctx.clock,
                                                                                          limit)])
-        for index in round_robin([row.chat_id for row in rows]):
-            await self._deliver(rows[index])
+        waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
+        while waiting:
+            # Send whatever may go now; a chat that must wait does not hold up the others.
+            ready = next((r for r in waiting if self.flood is None or self.flood.delay(r.chat_id) <= 0), None)
+            if ready is None:
+                assert self.flood is not None
+                await self.flood.sleep(min(self.flood.delay(r.chat_id) for r in waiting) + 0.001)
+                continue
+            waiting.remove(ready)
+            await self._deliver(ready)
         return len(rows)
 
     async def _deliver(self, row: Outbox) -> None:
@@ -77,8 +85,12 @@ class OutboxSender:
                 last = index == len(reply.pages) - 1
                 if self.flood is not None:
                     await self.flood.acquire(row.chat_id)
-                await self.bot.send_message(row.chat_id, page, parse_mode=ParseMode.HTML,
-                                            reply_markup=reply.buttons if last else None)
+                try:
+                    await self.bot.send_message(row.chat_id, page, parse_mode=ParseMode.HTML,
+                                                reply_markup=reply.buttons if last else None)
+                finally:
+                    if self.flood is not None:
+                        self.flood.sent(row.chat_id)
         except RetryAfter as error:
             wait = error.retry_after
             return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))

@@ -39,10 +39,12 @@ def test_flood_control_computes_the_waits() -> None:
     control = FloodControl(FloodLimits(), monotonic=lambda: now[0])
     for chat in range(30):
         asyncio.run(control.acquire(chat))
+        control.sent(chat)
     assert control.delay(99) > 0.99  # the 31st message in the same second waits
     now[0] = 1.0
     assert control.delay(99) == 0 and control.delay(0) == 0
     asyncio.run(control.acquire(0))
+    control.sent(0)
     assert control.delay(0) > 0.99  # the same chat again within a second
 
 
