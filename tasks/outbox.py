@@ -44,9 +44,20 @@ def role_recipients(session: Session, *roles: Role) -> list[Member]:
 
 
 def notify_unit(session: Session, clock: Clock, unit_id: int, kind: str, payload: dict[str, Any],
-                dedupe_key: str) -> int:
-    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in unit_recipients(session, unit_id)]
+                dedupe_key: str, recipients: list[Member] | None = None) -> int:
+    """``recipients``: the unit's members when the caller already has them (the planner loads a batch's at once)."""
+    members = unit_recipients(session, unit_id) if recipients is None else recipients
+    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in members]
     return sum(1 for r in rows if r is not None)
+
+
+def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[Member]]:
+    found: dict[int, list[Member]] = {unit_id: [] for unit_id in unit_ids}
+    for member in session.exec(select(Member).where(
+            col(Member.unit_id).in_(unit_ids or {-1}), Member.role == Role.MEMBER, col(Member.active).is_(True),
+            col(Member.reachable).is_(True)).order_by(col(Member.id))).all():
+        found[member.unit_id or 0].append(member)
+    return found
 
 
 def notify_office(session: Session, clock: Clock, kind: str, payload: dict[str, Any], dedupe_key: str) -> int:

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
-from tasks.models import Assignment, AssignmentStatus, Role, Task, TaskStatus, Unit
-from tasks.outbox import already_queued, enqueue, notify_unit, role_recipients
+from tasks.models import Assignment, AssignmentStatus, Member, Role, Task, TaskStatus, Unit
+from tasks.outbox import already_queued, enqueue, notify_unit, recipients_by_unit, role_recipients
 from tasks.policy import Policy
 from tasks.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, steps_between
 from tasks.workdays import WorkCalendar
@@ -39,11 +39,13 @@ class TickResult:
 
 @dataclass
 class _Ladder:
-    """Escalations of one tick for the office and for leadership, sent as one list each."""
+    """Escalations of one tick for the office and for leadership, sent as one list each;
+    and the members of the batch's units, read once."""
 
     office: list[dict[str, Any]] = field(default_factory=list)
     leadership: list[dict[str, Any]] = field(default_factory=list)
     folded: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    members: dict[int, list[Member]] = field(default_factory=dict)
 
 
 def _item(assignment: Assignment, task: Task, unit: Unit, step: Step, today_days: int | None) -> dict[str, Any]:
@@ -77,10 +79,11 @@ def plan_assignment(session: Session, clock: Clock, policy: Policy, calendar: Wo
         if now - latest.at > timedelta(minutes=policy.catch_up_grace_minutes):
             ladder.folded[unit.id or 0].append(item)
         else:
-            queued += notify_unit(session, clock, unit.id or 0, "reminder", item, latest.key(assignment.id or 0))
+            queued += notify_unit(session, clock, unit.id or 0, "reminder", item, latest.key(assignment.id or 0),
+                                  ladder.members.get(unit.id or 0))
     if (step := _latest(steps, UNIT)) is not None:
         queued += notify_unit(session, clock, unit.id or 0, "overdue", _item(assignment, task, unit, step, days),
-                              step.key(assignment.id or 0))
+                              step.key(assignment.id or 0), ladder.members.get(unit.id or 0))
     if (step := _latest(steps, OFFICE)) is not None:
         ladder.office.append(_item(assignment, task, unit, step, days))
     if (step := _latest(steps, LEADERSHIP)) is not None:
@@ -88,7 +91,8 @@ def plan_assignment(session: Session, clock: Clock, policy: Policy, calendar: Wo
     checkins = [s for s in steps if s.rule == "checkin"]
     if checkins:
         queued += notify_unit(session, clock, unit.id or 0, "checkin",
-                              _item(assignment, task, unit, checkins[-1], days), checkins[-1].key(assignment.id or 0))
+                              _item(assignment, task, unit, checkins[-1], days), checkins[-1].key(assignment.id or 0),
+                              ladder.members.get(unit.id or 0))
     assignment.planned_until = db_time(clock)
     upcoming = next_step(assignment.due_on, task.recurrence, policy, calendar, after=now)
     assignment.next_check_at = upcoming.at if upcoming else None
@@ -137,9 +141,10 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
             live.append((assignment, task, unit))
         else:
             assignment.next_check_at = None  # a withdrawn task has nothing more to chase
-    ladder = _Ladder()
-    for assignment, task, unit in live:
-        result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
+    ladder = _Ladder(members=recipients_by_unit(session, {u.id for _a, _t, u in live if u.id is not None}))
+    with session.no_autoflush:  # the batch's changes are written once, at the end
+        for assignment, task, unit in live:
+            result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
     result.assignments = len(rows)
     result.folded = sum(len(items) for items in ladder.folded.values())
     result.messages += _send_ladder(session, clock, ladder, f"{now.isoformat()}:{rows[0][0].id if rows else 0}")

@@ -21,6 +21,7 @@ class WorkCalendar:
         self.warn = warn
         self._warned: set[int] = set()
         self._known: dict[date, bool] = {}  # the planner asks about the same days over and over
+        self._shifted: dict[tuple[date, int], date] = {}
 
     def is_workday(self, day: date) -> bool:
         known = self._known.get(day)
@@ -59,6 +60,12 @@ class WorkCalendar:
 
     def shift(self, day: date, workdays: int) -> date:
         """``workdays`` working days later (negative: earlier), from a working day."""
+        key = (day, workdays)
+        if key not in self._shifted:  # many assignments share a deadline: the same walks, again and again
+            self._shifted[key] = self._walk(day, workdays)
+        return self._shifted[key]
+
+    def _walk(self, day: date, workdays: int) -> date:
         step = 1 if workdays >= 0 else -1
         for _ in range(abs(workdays)):
             day += timedelta(days=step)
