@@ -17,6 +17,7 @@ trying a date without waiting for it).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ from bot.render import notification
 from bot.sandbox.console import run_console
 from bot.sandbox.html_check import visible_text
 from bot.sandbox.runtime import SandboxRuntime
+from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
 from tasks.db import make_engine, transaction
@@ -116,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
                         parents=[after_command])
+    worker = commands.add_parser("worker", help="只运行计划和发送（可多进程，不接收消息）", parents=[after_command])
+    worker.add_argument("--base-url", help="Bot API 地址（默认 Telegram；本地沙盒如 http://127.0.0.1:8081/bot）")
+    worker.add_argument("--until-idle", action="store_true", help="队列发完即退出（用于测试和补发）")
     commands.add_parser("sandbox", help="本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话",
                         parents=[after_command])
 
@@ -294,6 +299,16 @@ class Cli:
                              for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
         return 0
 
+    def worker(self) -> int:
+        token = self.settings.telegram_token
+        if not token:
+            raise ServiceError("worker 需要 TASKBOT_TOKEN（连接本地沙盒时也要填沙盒的令牌）")
+        policy, calendar = self.policy()
+        ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
+                         policy=policy, calendar=calendar)
+        asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle))
+        return 0
+
     def run(self) -> int:
         token = self.settings.telegram_token
         if not token:
@@ -385,7 +400,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
         handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
                    "deadline": cli.deadline, "invite": cli.invite, "digest": cli.digest, "outbox": cli.outbox,
-                   "run": cli.run, "sandbox": cli.sandbox}[args.command]
+                   "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker}[args.command]
         return handler()
     except (ConfigError, DocumentError, ServiceError) as error:
         print(f"错误：{error}", file=sys.stderr)

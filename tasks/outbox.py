@@ -76,9 +76,12 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Outbox]:
     holds (an unexpired lease) is skipped, so no two senders deliver the same row."""
     now = db_time(clock)
     free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
-    candidates = session.exec(select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING,
-                                                      col(Outbox.next_attempt_at) <= now, free)
-                              .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit)).all()
+    query = (select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now, free)
+             .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers: each takes rows no other transaction holds, without waiting for them.
+        query = query.with_for_update(skip_locked=True)
+    candidates = session.exec(query).all()
     claimed = []
     for row_id in candidates:
         result = session.execute(update(Outbox).where(col(Outbox.id) == row_id, Outbox.status == OutboxStatus.PENDING,

@@ -127,9 +127,12 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     now = db_time(clock)
     # Two steps on purpose: the due ids come from the next_check_at index alone, whatever the
     # database's statistics say (a join here let PostgreSQL scan every open assignment).
-    due_ids = session.exec(
-        select(Assignment.id).where(col(Assignment.next_check_at) <= now, Assignment.status == AssignmentStatus.OPEN)
-        .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit)).all()
+    due_query = (select(Assignment.id).where(col(Assignment.next_check_at) <= now,
+                                             Assignment.status == AssignmentStatus.OPEN)
+                 .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due_query = due_query.with_for_update(skip_locked=True)  # concurrent workers plan disjoint batches
+    due_ids = session.exec(due_query).all()
     rows = session.exec(
         select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
