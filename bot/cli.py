@@ -39,6 +39,7 @@ from bot.sandbox.html_check import visible_text
 from bot.sandbox.runtime import SandboxRuntime
 from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
+from tasks.backup import backup, restore
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
 from tasks.db import make_engine, transaction
 from tasks.deadlines import read_deadline
@@ -118,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
                         parents=[after_command])
+    backing_up = commands.add_parser("backup", help="备份数据库（运行中也可）", parents=[after_command])
+    backing_up.add_argument("path", type=Path, help="备份文件")
+    restoring = commands.add_parser("restore", help="用备份替换数据库内容（先停止机器人）", parents=[after_command])
+    restoring.add_argument("path", type=Path, help="备份文件")
+    restoring.add_argument("--yes", action="store_true", help="确认替换")
+
     worker = commands.add_parser("worker", help="只运行计划和发送（可多进程，不接收消息）", parents=[after_command])
     worker.add_argument("--base-url", help="Bot API 地址（默认 Telegram；本地沙盒如 http://127.0.0.1:8081/bot）")
     worker.add_argument("--until-idle", action="store_true", help="队列发完即退出（用于测试和补发）")
@@ -299,6 +306,18 @@ class Cli:
                              for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
         return 0
 
+    def backup(self) -> int:
+        path = backup(self.settings.database_url, self.args.path)
+        self.print(f"已备份到 {path}")
+        return 0
+
+    def restore(self) -> int:
+        if not self.args.yes:
+            raise ServiceError("恢复会替换数据库中的全部内容。请先停止机器人，确认后加 --yes 再运行。")
+        restore(self.settings.database_url, self.args.path)
+        self.print(f"已从 {self.args.path} 恢复")
+        return 0
+
     def worker(self) -> int:
         token = self.settings.telegram_token
         if not token:
@@ -400,7 +419,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
         handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
                    "deadline": cli.deadline, "invite": cli.invite, "digest": cli.digest, "outbox": cli.outbox,
-                   "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker}[args.command]
+                   "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker, "backup": cli.backup,
+                   "restore": cli.restore}[args.command]
         return handler()
     except (ConfigError, DocumentError, ServiceError) as error:
         print(f"错误：{error}", file=sys.stderr)

@@ -144,3 +144,22 @@ def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
     assert code == 0 and "待发 1 条，已发 0 条，失败 1 条" in output and "chat not found" in output
     code, output = run(database_url, "outbox", "--status", "dead")
     assert "chat not found" in output and output.count("urge") == 1
+
+
+def test_backup_and_restore_round_trip(database_url: str, tmp_path: Path) -> None:
+    from test_import_db import snapshot
+
+    run(database_url, "import")
+    engine = make_engine(database_url)
+    saved = snapshot(engine)
+    path = tmp_path / "taskbot.backup"
+    assert run(database_url, "backup", str(path))[0] == 0 and path.stat().st_size > 0
+    edited = tmp_path / "edited.txt"
+    text = (Path(__file__).parent.parent / "seed" / "mentougou_2021.txt").read_text(encoding="utf-8")
+    edited.write_text(text.replace("6月底前", "7月底前"), encoding="utf-8")
+    run(database_url, "import", str(edited))
+    assert snapshot(engine) != saved
+    assert run(database_url, "restore", str(path))[0] == 1  # refuses without --yes
+    assert run(database_url, "restore", str(path), "--yes")[0] == 0
+    assert snapshot(engine) == saved
+    engine.dispose()

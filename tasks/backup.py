@@ -1,0 +1,65 @@
+"""Backing up and restoring the database: the SQLite online backup API, or pg_dump / pg_restore."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from tasks.db import normalise_url
+from tasks.errors import ServiceError
+
+
+def _sqlite_path(url: str) -> Path | None:
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        raise ServiceError("内存数据库无法备份")
+    return Path(parsed.database)
+
+
+def _libpq_url(url: str) -> str:
+    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise ServiceError(f"找不到 {name}：请安装 PostgreSQL 客户端（Debian: apt-get install postgresql-client）")
+    return found
+
+
+def backup(url: str, destination: Path) -> Path:
+    """A consistent copy, taken while the bot keeps running."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_path(url)
+    if path is not None:
+        if not path.exists():
+            raise ServiceError(f"数据库文件不存在：{path}")
+        with sqlite3.connect(path) as source, sqlite3.connect(destination) as target:
+            source.backup(target)  # the online backup API: a consistent snapshot, WAL included
+        return destination
+    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}",
+                             _libpq_url(url)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ServiceError(f"pg_dump 失败：{result.stderr.strip()}")
+    return destination
+
+
+def restore(url: str, source: Path) -> None:
+    """Replace the database's contents with the backup's. Stop the bot and workers first."""
+    if not source.is_file():
+        raise ServiceError(f"备份文件不存在：{source}")
+    path = _sqlite_path(url)
+    if path is not None:
+        with sqlite3.connect(source) as backup_copy, sqlite3.connect(path) as target:
+            backup_copy.backup(target)
+        return
+    result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                             f"--dbname={_libpq_url(url)}", str(source)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ServiceError(f"pg_restore 失败（数据库未改动）：{result.stderr.strip()}")
