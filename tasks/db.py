@@ -5,8 +5,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Engine, event
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 from tasks import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -41,8 +44,31 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS = Path(__file__).with_name("migrations")
+IMPORTER_ERA = "0001"  # the schema before members, invites, the outbox and planning existed
+
+
+def migration_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Bring the database to the current schema: create an empty one, migrate an older one."""
+    with engine.begin() as connection:
+        config = migration_config(connection)
+        tables = set(inspect(connection).get_table_names())
+        if "alembic_version" not in tables:
+            if "plan" not in tables:
+                # A new database: create the current schema at once and record it as current.
+                SQLModel.metadata.create_all(connection)
+                command.stamp(config, "head")
+                return
+            # Made before migrations existed: recognise which schema it has.
+            command.stamp(config, "head" if "outbox" in tables else IMPORTER_ERA)
+        command.upgrade(config, "head")
 
 
 @contextmanager
