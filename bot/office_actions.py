@@ -8,15 +8,15 @@ from sqlmodel import col, select
 
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import Reply, duty_list, esc, overdue_table, say, stats_tables
+from bot.render import LIST_LIMIT, Reply, duty_list, esc, overdue_table, say, stats_tables
 from tasks.clock import db_time
-from tasks.duties import Duty, actor_of, find_task, unit_duties
+from tasks.duties import Duty, actor_of, count_unit_duties, find_task, unit_duties
 from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import OPEN_STATUSES, Assignment, Role, Task, TaskStatus, Unit
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
 from tasks.review import decide_extension, duty_by_assignment, one_reported_duty, send_back, urge, verify
-from tasks.supervision import Scope, completion_stats, open_duties
+from tasks.supervision import Scope, completion_stats, count_open_due, open_duties
 
 MAX_DUE_DAYS = 366
 
@@ -51,8 +51,9 @@ def _scope_title(scope: Scope) -> str:
 
 def overdue(req: Request) -> Reply:
     scope = resolve_scope(req, req.args)
-    duties = open_duties(req.session, before=req.today, scope=scope)
-    return overdue_table(duties, req.today, f"逾期未办结{_scope_title(scope)}")
+    duties = open_duties(req.session, before=req.today, scope=scope, limit=LIST_LIMIT)
+    total = count_open_due(req.session, before=req.today, scope=scope)
+    return overdue_table(duties, req.today, f"逾期未办结{_scope_title(scope)}", total)
 
 
 def due(req: Request) -> Reply:
@@ -63,16 +64,18 @@ def due(req: Request) -> Reply:
     if not 1 <= days <= MAX_DUE_DAYS:
         raise ServiceError(f"天数应在 1 到 {MAX_DUE_DAYS} 之间，如：/due 14")
     scope = resolve_scope(req, rest)
-    duties = [d for d in open_duties(req.session, before=req.today + timedelta(days=days + 1), scope=scope)
-              if d.assignment.due_on is not None and d.assignment.due_on >= req.today]
-    return overdue_table(duties, req.today, f"{days}天内到期{_scope_title(scope)}")
+    window = {"before": req.today + timedelta(days=days + 1), "scope": scope, "since": req.today}
+    duties = open_duties(req.session, limit=LIST_LIMIT, **window)
+    return overdue_table(duties, req.today, f"{days}天内到期{_scope_title(scope)}",
+                         count_open_due(req.session, **window))
 
 
 def unit_info(req: Request) -> Reply:
     if not req.args.strip():
         raise ServiceError("请写单位名称，如：/unit 区商务局")
     unit = find_unit(req.session, req.args, req.ctx.district)
-    return duty_list(unit_duties(req.session, unit.id), req.today, f"{unit.name} 未办结任务")
+    return duty_list(unit_duties(req.session, unit.id, limit=LIST_LIMIT), req.today, f"{unit.name} 未办结任务",
+                     count_unit_duties(req.session, unit.id))
 
 
 def _optional_unit(req: Request, rest: str) -> tuple[Unit | None, str]:

@@ -152,8 +152,16 @@ def card_buttons(task_ids: list[int]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i:i + 8] for i in range(0, len(buttons), 8)])
 
 
-def duty_list(duties: list[Duty], today: date, title: str) -> Reply:
-    page = Page().add(f"<b>{esc(title)}</b>（{len(duties)} 项）")
+LIST_LIMIT = 60  # rows shown in one answer; the rest are counted and can be narrowed down
+
+
+def _more(shown: int, total: int, hint: str) -> str | None:
+    return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
+
+
+def duty_list(duties: list[Duty], today: date, title: str, total: int | None = None) -> Reply:
+    total = len(duties) if total is None else total
+    page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
         return page.add("没有未办结的任务。").reply()
     for duty in duties:
@@ -161,6 +169,8 @@ def duty_list(duties: list[Duty], today: date, title: str) -> Reply:
         state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
         page.add(f"{light} <b>{duty.task.id}</b> {esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
+    if more := _more(len(duties), total, "先办理这些，办结后会显示后面的任务。"):
+        page.add(esc(more))
     page.add("发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。")
     return page.reply(card_buttons([d.task.id for d in duties if d.task.id is not None]))
 
@@ -202,13 +212,17 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     return page.reply(InlineKeyboardMarkup([duty_buttons(task.id)]) if own_open else None)
 
 
-def overdue_table(duties: list[Duty], today: date, title: str) -> Reply:
-    page = Page().add(f"<b>{esc(title)}</b>（{len(duties)} 项）")
+def overdue_table(duties: list[Duty], today: date, title: str, total: int | None = None) -> Reply:
+    total = len(duties) if total is None else total
+    page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
         return page.add("没有符合条件的任务。").reply()
     rows = [[d.task.id, summary(d.unit.name, 10), d.assignment.due_on.isoformat() if d.assignment.due_on else "",
              _days_text(d.assignment.due_on, today), summary(d.task.text, 18)] for d in duties]
-    return page.table(rows, ["编号", "单位", "截止", "状态", "任务"]).reply()
+    page.table(rows, ["编号", "单位", "截止", "状态", "任务"])
+    if more := _more(len(duties), total, "可按单位、工作专班或类别筛选，如 /overdue 区商务局。"):
+        page.add(esc(more))
+    return page.reply()
 
 
 def _days_text(due_on: date | None, today: date) -> str:
@@ -360,10 +374,12 @@ def _digest(payload: dict[str, Any]) -> Reply:
     page.add("<b>按单位</b>")
     page.table([[LIGHTS[t["light"]], summary(t["name"], 12), t["total"], t["done"], f"{t['rate']:.0%}", t["overdue"]]
                 for t in payload["units"]], ["", "单位", "分工", "办结", "完成率", "逾期"])
-    page.add(f"<b>全部逾期事项</b>（{len(payload['overdue'])} 项）")
+    page.add(f"<b>全部逾期事项</b>（{payload.get('overdue_total', len(payload['overdue']))} 项）")
     if payload["overdue"]:
         page.table([[i["task_id"], summary(i["unit"], 10), i["due_on"], f"{i['days']}天", summary(i["text"], 16)]
                     for i in payload["overdue"]], ["编号", "单位", "截止", "逾期", "任务"])
+    if (total := payload.get("overdue_total", 0)) > len(payload["overdue"]):
+        page.add(f"（列出逾期最久的 {len(payload['overdue'])} 项，其余可发送 /overdue 单位名称 查看）")
     if payload["silent_units"]:
         names = "、".join(f"{u['unit']}（{u['open']}项）" for u in payload["silent_units"])
         page.add(f"<b>{payload['silent_days']}天内未报送任何进展的单位</b>：")

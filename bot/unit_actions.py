@@ -6,10 +6,11 @@ from datetime import timedelta
 
 from bot.context import Request
 from bot.parsing import new_date_and_reason, percent_and_text, task_number
-from bot.render import CardFacts, Reply, duty_list, esc, say, task_card
+from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, esc, say, task_card
 from tasks.clock import db_time
 from tasks.duties import (
     HistoryEntry,
+    count_unit_duties,
     find_task,
     member_duty,
     report_completion,
@@ -30,7 +31,8 @@ PENDING_LIFETIME = timedelta(hours=2)
 def my_tasks(req: Request) -> Reply:
     unit = req.session.get(Unit, req.member.unit_id)
     assert unit is not None
-    return duty_list(unit_duties(req.session, unit.id), req.today, f"{unit.name} 未办结任务")
+    return duty_list(unit_duties(req.session, unit.id, limit=LIST_LIMIT), req.today, f"{unit.name} 未办结任务",
+                     count_unit_duties(req.session, unit.id))
 
 
 def show_task(req: Request) -> Reply:

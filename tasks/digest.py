@@ -7,7 +7,6 @@ overdue); units that have reported nothing for ``silent_days``.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +15,9 @@ from sqlmodel import Session, col, func, select
 from tasks.events import jsonable
 from tasks.models import OPEN_STATUSES, Assignment, AssignmentStatus, Event, Report, Task, TaskStatus, Unit
 from tasks.policy import Policy
-from tasks.supervision import Tally, completion_stats, open_duties, traffic_light
+from tasks.supervision import Tally, completion_stats, count_open_due, light_counts, open_duties
+
+DIGEST_LIST_LIMIT = 200  # the longest-overdue items listed; the total is always given
 
 
 def _tally(t: Tally) -> dict[str, Any]:
@@ -28,19 +29,20 @@ def weekly_digest(session: Session, today: date, policy: Policy) -> dict[str, An
     units, teams, total = completion_stats(session, today)
     week_ago = today - timedelta(days=7)
     since = datetime.combine(week_ago, time(0), tzinfo=policy.timezone).astimezone(UTC)
-    live = (select(Assignment).join(Task, col(Task.id) == Assignment.task_id)
-            .where(Assignment.status != AssignmentStatus.WITHDRAWN, Task.status == TaskStatus.ACTIVE))
-    lights = Counter(traffic_light(a, today) for a in session.exec(live).all())
-    overdue = [{"task_id": d.task.id, "unit": d.unit.name, "text": d.task.text, "due_on": d.assignment.due_on,
-                "days": (today - d.assignment.due_on).days}
-               for d in open_duties(session, before=today) if d.assignment.due_on is not None]
+    lights = light_counts(session, today)
+
+    def listed(duties: list) -> list[dict[str, Any]]:
+        return [{"task_id": d.task.id, "unit": d.unit.name, "text": d.task.text, "due_on": d.assignment.due_on,
+                 "days": (today - d.assignment.due_on).days} for d in duties if d.assignment.due_on is not None]
+
+    overdue = listed(open_duties(session, before=today, limit=DIGEST_LIST_LIMIT))
     verified_ids = session.exec(select(Event.entity_id).where(Event.action == "assignment.verified",
                                                               col(Event.at) >= since)).all()
     newly_done = [{"task_id": task_id, "unit": name, "text": text} for task_id, name, text in session.exec(
         select(Task.id, Unit.name, Task.text).join(Assignment, col(Assignment.task_id) == Task.id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
         .where(col(Assignment.id).in_(verified_ids or [-1]), Assignment.status == AssignmentStatus.DONE)).all()]
-    newly_overdue = [item for item in overdue if week_ago <= item["due_on"] < today]
+    newly_overdue = listed(open_duties(session, before=today, since=week_ago, limit=DIGEST_LIST_LIMIT))
     silent_since = datetime.combine(today - timedelta(days=policy.silent_days), time(0),
                                     tzinfo=policy.timezone).astimezone(UTC)
     reporting = select(Assignment.unit_id).join(Report, col(Report.assignment_id) == Assignment.id).where(
@@ -53,8 +55,9 @@ def weekly_digest(session: Session, today: date, policy: Policy) -> dict[str, An
         .group_by(col(Unit.name)).order_by(col(Unit.name))).all()
     return jsonable({
         "week_of": today, "total": _tally(total), "teams": [_tally(t) for t in teams],
-        "units": [_tally(t) for t in units], "lights": {k: lights.get(k, 0) for k in ("red", "yellow", "green")},
-        "overdue": overdue, "newly_done": newly_done, "newly_overdue": newly_overdue,
+        "units": [_tally(t) for t in units], "lights": lights,
+        "overdue": overdue, "overdue_total": count_open_due(session, before=today),
+        "newly_done": newly_done, "newly_overdue": newly_overdue,
         "silent_units": [{"unit": name, "open": count} for name, count in silent],
         "silent_days": policy.silent_days,
     })

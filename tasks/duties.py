@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tasks.clock import Clock, db_time
 from tasks.errors import ServiceError
@@ -44,7 +44,13 @@ def actor_of(member: Member) -> Actor:
     return Actor(member.name or f"member:{member.id}", "chat")
 
 
-def unit_duties(session: Session, unit_id: int, *, open_only: bool = True) -> list[Duty]:
+def count_unit_duties(session: Session, unit_id: int) -> int:
+    return int(session.exec(select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
+                            .where(Assignment.unit_id == unit_id, Task.status == TaskStatus.ACTIVE,
+                                   col(Assignment.status).in_(OPEN_STATUSES))).one())
+
+
+def unit_duties(session: Session, unit_id: int, *, open_only: bool = True, limit: int | None = None) -> list[Duty]:
     """A unit's assignments, nearest deadline first (no date last)."""
     query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
              .join(Unit, col(Unit.id) == Assignment.unit_id)
@@ -52,8 +58,10 @@ def unit_duties(session: Session, unit_id: int, *, open_only: bool = True) -> li
                     Assignment.status != AssignmentStatus.WITHDRAWN))
     if open_only:
         query = query.where(col(Assignment.status).in_(OPEN_STATUSES))
-    rows = session.exec(query.order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Task.id))).all()
-    return [Duty(a, t, u) for a, t, u in rows]
+    query = query.order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Task.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
 
 
 def find_task(session: Session, task_id: int) -> Task:

@@ -44,3 +44,20 @@ def test_short_answer_is_one_page_without_a_page_marker() -> None:
 
 def test_escape_keeps_quotes_readable() -> None:
     assert esc('他说"好"<b>') == '他说"好"&lt;b&gt;'
+
+
+def test_long_lists_are_capped_with_the_total_and_how_to_narrow_them() -> None:
+    from datetime import date, datetime
+
+    from bot.render import overdue_table
+    from tasks.duties import Duty
+    from tasks.models import Assignment, Task, Unit
+
+    at = datetime(2021, 6, 1)
+    duties = [Duty(Assignment(task_id=n, unit_id=1, role="lead", due_on=date(2021, 10, 31), created_at=at,
+                              updated_at=at),
+                   Task(id=n, plan_id=1, ref=f"t{n}", kind="task", text=f"任务{n}", created_at=at, updated_at=at),
+                   Unit(id=1, name="区商务局", created_at=at)) for n in range(3)]
+    reply = overdue_table(duties, date(2021, 11, 8), "逾期未办结", total=480)
+    shown = "".join(visible_text(p) for p in reply.pages)
+    assert "逾期未办结（480 项）" in shown and "共 480 项，这里显示最早的 3 项" in shown and "/overdue 区商务局" in shown
