@@ -36,6 +36,11 @@ class OutboxSender:
         while True:
             try:
                 delivered = await self.deliver_due()
+            except RuntimeError as error:
+                if "after shutdown" in str(error):  # the process is exiting: the rows wait in the outbox
+                    return
+                log.exception("outbox pass failed")
+                delivered = 0
             except Exception:  # keep delivering after a database hiccup; the rows wait in the outbox
                 log.exception("outbox pass failed")
                 delivered = 0

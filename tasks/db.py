@@ -19,6 +19,9 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    # The driver must not open transactions itself: _begin_immediate does, so that every
+    # transaction takes the write lock up front (see make_engine).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the bot read while a writer works; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -26,6 +29,10 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> 
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def normalise_url(url: str) -> str:
@@ -40,6 +47,11 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _configure_sqlite)
+        # In WAL mode a transaction that reads and then writes fails at once ("database is locked",
+        # which busy_timeout does not retry) when another connection committed in between. BEGIN
+        # IMMEDIATE takes the write lock at the start instead, so writers — the bot's handlers, the
+        # planner, the sender, other workers — wait their turn (busy_timeout) and claims stay exclusive.
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

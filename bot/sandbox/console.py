@@ -134,22 +134,24 @@ class Console:
             self.print(f"消息 {number} 上没有“{label.strip()}”按钮。")
 
     def show_new(self) -> None:
-        """Print what the bot sent to any persona, waiting until it has been quiet for a moment."""
+        """Print what the bot sent to any persona once it has been quiet for a moment.
+
+        Messages of one step are printed in persona order, so that their numbers (for :tap) do not
+        depend on which of two simultaneous deliveries happened to arrive first."""
         deadline = time.monotonic() + MAX_WAIT_SECONDS
-        last_change, printed = time.monotonic(), False
+        last_change, counts = time.monotonic(), dict(self.seen)
         while time.monotonic() < deadline:
-            fresh = False
-            for persona, person in self.people:
-                messages = self.runtime.server.messages(person.id)
-                for message in messages[self.seen[person.id]:]:
-                    self._print_message(persona, message)
-                    fresh = printed = True
-                self.seen[person.id] = len(messages)
-            if fresh:
-                last_change = time.monotonic()
-            elif printed and time.monotonic() - last_change > QUIET_SECONDS:
-                return
+            now_counts = {person.id: len(self.runtime.server.messages(person.id)) for _p, person in self.people}
+            if now_counts != counts:
+                counts, last_change = now_counts, time.monotonic()
+            elif counts != self.seen and time.monotonic() - last_change > QUIET_SECONDS:
+                break
             time.sleep(0.05)
+        for persona, person in self.people:
+            messages = self.runtime.server.messages(person.id)
+            for message in messages[self.seen[person.id]:]:
+                self._print_message(persona, message)
+            self.seen[person.id] = len(messages)
 
     def _print_message(self, persona: Persona, message: dict[str, Any]) -> None:
         self.shown.append(message)

@@ -56,11 +56,12 @@ class SandboxRuntime:
         except BaseException as error:  # reported to the caller through self.failure
             self.failure = error
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 120.0) -> None:
+        """Stop the bot (it finishes the update in hand), then the server it talks to."""
         if self.app is not None and self.ctx.loop is not None and self.app.running:
             self.ctx.loop.call_soon_threadsafe(self.app.stop_running)
         if self._thread is not None:
-            self._thread.join(20)
+            self._thread.join(timeout)
         self.server.stop()
 
     # --- acting as people ---
