@@ -13,19 +13,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import col, select
-from test_year_simulation import PEOPLE, SCHEDULED_KINDS, SH, START, expected, sent_steps
+from test_year_simulation import PEOPLE, SCHEDULED_KINDS, SH, START, expected, seed_with_people, sent_steps
 
 from bot.render import notification
 from bot.sandbox.html_check import visible_text
 from bot.sandbox.server import SandboxServer
-from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
-from tasks.importer import import_file, prepare_database
-from tasks.members import create_invite, redeem_invite
-from tasks.models import Assignment, Outbox, Role, Task, Unit
-from tasks.units import UnitDirectory
+from tasks.models import Assignment, Outbox, Task, Unit
 
 END = datetime(2021, 12, 31, 18, tzinfo=SH)
 KILL_CHANCE = 0.06
@@ -73,17 +68,7 @@ def ticks() -> list[datetime]:
 
 def test_killed_and_restarted_worker_loses_nothing(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
-    clock = FixedClock(START)
-    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    admin = Actor("admin", "cli")
-    prepare_database(engine, directory, clock, admin)
-    import_file(engine, seed_path(MENTOUGOU_2021), clock, admin, district=directory.district)
-    with transaction(engine) as session:
-        for who, user_id in PEOPLE.items():
-            unit = session.exec(select(Unit).where(Unit.name == who)).first()
-            role = Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
-            code = create_invite(session, clock, admin, role, unit).code
-            redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=who, is_group=False)
+    seed_with_people(engine, FixedClock(START))
     server = SandboxServer().start_in_thread()
     for who, user_id in PEOPLE.items():
         server.person(user_id, who)

@@ -114,6 +114,20 @@ def bind(session: Session, clock: FixedClock, who: str, unit: Unit | None) -> Me
     return redeem_invite(session, clock, code, user_id=PEOPLE[who], chat_id=PEOPLE[who], name=who, is_group=False)
 
 
+def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
+    """The 2021 document imported at the simulation's start, and the four people bound: their member ids."""
+    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
+    admin = Actor("admin", "cli")
+    prepare_database(engine, directory, clock, admin)
+    import_file(engine, seed_path(MENTOUGOU_2021), clock, admin, district=directory.district)
+    with transaction(engine) as session:
+        members = {}
+        for who in PEOPLE:
+            unit = session.exec(select(Unit).where(Unit.name == who)).first()
+            members[who] = bind(session, clock, who, unit).id
+        return members
+
+
 def find(session: Session, ref: str, unit_name: str) -> Duty:
     assignment = session.exec(select(Assignment).join(Task).join(Unit).where(Task.ref == ref,
                                                                               Unit.name == unit_name)).one()
@@ -138,15 +152,8 @@ def simulate(url: str):
         from conftest import _empty_postgres
         _empty_postgres(engine)
     clock = FixedClock(START)
+    members = seed_with_people(engine, clock)
     directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    admin = Actor("admin", "cli")
-    prepare_database(engine, directory, clock, admin)
-    import_file(engine, seed_path(MENTOUGOU_2021), clock, admin, district=directory.district)
-    with transaction(engine) as session:
-        members = {}
-        for who in PEOPLE:
-            unit = session.exec(select(Unit).where(Unit.name == who)).first()
-            members[who] = bind(session, clock, who, unit).id
     server = SandboxServer().start_in_thread()
     for who, user_id in PEOPLE.items():
         server.person(user_id, who)
