@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from telegram import Bot
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,7 +31,7 @@ from bot.sender import OutboxSender
 from tasks import planner
 from tasks.clock import FixedClock
 from tasks.db import make_engine
-from tasks.models import Assignment
+from tasks.models import Assignment, Outbox
 from tasks.policy import Policy
 from tasks.workdays import WorkCalendar
 
@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--assignments", type=int, default=10_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-delivery", action="store_true", help="plan only: notifications stay in the outbox")
     args = parser.parse_args()
     url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
     server = SandboxServer().start_in_thread()
@@ -66,17 +67,19 @@ def main() -> None:
                 while moment <= END:
                     clock.moment = moment
                     await asyncio.to_thread(planner.run_tick, ctx.in_transaction, clock, policy, calendar)
-                    while await sender.deliver_due(limit=500):
+                    while not args.no_delivery and await sender.deliver_due(limit=500):
                         pass
                     moment += timedelta(hours=1)
                     ticks += 1
                 return time.perf_counter() - started, ticks
 
         elapsed, ticks = asyncio.run(run())
-        engine.dispose()
+        with engine.connect() as connection:
+            queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
         print(f"{args.backend}: {args.assignments} assignments, {ticks} hourly ticks from {START:%Y-%m-%d} to "
-              f"{END:%Y-%m-%d}: {elapsed:.1f} s wall, {len(server.messages())} messages delivered, "
-              f"{len(server.state.rejected)} refused")
+              f"{END:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
+              f"{len(server.messages())} delivered, {len(server.state.rejected)} refused")
+        engine.dispose()
     finally:
         server.stop()
         bench_planner.drop(url, args.postgres)
