@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -128,6 +129,30 @@ def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
         return members
 
 
+def scripted_events(engine, clock: FixedClock, members: dict[str, int]) -> dict[datetime, Callable[[], None]]:
+    """What people do during the year: an extension asked and granted, a completion sent back, then verified."""
+
+    def act(work: Callable[[Session, dict[str, Member]], object]) -> Callable[[], None]:
+        def run() -> None:
+            with transaction(engine) as session:
+                work(session, {k: session.get(Member, v) for k, v in members.items()})
+        return run
+
+    return {
+        datetime(2021, 9, 1, 10, tzinfo=SH): act(lambda s, m: request_extension(
+            s, clock, m["区农业农村局"], find(s, ROSE, "区农业农村局"), NEW_ROSE_DATE, "苗木到货推迟", date(2021, 9, 1))),
+        datetime(2021, 9, 1, 11, tzinfo=SH): act(lambda s, m: decide_extension(s, clock, m["office"], 1, approve=True)),
+        datetime(2021, 10, 20, 10, tzinfo=SH): act(lambda s, m: report_completion(
+            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已开业")),
+        datetime(2021, 10, 25, 10, tzinfo=SH): act(lambda s, m: send_back(
+            s, clock, m["office"], find(s, EXHIBITION, "区商务局"), "请补充合同")),
+        datetime(2021, 11, 2, 10, tzinfo=SH): act(lambda s, m: report_completion(
+            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已补充合同")),
+        datetime(2021, 11, 3, 10, tzinfo=SH): act(lambda s, m: verify(
+            s, clock, m["office"], find(s, EXHIBITION, "区商务局"))),
+    }
+
+
 def find(session: Session, ref: str, unit_name: str) -> Duty:
     assignment = session.exec(select(Assignment).join(Task).join(Unit).where(Task.ref == ref,
                                                                               Unit.name == unit_name)).one()
@@ -160,23 +185,7 @@ def simulate(url: str):
     policy, calendar = Policy(timezone=SH), WorkCalendar()
     ctx = BotContext(engine, clock, SH, directory.district, policy=policy, calendar=calendar)
 
-    def act(work) -> None:
-        with transaction(engine) as session:
-            work(session, {k: session.get(Member, v) for k, v in members.items()})
-
-    script = {
-        datetime(2021, 9, 1, 10, tzinfo=SH): lambda s, m: request_extension(
-            s, clock, m["区农业农村局"], find(s, ROSE, "区农业农村局"), NEW_ROSE_DATE, "苗木到货推迟", date(2021, 9, 1)),
-        datetime(2021, 9, 1, 11, tzinfo=SH): lambda s, m: decide_extension(s, clock, m["office"], 1, approve=True),
-        datetime(2021, 10, 20, 10, tzinfo=SH): lambda s, m: report_completion(
-            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已开业"),
-        datetime(2021, 10, 25, 10, tzinfo=SH): lambda s, m: send_back(
-            s, clock, m["office"], find(s, EXHIBITION, "区商务局"), "请补充合同"),
-        datetime(2021, 11, 2, 10, tzinfo=SH): lambda s, m: report_completion(
-            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已补充合同"),
-        datetime(2021, 11, 3, 10, tzinfo=SH): lambda s, m: verify(
-            s, clock, m["office"], find(s, EXHIBITION, "区商务局")),
-    }
+    script = scripted_events(engine, clock, members)
 
     async def run() -> None:
         bot = Bot(server.token, base_url=server.base_url, base_file_url=server.base_file_url)
@@ -186,7 +195,7 @@ def simulate(url: str):
             while moment <= END:
                 clock.moment = moment
                 if moment in script:
-                    act(script[moment])
+                    script[moment]()
                 await asyncio.to_thread(planner.run_tick, ctx.in_transaction, clock, policy, calendar)
                 while await sender.deliver_due():
                     pass
