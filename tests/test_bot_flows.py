@@ -226,7 +226,8 @@ def test_the_bot_process_reminds_by_itself(database_url: str) -> None:
         assert "请发送任务" in prompt["text"]
         before = len(harness.server.messages(member.id))
         harness.say(office, "/urge 区商务局")
-        urge = harness.next_message(member.id, before)
+        # The planner may still be delivering this morning's reminders: wait for the urge itself.
+        urge = harness.server.wait_for(member.id, after=before, predicate=lambda m: m["text"].startswith("📣"))[0]
         assert "点任务编号查看详情" in urge["text"] and len(urge["reply_markup"]["inline_keyboard"]) >= 2
     finally:
         harness.stop()
