@@ -45,10 +45,6 @@ class DeadlineReading:
     understood: bool = True
     milestones: tuple[Milestone, ...] = field(default_factory=tuple)
 
-    @property
-    def has_fixed_date(self) -> bool:
-        return self.deadline is not None
-
     def as_dict(self) -> dict[str, object]:
         return {
             "text": self.text,

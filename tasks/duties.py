@@ -21,7 +21,6 @@ from tasks.models import (
     Report,
     ReportKind,
     ReviewStatus,
-    Role,
     Task,
     TaskStatus,
     Unit,
@@ -162,10 +161,6 @@ def request_extension(session: Session, clock: Clock, member: Member, duty: Duty
                    "reason": reason, "author": member.name},
                   f"extension:{extension.id}")
     return extension
-
-
-def is_unit_member(member: Member) -> bool:
-    return member.role == Role.MEMBER and member.unit_id is not None
 
 
 def task_assignments(session: Session, task_id: int) -> list[tuple[Assignment, str]]:

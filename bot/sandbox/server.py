@@ -234,10 +234,6 @@ class SandboxServer:
                 raise TimeoutError(f"chat {chat_id}: wanted {count} messages after {after}, have {texts}")
             time.sleep(0.01)
 
-    def pending_updates(self) -> int:
-        with self._lock:
-            return len(self.state.updates)
-
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self.faults.append(fault)
