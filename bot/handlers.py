@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlmodel import Session
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import office_actions, unit_actions
 from bot.commands import BY_NAME, HELP_WORDS, Command, commands_for, match_word
 from bot.context import BotContext, Request, Who
 from bot.render import Reply, esc, say
+from bot.sender import send_reply
 from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, find_member, redeem_invite
 from tasks.models import Member, Role, Unit
@@ -37,13 +37,6 @@ Action = Callable[[Request], Reply]
 
 
 # --- replying ---------------------------------------------------------------------------
-
-
-async def send_reply(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
-    for index, page in enumerate(reply.pages):
-        last = index == len(reply.pages) - 1
-        await context.bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
-                                       reply_markup=reply.buttons if last else None)
 
 
 def _refusal(member: Member, what: str) -> Reply:
@@ -90,7 +83,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command
     outcome = await run_action(update, context, command.action, allowed=command.roles, what=f"/{command.name}",
                                args=args)
     if outcome is not None and update.effective_chat is not None:
-        await send_reply(context, update.effective_chat.id, outcome.reply)
+        await send_reply(context.bot, update.effective_chat.id, outcome.reply)
 
 
 def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
@@ -146,7 +139,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text, role = esc(str(error)), None
     if role is not None:
         await set_menu(context, who.chat_id, role)
-    await send_reply(context, who.chat_id, say(text))
+    await send_reply(context.bot, who.chat_id, say(text))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -154,7 +147,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who is None:
         return
     text = await ctx.run(lambda s: help_text(find_member(s, who.user_id, who.chat_id, is_group=who.is_group)))
-    await send_reply(context, who.chat_id, say(text))
+    await send_reply(context.bot, who.chat_id, say(text))
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -162,7 +155,7 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if who is None or update.effective_message is None:
         return
     name = (update.effective_message.text or "").split()[0]
-    await send_reply(context, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
+    await send_reply(context.bot, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
 
 
 # --- plain text: Chinese words, answers to a button's question -----------------------------
@@ -195,7 +188,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action = _cancel if text == "取消" else _answer
     outcome = await run_action(update, context, action, allowed=frozenset(Role), what="这条消息", args=text)
     if outcome is not None:
-        await send_reply(context, who.chat_id, outcome.reply)
+        await send_reply(context.bot, who.chat_id, outcome.reply)
 
 
 # --- photos and files as evidence ------------------------------------------------------------
@@ -250,12 +243,12 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     reference, refusal = _file_of(update)
     if refusal is not None:
-        await send_reply(context, who.chat_id, say(refusal))
+        await send_reply(context.bot, who.chat_id, say(refusal))
         return
     outcome = await run_action(update, context, _evidence, allowed=frozenset({Role.MEMBER}), what="证明材料",
                                args=message.caption or "", files=[reference] if reference else [])
     if outcome is not None:
-        await send_reply(context, who.chat_id, outcome.reply)
+        await send_reply(context.bot, who.chat_id, outcome.reply)
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -289,7 +282,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if outcome is None:
         return
-    await send_reply(context, who.chat_id, outcome.reply)
+    await send_reply(context.bot, who.chat_id, outcome.reply)
     if spent and outcome.done and query.message is not None and isinstance(query.message.reply_markup,
                                                                             InlineKeyboardMarkup):
         await query.edit_message_reply_markup(reply_markup=None)  # a decision cannot be tapped twice

@@ -19,7 +19,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.context import BotContext
 from bot.flood import FloodControl, round_robin
-from bot.render import notification
+from bot.render import Reply, notification
 from tasks import outbox
 from tasks.models import Outbox
 
@@ -85,17 +85,7 @@ class OutboxSender:
     async def _send(self, row: Outbox) -> tuple[str, Any] | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
-            reply = notification(row.kind, row.payload)
-            for index, page in enumerate(reply.pages):
-                last = index == len(reply.pages) - 1
-                if self.flood is not None:
-                    await self.flood.acquire(row.chat_id)
-                try:
-                    await self.bot.send_message(row.chat_id, page, parse_mode=ParseMode.HTML,
-                                                reply_markup=reply.buttons if last else None)
-                finally:
-                    if self.flood is not None:
-                        self.flood.sent(row.chat_id)
+            await send_reply(self.bot, row.chat_id, notification(row.kind, row.payload), self.flood)
         except RetryAfter as error:
             wait = error.retry_after
             return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
@@ -110,6 +100,20 @@ class OutboxSender:
         except (KeyError, ValueError) as error:  # a payload we cannot render will never send
             return "dead", f"render: {error!r}"
         return None
+
+
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: FloodControl | None = None) -> None:
+    """Send a reply's pages in order, buttons on the last one; paced when ``flood`` is given."""
+    for index, page in enumerate(reply.pages):
+        last = index == len(reply.pages) - 1
+        if flood is not None:
+            await flood.acquire(chat_id)
+        try:
+            await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
+                                   reply_markup=reply.buttons if last else None)
+        finally:
+            if flood is not None:
+                flood.sent(chat_id)
 
 
 def _detach(row: Outbox) -> Outbox:

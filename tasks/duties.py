@@ -49,10 +49,15 @@ def count_unit_duties(session: Session, unit_id: int) -> int:
                                    col(Assignment.status).in_(OPEN_STATUSES))).one())
 
 
+def duty_select() -> Any:
+    """Assignments joined with their task and unit: the rows every Duty is made of."""
+    return (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
+            .join(Unit, col(Unit.id) == Assignment.unit_id))
+
+
 def unit_duties(session: Session, unit_id: int, *, open_only: bool = True, limit: int | None = None) -> list[Duty]:
     """A unit's assignments, nearest deadline first (no date last)."""
-    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-             .join(Unit, col(Unit.id) == Assignment.unit_id)
+    query = (duty_select()
              .where(Assignment.unit_id == unit_id, Task.status == TaskStatus.ACTIVE,
                     Assignment.status != AssignmentStatus.WITHDRAWN))
     if open_only:

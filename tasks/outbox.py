@@ -32,9 +32,7 @@ def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: 
 
 def unit_recipients(session: Session, unit_id: int) -> list[Member]:
     """Everyone who speaks for a unit: its members and its bound group chats."""
-    return list(session.exec(select(Member).where(
-        Member.unit_id == unit_id, Member.role == Role.MEMBER, col(Member.active).is_(True),
-        col(Member.reachable).is_(True)).order_by(col(Member.id))).all())
+    return recipients_by_unit(session, {unit_id})[unit_id]
 
 
 def role_recipients(session: Session, *roles: Role) -> list[Member]:

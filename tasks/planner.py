@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
+from tasks.duties import duty_select
 from tasks.models import Assignment, AssignmentStatus, Member, Role, Task, TaskStatus, Unit
 from tasks.outbox import already_queued, enqueue, notify_unit, recipients_by_unit, role_recipients
 from tasks.policy import Policy
@@ -134,9 +135,7 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
         due_query = due_query.with_for_update(skip_locked=True)  # concurrent workers plan disjoint batches
     due_ids = session.exec(due_query).all()
     rows = session.exec(
-        select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-        .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(col(Assignment.id).in_(due_ids or [-1]))
+        duty_select().where(col(Assignment.id).in_(due_ids or [-1]))
         .order_by(col(Assignment.next_check_at), col(Assignment.id))).all() if due_ids else []
     live = []
     for assignment, task, unit in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.duties import Duty, actor_of, find_task
+from tasks.duties import Duty, actor_of, duty_select, find_task
 from tasks.errors import ServiceError
 from tasks.events import record
 from tasks.models import (
@@ -18,7 +18,6 @@ from tasks.models import (
     Report,
     ReportKind,
     ReviewStatus,
-    Task,
     Unit,
 )
 from tasks.outbox import notify_unit
@@ -26,8 +25,7 @@ from tasks.outbox import notify_unit
 
 def reported_duties(session: Session, task_id: int, unit: Unit | None = None) -> list[Duty]:
     """Assignments of a task whose completion waits for verification (optionally one unit's)."""
-    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-             .join(Unit, col(Unit.id) == Assignment.unit_id)
+    query = (duty_select()
              .where(Assignment.task_id == task_id, Assignment.status == AssignmentStatus.REPORTED))
     if unit is not None:
         query = query.where(Assignment.unit_id == unit.id)
@@ -48,8 +46,7 @@ def one_reported_duty(session: Session, task_id: int, unit: Unit | None) -> Duty
 
 
 def duty_by_assignment(session: Session, assignment_id: int) -> Duty:
-    row = session.exec(select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-                       .join(Unit, col(Unit.id) == Assignment.unit_id).where(Assignment.id == assignment_id)).first()
+    row = session.exec(duty_select().where(Assignment.id == assignment_id)).first()
     if row is None:
         raise ServiceError("找不到该任务分工，可能已被撤销。")
     return Duty(*row)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from tasks.duties import Duty
+from tasks.duties import Duty, duty_select
 from tasks.models import (
     OPEN_STATUSES,
     Assignment,
@@ -66,9 +66,7 @@ def _narrowed(query: Any, *, before: date, scope: Scope, since: date | None) -> 
 def open_duties(session: Session, *, before: date, scope: Scope = Scope(), since: date | None = None,
                 limit: int | None = None) -> list[Duty]:
     """Open assignments due before ``before`` (exclusive; from ``since`` on), oldest deadline first."""
-    query = (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
-             .join(Unit, col(Unit.id) == Assignment.unit_id))
-    query = _narrowed(query, before=before, scope=scope, since=since)
+    query = _narrowed(duty_select(), before=before, scope=scope, since=since)
     query = query.order_by(col(Assignment.due_on), col(Task.id), col(Assignment.position))
     if limit is not None:
         query = query.limit(limit)

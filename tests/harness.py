@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlmodel import SQLModel, select
+from dbstate import snapshot
+from sqlmodel import select
 
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
@@ -39,9 +40,7 @@ class BotHarness(SandboxRuntime):
 
     def snapshot(self) -> dict[str, list[tuple]]:
         """Every row of every table: equal snapshots mean the database did not change."""
-        with self.engine.connect() as connection:
-            return {table.name: sorted(tuple(str(v) for v in row) for row in connection.execute(table.select()))
-                    for table in SQLModel.metadata.sorted_tables}
+        return snapshot(self.engine)
 
     def task_id(self, ref: str) -> int:
         with transaction(self.engine) as session:

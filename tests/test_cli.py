@@ -147,7 +147,7 @@ def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
 
 
 def test_backup_and_restore_round_trip(database_url: str, tmp_path: Path) -> None:
-    from test_import_db import snapshot
+    from dbstate import snapshot
 
     run(database_url, "import")
     engine = make_engine(database_url)

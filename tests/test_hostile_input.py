@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
+from dbstate import snapshot
 from harness import BotHarness
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_import_db import snapshot
 
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock

@@ -5,8 +5,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from dbstate import snapshot
 from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
 from seed import MENTOUGOU_2021, seed_path
 from tasks import plan_store
@@ -35,13 +36,6 @@ DISTRICT = "门头沟区"
 
 def run_import(engine: Engine, clock: FixedClock, path: Path = SEED_DOCUMENT):
     return import_file(engine, path, clock, IMPORTER, district=DISTRICT)
-
-
-def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    """Every row of every table, ordered: two equal snapshots mean nothing changed."""
-    with engine.connect() as connection:
-        return {table.name: sorted(tuple(str(v) for v in row) for row in connection.execute(table.select()))
-                for table in SQLModel.metadata.sorted_tables}
 
 
 def write_variant(tmp_path: Path, old: str, new: str) -> Path:
