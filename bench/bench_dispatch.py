@@ -1,10 +1,13 @@
 """Dispatcher throughput under Telegram's limits, against the local Bot API server enforcing them.
 
-    .venv/bin/python bench/bench_dispatch.py [--messages 3000] [--chats 1000] [--groups 50]
+    .venv/bin/python bench/bench_dispatch.py [--messages 3000] [--chats 1000] [--groups 50] [--senders 1]
+                                             [--database-url postgresql://postgres@127.0.0.1:5432/taskbot_bench]
 
-Queues the messages round-robin over the chats (people and groups) in a fresh SQLite outbox,
-delivers them with the real sender, and prints messages/s as a fraction of the 30/s cap, the
-429s received, and what was lost.
+Queues the messages round-robin over the chats (people and groups) in a fresh outbox (SQLite
+unless a PostgreSQL URL is given; that database is emptied), delivers them with the real sender
+— with ``--senders N``, N senders at once that share nothing but the database, as N worker
+processes would — and prints messages/s as a fraction of the 30/s cap, the 429s received, and
+what was lost.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import text
+from sqlmodel import SQLModel, select
 from telegram import Bot
 
 from bot.context import BotContext
-from bot.flood import FloodControl, FloodLimits
+from bot.flood import FloodLimits
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
 from tasks.clock import FixedClock
@@ -35,9 +39,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--groups", type=int, default=50)
+    parser.add_argument("--senders", type=int, default=1)
+    parser.add_argument("--database-url")
     args = parser.parse_args()
     limits = FloodLimits()
-    engine = make_engine(f"sqlite:///{Path(tempfile.mkdtemp()) / 'dispatch.db'}")
+    engine = make_engine(args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'dispatch.db'}")
+    if args.database_url:
+        SQLModel.metadata.drop_all(engine)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     create_schema(engine)
     clock = FixedClock(datetime(2021, 10, 15, 1, 30, tzinfo=UTC))
     server = SandboxServer(flood_limits=limits).start_in_thread()
@@ -53,15 +63,17 @@ def main() -> None:
         for n in range(args.messages):
             member = members[n % len(members)]
             enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"bench:{n}")
-    ctx = BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "bench")
+
+    async def one_sender() -> None:
+        async with Bot(server.token, base_url=server.base_url) as bot:
+            sender = OutboxSender(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "bench"), bot)
+            while await sender.deliver_due(limit=200 // args.senders):
+                pass
 
     async def run() -> float:
-        async with Bot(server.token, base_url=server.base_url) as bot:
-            sender = OutboxSender(ctx, bot, FloodControl(limits))
-            started = time.perf_counter()
-            while await sender.deliver_due(limit=200):
-                pass
-            return time.perf_counter() - started
+        started = time.perf_counter()
+        await asyncio.gather(*(one_sender() for _ in range(args.senders)))
+        return time.perf_counter() - started
 
     elapsed = asyncio.run(run())
     server.stop()
@@ -70,7 +82,8 @@ def main() -> None:
     delivered = len(server.messages())
     rate = delivered / elapsed
     too_many = sum(1 for method, code, _ in server.state.rejected if code == 429)
-    print(f"{args.messages} messages to {args.chats} chats ({args.groups} groups): {elapsed:.1f} s, "
+    print(f"{args.messages} messages to {args.chats} chats ({args.groups} groups), {args.senders} sender(s), "
+          f"{engine.dialect.name}: {elapsed:.1f} s, "
           f"{rate:.2f} messages/s = {rate / limits.overall_per_second:.3f} of the {limits.overall_per_second}/s cap")
     print(f"429s received: {too_many}; delivered {delivered}; rows sent {statuses.count('sent')}, "
           f"lost {args.messages - delivered}")

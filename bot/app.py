@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import BotCommand
 from telegram.ext import (
@@ -14,7 +18,6 @@ from telegram.ext import (
 )
 
 from bot.context import CONTEXT_KEY, BotContext
-from bot.flood import FloodControl
 from bot.handlers import (
     all_command_handlers,
     on_button,
@@ -30,6 +33,34 @@ from bot.sender import OutboxSender, stop
 
 SENDER_KEY = "taskbot.sender"
 SCHEDULER_KEY = "taskbot.scheduler"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Updates pushed by Telegram to ``url``, which reaches our listener at ``listen``:``port``.
+
+    Telegram sends ``secret`` with every update and our listener refuses any request without
+    it (403), so nobody who merely finds the URL can post updates. A fresh secret each start
+    is the default: setWebhook tells Telegram the new one.
+    """
+
+    url: str
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path.strip("/")
+
+
+def run_application(application: Application, webhook: Webhook | None, **options: Any) -> None:
+    """Consume updates until stopped: long polling, or a webhook listener when ``webhook`` is given."""
+    if webhook is None:
+        application.run_polling(**options)
+        return
+    application.run_webhook(listen=webhook.listen, port=webhook.port, url_path=webhook.path,
+                            webhook_url=webhook.url, secret_token=webhook.secret, **options)
 
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
@@ -57,7 +88,7 @@ async def _post_init(application: Application) -> None:
     me = await application.bot.get_me()
     ctx.bot_username = me.username or ""
     await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
-    sender = OutboxSender(ctx, application.bot, FloodControl() if ctx.paced else None)
+    sender = OutboxSender(ctx, application.bot)
     application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
     if ctx.policy is not None:
         application.bot_data[SCHEDULER_KEY] = start_scheduler(ctx, ctx.planner_interval)

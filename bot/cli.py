@@ -7,7 +7,8 @@
     taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
     taskbot invite [UNIT] [--role member|office|leader|admin]
     taskbot digest --print   /   taskbot outbox [--status dead]
-    taskbot run          (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
+    taskbot run [--webhook URL --listen HOST --port N]
+                         (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
     taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
 
 Global options: --config FILE, --database-url URL, --now 2021-09-01 (the clock, for
@@ -21,6 +22,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -30,13 +32,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 from tabulate import tabulate
 
-from bot.app import build_application
+from bot.app import Webhook, build_application, run_application
 from bot.config import ConfigError, Settings, load_settings
 from bot.context import BotContext
 from bot.render import notification
 from bot.sandbox.console import run_console
 from bot.sandbox.html_check import visible_text
 from bot.sandbox.runtime import SandboxRuntime
+from bot.sandbox.webhook import SECRET_PATTERN
 from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
 from tasks.backup import backup, restore
@@ -117,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--status", choices=["pending", "sent", "dead"], help="只看某种状态")
     outbox.add_argument("--limit", type=int, default=50, help="最多显示多少条（默认50）")
 
-    commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
-                        parents=[after_command])
+    running = commands.add_parser("run", help="启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒",
+                                  parents=[after_command])
+    running.add_argument("--webhook", metavar="URL",
+                         help="用 webhook 接收消息（Telegram 推送到此 HTTPS 地址），不用长轮询")
+    running.add_argument("--listen", help="webhook 本地监听地址（默认 127.0.0.1，由反向代理转发）")
+    running.add_argument("--port", type=int, help="webhook 本地监听端口（默认 8443）")
     backing_up = commands.add_parser("backup", help="备份数据库（运行中也可）", parents=[after_command])
     backing_up.add_argument("path", type=Path, help="备份文件")
     restoring = commands.add_parser("restore", help="用备份替换数据库内容（先停止机器人）", parents=[after_command])
@@ -330,16 +337,32 @@ class Cli:
 
     def run(self) -> int:
         token = self.settings.telegram_token
+        webhook = self.webhook()
         if not token:
             self.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
-            return self.sandbox()
+            if webhook is not None:
+                # The sandbox server can reach only this machine: it pushes to our listener directly.
+                webhook = replace(webhook, url=f"http://127.0.0.1:{webhook.port}/{webhook.path or 'webhook'}")
+                self.print(f"webhook 模式：沙盒服务器把消息推送到 {webhook.url}")
+            return self.sandbox(webhook)
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        build_application(ctx, token).run_polling()
+        run_application(build_application(ctx, token), webhook)
         return 0
 
-    def sandbox(self) -> int:
+    def webhook(self) -> Webhook | None:
+        url = self.args.webhook or self.settings.webhook_url
+        if not url:
+            return None
+        secret = self.settings.webhook_secret
+        if secret and not SECRET_PATTERN.fullmatch(secret):
+            raise ServiceError("webhook 密钥只能由字母、数字、_ 和 - 组成，长度 1–256。")
+        listen = self.args.listen or self.settings.webhook_listen
+        port = self.args.port or self.settings.webhook_port
+        return Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+
+    def sandbox(self, webhook: Webhook | None = None) -> int:
         url = self.settings.database_url if self.settings.database_configured else SANDBOX_DATABASE_URL
         engine = make_engine(url)
         # The bundled plan is for 2021: the sandbox starts on 1 September 2021 unless --now says otherwise.
@@ -352,7 +375,7 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
                          policy=policy, calendar=calendar)
-        runtime = SandboxRuntime(ctx).start()
+        runtime = SandboxRuntime(ctx, webhook=webhook).start()
         try:
             run_console(runtime, self.stdin, self.out, interactive=self.stdin.isatty())
         finally:

@@ -14,6 +14,7 @@ from tasks.db import DEFAULT_DATABASE_URL
 CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
+WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
 
 
 class ConfigError(ValueError):
@@ -26,6 +27,11 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     unit_directory: Path = field(default_factory=lambda: seed_path(UNIT_DIRECTORY))
     telegram_token: str = ""
+    # Empty webhook_url: long polling. Empty webhook_secret: a fresh random one at each start.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
     policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
@@ -49,13 +55,18 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     directory = data.get("directory", {})
     directory_file = directory.get("file") if isinstance(directory, dict) else None
     telegram = data.get("telegram", {})
+    if not isinstance(telegram, dict):
+        telegram = {}
     configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
         database_url=str(configured_url or DEFAULT_DATABASE_URL),
         timezone=ZoneInfo(str(data.get("timezone", "Asia/Shanghai"))),
         unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
-        telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "") if isinstance(telegram, dict)
-                                                        else ""),
+        telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "")),
+        webhook_url=str(telegram.get("webhook_url", "")),
+        webhook_listen=str(telegram.get("listen", "127.0.0.1")),
+        webhook_port=int(telegram.get("port", 8443)),
+        webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
     )

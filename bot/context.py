@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.flood import SharedFlood
 from tasks.clock import Clock, local_today
 from tasks.db import transaction
 from tasks.models import Member
@@ -38,6 +39,11 @@ class BotContext:
     calendar: WorkCalendar | None = None
     planner_interval: float = 60.0
     paced: bool = True  # keep under Telegram's flood limits when sending notifications
+    flood: SharedFlood | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.paced:
+            self.flood = SharedFlood(self.run)
 
     @classmethod
     def of(cls, context: ContextTypes.DEFAULT_TYPE) -> BotContext:

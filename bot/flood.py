@@ -1,8 +1,10 @@
 """Telegram's flood limits, and keeping under them on our side of the wire.
 
 About 30 messages a second overall, one a second to the same chat, twenty a minute to the
-same group. The sandbox server enforces the same numbers (``FloodLimits``); the sender
-waits with ``FloodControl`` so that it is never told to (no 429 in the first place).
+same group. The limits are the bot's, whichever process sends: the bot that answers and any
+number of ``taskbot worker`` processes. So the budget lives in the database (``SendMark``):
+a sender reserves its message there before sending and is never told to wait (no 429 in the
+first place). The sandbox server enforces the same numbers with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -10,8 +12,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import delete, text, update
+from sqlmodel import Session, col, select
+
+from tasks.models import SendMark
+
+T = TypeVar("T")
+RunInTransaction = Callable[[Callable[[Session], T]], Awaitable[T]]
+# Any constant will do: it only has to be the same in every process of this bot.
+POSTGRES_LOCK_KEY = 0x7A5B07
 
 
 @dataclass(frozen=True)
@@ -20,46 +33,107 @@ class FloodLimits:
     per_chat_interval: float = 1.0
     group_per_minute: int = 20
 
+    def window(self, chat_id: int) -> float:
+        """How far back sends to ``chat_id`` still count."""
+        return 60.0 if is_group(chat_id) else self.per_chat_interval
 
-class FloodControl:
-    def __init__(self, limits: FloodLimits = FloodLimits(), *, monotonic: Callable[[], float] = time.monotonic,
+
+def is_group(chat_id: int) -> bool:
+    return chat_id < 0
+
+
+def wait_needed(limits: FloodLimits, now: float, overall: Sequence[float], chat: Sequence[float],
+                chat_id: int) -> float:
+    """Seconds until one more message to ``chat_id`` keeps within the limits (0: it may go now).
+
+    ``overall`` holds the send times of the last second, ``chat`` those of this chat within its
+    window (``limits.window``); both oldest first.
+    """
+    waits = [0.0]
+    if len(overall) >= limits.overall_per_second:
+        waits.append(1.0 - (now - overall[-limits.overall_per_second]))
+    if is_group(chat_id):
+        if len(chat) >= limits.group_per_minute:
+            waits.append(60.0 - (now - chat[-limits.group_per_minute]))
+    elif chat:
+        waits.append(limits.per_chat_interval - (now - chat[-1]))
+    return max(waits)
+
+
+class SharedFlood:
+    """The flood budget of every process sending as this bot, kept in ``send_mark``."""
+
+    def __init__(self, run: RunInTransaction, limits: FloodLimits = FloodLimits(), *,
+                 wall: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.run = run
         self.limits = limits
-        self.monotonic = monotonic
+        self.wall = wall
         self.sleep = sleep
-        self._recent: deque[float] = deque()
-        self._chats: dict[int, deque[float]] = defaultdict(deque)
 
-    def delay(self, chat_id: int) -> float:
-        """Seconds to wait before a message to ``chat_id`` may go (0: now)."""
-        now = self.monotonic()
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        chat = self._chats[chat_id]
-        is_group = chat_id < 0
-        window = 60.0 if is_group else self.limits.per_chat_interval
-        while chat and now - chat[0] >= window:
-            chat.popleft()
-        waits = [0.0]
-        if len(self._recent) >= self.limits.overall_per_second:
-            waits.append(1.0 - (now - self._recent[0]))
-        if is_group and len(chat) >= self.limits.group_per_minute:
-            waits.append(60.0 - (now - chat[0]))
-        if not is_group and chat:
-            waits.append(self.limits.per_chat_interval - (now - chat[-1]))
-        return max(waits)
+    async def delays(self, chat_ids: Sequence[int]) -> list[float]:
+        """For each chat, seconds before a message to it may go; one query for them all."""
+        def read(session: Session) -> list[float]:
+            now = self.wall()
+            overall, by_chat = _recent(session, now, set(chat_ids))
+            return [wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]),
+                                chat_id) for chat_id in chat_ids]
+        return await self.run(read)
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a message to ``chat_id`` may go. Call ``sent`` once the request has returned."""
-        while (wait := self.delay(chat_id)) > 0:
+    async def acquire(self, chat_id: int) -> int:
+        """Wait until a message to ``chat_id`` may go and reserve it; returns the mark for ``sent``."""
+        while True:
+            mark_id, wait = await self.run(lambda session: self._reserve(session, chat_id))
+            if mark_id is not None:
+                return mark_id
             await self.sleep(wait + 0.001)
 
-    def sent(self, chat_id: int) -> None:
-        # Recorded when the response is back, never before the server saw the request: so our
-        # window is never looser than the one the server counts, whatever the network delay.
-        now = self.monotonic()
-        self._recent.append(now)
-        self._chats[chat_id].append(now)
+    async def sent(self, mark_id: int) -> None:
+        # The mark moves to when the response came back: the server saw the request before that,
+        # so our count is never looser than the server's, whatever the network delay.
+        await self.run(lambda session: session.execute(
+            update(SendMark).where(col(SendMark.id) == mark_id).values(at=self.wall())))
+
+    async def record(self, chat_id: int) -> None:
+        """Count a message that went out without waiting (a reply to someone who just wrote)."""
+        await self.run(lambda session: session.add(SendMark(chat_id=chat_id, at=self.wall())))
+
+    def _reserve(self, session: Session, chat_id: int) -> tuple[int | None, float]:
+        _lock_budget(session)
+        now = self.wall()  # read under the lock: no other sender can slip in between
+        session.execute(delete(SendMark).where(col(SendMark.at) < now - 60.0))
+        overall, by_chat = _recent(session, now, {chat_id})
+        wait = wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]), chat_id)
+        if wait > 0:
+            return None, wait
+        mark = SendMark(chat_id=chat_id, at=now)
+        session.add(mark)
+        session.flush()
+        return mark.id, 0.0
+
+
+def _lock_budget(session: Session) -> None:
+    """Serialise reservations across processes for the rest of this transaction."""
+    # SQLite transactions here start with BEGIN IMMEDIATE and so are serialised already.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
+
+
+def _recent(session: Session, now: float, chat_ids: set[int]) -> tuple[list[float], dict[int, list[float]]]:
+    """Send times of the last second overall, and of the last minute for ``chat_ids``; oldest first."""
+    overall = list(session.exec(select(SendMark.at).where(col(SendMark.at) > now - 1.0).order_by(col(SendMark.at))))
+    by_chat: dict[int, list[float]] = defaultdict(list)
+    if chat_ids:
+        rows = session.exec(select(SendMark.chat_id, SendMark.at)
+                            .where(col(SendMark.chat_id).in_(chat_ids), col(SendMark.at) > now - 60.0)
+                            .order_by(col(SendMark.at)))
+        for chat_id, at in rows:
+            by_chat[chat_id].append(at)
+    return overall, by_chat
+
+
+def _within(limits: FloodLimits, now: float, chat_id: int, times: list[float]) -> list[float]:
+    return [at for at in times if now - at < limits.window(chat_id)]
 
 
 def round_robin(chat_ids: list[int]) -> list[int]:

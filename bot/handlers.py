@@ -83,7 +83,12 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command
     outcome = await run_action(update, context, command.action, allowed=command.roles, what=f"/{command.name}",
                                args=args)
     if outcome is not None and update.effective_chat is not None:
-        await send_reply(context.bot, update.effective_chat.id, outcome.reply)
+        await answer(context, update.effective_chat.id, outcome.reply)
+
+
+async def answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
+    """Reply at once to someone who just wrote; the reply still counts in the shared flood budget."""
+    await send_reply(context.bot, chat_id, reply, BotContext.of(context).flood, wait=False)
 
 
 def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:
@@ -139,7 +144,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text, role = esc(str(error)), None
     if role is not None:
         await set_menu(context, who.chat_id, role)
-    await send_reply(context.bot, who.chat_id, say(text))
+    await answer(context, who.chat_id, say(text))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,7 +152,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who is None:
         return
     text = await ctx.run(lambda s: help_text(find_member(s, who.user_id, who.chat_id, is_group=who.is_group)))
-    await send_reply(context.bot, who.chat_id, say(text))
+    await answer(context, who.chat_id, say(text))
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -155,7 +160,7 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if who is None or update.effective_message is None:
         return
     name = (update.effective_message.text or "").split()[0]
-    await send_reply(context.bot, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
+    await answer(context, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
 
 
 # --- plain text: Chinese words, answers to a button's question -----------------------------
@@ -188,7 +193,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action = _cancel if text == "取消" else _answer
     outcome = await run_action(update, context, action, allowed=frozenset(Role), what="这条消息", args=text)
     if outcome is not None:
-        await send_reply(context.bot, who.chat_id, outcome.reply)
+        await answer(context, who.chat_id, outcome.reply)
 
 
 # --- photos and files as evidence ------------------------------------------------------------
@@ -243,12 +248,12 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     reference, refusal = _file_of(update)
     if refusal is not None:
-        await send_reply(context.bot, who.chat_id, say(refusal))
+        await answer(context, who.chat_id, say(refusal))
         return
     outcome = await run_action(update, context, _evidence, allowed=frozenset({Role.MEMBER}), what="证明材料",
                                args=message.caption or "", files=[reference] if reference else [])
     if outcome is not None:
-        await send_reply(context.bot, who.chat_id, outcome.reply)
+        await answer(context, who.chat_id, outcome.reply)
 
 
 # --- buttons --------------------------------------------------------------------------------
@@ -282,7 +287,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     if outcome is None:
         return
-    await send_reply(context.bot, who.chat_id, outcome.reply)
+    await answer(context, who.chat_id, outcome.reply)
     if spent and outcome.done and query.message is not None and isinstance(query.message.reply_markup,
                                                                             InlineKeyboardMarkup):
         await query.edit_message_reply_markup(reply_markup=None)  # a decision cannot be tapped twice

@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.context import BotContext
-from bot.flood import FloodControl, round_robin
+from bot.flood import SharedFlood, round_robin
 from bot.render import Reply, notification
 from tasks import outbox
 from tasks.models import Outbox
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class OutboxSender:
-    def __init__(self, ctx: BotContext, bot: Bot, flood: FloodControl | None = None) -> None:
+    def __init__(self, ctx: BotContext, bot: Bot) -> None:
         self.ctx = ctx
         self.bot = bot
-        self.flood = flood  # None: no pacing (the test double is not enforcing limits)
+        self.flood = ctx.flood  # None: no pacing (the test double is not enforcing limits)
 
     async def run_forever(self) -> None:
         while True:
@@ -52,14 +52,16 @@ class OutboxSender:
                                                                                          limit)])
         waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
         while waiting:
-            # Send whatever may go now; a chat that must wait does not hold up the others.
-            ready = next((r for r in waiting if self.flood is None or self.flood.delay(r.chat_id) <= 0), None)
-            if ready is None:
-                assert self.flood is not None
-                await self.flood.sleep(min(self.flood.delay(r.chat_id) for r in waiting) + 0.001)
+            if self.flood is None:
+                await self._deliver(waiting.pop(0))
                 continue
-            waiting.remove(ready)
-            await self._deliver(ready)
+            # Send whatever may go now; a chat that must wait does not hold up the others.
+            delays = await self.flood.delays([row.chat_id for row in waiting])
+            ready = next((index for index, delay in enumerate(delays) if delay <= 0), None)
+            if ready is None:
+                await self.flood.sleep(min(delays) + 0.001)
+                continue
+            await self._deliver(waiting.pop(ready))
         return len(rows)
 
     async def _deliver(self, row: Outbox) -> None:
@@ -102,18 +104,22 @@ class OutboxSender:
         return None
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: FloodControl | None = None) -> None:
-    """Send a reply's pages in order, buttons on the last one; paced when ``flood`` is given."""
+async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | None = None, *,
+                     wait: bool = True) -> None:
+    """Send a reply's pages in order, buttons on the last one.
+
+    With ``flood`` every page is counted in the shared budget: it first waits its turn, or with
+    ``wait=False`` (an answer to someone who just wrote) goes at once and is counted all the same.
+    """
     for index, page in enumerate(reply.pages):
         last = index == len(reply.pages) - 1
-        if flood is not None:
-            await flood.acquire(chat_id)
+        mark = await flood.acquire(chat_id) if flood is not None and wait else None
         try:
             await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
                                    reply_markup=reply.buttons if last else None)
         finally:
             if flood is not None:
-                flood.sent(chat_id)
+                await (flood.sent(mark) if mark is not None else flood.record(chat_id))
 
 
 def _detach(row: Outbox) -> Outbox:

@@ -13,7 +13,6 @@ import logging
 from telegram import Bot
 
 from bot.context import BotContext
-from bot.flood import FloodControl
 from bot.sender import OutboxSender
 from tasks import planner
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 async def run_worker(ctx: BotContext, token: str, base_url: str | None = None, *, until_idle: bool = False) -> None:
     bot = Bot(token, base_url=base_url) if base_url else Bot(token)
     async with bot:
-        sender = OutboxSender(ctx, bot, FloodControl() if ctx.paced else None)
+        sender = OutboxSender(ctx, bot)
         next_tick = 0.0
         loop = asyncio.get_running_loop()
         while True:

@@ -306,3 +306,18 @@ class ImportProblem(SQLModel, table=True):
     where: str = Field(max_length=100)
     text: str = ""
     message: str = ""
+
+
+class SendMark(SQLModel, table=True):
+    """One message sent to Telegram by any of our processes, kept for a minute.
+
+    Telegram's flood limits count per bot, not per process: every sender reserves its
+    message here first, so the bot, the workers and their replies share one budget.
+    """
+
+    __tablename__ = "send_mark"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    # Wall-clock seconds (time.time): shared by every process, unlike a monotonic clock.
+    at: float = Field(index=True)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from dbstate import snapshot
 from sqlmodel import select
 
+from bot.app import Webhook
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
@@ -23,14 +24,16 @@ ADMIN = Actor("admin", "cli")
 
 
 class BotHarness(SandboxRuntime):
-    def __init__(self, database_url: str, clock: FixedClock, policy: Policy | None = None) -> None:
+    def __init__(self, database_url: str, clock: FixedClock, policy: Policy | None = None,
+                 webhook: Webhook | None = None) -> None:
         engine = make_engine(database_url)
         directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
         prepare_database(engine, directory, clock, ADMIN)
         import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district=directory.district)
         super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), directory.district,
                                     outbox_interval=0.02, paced=False, policy=policy,
-                                    calendar=WorkCalendar() if policy else None, planner_interval=0.1))
+                                    calendar=WorkCalendar() if policy else None, planner_interval=0.1),
+                         webhook=webhook)
         self.clock = clock
         self.start()
 

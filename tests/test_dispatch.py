@@ -11,7 +11,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.context import BotContext
-from bot.flood import FloodControl, FloodLimits, round_robin
+from bot.flood import FloodLimits, SharedFlood, round_robin
 from bot.sandbox.server import Fault, SandboxServer
 from bot.sender import OutboxSender
 from seed import MENTOUGOU_2021, seed_path
@@ -34,21 +34,28 @@ def test_round_robin_interleaves_chats() -> None:
     assert round_robin([1, 1, 1, 2, 2, 3]) == [0, 3, 5, 1, 4, 2]
 
 
-def test_flood_control_computes_the_waits() -> None:
-    now = [0.0]
-    control = FloodControl(FloodLimits(), monotonic=lambda: now[0])
-    for chat in range(30):
-        asyncio.run(control.acquire(chat))
-        control.sent(chat)
-    assert control.delay(99) > 0.99  # the 31st message in the same second waits
-    now[0] = 1.0
-    assert control.delay(99) == 0 and control.delay(0) == 0
-    asyncio.run(control.acquire(0))
-    control.sent(0)
-    assert control.delay(0) > 0.99  # the same chat again within a second
+def test_the_shared_budget_computes_the_waits(prepared_engine: Engine, clock: FixedClock) -> None:
+    now = [1000.0]
+    flood = SharedFlood(BotContext(prepared_engine, clock, SH, "门头沟区").run, wall=lambda: now[0])
+
+    async def play() -> None:
+        for chat in range(30):
+            await flood.acquire(chat)
+        assert (await flood.delays([99]))[0] > 0.99  # the 31st message in the same second waits
+        now[0] += 1.0
+        assert await flood.delays([99, 0]) == [0, 0]
+        await flood.acquire(0)
+        assert (await flood.delays([0]))[0] > 0.99  # the same chat again within a second
+        for _ in range(20):
+            await flood.record(-5)  # replies to a group count too
+            now[0] += 0.05
+        assert 58 < (await flood.delays([-5]))[0] < 60  # a group's twenty a minute are used up
+
+    asyncio.run(play())
 
 
-def test_dispatcher_stays_under_the_limits_the_server_enforces(prepared_engine: Engine, clock: FixedClock) -> None:
+def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
+        prepared_engine: Engine, clock: FixedClock) -> None:
     server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
     try:
         with transaction(prepared_engine) as session:
@@ -64,16 +71,18 @@ def test_dispatcher_stays_under_the_limits_the_server_enforces(prepared_engine: 
                 for member in members:
                     enqueue(session, clock, member, "member_unreachable", {"member": f"测试{round_}", "unit": ""},
                             f"flood:{round_}")
-        ctx = BotContext(prepared_engine, clock, SH, "门头沟区")
+
+        async def one_sender() -> None:
+            # Each sender has its own context: what they share is the database, as two processes would.
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                while await sender.deliver_due(limit=20):
+                    pass
 
         async def run() -> float:
-            bot = Bot(server.token, base_url=server.base_url)
-            async with bot:
-                sender = OutboxSender(ctx, bot, FloodControl())
-                started = time.monotonic()
-                while await sender.deliver_due(limit=40):
-                    pass
-                return time.monotonic() - started
+            started = time.monotonic()
+            await asyncio.gather(one_sender(), one_sender())
+            return time.monotonic() - started
 
         elapsed = asyncio.run(run())
         assert server.state.rejected == []  # not one 429

@@ -175,3 +175,24 @@ def test_files_round_trip(server: SandboxServer) -> None:
         return update.message.document.file_name, bytes(await file.download_as_bytearray())
 
     assert call(server, work) == ("合同.pdf", b"%PDF-1.4 data")
+
+
+def test_set_webhook_is_checked_as_telegram_checks_it(server: SandboxServer) -> None:
+    async def refused(bot: Bot, url: str, secret: str | None) -> str:
+        with pytest.raises(BadRequest) as error:
+            await bot.set_webhook(url, secret_token=secret)
+        return error.value.message.lower()
+
+    assert "unallowed characters" in call(server, lambda bot: refused(bot, "https://a.example.org/u", "密钥 with space"))
+    assert "https url" in call(server, lambda bot: refused(bot, "http://a.example.org/u", None))
+    assert "ports 80, 88, 443 or 8443" in call(server, lambda bot: refused(bot, "https://a.example.org:9000/u", None))
+
+    async def set_then_delete(bot: Bot) -> tuple[str, str]:
+        await bot.set_webhook("https://a.example.org:8443/u", secret_token="s3cret_-token")
+        url = (await bot.get_webhook_info()).url
+        await bot.delete_webhook()
+        return url, (await bot.get_webhook_info()).url
+
+    assert call(server, set_then_delete) == ("https://a.example.org:8443/u", "")
+    server.send_text(server.person(5, "人"), "你好")
+    assert [u["message"]["text"] for u in call(server, lambda bot: bot.get_updates())] == ["你好"]  # polling again

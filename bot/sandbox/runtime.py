@@ -1,7 +1,8 @@
 """The bot and the local Bot API server running together: for the terminal sandbox and the tests.
 
-The server runs on its own thread, the real Application under ``run_polling`` on another,
-exactly as a deployment runs it; the caller acts as people through the server.
+The server runs on its own thread, the real Application on another — under ``run_polling``,
+or under ``run_webhook`` with the server pushing updates to it — exactly as a deployment runs
+it; the caller acts as people through the server.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, func, select
 
-from bot.app import build_application
+from bot.app import Webhook, build_application, run_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
 from tasks.clock import db_time
@@ -27,8 +28,9 @@ SANDBOX_ADMIN = Actor("sandbox", "cli")
 
 
 class SandboxRuntime:
-    def __init__(self, ctx: BotContext, server: SandboxServer | None = None) -> None:
+    def __init__(self, ctx: BotContext, server: SandboxServer | None = None, webhook: Webhook | None = None) -> None:
         self.ctx = ctx
+        self.webhook = webhook  # None: the bot polls; else the server pushes updates to this listener
         self.engine: Engine = ctx.engine
         self.server = server or SandboxServer()
         self.app = None
@@ -52,7 +54,10 @@ class SandboxRuntime:
         asyncio.set_event_loop(asyncio.new_event_loop())
         assert self.app is not None
         try:
-            self.app.run_polling(stop_signals=None, poll_interval=0.0, timeout=1, close_loop=True)
+            if self.webhook is None:
+                run_application(self.app, None, stop_signals=None, poll_interval=0.0, timeout=1, close_loop=True)
+            else:
+                run_application(self.app, self.webhook, stop_signals=None, close_loop=True)
         except BaseException as error:  # reported to the caller through self.failure
             self.failure = error
 

@@ -27,8 +27,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.flood import FloodLimits
+from bot.flood import FloodLimits, wait_needed
 from bot.sandbox.html_check import HtmlError, visible_text
+from bot.sandbox.webhook import SECRET_PATTERN, WebhookPusher, webhook_url_problem
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -105,6 +106,8 @@ class SandboxServer:
         self._runner: web.AppRunner | None = None
         self._sent_times: deque[float] = deque()
         self._chat_times: dict[int, deque[float]] = defaultdict(deque)
+        self.webhook: WebhookPusher | None = None  # set by setWebhook: updates are pushed, not polled
+        self._webhook_task: asyncio.Task[None] | None = None
         self.port = 0
 
     # --- lifecycle ---------------------------------------------------------------
@@ -136,6 +139,7 @@ class SandboxServer:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop_async(self) -> None:
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -369,17 +373,11 @@ class SandboxServer:
             while self._sent_times and now - self._sent_times[0] >= 1.0:
                 self._sent_times.popleft()
             chat_times = self._chat_times[chat_id]
-            is_group = isinstance(chat_id, int) and chat_id < 0
-            window = 60.0 if is_group else limits.per_chat_interval
-            while chat_times and now - chat_times[0] >= window:
+            numeric_chat = chat_id if isinstance(chat_id, int) else 0  # an unknown chat fails later, as a 400
+            while chat_times and now - chat_times[0] >= limits.window(numeric_chat):
                 chat_times.popleft()
-            if len(self._sent_times) >= limits.overall_per_second:
-                wait = 1.0 - (now - self._sent_times[0])
-            elif is_group and len(chat_times) >= limits.group_per_minute:
-                wait = 60.0 - (now - chat_times[0])
-            elif not is_group and chat_times:
-                wait = limits.per_chat_interval - (now - chat_times[-1])
-            else:
+            wait = wait_needed(limits, now, self._sent_times, chat_times, numeric_chat)
+            if wait <= 0:
                 self._sent_times.append(now)
                 chat_times.append(now)
                 return
@@ -452,13 +450,61 @@ class SandboxServer:
         return BOT_USER
 
     async def _api_delete_webhook(self, params: dict[str, Any], _files: dict[str, Any]) -> bool:
+        await self._stop_webhook()
         if params.get("drop_pending_updates"):
             with self._lock:
                 self.state.updates.clear()
         return True
 
-    async def _api_set_webhook(self, _params: dict[str, Any], _files: dict[str, Any]) -> bool:
+    async def _api_set_webhook(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
+        url = str(params.get("url") or "")
+        if not url:  # an empty URL removes the webhook
+            return await self._api_delete_webhook(params, files)
+        secret = params.get("secret_token")
+        if secret is not None and not SECRET_PATTERN.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if problem := webhook_url_problem(url):
+            raise ApiError(400, f"Bad Request: {problem}")
+        await self._api_delete_webhook(params, files)
+        self.webhook = WebhookPusher(url, str(secret) if secret else None, self._oldest_update, self._drop_update,
+                                     self._wait_for_updates)
+        self._webhook_task = asyncio.get_running_loop().create_task(self.webhook.run())
         return True
+
+    async def _api_get_webhook_info(self, _params: dict[str, Any], _files: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            pending = len(self.state.updates)
+        info: dict[str, Any] = {"url": self.webhook.url if self.webhook else "", "has_custom_certificate": False,
+                                "pending_update_count": pending}
+        if self.webhook and self.webhook.last_error:
+            info.update(last_error_date=int(time.time()), last_error_message=self.webhook.last_error)
+        return info
+
+    async def _stop_webhook(self) -> None:
+        self.webhook = None
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
+
+    def _oldest_update(self) -> dict[str, Any] | None:
+        with self._lock:
+            return self.state.updates[0] if self.state.updates else None
+
+    def _drop_update(self, update_id: int) -> None:
+        with self._lock:
+            self.state.updates = [u for u in self.state.updates if u["update_id"] != update_id]
+
+    async def _wait_for_updates(self, timeout: float) -> None:
+        """Return when an update is waiting, or after ``timeout`` seconds."""
+        assert self._new_update is not None
+        self._new_update.clear()  # cleared before looking, so a push in between is not missed
+        with self._lock:
+            if self.state.updates:
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._new_update.wait(), timeout)
 
     async def _api_set_my_commands(self, params: dict[str, Any], _files: dict[str, Any]) -> bool:
         commands = params.get("commands")
@@ -478,6 +524,9 @@ class SandboxServer:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
+        if self.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
@@ -486,10 +535,7 @@ class SandboxServer:
                 ready = self.state.updates[:limit]
                 if ready or time.monotonic() >= deadline:
                     return ready
-            assert self._new_update is not None
-            self._new_update.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), max(0.0, deadline - time.monotonic()))
+            await self._wait_for_updates(max(0.0, deadline - time.monotonic()))
 
     async def _api_send_message(self, params: dict[str, Any], _files: dict[str, Any]) -> dict[str, Any]:
         chat = self._target_chat(params)
