@@ -71,45 +71,50 @@ class SharedFlood:
         self.wall = wall
         self.sleep = sleep
 
-    async def delays(self, chat_ids: Sequence[int]) -> list[float]:
-        """For each chat, seconds before a message to it may go; one query for them all."""
-        def read(session: Session) -> list[float]:
-            now = self.wall()
-            overall, by_chat = _recent(session, now, set(chat_ids))
-            return [wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]),
-                                chat_id) for chat_id in chat_ids]
-        return await self.run(read)
+    async def take(self, chat_ids: Sequence[int]) -> tuple[int, int] | float:
+        """Reserve a message to the first of ``chat_ids`` that may go now: (its index, the mark for
+        ``stamp``). When none may, the seconds until one might; nothing is reserved then."""
+        return await self.run(lambda session: self._take(session, chat_ids))
 
     async def acquire(self, chat_id: int) -> int:
-        """Wait until a message to ``chat_id`` may go and reserve it; returns the mark for ``sent``."""
-        while True:
-            mark_id, wait = await self.run(lambda session: self._reserve(session, chat_id))
-            if mark_id is not None:
-                return mark_id
-            await self.sleep(wait + 0.001)
+        """Wait until a message to ``chat_id`` may go and reserve it; returns the mark for ``stamp``."""
+        while isinstance(taken := await self.take([chat_id]), float):
+            await self.sleep(taken + 0.001)
+        return taken[1]
+
+    def stamp(self, session: Session, mark_ids: Sequence[int]) -> None:
+        """Move marks to now, once their requests have been answered (inside the caller's transaction).
+
+        The server saw each request before its response came back, so with the marks at the
+        response time our count is never looser than the server's, whatever the network delay.
+        """
+        if mark_ids:
+            session.execute(update(SendMark).where(col(SendMark.id).in_(mark_ids)).values(at=self.wall()))
 
     async def sent(self, mark_id: int) -> None:
-        # The mark moves to when the response came back: the server saw the request before that,
-        # so our count is never looser than the server's, whatever the network delay.
-        await self.run(lambda session: session.execute(
-            update(SendMark).where(col(SendMark.id) == mark_id).values(at=self.wall())))
+        await self.run(lambda session: self.stamp(session, [mark_id]))
 
     async def record(self, chat_id: int) -> None:
         """Count a message that went out without waiting (a reply to someone who just wrote)."""
         await self.run(lambda session: session.add(SendMark(chat_id=chat_id, at=self.wall())))
 
-    def _reserve(self, session: Session, chat_id: int) -> tuple[int | None, float]:
+    def _take(self, session: Session, chat_ids: Sequence[int]) -> tuple[int, int] | float:
         _lock_budget(session)
         now = self.wall()  # read under the lock: no other sender can slip in between
         session.execute(delete(SendMark).where(col(SendMark.at) < now - 60.0))
-        overall, by_chat = _recent(session, now, {chat_id})
-        wait = wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]), chat_id)
-        if wait > 0:
-            return None, wait
-        mark = SendMark(chat_id=chat_id, at=now)
-        session.add(mark)
-        session.flush()
-        return mark.id, 0.0
+        overall, by_chat = _recent(session, now, set(chat_ids))
+        shortest = float("inf")
+        for index, chat_id in enumerate(chat_ids):
+            wait = wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]),
+                               chat_id)
+            if wait <= 0:
+                mark = SendMark(chat_id=chat_id, at=now)
+                session.add(mark)
+                session.flush()
+                assert mark.id is not None
+                return index, mark.id
+            shortest = min(shortest, wait)
+        return shortest
 
 
 def _lock_budget(session: Session) -> None:

@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlmodel import Session
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
@@ -56,38 +57,46 @@ class OutboxSender:
                 await self._deliver(waiting.pop(0))
                 continue
             # Send whatever may go now; a chat that must wait does not hold up the others.
-            delays = await self.flood.delays([row.chat_id for row in waiting])
-            ready = next((index for index, delay in enumerate(delays) if delay <= 0), None)
-            if ready is None:
-                await self.flood.sleep(min(delays) + 0.001)
+            taken = await self.flood.take([row.chat_id for row in waiting])
+            if isinstance(taken, float):
+                await self.flood.sleep(taken + 0.001)
                 continue
-            await self._deliver(waiting.pop(ready))
+            index, mark = taken
+            await self._deliver(waiting.pop(index), mark)
         return len(rows)
 
-    async def _deliver(self, row: Outbox) -> None:
-        clock, row_id = self.ctx.clock, row.id
+    async def _deliver(self, row: Outbox, reserved: int | None = None) -> None:
+        clock, row_id, flood = self.ctx.clock, row.id, self.flood
         assert row_id is not None
-        outcome = await self._send(row)
-        if outcome is None:
-            await self.ctx.run(lambda s: outbox.mark_sent(s, clock, row_id))
-            return
-        kind, detail = outcome
-        if kind == "retry_after":
-            await self.ctx.run(lambda s: outbox.retry_later(s, clock, row_id, detail, "RetryAfter"))
-        elif kind == "migrated":
-            await self.ctx.run(lambda s: outbox.chat_migrated(s, clock, row_id, detail))
-        elif kind == "blocked":
-            await self.ctx.run(lambda s: outbox.member_unreachable(s, clock, row_id, detail))
-        elif kind == "network":
-            delay = outbox.backoff(row.attempts)
-            await self.ctx.run(lambda s: outbox.retry_later(s, clock, row_id, delay, detail))
-        else:
-            await self.ctx.run(lambda s: outbox.mark_dead(s, clock, row_id, detail))
+        marks: list[int] = []
+        outcome = await self._send(row, reserved, marks)
 
-    async def _send(self, row: Outbox) -> tuple[str, Any] | None:
+        def record(session: Session) -> None:
+            # One transaction per message: the flood marks and the row's fate together.
+            if flood is not None:
+                flood.stamp(session, marks)
+            if outcome is None:
+                outbox.mark_sent(session, clock, row_id)
+                return
+            kind, detail = outcome
+            if kind == "retry_after":
+                outbox.retry_later(session, clock, row_id, detail, "RetryAfter")
+            elif kind == "migrated":
+                outbox.chat_migrated(session, clock, row_id, detail)
+            elif kind == "blocked":
+                outbox.member_unreachable(session, clock, row_id, detail)
+            elif kind == "network":
+                outbox.retry_later(session, clock, row_id, outbox.backoff(row.attempts), detail)
+            else:
+                outbox.mark_dead(session, clock, row_id, detail)
+
+        await self.ctx.run(record)
+
+    async def _send(self, row: Outbox, reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
-            await send_reply(self.bot, row.chat_id, notification(row.kind, row.payload), self.flood)
+            await send_reply(self.bot, row.chat_id, notification(row.kind, row.payload), self.flood,
+                             reserved=reserved, sent_marks=marks)
         except RetryAfter as error:
             wait = error.retry_after
             return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
@@ -105,21 +114,31 @@ class OutboxSender:
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | None = None, *,
-                     wait: bool = True) -> None:
+                     wait: bool = True, reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
     """Send a reply's pages in order, buttons on the last one.
 
-    With ``flood`` every page is counted in the shared budget: it first waits its turn, or with
-    ``wait=False`` (an answer to someone who just wrote) goes at once and is counted all the same.
+    With ``flood`` every page is counted in the shared budget: it first waits its turn
+    (``reserved``: the turn already taken for the first page), or with ``wait=False`` (an answer
+    to someone who just wrote) goes at once and is counted all the same. The marks of the pages
+    sent are stamped here, or collected in ``sent_marks`` for the caller's own transaction.
     """
     for index, page in enumerate(reply.pages):
         last = index == len(reply.pages) - 1
-        mark = await flood.acquire(chat_id) if flood is not None and wait else None
+        mark = None
+        if flood is not None and wait:
+            mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
         try:
             await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
                                    reply_markup=reply.buttons if last else None)
         finally:
-            if flood is not None:
-                await (flood.sent(mark) if mark is not None else flood.record(chat_id))
+            if flood is None:
+                pass
+            elif mark is None:
+                await flood.record(chat_id)
+            elif sent_marks is not None:
+                sent_marks.append(mark)
+            else:
+                await flood.sent(mark)
 
 
 def _detach(row: Outbox) -> Outbox:

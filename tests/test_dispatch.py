@@ -41,15 +41,18 @@ def test_the_shared_budget_computes_the_waits(prepared_engine: Engine, clock: Fi
     async def play() -> None:
         for chat in range(30):
             await flood.acquire(chat)
-        assert (await flood.delays([99]))[0] > 0.99  # the 31st message in the same second waits
+        waited = await flood.take([99])
+        assert isinstance(waited, float) and waited > 0.99  # the 31st message in the same second waits
         now[0] += 1.0
-        assert await flood.delays([99, 0]) == [0, 0]
-        await flood.acquire(0)
-        assert (await flood.delays([0]))[0] > 0.99  # the same chat again within a second
+        assert (await flood.take([0, 99]))[0] == 0  # a new second: the first chat goes
+        assert (await flood.take([0, 5]))[0] == 1  # chat 0 has had its message this second: chat 5 goes instead
+        waited = await flood.take([0])
+        assert isinstance(waited, float) and waited > 0.99  # the same chat again within a second
         for _ in range(20):
             await flood.record(-5)  # replies to a group count too
             now[0] += 0.05
-        assert 58 < (await flood.delays([-5]))[0] < 60  # a group's twenty a minute are used up
+        waited = await flood.take([-5])
+        assert isinstance(waited, float) and 58 < waited < 60  # a group's twenty a minute are used up
 
     asyncio.run(play())
 
