@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 from tasks import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from tasks.tally import install_triggers
 
 DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -76,6 +77,7 @@ def create_schema(engine: Engine) -> None:
             if "plan" not in tables:
                 # A new database: create the current schema at once and record it as current.
                 SQLModel.metadata.create_all(connection)
+                install_triggers(connection)
                 command.stamp(config, "head")
                 return
             # Made before migrations existed: recognise which schema it has.

@@ -166,6 +166,26 @@ class Assignment(SQLModel, table=True):
     updated_at: datetime
 
 
+# A deadline-less duty is tallied under this date: it sorts after every real one and is never overdue.
+NO_DEADLINE = date(9999, 12, 31)
+
+
+class DutyTally(SQLModel, table=True):
+    """How many live assignments each unit has, per status and deadline.
+
+    Kept by database triggers on ``assignment`` (see tasks/tally.py), in the same transaction as
+    every change, whoever makes it. /stats, /overdue and the digest add up these few thousand
+    rows instead of counting a million assignments. Withdrawn assignments are not counted.
+    """
+
+    __tablename__ = "duty_tally"
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    status: str = Field(primary_key=True, max_length=20)
+    due_on: date = Field(primary_key=True)  # NO_DEADLINE when the task has none
+    n: int = 0
+
+
 class ReportKind(StrEnum):
     PROGRESS = "progress"  # 进展反馈
     COMPLETION = "completion"  # 办结申请, waits for the office to verify

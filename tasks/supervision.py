@@ -15,6 +15,7 @@ from tasks.models import (
     OPEN_STATUSES,
     Assignment,
     AssignmentStatus,
+    DutyTally,
     Task,
     TaskStatus,
     Unit,
@@ -47,36 +48,81 @@ class Scope:
     category: str | None = None
 
 
-def _narrowed(query: Any, *, before: date, scope: Scope, since: date | None) -> Any:
-    """The filters /overdue and /due share: open, due before a day, within a scope."""
-    query = query.where(col(Assignment.status).in_(OPEN_STATUSES), col(Assignment.due_on) < before,
-                        Task.status == TaskStatus.ACTIVE)
+# Why no Task.status filter below: withdrawing a task withdraws its assignments (plan_store), so an
+# open, reported or done assignment always belongs to an active task. Leaving the join out lets the
+# assignment indexes, and the tally, answer alone.
+
+
+def _unit_filters(unit_column: Any, scope: Scope) -> list[Any]:
     if scope.unit is not None:
-        query = query.where(Assignment.unit_id == scope.unit.id)
+        return [unit_column == scope.unit.id]
     if scope.team is not None:
-        leads = select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == scope.team.id)
-        query = query.where(col(Assignment.unit_id).in_(leads))
-    if scope.category:
-        query = query.where((col(Task.category) == scope.category) | (col(Task.topic) == scope.category))
+        return [unit_column.in_(select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == scope.team.id))]
+    return []
+
+
+def _category_filter(scope: Scope) -> Any:
+    return (col(Task.category) == scope.category) | (col(Task.topic) == scope.category)
+
+
+def _due_filters(status: Any, due_on: Any, unit_column: Any, *, before: date, scope: Scope,
+                 since: date | None) -> list[Any]:
+    """Open, due before a day (and from ``since``), within the scope's units: for assignments or the tally."""
+    filters = [status.in_(OPEN_STATUSES), due_on < before, *_unit_filters(unit_column, scope)]
     if since is not None:
-        query = query.where(col(Assignment.due_on) >= since)
-    return query
+        filters.append(due_on >= since)
+    return filters
 
 
-def open_duties(session: Session, *, before: date, scope: Scope = Scope(), since: date | None = None,
-                limit: int | None = None) -> list[Duty]:
-    """Open assignments due before ``before`` (exclusive; from ``since`` on), oldest deadline first."""
-    query = _narrowed(duty_select(), before=before, scope=scope, since=since)
-    query = query.order_by(col(Assignment.due_on), col(Task.id), col(Assignment.position))
-    if limit is not None:
-        query = query.limit(limit)
-    return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
+def open_duties(session: Session, *, before: date, limit: int, scope: Scope = Scope(),
+                since: date | None = None) -> list[Duty]:
+    """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on),
+    oldest deadline first."""
+    ordering = (col(Assignment.due_on), col(Assignment.task_id), col(Assignment.position))
+    if scope.category:  # the tally does not know categories: a category is small enough to sort
+        filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
+                               before=before, scope=scope, since=since)
+        query = duty_select().where(*filters, _category_filter(scope)).order_by(*ordering).limit(limit)
+        return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
+    last = _last_due_date_needed(session, limit, before=before, scope=scope, since=since)
+    if last is None:
+        return []
+    # Two steps so that the (status, due_on) index does the work whatever join order the database
+    # would choose: the ids, from the few deadlines that hold them (one upper bound, so that SQLite
+    # uses it for the index range), then their tasks and units.
+    narrowed = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
+                            before=min(before, last + timedelta(days=1)), scope=scope, since=since)
+    ids = list(session.exec(select(Assignment.id).where(*narrowed).order_by(*ordering).limit(limit)))
+    rows = session.exec(duty_select().where(col(Assignment.id).in_(ids)).order_by(*ordering)).all()
+    return [Duty(a, t, u) for a, t, u in rows]
+
+
+def _last_due_date_needed(session: Session, limit: int, *, before: date, scope: Scope,
+                          since: date | None) -> date | None:
+    """The deadline by which the first ``limit`` open duties are reached, from the tally (None: none due)."""
+    filters = _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
+                           scope=scope, since=since)
+    per_day = session.exec(select(DutyTally.due_on, func.sum(DutyTally.n)).where(*filters)
+                           .group_by(col(DutyTally.due_on)).order_by(col(DutyTally.due_on))).all()
+    running = 0
+    for due_on, count in per_day:
+        running += int(count)
+        if running >= limit:
+            return due_on
+    return per_day[-1][0] if running else None
 
 
 def count_open_due(session: Session, *, before: date, scope: Scope = Scope(), since: date | None = None) -> int:
-    """How many open_duties there are, without loading them."""
-    query = select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
-    return int(session.exec(_narrowed(query, before=before, scope=scope, since=since)).one())
+    """How many open duties are due before ``before`` (from ``since``), without loading them."""
+    if scope.category:
+        filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
+                               before=before, scope=scope, since=since)
+        query = (select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
+                 .where(*filters, _category_filter(scope)))
+        return int(session.exec(query).one())
+    filters = _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
+                           scope=scope, since=since)
+    return int(session.exec(select(func.coalesce(func.sum(DutyTally.n), 0)).where(*filters)).one())
 
 
 @dataclass
@@ -99,17 +145,15 @@ class Tally:
 
 
 def _counts_by_unit(session: Session, today: date) -> list[tuple[int, str, int, int, int, int]]:
-    """(unit id, name, total, done, reported, overdue) counted by the database, not in Python."""
-    live = (Assignment.status != AssignmentStatus.WITHDRAWN) & (Task.status == TaskStatus.ACTIVE)
-    is_open = col(Assignment.status).in_(OPEN_STATUSES)
-    overdue = is_open & (col(Assignment.due_on) < today)
+    """(unit id, name, total, done, reported, overdue), added up from the tally."""
+    overdue = col(DutyTally.status).in_(OPEN_STATUSES) & (col(DutyTally.due_on) < today)
     rows = session.exec(
-        select(Assignment.unit_id, Unit.name, func.count(),
-               func.sum(case((Assignment.status == AssignmentStatus.DONE, 1), else_=0)),
-               func.sum(case((Assignment.status == AssignmentStatus.REPORTED, 1), else_=0)),
-               func.sum(case((overdue, 1), else_=0)))
-        .join(Unit, col(Unit.id) == Assignment.unit_id).join(Task, col(Task.id) == Assignment.task_id)
-        .where(live).group_by(col(Assignment.unit_id), col(Unit.name))).all()
+        select(DutyTally.unit_id, Unit.name, func.sum(DutyTally.n),
+               func.sum(case((DutyTally.status == AssignmentStatus.DONE, DutyTally.n), else_=0)),
+               func.sum(case((DutyTally.status == AssignmentStatus.REPORTED, DutyTally.n), else_=0)),
+               func.sum(case((overdue, DutyTally.n), else_=0)))
+        .join(Unit, col(Unit.id) == DutyTally.unit_id)
+        .group_by(col(DutyTally.unit_id), col(Unit.name)).having(func.sum(DutyTally.n) > 0)).all()
     return [(u, n, int(t), int(d or 0), int(r or 0), int(o or 0)) for u, n, t, d, r, o in rows]
 
 
@@ -144,18 +188,16 @@ def completion_stats(session: Session, today: date) -> tuple[list[Tally], list[T
 
 
 def light_counts(session: Session, today: date) -> dict[str, int]:
-    """How many assignments are red, yellow and green (see traffic_light), counted by the database."""
+    """How many assignments are red, yellow and green (see traffic_light), added up from the tally."""
     soon = today + timedelta(days=DUE_SOON_DAYS)
-    is_open = col(Assignment.status).in_(OPEN_STATUSES)
+    is_open = col(DutyTally.status).in_(OPEN_STATUSES)
     light = case(
-        (Assignment.status == AssignmentStatus.DONE, "green"),
-        (is_open & (col(Assignment.due_on) < today), "red"),
-        (Assignment.status == AssignmentStatus.REPORTED, "yellow"),
-        (is_open & (col(Assignment.due_on) <= soon), "yellow"),
+        (DutyTally.status == AssignmentStatus.DONE, "green"),
+        (is_open & (col(DutyTally.due_on) < today), "red"),
+        (DutyTally.status == AssignmentStatus.REPORTED, "yellow"),
+        (is_open & (col(DutyTally.due_on) <= soon), "yellow"),
         else_="green")
-    rows = session.exec(select(light, func.count()).join(Task, col(Task.id) == Assignment.task_id)
-                        .where(Assignment.status != AssignmentStatus.WITHDRAWN, Task.status == TaskStatus.ACTIVE)
-                        .group_by(light)).all()
+    rows = session.exec(select(light, func.sum(DutyTally.n)).group_by(light)).all()
     counts = {"red": 0, "yellow": 0, "green": 0}
-    counts.update({color: int(n) for color, n in rows})
+    counts.update({color: int(n or 0) for color, n in rows})
     return counts

@@ -32,7 +32,8 @@ SH = ZoneInfo("Asia/Shanghai")
 async def main(database_url: str, base_url: str, token: str, clock_file: Path, ack_file: Path) -> None:
     clock = FixedClock(datetime.fromisoformat(clock_file.read_text()))
     policy, calendar = Policy(timezone=SH), WorkCalendar()
-    ctx = BotContext(make_engine(database_url), clock, SH, "门头沟区", policy=policy, calendar=calendar)
+    ctx = BotContext(make_engine(database_url), clock, SH, "门头沟区", policy=policy, calendar=calendar,
+                     paced=False)
     bot = Bot(token, base_url=base_url)
     async with bot:
         sender = OutboxSender(ctx, bot)

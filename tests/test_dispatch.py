@@ -134,7 +134,7 @@ def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock
             session.flush()
             enqueue(session, clock, member, "member_unreachable", {"member": "超时测试", "unit": ""}, "timeout")
         server.inject(Fault("sendMessage", "timeout", delay=1.5))
-        ctx = BotContext(prepared_engine, clock, SH, "门头沟区")
+        ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
 
         async def run() -> None:
             bot = Bot(server.token, base_url=server.base_url, request=HTTPXRequest(read_timeout=0.3))

@@ -124,7 +124,8 @@ def test_editing_one_deadline_changes_exactly_that_task(prepared_engine: Engine,
     assert (summary.created, summary.updated, summary.withdrawn, summary.assignments_changed) == (0, 1, 0, 0)
     after = snapshot(prepared_engine)
     changed_tables = {name for name in before if before[name] != after[name]}
-    assert changed_tables == {"task", "assignment", "event", "plan"}
+    # duty_tally: the task's units now count one duty due 7/31 instead of 6/30.
+    assert changed_tables == {"task", "assignment", "event", "plan", "duty_tally"}
     with Session(prepared_engine) as session:
         task = session.get(Task, task_id)
         assert (task.deadline, task.deadline_text) == (date(2021, 7, 31), "7月底前")

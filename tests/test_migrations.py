@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from dbstate import counted, tallied
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
@@ -78,6 +79,7 @@ def test_an_importer_era_database_is_migrated_with_its_data(database_url: str) -
     assert summary.created == 76  # the one project was there already
     with Session(engine) as session:
         assert session.exec(select(Report)).one().text == "场地已签约"
+        assert tallied(session) == counted(session)  # the tally began with the old rows and followed the import
     engine.dispose()
 
 

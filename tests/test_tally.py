@@ -1,0 +1,70 @@
+"""The duty tally always equals a count of the live assignments, whatever changes them and however."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from dbstate import counted, tallied
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from seed import MENTOUGOU_2021, seed_path
+from tasks.clock import FixedClock
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.importer import import_file
+from tasks.models import Assignment, AssignmentStatus, Unit
+
+ADMIN = Actor("admin", "cli")
+
+
+def test_random_changes_commits_and_rollbacks_keep_the_tally_exact(prepared_engine: Engine,
+                                                                   clock: FixedClock) -> None:
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    with transaction(prepared_engine) as session:
+        assert tallied(session) == counted(session) and sum(counted(session).values()) > 300
+        ids = list(session.exec(select(Assignment.id)))
+        unit_ids = list(session.exec(select(Unit.id)))
+    rng = random.Random(7)
+    statuses = list(AssignmentStatus)
+    for round_ in range(60):
+        try:
+            with transaction(prepared_engine) as session:
+                for _ in range(rng.randint(1, 8)):
+                    assignment = session.get(Assignment, rng.choice(ids))
+                    assert assignment is not None
+                    change = rng.randrange(4)
+                    if change == 0:
+                        assignment.status = rng.choice(statuses)
+                    elif change == 1:
+                        assignment.due_on = rng.choice([None, date(2021, 6, 30) + timedelta(days=rng.randrange(200))])
+                    elif change == 2:
+                        assignment.unit_id = rng.choice(unit_ids)
+                    else:
+                        assignment.status, assignment.due_on = rng.choice(statuses), None
+                    session.flush()
+                if round_ % 5 == 0:
+                    session.delete(session.get(Assignment, ids.pop()))
+                if rng.random() < 0.3:
+                    raise RuntimeError("rolled back")
+        except (RuntimeError, IntegrityError):  # IntegrityError: a random unit already had that task
+            pass
+        with transaction(prepared_engine) as session:
+            assert tallied(session) == counted(session), f"round {round_}"
+
+
+def test_a_refused_transaction_leaves_the_tally_as_it_was(prepared_engine: Engine, clock: FixedClock) -> None:
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    with transaction(prepared_engine) as session:
+        before = tallied(session)
+    try:
+        with transaction(prepared_engine) as session:
+            session.execute(text("UPDATE assignment SET status = 'done'"))
+            assert sum(n for (_, status, _), n in tallied(session).items() if status == "done") > 300
+            raise RuntimeError("changed my mind")
+    except RuntimeError:
+        pass
+    with transaction(prepared_engine) as session:
+        assert tallied(session) == before
