@@ -8,9 +8,10 @@ from sqlmodel import col, select
 
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import LIST_LIMIT, Reply, duty_list, esc, overdue_table, say, stats_tables
+from bot.render import LIST_LIMIT, Reply, esc, overdue_table, say, stats_tables
+from bot.unit_actions import unit_list
 from tasks.clock import db_time
-from tasks.duties import Duty, actor_of, count_unit_duties, find_task, unit_duties
+from tasks.duties import Duty, actor_of, find_task, unit_duties
 from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import OPEN_STATUSES, Assignment, Role, Task, TaskStatus, Unit
@@ -74,8 +75,7 @@ def unit_info(req: Request) -> Reply:
     if not req.args.strip():
         raise ServiceError("请写单位名称，如：/unit 区商务局")
     unit = find_unit(req.session, req.args, req.ctx.district)
-    return duty_list(unit_duties(req.session, unit.id, limit=LIST_LIMIT), req.today, f"{unit.name} 未办结任务",
-                     count_unit_duties(req.session, unit.id))
+    return unit_list(req, unit)
 
 
 def _optional_unit(req: Request, rest: str) -> tuple[Unit | None, str]:

@@ -10,7 +10,6 @@ from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, esc, say, task_c
 from tasks.clock import db_time
 from tasks.duties import (
     HistoryEntry,
-    count_unit_duties,
     find_task,
     member_duty,
     report_completion,
@@ -18,10 +17,10 @@ from tasks.duties import (
     request_extension,
     task_assignments,
     task_history,
-    unit_duties,
 )
 from tasks.errors import ServiceError
 from tasks.models import Role, Task, Unit
+from tasks.supervision import Scope, count_open_due, open_duties
 
 KIND_WORDS = {"progress": "进展", "completion": "办结申请", "evidence": "证明材料"}
 REVIEW_WORDS = {"accepted": "（已审核通过）", "sent_back": "（已退回）", "pending": "（待审核）"}
@@ -31,8 +30,14 @@ PENDING_LIFETIME = timedelta(hours=2)
 def my_tasks(req: Request) -> Reply:
     unit = req.session.get(Unit, req.member.unit_id)
     assert unit is not None
-    return duty_list(unit_duties(req.session, unit.id, limit=LIST_LIMIT), req.today, f"{unit.name} 未办结任务",
-                     count_unit_duties(req.session, unit.id))
+    return unit_list(req, unit)
+
+
+def unit_list(req: Request, unit: Unit) -> Reply:
+    """A unit's open tasks, nearest deadline first, as its members and the office see them."""
+    scope = Scope(unit=unit)
+    return duty_list(open_duties(req.session, before=None, limit=LIST_LIMIT, scope=scope), req.today,
+                     f"{unit.name} 未办结任务", count_open_due(req.session, before=None, scope=scope))
 
 
 def show_task(req: Request) -> Reply:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from tasks.events import jsonable
-from tasks.models import OPEN_STATUSES, Assignment, AssignmentStatus, Event, Report, Task, TaskStatus, Unit
+from tasks.models import OPEN_STATUSES, Assignment, AssignmentStatus, DutyTally, Event, Report, Task, Unit
 from tasks.policy import Policy
 from tasks.supervision import Tally, completion_stats, count_open_due, light_counts, open_duties
 
@@ -47,12 +47,11 @@ def weekly_digest(session: Session, today: date, policy: Policy) -> dict[str, An
                                     tzinfo=policy.timezone).astimezone(UTC)
     reporting = select(Assignment.unit_id).join(Report, col(Report.assignment_id) == Assignment.id).where(
         col(Report.created_at) >= silent_since)
+    open_now = func.sum(DutyTally.n)
     silent = session.exec(
-        select(Unit.name, func.count()).join(Assignment, col(Assignment.unit_id) == Unit.id)
-        .join(Task, col(Task.id) == Assignment.task_id)
-        .where(col(Assignment.status).in_(OPEN_STATUSES), Task.status == TaskStatus.ACTIVE,
-               col(Assignment.unit_id).not_in(reporting))
-        .group_by(col(Unit.name)).order_by(col(Unit.name))).all()
+        select(Unit.name, open_now).join(DutyTally, col(DutyTally.unit_id) == Unit.id)
+        .where(col(DutyTally.status).in_(OPEN_STATUSES), col(DutyTally.unit_id).not_in(reporting))
+        .group_by(col(Unit.name)).having(open_now > 0).order_by(col(Unit.name))).all()
     return jsonable({
         "week_of": today, "total": _tally(total), "teams": [_tally(t) for t in teams],
         "units": [_tally(t) for t in units], "lights": lights,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
 from tasks.errors import ServiceError
@@ -43,28 +43,19 @@ def actor_of(member: Member) -> Actor:
     return Actor(member.name or f"member:{member.id}", "chat")
 
 
-def count_unit_duties(session: Session, unit_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
-                            .where(Assignment.unit_id == unit_id, Task.status == TaskStatus.ACTIVE,
-                                   col(Assignment.status).in_(OPEN_STATUSES))).one())
-
-
 def duty_select() -> Any:
     """Assignments joined with their task and unit: the rows every Duty is made of."""
     return (select(Assignment, Task, Unit).join(Task, col(Task.id) == Assignment.task_id)
             .join(Unit, col(Unit.id) == Assignment.unit_id))
 
 
-def unit_duties(session: Session, unit_id: int, *, open_only: bool = True, limit: int | None = None) -> list[Duty]:
-    """A unit's assignments, nearest deadline first (no date last)."""
+def unit_duties(session: Session, unit_id: int) -> list[Duty]:
+    """All of a unit's open assignments, nearest deadline first (no date last). For lists a person
+    reads, supervision.open_duties gives the first N of them at any size."""
     query = (duty_select()
              .where(Assignment.unit_id == unit_id, Task.status == TaskStatus.ACTIVE,
-                    Assignment.status != AssignmentStatus.WITHDRAWN))
-    if open_only:
-        query = query.where(col(Assignment.status).in_(OPEN_STATUSES))
-    query = query.order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Task.id))
-    if limit is not None:
-        query = query.limit(limit)
+                    col(Assignment.status).in_(OPEN_STATUSES))
+             .order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Task.id)))
     return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
 
 

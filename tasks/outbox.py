@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
@@ -18,16 +20,33 @@ def already_queued(session: Session, member: Member, dedupe_key: str) -> bool:
                         ).first() is not None
 
 
+def outbox_row(clock: Clock, member: Member, kind: str, payload: dict[str, Any], dedupe_key: str) -> dict[str, Any]:
+    """The columns of one notification for one chat; the key names the occasion, the chat is added."""
+    return {"chat_id": member.chat_id, "member_id": member.id, "kind": kind, "payload": jsonable(payload),
+            "dedupe_key": f"{dedupe_key}:{member.chat_id}", "status": OutboxStatus.PENDING, "attempts": 0,
+            "last_error": "", "next_attempt_at": db_time(clock), "created_at": db_time(clock)}
+
+
 def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: dict[str, Any],
             dedupe_key: str) -> Outbox | None:
     """Queue one notification for one chat; a second row with the same key is not written."""
     if already_queued(session, member, dedupe_key):
         return None
-    key = f"{dedupe_key}:{member.chat_id}"
-    row = Outbox(chat_id=member.chat_id, member_id=member.id, kind=kind, payload=jsonable(payload), dedupe_key=key,
-                 next_attempt_at=db_time(clock), created_at=db_time(clock))
+    row = Outbox(**outbox_row(clock, member, kind, payload, dedupe_key))
     session.add(row)
     return row
+
+
+def enqueue_rows(session: Session, rows: list[dict[str, Any]], chunk: int = 500) -> int:
+    """Queue many ``outbox_row``s in few statements; rows whose key is already queued are skipped.
+    Returns how many were queued."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    queued = 0
+    for start in range(0, len(rows), chunk):
+        statement = insert(Outbox).values(rows[start:start + chunk]).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+        queued += session.execute(statement).rowcount or 0
+    return queued
 
 
 def unit_recipients(session: Session, unit_id: int) -> list[Member]:

@@ -13,16 +13,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
-from tasks.duties import duty_select
 from tasks.models import Assignment, AssignmentStatus, Member, Role, Task, TaskStatus, Unit
-from tasks.outbox import already_queued, enqueue, notify_unit, recipients_by_unit, role_recipients
+from tasks.outbox import already_queued, enqueue, enqueue_rows, outbox_row, recipients_by_unit, role_recipients
 from tasks.policy import Policy
 from tasks.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, steps_between
 from tasks.workdays import WorkCalendar
@@ -38,20 +38,53 @@ class TickResult:
     digest: bool = False
 
 
-@dataclass
-class _Ladder:
-    """Escalations of one tick for the office and for leadership, sent as one list each;
-    and the members of the batch's units, read once."""
+@dataclass(frozen=True)
+class _Due:
+    """One due assignment as the planner needs it: plain values, read in one query.
 
+    (A thousand ORM triples cost more to build than the planning itself.)
+    """
+
+    assignment_id: int
+    due_on: date | None
+    planned_until: datetime | None
+    created_at: datetime
+    task_id: int
+    text: str
+    recurrence: str | None
+    task_active: bool
+    unit_id: int
+    unit: str
+
+
+@dataclass
+class _Batch:
+    """What one batch queues: notifications written in one statement at the end; office and
+    leadership escalations sent as one list each; reminders folded per unit after downtime.
+    The members of the batch's units are read once, and schedules computed once per deadline."""
+
+    clock: Clock
+    members: dict[int, list[Member]]
+    notes: list[dict[str, Any]] = field(default_factory=list)
     office: list[dict[str, Any]] = field(default_factory=list)
     leadership: list[dict[str, Any]] = field(default_factory=list)
     folded: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    members: dict[int, list[Member]] = field(default_factory=dict)
+    schedules: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def to_unit(self, unit_id: int, kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
+        for member in self.members.get(unit_id, []):
+            self.notes.append(outbox_row(self.clock, member, kind, payload, dedupe_key))
+
+    def remembered(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per key and batch: most of a batch shares a few deadlines."""
+        if key not in self.schedules:
+            self.schedules[key] = compute()
+        return self.schedules[key]
 
 
-def _item(assignment: Assignment, task: Task, unit: Unit, step: Step, today_days: int | None) -> dict[str, Any]:
-    return {"key": step.key(assignment.id or 0), "task_id": task.id, "text": task.text, "unit": unit.name,
-            "due_on": assignment.due_on, "step": step.level, "days": today_days}
+def _item(due: _Due, step: Step, today_days: int | None) -> dict[str, Any]:
+    return {"key": step.key(due.assignment_id), "task_id": due.task_id, "text": due.text, "unit": due.unit,
+            "due_on": due.due_on, "step": step.level, "days": today_days}
 
 
 def _latest(steps: list[Step], audience: str) -> Step | None:
@@ -59,58 +92,52 @@ def _latest(steps: list[Step], audience: str) -> Step | None:
     return matching[-1] if matching else None
 
 
-def plan_assignment(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar, assignment: Assignment,
-                    task: Task, unit: Unit, ladder: _Ladder) -> int:
-    """Queue what fell due for one assignment; returns the messages queued for its unit."""
+def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _Due, batch: _Batch) -> datetime | None:
+    """Queue what fell due for one assignment; returns when to look at it next."""
     now = clock.now()
-    start = assignment.planned_until or assignment.created_at
-    steps = steps_between(assignment.due_on, task.recurrence, policy, calendar, after=start, until=now)
-    if assignment.planned_until is None and assignment.due_on is not None:
+    start = due.planned_until or due.created_at
+
+    def between(after: datetime | None, until: datetime, recurrence: str | None) -> list[Step]:
+        return batch.remembered(("between", due.due_on, recurrence, after, until), lambda: steps_between(
+            due.due_on, recurrence, policy, calendar, after=after, until=until))
+
+    steps = between(start, now, due.recurrence)
+    if due.planned_until is None and due.due_on is not None:
         # Nothing from before the assignment existed is replayed, except where the ladder stands
         # for a task that was already overdue when it was imported.
-        before = steps_between(assignment.due_on, None, policy, calendar, after=None, until=start)
-        steps = [s for s in before if s.rule == "overdue"] + steps
+        steps = [s for s in between(None, start, None) if s.rule == "overdue"] + steps
     today = now.astimezone(policy.timezone).date()
-    days = (today - assignment.due_on).days if assignment.due_on else None
-    queued = 0
+    days = (today - due.due_on).days if due.due_on else None
     reminders = [s for s in steps if s.rule == "remind"]
     if reminders:
         latest = reminders[-1]
-        item = _item(assignment, task, unit, latest, days)
+        item = _item(due, latest, days)
         if now - latest.at > timedelta(minutes=policy.catch_up_grace_minutes):
-            ladder.folded[unit.id or 0].append(item)
+            batch.folded[due.unit_id].append(item)
         else:
-            queued += notify_unit(session, clock, unit.id or 0, "reminder", item, latest.key(assignment.id or 0),
-                                  ladder.members.get(unit.id or 0))
+            batch.to_unit(due.unit_id, "reminder", item, latest.key(due.assignment_id))
     if (step := _latest(steps, UNIT)) is not None:
-        queued += notify_unit(session, clock, unit.id or 0, "overdue", _item(assignment, task, unit, step, days),
-                              step.key(assignment.id or 0), ladder.members.get(unit.id or 0))
+        batch.to_unit(due.unit_id, "overdue", _item(due, step, days), step.key(due.assignment_id))
     if (step := _latest(steps, OFFICE)) is not None:
-        ladder.office.append(_item(assignment, task, unit, step, days))
+        batch.office.append(_item(due, step, days))
     if (step := _latest(steps, LEADERSHIP)) is not None:
-        ladder.leadership.append(_item(assignment, task, unit, step, days))
+        batch.leadership.append(_item(due, step, days))
     checkins = [s for s in steps if s.rule == "checkin"]
     if checkins:
-        queued += notify_unit(session, clock, unit.id or 0, "checkin",
-                              _item(assignment, task, unit, checkins[-1], days), checkins[-1].key(assignment.id or 0),
-                              ladder.members.get(unit.id or 0))
-    assignment.planned_until = db_time(clock)
-    upcoming = next_step(assignment.due_on, task.recurrence, policy, calendar, after=now)
-    assignment.next_check_at = upcoming.at if upcoming else None
-    return queued
+        batch.to_unit(due.unit_id, "checkin", _item(due, checkins[-1], days), checkins[-1].key(due.assignment_id))
+    upcoming = batch.remembered(("next", due.due_on, due.recurrence, now), lambda: next_step(
+        due.due_on, due.recurrence, policy, calendar, after=now))
+    return upcoming.at if upcoming else None
 
 
-def _send_ladder(session: Session, clock: Clock, ladder: _Ladder, stamp: str) -> int:
-    queued = 0
-    for kind, items, roles in (("overdue_office", ladder.office, (Role.OFFICE,)),
-                               ("overdue_leadership", ladder.leadership, (Role.LEADER,))):
-        if not items:
-            continue
-        for member in role_recipients(session, *roles):
-            queued += enqueue(session, clock, member, kind, {"items": items}, f"{kind}:{stamp}") is not None
-    for unit_id, items in ladder.folded.items():
-        queued += notify_unit(session, clock, unit_id, "reminders_folded", {"items": items}, f"fold:{unit_id}:{stamp}")
-    return queued
+def _send_ladder(session: Session, batch: _Batch, stamp: str) -> None:
+    for kind, items, roles in (("overdue_office", batch.office, (Role.OFFICE,)),
+                               ("overdue_leadership", batch.leadership, (Role.LEADER,))):
+        if items:
+            for member in role_recipients(session, *roles):
+                batch.notes.append(outbox_row(batch.clock, member, kind, {"items": items}, f"{kind}:{stamp}"))
+    for unit_id, items in batch.folded.items():
+        batch.to_unit(unit_id, "reminders_folded", {"items": items}, f"fold:{unit_id}:{stamp}")
 
 
 def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
@@ -134,22 +161,25 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     if session.get_bind().dialect.name == "postgresql":
         due_query = due_query.with_for_update(skip_locked=True)  # concurrent workers plan disjoint batches
     due_ids = session.exec(due_query).all()
-    rows = session.exec(
-        duty_select().where(col(Assignment.id).in_(due_ids or [-1]))
-        .order_by(col(Assignment.next_check_at), col(Assignment.id))).all() if due_ids else []
-    live = []
-    for assignment, task, unit in rows:
-        if task.status == TaskStatus.ACTIVE:
-            live.append((assignment, task, unit))
-        else:
-            assignment.next_check_at = None  # a withdrawn task has nothing more to chase
-    ladder = _Ladder(members=recipients_by_unit(session, {u.id for _a, _t, u in live if u.id is not None}))
-    with session.no_autoflush:  # the batch's changes are written once, at the end
-        for assignment, task, unit in live:
-            result.messages += plan_assignment(session, clock, policy, calendar, assignment, task, unit, ladder)
+    if not due_ids:
+        return result
+    rows = [_Due(*row) for row in session.exec(
+        select(Assignment.id, Assignment.due_on, Assignment.planned_until, Assignment.created_at, Task.id, Task.text,
+               Task.recurrence, Task.status == TaskStatus.ACTIVE, Unit.id, Unit.name)
+        .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(col(Assignment.id).in_(due_ids)).order_by(col(Assignment.next_check_at), col(Assignment.id))).all()]
+    live = [due for due in rows if due.task_active]
+    batch = _Batch(clock, recipients_by_unit(session, {due.unit_id for due in live}))
+    # A withdrawn task has nothing more to chase.
+    moves = [{"id": due.assignment_id, "next_check_at": None} for due in rows if not due.task_active]
+    for due in live:
+        moves.append({"id": due.assignment_id, "planned_until": now,
+                      "next_check_at": plan_assignment(clock, policy, calendar, due, batch)})
+    _send_ladder(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
+    session.execute(update(Assignment), moves)  # one UPDATE by primary key, executed for many rows
     result.assignments = len(rows)
-    result.folded = sum(len(items) for items in ladder.folded.values())
-    result.messages += _send_ladder(session, clock, ladder, f"{now.isoformat()}:{rows[0][0].id if rows else 0}")
+    result.folded = sum(len(items) for items in batch.folded.values())
+    result.messages = enqueue_rows(session, batch.notes)
     return result
 
 

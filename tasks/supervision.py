@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from tasks.duties import Duty, duty_select
 from tasks.models import (
+    NO_DEADLINE,
     OPEN_STATUSES,
     Assignment,
     AssignmentStatus,
@@ -65,20 +66,24 @@ def _category_filter(scope: Scope) -> Any:
     return (col(Task.category) == scope.category) | (col(Task.topic) == scope.category)
 
 
-def _due_filters(status: Any, due_on: Any, unit_column: Any, *, before: date, scope: Scope,
+def _due_filters(status: Any, due_on: Any, unit_column: Any, *, before: date | None, scope: Scope,
                  since: date | None) -> list[Any]:
-    """Open, due before a day (and from ``since``), within the scope's units: for assignments or the tally."""
-    filters = [status.in_(OPEN_STATUSES), due_on < before, *_unit_filters(unit_column, scope)]
+    """Open, due before a day (None: whenever, or never), from ``since``, within the scope's units:
+    for assignments or the tally."""
+    filters = [status.in_(OPEN_STATUSES), *_unit_filters(unit_column, scope)]
+    if before is not None:
+        filters.append(due_on < before)
     if since is not None:
         filters.append(due_on >= since)
     return filters
 
 
-def open_duties(session: Session, *, before: date, limit: int, scope: Scope = Scope(),
+def open_duties(session: Session, *, before: date | None, limit: int, scope: Scope = Scope(),
                 since: date | None = None) -> list[Duty]:
-    """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on),
-    oldest deadline first."""
-    ordering = (col(Assignment.due_on), col(Assignment.task_id), col(Assignment.position))
+    """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on;
+    ``before=None``: all of them, those without a deadline last), oldest deadline first."""
+    ordering = (col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
+                col(Assignment.position))
     if scope.category:  # the tally does not know categories: a category is small enough to sort
         filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
                                before=before, scope=scope, since=since)
@@ -90,14 +95,16 @@ def open_duties(session: Session, *, before: date, limit: int, scope: Scope = Sc
     # Two steps so that the (status, due_on) index does the work whatever join order the database
     # would choose: the ids, from the few deadlines that hold them (one upper bound, so that SQLite
     # uses it for the index range), then their tasks and units.
+    # The day after ``last`` (always before ``before``); no bound when the list reaches the deadline-less.
+    bound = before if last == NO_DEADLINE else last + timedelta(days=1)
     narrowed = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
-                            before=min(before, last + timedelta(days=1)), scope=scope, since=since)
+                            before=bound, scope=scope, since=since)
     ids = list(session.exec(select(Assignment.id).where(*narrowed).order_by(*ordering).limit(limit)))
     rows = session.exec(duty_select().where(col(Assignment.id).in_(ids)).order_by(*ordering)).all()
     return [Duty(a, t, u) for a, t, u in rows]
 
 
-def _last_due_date_needed(session: Session, limit: int, *, before: date, scope: Scope,
+def _last_due_date_needed(session: Session, limit: int, *, before: date | None, scope: Scope,
                           since: date | None) -> date | None:
     """The deadline by which the first ``limit`` open duties are reached, from the tally (None: none due)."""
     filters = _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
@@ -112,8 +119,9 @@ def _last_due_date_needed(session: Session, limit: int, *, before: date, scope: 
     return per_day[-1][0] if running else None
 
 
-def count_open_due(session: Session, *, before: date, scope: Scope = Scope(), since: date | None = None) -> int:
-    """How many open duties are due before ``before`` (from ``since``), without loading them."""
+def count_open_due(session: Session, *, before: date | None, scope: Scope = Scope(),
+                   since: date | None = None) -> int:
+    """How many open_duties there are (without ``limit``), without loading them."""
     if scope.category:
         filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
                                before=before, scope=scope, since=since)
