@@ -1,19 +1,20 @@
-"""Command latency end to end through the local Bot API server, and the process's peak memory.
+"""Command latency end to end through the local Bot API server, and the bot process's peak memory.
 
     .venv/bin/python bench/bench_commands.py [--assignments 1000000] [--rounds 100] [--backend sqlite|postgresql]
 
-Builds a database with --assignments open assignments over assignments/10 tasks, runs the real
-bot against the local server, and times (send → reply received) 我的任务 for a unit member,
-/overdue for the whole district and /stats for a leader. Then computes the weekly digest at
-that size and prints the peak resident memory of this process (bot, server and bench together:
-an upper bound for the bot process).
+Builds a database with --assignments open assignments over assignments/10 tasks and starts the
+bot as its own process (`taskbot run --base-url` against the local server, as a deployment runs
+it). Acting as people through the server, it times (send → reply received) 我的任务 for a unit
+member, /overdue for the whole district and /stats for a leader, then prints the bot process's
+peak resident memory (VmHWM) and the time to compute the weekly digest at that size.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,12 +23,15 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
+from sqlalchemy import Engine
+from sqlmodel import select
 
-from bot.context import BotContext
-from bot.sandbox.runtime import SandboxRuntime
+from bot.sandbox.server import Person, SandboxServer
 from tasks.db import make_engine, transaction
 from tasks.digest import weekly_digest
-from tasks.models import Role
+from tasks.events import Actor
+from tasks.members import create_invite
+from tasks.models import Role, Unit
 from tasks.policy import Policy
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -38,47 +42,81 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def peak_memory_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def say(server: SandboxServer, person: Person, text: str, timeout: float = 60) -> dict:
+    before = len(server.messages(person.id))
+    server.send_text(person, text)
+    return server.wait_for(person.id, after=before, timeout=timeout)[0]
+
+
+def join(server: SandboxServer, engine: Engine, user_id: int, role: Role, unit_name: str | None = None) -> Person:
+    with transaction(engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+        code = create_invite(session, bench_planner.FixedClock(bench_planner.NOW), Actor("bench", "cli"), role,
+                             unit).code
+    person = server.person(user_id, f"{role}{user_id}")
+    reply = say(server, person, f"/start {code}")
+    assert "绑定成功" in reply["text"], reply["text"]
+    return person
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="command latency and peak memory")
+    parser = argparse.ArgumentParser(description="command latency and the bot's peak memory")
     parser.add_argument("--assignments", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
+    server = SandboxServer().start_in_thread()
+    bot = None
     try:
         started = time.perf_counter()
         bench_planner.build(url, args.assignments, 0)
         print(f"{args.backend}: {args.assignments} assignments over {args.assignments // 10} tasks, "
               f"built in {time.perf_counter() - started:.0f} s", flush=True)
         engine = make_engine(url)
-        clock = bench_planner.FixedClock(bench_planner.NOW)
-        runtime = SandboxRuntime(BotContext(engine, clock, SH, "门头沟区", paced=False)).start()
-        try:
-            member = runtime.join(1, "单位成员", Role.MEMBER, "单位0")
-            office = runtime.join(2, "督办办公室", Role.OFFICE)
-            leader = runtime.join(3, "分管领导", Role.LEADER)
-            for label, person, text in (("我的任务 (member)", member, "我的任务"),
-                                        ("/overdue whole district (office)", office, "/overdue"),
-                                        ("/stats (leader)", leader, "/stats")):
-                timings = []
-                for _ in range(args.rounds):
-                    begin = time.perf_counter()
-                    runtime.say(person, text)
-                    timings.append((time.perf_counter() - begin) * 1000)
-                p50, p99 = statistics.median(timings), percentile(timings, 0.99)
-                print(f"  {label:<34} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms", flush=True)
-        finally:
-            runtime.stop()
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--database-url", url, "--now", bench_planner.NOW.isoformat(), "run",
+             "--base-url", server.base_url],
+            env={**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()})
+        deadline = time.monotonic() + 60
+        while not any(method == "getUpdates" for _at, method, _chat in server.state.calls) and not server.state.updates:
+            if time.monotonic() > deadline or bot.poll() is not None:
+                raise RuntimeError("the bot did not start")
+            time.sleep(0.1)
+        member = join(server, engine, 1, Role.MEMBER, "单位0")
+        office = join(server, engine, 2, Role.OFFICE)
+        leader = join(server, engine, 3, Role.LEADER)
+        for label, person, text in (("我的任务 (member)", member, "我的任务"),
+                                    ("/overdue whole district (office)", office, "/overdue"),
+                                    ("/stats (leader)", leader, "/stats")):
+            timings = []
+            for _ in range(args.rounds):
+                begin = time.perf_counter()
+                say(server, person, text)
+                timings.append((time.perf_counter() - begin) * 1000)
+                time.sleep(0.05)  # let the rest of a multi-page reply arrive before the next question
+            p50, p99 = statistics.median(timings), percentile(timings, 0.99)
+            print(f"  {label:<34} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms", flush=True)
+        print(f"  peak resident memory of the bot process: {peak_memory_mb(bot.pid):.0f} MB", flush=True)
         begin = time.perf_counter()
         with transaction(engine) as session:
-            weekly_digest(session, clock.now().astimezone(SH).date(), Policy(timezone=SH))
+            weekly_digest(session, bench_planner.NOW.astimezone(SH).date(), Policy(timezone=SH))
         print(f"  weekly digest at this size: {time.perf_counter() - begin:.2f} s")
         engine.dispose()
     finally:
+        if bot is not None:
+            bot.terminate()
+            bot.wait(30)
+        server.stop()
         bench_planner.drop(url, args.postgres)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"  peak resident memory of this process: {peak:.0f} MB")
 
 
 if __name__ == "__main__":

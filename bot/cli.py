@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="用 webhook 接收消息（Telegram 推送到此 HTTPS 地址），不用长轮询")
     running.add_argument("--listen", help="webhook 本地监听地址（默认 127.0.0.1，由反向代理转发）")
     running.add_argument("--port", type=int, help="webhook 本地监听端口（默认 8443）")
+    running.add_argument("--base-url", help="Bot API 地址（默认 Telegram；自建 Bot API 服务器或本地沙盒如 "
+                                            "http://127.0.0.1:8081/bot）")
     backing_up = commands.add_parser("backup", help="备份数据库（运行中也可）", parents=[after_command])
     backing_up.add_argument("path", type=Path, help="备份文件")
     restoring = commands.add_parser("restore", help="用备份替换数据库内容（先停止机器人）", parents=[after_command])
@@ -348,7 +350,7 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        run_application(build_application(ctx, token), webhook)
+        run_application(build_application(ctx, token, base_url=self.args.base_url), webhook)
         return 0
 
     def webhook(self) -> Webhook | None:
