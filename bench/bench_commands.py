@@ -87,7 +87,7 @@ def main() -> None:
              "--base-url", server.base_url],
             env={**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()})
         deadline = time.monotonic() + 60
-        while not any(method == "getUpdates" for _at, method, _chat in server.state.calls) and not server.state.updates:
+        while not server.state.commands:  # the bot sets its command menu once it is up
             if time.monotonic() > deadline or bot.poll() is not None:
                 raise RuntimeError("the bot did not start")
             time.sleep(0.1)

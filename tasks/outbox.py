@@ -37,16 +37,15 @@ def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: 
     return row
 
 
-def enqueue_rows(session: Session, rows: list[dict[str, Any]], chunk: int = 500) -> int:
-    """Queue many ``outbox_row``s in few statements; rows whose key is already queued are skipped.
+def enqueue_rows(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Queue many ``outbox_row``s in one executemany; rows whose key is already queued are skipped.
     Returns how many were queued."""
+    if not rows:
+        return 0
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    queued = 0
-    for start in range(0, len(rows), chunk):
-        statement = insert(Outbox).values(rows[start:start + chunk]).on_conflict_do_nothing(
-            index_elements=["dedupe_key"])
-        queued += session.execute(statement).rowcount or 0
-    return queued
+    statement = insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Outbox.id)
+    # RETURNING yields the rows actually written: the skipped ones return nothing.
+    return len(session.execute(statement, rows).all())
 
 
 def unit_recipients(session: Session, unit_id: int) -> list[Member]:

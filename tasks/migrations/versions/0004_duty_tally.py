@@ -34,12 +34,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    connection = op.get_bind()
-    for trigger in ("duty_tally_insert", "duty_tally_delete", "duty_tally_update", "duty_tally_insert_delete"):
-        if connection.dialect.name == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON assignment")
-        else:
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for trigger in ("duty_tally_insert", "duty_tally_delete", "duty_tally_update"):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}" + (" ON assignment" if postgresql else ""))
     op.drop_table('duty_tally')
-    if connection.dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS duty_tally_apply()")
+    if postgresql:
+        for function in ("duty_tally_inserted", "duty_tally_deleted", "duty_tally_updated"):
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
