@@ -38,7 +38,7 @@ class BotContext:
     policy: Policy | None = None
     calendar: WorkCalendar | None = None
     planner_interval: float = 60.0
-    paced: bool = True  # keep under Telegram's flood limits when sending notifications
+    paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
     flood: SharedFlood | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:

@@ -69,7 +69,7 @@ class _Batch:
     office: list[dict[str, Any]] = field(default_factory=list)
     leadership: list[dict[str, Any]] = field(default_factory=list)
     folded: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    schedules: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def to_unit(self, unit_id: int, kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
         for member in self.members.get(unit_id, []):
@@ -77,9 +77,9 @@ class _Batch:
 
     def remembered(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per key and batch: most of a batch shares a few deadlines."""
-        if key not in self.schedules:
-            self.schedules[key] = compute()
-        return self.schedules[key]
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
 
 
 def _item(due: _Due, step: Step, today_days: int | None) -> dict[str, Any]:
@@ -171,7 +171,8 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     live = [due for due in rows if due.task_active]
     batch = _Batch(clock, recipients_by_unit(session, {due.unit_id for due in live}))
     # A withdrawn task has nothing more to chase.
-    moves = [{"id": due.assignment_id, "next_check_at": None} for due in rows if not due.task_active]
+    moves = [{"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None}
+             for due in rows if not due.task_active]
     for due in live:
         moves.append({"id": due.assignment_id, "planned_until": now,
                       "next_check_at": plan_assignment(clock, policy, calendar, due, batch)})

@@ -45,8 +45,8 @@ _SQLITE = [
     """,
 ]
 
-# PostgreSQL: statement-level triggers over the transition tables, so that a bulk insert of a
-# million assignments adds up its rows once per statement, not once per row.
+# PostgreSQL: inserts and deletes are counted per statement over the transition tables, so that
+# a bulk insert of a million assignments adds up its rows once, not once per row.
 _PG_NO_DEADLINE = f"DATE {_NO_DEADLINE}"
 _PG_ADD = f"""
     INSERT INTO duty_tally (unit_id, status, due_on, n)
@@ -60,10 +60,19 @@ _PG_SUBTRACT = f"""
           WHERE status <> 'withdrawn' GROUP BY 1, 2, 3) AS gone
     WHERE duty_tally.unit_id = gone.unit_id AND duty_tally.status = gone.status AND duty_tally.due_on = gone.due_on;
 """
-# Of an UPDATE, only the rows whose unit, status or deadline changed (the planner's updates do not).
-_PG_CHANGED = """(SELECT {side}.* FROM old_rows JOIN new_rows ON new_rows.id = old_rows.id
-    WHERE (old_rows.unit_id, old_rows.status, old_rows.due_on)
-          IS DISTINCT FROM (new_rows.unit_id, new_rows.status, new_rows.due_on)) AS changed"""
+# An UPDATE is counted row by row, and only when unit, status or deadline changed: the WHEN is
+# checked without calling the function, so the planner's constant next_check_at updates cost nothing.
+_PG_MOVED = f"""
+    IF OLD.status <> 'withdrawn' THEN
+        UPDATE duty_tally SET n = n - 1
+        WHERE unit_id = OLD.unit_id AND status = OLD.status AND due_on = COALESCE(OLD.due_on, {_PG_NO_DEADLINE});
+    END IF;
+    IF NEW.status <> 'withdrawn' THEN
+        INSERT INTO duty_tally (unit_id, status, due_on, n)
+        VALUES (NEW.unit_id, NEW.status, COALESCE(NEW.due_on, {_PG_NO_DEADLINE}), 1)
+        ON CONFLICT (unit_id, status, due_on) DO UPDATE SET n = duty_tally.n + 1;
+    END IF;
+"""
 
 
 def _pg_function(name: str, body: str) -> str:
@@ -83,14 +92,15 @@ _POSTGRES = [
     "DROP FUNCTION IF EXISTS duty_tally_apply()",
     _pg_function("duty_tally_inserted", _PG_ADD.format(rows="new_rows")),
     _pg_function("duty_tally_deleted", _PG_SUBTRACT.format(rows="old_rows")),
-    _pg_function("duty_tally_updated", _PG_SUBTRACT.format(rows=_PG_CHANGED.format(side="old_rows"))
-                 + _PG_ADD.format(rows=_PG_CHANGED.format(side="new_rows"))),
+    _pg_function("duty_tally_updated", _PG_MOVED),
     """CREATE TRIGGER duty_tally_insert AFTER INSERT ON assignment REFERENCING NEW TABLE AS new_rows
        FOR EACH STATEMENT EXECUTE FUNCTION duty_tally_inserted()""",
     """CREATE TRIGGER duty_tally_delete AFTER DELETE ON assignment REFERENCING OLD TABLE AS old_rows
        FOR EACH STATEMENT EXECUTE FUNCTION duty_tally_deleted()""",
-    """CREATE TRIGGER duty_tally_update AFTER UPDATE ON assignment REFERENCING OLD TABLE AS old_rows
-       NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION duty_tally_updated()""",
+    """CREATE TRIGGER duty_tally_update AFTER UPDATE OF unit_id, status, due_on ON assignment FOR EACH ROW
+       WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id OR OLD.status IS DISTINCT FROM NEW.status
+             OR OLD.due_on IS DISTINCT FROM NEW.due_on)
+       EXECUTE FUNCTION duty_tally_updated()""",
 ]
 
 
