@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
+from tasks import tally
 from tasks.clock import Clock, db_time
 from tasks.events import Actor, event_row
 from tasks.models import (
@@ -243,8 +244,10 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
             summary.assignments_changed += _assignments(store, task, None, [], unit_ids,
                                                         assignments.get(task.id, []), new_assignments)
     names = {unit_id: name for name, unit_id in unit_ids.items()}
-    for assignment_id, task_id, unit_id, role in store.insert(
-            Assignment, new_assignments, Assignment.id, Assignment.task_id, Assignment.unit_id, Assignment.role):
+    with tally.bulk_insert(session.connection(), len(new_assignments)):
+        created = store.insert(Assignment, new_assignments, Assignment.id, Assignment.task_id, Assignment.unit_id,
+                               Assignment.role)
+    for assignment_id, task_id, unit_id, role in created:
         store.event("assignment.created", "assignment", assignment_id, task_id=task_id, unit=names[unit_id], role=role)
 
 

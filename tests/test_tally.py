@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 from dbstate import counted, tallied
 from sqlalchemy import Engine, text
@@ -16,6 +17,7 @@ from tasks.db import transaction
 from tasks.events import Actor
 from tasks.importer import import_file
 from tasks.models import Assignment, AssignmentStatus, Unit
+from tasks.tally import BULK_ROWS
 
 ADMIN = Actor("admin", "cli")
 
@@ -68,3 +70,27 @@ def test_a_refused_transaction_leaves_the_tally_as_it_was(prepared_engine: Engin
         pass
     with transaction(prepared_engine) as session:
         assert tallied(session) == before
+
+
+def bulk_csv(path: Path, rows: int) -> Path:
+    # 各镇街 names 13 units: ``rows`` rows make 13 × rows assignments.
+    lines = ["任务内容,责任单位,完成时限"] + [f"第{n}项工作,各镇街,{n % 12 + 1}月底前" for n in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_bulk_import_recounts_the_tally_and_keeps_counting_after(prepared_engine: Engine, clock: FixedClock,
+                                                                    tmp_path: Path) -> None:
+    document = bulk_csv(tmp_path / "2021年任务清单.csv", 100)
+    assert BULK_ROWS <= 100 * 13  # large enough to take the bulk path
+    import_file(prepared_engine, document, clock, ADMIN, district="门头沟区")
+    with transaction(prepared_engine) as session:
+        assert sum(counted(session).values()) == 1300 and tallied(session) == counted(session)
+    # The insert trigger is back: a small import afterwards is counted row by row.
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    with transaction(prepared_engine) as session:
+        session.add(Assignment(task_id=session.exec(select(Assignment.task_id)).first(),
+                               unit_id=session.exec(select(Unit.id).where(Unit.name == "区红十字会")).one(),
+                               role="co", due_on=date(2021, 12, 31), created_at=clock.now(), updated_at=clock.now()))
+    with transaction(prepared_engine) as session:
+        assert tallied(session) == counted(session)
