@@ -131,19 +131,14 @@ def recount(connection: Connection) -> None:
 def bulk_insert(connection: Connection, rows: int) -> Iterator[None]:
     """Around a bulk insert of ``rows`` assignments in the current transaction.
 
-    For a big one the insert trigger is switched off and the tally recounted once at the end:
-    tens of thousands of row triggers cost more than one GROUP BY. Both happen inside the
-    transaction, so a failure rolls the switch back with everything else.
+    On SQLite, for a big one, the row-by-row insert trigger is dropped and the tally recounted
+    once at the end: tens of thousands of row triggers cost more than one GROUP BY. Both happen
+    inside the transaction, so a failure rolls them back with everything else.
     """
-    if rows < BULK_ROWS:
+    if rows < BULK_ROWS or connection.dialect.name == "postgresql":  # PostgreSQL counts per statement already
         yield
         return
-    postgresql = connection.dialect.name == "postgresql"
-    connection.execute(text("ALTER TABLE assignment DISABLE TRIGGER duty_tally_insert" if postgresql
-                            else "DROP TRIGGER duty_tally_insert"))
+    connection.execute(text("DROP TRIGGER duty_tally_insert"))  # SQLite DDL is transactional
     yield
     recount(connection)
-    if postgresql:
-        connection.execute(text("ALTER TABLE assignment ENABLE TRIGGER duty_tally_insert"))
-    else:
-        install_triggers(connection)  # IF NOT EXISTS: only the dropped one is made again
+    install_triggers(connection)  # IF NOT EXISTS: only the dropped one is made again
