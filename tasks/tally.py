@@ -93,9 +93,9 @@ def _pg_function(name: str, body: str) -> str:
 
 
 _POSTGRES = [
+    # PostgreSQL 15 has no CREATE TRIGGER IF NOT EXISTS: make them again from scratch.
     *(f"DROP TRIGGER IF EXISTS {name} ON assignment"
-      for name in ("duty_tally_insert", "duty_tally_delete", "duty_tally_update", "duty_tally_insert_delete")),
-    "DROP FUNCTION IF EXISTS duty_tally_apply()",
+      for name in ("duty_tally_insert", "duty_tally_delete", "duty_tally_update")),
     _pg_function("duty_tally_inserted", _PG_ADD.format(rows="new_rows")),
     _pg_function("duty_tally_deleted", _PG_SUBTRACT.format(rows="old_rows")),
     _pg_function("duty_tally_updated", _PG_MOVED),
