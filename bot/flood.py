@@ -91,9 +91,6 @@ class SharedFlood:
         if mark_ids:
             session.execute(update(SendMark).where(col(SendMark.id).in_(mark_ids)).values(at=self.wall()))
 
-    async def sent(self, mark_id: int) -> None:
-        await self.run(lambda session: self.stamp(session, [mark_id]))
-
     async def record(self, chat_id: int) -> None:
         """Count a message that went out without waiting (a reply to someone who just wrote)."""
         await self.run(lambda session: session.add(SendMark(chat_id=chat_id, at=self.wall())))

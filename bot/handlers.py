@@ -88,7 +88,7 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command
 
 async def answer(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
     """Reply at once to someone who just wrote; the reply still counts in the shared flood budget."""
-    await send_reply(context.bot, chat_id, reply, BotContext.of(context).flood, wait=False)
+    await send_reply(context.bot, chat_id, reply, BotContext.of(context).flood)
 
 
 def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:

@@ -114,18 +114,18 @@ class OutboxSender:
 
 
 async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | None = None, *,
-                     wait: bool = True, reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
+                     reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
     """Send a reply's pages in order, buttons on the last one.
 
-    With ``flood`` every page is counted in the shared budget: it first waits its turn
-    (``reserved``: the turn already taken for the first page), or with ``wait=False`` (an answer
-    to someone who just wrote) goes at once and is counted all the same. The marks of the pages
-    sent are stamped here, or collected in ``sent_marks`` for the caller's own transaction.
+    With ``flood`` every page counts in the shared budget. A notification (``sent_marks`` given)
+    waits its turn for each page (``reserved``: the first page's turn, already taken) and collects
+    the marks for the caller to stamp in its own transaction. An answer to someone who just wrote
+    goes at once and is recorded.
     """
     for index, page in enumerate(reply.pages):
         last = index == len(reply.pages) - 1
         mark = None
-        if flood is not None and wait:
+        if flood is not None and sent_marks is not None:
             mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
         try:
             await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
@@ -135,10 +135,9 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
                 pass
             elif mark is None:
                 await flood.record(chat_id)
-            elif sent_marks is not None:
-                sent_marks.append(mark)
             else:
-                await flood.sent(mark)
+                assert sent_marks is not None
+                sent_marks.append(mark)
 
 
 def _detach(row: Outbox) -> Outbox:

@@ -78,6 +78,16 @@ def _due_filters(status: Any, due_on: Any, unit_column: Any, *, before: date | N
     return filters
 
 
+def _assignment_due(*, before: date | None, scope: Scope, since: date | None) -> list[Any]:
+    return _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id), before=before,
+                        scope=scope, since=since)
+
+
+def _tally_due(*, before: date | None, scope: Scope, since: date | None) -> list[Any]:
+    return _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
+                        scope=scope, since=since)
+
+
 def open_duties(session: Session, *, before: date | None, limit: int, scope: Scope = Scope(),
                 since: date | None = None) -> list[Duty]:
     """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on;
@@ -85,8 +95,7 @@ def open_duties(session: Session, *, before: date | None, limit: int, scope: Sco
     ordering = (col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
                 col(Assignment.position))
     if scope.category:  # the tally does not know categories: a category is small enough to sort
-        filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
-                               before=before, scope=scope, since=since)
+        filters = _assignment_due(before=before, scope=scope, since=since)
         query = duty_select().where(*filters, _category_filter(scope)).order_by(*ordering).limit(limit)
         return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
     last = _last_due_date_needed(session, limit, before=before, scope=scope, since=since)
@@ -97,8 +106,7 @@ def open_duties(session: Session, *, before: date | None, limit: int, scope: Sco
     # uses it for the index range), then their tasks and units.
     # The day after ``last`` (always before ``before``); no bound when the list reaches the deadline-less.
     bound = before if last == NO_DEADLINE else last + timedelta(days=1)
-    narrowed = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
-                            before=bound, scope=scope, since=since)
+    narrowed = _assignment_due(before=bound, scope=scope, since=since)
     ids = list(session.exec(select(Assignment.id).where(*narrowed).order_by(*ordering).limit(limit)))
     rows = session.exec(duty_select().where(col(Assignment.id).in_(ids)).order_by(*ordering)).all()
     return [Duty(a, t, u) for a, t, u in rows]
@@ -107,8 +115,7 @@ def open_duties(session: Session, *, before: date | None, limit: int, scope: Sco
 def _last_due_date_needed(session: Session, limit: int, *, before: date | None, scope: Scope,
                           since: date | None) -> date | None:
     """The deadline by which the first ``limit`` open duties are reached, from the tally (None: none due)."""
-    filters = _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
-                           scope=scope, since=since)
+    filters = _tally_due(before=before, scope=scope, since=since)
     per_day = session.exec(select(DutyTally.due_on, func.sum(DutyTally.n)).where(*filters)
                            .group_by(col(DutyTally.due_on)).order_by(col(DutyTally.due_on))).all()
     running = 0
@@ -123,13 +130,11 @@ def count_open_due(session: Session, *, before: date | None, scope: Scope = Scop
                    since: date | None = None) -> int:
     """How many open_duties there are (without ``limit``), without loading them."""
     if scope.category:
-        filters = _due_filters(col(Assignment.status), col(Assignment.due_on), col(Assignment.unit_id),
-                               before=before, scope=scope, since=since)
+        filters = _assignment_due(before=before, scope=scope, since=since)
         query = (select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
                  .where(*filters, _category_filter(scope)))
         return int(session.exec(query).one())
-    filters = _due_filters(col(DutyTally.status), col(DutyTally.due_on), col(DutyTally.unit_id), before=before,
-                           scope=scope, since=since)
+    filters = _tally_due(before=before, scope=scope, since=since)
     return int(session.exec(select(func.coalesce(func.sum(DutyTally.n), 0)).where(*filters)).one())
 
 
