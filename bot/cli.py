@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("init", help="建表并载入单位名录", parents=[after_command])
 
-    importing = commands.add_parser("import", help="导入工作要点文档（.txt/.md/.csv/.xlsx）",
+    importing = commands.add_parser("import", help="导入工作要点文档（.txt/.md/.csv/.xlsx/.xls）",
                                     parents=[after_command])
     importing.add_argument("path", nargs="?", type=Path, help="文档路径（默认：内置的2021年门头沟区文档）")
     importing.add_argument("--year", type=int, help="计划年份（默认从文档标题读取）")

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
 from tasks import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from tasks.events import dumps
 from tasks.tally import install_triggers
 
 DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
@@ -46,7 +47,7 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=dumps)
         event.listen(engine, "connect", _configure_sqlite)
         # In WAL mode a transaction that reads and then writes fails at once ("database is locked",
         # which busy_timeout does not retry) when another connection committed in between. BEGIN
@@ -54,7 +55,7 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
         # planner, the sender, other workers — wait their turn (busy_timeout) and claims stay exclusive.
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=dumps)
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")

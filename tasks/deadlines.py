@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from tasks.text import arabic_numerals, fold_width, strip_markup
+from tasks.text import WHITE_SPACE, arabic_numerals, fold_width, strip_markup
 
 
 @dataclass(frozen=True)
@@ -59,16 +59,16 @@ class DeadlineReading:
 
 _CJK = r"[\u3400-\u9fff]"
 _TRAILING_NOISE = re.compile(r"[\s。.,，;；:：!！]+$")
+# Spaces between CJK characters, or between a digit and CJK, are layout, not meaning;
+# "2021 5" (year, month) keeps its space because both sides are digits.
+_LAYOUT_SPACE = re.compile(rf"(?<={_CJK})\s+|\s+(?={_CJK})")
 _DONE_SUFFIX = re.compile(r"(?:全面|全部|基本)?(?:完成|完工|竣工|办结|结束|落实|到位)$")
 
 
 def _normalise(text: str) -> str:
     text = arabic_numerals(fold_width(strip_markup(text))).strip()
     text = text.replace("之前", "前").replace("以前", "前")
-    # Spaces between CJK characters, or between a digit and CJK, are layout, not meaning;
-    # "2021 5" (year, month) keeps its space because both sides are digits.
-    text = re.sub(rf"(?<={_CJK})\s+|\s+(?={_CJK})", "", text)
-    text = re.sub(r"\s+", " ", text)
+    text = WHITE_SPACE.sub(" ", _LAYOUT_SPACE.sub("", text))
     return _TRAILING_NOISE.sub("", text)
 
 
@@ -92,7 +92,10 @@ _OPEN_ENDED = re.compile(
 
 def find_recurrence(text: str) -> str | None:
     """The cycle a text asks for (每半年…一次 → "half-yearly"), or None."""
-    normalised = _normalise(text)
+    return _recurrence_in(_normalise(text))
+
+
+def _recurrence_in(normalised: str) -> str | None:
     for pattern, word in _RECURRENCES:
         if pattern.search(normalised):
             return word
@@ -263,7 +266,7 @@ def read_deadline(text: str, plan_year: int) -> DeadlineReading:
     if not normalised:
         return DeadlineReading(original, note="未写完成时限", understood=False)
 
-    recurrence = find_recurrence(normalised)
+    recurrence = _recurrence_in(normalised)
     if recurrence is not None:
         return DeadlineReading(original, recurrence=recurrence, note=f"周期性：{normalised}")
 

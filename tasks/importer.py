@@ -1,6 +1,6 @@
 """Importing a year's document: read it, resolve its units, store it — all or nothing.
 
-    document (.txt/.md, .csv, .xlsx) -> ParsedPlan (items + problems) -> database rows
+    document (.txt/.md, .csv, .xlsx/.xls) -> ParsedPlan (items + problems) -> database rows
 
 ``parse_file`` is what ``--dry-run`` shows; ``import_file`` stores exactly that in
 one transaction.
@@ -19,11 +19,11 @@ from tasks.directory import directory_from_db, sync_directory
 from tasks.events import Actor
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary, store_plan
-from tasks.spreadsheets import decode_text, read_spreadsheet
+from tasks.spreadsheets import WORKBOOK_SUFFIXES, decode_text, read_spreadsheet
 from tasks.units import UnitDirectory
 from tasks.workplan import DocumentError, read_workplan
 
-SPREADSHEET_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm")
+SPREADSHEET_SUFFIXES = (".csv", ".tsv", *WORKBOOK_SUFFIXES)
 
 __all__ = ["DocumentError", "import_file", "parse_file", "prepare_database"]
 

@@ -16,6 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
 from tasks import tally
+from tasks.bulk import load_rows
 from tasks.clock import Clock, db_time
 from tasks.events import Actor, event_row
 from tasks.models import (
@@ -77,20 +78,20 @@ class _Store:
     def event(self, action: str, entity: str, entity_id: int | None, **detail: Any) -> None:
         self.events.append(event_row(self.now, self.actor, action, entity, entity_id, detail))
 
-    def insert(self, table: type[SQLModel], rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
-        """Bulk INSERT (optionally RETURNING) in batches: an import writes tens of thousands of rows."""
+    def load(self, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+        """Bulk INSERT: a first import writes tens of thousands of rows (see tasks.bulk)."""
+        load_rows(self.session.connection(), table, rows)
+
+    def insert_returning(self, table: type[SQLModel], rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
+        """INSERT … RETURNING in batches, for the rows a re-import adds and must name in its events."""
         connection = self.session.connection()
         returned: list[Any] = []
         for start in range(0, len(rows), INSERT_BATCH):
-            batch = rows[start:start + INSERT_BATCH]
-            if returning:
-                returned += connection.execute(insert(table).returning(*returning), batch).all()
-            else:
-                connection.execute(insert(table), batch)
+            returned += connection.execute(insert(table).returning(*returning), rows[start:start + INSERT_BATCH]).all()
         return returned
 
     def write_events(self) -> None:
-        self.insert(Event, self.events)
+        self.load(Event, self.events)
         self.events = []
 
 
@@ -176,7 +177,10 @@ def _create_tasks(store: _Store, plan: Plan, tracked: _Plan, new_items: list[Ite
             raise ValueError(f"sub-items without their parent: {', '.join(i.ref for i in pending[:5])}")
         rows = [{"plan_id": plan.id, "ref": i.ref, "position": tracked.positions[i.ref], "source_line": i.line,
                  "created_at": store.now, "updated_at": store.now, **_task_fields(i, tracked.ids)} for i in ready]
-        tracked.ids.update({ref: task_id for task_id, ref in store.insert(Task, rows, Task.id, Task.ref)})
+        store.load(Task, rows)
+        # (plan_id, ref) is unique: the new ids are read back by ref, one query per level of sub-items.
+        tracked.ids.update({ref: task_id for task_id, ref in
+                            store.session.exec(select(Task.id, Task.ref).where(Task.plan_id == plan.id))})
         pending = [i for i in pending if i.ref not in tracked.ids]
 
     milestones, projects, assignments = [], [], []
@@ -197,9 +201,10 @@ def _create_tasks(store: _Store, plan: Plan, tracked: _Plan, new_items: list[Ite
                     milestones=[list(m) for m in wanted_milestones])
         summary.created += 1
         summary.assignments_changed += len(units)
-    store.insert(Milestone, milestones)
-    store.insert(Project, projects)
-    store.insert(Assignment, assignments)
+    store.load(Milestone, milestones)
+    store.load(Project, projects)
+    with tally.bulk_insert(store.session.connection(), len(assignments)):
+        store.load(Assignment, assignments)
 
 
 def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit_ids: dict[str, int],
@@ -245,8 +250,8 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
                                                         assignments.get(task.id, []), new_assignments)
     names = {unit_id: name for name, unit_id in unit_ids.items()}
     with tally.bulk_insert(session.connection(), len(new_assignments)):
-        created = store.insert(Assignment, new_assignments, Assignment.id, Assignment.task_id, Assignment.unit_id,
-                               Assignment.role)
+        created = store.insert_returning(Assignment, new_assignments, Assignment.id, Assignment.task_id,
+                                         Assignment.unit_id, Assignment.role)
     for assignment_id, task_id, unit_id, role in created:
         store.event("assignment.created", "assignment", assignment_id, task_id=task_id, unit=names[unit_id], role=role)
 

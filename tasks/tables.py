@@ -17,7 +17,7 @@ from tasks.columns import Header, detect_header
 from tasks.deadlines import find_milestones, find_recurrence, read_deadline, read_period
 from tasks.parsed import Item, Problem, ProjectDetail
 from tasks.subitems import split_subitems
-from tasks.text import compact, fold_width
+from tasks.text import WHITE_SPACE, compact, fold_width
 from tasks.unit_reading import UnitReader
 
 HEADER_SEARCH_ROWS = 6
@@ -43,7 +43,7 @@ def _cell(row: SourceRow, header: Header, name: str) -> str:
     index = header.columns.get(name)
     if index is None or index >= len(row.cells):
         return ""
-    return re.sub(r"\s+", " ", row.cells[index]).strip()
+    return WHITE_SPACE.sub(" ", row.cells[index]).strip()
 
 
 def unique_ref(base: str, used: Counter[str]) -> str:

@@ -15,6 +15,7 @@ _SUP_TAG = re.compile(r"\s*<sup>\s*(.*?)\s*</sup>", re.IGNORECASE)
 _INLINE_TAGS = re.compile(r"</?(?:b|strong|i|em|u|span|font)(?:\s[^>]*)?>", re.IGNORECASE)
 _BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _BOLD_MARKS = re.compile(r"\*\*|__")
+WHITE_SPACE = re.compile(r"\s+")
 
 # "2021年" / "2021 年" in a title or a cell: the plan year.
 YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -25,6 +26,8 @@ CHINESE_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "�
 
 def strip_markup(line: str) -> str:
     """Remove the bold/superscript markup a document conversion leaves behind."""
+    if "<" not in line and "*" not in line and "_" not in line:  # most lines: nothing to strip
+        return line
     line = _SUP_TAG.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), line)
     line = _BREAK_TAGS.sub(" ", line)
     line = _INLINE_TAGS.sub("", line)
@@ -38,7 +41,7 @@ def fold_width(text: str) -> str:
 
 def compact(text: str) -> str:
     """NFKC and no white space at all: the key under which names are compared."""
-    return re.sub(r"\s+", "", fold_width(text)).replace("\u200b", "")
+    return WHITE_SPACE.sub("", fold_width(text)).replace("\u200b", "")
 
 
 def chinese_number(token: str) -> int | None:

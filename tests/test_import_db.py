@@ -95,6 +95,9 @@ def test_seed_lands_in_the_database(prepared_engine: Engine, clock: FixedClock) 
         stored = set(session.exec(select(Assignment.task_id, Unit.name, Assignment.role)
                                   .join(Unit, col(Unit.id) == Assignment.unit_id)).all())
         assert audited == stored and len(stored) == summary.assignments_changed
+        deadlines = dict(session.exec(select(Task.id, Task.deadline)).all())
+        assert {e.entity_id: e.detail["deadline"] for e in created} == \
+            {e.entity_id: deadlines[e.entity_id] and deadlines[e.entity_id].isoformat() for e in created}
     assert summary.created == 77 and summary.changed
 
 

@@ -1,10 +1,11 @@
 """The task list as office staff keep it: XLSX and CSV, other column names and orders, merged cells."""
 
 import csv
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+import xlwt
 from openpyxl import Workbook
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
@@ -75,6 +76,34 @@ def test_csv_in_gb18030_reads_the_same_as_the_document(tmp_path: Path, directory
         writer.writerows(seed_task_rows())
     assert items_of(path, directory) == seed_task_items(directory)
     assert parse_file(path, directory).year == 2021
+
+
+def test_xls_from_older_office_software_reads_the_same_as_the_document(tmp_path: Path,
+                                                                      directory: UnitDirectory) -> None:
+    workbook = xlwt.Workbook(encoding="utf-8")
+    sheet = workbook.add_sheet("任务清单")
+    for row_number, row in enumerate([["2021年支援合作工作任务清单"], HEADER, *seed_task_rows()]):
+        for column, value in enumerate(row):
+            sheet.write(row_number, column, value)
+    path = tmp_path / "任务清单.xls"
+    workbook.save(str(path))
+    assert items_of(path, directory) == seed_task_items(directory)
+
+
+def test_date_and_number_cells_read_as_the_office_typed_them(tmp_path: Path, directory: UnitDirectory) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["序号", "任务内容", "责任单位", "完成时限"])
+    sheet.append([1, "建立消费帮扶台账", "区商务局", datetime(2022, 6, 30)])
+    sheet.append([2.0, "开展干部培训", "区委组织部", date(2022, 9, 15)])
+    sheet.append([3, "召开推进会", "区商务局", "三季度末"])
+    path = tmp_path / "tasks.xlsx"
+    workbook.save(path)
+    plan = parse_file(path, directory, year=2022)
+    assert [(t.number, t.deadline, t.deadline_text) for t in plan.of_kind("task")] == [
+        ("1", date(2022, 6, 30), "2022-06-30"), ("2", date(2022, 9, 15), "2022-09-15"),
+        ("3", date(2022, 9, 30), "三季度末")]
+    assert plan.problems == []
 
 
 def test_lead_and_co_columns(tmp_path: Path, directory: UnitDirectory) -> None:
