@@ -67,7 +67,9 @@ class Header:
     cells: tuple[str, ...]  # the header as written, to spot it when a page repeats it
 
     def repeats(self, cells: list[str]) -> bool:
-        return tuple(compact(c) for c in cells[: len(self.cells)]) == self.cells
+        # Cell by cell, so that an ordinary row is told apart by its first cell.
+        n = len(self.cells)
+        return len(cells) >= n and all(compact(c) == h for c, h in zip(cells[:n], self.cells, strict=True))
 
 
 def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]) -> str | None:

@@ -152,7 +152,7 @@ class Assignment(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int = Field(foreign_key="task.id")  # looked up through the (task_id, unit_id) index
     unit_id: int = Field(foreign_key="unit.id")
     role: str = Field(max_length=10)
     position: int = 0

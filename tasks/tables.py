@@ -8,6 +8,7 @@ headers, subtotal and group rows ("内蒙古武川县(10个)", "1.产业合作�
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -127,6 +128,8 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
                     used_refs: Counter[str]) -> TableResult:
     collected, problems = _collect_task_rows(header, rows)
     result = TableResult(problems=problems)
+    # A task list repeats a few 完成时限 phrases (年底前, 长期坚持) down thousands of rows.
+    deadline_of = functools.cache(lambda text: read_deadline(text, plan_year))
     for task_row in collected:
         row = task_row.row
         ref = unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
@@ -140,7 +143,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             owners = units.empty()
             result.problems.append(_problem(row, "task.no_units", task_row.text[:80],
                                             "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
-        reading = read_deadline(task_row.deadline_text, plan_year)
+        reading = deadline_of(task_row.deadline_text)
         if not reading.understood:
             result.problems.append(_problem(row, "deadline.unreadable", task_row.deadline_text,
                                             f"{reading.note}；该任务暂无截止日期"))
