@@ -27,6 +27,7 @@ from sqlalchemy import insert, update
 from sqlmodel import SQLModel, col
 
 from tasks import planner
+from tasks.bulk import load_rows
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.importer import refresh_statistics
@@ -76,7 +77,7 @@ def build(url: str, size: int, due: int) -> None:
             # (task, unit) is unique: spread units so that a task's ten assignments differ
             for index, row in enumerate(rows):
                 row["unit_id"] = unit_ids[(index + start) % UNITS]
-            connection.execute(insert(Assignment), rows)
+            load_rows(connection, Assignment, rows)  # COPY on PostgreSQL, as an import loads them
     refresh_statistics(engine)  # as taskbot import does after a large import
     engine.dispose()
 
