@@ -65,15 +65,10 @@ def import_file(engine: Engine, path: Path, clock: Clock, actor: Actor, *, distr
 
 
 ANALYZE_AFTER = 1000  # new rows: enough to change the query plans the bot relies on
-SQLITE_ANALYSIS_LIMIT = 1000  # rows looked at per index
 
 
 def refresh_statistics(engine: Engine) -> None:
     """After a large import the database's statistics are stale until autovacuum notices;
     the planner and the office's queries should not pay for that."""
     with engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            # Sampled, as SQLite advises for PRAGMA optimize: row counts and key spread are what the
-            # query planner needs, and an exact pass over a million rows would block writers for seconds.
-            connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
         connection.execute(text("ANALYZE"))

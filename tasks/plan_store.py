@@ -336,6 +336,9 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
         if assignment.due_on != task.deadline:
             # Follows the task (the task's event records the change); the planner looks again.
             assignment.due_on, assignment.next_check_at = task.deadline, store.now
+        elif assignment.status == AssignmentStatus.OPEN and assignment.next_check_at is None:
+            # Open again after the planner let it go (its task had been withdrawn): chase it again.
+            assignment.next_check_at = store.now
     for assignment in current:
         if assignment.unit_id not in wanted_ids and assignment.status != AssignmentStatus.WITHDRAWN:
             old_status = assignment.status
