@@ -61,6 +61,14 @@ def best_of(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def postgres_reachable(admin_url: str) -> bool:
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def fresh_postgres(admin_url: str) -> tuple[str, Callable[[], None]] | None:
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
@@ -109,7 +117,7 @@ def main() -> None:
 
     documents = [("seed document (2021 门头沟区)", seed_path(MENTOUGOU_2021)), (f"{args.rows}-row XLSX", workbook)]
     backends: list[tuple[str, Callable[[], tuple[str, Callable[[], None]]]]] = [("SQLite", sqlite_url)]
-    if fresh_postgres(args.postgres) is not None:  # probe once; each run makes its own database below
+    if postgres_reachable(args.postgres):  # each run makes its own database below, and drops it
         backends.append(("PostgreSQL", lambda: fresh_postgres(args.postgres)))  # type: ignore[arg-type,return-value]
     for label, path in documents:
         parsed = parse_file(path, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)))
