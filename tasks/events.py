@@ -22,9 +22,13 @@ def _encode(value: Any) -> str:
     raise TypeError(f"not storable in an event: {type(value).__name__}")
 
 
+# One encoder for the process: json.dumps with any non-default option builds a new one per call.
+_ENCODER = json.JSONEncoder(default=_encode)
+
+
 def dumps(value: Any) -> str:
     """The engines' JSON serializer: dates and Decimals are stored as text."""
-    return json.dumps(value, default=_encode)
+    return _ENCODER.encode(value)
 
 
 def jsonable(value: Any) -> Any:

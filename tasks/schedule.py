@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -85,34 +87,72 @@ def checkin_steps(cycle: str, policy: Policy, calendar: WorkCalendar, after: dat
         day = end + timedelta(days=1)
 
 
+def _order(step: Step) -> tuple[datetime, str, str]:
+    return step.at, step.rule, step.level
+
+
+@dataclass(frozen=True)
+class _Dated:
+    """A deadline's reminders and escalation ladder up to ``until``, in time order."""
+
+    until: datetime
+    moments: list[datetime]
+    steps: list[Step]
+
+
+# How far past its deadline a kept schedule reaches (about 55 rungs of the ladder); beyond, it is walked.
+KEPT_AFTER_DEADLINE = timedelta(days=400)
+
+
+@functools.lru_cache(maxsize=1024)
+def _dated(due_on: date, policy: Policy, calendar: WorkCalendar) -> _Dated:
+    """Computed once per deadline and process: a plan has a few hundred deadlines, and the planner
+    asks about each of them for every due duty, every minute. (The calendar is compared by identity.)"""
+    until = _moment(due_on + KEPT_AFTER_DEADLINE, policy)
+    steps = sorted([*reminder_steps(due_on, policy, calendar), *ladder_steps(due_on, policy, calendar, until)],
+                   key=_order)
+    return _Dated(until, [s.at for s in steps], steps)
+
+
+def _dated_between(due_on: date, policy: Policy, calendar: WorkCalendar, after: datetime | None,
+                   until: datetime) -> list[Step]:
+    dated = _dated(due_on, policy, calendar)
+    if until > dated.until:  # past the kept ladder (more than a year overdue): walk it again
+        return [*reminder_steps(due_on, policy, calendar), *ladder_steps(due_on, policy, calendar, until)]
+    first = 0 if after is None else bisect.bisect_right(dated.moments, after)
+    return dated.steps[first:bisect.bisect_right(dated.moments, until)]
+
+
 def steps_between(due_on: date | None, recurrence: str | None, policy: Policy, calendar: WorkCalendar, *,
                   after: datetime | None, until: datetime) -> list[Step]:
     """Every step with after < at <= until, in time order (after=None: from the beginning)."""
     found: list[Step] = []
     if due_on is not None:
-        found += reminder_steps(due_on, policy, calendar)
-        found += ladder_steps(due_on, policy, calendar, until)
+        found += _dated_between(due_on, policy, calendar, after, until)
     cycle = recurrence if recurrence in PERIOD_MONTHS else (policy.checkin_cycle if due_on is None else None)
     if cycle is not None:
         start = after or until - timedelta(days=366)
         found += checkin_steps(cycle, policy, calendar, start, until)
-    return sorted((s for s in found if (after is None or s.at > after) and s.at <= until),
-                  key=lambda s: (s.at, s.rule, s.level))
+    return sorted((s for s in found if (after is None or s.at > after) and s.at <= until), key=_order)
 
 
 def next_step(due_on: date | None, recurrence: str | None, policy: Policy, calendar: WorkCalendar,
               after: datetime) -> Step | None:
-    """The first step after ``after``: each generator stops at its first one."""
+    """The first step after ``after``."""
     until = after + HORIZON
     candidates: list[Step] = []
-    sources: list[Iterator[Step]] = []
     if due_on is not None:
-        sources += [iter(reminder_steps(due_on, policy, calendar)), ladder_steps(due_on, policy, calendar, until)]
+        dated = _dated(due_on, policy, calendar)
+        index = bisect.bisect_right(dated.moments, after)
+        if index < len(dated.steps):
+            candidates.append(dated.steps[index])
+        else:  # past the kept ladder: walk to its next rung
+            ladder = (s for s in ladder_steps(due_on, policy, calendar, until) if s.at > after)
+            if (rung := next(ladder, None)) is not None:
+                candidates.append(rung)
     cycle = recurrence if recurrence in PERIOD_MONTHS else (policy.checkin_cycle if due_on is None else None)
     if cycle is not None:
-        sources.append(checkin_steps(cycle, policy, calendar, after, until))
-    for source in sources:
-        first = next((s for s in source if s.at > after), None)
+        first = next((s for s in checkin_steps(cycle, policy, calendar, after, until) if s.at > after), None)
         if first is not None:
             candidates.append(first)
     return min(candidates, key=lambda s: s.at) if candidates else None

@@ -1,13 +1,15 @@
 """Working days and the dates of reminders, escalations and check-ins (pure, no database)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasks.errors import ServiceError
 from tasks.policy import Policy
-from tasks.schedule import next_step, steps_between
+from tasks.schedule import HORIZON, ladder_steps, next_step, reminder_steps, steps_between
 from tasks.workdays import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -72,6 +74,29 @@ def test_next_step_is_the_first_one_after() -> None:
     assert step is not None and (step.at.date(), step.level) == (D(2021, 10, 22), "d5")
     step = next_step(D(2021, 10, 31), None, Policy(), WorkCalendar(), after=at(D(2022, 3, 1)))
     assert step is not None and step.rule == "overdue" and step.level.startswith("repeat")
+
+
+CALENDAR = WorkCalendar()  # one calendar, so that the schedules kept per deadline are reused as in the planner
+DAYS = st.dates(min_value=D(2021, 1, 1), max_value=D(2023, 12, 31))
+
+
+@given(DAYS, st.one_of(st.none(), DAYS), st.integers(min_value=0, max_value=30_000),
+       st.integers(min_value=0, max_value=24 * 60))
+@settings(max_examples=300, deadline=None)
+def test_the_schedule_kept_per_deadline_answers_as_walking_the_calendar(due_on: date, after_day: date | None,
+                                                                        window_hours: int, minute: int) -> None:
+    policy = Policy()
+    after = None if after_day is None else at(after_day) + timedelta(minutes=minute)
+    until = (after or at(due_on - timedelta(days=30))) + timedelta(hours=window_hours)
+    walked = sorted((s for s in [*reminder_steps(due_on, policy, CALENDAR),
+                                 *ladder_steps(due_on, policy, CALENDAR, until)]
+                     if (after is None or s.at > after) and s.at <= until), key=lambda s: (s.at, s.rule, s.level))
+    assert steps_between(due_on, None, policy, CALENDAR, after=after, until=until) == walked
+    if after is not None:
+        following = [s for s in [*reminder_steps(due_on, policy, CALENDAR),
+                                 *ladder_steps(due_on, policy, CALENDAR, after + HORIZON)] if s.at > after]
+        step = next_step(due_on, None, policy, CALENDAR, after=after)
+        assert (step.at if step else None) == min((s.at for s in following), default=None)
 
 
 def test_an_extension_makes_new_occurrences() -> None:
