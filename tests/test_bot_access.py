@@ -1,5 +1,6 @@
 """Who may do what, and bad input: refused with a clear Chinese message, nothing changed."""
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -113,7 +114,8 @@ def test_bad_input_is_explained_and_changes_nothing(bot: BotHarness) -> None:
     assert bot.snapshot() == snapshot
 
 
-def test_forged_and_stale_buttons_are_refused(bot: BotHarness) -> None:
+def test_forged_and_stale_buttons_are_refused(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.handlers")
     member = bot.join(531, "商务局成员", Role.MEMBER, "区商务局")
     foreign = other_units_task(bot, "区商务局")
     card = bot.say(member, "我的任务")
@@ -137,6 +139,12 @@ def test_forged_and_stale_buttons_are_refused(bot: BotHarness) -> None:
     bot.server.tap_data(stranger, {**card, "chat": {"id": stranger.id, "type": "private"}}, f"rp:{foreign}")
     assert "还没有绑定身份" in bot.server.wait_for(stranger.id, after=before)[0]["text"]
     assert bot.snapshot() == snapshot
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.handlers" and r.getMessage().startswith("refused")]
+    # Each forged or stale button is in the log: another unit's task, an office button, unknown data, a stranger.
+    assert any("user 531" in m and "不是本单位负责的任务" in m for m in logged), logged
+    assert any("member" in m and "role member" in m for m in logged), logged
+    assert any("malformed button data 'zz:1'" in m for m in logged), logged
+    assert any("unbound user 532" in m for m in logged), logged
 
 
 def test_long_document_text_with_markup_characters_renders(bot: BotHarness) -> None:

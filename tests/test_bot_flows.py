@@ -160,7 +160,7 @@ def test_leader_stats(bot: BotHarness) -> None:
     assert "按工作专班" in stats["text"] and "干部人才专班" in stats["text"] and "区科技和信息化局" in stats["text"]
 
 
-def test_invites_are_single_use_and_expire(bot: BotHarness) -> None:
+def test_invites_are_single_use_and_expire(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
     office = bot.join(305, "督办办小郑", Role.OFFICE)
     reply = bot.say(office, "/invite 区农业农村局")["text"]
     code = reply.split("/start ")[1].split()[0]
@@ -176,6 +176,8 @@ def test_invites_are_single_use_and_expire(bot: BotHarness) -> None:
     bot.clock.advance(timedelta(days=8))
     assert "已过期" in bot.say(stranger, f"/start {old}")["text"]
     assert bot.snapshot() == snapshot
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused invite code from user 207")]
+    assert len(refused) == 3  # the replayed, the unknown and the expired code are each logged
     assert "还没有绑定身份" in bot.say(stranger, "我的任务")["text"]
     # Office staff cannot make leaders.
     assert "无权邀请分管领导" in bot.say(office, "/invite 领导")["text"]
