@@ -4,8 +4,8 @@ Each sheet (or the CSV file) is one table; the header row is found by its column
 names, title rows above it are skipped, and merged cells (which the reader reports
 as empty) are carried forward by the table reader like any other empty cell.
 
-Workbooks are read with calamine (Rust): .xlsx, .xlsm and the older .xls that many offices
-still send; a 10,000-row task list takes about a tenth of a second.
+Workbooks (.xlsx, .xlsm and the older .xls that many offices still send) are read with calamine
+in a fenced child process (see ``tasks.workbook_reader``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import date, datetime, time
 from pathlib import Path
 
 from tasks.parsed import ParsedPlan
@@ -21,6 +20,7 @@ from tasks.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
 from tasks.text import YEAR, compact
 from tasks.unit_reading import UnitReader
 from tasks.units import UnitDirectory
+from tasks.workbook_reader import read_workbook
 from tasks.workplan import DocumentError
 
 
@@ -37,19 +37,6 @@ def decode_text(data: bytes) -> str:
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
-def _cell_text(value: object) -> str:
-    """A cell as the person who typed it sees it: 序号 1 not 1.0, a date cell as 2021-08-31."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def csv_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
     text = decode_text(path.read_bytes())
     try:
@@ -62,20 +49,9 @@ def csv_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
 
 
 def workbook_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
-    from python_calamine import CalamineWorkbook  # imported here: only spreadsheet imports need it
-
-    sheets = []
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        for name in workbook.sheet_names:
-            # From A1, empty leading rows included, so that row numbers match what Excel shows.
-            # Formulas come as their last computed values, as the office saw them.
-            cells = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            sheets.append((name, [SourceRow(f"工作表{name}第{number}行", [_cell_text(v) for v in values], number)
-                                  for number, values in enumerate(cells, start=1)]))
-    except Exception as error:  # a damaged file fails in many ways, in opening or in reading a sheet
-        raise DocumentError(f"无法打开表格文件：{error}") from error
-    return sheets
+    return [(name, [SourceRow(f"工作表{name}第{number}行", cells, number)
+                     for number, cells in enumerate(rows, start=1)])
+            for name, rows in read_workbook(path)]
 
 
 def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,

@@ -1,16 +1,19 @@
 """The task list as office staff keep it: XLSX and CSV, other column names and orders, merged cells."""
 
 import csv
+import random
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import xlwt
+from dbstate import snapshot
 from openpyxl import Workbook
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from seed import MENTOUGOU_2021, seed_path
+from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from tasks import workbook_reader
 from tasks.clock import FixedClock
 from tasks.events import Actor
 from tasks.importer import DocumentError, import_file, parse_file
@@ -78,16 +81,71 @@ def test_csv_in_gb18030_reads_the_same_as_the_document(tmp_path: Path, directory
     assert parse_file(path, directory).year == 2021
 
 
-def test_xls_from_older_office_software_reads_the_same_as_the_document(tmp_path: Path,
-                                                                      directory: UnitDirectory) -> None:
+def write_xls(path: Path) -> None:
     workbook = xlwt.Workbook(encoding="utf-8")
     sheet = workbook.add_sheet("任务清单")
     for row_number, row in enumerate([["2021年支援合作工作任务清单"], HEADER, *seed_task_rows()]):
         for column, value in enumerate(row):
             sheet.write(row_number, column, value)
-    path = tmp_path / "任务清单.xls"
     workbook.save(str(path))
+
+
+def test_xls_from_older_office_software_reads_the_same_as_the_document(tmp_path: Path,
+                                                                      directory: UnitDirectory) -> None:
+    path = tmp_path / "任务清单.xls"
+    write_xls(path)
     assert items_of(path, directory) == seed_task_items(directory)
+
+
+def damaged(data: bytes, rng: random.Random) -> bytes:
+    """Truncated, or with bytes or a block overwritten: what a broken download or disk leaves."""
+    copy = bytearray(data)
+    how = rng.choice(["truncate", "bytes", "block"])
+    if how == "truncate":
+        return bytes(copy[:rng.randrange(len(copy))])
+    if how == "bytes":
+        for _ in range(rng.randint(1, 20)):
+            copy[rng.randrange(len(copy))] = rng.randrange(256)
+        return bytes(copy)
+    start = rng.randrange(len(copy))
+    copy[start:start + rng.randint(1, 200)] = rng.randbytes(rng.randint(1, 200))
+    return bytes(copy)
+
+
+def test_damaged_workbooks_are_read_or_refused_and_never_crash(tmp_path: Path) -> None:
+    # Among such copies of an .xls the reader (calamine) panics, aborts on a failed allocation or asks for
+    # all the memory there is; it runs in a fenced child process, so the import only ever sees a refusal.
+    write_xls(tmp_path / "original.xls")
+    write_office_workbook(tmp_path / "original.xlsx")
+    rng = random.Random(2021)
+    outcomes = []
+    for suffix in (".xls", ".xlsx"):
+        original = (tmp_path / f"original{suffix}").read_bytes()
+        for n in range(15):
+            path = tmp_path / f"damaged{n}{suffix}"
+            path.write_bytes(damaged(original, rng))
+            try:
+                parse_file(path, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)), year=2021)
+                outcomes.append("read")
+            except DocumentError as error:
+                assert str(error)
+                outcomes.append("refused")
+    assert "refused" in outcomes
+
+
+def test_a_workbook_the_reader_cannot_finish_is_refused_and_nothing_is_imported(
+        prepared_engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "任务清单.xlsx"
+    write_office_workbook(path)
+    before = snapshot(prepared_engine)
+    monkeypatch.setattr(workbook_reader, "TIME_LIMIT_SECONDS", 0.001)
+    with pytest.raises(DocumentError, match="无法打开表格文件：读取超过"):
+        import_file(prepared_engine, path, clock, Actor("office", "import"), district="门头沟区")
+    monkeypatch.undo()
+    monkeypatch.setenv("TASKBOT_WORKBOOK_MEMORY_BYTES", str(16 << 20))  # too little even to load the reader
+    with pytest.raises(DocumentError, match="无法打开表格文件"):
+        import_file(prepared_engine, path, clock, Actor("office", "import"), district="门头沟区")
+    assert snapshot(prepared_engine) == before
 
 
 def test_date_and_number_cells_read_as_the_office_typed_them(tmp_path: Path, directory: UnitDirectory) -> None:

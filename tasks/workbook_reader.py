@@ -1,0 +1,82 @@
+"""Reading an Excel workbook in a child process with a memory ceiling and a time limit.
+
+calamine is fast native code, and a damaged or hostile file (.xls above all) can make it panic,
+abort the process on a failed allocation, or ask for all the memory the machine has: seen with
+truncated and garbled copies of a real task list. The child limits its own address space before
+it opens the file; whatever becomes of it, the import gets the sheets or a DocumentError.
+
+    python -m tasks.workbook_reader PATH   ->   {"sheets": [[name, [[cell, …], …]], …]} or {"error": "…"}
+
+The ceiling is 2 GiB of address space unless TASKBOT_WORKBOOK_MEMORY_BYTES says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+# Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
+MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
+TIME_LIMIT_SECONDS = 120
+
+
+def read_workbook(path: Path) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet's cells as text, read by a fenced child process."""
+    from tasks.workplan import DocumentError  # here: the child imports this module, and needs nothing else
+
+    try:
+        done = subprocess.run([sys.executable, "-m", __name__, str(path)], capture_output=True,
+                              timeout=TIME_LIMIT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise DocumentError(f"无法打开表格文件：读取超过 {TIME_LIMIT_SECONDS} 秒（文件可能已损坏）") from error
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError:  # the child died: killed, aborted, out of memory
+        raise DocumentError(f"无法打开表格文件：文件已损坏或过大，读取时出错退出（退出码 {done.returncode}）") from None
+    if "error" in answer:
+        raise DocumentError(f"无法打开表格文件：{answer['error']}")
+    return [(name, rows) for name, rows in answer["sheets"]]
+
+
+def cell_text(value: object) -> str:
+    """A cell as the person who typed it sees it: 序号 1 not 1.0, a date cell as 2021-08-31."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _read(path: str) -> list[tuple[str, list[list[str]]]]:
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(path)
+    # From A1, empty leading rows included, so that row numbers match what Excel shows. Formulas
+    # come as their last computed values, as the office saw them.
+    return [(name, [[cell_text(v) for v in row]
+                    for row in workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)])
+            for name in workbook.sheet_names]
+
+
+def main() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
+    try:
+        answer: dict[str, object] = {"sheets": _read(sys.argv[1])}
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # a Rust panic arrives as pyo3's PanicException, a BaseException
+        answer = {"error": str(error)[:300] or type(error).__name__}
+    json.dump(answer, sys.stdout)  # ASCII: whatever the locale, and whatever odd characters the cells hold
+
+
+if __name__ == "__main__":
+    main()
