@@ -131,13 +131,11 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
             await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
                                    reply_markup=reply.buttons if last else None)
         finally:
-            if flood is None:
-                pass
-            elif mark is None:
-                await flood.record(chat_id)
-            else:
+            if mark is not None:
                 assert sent_marks is not None
                 sent_marks.append(mark)
+            elif flood is not None:
+                await flood.record(chat_id)
 
 
 def _detach(row: Outbox) -> Outbox:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from dbstate import snapshot
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.app import Webhook
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
-from tasks.clock import FixedClock
+from tasks.clock import Clock, FixedClock
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
-from tasks.models import Task
+from tasks.members import create_invite, redeem_invite
+from tasks.models import Role, Task, Unit
 from tasks.policy import Policy
 from tasks.units import UnitDirectory
 from tasks.workdays import WorkCalendar
@@ -50,3 +52,14 @@ class BotHarness(SandboxRuntime):
             task_id = session.exec(select(Task.id).where(Task.ref == ref)).one()
             assert task_id is not None
             return task_id
+
+
+def bind(engine: Engine, clock: Clock, user_id: int, role: Role, unit_name: str | None = None) -> int:
+    """A person bound through an invite, as /start CODE does it, without the bot; their member id."""
+    with transaction(engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+        code = create_invite(session, clock, ADMIN, role, unit).code
+        member = redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=f"{role}{user_id}",
+                               is_group=False)
+        assert member.id is not None
+        return member.id

@@ -5,6 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from harness import bind
 from sqlalchemy import Engine
 from sqlmodel import col, select
 from telegram import Bot
@@ -20,8 +21,7 @@ from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.events import Actor
 from tasks.importer import import_file
-from tasks.members import create_invite, redeem_invite
-from tasks.models import Member, Outbox, Role, Unit
+from tasks.models import Member, Outbox, Role
 from tasks.outbox import enqueue
 from tasks.policy import Policy
 from tasks.workdays import WorkCalendar
@@ -97,17 +97,10 @@ def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
         server.stop()
 
 
-def bind_member(engine: Engine, clock: FixedClock, user_id: int, unit_name: str) -> None:
-    with transaction(engine) as session:
-        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one()
-        code = create_invite(session, clock, ADMIN, Role.MEMBER, unit).code
-        redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name="成员", is_group=False)
-
-
 def test_after_downtime_passed_reminders_are_folded_and_nothing_is_sent_twice(prepared_engine: Engine) -> None:
     clock = FixedClock(datetime(2021, 10, 8, 1, tzinfo=UTC))  # 09:00 Beijing, the first working day after the holiday
     import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
-    bind_member(prepared_engine, clock, 901, "区商务局")
+    bind(prepared_engine, clock, 901, Role.MEMBER, "区商务局")
     policy, calendar = Policy(timezone=SH), WorkCalendar()
     run = BotContext(prepared_engine, clock, SH, "门头沟区").in_transaction
     planner.run_tick(run, clock, policy, calendar)

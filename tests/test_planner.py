@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from harness import bind
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
@@ -16,7 +17,6 @@ from tasks.db import create_schema, make_engine, transaction
 from tasks.duties import member_duty, report_completion
 from tasks.events import Actor
 from tasks.importer import import_file
-from tasks.members import create_invite, redeem_invite
 from tasks.models import Member, Outbox, Role, Task, Unit
 from tasks.policy import Policy
 from tasks.review import one_reported_duty, send_back
@@ -27,14 +27,6 @@ ADMIN = Actor("admin", "cli")
 REF = "list:加强区域协作/引导企业"  # 区科技和信息化局 leads it, 10月底前
 LEAD_UNIT = "区科技和信息化局"
 POLICY, CALENDAR = Policy(timezone=SH), WorkCalendar()
-
-
-def bind(engine: Engine, clock: FixedClock, user_id: int, role: Role, unit_name: str | None = None) -> int:
-    with transaction(engine) as session:
-        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
-        code = create_invite(session, clock, ADMIN, role, unit).code
-        return redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=f"{role}{user_id}",
-                             is_group=False).id
 
 
 def tick(engine: Engine, clock: FixedClock) -> None:
