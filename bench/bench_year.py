@@ -15,7 +15,7 @@ import asyncio
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-delivery", action="store_true", help="plan only: notifications stay in the outbox")
+    parser.add_argument("--until", type=date.fromisoformat, default=END.date(),
+                        help="last day played (a shorter run, for profiling)")
     args = parser.parse_args()
     url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
     server = SandboxServer().start_in_thread()
@@ -60,11 +62,13 @@ def main() -> None:
         policy, calendar = Policy(timezone=SH), WorkCalendar()
         ctx = BotContext(engine, clock, SH, "bench", policy=policy, calendar=calendar, paced=False)
 
+        end = datetime.combine(args.until, END.timetz())
+
         async def run() -> tuple[float, int]:
             async with Bot(server.token, base_url=server.base_url) as bot:
                 sender = OutboxSender(ctx, bot)
                 started, ticks, moment = time.perf_counter(), 0, START
-                while moment <= END:
+                while moment <= end:
                     clock.moment = moment
                     await asyncio.to_thread(planner.run_tick, ctx.in_transaction, clock, policy, calendar)
                     while not args.no_delivery and await sender.deliver_due(limit=500):
@@ -77,7 +81,7 @@ def main() -> None:
         with engine.connect() as connection:
             queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
         print(f"{args.backend}: {args.assignments} assignments, {ticks} hourly ticks from {START:%Y-%m-%d} to "
-              f"{END:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
+              f"{end:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
               f"{len(server.messages())} delivered, {len(server.state.rejected)} refused")
         engine.dispose()
     finally:

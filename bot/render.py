@@ -146,9 +146,13 @@ def duty_buttons(task_id: int) -> list[InlineKeyboardButton]:
             InlineKeyboardButton("申请延期", callback_data=f"ex:{task_id}")]
 
 
+CARD_BUTTONS = 40  # Telegram allows 100 buttons; 40 in rows of 8 still fit a phone screen
+
+
 def card_buttons(task_ids: list[int]) -> InlineKeyboardMarkup:
     """Numbered buttons that open each task's card (where the 报进展 · 办结 · 申请延期 buttons are)."""
-    buttons = [InlineKeyboardButton(str(task_id), callback_data=f"card:{task_id}") for task_id in task_ids[:40]]
+    buttons = [InlineKeyboardButton(str(task_id), callback_data=f"card:{task_id}")
+               for task_id in task_ids[:CARD_BUTTONS]]
     return InlineKeyboardMarkup([buttons[i:i + 8] for i in range(0, len(buttons), 8)])
 
 
@@ -341,6 +345,42 @@ def _folded(payload: dict[str, Any]) -> Reply:
     return page.reply(card_buttons([int(item["task_id"]) for item in items]))
 
 
+DUE_SECTIONS = (("overdue", "🔴 <b>逾期未办结</b>"), ("reminder", "⏰ <b>即将到期</b>"),
+                ("checkin", "📝 <b>请报送本期进展</b>"))
+
+
+def _due_line(item: dict[str, Any]) -> str:
+    head = f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}"
+    if item["kind"] == "checkin":
+        return f"{head}（本期 {esc(item['step'])}）"
+    days = item.get("days")
+    if item["kind"] == "overdue":
+        return f"{head}（截止 {_due_text(item)}，已逾期 {days} 天）"
+    left = "" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天"
+    return f"{head}（截止 {_due_text(item)}{left}）" + ("（补发）" if item.get("late") else "")
+
+
+def _duties_due(payload: dict[str, Any]) -> Reply:
+    """A unit's steps of one planner batch in one message: overdue first, then reminders, then check-ins."""
+    items = payload["items"]
+    page = Page().add(f"📋 <b>督办提醒</b>：本单位有 {len(items)} 项任务需要办理")
+    shown = 0
+    for kind, title in DUE_SECTIONS:
+        chosen = [item for item in items if item["kind"] == kind]
+        if not chosen:
+            continue
+        page.add(f"{title}（{len(chosen)} 项）")
+        for item in chosen[:max(LIST_LIMIT - shown, 0)]:
+            page.add(_due_line(item))
+            shown += 1
+    if shown < len(items):
+        page.add(f"另有 {len(items) - shown} 项未列出，发送“我的任务”查看全部。")
+    task_ids = list(dict.fromkeys(int(item["task_id"]) for item in items))
+    page.add("点任务编号查看详情并办理（报进展 · 办结 · 申请延期）" if len(task_ids) <= CARD_BUTTONS
+             else "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。")
+    return page.reply(card_buttons(task_ids))
+
+
 def _ladder(title: str) -> Any:
     def render(payload: dict[str, Any]) -> Reply:
         items = payload["items"]
@@ -389,6 +429,7 @@ def _digest(payload: dict[str, Any]) -> Reply:
 
 SCHEDULED = {
     "reminder": _reminder, "overdue": _overdue, "checkin": _checkin, "reminders_folded": _folded,
+    "duties_due": _duties_due,
     "overdue_office": _ladder("逾期任务督办清单"), "overdue_leadership": _ladder("逾期事项报分管领导"),
     "digest": _digest,
 }

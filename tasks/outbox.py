@@ -98,21 +98,19 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Outbox]:
         # Several workers: each takes rows no other transaction holds, without waiting for them.
         query = query.with_for_update(skip_locked=True)
     candidates = session.exec(query).all()
-    claimed = []
-    for row_id in candidates:
-        result = session.execute(update(Outbox).where(col(Outbox.id) == row_id, Outbox.status == OutboxStatus.PENDING,
-                                                      free)
-                                 .values(lease_until=now + LEASE, attempts=col(Outbox.attempts) + 1))
-        if result.rowcount == 1:
-            claimed.append(row_id)
-    session.flush()
-    return [row for row in (session.get(Outbox, row_id) for row_id in claimed) if row is not None]
+    if not candidates:
+        return []
+    # One conditional UPDATE … RETURNING claims them all; it repeats the conditions so that a row
+    # another sender claimed since the SELECT (SQLite has no row locks) is left to it.
+    claim = (update(Outbox).where(col(Outbox.id).in_(candidates), Outbox.status == OutboxStatus.PENDING, free)
+             .values(lease_until=now + LEASE, attempts=col(Outbox.attempts) + 1).returning(Outbox))
+    claimed = session.exec(claim).scalars().all()  # type: ignore[call-overload]
+    return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
 
 
 def mark_sent(session: Session, clock: Clock, row_id: int) -> None:
-    row = session.get(Outbox, row_id)
-    if row is not None:
-        row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, db_time(clock), None
+    session.execute(update(Outbox).where(col(Outbox.id) == row_id)
+                    .values(status=OutboxStatus.SENT, sent_at=db_time(clock), lease_until=None))
 
 
 def retry_later(session: Session, clock: Clock, row_id: int, delay: timedelta, error: str) -> None:

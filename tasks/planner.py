@@ -3,8 +3,10 @@
 A tick reads only assignments whose ``next_check_at`` has come. For each it takes the steps
 that fell since ``planned_until`` (see ``schedule``): the latest reminder (folded with others
 into one message per unit when the bot was down and it is stale), the latest escalation for
-each audience, the latest check-in. Office and leadership escalations of one tick go out as
-one list each. Then ``planned_until`` moves to now and ``next_check_at`` to the next step.
+each audience, the latest check-in. A unit hears of one batch in one message: a single card
+when one duty fell due, else one list of them all (a year at 10k assignments would otherwise
+send each member about eight messages a working day). Office and leadership escalations of one
+batch go out as one list each. Then ``planned_until`` moves to now and ``next_check_at`` to the next step.
 A crash before commit leaves nothing behind; dedupe keys make a replayed tick harmless.
 """
 
@@ -58,15 +60,26 @@ class _Due:
     unit: str
 
 
+@dataclass(frozen=True)
+class _UnitNote:
+    """One duty's step for its unit: sent as its own card when it is the unit's only one this batch."""
+
+    kind: str  # reminder | overdue | checkin
+    item: dict[str, Any]
+    dedupe_key: str
+
+
 @dataclass
 class _Batch:
-    """What one batch queues: notifications written in one statement at the end; office and
-    leadership escalations sent as one list each; reminders folded per unit after downtime.
-    The members of the batch's units are read once, and schedules computed once per deadline."""
+    """What one batch queues: notifications written in one statement at the end; each unit's
+    steps, and the office's and the leadership's escalations, sent as one message each;
+    reminders folded per unit after downtime. The members of the batch's units are read once,
+    and schedules computed once per deadline."""
 
     clock: Clock
     members: dict[int, list[Member]]
     notes: list[dict[str, Any]] = field(default_factory=list)
+    for_units: dict[int, list[_UnitNote]] = field(default_factory=lambda: defaultdict(list))
     office: list[dict[str, Any]] = field(default_factory=list)
     leadership: list[dict[str, Any]] = field(default_factory=list)
     folded: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -75,6 +88,9 @@ class _Batch:
     def to_unit(self, unit_id: int, kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
         for member in self.members.get(unit_id, []):
             self.notes.append(outbox_row(self.clock, member, kind, payload, dedupe_key))
+
+    def for_unit(self, unit_id: int, kind: str, item: dict[str, Any], dedupe_key: str) -> None:
+        self.for_units[unit_id].append(_UnitNote(kind, item, dedupe_key))
 
     def remembered(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()`` once per key and batch: most of a batch shares a few deadlines."""
@@ -116,29 +132,39 @@ def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _
         if now - latest.at > timedelta(minutes=policy.catch_up_grace_minutes):
             batch.folded[due.unit_id].append(item)
         else:
-            batch.to_unit(due.unit_id, "reminder", item, latest.key(due.assignment_id))
+            batch.for_unit(due.unit_id, "reminder", item, latest.key(due.assignment_id))
     if (step := _latest(steps, UNIT)) is not None:
-        batch.to_unit(due.unit_id, "overdue", _item(due, step, days), step.key(due.assignment_id))
+        batch.for_unit(due.unit_id, "overdue", _item(due, step, days), step.key(due.assignment_id))
     if (step := _latest(steps, OFFICE)) is not None:
         batch.office.append(_item(due, step, days))
     if (step := _latest(steps, LEADERSHIP)) is not None:
         batch.leadership.append(_item(due, step, days))
     checkins = [s for s in steps if s.rule == "checkin"]
     if checkins:
-        batch.to_unit(due.unit_id, "checkin", _item(due, checkins[-1], days), checkins[-1].key(due.assignment_id))
+        batch.for_unit(due.unit_id, "checkin", _item(due, checkins[-1], days), checkins[-1].key(due.assignment_id))
     upcoming = batch.remembered(("next", due.due_on, due.recurrence, now), lambda: next_step(
         due.due_on, due.recurrence, policy, calendar, after=now))
     return upcoming.at if upcoming else None
 
 
-def _send_ladder(session: Session, batch: _Batch, stamp: str) -> None:
+def _send_collected(session: Session, batch: _Batch, stamp: str) -> None:
+    """One message per audience for the batch. ``stamp`` names the batch in the dedupe keys."""
     for kind, items, roles in (("overdue_office", batch.office, (Role.OFFICE,)),
                                ("overdue_leadership", batch.leadership, (Role.LEADER,))):
         if items:
             for member in role_recipients(session, *roles):
                 batch.notes.append(outbox_row(batch.clock, member, kind, {"items": items}, f"{kind}:{stamp}"))
-    for unit_id, items in batch.folded.items():
-        batch.to_unit(unit_id, "reminders_folded", {"items": items}, f"fold:{unit_id}:{stamp}")
+    for unit_id in sorted(batch.for_units.keys() | batch.folded.keys()):
+        notes, folded = batch.for_units.get(unit_id, []), batch.folded.get(unit_id, [])
+        if len(notes) == 1 and not folded:
+            batch.to_unit(unit_id, notes[0].kind, notes[0].item, notes[0].dedupe_key)
+        elif not notes:
+            batch.to_unit(unit_id, "reminders_folded", {"items": folded}, f"fold:{unit_id}:{stamp}")
+        else:
+            # Each item keeps its step's key and says which kind of step it is.
+            items = [{**note.item, "kind": note.kind} for note in notes]
+            items += [{**item, "kind": "reminder", "late": True} for item in folded]
+            batch.to_unit(unit_id, "duties_due", {"items": items}, f"due:{unit_id}:{stamp}")
 
 
 def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
@@ -194,7 +220,7 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     for due in live:
         moves.append({"moved": due.assignment_id, "until": now,
                       "next": plan_assignment(clock, policy, calendar, due, batch)})
-    _send_ladder(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
+    _send_collected(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
     session.execute(_MOVE, moves)  # one UPDATE statement, executed for many rows
     result.assignments = len(rows)
     result.folded = sum(len(items) for items in batch.folded.values())

@@ -210,7 +210,8 @@ def test_menus_follow_the_role(bot: BotHarness) -> None:
 
 
 def test_the_bot_process_reminds_by_itself(database_url: str) -> None:
-    """APScheduler in the running bot ticks the planner; reminders arrive with their buttons."""
+    """APScheduler in the running bot ticks the planner; a unit's reminders of the morning arrive as
+    one list whose numbered buttons open each task's card with its buttons."""
     from tasks.policy import Policy
 
     clock = FixedClock(datetime(2021, 10, 14, 1, 5, tzinfo=UTC))  # imported the day before the d10 reminders
@@ -220,11 +221,17 @@ def test_the_bot_process_reminds_by_itself(database_url: str) -> None:
         office = harness.join(351, "督办办小钱", Role.OFFICE)
         before = len(harness.server.messages(member.id))
         clock.moment = datetime(2021, 10, 15, 1, 5, tzinfo=UTC)  # 09:05 on the 10th working day before 10/31
-        reminder = harness.server.wait_for(member.id, after=before, timeout=15,
-                                           predicate=lambda m: m["text"].startswith("⏰ 到期提醒"))[0]
-        assert "还有16天到期" in reminder["text"] and "2021-10-31" in reminder["text"]
-        assert [b["text"] for b in reminder["reply_markup"]["inline_keyboard"][0]] == ["报进展", "办结", "申请延期"]
-        prompt = harness.tap(member, reminder, "报进展")
+        reminders = harness.server.wait_for(member.id, after=before, timeout=15,
+                                            predicate=lambda m: m["text"].startswith("📋 督办提醒"))[0]
+        lines = [line for line in reminders["text"].splitlines() if line.startswith("• ")]
+        assert len(lines) > 1 and all("截止 2021-10-31，还有16天" in line for line in lines)
+        assert f"本单位有 {len(lines)} 项任务需要办理" in reminders["text"]
+        numbers = [b["text"] for row in reminders["reply_markup"]["inline_keyboard"] for b in row]
+        assert numbers == [line.split()[1] for line in lines]  # one button per listed task, in the list's order
+        card = harness.tap(member, reminders, numbers[0])
+        assert card["text"].splitlines()[0].split(" · ")[0].split()[-1] == numbers[0]  # e.g. "任务 27 · 类别"
+        assert [b["text"] for b in card["reply_markup"]["inline_keyboard"][0]] == ["报进展", "办结", "申请延期"]
+        prompt = harness.tap(member, card, "报进展")
         assert "请发送任务" in prompt["text"]
         before = len(harness.server.messages(member.id))
         harness.say(office, "/urge 区商务局")

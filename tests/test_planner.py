@@ -1,6 +1,6 @@
 """The planner: which duties it chases, and how it finds the due ones among a million."""
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +17,7 @@ from tasks.db import create_schema, make_engine, transaction
 from tasks.duties import member_duty, report_completion
 from tasks.events import Actor
 from tasks.importer import import_file
-from tasks.models import Member, Outbox, Role, Task, Unit
+from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
 from tasks.policy import Policy
 from tasks.review import one_reported_duty, send_back
 from tasks.workdays import WorkCalendar
@@ -43,6 +43,13 @@ def rows_about(engine: Engine, task_id: int, since: datetime) -> list[Outbox]:
     return [r for r in rows if names(r.payload)]
 
 
+def kinds_about(row: Outbox, task_id: int) -> set[str]:
+    """What the row tells about the task: a card is of its kind; a unit's list names each item's kind."""
+    if row.kind == "duties_due":
+        return {i["kind"] for i in row.payload["items"] if i["task_id"] == task_id}
+    return {row.kind}
+
+
 def the_task(engine: Engine) -> Task:
     with transaction(engine) as session:
         return session.exec(select(Task).where(Task.ref == REF)).one()
@@ -66,6 +73,48 @@ def test_the_due_query_is_answered_from_the_next_check_index_whatever_the_statis
         plan = " | ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", parameters))
     engine.dispose()
     assert "INDEX ix_assignment_next_check_at" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_unit_hears_of_one_batch_in_one_list_and_of_a_lone_step_in_its_card(prepared_engine: Engine,
+                                                                             clock: FixedClock) -> None:
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    clock.moment = datetime(2021, 10, 14, 1, 35, tzinfo=UTC)
+    tick(prepared_engine, clock)  # everything before this morning is planned while nobody is bound
+    with transaction(prepared_engine) as session:
+        dated = session.exec(select(Unit.name, Assignment.task_id, Assignment.due_on)
+                             .join(Unit, col(Unit.id) == Assignment.unit_id)
+                             .where(col(Assignment.due_on).is_not(None))).all()
+    due_on_31 = {name: {task for unit, task, due_on in dated if unit == name and due_on == date(2021, 10, 31)}
+                 for name, _task, _due_on in dated}
+    # Another unit whose dated duties all fall due on 10/31, all but one of them reported done before.
+    lone_unit = next(name for name, tasks in due_on_31.items()
+                     if name != "区商务局" and len(tasks) > 1 and len(tasks) == sum(u == name for u, _t, _d in dated))
+    left = min(due_on_31[lone_unit])
+    assert len(due_on_31["区商务局"]) > 1
+    many = [bind(prepared_engine, clock, user_id, Role.MEMBER, "区商务局") for user_id in (701, 702)]
+    lone = bind(prepared_engine, clock, 703, Role.MEMBER, lone_unit)
+    with transaction(prepared_engine) as session:
+        member = session.get(Member, lone)
+        for task_id in due_on_31[lone_unit] - {left}:
+            report_completion(session, clock, member, member_duty(session, member, task_id), "已完成")
+    clock.moment = morning = datetime(2021, 10, 15, 1, 35, tzinfo=UTC)  # the d10 reminders of 10月底前
+    tick(prepared_engine, clock)
+    with transaction(prepared_engine) as session:
+        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= morning)).all()
+    by_member = {member_id: [r for r in rows if r.member_id == member_id] for member_id in [*many, lone]}
+
+    for member_id in many:  # one message each, naming every task of the unit that the morning reminds of
+        [row] = by_member[member_id]
+        assert row.kind == "duties_due"
+        assert {i["task_id"] for i in row.payload["items"]} == due_on_31["区商务局"]
+        assert {i["kind"] for i in row.payload["items"]} == {"reminder"}
+    assert len({r.dedupe_key.rsplit(":", 1)[0] for m in many for r in by_member[m]}) == 1  # one occasion
+    [card] = by_member[lone]
+    assert card.kind == "reminder" and card.payload["task_id"] == left
+
+    tick(prepared_engine, clock)  # the same morning again: nothing more
+    with transaction(prepared_engine) as session:
+        assert len(session.exec(select(Outbox).where(col(Outbox.created_at) >= morning)).all()) == len(rows)
 
 
 def test_a_duty_waiting_for_review_is_not_chased_until_it_is_sent_back(prepared_engine: Engine,
@@ -117,4 +166,4 @@ def test_a_task_withdrawn_and_put_back_is_chased_again(prepared_engine: Engine, 
     overdue_at = clock.now()
     tick(prepared_engine, clock)
     assert [r for r in rows_about(prepared_engine, task.id, overdue_at)
-            if r.member_id == member_id and r.kind == "overdue"]
+            if r.member_id == member_id and "overdue" in kinds_about(r, task.id)]

@@ -61,3 +61,36 @@ def test_long_lists_are_capped_with_the_total_and_how_to_narrow_them() -> None:
     reply = overdue_table(duties, date(2021, 11, 8), "逾期未办结", total=480)
     shown = "".join(visible_text(p) for p in reply.pages)
     assert "逾期未办结（480 项）" in shown and "共 480 项，这里显示最早的 3 项" in shown and "/overdue 区商务局" in shown
+
+
+def _due_item(task_id: int, kind: str, **extra: object) -> dict:
+    days = {"overdue": 12, "reminder": -3, "checkin": None}[kind]
+    return {"key": f"a{task_id}:{kind}", "task_id": task_id, "text": f"任务<{task_id}>", "unit": "区商务局",
+            "due_on": None if kind == "checkin" else "2021-10-31", "step": "2021W42" if kind == "checkin" else "d3",
+            "days": days, "kind": kind, **extra}
+
+
+def test_a_units_list_puts_overdue_first_and_opens_each_task_by_its_number() -> None:
+    from bot.render import notification
+
+    items = [_due_item(1, "checkin"), _due_item(2, "reminder"), _due_item(3, "overdue"),
+             _due_item(4, "reminder", late=True), _due_item(3, "checkin")]
+    reply = notification("duties_due", {"items": items})
+    shown = check_pages(reply.pages)
+    assert "本单位有 5 项任务需要办理" in shown
+    order = [shown.index(title) for title in ("逾期未办结（1 项）", "即将到期（2 项）", "请报送本期进展（2 项）")]
+    assert order == sorted(order)
+    assert "任务<3>（截止 2021-10-31，已逾期 12 天）" in shown and "任务<2>（截止 2021-10-31，还有3天）" in shown
+    assert "任务<4>（截止 2021-10-31，还有3天）（补发）" in shown and "任务<1>（本期 2021W42）" in shown
+    buttons = [(b.text, b.callback_data) for row in reply.buttons.inline_keyboard for b in row]
+    assert buttons == [("1", "card:1"), ("2", "card:2"), ("3", "card:3"), ("4", "card:4")]  # task 3 once
+
+
+def test_a_units_long_list_is_capped_and_says_how_to_see_the_rest() -> None:
+    from bot.render import CARD_BUTTONS, LIST_LIMIT, notification
+
+    items = [_due_item(n, "overdue") for n in range(LIST_LIMIT + 25)]
+    reply = notification("duties_due", {"items": items})
+    shown = check_pages(reply.pages)
+    assert shown.count("• ") == LIST_LIMIT and "另有 25 项未列出，发送“我的任务”查看全部" in shown
+    assert sum(len(row) for row in reply.buttons.inline_keyboard) == CARD_BUTTONS and "/task 编号" in shown

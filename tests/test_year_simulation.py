@@ -44,7 +44,7 @@ PEOPLE = {"区商务局": 1, "区农业农村局": 2, "office": 3, "leader": 4}
 ROSE = "project:神农架林区:神农架林区高山玫瑰、奇异莓试种项目"  # 区农业农村局, due 2021-05-31
 EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局, due 2021-10-31
 NEW_ROSE_DATE = date(2021, 10, 11)
-SCHEDULED_KINDS = {"reminder", "overdue", "checkin", "reminders_folded", "overdue_office", "overdue_leadership"}  # its d1 reminder falls on Saturday 2021-10-09, an official working day
+SCHEDULED_KINDS = {"reminder", "overdue", "checkin", "reminders_folded", "duties_due", "overdue_office", "overdue_leadership"}  # its d1 reminder falls on Saturday 2021-10-09, an official working day
 
 
 # --- the expected schedule, computed from the calendar and the policy's numbers ------------------
