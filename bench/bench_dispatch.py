@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/bench_dispatch.py [--messages 3000] [--chats 1000] [--groups 50] [--senders 1]
                                              [--database-url postgresql://postgres@127.0.0.1:5432/taskbot_bench]
+                                             [--round-trip-ms 0]
 
 Queues the messages round-robin over the chats (people and groups) in a fresh outbox (SQLite
 unless a PostgreSQL URL is given; that database is emptied), delivers them with the real sender
 — with ``--senders N``, N senders at once that share nothing but the database, as N worker
 processes would — and prints messages/s as a fraction of the 30/s cap, the 429s received, and
-what was lost.
+what was lost. ``--round-trip-ms`` puts each Bot API call that long on the wire, as a far
+server would (loopback answers in about a millisecond).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--database-url")
+    parser.add_argument("--round-trip-ms", type=float, default=0.0)
     args = parser.parse_args()
     limits = FloodLimits()
     engine = make_engine(args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'dispatch.db'}")
@@ -50,7 +53,7 @@ def main() -> None:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     create_schema(engine)
     clock = FixedClock(datetime(2021, 10, 15, 1, 30, tzinfo=UTC))
-    server = SandboxServer(flood_limits=limits).start_in_thread()
+    server = SandboxServer(flood_limits=limits, round_trip=args.round_trip_ms / 1000).start_in_thread()
     chats = [-(100_000 + n) if n < args.groups else 100_000 + n for n in range(args.chats)]
     with transaction(engine) as session:
         members = []

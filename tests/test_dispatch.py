@@ -1,6 +1,7 @@
 """The dispatcher under Telegram's limits, after downtime, and through timeouts."""
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -145,5 +146,42 @@ def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock
         texts = [m["text"] for m in server.messages(77)]
         # Telegram may deliver a request the client gave up on: at most one duplicate, never a loss.
         assert 1 <= len(texts) <= 2 and all("超时测试" in t for t in texts)
+    finally:
+        server.stop()
+
+
+def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepared_engine: Engine,
+                                                                          clock: FixedClock) -> None:
+    # Waiting for each answer before the next send caps a sender at one message per round trip.
+    server = SandboxServer(flood_limits=FloodLimits(), round_trip=0.3).start_in_thread()
+    try:
+        with transaction(prepared_engine) as session:
+            members = []
+            for n in range(12):
+                server.person(6000 + n, f"人{n}")
+                members.append(Member(user_id=6000 + n, chat_id=6000 + n, name=f"m{n}", role=Role.OFFICE,
+                                      created_at=clock.now()))
+            session.add_all(members)
+            session.flush()
+            for round_ in range(3):
+                for member in members:
+                    enqueue(session, clock, member, "member_unreachable", {"member": f"第{round_}轮", "unit": ""},
+                            f"wire:{round_}")
+
+        async def run() -> None:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                while await sender.deliver_due(limit=100):
+                    pass
+
+        asyncio.run(run())
+        assert server.state.rejected == [] and len(server.messages()) == 36
+        assert server.state.most_sending > 1  # several chats' messages on the wire at once
+        assert server.state.overlapped == []  # never two to one chat
+        for member in members:
+            rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(member.chat_id)]
+            assert rounds == ["0", "1", "2"]  # each chat's messages in the order they were queued
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
     finally:
         server.stop()

@@ -20,8 +20,8 @@ import json
 import re
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from bot.sandbox.webhook import SECRET_PATTERN, WebhookPusher, webhook_url_probl
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "督办助手", "username": "taskbot_sandbox_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 JSON_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "allowed_updates", "reply_markup", "commands",
@@ -88,13 +89,19 @@ class SandboxState:
     rejected: list[tuple[str, int, str]] = field(default_factory=list)  # (method, code, description)
     blocked: set[int] = field(default_factory=set)
     migrated: dict[int, int] = field(default_factory=dict)
+    sending: Counter[int] = field(default_factory=Counter)  # chat -> send calls on the wire now
+    most_sending: int = 0  # the most send calls on the wire at once
+    overlapped: list[int] = field(default_factory=list)  # chats sent to while a call to them was on the wire
 
 
 class SandboxServer:
     def __init__(self, token: str = "123456:SANDBOX", *, flood_limits: FloodLimits | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, round_trip: float = 0.0) -> None:
         self.token = token
         self.flood_limits = flood_limits
+        # Seconds each Bot API call spends on the wire, half each way (the real server is far
+        # away; loopback would hide a sender that waits for one answer before the next send).
+        self.round_trip = round_trip
         self.monotonic = monotonic
         self.state = SandboxState()
         self.faults: list[Fault] = []
@@ -298,14 +305,40 @@ class SandboxServer:
             handler = getattr(self, "_api_" + re.sub(r"([A-Z])", r"_\1", method).lower(), None)
             if handler is None:
                 raise ApiError(404, "Not Found")
-            await self._apply_fault(method, params)
-            self._check_flood(method, params)
-            result = await handler(params, files)
+            with self._on_the_wire(method, params.get("chat_id")):
+                if self.round_trip and method != "getUpdates":
+                    await asyncio.sleep(self.round_trip / 2)
+                await self._apply_fault(method, params)
+                self._check_flood(method, params)
+                result = await handler(params, files)
         except ApiError as error:
             with self._lock:
                 self.state.rejected.append((method, error.code, error.description))
-            return self._error(error)
-        return web.json_response({"ok": True, "result": result})
+            return await self._answer(self._error(error), method)
+        return await self._answer(web.json_response({"ok": True, "result": result}), method)
+
+    @contextlib.contextmanager
+    def _on_the_wire(self, method: str, chat_id: Any) -> Iterator[None]:
+        """Counts send calls under way, to show a sender overlaps them, and never for one chat."""
+        if method not in SEND_METHODS:
+            yield
+            return
+        chat = int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0
+        with self._lock:
+            if self.state.sending[chat]:
+                self.state.overlapped.append(chat)
+            self.state.sending[chat] += 1
+            self.state.most_sending = max(self.state.most_sending, self.state.sending.total())
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.state.sending[chat] -= 1
+
+    async def _answer(self, response: web.Response, method: str) -> web.Response:
+        if self.round_trip and method != "getUpdates":
+            await asyncio.sleep(self.round_trip / 2)
+        return response
 
     @staticmethod
     def _error(error: ApiError) -> web.Response:
@@ -361,7 +394,7 @@ class SandboxServer:
         raise ApiError(400, "Bad Request: injected fault")
 
     def _check_flood(self, method: str, params: dict[str, Any]) -> None:
-        if method not in ("sendMessage", "sendPhoto", "sendDocument"):
+        if method not in SEND_METHODS:
             return
         now = self.monotonic()
         chat_id = params.get("chat_id")
