@@ -149,6 +149,9 @@ class Assignment(SQLModel, table=True):
         # "my open tasks, nearest deadline first" and "what is overdue" are the hot questions.
         Index("ix_assignment_unit_status_due", "unit_id", "status", "due_on"),
         Index("ix_assignment_status_due", "status", "due_on"),
+        # The planner's due query: what is due, taken a unit at a time, so that one batch holds all
+        # or most of a unit's duties and the unit hears of them in one message.
+        Index("ix_assignment_next_check", "next_check_at", "unit_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -158,9 +161,9 @@ class Assignment(SQLModel, table=True):
     position: int = 0
     status: str = Field(default=AssignmentStatus.OPEN, max_length=20)
     due_on: date | None = None  # the task's deadline, copied so the indexes above can serve
-    # The planner looks at an assignment when next_check_at has come (an indexed column, so a tick
+    # The planner looks at an assignment when next_check_at has come (indexed above, so a tick
     # costs what is due, not what exists); every step up to planned_until has been handled.
-    next_check_at: datetime | None = Field(default=None, index=True)
+    next_check_at: datetime | None = None
     planned_until: datetime | None = None
     created_at: datetime
     updated_at: datetime

@@ -179,16 +179,20 @@ _MOVE = (update(_ASSIGNMENT).where(_ASSIGNMENT.c.id == bindparam("moved"))
          .values(planned_until=bindparam("until"), next_check_at=bindparam("next")))
 
 
-def due_query(now: datetime, limit: int, dialect: str) -> Select[tuple[int]]:
-    """The ids of the assignments whose next_check_at has come, the earliest first.
+DUE_ORDER = (col(Assignment.next_check_at), col(Assignment.unit_id), col(Assignment.id))
 
-    On next_check_at alone, so that the next_check_at index is the only one that can answer it,
-    whatever the database's statistics say: with a status condition too, SQLite without fresh
-    statistics walked the (status, due_on) index over every open assignment and sorted them
+
+def due_query(now: datetime, limit: int, dialect: str) -> Select[tuple[int]]:
+    """The ids of the assignments whose next_check_at has come, the earliest first, a unit at a time
+    (one batch then holds all or most of a unit's due duties: one message for the unit).
+
+    On next_check_at alone, so that the (next_check_at, unit_id, id) index is the only one that can
+    answer it, whatever the database's statistics say: with a status condition too, SQLite without
+    fresh statistics walked the (status, due_on) index over every open assignment and sorted them
     (1.4 s a tick at a million). Whether a due assignment is still open is read with its task.
     """
     query = (select(Assignment.id).where(col(Assignment.next_check_at) <= now)
-             .order_by(col(Assignment.next_check_at), col(Assignment.id)).limit(limit))
+             .order_by(*DUE_ORDER).limit(limit))
     if dialect == "postgresql":
         query = query.with_for_update(skip_locked=True)  # concurrent workers plan disjoint batches
     return query
@@ -210,7 +214,7 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
                Task.recurrence, (Task.status == TaskStatus.ACTIVE) & (Assignment.status == AssignmentStatus.OPEN),
                Unit.id, Unit.name)
         .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(col(Assignment.id).in_(due_ids)).order_by(col(Assignment.next_check_at), col(Assignment.id))).all()]
+        .where(col(Assignment.id).in_(due_ids)).order_by(*DUE_ORDER)).all()]
     live = [due for due in rows if due.chased]
     batch = _Batch(clock, recipients_by_unit(session, {due.unit_id for due in live}))
     # A duty reported, done or withdrawn, or of a withdrawn task, has nothing more to chase until a
