@@ -4,7 +4,8 @@
 
 Builds the synthetic database of bench_planner (every unit has a member, so every reminder,
 escalation and check-in is delivered), then plays 2021-06-18 … 2022-01-31 on a moved clock with
-the real planner and the real sender delivering through the local Bot API server. Prints the
+the real planner and the real sender delivering through the local Bot API server (in a process
+of its own, as Telegram's is elsewhere; ``--server-thread`` keeps it in this one). Prints the
 wall time and how much was sent.
 """
 
@@ -24,6 +25,7 @@ from telegram import Bot
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
+from sandbox_process import SandboxProcess
 
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
@@ -46,25 +48,24 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-delivery", action="store_true", help="plan only: notifications stay in the outbox")
+    parser.add_argument("--server-thread", action="store_true",
+                        help="run the local Bot API server in a thread of this process (it then shares its CPU)")
     parser.add_argument("--until", type=date.fromisoformat, default=END.date(),
                         help="last day played (a shorter run, for profiling)")
     args = parser.parse_args()
     url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
-    server = SandboxServer().start_in_thread()
+    people = [10_000 + n for n in range(bench_planner.UNITS)]
     try:
         bench_planner.build(url, args.assignments, 0)
         engine = make_engine(url)
         with engine.begin() as connection:  # as an import leaves them: to be looked at from the start
             connection.execute(update(Assignment).values(next_check_at=START, planned_until=None))
-        for n in range(bench_planner.UNITS):
-            server.person(10_000 + n, f"m{n}")
         clock = FixedClock(START)
         policy, calendar = Policy(timezone=SH), WorkCalendar()
         ctx = BotContext(engine, clock, SH, "bench", policy=policy, calendar=calendar, paced=False)
-
         end = datetime.combine(args.until, END.timetz())
 
-        async def run() -> tuple[float, int]:
+        async def run(server: SandboxServer | SandboxProcess) -> tuple[float, int]:
             async with Bot(server.token, base_url=server.base_url) as bot:
                 sender = OutboxSender(ctx, bot)
                 started, ticks, moment = time.perf_counter(), 0, START
@@ -77,15 +78,28 @@ def main() -> None:
                     ticks += 1
                 return time.perf_counter() - started, ticks
 
-        elapsed, ticks = asyncio.run(run())
+        if args.server_thread:
+            server = SandboxServer().start_in_thread()
+            for user_id in people:
+                server.person(user_id, f"m{user_id}")
+            try:
+                elapsed, ticks = asyncio.run(run(server))
+                delivered, refused = len(server.messages()), len(server.state.rejected)
+            finally:
+                server.stop()
+        else:
+            with SandboxProcess(people) as remote:
+                elapsed, ticks = asyncio.run(run(remote))
+                delivered, rejected = remote.finish()
+                refused = len(rejected)
         with engine.connect() as connection:
             queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
+        where = "in a thread of this process" if args.server_thread else "in its own process"
         print(f"{args.backend}: {args.assignments} assignments, {ticks} hourly ticks from {START:%Y-%m-%d} to "
               f"{end:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
-              f"{len(server.messages())} delivered, {len(server.state.rejected)} refused")
+              f"{delivered} delivered, {refused} refused (Bot API server {where})")
         engine.dispose()
     finally:
-        server.stop()
         bench_planner.drop(url, args.postgres)
 
 
