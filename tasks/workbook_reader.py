@@ -75,7 +75,9 @@ def main() -> None:
         raise
     except BaseException as error:  # a Rust panic arrives as pyo3's PanicException, a BaseException
         answer = {"error": str(error)[:300] or type(error).__name__}
-    json.dump(answer, sys.stdout)  # ASCII: whatever the locale, and whatever odd characters the cells hold
+    # UTF-8 bytes, whatever the locale: a third the size of ASCII escapes for Chinese text.
+    # (A lone surrogate, from a file name that is not UTF-8, becomes its JSON escape.)
+    sys.stdout.buffer.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "backslashreplace"))
 
 
 if __name__ == "__main__":
