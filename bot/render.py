@@ -140,8 +140,9 @@ def summary(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def duty_buttons(task_id: int) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton("报进展", callback_data=f"rp:{task_id}"),
+def duty_buttons(task_id: int, *, numbered: bool = False) -> list[InlineKeyboardButton]:
+    """报进展 · 办结 · 申请延期 for one task; ``numbered`` names the task on the first button (a list's rows)."""
+    return [InlineKeyboardButton(f"{task_id} 报进展" if numbered else "报进展", callback_data=f"rp:{task_id}"),
             InlineKeyboardButton("办结", callback_data=f"dn:{task_id}"),
             InlineKeyboardButton("申请延期", callback_data=f"ex:{task_id}")]
 
@@ -345,6 +346,7 @@ def _folded(payload: dict[str, Any]) -> Reply:
     return page.reply(card_buttons([int(item["task_id"]) for item in items]))
 
 
+ANSWER_ROWS = 8  # up to this many tasks, a unit's list carries each task's own buttons, a row each
 DUE_SECTIONS = (("overdue", "🔴 <b>逾期未办结</b>"), ("reminder", "⏰ <b>即将到期</b>"),
                 ("checkin", "📝 <b>请报送本期进展</b>"))
 
@@ -376,6 +378,8 @@ def _duties_due(payload: dict[str, Any]) -> Reply:
     if shown < len(items):
         page.add(f"另有 {len(items) - shown} 项未列出，发送“我的任务”查看全部。")
     task_ids = list(dict.fromkeys(int(item["task_id"]) for item in items))
+    if len(task_ids) <= ANSWER_ROWS:  # a reminder is answered with one tap, as on a single card
+        return page.reply(InlineKeyboardMarkup([duty_buttons(task_id, numbered=True) for task_id in task_ids]))
     page.add("点任务编号查看详情并办理（报进展 · 办结 · 申请延期）" if len(task_ids) <= CARD_BUTTONS
              else "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。")
     return page.reply(card_buttons(task_ids))

@@ -3,10 +3,11 @@
 A tick reads only assignments whose ``next_check_at`` has come. For each it takes the steps
 that fell since ``planned_until`` (see ``schedule``): the latest reminder (folded with others
 into one message per unit when the bot was down and it is stale), the latest escalation for
-each audience, the latest check-in. A unit hears of one batch in one message: a single card
-when one duty fell due, else one list of them all (a year at 10k assignments would otherwise
-send each member about eight messages a working day). Office and leadership escalations of one
-batch go out as one list each. Then ``planned_until`` moves to now and ``next_check_at`` to the next step.
+each audience, the latest check-in. Due duties are taken a unit at a time, and a unit hears of
+its batch in one message: its task's card when one step fell due, else one list of them all (a
+card per step had a year at 10k assignments send each member about eight messages a working
+day). Office and leadership escalations of one batch go out as one list each. Then
+``planned_until`` moves to now and ``next_check_at`` to the next step.
 A crash before commit leaves nothing behind; dedupe keys make a replayed tick harmless.
 """
 

@@ -82,8 +82,19 @@ def test_a_units_list_puts_overdue_first_and_opens_each_task_by_its_number() -> 
     assert order == sorted(order)
     assert "任务<3>（截止 2021-10-31，已逾期 12 天）" in shown and "任务<2>（截止 2021-10-31，还有3天）" in shown
     assert "任务<4>（截止 2021-10-31，还有3天）（补发）" in shown and "任务<1>（本期 2021W42）" in shown
+    # A short list is answered with one tap, as a single card: a row of buttons per task (task 3 once).
+    rows = [[(b.text, b.callback_data) for b in row] for row in reply.buttons.inline_keyboard]
+    assert rows == [[(f"{n} 报进展", f"rp:{n}"), ("办结", f"dn:{n}"), ("申请延期", f"ex:{n}")] for n in (1, 2, 3, 4)]
+
+
+def test_a_units_longer_list_opens_each_task_by_its_number() -> None:
+    from bot.render import ANSWER_ROWS, notification
+
+    items = [_due_item(n, "reminder") for n in range(1, ANSWER_ROWS + 2)]
+    reply = notification("duties_due", {"items": items})
+    assert "点任务编号查看详情并办理" in check_pages(reply.pages)
     buttons = [(b.text, b.callback_data) for row in reply.buttons.inline_keyboard for b in row]
-    assert buttons == [("1", "card:1"), ("2", "card:2"), ("3", "card:3"), ("4", "card:4")]  # task 3 once
+    assert buttons == [(str(n), f"card:{n}") for n in range(1, ANSWER_ROWS + 2)]
 
 
 def test_a_units_long_list_is_capped_and_says_how_to_see_the_rest() -> None:
