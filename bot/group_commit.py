@@ -1,6 +1,6 @@
 """Writing what happened to sent messages: one transaction for every outcome that is ready.
 
-The sender keeps up to thirty messages on the wire, so their answers arrive close together.
+The sender keeps up to twelve messages on the wire, so their answers arrive close together.
 A transaction each made SQLite's writers queue for the write lock (and sleep in its busy
 handler) one commit at a time. Here the outcomes that arrive while a write is under way are
 written together in the next one. Each message's outcome is still written as soon as the
