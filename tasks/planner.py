@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, text, update
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
@@ -179,21 +179,6 @@ def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
 _ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
 _MOVE = (update(_ASSIGNMENT).where(_ASSIGNMENT.c.id == bindparam("moved"))
          .values(planned_until=bindparam("until"), next_check_at=bindparam("next")))
-# PostgreSQL takes the batch's moves as three arrays in one statement: executed per row, even
-# pipelined, the 500 UPDATEs were a tenth of a tick.
-_MOVE_ARRAYS = text(
-    "UPDATE assignment SET planned_until = moved.until, next_check_at = moved.next"
-    " FROM unnest(CAST(:ids AS integer[]), CAST(:untils AS timestamptz[]), CAST(:nexts AS timestamptz[]))"
-    " AS moved(id, until, next) WHERE assignment.id = moved.id")
-
-
-def _move(session: Session, moves: list[dict[str, Any]], dialect: str) -> None:
-    """Set each moved assignment's planned_until and next_check_at."""
-    if dialect == "postgresql":
-        session.execute(_MOVE_ARRAYS, {"ids": [m["moved"] for m in moves], "untils": [m["until"] for m in moves],
-                                       "nexts": [m["next"] for m in moves]})
-    else:
-        session.execute(_MOVE, moves)  # one UPDATE statement, executed for many rows
 
 
 DUE_ORDER = (col(Assignment.next_check_at), col(Assignment.unit_id), col(Assignment.id))
@@ -250,7 +235,7 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
         moves.append({"moved": due.assignment_id, "until": now,
                       "next": plan_assignment(clock, policy, calendar, due, batch)})
     _send_collected(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
-    _move(session, moves, dialect)
+    session.execute(_MOVE, moves)  # one UPDATE statement, executed for many rows
     result.assignments = len(rows)
     result.folded = sum(len(items) for items in batch.folded.values())
     result.messages = enqueue_rows(session, batch.notes)
