@@ -31,6 +31,25 @@ SH = ZoneInfo("Asia/Shanghai")
 ADMIN = Actor("admin", "cli")
 
 
+def queue_rounds(engine: Engine, clock: FixedClock, server: SandboxServer, chats: list[int],
+                 rounds: int = 3) -> list[Member]:
+    """An office member per chat (a group where the id is negative), each queued ``rounds`` notifications
+    that say their round (第0轮, 第1轮 …), round after round."""
+    with transaction(engine) as session:
+        members = []
+        for chat in chats:
+            server.group(chat, f"群{chat}") if chat < 0 else server.person(chat, f"人{chat}")
+            members.append(Member(user_id=None if chat < 0 else chat, chat_id=chat, name=f"m{chat}",
+                                  role=Role.OFFICE, created_at=clock.now()))
+        session.add_all(members)
+        session.flush()
+        for round_ in range(rounds):
+            for member in members:
+                enqueue(session, clock, member, "member_unreachable", {"member": f"第{round_}轮", "unit": ""},
+                        f"round:{round_}")
+        return members
+
+
 def test_round_robin_interleaves_chats() -> None:
     assert round_robin([1, 1, 1, 2, 2, 3]) == [0, 3, 5, 1, 4, 2]
 
@@ -62,19 +81,8 @@ def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
         prepared_engine: Engine, clock: FixedClock) -> None:
     server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
     try:
-        with transaction(prepared_engine) as session:
-            members = []
-            for n in range(40):
-                chat = -(1000 + n) if n < 2 else 5000 + n  # two groups, the rest people
-                server.group(chat, f"群{n}") if chat < 0 else server.person(chat, f"人{n}")
-                members.append(Member(user_id=None if chat < 0 else chat, chat_id=chat, name=f"m{n}",
-                                      role=Role.OFFICE, created_at=clock.now()))
-            session.add_all(members)
-            session.flush()
-            for round_ in range(3):
-                for member in members:
-                    enqueue(session, clock, member, "member_unreachable", {"member": f"测试{round_}", "unit": ""},
-                            f"flood:{round_}")
+        chats = [-(1000 + n) if n < 2 else 5000 + n for n in range(40)]  # two groups, the rest people
+        queue_rounds(prepared_engine, clock, server, chats)
 
         async def one_sender() -> None:
             # Each sender has its own context: what they share is the database, as two processes would.
@@ -155,18 +163,7 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
     # Waiting for each answer before the next send caps a sender at one message per round trip.
     server = SandboxServer(flood_limits=FloodLimits(), round_trip=0.3).start_in_thread()
     try:
-        with transaction(prepared_engine) as session:
-            members = []
-            for n in range(12):
-                server.person(6000 + n, f"人{n}")
-                members.append(Member(user_id=6000 + n, chat_id=6000 + n, name=f"m{n}", role=Role.OFFICE,
-                                      created_at=clock.now()))
-            session.add_all(members)
-            session.flush()
-            for round_ in range(3):
-                for member in members:
-                    enqueue(session, clock, member, "member_unreachable", {"member": f"第{round_}轮", "unit": ""},
-                            f"wire:{round_}")
+        members = queue_rounds(prepared_engine, clock, server, [6000 + n for n in range(12)])
 
         async def run() -> None:
             async with Bot(server.token, base_url=server.base_url) as bot:
