@@ -38,9 +38,33 @@ def rows_about(engine: Engine, task_id: int, since: datetime) -> list[Outbox]:
     def names(payload: dict[str, Any]) -> bool:
         return payload.get("task_id") == task_id or any(i.get("task_id") == task_id for i in payload.get("items", []))
 
+    return [r for r in rows_since(engine, since) if names(r.payload)]
+
+
+def rows_since(engine: Engine, since: datetime) -> list[Outbox]:
     with transaction(engine) as session:
-        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= since)).all()
-    return [r for r in rows if names(r.payload)]
+        return list(session.exec(select(Outbox).where(col(Outbox.created_at) >= since)).all())
+
+
+EVE = datetime(2021, 10, 14, 1, 35, tzinfo=UTC)  # the day before the d10 reminders of 10月底前
+MORNING = datetime(2021, 10, 15, 1, 35, tzinfo=UTC)
+
+
+def planned_to_the_eve(engine: Engine, clock: FixedClock) -> tuple[list[tuple[str, int, date]], dict[str, set[int]]]:
+    """The seed imported and planned up to the eve while nobody is bound (so nothing earlier is sent
+    later); its dated duties as (unit, task, deadline), and each unit's tasks due on 10/31."""
+    import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    clock.moment = EVE
+    tick(engine, clock)
+    with transaction(engine) as session:
+        dated = list(session.exec(select(Unit.name, Assignment.task_id, Assignment.due_on)
+                                  .join(Unit, col(Unit.id) == Assignment.unit_id)
+                                  .where(col(Assignment.due_on).is_not(None))).all())
+    due_on_31: dict[str, set[int]] = {}
+    for unit, task, due_on in dated:
+        if due_on == date(2021, 10, 31):
+            due_on_31.setdefault(unit, set()).add(task)
+    return dated, due_on_31
 
 
 def kinds_about(row: Outbox, task_id: int) -> set[str]:
@@ -77,15 +101,7 @@ def test_the_due_query_is_answered_from_the_next_check_index_whatever_the_statis
 
 def test_a_unit_hears_of_one_batch_in_one_list_and_of_a_lone_step_in_its_card(prepared_engine: Engine,
                                                                              clock: FixedClock) -> None:
-    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
-    clock.moment = datetime(2021, 10, 14, 1, 35, tzinfo=UTC)
-    tick(prepared_engine, clock)  # everything before this morning is planned while nobody is bound
-    with transaction(prepared_engine) as session:
-        dated = session.exec(select(Unit.name, Assignment.task_id, Assignment.due_on)
-                             .join(Unit, col(Unit.id) == Assignment.unit_id)
-                             .where(col(Assignment.due_on).is_not(None))).all()
-    due_on_31 = {name: {task for unit, task, due_on in dated if unit == name and due_on == date(2021, 10, 31)}
-                 for name, _task, _due_on in dated}
+    dated, due_on_31 = planned_to_the_eve(prepared_engine, clock)
     # Another unit whose dated duties all fall due on 10/31, all but one of them reported done before.
     lone_unit = next(name for name, tasks in due_on_31.items()
                      if name != "区商务局" and len(tasks) > 1 and len(tasks) == sum(u == name for u, _t, _d in dated))
@@ -97,10 +113,9 @@ def test_a_unit_hears_of_one_batch_in_one_list_and_of_a_lone_step_in_its_card(pr
         member = session.get(Member, lone)
         for task_id in due_on_31[lone_unit] - {left}:
             report_completion(session, clock, member, member_duty(session, member, task_id), "已完成")
-    clock.moment = morning = datetime(2021, 10, 15, 1, 35, tzinfo=UTC)  # the d10 reminders of 10月底前
+    clock.moment = MORNING
     tick(prepared_engine, clock)
-    with transaction(prepared_engine) as session:
-        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= morning)).all()
+    rows = rows_since(prepared_engine, MORNING)
     by_member = {member_id: [r for r in rows if r.member_id == member_id] for member_id in [*many, lone]}
 
     for member_id in many:  # one message each, naming every task of the unit that the morning reminds of
@@ -113,27 +128,19 @@ def test_a_unit_hears_of_one_batch_in_one_list_and_of_a_lone_step_in_its_card(pr
     assert card.kind == "reminder" and card.payload["task_id"] == left
 
     tick(prepared_engine, clock)  # the same morning again: nothing more
-    with transaction(prepared_engine) as session:
-        assert len(session.exec(select(Outbox).where(col(Outbox.created_at) >= morning)).all()) == len(rows)
+    assert len(rows_since(prepared_engine, MORNING)) == len(rows)
 
 
 def test_a_tick_of_several_batches_takes_the_due_duties_a_unit_at_a_time(prepared_engine: Engine,
                                                                         clock: FixedClock) -> None:
-    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
-    clock.moment = datetime(2021, 10, 14, 1, 35, tzinfo=UTC)
-    tick(prepared_engine, clock)
-    with transaction(prepared_engine) as session:
-        dated = session.exec(select(Unit.name, Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
-                             .where(Assignment.due_on == date(2021, 10, 31))).all()
-    due_on_31 = {name: {task for unit, task in dated if unit == name} for name, _task in dated}
+    _dated, due_on_31 = planned_to_the_eve(prepared_engine, clock)
     busiest = sorted(due_on_31, key=lambda name: -len(due_on_31[name]))[:4]
     members = {bind(prepared_engine, clock, 800 + n, Role.MEMBER, name): name for n, name in enumerate(busiest)}
-    clock.moment = morning = datetime(2021, 10, 15, 1, 35, tzinfo=UTC)
+    clock.moment = MORNING
     limit = max(len(due_on_31[name]) for name in busiest)  # each of these units fits in one batch
-    assert len(dated) > 3 * limit  # and the morning takes several
+    assert sum(len(tasks) for tasks in due_on_31.values()) > 3 * limit  # and the morning takes several
     tick(prepared_engine, clock, limit=limit)
-    with transaction(prepared_engine) as session:
-        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= morning)).all()
+    rows = rows_since(prepared_engine, MORNING)
     for member_id, name in members.items():
         received = [r for r in rows if r.member_id == member_id]
         # A unit's duties are consecutive in the due order: at most the end of one batch and the
