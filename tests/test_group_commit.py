@@ -16,6 +16,11 @@ def marks(engine: Engine) -> list[int]:
         return sorted(mark.chat_id for mark in session.exec(select(SendMark)).all())
 
 
+def marking(chat_id: int):
+    """An outcome to write: a send mark for the chat."""
+    return lambda session: session.add(SendMark(chat_id=chat_id, at=0.0))
+
+
 def test_outcomes_that_arrive_together_share_a_transaction(prepared_engine: Engine, clock) -> None:
     ctx = BotContext(prepared_engine, clock, ZoneInfo("Asia/Shanghai"), "门头沟区")
     transactions: list[int] = []
@@ -26,8 +31,7 @@ def test_outcomes_that_arrive_together_share_a_transaction(prepared_engine: Engi
 
     async def play() -> None:
         commit = GroupCommit(counted)
-        await asyncio.gather(*(commit.write(lambda session, n=n: session.add(SendMark(chat_id=n, at=0.0)))
-                               for n in range(20)))
+        await asyncio.gather(*(commit.write(marking(n)) for n in range(20)))
 
     asyncio.run(play())
     assert marks(prepared_engine) == list(range(20))  # every outcome written, and committed before write returned
@@ -43,7 +47,7 @@ def test_an_outcome_that_cannot_be_written_does_not_undo_the_others(prepared_eng
 
     async def play() -> list:
         commit = GroupCommit(ctx.run)
-        works = [lambda session, n=n: session.add(SendMark(chat_id=n, at=0.0)) for n in range(5)]
+        works = [marking(n) for n in range(5)]
         works.insert(2, broken)
         return await asyncio.gather(*(commit.write(work) for work in works), return_exceptions=True)
 
