@@ -8,6 +8,9 @@ one transaction.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -56,12 +59,27 @@ def preview_file(session: Session, path: Path, *, district: str, year: int | Non
 
 def import_file(engine: Engine, path: Path, clock: Clock, actor: Actor, *, district: str,
                 year: int | None = None, title: str | None = None) -> tuple[ParsedPlan, ImportSummary]:
-    with transaction(engine) as session:
+    with transaction(engine) as session, _cyclic_gc_paused():
         parsed = preview_file(session, path, district=district, year=year, title=title)
         summary = store_plan(session, parsed, clock, actor)
     if summary.created >= ANALYZE_AFTER:
         refresh_statistics(engine)
     return parsed, summary
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """An import builds a few hundred thousand objects that all live until it ends (parsed items,
+    row dicts, events). Each allocation burst makes Python's cyclic collector walk every one of
+    them again, to find no garbage: 0.45 s of a 3 s import of 10,000 rows went there. Reference counting
+    still frees everything as usual; the few cycles (ORM state) are collected once it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 ANALYZE_AFTER = 1000  # new rows: enough to change the query plans the bot relies on

@@ -1,5 +1,6 @@
 """Importing into the database (SQLite and PostgreSQL): faithful, idempotent, in place, all or nothing."""
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -202,6 +203,19 @@ def test_a_first_import_that_fails_leaves_no_plan(prepared_engine: Engine, clock
     with pytest.raises(RuntimeError):
         run_import(prepared_engine, clock)
     assert snapshot(prepared_engine) == before
+
+
+def test_the_bot_collects_its_garbage_again_after_an_import_succeeds_or_fails(
+        prepared_engine: Engine, clock: FixedClock, tmp_path: Path) -> None:
+    # The import pauses the cyclic collector while it builds its rows; a bot that kept it off
+    # would grow for as long as it runs.
+    run_import(prepared_engine, clock)
+    assert gc.isenabled()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("会议纪要\n\n大家发言踊跃。\n", encoding="utf-8")
+    with pytest.raises(DocumentError):
+        run_import(prepared_engine, clock, notes)
+    assert gc.isenabled()
 
 
 def test_an_unreadable_document_is_refused_with_nothing_written(prepared_engine: Engine, clock: FixedClock,
