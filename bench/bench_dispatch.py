@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
-from telegram import Bot
 
 from bot.context import BotContext
 from bot.flood import FloodLimits
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
+from bot.telegram_http import make_bot
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.models import Member, Outbox, Role
@@ -68,7 +68,7 @@ def main() -> None:
             enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"bench:{n}")
 
     async def one_sender() -> None:
-        async with Bot(server.token, base_url=server.base_url) as bot:
+        async with make_bot(server.token, server.base_url) as bot:
             sender = OutboxSender(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "bench"), bot)
             while await sender.deliver_due(limit=200 // args.senders):
                 pass

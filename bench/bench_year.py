@@ -21,7 +21,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from telegram import Bot
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
@@ -30,6 +29,7 @@ from sandbox_process import SandboxProcess
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
+from bot.telegram_http import make_bot
 from tasks import planner
 from tasks.clock import FixedClock
 from tasks.db import make_engine
@@ -66,7 +66,7 @@ def main() -> None:
         end = datetime.combine(args.until, END.timetz())
 
         async def run(server: SandboxServer | SandboxProcess) -> tuple[float, int]:
-            async with Bot(server.token, base_url=server.base_url) as bot:
+            async with make_bot(server.token, server.base_url) as bot:
                 sender = OutboxSender(ctx, bot)
                 started, ticks, moment = time.perf_counter(), 0, START
                 while moment <= end:

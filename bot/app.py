@@ -30,6 +30,7 @@ from bot.handlers import (
 )
 from bot.scheduler import start_scheduler
 from bot.sender import OutboxSender, stop
+from bot.telegram_http import AiohttpRequest
 
 SENDER_KEY = "taskbot.sender"
 SCHEDULER_KEY = "taskbot.scheduler"
@@ -65,7 +66,8 @@ def run_application(application: Application, webhook: Webhook | None, **options
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
                       base_file_url: str | None = None) -> Application:
-    builder = Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
+    builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
+               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or base_url.replace("/bot", "/file/bot"))
     application = builder.build()

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot
-
 from bot.context import BotContext
 from bot.sender import OutboxSender
+from bot.telegram_http import make_bot
 from tasks import planner
 
 log = logging.getLogger(__name__)
 
 
 async def run_worker(ctx: BotContext, token: str, base_url: str | None = None, *, until_idle: bool = False) -> None:
-    bot = Bot(token, base_url=base_url) if base_url else Bot(token)
-    async with bot:
+    async with make_bot(token, base_url) as bot:
         sender = OutboxSender(ctx, bot)
         next_tick = 0.0
         loop = asyncio.get_running_loop()

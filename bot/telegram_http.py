@@ -1,0 +1,138 @@
+"""python-telegram-bot's networking over aiohttp, through PTB's documented extension point (BaseRequest).
+
+PTB's own backend (httpx over httpcore and anyio) costs 1.6–2.4 ms of our CPU per Bot API call
+on the benchmark machine: on every request httpcore asks each pooled connection whether it has
+expired, and each answer goes through anyio's typed attributes and a getpeername call. aiohttp's
+client does the same call in about 0.8 ms (``bench/bench_wire.py --transport``). The outbox sends
+tens of thousands of messages a year, so that difference is most of the sender's own cost.
+
+On the wire nothing changes: parameters are form-encoded exactly as PTB encodes them, and a call
+that uploads files is multipart. Timeouts and connection failures become PTB's ``TimedOut`` and
+``NetworkError``, as with PTB's HTTPXRequest, so PTB's retries and our sender's error handling see
+the same exceptions. Proxies come from the environment (HTTPS_PROXY, NO_PROXY), as httpx reads them:
+a bot in a government network reaches Telegram through one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from yarl import URL
+
+# PTB's own defaults (HTTPXRequest), in seconds.
+READ_TIMEOUT = WRITE_TIMEOUT = CONNECT_TIMEOUT = 5.0
+POOL_TIMEOUT = 1.0
+MEDIA_WRITE_TIMEOUT = 20.0
+POOL_SIZE = 256
+
+
+class AiohttpRequest(BaseRequest):
+    def __init__(self, connection_pool_size: int = POOL_SIZE, *, read_timeout: float | None = READ_TIMEOUT,
+                 write_timeout: float | None = WRITE_TIMEOUT, connect_timeout: float | None = CONNECT_TIMEOUT,
+                 pool_timeout: float | None = POOL_TIMEOUT,
+                 media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None], _Proxy] = {}
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        # The session is made here, inside the running event loop that will use it.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar())  # the Bot API sets none; nothing to keep between calls
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: Any = BaseRequest.DEFAULT_NONE, write_timeout: Any = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: Any = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        timeout = self._timeout(
+            read=self._read_timeout if read_timeout is BaseRequest.DEFAULT_NONE else read_timeout,
+            write=(self._media_write_timeout if files else self._write_timeout)
+            if write_timeout is BaseRequest.DEFAULT_NONE else write_timeout,
+            connect=self._connect_timeout if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout,
+            pool=self._pool_timeout if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout)
+        proxy = self._proxy_for(URL(url))
+        try:
+            async with self._session.request(method, url, data=_body(request_data, files), timeout=timeout,
+                                             proxy=proxy.url, proxy_headers=proxy.headers) as answer:
+                return answer.status, await answer.read()
+        except TimeoutError as error:  # aiohttp's timeouts, ServerTimeoutError included
+            raise TimedOut from error
+        except aiohttp.ClientError as error:
+            # The class name says what failed when the message is empty (a refused connection, say).
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+    def _proxy_for(self, url: URL) -> _Proxy:
+        """The environment's proxy for a host, read once: aiohttp's own ``trust_env`` reads the
+        environment in a thread on every request, which cost 0.9 ms a call here."""
+        key = (url.scheme, url.host)
+        if key not in self._proxies:
+            try:
+                proxy, auth = get_env_proxy_for_url(url)
+            except LookupError:  # no proxy set, or NO_PROXY names the host
+                self._proxies[key] = _Proxy()
+            else:
+                self._proxies[key] = _Proxy(proxy, {"Proxy-Authorization": auth.encode()} if auth else None)
+        return self._proxies[key]
+
+    @staticmethod
+    def _timeout(*, read: float | None, write: float | None, connect: float | None,
+                 pool: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp has no write timeout and counts the wait for a pooled connection in ``connect``:
+        a whole call is bounded by the sum instead, so a stalled upload still ends."""
+        parts = (read, write, connect, pool)
+        return aiohttp.ClientTimeout(
+            total=None if None in parts else sum(p for p in parts if p is not None),
+            connect=None if connect is None or pool is None else connect + pool,
+            sock_connect=connect, sock_read=read)
+
+
+@dataclass(frozen=True)
+class _Proxy:
+    url: URL | None = None
+    headers: dict[str, str] | None = None
+
+
+def _body(request_data: RequestData | None, files: dict[str, Any] | None) -> aiohttp.FormData | dict[str, str] | None:
+    if request_data is None:
+        return None
+    if not files:
+        return request_data.json_parameters  # application/x-www-form-urlencoded, as PTB sends it
+    # Unquoted: a file name goes as UTF-8, as browsers and httpx send it; quoted, Telegram would
+    # show the recipient "%E4%BB%BB…" for 任务清单.
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, (filename, content, mime_type) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mime_type)
+    return form
+
+
+def make_bot(token: str, base_url: str | None = None) -> Bot:
+    """A Bot as our processes use it: Bot API calls over aiohttp (getUpdates on a connection of its own)."""
+    urls = {"base_url": base_url, "base_file_url": base_url.replace("/bot", "/file/bot")} if base_url else {}
+    return Bot(token, request=AiohttpRequest(), get_updates_request=AiohttpRequest(1), **urls)

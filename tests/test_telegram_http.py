@@ -1,0 +1,120 @@
+"""The bot's Bot API calls over aiohttp behave as python-telegram-bot's own networking does."""
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.sandbox.server import Fault, SandboxServer
+from bot.telegram_http import AiohttpRequest, make_bot
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    server = SandboxServer().start_in_thread()
+    yield server
+    server.stop()
+
+
+def run(bot: Bot, work):
+    async def inside():
+        async with bot:
+            return await work(bot)
+    return asyncio.run(inside())
+
+
+def test_telegram_errors_and_timeouts_arrive_as_ptb_raises_them(server: SandboxServer) -> None:
+    server.person(13, "丙")
+    for kind in ("429", "migrate", "403", "500"):
+        server.inject(Fault("sendMessage", kind, retry_after=7, migrate_to_chat_id=-100999))
+    server.inject(Fault("sendMessage", "timeout", delay=1.5))
+
+    async def work(bot: Bot):
+        raised = []
+        for _ in range(5):
+            try:
+                await bot.send_message(13, "x")
+            except (RetryAfter, ChatMigrated, Forbidden, TimedOut, NetworkError) as error:
+                raised.append(type(error).__name__)
+        return raised, (await bot.send_message(13, "故障之后")).text
+
+    bot = Bot(server.token, base_url=server.base_url, request=AiohttpRequest(read_timeout=0.5))
+    raised, after = run(bot, work)
+    assert raised == ["RetryAfter", "ChatMigrated", "Forbidden", "NetworkError", "TimedOut"]
+    assert after == "故障之后"
+
+
+def test_a_file_goes_up_as_multipart_and_comes_back_whole(server: SandboxServer) -> None:
+    server.person(14, "丁")
+    content = "序号,任务\n1,落实\n".encode() * 500
+
+    async def work(bot: Bot):
+        sent = await bot.send_document(14, content, filename="任务清单.csv", caption="本周清单")
+        file = await bot.get_file(sent.document.file_id)
+        return sent.document.file_name, sent.caption, bytes(await file.download_as_bytearray())
+
+    assert run(make_bot(server.token, server.base_url), work) == ("任务清单.csv", "本周清单", content)
+
+
+def test_a_server_nobody_listens_on_is_a_network_error() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago, and is closed now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def first_call() -> str:
+        with pytest.raises(NetworkError) as error:
+            async with make_bot("1:closed", f"http://127.0.0.1:{port}/bot"):  # starts with getMe
+                pass
+        return str(error.value)
+
+    assert "aiohttp.ClientConnectorError" in asyncio.run(first_call())
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy that carries each call on and remembers which method it was."""
+
+    def __init__(self) -> None:
+        self.carried: list[str] = []
+
+    async def handle(self, request: web.BaseRequest) -> web.Response:
+        self.carried.append(request.url.path.rsplit("/", 1)[-1])
+        async with aiohttp.ClientSession() as session, session.request(
+                request.method, request.url, data=await request.read(),
+                headers={"Content-Type": request.headers.get("Content-Type", "")}) as answer:
+            return web.Response(status=answer.status, body=await answer.read(),
+                                headers={"Content-Type": answer.headers["Content-Type"]})
+
+
+def test_calls_go_through_the_proxy_the_environment_names(server: SandboxServer,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    server.person(15, "戊")
+    proxy = ForwardProxy()
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        runner = web.ServerRunner(web.Server(proxy.handle))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{runner.addresses[0][1]}")
+        for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        try:
+            async with make_bot(server.token, server.base_url) as bot:
+                await bot.send_message(15, "经代理发送")
+            through = list(proxy.carried)
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+            async with make_bot(server.token, server.base_url) as bot:
+                await bot.send_message(15, "直连发送")
+            return through, proxy.carried
+        finally:
+            await runner.cleanup()
+
+    through, after_bypass = asyncio.run(scenario())
+    assert through == ["getMe", "sendMessage"]
+    assert after_bypass == through  # NO_PROXY: the second bot went straight to the server
+    assert [m["text"] for m in server.messages(15)] == ["经代理发送", "直连发送"]
