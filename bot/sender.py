@@ -26,7 +26,7 @@ from tasks import outbox
 from tasks.models import Outbox
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = 12  # sends under way at once: 30/s at round trips up to 400 ms; more only lengthen httpcore's pool scans
+IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 400 ms
 
 
 class OutboxSender:

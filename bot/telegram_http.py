@@ -6,8 +6,10 @@ expired, and each answer goes through anyio's typed attributes and a getpeername
 client does the same call in about 0.8 ms (``bench/bench_wire.py --transport``). The outbox sends
 tens of thousands of messages a year, so that difference is most of the sender's own cost.
 
-On the wire nothing changes: parameters are form-encoded exactly as PTB encodes them, and a call
-that uploads files is multipart. Timeouts and connection failures become PTB's ``TimedOut`` and
+A call goes as one UTF-8 JSON object (``application/json``, which the Bot API accepts for every
+call that uploads nothing): percent-encoding a message's Chinese text as a form, as PTB does, made
+each character nine bytes and cost a tenth of the sender's time. A call that uploads files is
+multipart, as with PTB. Timeouts and connection failures become PTB's ``TimedOut`` and
 ``NetworkError``, as with PTB's HTTPXRequest, so PTB's retries and our sender's error handling see
 the same exceptions. Proxies come from the environment (HTTPS_PROXY, NO_PROXY), as httpx reads them:
 a bot in a government network reaches Telegram through one.
@@ -15,6 +17,7 @@ a bot in a government network reaches Telegram through one.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ READ_TIMEOUT = WRITE_TIMEOUT = CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
 POOL_SIZE = 256
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -76,8 +80,9 @@ class AiohttpRequest(BaseRequest):
             connect=self._connect_timeout if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout,
             pool=self._pool_timeout if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout)
         proxy = self._proxy_for(URL(url))
+        body, headers = _body(request_data, files)
         try:
-            async with self._session.request(method, url, data=_body(request_data, files), timeout=timeout,
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout,
                                              proxy=proxy.url, proxy_headers=proxy.headers) as answer:
                 return answer.status, await answer.read()
         except TimeoutError as error:  # aiohttp's timeouts, ServerTimeoutError included
@@ -117,11 +122,12 @@ class _Proxy:
     headers: dict[str, str] | None = None
 
 
-def _body(request_data: RequestData | None, files: dict[str, Any] | None) -> aiohttp.FormData | dict[str, str] | None:
+def _body(request_data: RequestData | None, files: dict[str, Any] | None
+          ) -> tuple[bytes | aiohttp.FormData | None, dict[str, str] | None]:
     if request_data is None:
-        return None
+        return None, None
     if not files:
-        return request_data.json_parameters  # application/x-www-form-urlencoded, as PTB sends it
+        return json.dumps(request_data.parameters, ensure_ascii=False).encode(), JSON_HEADERS
     # Unquoted: a file name goes as UTF-8, as browsers and httpx send it; quoted, Telegram would
     # show the recipient "%E4%BB%BB…" for 任务清单.
     form = aiohttp.FormData(quote_fields=False)
@@ -129,7 +135,7 @@ def _body(request_data: RequestData | None, files: dict[str, Any] | None) -> aio
         form.add_field(name, value)
     for name, (filename, content, mime_type) in files.items():
         form.add_field(name, content, filename=filename, content_type=mime_type)
-    return form
+    return form, None
 
 
 def make_bot(token: str, base_url: str | None = None) -> Bot:
