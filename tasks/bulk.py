@@ -1,10 +1,11 @@
-"""Loading tens of thousands of rows in the current transaction: what an import writes.
+"""Writing many rows in the current transaction: what an import loads and a planner tick moves.
 
 SQLAlchemy's executemany runs every value through its column type's bind processor, and
 psycopg sends an executemany as one INSERT per row, each firing the tally's statement-level
 trigger once. Here each column's processor runs once per distinct value (an import repeats
-the same timestamps and deadlines thousands of times), SQLite receives one executemany of
-plain tuples, and PostgreSQL one COPY: a single statement, whose triggers see the whole load.
+the same timestamps and deadlines thousands of times; a tick moves a thousand duties to a
+few next moments), the driver receives plain tuples, and a PostgreSQL load is one COPY: a
+single statement, whose triggers see the whole load.
 The values stored are exactly those the ORM would store: the same processors make them.
 """
 
@@ -23,16 +24,10 @@ def load_rows(connection: Connection, model: type[SQLModel], rows: list[dict[str
         return
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
-    dialect = connection.dialect
-    columns = [[row[name] for row in rows] for name in names]
-    for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            columns[index] = _processed(columns[index], process)
-    values = list(zip(*columns, strict=True))
-    preparer = dialect.identifier_preparer
+    values = _plain_values(connection, table, names, rows)
+    preparer = connection.dialect.identifier_preparer
     target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
-    if dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         # The DBAPI connection under this Connection: the COPY runs inside the same transaction.
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
@@ -40,6 +35,33 @@ def load_rows(connection: Connection, model: type[SQLModel], rows: list[dict[str
                 copy.write_row(value)
     else:
         connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", values)
+
+
+def update_rows(connection: Connection, model: type[SQLModel], key: str, rows: list[dict[str, Any]]) -> None:
+    """UPDATE ``model``'s table, each row found by its ``key`` column and given the other columns'
+    values (dicts with the same keys), as one executemany in the caller's transaction."""
+    if not rows:
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    changed = [name for name in rows[0] if name != key]
+    values = _plain_values(connection, table, [*changed, key], rows)
+    preparer = connection.dialect.identifier_preparer
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    assignments = ", ".join(f"{preparer.quote(name)} = {placeholder}" for name in changed)
+    connection.exec_driver_sql(f"UPDATE {preparer.format_table(table)} SET {assignments} "
+                               f"WHERE {preparer.quote(key)} = {placeholder}", values)
+
+
+def _plain_values(connection: Connection, table: Any, names: list[str], rows: list[dict[str, Any]]
+                  ) -> list[tuple[Any, ...]]:
+    """The rows' values for ``names`` as the driver takes them, through each column's bind processor."""
+    dialect = connection.dialect
+    columns = [[row[name] for row in rows] for name in names]
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            columns[index] = _processed(columns[index], process)
+    return list(zip(*columns, strict=True))
 
 
 def _processed(column: list[Any], process: Callable[[Any], Any]) -> list[Any]:

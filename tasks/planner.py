@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, update
+from sqlalchemy import ColumnElement, Integer, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from tasks.bulk import update_rows
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
 from tasks.models import Assignment, AssignmentStatus, Member, Role, Task, TaskStatus, Unit
@@ -174,13 +175,6 @@ def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
     return calendar.is_workday(local.date()) and not policy.is_quiet(local.time())
 
 
-# By primary key, as a plain statement: the ORM's bulk update by primary key costs more to prepare
-# for a thousand rows than the database takes to run it.
-_ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
-_MOVE = (update(_ASSIGNMENT).where(_ASSIGNMENT.c.id == bindparam("moved"))
-         .values(planned_until=bindparam("until"), next_check_at=bindparam("next")))
-
-
 DUE_ORDER = (col(Assignment.next_check_at), col(Assignment.unit_id), col(Assignment.id))
 
 
@@ -229,13 +223,15 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     batch = _Batch(clock, recipients_by_unit(session, {due.unit_id for due in live}))
     # A duty reported, done or withdrawn, or of a withdrawn task, has nothing more to chase until a
     # change that reopens it (send back, extension, re-import) sets next_check_at again.
-    moves = [{"moved": due.assignment_id, "until": due.planned_until, "next": None}
+    moves = [{"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None}
              for due in rows if not due.chased]
     for due in live:
-        moves.append({"moved": due.assignment_id, "until": now,
-                      "next": plan_assignment(clock, policy, calendar, due, batch)})
+        moves.append({"id": due.assignment_id, "planned_until": now,
+                      "next_check_at": plan_assignment(clock, policy, calendar, due, batch)})
     _send_collected(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
-    session.execute(_MOVE, moves)  # one UPDATE statement, executed for many rows
+    # One UPDATE by primary key, executed for every row: through the ORM, preparing a thousand
+    # rows' parameters cost more than the database took to run it.
+    update_rows(session.connection(), Assignment, "id", moves)
     result.assignments = len(rows)
     result.folded = sum(len(items) for items in batch.folded.values())
     result.messages = enqueue_rows(session, batch.notes)
