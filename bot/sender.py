@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Session
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -23,7 +24,6 @@ from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
 from bot.render import Reply, notification
 from tasks import outbox
-from tasks.models import Outbox
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 400 ms
@@ -58,8 +58,7 @@ class OutboxSender:
         order): waiting for each answer before the next send would cap a sender at one message per
         round trip, about 10/s to a server 100 ms away, a third of what Telegram allows.
         """
-        rows = await self.ctx.run(lambda session: [_detach(r) for r in outbox.claim_due(session, self.ctx.clock,
-                                                                                         limit)])
+        rows = await self.ctx.run(lambda session: outbox.claim_due(session, self.ctx.clock, limit))
         waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
         sending: dict[int, asyncio.Task[None]] = {}  # by chat
         try:
@@ -88,7 +87,7 @@ class OutboxSender:
                 await asyncio.gather(*sending.values(), return_exceptions=True)
         return len(rows)
 
-    async def _deliver(self, row: Outbox, reserved: int | None = None) -> None:
+    async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:
         clock, row_id, flood = self.ctx.clock, row.id, self.flood
         assert row_id is not None
         marks: list[int] = []
@@ -115,7 +114,7 @@ class OutboxSender:
 
         await self.outcomes.write(record)
 
-    async def _send(self, row: Outbox, reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
+    async def _send(self, row: Row[Any], reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
             await send_reply(self.bot, row.chat_id, notification(row.kind, row.payload), self.flood,
@@ -166,11 +165,6 @@ async def _first_done(sending: dict[int, asyncio.Task[None]], timeout: float | N
     done, _ = await asyncio.wait(sending.values(), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     for chat_id in [chat_id for chat_id, task in sending.items() if task in done]:
         sending.pop(chat_id).result()
-
-
-def _detach(row: Outbox) -> Outbox:
-    """A plain copy that outlives the session it was read in."""
-    return Outbox(**{column: getattr(row, column) for column in Outbox.model_fields})
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import Row, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -94,9 +94,12 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
-def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Outbox]:
+def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]:
     """Take up to ``limit`` due rows. The conditional UPDATE is the claim: a row another sender
-    holds (an unexpired lease) is skipped, so no two senders deliver the same row."""
+    holds (an unexpired lease) is skipped, so no two senders deliver the same row.
+
+    The rows come back as plain values (``row.id``, ``row.chat_id``, ``row.payload`` …), not ORM
+    objects: they outlive the transaction, and the sender only reads them."""
     now = db_time(clock)
     free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
     query = (select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now, free)
@@ -109,9 +112,9 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Outbox]:
         return []
     # One conditional UPDATE … RETURNING claims them all; it repeats the conditions so that a row
     # another sender claimed since the SELECT (SQLite has no row locks) is left to it.
-    claim = (update(Outbox).where(col(Outbox.id).in_(candidates), Outbox.status == OutboxStatus.PENDING, free)
-             .values(lease_until=now + LEASE, attempts=col(Outbox.attempts) + 1).returning(Outbox))
-    claimed = session.exec(claim).scalars().all()  # type: ignore[call-overload]
+    claim = (update(_OUTBOX).where(_OUTBOX.c.id.in_(candidates), _OUTBOX.c.status == OutboxStatus.PENDING, free)
+             .values(lease_until=now + LEASE, attempts=_OUTBOX.c.attempts + 1).returning(*_OUTBOX.c))
+    claimed = session.execute(claim).all()
     return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
 
 
