@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,12 +30,22 @@ log = logging.getLogger(__name__)
 IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 400 ms
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """One claimed row after its send: ``failure`` is None when it was delivered."""
+
+    row_id: int
+    attempts: int
+    marks: list[int]  # flood marks taken for its pages
+    failure: tuple[str, Any] | None
+
+
 class OutboxSender:
     def __init__(self, ctx: BotContext, bot: Bot) -> None:
         self.ctx = ctx
         self.bot = bot
         self.flood = ctx.flood  # None: no pacing (the test double is not enforcing limits)
-        self.outcomes = GroupCommit(ctx.run)
+        self.outcomes = GroupCommit(ctx.run, self._record)
 
     async def run_forever(self) -> None:
         while True:
@@ -88,31 +99,30 @@ class OutboxSender:
         return len(rows)
 
     async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:
-        clock, row_id, flood = self.ctx.clock, row.id, self.flood
-        assert row_id is not None
         marks: list[int] = []
-        outcome = await self._send(row, reserved, marks)
+        failure = await self._send(row, reserved, marks)
+        await self.outcomes.write(_Sent(row.id, row.attempts, marks, failure))
 
-        def record(session: Session) -> None:
-            # The flood marks and the row's fate together, in one transaction.
-            if flood is not None:
-                flood.stamp(session, marks)
-            if outcome is None:
-                outbox.mark_sent(session, clock, row_id)
-                return
-            kind, detail = outcome
+    def _record(self, session: Session, outcomes: list[_Sent]) -> None:
+        """What became of sent rows, and their flood marks, in the transaction of their group."""
+        clock = self.ctx.clock
+        if self.flood is not None:
+            self.flood.stamp(session, [mark for outcome in outcomes for mark in outcome.marks])
+        outbox.mark_sent(session, clock, [outcome.row_id for outcome in outcomes if outcome.failure is None])
+        for outcome in outcomes:
+            if outcome.failure is None:
+                continue
+            kind, detail = outcome.failure
             if kind == "retry_after":
-                outbox.retry_later(session, clock, row_id, detail, "RetryAfter")
+                outbox.retry_later(session, clock, outcome.row_id, detail, "RetryAfter")
             elif kind == "migrated":
-                outbox.chat_migrated(session, clock, row_id, detail)
+                outbox.chat_migrated(session, clock, outcome.row_id, detail)
             elif kind == "blocked":
-                outbox.member_unreachable(session, clock, row_id, detail)
+                outbox.member_unreachable(session, clock, outcome.row_id, detail)
             elif kind == "network":
-                outbox.retry_later(session, clock, row_id, outbox.backoff(row.attempts), detail)
+                outbox.retry_later(session, clock, outcome.row_id, outbox.backoff(outcome.attempts), detail)
             else:
-                outbox.mark_dead(session, clock, row_id, detail)
-
-        await self.outcomes.write(record)
+                outbox.mark_dead(session, clock, outcome.row_id, detail)
 
     async def _send(self, row: Row[Any], reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""

@@ -16,9 +16,15 @@ def marks(engine: Engine) -> list[int]:
         return sorted(mark.chat_id for mark in session.exec(select(SendMark)).all())
 
 
-def marking(chat_id: int):
-    """An outcome to write: a send mark for the chat."""
-    return lambda session: session.add(SendMark(chat_id=chat_id, at=0.0))
+UNWRITABLE = 99
+
+
+def write_marks(session: Session, chat_ids: list[int]) -> None:
+    """The outcomes here: a send mark per chat; chat 99's cannot be written."""
+    for chat_id in chat_ids:
+        session.add(SendMark(chat_id=chat_id, at=0.0))
+        if chat_id == UNWRITABLE:
+            raise ValueError("cannot be written")
 
 
 def test_outcomes_that_arrive_together_share_a_transaction(prepared_engine: Engine, clock) -> None:
@@ -30,8 +36,8 @@ def test_outcomes_that_arrive_together_share_a_transaction(prepared_engine: Engi
         await ctx.run(work)
 
     async def play() -> None:
-        commit = GroupCommit(counted)
-        await asyncio.gather(*(commit.write(marking(n)) for n in range(20)))
+        commit = GroupCommit(counted, write_marks)
+        await asyncio.gather(*(commit.write(n) for n in range(20)))
 
     asyncio.run(play())
     assert marks(prepared_engine) == list(range(20))  # every outcome written, and committed before write returned
@@ -41,15 +47,9 @@ def test_outcomes_that_arrive_together_share_a_transaction(prepared_engine: Engi
 def test_an_outcome_that_cannot_be_written_does_not_undo_the_others(prepared_engine: Engine, clock) -> None:
     ctx = BotContext(prepared_engine, clock, ZoneInfo("Asia/Shanghai"), "门头沟区")
 
-    def broken(session: Session) -> None:
-        session.add(SendMark(chat_id=99, at=0.0))
-        raise ValueError("cannot be written")
-
     async def play() -> list:
-        commit = GroupCommit(ctx.run)
-        works = [marking(n) for n in range(5)]
-        works.insert(2, broken)
-        return await asyncio.gather(*(commit.write(work) for work in works), return_exceptions=True)
+        commit = GroupCommit(ctx.run, write_marks)
+        return await asyncio.gather(*(commit.write(n) for n in [0, 1, UNWRITABLE, 2, 3, 4]), return_exceptions=True)
 
     results = asyncio.run(play())
     assert [type(r).__name__ for r in results] == ["NoneType"] * 2 + ["ValueError"] + ["NoneType"] * 3
