@@ -42,6 +42,7 @@ class TickResult:
     messages: int = 0
     folded: int = 0
     digest: bool = False
+    more: bool = False  # more was due than one batch took: call again
 
 
 @dataclass(frozen=True)
@@ -204,13 +205,15 @@ def due_query(now: datetime, limit: int, dialect: str) -> Select[tuple[int]]:
 
 def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar,
                limit: int = BATCH) -> TickResult:
-    """One batch of due assignments. The caller commits and calls again while a batch comes back full,
+    """One batch of due assignments. The caller commits and calls again while ``more`` is set,
     so that a long catch-up is many short transactions, not one that locks out the bot."""
     result = TickResult()
     if not _sending_time(clock, policy, calendar):
         return result  # reminders wait for the next working morning
     now, dialect = db_time(clock), session.get_bind().dialect.name
-    due_ids = session.exec(due_query(now, limit, dialect)).all()
+    # One id beyond the batch says whether another batch is due, without an empty transaction to find out.
+    due_ids = session.exec(due_query(now, limit + 1, dialect)).all()
+    result.more, due_ids = len(due_ids) > limit, due_ids[:limit]
     if not due_ids:
         return result
     rows = [_Due(*row) for row in session.exec(
@@ -255,7 +258,7 @@ def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
 
 
 def tick(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar, limit: int = BATCH) -> TickResult:
-    """One batch of steps and, when due, the digest. ``TickResult.assignments == limit`` means: call again."""
+    """One batch of steps and, when due, the digest. ``TickResult.more`` means: call again."""
     result = plan_steps(session, clock, policy, calendar, limit)
     result.digest = plan_digest(session, clock, policy)
     return result
@@ -271,5 +274,5 @@ def run_tick(run: Callable[[Callable[[Session], TickResult]], TickResult], clock
         total.messages += result.messages
         total.folded += result.folded
         total.digest |= result.digest
-        if result.assignments < limit:
+        if not result.more:
             return total
