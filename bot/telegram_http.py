@@ -2,8 +2,8 @@
 
 PTB's own backend (httpx over httpcore and anyio) costs 1.6–2.4 ms of our CPU per Bot API call
 on the benchmark machine: on every request httpcore asks each pooled connection whether it has
-expired, and each answer goes through anyio's typed attributes and a getpeername call. aiohttp's
-client does the same call in about 0.8 ms (``bench/bench_wire.py --transport``). The outbox sends
+expired, and each answer goes through anyio's typed attributes and a getpeername call. Here the
+same call costs about 0.7 ms (``bench/bench_wire.py``, which measures both). The outbox sends
 tens of thousands of messages a year, so that difference is most of the sender's own cost.
 
 A call goes as one UTF-8 JSON object (``application/json``, which the Bot API accepts for every

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TimedOut
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.flood import FloodLimits
 from bot.sandbox.html_check import HtmlError, visible_text
 from bot.sandbox.server import Fault, SandboxServer
+from bot.telegram_http import AiohttpRequest
 
 
 class FakeTime:
@@ -28,10 +29,11 @@ def server() -> Iterator[SandboxServer]:
     server.stop()
 
 
-def call(server: SandboxServer, work, **request_options):
+def call(server: SandboxServer, work, transport: type[BaseRequest] = HTTPXRequest, **request_options):
+    """``work(bot)`` with a Bot whose calls go through ``transport``: PTB's own, unless a test names ours."""
     async def run():
-        request = HTTPXRequest(**request_options) if request_options else None
-        bot = Bot(server.token, base_url=server.base_url, base_file_url=server.base_file_url, request=request)
+        bot = Bot(server.token, base_url=server.base_url, base_file_url=server.base_file_url,
+                  request=transport(**request_options))
         async with bot:
             return await work(bot)
     return asyncio.run(run())
@@ -97,7 +99,9 @@ def test_updates_long_poll_and_offsets(server: SandboxServer) -> None:
     assert [u.message.text for u in again] == ["你好"] and empty == ()
 
 
-def test_injected_faults_reach_the_client_as_telegram_errors(server: SandboxServer) -> None:
+@pytest.mark.parametrize("transport", [HTTPXRequest, AiohttpRequest])
+def test_injected_faults_reach_the_client_as_telegram_errors(server: SandboxServer,
+                                                             transport: type[BaseRequest]) -> None:
     server.person(13, "丙")
     server.inject(Fault("sendMessage", "429", retry_after=7))
     server.inject(Fault("sendMessage", "migrate", migrate_to_chat_id=-100999))
@@ -117,7 +121,7 @@ def test_injected_faults_reach_the_client_as_telegram_errors(server: SandboxServ
         delivered = await bot.send_message(13, "after the faults")
         return raised, delivered
 
-    raised, delivered = call(server, work, read_timeout=0.5)
+    raised, delivered = call(server, work, transport, read_timeout=0.5)
     assert raised == ["RetryAfter", "ChatMigrated", "Forbidden", "NetworkError", "TimedOut"]
     assert delivered.text == "after the faults"
 
