@@ -18,10 +18,12 @@ a bot in a government network reaches Telegram through one.
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import certifi
 from aiohttp.helpers import get_env_proxy_for_url
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
@@ -58,7 +60,10 @@ class AiohttpRequest(BaseRequest):
         # The session is made here, inside the running event loop that will use it.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                # Telegram's certificate checked against certifi's roots, as PTB's httpx does: the
+                # machine's own store may be missing or old on a government server.
+                connector=aiohttp.TCPConnector(limit=self._pool_size,
+                                               ssl=ssl.create_default_context(cafile=certifi.where())),
                 headers={"User-Agent": self.USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar())  # the Bot API sets none; nothing to keep between calls
 

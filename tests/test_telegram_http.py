@@ -5,10 +5,12 @@ transports in test_sandbox_server.)"""
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Iterator
 
 import aiohttp
 import pytest
+import trustme
 from aiohttp import web
 from telegram import Bot
 from telegram.error import NetworkError
@@ -55,6 +57,33 @@ def test_a_server_nobody_listens_on_is_a_network_error() -> None:
         return str(error.value)
 
     assert "aiohttp.ClientConnectorError" in asyncio.run(first_call())
+
+
+def test_a_server_whose_certificate_no_public_authority_signed_is_refused() -> None:
+    # An HTTPS server with a certificate from a private authority, as a man in the middle would present.
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    answered: list[str] = []
+
+    async def answer(request: web.BaseRequest) -> web.Response:
+        answered.append(request.path)
+        return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "假冒"}})
+
+    async def scenario() -> str:
+        runner = web.ServerRunner(web.Server(answer))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context).start()
+        try:
+            with pytest.raises(NetworkError) as error:
+                async with make_bot("1:tls", f"https://127.0.0.1:{runner.addresses[0][1]}/bot"):
+                    pass
+            return str(error.value)
+        finally:
+            await runner.cleanup()
+
+    assert "certificate" in asyncio.run(scenario()).lower()
+    assert answered == []  # the request never reached the impostor
 
 
 class ForwardProxy:
