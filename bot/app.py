@@ -30,7 +30,7 @@ from bot.handlers import (
 )
 from bot.scheduler import start_scheduler
 from bot.sender import OutboxSender, stop
-from bot.telegram_http import AiohttpRequest
+from bot.telegram_http import AiohttpRequest, file_url_for
 
 SENDER_KEY = "taskbot.sender"
 SCHEDULER_KEY = "taskbot.scheduler"
@@ -69,7 +69,7 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
                .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
     if base_url:
-        builder = builder.base_url(base_url).base_file_url(base_file_url or base_url.replace("/bot", "/file/bot"))
+        builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()
     application.bot_data[CONTEXT_KEY] = ctx
     application.add_handler(CommandHandler("start", on_start))

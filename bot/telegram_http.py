@@ -143,7 +143,12 @@ def _body(request_data: RequestData | None, files: dict[str, Any] | None
     return form, None
 
 
+def file_url_for(base_url: str) -> str:
+    """Where a Bot API server at ``base_url`` (…/bot) serves files: …/file/bot, as Telegram does."""
+    return base_url.replace("/bot", "/file/bot")
+
+
 def make_bot(token: str, base_url: str | None = None) -> Bot:
     """A Bot as our processes use it: Bot API calls over aiohttp (getUpdates on a connection of its own)."""
-    urls = {"base_url": base_url, "base_file_url": base_url.replace("/bot", "/file/bot")} if base_url else {}
+    urls = {"base_url": base_url, "base_file_url": file_url_for(base_url)} if base_url else {}
     return Bot(token, request=AiohttpRequest(), get_updates_request=AiohttpRequest(1), **urls)
