@@ -306,8 +306,7 @@ class SandboxServer:
             if handler is None:
                 raise ApiError(404, "Not Found")
             with self._on_the_wire(method, params.get("chat_id")):
-                if self.round_trip and method != "getUpdates":
-                    await asyncio.sleep(self.round_trip / 2)
+                await self._half_trip(method)  # the request travelling here
                 await self._apply_fault(method, params)
                 self._check_flood(method, params)
                 result = await handler(params, files)
@@ -336,9 +335,13 @@ class SandboxServer:
                 self.state.sending[chat] -= 1
 
     async def _answer(self, response: web.Response, method: str) -> web.Response:
+        await self._half_trip(method)  # the answer travelling back
+        return response
+
+    async def _half_trip(self, method: str) -> None:
+        """Half of ``round_trip`` on the wire (a long poll waits for updates, not for the network)."""
         if self.round_trip and method != "getUpdates":
             await asyncio.sleep(self.round_trip / 2)
-        return response
 
     @staticmethod
     def _error(error: ApiError) -> web.Response:
