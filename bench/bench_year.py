@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
-from sandbox_process import SandboxProcess
+from sandbox_process import SandboxProcess, outcome_of, serve_people
 
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
@@ -79,19 +79,17 @@ def main() -> None:
                 return time.perf_counter() - started, ticks
 
         if args.server_thread:
-            server = SandboxServer().start_in_thread()
-            for user_id in people:
-                server.person(user_id, f"m{user_id}")
+            server = serve_people(people)
             try:
                 elapsed, ticks = asyncio.run(run(server))
-                delivered, refused = len(server.messages()), len(server.state.rejected)
+                delivered, rejected = outcome_of(server)
             finally:
                 server.stop()
         else:
             with SandboxProcess(people) as remote:
                 elapsed, ticks = asyncio.run(run(remote))
                 delivered, rejected = remote.finish()
-                refused = len(rejected)
+        refused = len(rejected)
         with engine.connect() as connection:
             queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
         where = "in a thread of this process" if args.server_thread else "in its own process"

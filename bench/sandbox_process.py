@@ -15,13 +15,24 @@ from typing import Any
 from bot.sandbox.server import SandboxServer
 
 
-def _serve(people: list[int], ready: Any, stop: Event, outcome: Any) -> None:
+def serve_people(people: list[int]) -> SandboxServer:
+    """A started server that knows each of ``people`` (user ids) as a person."""
     server = SandboxServer().start_in_thread()
     for user_id in people:
         server.person(user_id, f"m{user_id}")
+    return server
+
+
+def outcome_of(server: SandboxServer) -> tuple[int, list[tuple[str, int, str]]]:
+    """(messages delivered, calls refused)."""
+    return len(server.messages()), list(server.state.rejected)
+
+
+def _serve(people: list[int], ready: Any, stop: Event, outcome: Any) -> None:
+    server = serve_people(people)
     ready.put((server.token, server.base_url))
     stop.wait()
-    outcome.put((len(server.messages()), list(server.state.rejected)))
+    outcome.put(outcome_of(server))
     server.stop()
 
 
