@@ -4,9 +4,10 @@
 transports in test_sandbox_server.)"""
 
 import asyncio
+import contextlib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
@@ -59,6 +60,18 @@ def test_a_server_nobody_listens_on_is_a_network_error() -> None:
     assert "aiohttp.ClientConnectorError" in asyncio.run(first_call())
 
 
+@contextlib.asynccontextmanager
+async def listening(handler, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A local HTTP(S) server answering with ``handler``; yields its port."""
+    runner = web.ServerRunner(web.Server(handler))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
 def test_a_server_whose_certificate_no_public_authority_signed_is_refused() -> None:
     # An HTTPS server with a certificate from a private authority, as a man in the middle would present.
     authority = trustme.CA()
@@ -71,16 +84,11 @@ def test_a_server_whose_certificate_no_public_authority_signed_is_refused() -> N
         return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "假冒"}})
 
     async def scenario() -> str:
-        runner = web.ServerRunner(web.Server(answer))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context).start()
-        try:
+        async with listening(answer, server_context) as port:
             with pytest.raises(NetworkError) as error:
-                async with make_bot("1:tls", f"https://127.0.0.1:{runner.addresses[0][1]}/bot"):
+                async with make_bot("1:tls", f"https://127.0.0.1:{port}/bot"):
                     pass
             return str(error.value)
-        finally:
-            await runner.cleanup()
 
     assert "certificate" in asyncio.run(scenario()).lower()
     assert answered == []  # the request never reached the impostor
@@ -107,14 +115,10 @@ def test_calls_go_through_the_proxy_the_environment_names(server: SandboxServer,
     proxy = ForwardProxy()
 
     async def scenario() -> tuple[list[str], list[str]]:
-        runner = web.ServerRunner(web.Server(proxy.handle))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{runner.addresses[0][1]}")
-        for name in ("NO_PROXY", "no_proxy", "http_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        try:
+        async with listening(proxy.handle) as port:
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+            for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+                monkeypatch.delenv(name, raising=False)
             async with make_bot(server.token, server.base_url) as bot:
                 await bot.send_message(15, "经代理发送")
             through = list(proxy.carried)
@@ -122,8 +126,6 @@ def test_calls_go_through_the_proxy_the_environment_names(server: SandboxServer,
             async with make_bot(server.token, server.base_url) as bot:
                 await bot.send_message(15, "直连发送")
             return through, proxy.carried
-        finally:
-            await runner.cleanup()
 
     through, after_bypass = asyncio.run(scenario())
     assert through == ["getMe", "sendMessage"]
