@@ -322,7 +322,7 @@ class SandboxServer:
         if method not in SEND_METHODS:
             yield
             return
-        chat = int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0
+        chat = _numeric_chat(chat_id)
         with self._lock:
             if self.state.sending[chat]:
                 self.state.overlapped.append(chat)
@@ -409,7 +409,7 @@ class SandboxServer:
             while self._sent_times and now - self._sent_times[0] >= 1.0:
                 self._sent_times.popleft()
             chat_times = self._chat_times[chat_id]
-            numeric_chat = chat_id if isinstance(chat_id, int) else 0  # an unknown chat fails later, as a 400
+            numeric_chat = _numeric_chat(chat_id)
             while chat_times and now - chat_times[0] >= limits.window(numeric_chat):
                 chat_times.popleft()
             wait = wait_needed(limits, now, self._sent_times, chat_times, numeric_chat)
@@ -685,3 +685,9 @@ class SandboxServer:
     async def _control_messages(self, request: web.Request) -> web.Response:
         chat_id = request.query.get("chat_id")
         return web.json_response(self.messages(int(chat_id) if chat_id else None))
+
+
+def _numeric_chat(chat_id: Any) -> int:
+    """A call's chat_id as read from its JSON parameters; 0 for a username or nothing (an unknown
+    chat fails later, as a 400)."""
+    return chat_id if isinstance(chat_id, int) else 0
