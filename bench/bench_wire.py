@@ -1,13 +1,16 @@
 """The floor under delivery: what one Bot API call costs our side, with nothing of ours around it.
 
     .venv/bin/python bench/bench_wire.py [--messages 1500] [--in-flight 1 4 8 16 30]
-                                         [--transport aiohttp httpx]
+                                         [--transport aiohttp httpx] [--buttons 0]
+                                         [--call send_reply send_message]
 
 Sends one 督办提醒-sized message (50 lines) again and again through python-telegram-bot to the
 local Bot API server in its own process, so many at a time, and prints milliseconds per
 message. No database, no rendering: what the year simulation cannot go below per message.
 ``--transport`` compares PTB's networking over aiohttp (what the bot uses, bot/telegram_http.py)
-with PTB's default, httpx.
+with PTB's default, httpx. ``--buttons 24`` adds a keyboard like a unit's list of eight duties;
+``--call`` compares the bot's own send (bot.sender.send_reply: Telegram's answer left as JSON)
+with PTB's Bot.send_message (the answer made into PTB objects).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_process import SandboxProcess
 
+from bot.render import Reply, duty_buttons
+from bot.sender import send_reply
 from bot.telegram_http import make_bot
 
 PEOPLE = list(range(1000, 1100))
@@ -36,13 +41,25 @@ def bot_over(transport: str, server: SandboxProcess) -> Bot:
     return make_bot(server.token, server.base_url)
 
 
-async def per_message(server: SandboxProcess, messages: int, in_flight: int, transport: str) -> float:
+def keyboard(buttons: int) -> InlineKeyboardMarkup | None:
+    """``buttons`` of a unit's list, three to a task (报进展 · 办结 · 申请延期)."""
+    rows = [duty_buttons(task_id, numbered=True) for task_id in range(100, 100 + (buttons + 2) // 3)]
+    flat = [button for row in rows for button in row][:buttons]
+    return InlineKeyboardMarkup([flat[i:i + 3] for i in range(0, len(flat), 3)]) if flat else None
+
+
+async def per_message(server: SandboxProcess, messages: int, in_flight: int, transport: str, buttons: int,
+                      call: str) -> float:
     async with bot_over(transport, server) as bot:
         gate = asyncio.Semaphore(in_flight)
 
         async def one(n: int) -> None:
+            chat, markup = PEOPLE[n % len(PEOPLE)], keyboard(buttons)  # built per message, as the sender does
             async with gate:
-                await bot.send_message(PEOPLE[n % len(PEOPLE)], TEXT, parse_mode="HTML")
+                if call == "send_message":
+                    await bot.send_message(chat, TEXT, parse_mode="HTML", reply_markup=markup)
+                else:
+                    await send_reply(bot, chat, Reply([TEXT], markup))
 
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(messages)))
@@ -54,13 +71,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4, 8, 16, 30])
     parser.add_argument("--transport", nargs="+", choices=["aiohttp", "httpx"], default=["aiohttp", "httpx"])
+    parser.add_argument("--buttons", type=int, default=0, help="inline buttons on each message")
+    parser.add_argument("--call", nargs="+", choices=["send_reply", "send_message"], default=["send_reply"])
     args = parser.parse_args()
     with SandboxProcess(PEOPLE) as server:
-        for transport in args.transport:
-            for in_flight in args.in_flight:
-                seconds = asyncio.run(per_message(server, args.messages, in_flight, transport))
-                print(f"{transport:<8}{in_flight:3d} in flight: {seconds * 1000:.2f} ms per message "
-                      f"({1 / seconds:.0f} messages/s)")
+        for call in args.call:
+            for transport in args.transport:
+                for in_flight in args.in_flight:
+                    seconds = asyncio.run(per_message(server, args.messages, in_flight, transport, args.buttons, call))
+                    print(f"{call:<13}{transport:<8}{in_flight:3d} in flight, {args.buttons} buttons: "
+                          f"{seconds * 1000:.2f} ms per message ({1 / seconds:.0f} messages/s)")
         delivered, rejected = server.finish()
     print(f"delivered {delivered}, refused {len(rejected)}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlmodel import Session
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.context import BotContext
 from bot.flood import SharedFlood, round_robin
@@ -28,6 +30,14 @@ from tasks import outbox
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 400 ms
+
+# Pages go out through Bot.do_api_request, which hands back Telegram's answer as JSON, not
+# Bot.send_message, which turns the answer (the whole message sent, every button of its
+# keyboard included) into PTB objects that nothing here reads: with a unit's list and its
+# buttons that was a third of a send's time in this process (bench/bench_wire.py --buttons).
+# Telegram's refusals (429, 403, migration, 400) still raise PTB's errors, the same either way.
+# do_api_request is meant for methods PTB lacks and warns when used for one it has.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.send_message'", category=PTBUserWarning)
 
 
 @dataclass(frozen=True)
@@ -160,8 +170,9 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
         if flood is not None and sent_marks is not None:
             mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
         try:
-            await bot.send_message(chat_id, page, parse_mode=ParseMode.HTML,
-                                   reply_markup=reply.buttons if last else None)
+            await bot.do_api_request("send_message", {
+                "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML,
+                "reply_markup": reply.buttons if last else None})  # None: PTB leaves it out
         finally:
             if mark is not None:
                 assert sent_marks is not None

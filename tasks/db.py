@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event, inspect
+from sqlalchemy import Connection, Engine, event, exc, inspect
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
 
 from tasks import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -18,6 +21,8 @@ from tasks.tally import install_triggers
 
 DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A PostgreSQL connection that sat in the pool this long is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -55,7 +60,37 @@ def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
         # planner, the sender, other workers — wait their turn (busy_timeout) and claims stay exclusive.
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=dumps)
+    engine = create_engine(url, json_serializer=dumps)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", _ping_when_idle(engine))
+    return engine
+
+
+def _note_idle_since(_dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_when_idle(engine: Engine) -> Callable[[Any, ConnectionPoolEntry, PoolProxiedConnection], None]:
+    """A connection that waited in the pool is pinged before it is handed out, and replaced when
+    the server has gone away (restarted, or closed it): the next transaction then runs, where it
+    would have failed once. SQLAlchemy's pool_pre_ping does this on every checkout, a round trip
+    per transaction (a twentieth of the year simulation's time); a connection used a moment ago
+    is alive, and if the server went away within that moment, the transaction fails and the
+    pool starts afresh, as it would without a ping."""
+    dialect = engine.dialect
+
+    def ping(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError() from error  # the pool drops it and connects again
+            raise
+
+    return ping
 
 
 MIGRATIONS = Path(__file__).with_name("migrations")
