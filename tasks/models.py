@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -282,6 +282,9 @@ class OutboxStatus(StrEnum):
     DEAD = "dead"  # will not be sent: the reason is in last_error
 
 
+PENDING_ONLY = f"status = '{OutboxStatus.PENDING}'"
+
+
 class Outbox(SQLModel, table=True):
     """A notification to deliver, written in the same transaction as the change it reports.
 
@@ -289,8 +292,10 @@ class Outbox(SQLModel, table=True):
     when it sends, so the domain stays free of chat markup.
     """
 
-    # The sender asks "what is pending and due now?" on every pass.
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    # The sender asks "what is pending and due now, earliest first?" on every pass: only pending
+    # rows are in this index, in the order the sender takes them (see outbox.claim_due).
+    __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", "id", postgresql_where=text(PENDING_ONLY),
+                            sqlite_where=text(PENDING_ONLY)),)
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, or_, update
+from sqlalchemy import ColumnElement, Row, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from tasks.clock import Clock, db_time
 from tasks.events import Actor, jsonable, record
-from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
+from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 
@@ -101,21 +102,40 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]
     The rows come back as plain values (``row.id``, ``row.chat_id``, ``row.payload`` …), not ORM
     objects: they outlive the transaction, and the sender only reads them."""
     now = db_time(clock)
-    free = or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
-    query = (select(Outbox.id).where(Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= now, free)
-             .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        # Several workers: each takes rows no other transaction holds, without waiting for them.
-        query = query.with_for_update(skip_locked=True)
+    query = claimable(session, now, limit)
     candidates = session.exec(query).all()
     if not candidates:
         return []
     # One conditional UPDATE … RETURNING claims them all; it repeats the conditions so that a row
     # another sender claimed since the SELECT (SQLite has no row locks) is left to it.
-    claim = (update(_OUTBOX).where(_OUTBOX.c.id.in_(candidates), _OUTBOX.c.status == OutboxStatus.PENDING, free)
+    claim = (update(_OUTBOX).where(_OUTBOX.c.id.in_(candidates), _OUTBOX.c.status == OutboxStatus.PENDING, _free(now))
              .values(lease_until=now + LEASE, attempts=_OUTBOX.c.attempts + 1).returning(*_OUTBOX.c))
     claimed = session.execute(claim).all()
     return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """No sender holds the row: never leased, or its lease ran out."""
+    return or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
+
+
+def claimable(session: Session, now: datetime, limit: int) -> Select[tuple[int]]:
+    """The ids of up to ``limit`` pending rows that are due and free, earliest first. On
+    PostgreSQL it also tells the planner how to read them, for the rest of the transaction."""
+    # The status as a literal, not a parameter: only then may the database use the index of
+    # pending rows (ix_outbox_pending), whose condition it must see the query imply.
+    query = (select(Outbox.id).where(text(PENDING_ONLY), col(Outbox.next_attempt_at) <= now, _free(now))
+             .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        # Several workers: each takes rows no other transaction holds, without waiting for them.
+        query = query.with_for_update(skip_locked=True)
+        # A delivered row leaves dead entries in the index until a vacuum. A plain index scan
+        # marks each one dead the first time it meets it, and later claims skip it; PostgreSQL
+        # preferred a bitmap scan, which marks nothing, so every claim fetched every dead entry
+        # again (15 ms a claim by the end of the year simulation with autovacuum off, 0.3 ms
+        # this way). Reading the index in order is also what a LIMIT over a backlog wants.
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    return query
 
 
 def mark_sent(session: Session, clock: Clock, row_ids: list[int]) -> None:

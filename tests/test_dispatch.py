@@ -17,7 +17,7 @@ from bot.flood import FloodLimits, SharedFlood, round_robin
 from bot.sandbox.server import Fault, SandboxServer
 from bot.sender import OutboxSender
 from seed import MENTOUGOU_2021, seed_path
-from tasks import planner
+from tasks import outbox, planner
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.events import Actor
@@ -182,3 +182,48 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
             assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
     finally:
         server.stop()
+
+
+SENT_BEFORE = 5000
+
+
+def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest(prepared_engine: Engine,
+                                                                                 clock: FixedClock) -> None:
+    """The sender polls every half second: a claim must cost what is pending, not what was ever sent,
+    also where no vacuum has yet cleared the delivered rows' old versions (PostgreSQL)."""
+    with prepared_engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE outbox")  # statistics from when the outbox was empty
+        connection.commit()
+    with transaction(prepared_engine) as session:
+        office = Member(user_id=701, chat_id=701, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+        session.add(office)
+        session.flush()
+        rows = []
+        for n in range(SENT_BEFORE + 20):  # a few weeks of a district's notifications, the last 20 not sent yet
+            clock.advance(timedelta(seconds=1))
+            rows.append(outbox.outbox_row(clock, office, "member_unreachable", {"member": f"m{n}", "unit": ""},
+                                          f"old:{n}"))
+        outbox.enqueue_rows(session, rows)
+    for _ in range(SENT_BEFORE // 500):  # delivered as the sender does: claimed, then marked sent
+        with transaction(prepared_engine) as session:
+            outbox.mark_sent(session, clock, [row.id for row in outbox.claim_due(session, clock, 500)])
+    with transaction(prepared_engine) as session:
+        waiting = list(session.exec(select(Outbox.id).where(Outbox.status == "pending").order_by(col(Outbox.id))))
+        compiled = outbox.claimable(session, clock.now(), 500).compile(dialect=prepared_engine.dialect)
+        values = compiled.construct_params()
+        if prepared_engine.dialect.name == "postgresql":
+            explain = session.connection().exec_driver_sql("EXPLAIN " + str(compiled), values)
+        else:
+            explain = session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(compiled), tuple(values[name] for name in compiled.positiontup or []))
+        plan = "\n".join(str(line) for line in explain.all())
+    assert len(waiting) == 20
+    # Read in order through the index of pending rows: a LIMIT stops early, nothing is sorted, and
+    # on PostgreSQL each dead entry met is marked so that the next claim skips it.
+    if prepared_engine.dialect.name == "postgresql":
+        assert "Index Scan using ix_outbox_pending" in plan and "Sort" not in plan, plan
+    else:
+        assert "ix_outbox_pending" in plan and "TEMP B-TREE" not in plan, plan
+    clock.advance(outbox.LEASE)  # the claims above hold nothing now
+    with transaction(prepared_engine) as session:
+        assert [row.id for row in outbox.claim_due(session, clock, 15)] == waiting[:15]
