@@ -25,8 +25,7 @@ def load_rows(connection: Connection, model: type[SQLModel], rows: list[dict[str
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
     values = _plain_values(connection, table, names, rows)
-    preparer = connection.dialect.identifier_preparer
-    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
+    target = _target(connection, table, names)
     if connection.dialect.name == "postgresql":
         # The DBAPI connection under this Connection: the COPY runs inside the same transaction.
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -35,6 +34,21 @@ def load_rows(connection: Connection, model: type[SQLModel], rows: list[dict[str
                 copy.write_row(value)
     else:
         connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", values)
+
+
+def insert_new_rows(connection: Connection, model: type[SQLModel], unique: str, rows: list[dict[str, Any]]) -> int:
+    """INSERT ``rows`` into ``model``'s table except those whose ``unique`` column value is there
+    already, as one executemany in the caller's transaction; returns how many were written."""
+    if not rows:
+        return 0
+    table = model.__table__  # type: ignore[attr-defined]
+    names = list(rows[0])
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    result = connection.exec_driver_sql(
+        f"INSERT INTO {_target(connection, table, names)} VALUES ({', '.join([placeholder] * len(names))}) "
+        f"ON CONFLICT ({connection.dialect.identifier_preparer.quote(unique)}) DO NOTHING",
+        _plain_values(connection, table, names, rows))
+    return result.rowcount  # summed over the rows by both drivers: the skipped ones count 0
 
 
 def update_rows(connection: Connection, model: type[SQLModel], key: str, rows: list[dict[str, Any]]) -> None:
@@ -50,6 +64,12 @@ def update_rows(connection: Connection, model: type[SQLModel], key: str, rows: l
     assignments = ", ".join(f"{preparer.quote(name)} = {placeholder}" for name in changed)
     connection.exec_driver_sql(f"UPDATE {preparer.format_table(table)} SET {assignments} "
                                f"WHERE {preparer.quote(key)} = {placeholder}", values)
+
+
+def _target(connection: Connection, table: Any, names: list[str]) -> str:
+    """``table (column, …)`` quoted for the connection's database."""
+    preparer = connection.dialect.identifier_preparer
+    return f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
 
 
 def _plain_values(connection: Connection, table: Any, names: list[str], rows: list[dict[str, Any]]

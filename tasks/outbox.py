@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Row, or_, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from tasks.bulk import insert_new_rows
 from tasks.clock import Clock, db_time
 from tasks.events import Actor, jsonable, record
 from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
@@ -18,12 +17,24 @@ from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 
 
-def already_queued(session: Session, member: Member, dedupe_key: str) -> bool:
+class Recipient(Protocol):
+    """Whom a notification goes to: a Member, or a row of its id and chat (what the lookups below
+    return: the planner finds a batch's recipients every tick, and whole ORM members cost more
+    to build than the rest of the lookup)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def chat_id(self) -> int: ...
+
+
+def already_queued(session: Session, member: Recipient, dedupe_key: str) -> bool:
     return session.exec(select(Outbox.id).where(Outbox.dedupe_key == f"{dedupe_key}:{member.chat_id}")
                         ).first() is not None
 
 
-def outbox_row(clock: Clock, member: Member, kind: str, payload: dict[str, Any], dedupe_key: str) -> dict[str, Any]:
+def outbox_row(clock: Clock, member: Recipient, kind: str, payload: dict[str, Any], dedupe_key: str) -> dict[str, Any]:
     """The columns of one notification for one chat; the key names the occasion, the chat is added.
     ``payload`` stays as given: the JSON column's serializer stores its dates as text once, when
     the row is written (the planner writes thousands of these a tick)."""
@@ -32,7 +43,7 @@ def outbox_row(clock: Clock, member: Member, kind: str, payload: dict[str, Any],
             "last_error": "", "next_attempt_at": db_time(clock), "created_at": db_time(clock)}
 
 
-def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: dict[str, Any],
+def enqueue(session: Session, clock: Clock, member: Recipient, kind: str, payload: dict[str, Any],
             dedupe_key: str) -> Outbox | None:
     """Queue one notification for one chat; a second row with the same key is not written."""
     if already_queued(session, member, dedupe_key):
@@ -46,38 +57,34 @@ def enqueue(session: Session, clock: Clock, member: Member, kind: str, payload: 
 def enqueue_rows(session: Session, rows: list[dict[str, Any]]) -> int:
     """Queue many ``outbox_row``s in one executemany; rows whose key is already queued are skipped.
     Returns how many were queued."""
-    if not rows:
-        return 0
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # On the table, not the ORM entity: the ORM's bulk insert cost more to prepare than the insert.
-    statement = (insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                 .returning(_OUTBOX.c.id))
-    # RETURNING yields the rows actually written: the skipped ones return nothing.
-    return len(session.execute(statement, rows).all())
+    # Through the driver with plain values (tasks/bulk.py): SQLAlchemy's executemany ran every
+    # value through its column's processor, and on PostgreSQL rendered each batch as a new
+    # multi-row statement, which psycopg then parsed afresh.
+    return insert_new_rows(session.connection(), Outbox, "dedupe_key", rows)
 
 
-def unit_recipients(session: Session, unit_id: int) -> list[Member]:
+def unit_recipients(session: Session, unit_id: int) -> list[Recipient]:
     """Everyone who speaks for a unit: its members and its bound group chats."""
     return recipients_by_unit(session, {unit_id})[unit_id]
 
 
-def role_recipients(session: Session, *roles: Role) -> list[Member]:
-    return list(session.exec(select(Member).where(
+def role_recipients(session: Session, *roles: Role) -> list[Recipient]:
+    return list(session.exec(select(Member.id, Member.chat_id).where(
         col(Member.role).in_(roles), col(Member.active).is_(True), col(Member.reachable).is_(True))
         .order_by(col(Member.id))).all())
 
 
 def notify_unit(session: Session, clock: Clock, unit_id: int, kind: str, payload: dict[str, Any],
-                dedupe_key: str, recipients: list[Member] | None = None) -> int:
+                dedupe_key: str, recipients: list[Recipient] | None = None) -> int:
     """``recipients``: the unit's members when the caller already has them (the planner loads a batch's at once)."""
     members = unit_recipients(session, unit_id) if recipients is None else recipients
     rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in members]
     return sum(1 for r in rows if r is not None)
 
 
-def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[Member]]:
-    found: dict[int, list[Member]] = {unit_id: [] for unit_id in unit_ids}
-    for member in session.exec(select(Member).where(
+def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[Recipient]]:
+    found: dict[int, list[Recipient]] = {unit_id: [] for unit_id in unit_ids}
+    for member in session.exec(select(Member.id, Member.chat_id, Member.unit_id).where(
             col(Member.unit_id).in_(unit_ids or {-1}), Member.role == Role.MEMBER, col(Member.active).is_(True),
             col(Member.reachable).is_(True)).order_by(col(Member.id))).all():
         found[member.unit_id or 0].append(member)

@@ -27,8 +27,16 @@ from sqlmodel.sql.expression import Select
 from tasks.bulk import update_rows
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
-from tasks.models import Assignment, AssignmentStatus, Member, Role, Task, TaskStatus, Unit
-from tasks.outbox import already_queued, enqueue, enqueue_rows, outbox_row, recipients_by_unit, role_recipients
+from tasks.models import Assignment, AssignmentStatus, Role, Task, TaskStatus, Unit
+from tasks.outbox import (
+    Recipient,
+    already_queued,
+    enqueue,
+    enqueue_rows,
+    outbox_row,
+    recipients_by_unit,
+    role_recipients,
+)
 from tasks.policy import Policy
 from tasks.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, steps_between
 from tasks.workdays import WorkCalendar
@@ -81,7 +89,7 @@ class _Batch:
     and schedules computed once per deadline."""
 
     clock: Clock
-    members: dict[int, list[Member]]
+    members: dict[int, list[Recipient]]
     notes: list[dict[str, Any]] = field(default_factory=list)
     for_units: dict[int, list[_UnitNote]] = field(default_factory=lambda: defaultdict(list))
     office: list[dict[str, Any]] = field(default_factory=list)

@@ -32,7 +32,12 @@ class Step:
 
     def key(self, assignment_id: int) -> str:
         """The dedupe key: one task, one rule, one occurrence (an extension makes new occurrences)."""
-        return f"a{assignment_id}:{self.rule}:{self.due_on or '-'}:{self.level}"
+        return f"a{assignment_id}{self._occurrence}"
+
+    @functools.cached_property
+    def _occurrence(self) -> str:
+        # Formatted once per step: a tick's steps are shared by the duties with the same deadline.
+        return f":{self.rule}:{self.due_on or '-'}:{self.level}"
 
 
 def _moment(day: date, policy: Policy) -> datetime:

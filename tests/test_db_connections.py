@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from conftest import POSTGRES_URL
 from sqlalchemy import Engine, exc
 
-from conftest import POSTGRES_URL
 from tasks import db
 
 

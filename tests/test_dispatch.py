@@ -227,3 +227,22 @@ def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest
     clock.advance(outbox.LEASE)  # the claims above hold nothing now
     with transaction(prepared_engine) as session:
         assert [row.id for row in outbox.claim_due(session, clock, 15)] == waiting[:15]
+
+
+def test_queueing_rows_again_writes_only_the_new_ones_and_counts_them(prepared_engine: Engine,
+                                                                      clock: FixedClock) -> None:
+    with transaction(prepared_engine) as session:
+        office = Member(user_id=702, chat_id=702, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+        session.add(office)
+        session.flush()
+
+        def rows(*occasions: str) -> list[dict[str, object]]:
+            return [outbox.outbox_row(clock, office, "member_unreachable", {"member": occasion, "unit": "区商务局"},
+                                      occasion) for occasion in occasions]
+
+        assert outbox.enqueue_rows(session, rows("甲", "乙")) == 2
+        assert outbox.enqueue_rows(session, rows("乙", "丙", "甲")) == 1  # a replayed batch adds only 丙
+    with transaction(prepared_engine) as session:
+        queued = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    assert [row.payload["member"] for row in queued] == ["甲", "乙", "丙"]
+    assert [row.dedupe_key for row in queued] == ["甲:702", "乙:702", "丙:702"]
