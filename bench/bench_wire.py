@@ -9,8 +9,8 @@ local Bot API server in its own process, so many at a time, and prints milliseco
 message. No database, no rendering: what the year simulation cannot go below per message.
 ``--transport`` compares PTB's networking over aiohttp (what the bot uses, bot/telegram_http.py)
 with PTB's default, httpx. ``--buttons 24`` adds a keyboard like a unit's list of eight duties;
-``--call`` compares the bot's own send (bot.sender.send_reply: Telegram's answer left as JSON)
-with PTB's Bot.send_message (the answer made into PTB objects).
+``--call`` compares the bot's own send (bot.sender.send_reply: buttons as plain values,
+Telegram's answer left as JSON) with PTB's Bot.send_message (buttons and answer as PTB objects).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 sys.path.insert(0, str(Path(__file__).parent))
 from sandbox_process import SandboxProcess
 
-from bot.render import Reply, duty_buttons
+from bot.render import Keyboard, Reply, duty_buttons
 from bot.sender import send_reply
 from bot.telegram_http import make_bot
 
@@ -41,11 +41,18 @@ def bot_over(transport: str, server: SandboxProcess) -> Bot:
     return make_bot(server.token, server.base_url)
 
 
-def keyboard(buttons: int) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: int) -> Keyboard | None:
     """``buttons`` of a unit's list, three to a task (报进展 · 办结 · 申请延期)."""
     rows = [duty_buttons(task_id, numbered=True) for task_id in range(100, 100 + (buttons + 2) // 3)]
     flat = [button for row in rows for button in row][:buttons]
-    return InlineKeyboardMarkup([flat[i:i + 3] for i in range(0, len(flat), 3)]) if flat else None
+    return Keyboard([flat[i:i + 3] for i in range(0, len(flat), 3)]) if flat else None
+
+
+def ptb_keyboard(buttons: int) -> InlineKeyboardMarkup | None:
+    """The same keyboard as PTB objects, as the bot built it before bot.render.Keyboard."""
+    plain = keyboard(buttons)
+    return None if plain is None else InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.callback_data) for b in row] for row in plain.inline_keyboard])
 
 
 async def per_message(server: SandboxProcess, messages: int, in_flight: int, transport: str, buttons: int,
@@ -54,12 +61,12 @@ async def per_message(server: SandboxProcess, messages: int, in_flight: int, tra
         gate = asyncio.Semaphore(in_flight)
 
         async def one(n: int) -> None:
-            chat, markup = PEOPLE[n % len(PEOPLE)], keyboard(buttons)  # built per message, as the sender does
-            async with gate:
+            chat = PEOPLE[n % len(PEOPLE)]
+            async with gate:  # the keyboard is built per message, as the sender does
                 if call == "send_message":
-                    await bot.send_message(chat, TEXT, parse_mode="HTML", reply_markup=markup)
+                    await bot.send_message(chat, TEXT, parse_mode="HTML", reply_markup=ptb_keyboard(buttons))
                 else:
-                    await send_reply(bot, chat, Reply([TEXT], markup))
+                    await send_reply(bot, chat, Reply([TEXT], keyboard(buttons)))
 
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(messages)))

@@ -172,7 +172,7 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
         try:
             await bot.do_api_request("send_message", {
                 "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML,
-                "reply_markup": reply.buttons if last else None})  # None: PTB leaves it out
+                "reply_markup": reply.buttons.to_dict() if last and reply.buttons else None})  # None: left out
         finally:
             if mark is not None:
                 assert sent_marks is not None
