@@ -34,7 +34,8 @@ IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 
 # Pages go out through Bot.do_api_request, which hands back Telegram's answer as JSON, not
 # Bot.send_message, which turns the answer (the whole message sent, every button of its
 # keyboard included) into PTB objects that nothing here reads: with a unit's list and its
-# buttons that was a third of a send's time in this process (bench/bench_wire.py --buttons).
+# buttons that was a third of a send's time in this process (bench/bench_wire.py --buttons 24
+# --call send_reply send_message).
 # Telegram's refusals (429, 403, migration, 400) still raise PTB's errors, the same either way.
 # do_api_request is meant for methods PTB lacks and warns when used for one it has.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.send_message'", category=PTBUserWarning)

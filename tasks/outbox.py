@@ -129,8 +129,10 @@ def _free(now: datetime) -> ColumnElement[bool]:
 def claimable(session: Session, now: datetime, limit: int) -> Select[tuple[int]]:
     """The ids of up to ``limit`` pending rows that are due and free, earliest first. On
     PostgreSQL it also tells the planner how to read them, for the rest of the transaction."""
-    # The status as a literal, not a parameter: only then may the database use the index of
-    # pending rows (ix_outbox_pending), whose condition it must see the query imply.
+    # The status as a literal, not a parameter: a plan must see that the query implies the
+    # condition of the index of pending rows (ix_outbox_pending) to use it, and PostgreSQL's
+    # generic plan for a prepared statement (psycopg prepares a statement it runs often) does
+    # not know a parameter's value.
     query = (select(Outbox.id).where(text(PENDING_ONLY), col(Outbox.next_attempt_at) <= now, _free(now))
              .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
     if session.get_bind().dialect.name == "postgresql":

@@ -19,9 +19,8 @@ PENDING_ONLY = "status = 'pending'"
 
 
 def upgrade() -> None:
-    # Delivered rows leave the index, and the claim reads it in order (see outbox.claim_due):
-    # on PostgreSQL the (status, next_attempt_at) index kept an entry for every version a pending
-    # row ever had, which each claim visited again until a vacuum came.
+    # Delivered rows leave the index, and a claim reads it in the order it takes rows, so that a
+    # LIMIT stops early and nothing is sorted (see outbox.claimable).
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_next')
         batch_op.create_index('ix_outbox_pending', ['next_attempt_at', 'id'], unique=False,
