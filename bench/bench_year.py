@@ -92,10 +92,13 @@ def main() -> None:
         refused = len(rejected)
         with engine.connect() as connection:
             queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
+            # A year played in a minute gives autovacuum no time to run even where it is on.
+            vacuum = (f", autovacuum {connection.exec_driver_sql('SHOW autovacuum').scalar_one()}"
+                      if args.backend == "postgresql" else "")
         where = "in a thread of this process" if args.server_thread else "in its own process"
         print(f"{args.backend}: {args.assignments} assignments, {ticks} hourly ticks from {START:%Y-%m-%d} to "
               f"{end:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
-              f"{delivered} delivered, {refused} refused (Bot API server {where})")
+              f"{delivered} delivered, {refused} refused (Bot API server {where}{vacuum})")
         engine.dispose()
     finally:
         bench_planner.drop(url, args.postgres)
