@@ -33,7 +33,7 @@ def load_rows(connection: Connection, model: type[SQLModel], rows: list[dict[str
             for value in values:
                 copy.write_row(value)
     else:
-        connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({', '.join('?' * len(names))})", values)
+        connection.exec_driver_sql(f"INSERT INTO {target} VALUES ({_placeholders(connection, len(names))})", values)
 
 
 def insert_new_rows(connection: Connection, model: type[SQLModel], unique: str, rows: list[dict[str, Any]]) -> int:
@@ -43,9 +43,8 @@ def insert_new_rows(connection: Connection, model: type[SQLModel], unique: str, 
         return 0
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
-    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     result = connection.exec_driver_sql(
-        f"INSERT INTO {_target(connection, table, names)} VALUES ({', '.join([placeholder] * len(names))}) "
+        f"INSERT INTO {_target(connection, table, names)} VALUES ({_placeholders(connection, len(names))}) "
         f"ON CONFLICT ({connection.dialect.identifier_preparer.quote(unique)}) DO NOTHING",
         _plain_values(connection, table, names, rows))
     return result.rowcount  # summed over the rows by both drivers: the skipped ones count 0
@@ -60,7 +59,7 @@ def update_rows(connection: Connection, model: type[SQLModel], key: str, rows: l
     changed = [name for name in rows[0] if name != key]
     values = _plain_values(connection, table, [*changed, key], rows)
     preparer = connection.dialect.identifier_preparer
-    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    placeholder = _placeholders(connection, 1)
     assignments = ", ".join(f"{preparer.quote(name)} = {placeholder}" for name in changed)
     connection.exec_driver_sql(f"UPDATE {preparer.format_table(table)} SET {assignments} "
                                f"WHERE {preparer.quote(key)} = {placeholder}", values)
@@ -70,6 +69,11 @@ def _target(connection: Connection, table: Any, names: list[str]) -> str:
     """``table (column, …)`` quoted for the connection's database."""
     preparer = connection.dialect.identifier_preparer
     return f"{preparer.format_table(table)} ({', '.join(preparer.quote(name) for name in names)})"
+
+
+def _placeholders(connection: Connection, count: int) -> str:
+    """``count`` parameter markers in the driver's style: ``?`` for sqlite3, ``%s`` for psycopg."""
+    return ", ".join(["?" if connection.dialect.paramstyle == "qmark" else "%s"] * count)
 
 
 def _plain_values(connection: Connection, table: Any, names: list[str], rows: list[dict[str, Any]]

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from harness import bind
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -187,6 +187,13 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
 SENT_BEFORE = 5000
 
 
+def office_member(session: Session, clock: FixedClock, chat_id: int) -> Member:
+    member = Member(user_id=chat_id, chat_id=chat_id, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+    session.add(member)
+    session.flush()
+    return member
+
+
 def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest(prepared_engine: Engine,
                                                                                  clock: FixedClock) -> None:
     """The sender polls every half second: a claim must cost what is pending, not what was ever sent,
@@ -195,9 +202,7 @@ def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest
         connection.exec_driver_sql("ANALYZE outbox")  # statistics from when the outbox was empty
         connection.commit()
     with transaction(prepared_engine) as session:
-        office = Member(user_id=701, chat_id=701, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
-        session.add(office)
-        session.flush()
+        office = office_member(session, clock, 701)
         rows = []
         for n in range(SENT_BEFORE + 20):  # a few weeks of a district's notifications, the last 20 not sent yet
             clock.advance(timedelta(seconds=1))
@@ -232,9 +237,7 @@ def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest
 def test_queueing_rows_again_writes_only_the_new_ones_and_counts_them(prepared_engine: Engine,
                                                                       clock: FixedClock) -> None:
     with transaction(prepared_engine) as session:
-        office = Member(user_id=702, chat_id=702, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
-        session.add(office)
-        session.flush()
+        office = office_member(session, clock, 702)
 
         def rows(*occasions: str) -> list[dict[str, object]]:
             return [outbox.outbox_row(clock, office, "member_unreachable", {"member": occasion, "unit": "区商务局"},
