@@ -107,6 +107,9 @@ class SandboxServer:
         self.faults: list[Fault] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        # Notified whenever the bot's message is recorded: a waiting test or bench wakes at once,
+        # so the latency it measures is the bot's, not a polling period's.
+        self._message_recorded = threading.Condition(self._lock)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._new_update: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -235,15 +238,19 @@ class SandboxServer:
     def wait_for(self, chat_id: int, *, after: int = 0, count: int = 1, timeout: float = 10.0,
                  predicate: Callable[[dict[str, Any]], bool] = lambda _m: True) -> list[dict[str, Any]]:
         """Wait until the bot has sent ``count`` matching messages to the chat (beyond the first ``after``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [m for m in self.messages(chat_id)[after:] if predicate(m)]
-            if len(found) >= count:
+        found: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            nonlocal found
+            in_chat = [m for m in self.state.sent if m["chat"]["id"] == chat_id]
+            found = [m for m in in_chat[after:] if predicate(m)]
+            return len(found) >= count
+
+        with self._message_recorded:
+            if self._message_recorded.wait_for(enough, timeout):
                 return found
-            if time.monotonic() > deadline:
-                texts = [m.get("text") or m.get("caption") for m in self.messages(chat_id)]
-                raise TimeoutError(f"chat {chat_id}: wanted {count} messages after {after}, have {texts}")
-            time.sleep(0.01)
+        texts = [m.get("text") or m.get("caption") for m in self.messages(chat_id)]
+        raise TimeoutError(f"chat {chat_id}: wanted {count} messages after {after}, have {texts}")
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
@@ -480,6 +487,7 @@ class SandboxServer:
                        **{k: v for k, v in body.items() if v is not None}}
             self.state.messages[chat["id"]][message_id] = message
             self.state.sent.append(message)
+            self._message_recorded.notify_all()
         return message
 
     async def _api_get_me(self, _params: dict[str, Any], _files: dict[str, Any]) -> dict[str, Any]:
