@@ -17,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import consumer_lock
 from bot.context import CONTEXT_KEY, BotContext
 from bot.handlers import (
     all_command_handlers,
@@ -34,6 +35,9 @@ from bot.telegram_http import AiohttpRequest, file_url_for
 
 SENDER_KEY = "taskbot.sender"
 SCHEDULER_KEY = "taskbot.scheduler"
+CONSUMER_LOCK_KEY = "taskbot.consumer_lock"
+LOCK_WATCH_KEY = "taskbot.consumer_lock_watch"
+LOCK_LOST_KEY = "taskbot.consumer_lock_lost"
 
 
 @dataclass(frozen=True)
@@ -65,13 +69,17 @@ def run_application(application: Application, webhook: Webhook | None, **options
 
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
-                      base_file_url: str | None = None) -> Application:
+                      base_file_url: str | None = None,
+                      lock: consumer_lock.ConsumerLock | None = None) -> Application:
+    """The bot. ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
+    stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so."""
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
                .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()
     application.bot_data[CONTEXT_KEY] = ctx
+    application.bot_data[CONSUMER_LOCK_KEY] = lock
     application.add_handler(CommandHandler("start", on_start))
     application.add_handler(CommandHandler("help", on_help))
     for name, handler in all_command_handlers().items():
@@ -94,9 +102,24 @@ async def _post_init(application: Application) -> None:
     application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
     if ctx.policy is not None:
         application.bot_data[SCHEDULER_KEY] = start_scheduler(ctx, ctx.planner_interval)
+    lock = application.bot_data[CONSUMER_LOCK_KEY]
+    if lock is not None:
+        def lost() -> None:
+            application.bot_data[LOCK_LOST_KEY] = True
+            application.stop_running()
+
+        application.bot_data[LOCK_WATCH_KEY] = asyncio.get_running_loop().create_task(consumer_lock.watch(lock, lost))
+
+
+def lost_consumer_lock(application: Application) -> bool:
+    """Whether the bot stopped because its process no longer held the consumer lock."""
+    return application.bot_data.get(LOCK_LOST_KEY, False)
 
 
 async def _post_stop(application: Application) -> None:
+    watch = application.bot_data.pop(LOCK_WATCH_KEY, None)
+    if watch is not None:
+        watch.cancel()
     scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

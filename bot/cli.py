@@ -7,7 +7,7 @@
     taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
     taskbot invite [UNIT] [--role member|office|leader|admin]
     taskbot digest --print   /   taskbot outbox [--status dead]
-    taskbot run [--webhook URL --listen HOST --port N]
+    taskbot run [--webhook URL --listen HOST --port N] [--standby]
                          (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
     taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
 
@@ -21,19 +21,22 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+import psycopg
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, func, select
 from tabulate import tabulate
 
-from bot.app import Webhook, build_application, run_application
+from bot.app import Webhook, build_application, lost_consumer_lock, run_application
 from bot.config import ConfigError, Settings, load_settings
+from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
 from bot.render import notification
 from bot.sandbox.console import run_console
@@ -128,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_argument("--port", type=int, help="webhook 本地监听端口（默认 8443）")
     running.add_argument("--base-url", help="Bot API 地址（默认 Telegram；自建 Bot API 服务器或本地沙盒如 "
                                             "http://127.0.0.1:8081/bot）")
+    running.add_argument("--standby", action="store_true",
+                         help="已有进程在接收消息时不退出，待命，等它停止后接管（热备）")
     backing_up = commands.add_parser("backup", help="备份数据库（运行中也可）", parents=[after_command])
     backing_up.add_argument("path", type=Path, help="备份文件")
     restoring = commands.add_parser("restore", help="用备份替换数据库内容（先停止机器人）", parents=[after_command])
@@ -175,7 +180,7 @@ class Cli:
         return self._engine
 
     def print(self, text: str = "") -> None:
-        print(text, file=self.out)
+        print(text, file=self.out, flush=True)  # a standby's notice must reach a log at once
 
     # --- commands ---
 
@@ -350,8 +355,40 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        run_application(build_application(ctx, token, base_url=self.args.base_url), webhook)
+        lock = consumer_lock(self.engine)
+        try:
+            self.take_consumer_lock(lock)
+            application = build_application(ctx, token, base_url=self.args.base_url, lock=lock)
+            run_application(application, webhook)
+        finally:
+            lock.release()
+        if lost_consumer_lock(application):
+            raise ServiceError("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
+                               "已停止。请重新启动（另一个待命的进程可能已经接管）。")
         return 0
+
+    def take_consumer_lock(self, lock: ConsumerLock) -> None:
+        """Only one process consumes the bot's updates (bot/consumer_lock.py); --standby waits its turn."""
+        announced = False
+        while not self._try_lock(lock):
+            if not self.args.standby:
+                raise ServiceError(f"已有一个 taskbot run 在接收这个机器人的消息（{lock.holder()}）。"
+                                   "同一数据库只能有一个进程接收消息：要多进程发送提醒请用 taskbot worker，"
+                                   "要热备请加 --standby。")
+            if not announced:
+                self.print(f"已有进程在接收消息（{lock.holder()}）；本进程待命，等它停止后接管。")
+                announced = True
+            time.sleep(CHECK_SECONDS)
+        if announced:
+            self.print("已接管：本进程开始接收消息。")
+
+    def _try_lock(self, lock: ConsumerLock) -> bool:
+        try:
+            return lock.acquire()
+        except psycopg.OperationalError as error:
+            if self.args.standby:  # a standby outlives a database restart: it tries again
+                return False
+            raise ServiceError(f"无法连接数据库取得接收消息的锁：{error}") from error
 
     def webhook(self) -> Webhook | None:
         url = self.args.webhook or self.settings.webhook_url

@@ -2,7 +2,8 @@
 
 Any number of workers may run against one PostgreSQL: the planner and the sender take their
 rows with FOR UPDATE SKIP LOCKED, so each assignment is planned and each notification sent by
-one of them. Exactly one process (`taskbot run`) consumes the chat's updates.
+one of them. Exactly one process, `taskbot run`, consumes the chat's updates: it holds the
+database's consumer lock (bot/consumer_lock.py) while it does.
 """
 
 from __future__ import annotations

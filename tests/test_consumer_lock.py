@@ -1,0 +1,129 @@
+"""Exactly one `taskbot run` consumes the bot's updates per database: a second one is refused
+and says who holds the lock, a standby takes over when the first dies, and a run that loses the
+lock stops consuming."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.consumer_lock import APPLICATION_NAME, consumer_lock
+from bot.sandbox.server import Person, SandboxServer
+from tasks.db import make_engine
+
+NOT_BOUND = "还没有绑定身份"
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    server = SandboxServer().start_in_thread()
+    yield server
+    server.stop()
+
+
+class RunProcess:
+    """`taskbot run` as a deployment starts it, against the local Bot API server; its output goes to files."""
+
+    def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str) -> None:
+        self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
+        env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "--database-url", database_url, "--now", "2021-09-01T09:00",
+                 "run", "--base-url", server.base_url, *options], env=env, stdout=out, stderr=err)
+
+    def output(self) -> str:
+        return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
+
+    def wait_until(self, condition: Callable[[], object], what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if self.process.poll() is not None:
+                raise AssertionError(f"taskbot run ended ({self.process.returncode}) waiting for {what}: "
+                                     f"{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}: {self.output()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+
+
+def answer(server: SandboxServer, person: Person, text: str) -> str:
+    before = len(server.messages(person.id))
+    server.send_text(person, text)
+    return server.wait_for(person.id, after=before, timeout=60)[0]["text"]
+
+
+def test_two_locks_on_one_database_exclude_each_other(database_url: str) -> None:
+    engine = make_engine(database_url)
+    first, second = consumer_lock(engine), consumer_lock(engine)
+    try:
+        assert first.acquire()
+        assert not second.acquire()
+        assert first.held() and not second.held()
+        assert second.holder() != "另一个进程"  # the refused one can name the holder
+        first.release()
+        assert second.acquire()
+    finally:
+        first.release()
+        second.release()
+        engine.dispose()
+
+
+def test_a_second_run_is_refused_and_a_standby_takes_over_when_the_first_dies(
+        database_url: str, server: SandboxServer, tmp_path: Path) -> None:
+    first = RunProcess(database_url, server, tmp_path, "first")
+    standby = None
+    try:
+        first.wait_until(lambda: server.state.commands, "the first bot to start")  # it sets its menu once up
+        stranger = server.person(601, "路人")
+        assert NOT_BOUND in answer(server, stranger, "你好")
+
+        second = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--database-url", database_url, "run", "--base-url", server.base_url],
+            env={**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()},
+            capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1
+        assert "已有一个 taskbot run 在接收这个机器人的消息" in second.stderr
+        if database_url.startswith("sqlite"):
+            assert f"进程 {first.process.pid}" in second.stderr
+        else:
+            assert "PostgreSQL 连接" in second.stderr
+
+        standby = RunProcess(database_url, server, tmp_path, "standby", "--standby")
+        standby.wait_until(lambda: "本进程待命" in standby.output(), "the standby's notice")
+        first.process.kill()  # a crash: no clean shutdown releases anything
+        first.process.wait(30)
+        assert NOT_BOUND in answer(server, stranger, "还有人吗")  # answered by the standby
+        assert "已接管" in standby.output()
+        assert standby.process.poll() is None
+    finally:
+        first.stop()
+        if standby is not None:
+            standby.stop()
+
+
+def test_a_run_that_loses_its_lock_stops_consuming(postgres_database: str, server: SandboxServer,
+                                                     tmp_path: Path) -> None:
+    run = RunProcess(postgres_database, server, tmp_path, "run")
+    try:
+        run.wait_until(lambda: server.state.commands, "the bot to start")
+        with psycopg.connect(postgres_database, autocommit=True) as admin:  # as if the connection had dropped
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = %s AND datname = current_database()",
+                                  (APPLICATION_NAME,)).fetchall()
+        assert ended == [(True,)]
+        assert run.process.wait(60) == 1
+        assert "失去了接收消息的锁" in run.output()
+    finally:
+        run.stop()
