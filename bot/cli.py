@@ -328,7 +328,16 @@ class Cli:
     def restore(self) -> int:
         if not self.args.yes:
             raise ServiceError("恢复会替换数据库中的全部内容。请先停止机器人，确认后加 --yes 再运行。")
-        restore(self.settings.database_url, self.args.path)
+        engine = make_engine(self.settings.database_url)
+        lock = consumer_lock(engine)  # held through the restore: no taskbot run starts meanwhile
+        try:
+            if not self._try_lock(lock, standby=False):
+                raise ServiceError(f"机器人正在运行（{lock.holder()}），恢复会替换它正在使用的数据库。"
+                                   "请先停止 taskbot run，再恢复。")
+            restore(self.settings.database_url, self.args.path)
+        finally:
+            lock.release()
+            engine.dispose()
         self.print(f"已从 {self.args.path} 恢复")
         return 0
 
@@ -370,7 +379,7 @@ class Cli:
     def take_consumer_lock(self, lock: ConsumerLock) -> None:
         """Only one process consumes the bot's updates (bot/consumer_lock.py); --standby waits its turn."""
         announced = False
-        while not self._try_lock(lock):
+        while not self._try_lock(lock, standby=self.args.standby):
             if not self.args.standby:
                 raise ServiceError(f"已有一个 taskbot run 在接收这个机器人的消息（{lock.holder()}）。"
                                    "同一数据库只能有一个进程接收消息：要多进程发送提醒请用 taskbot worker，"
@@ -382,13 +391,14 @@ class Cli:
         if announced:
             self.print("已接管：本进程开始接收消息。")
 
-    def _try_lock(self, lock: ConsumerLock) -> bool:
+    @staticmethod
+    def _try_lock(lock: ConsumerLock, *, standby: bool) -> bool:
         try:
             return lock.acquire()
         except psycopg.OperationalError as error:
-            if self.args.standby:  # a standby outlives a database restart: it tries again
+            if standby:  # a standby outlives a database restart: it tries again
                 return False
-            raise ServiceError(f"无法连接数据库取得接收消息的锁：{error}") from error
+            raise ServiceError(f"无法连接数据库：{error}") from error
 
     def webhook(self) -> Webhook | None:
         url = self.args.webhook or self.settings.webhook_url

@@ -163,3 +163,29 @@ def test_backup_and_restore_round_trip(database_url: str, tmp_path: Path) -> Non
     assert run(database_url, "restore", str(path), "--yes")[0] == 0
     assert snapshot(engine) == saved
     engine.dispose()
+
+
+def test_restore_is_refused_while_a_bot_consumes_updates(database_url: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture) -> None:
+    from dbstate import snapshot
+
+    from bot.consumer_lock import consumer_lock
+
+    run(database_url, "import")
+    path = tmp_path / "taskbot.backup"
+    assert run(database_url, "backup", str(path))[0] == 0
+    engine = make_engine(database_url)
+    running_bot = consumer_lock(engine)  # what a running `taskbot run` holds
+    assert running_bot.acquire()
+    try:
+        run(database_url, "invite", "区商务局")  # a change since the backup, which a restore would undo
+        before = snapshot(engine)
+        capsys.readouterr()
+        assert run(database_url, "restore", str(path), "--yes")[0] == 1
+        assert "机器人正在运行" in capsys.readouterr().err
+        assert snapshot(engine) == before
+    finally:
+        running_bot.release()
+    assert run(database_url, "restore", str(path), "--yes")[0] == 0  # once the bot has stopped
+    assert snapshot(engine) != before
+    engine.dispose()
