@@ -108,7 +108,11 @@ class AdvisoryLock:
 
     def acquire(self) -> bool:
         connection = psycopg.connect(self.conninfo, autocommit=True, application_name=APPLICATION_NAME)
-        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (POSTGRES_KEY,)).fetchone()
+        try:
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (POSTGRES_KEY,)).fetchone()
+        except psycopg.Error:
+            connection.close()
+            raise
         if not (row and row[0]):
             connection.close()
             return False
