@@ -328,8 +328,7 @@ class Cli:
     def restore(self) -> int:
         if not self.args.yes:
             raise ServiceError("恢复会替换数据库中的全部内容。请先停止机器人，确认后加 --yes 再运行。")
-        engine = make_engine(self.settings.database_url)
-        lock = consumer_lock(engine)  # held through the restore: no taskbot run starts meanwhile
+        lock = consumer_lock(self.settings.database_url)  # held through the restore: no taskbot run starts meanwhile
         try:
             if not self._try_lock(lock, standby=False):
                 raise ServiceError(f"机器人正在运行（{lock.holder()}），恢复会替换它正在使用的数据库。"
@@ -337,7 +336,6 @@ class Cli:
             restore(self.settings.database_url, self.args.path)
         finally:
             lock.release()
-            engine.dispose()
         self.print(f"已从 {self.args.path} 恢复")
         return 0
 
@@ -364,7 +362,7 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        lock = consumer_lock(self.engine)
+        lock = consumer_lock(self.settings.database_url)
         try:
             self.take_consumer_lock(lock)
             application = build_application(ctx, token, base_url=self.args.base_url, lock=lock)

@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from tasks.db import libpq_url, normalise_url
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,11 @@ class ConsumerLock(Protocol):
     def release(self) -> None: ...
 
 
-def consumer_lock(engine: Engine) -> ConsumerLock:
-    if engine.dialect.name == "postgresql":
-        return AdvisoryLock(engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
-    return FileLock(Path(f"{engine.url.database}.consumer-lock"))
+def consumer_lock(database_url: str) -> ConsumerLock:
+    url = make_url(normalise_url(database_url))
+    if url.get_backend_name() == "postgresql":
+        return AdvisoryLock(libpq_url(database_url))
+    return FileLock(Path(f"{url.database}.consumer-lock"))
 
 
 class FileLock:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tasks.db import normalise_url
+from tasks.db import libpq_url, normalise_url
 from tasks.errors import ServiceError
 
 
@@ -20,10 +20,6 @@ def _sqlite_path(url: str) -> Path | None:
     if not parsed.database or parsed.database == ":memory:":
         raise ServiceError("内存数据库无法备份")
     return Path(parsed.database)
-
-
-def _libpq_url(url: str) -> str:
-    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _tool(name: str) -> str:
@@ -44,7 +40,7 @@ def backup(url: str, destination: Path) -> Path:
             source.backup(target)  # the online backup API: a consistent snapshot, WAL included
         return destination
     result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}",
-                             _libpq_url(url)], capture_output=True, text=True, check=False)
+                             libpq_url(url)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_dump 失败：{result.stderr.strip()}")
     return destination
@@ -60,6 +56,6 @@ def restore(url: str, source: Path) -> None:
             backup_copy.backup(target)
         return
     result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                             f"--dbname={_libpq_url(url)}", str(source)], capture_output=True, text=True, check=False)
+                             f"--dbname={libpq_url(url)}", str(source)], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_restore 失败（数据库未改动）：{result.stderr.strip()}")

@@ -12,6 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, event, exc, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -47,6 +48,11 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def libpq_url(url: str) -> str:
+    """A PostgreSQL URL as libpq takes it (pg_dump, psycopg.connect): no SQLAlchemy driver name."""
+    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:

@@ -175,7 +175,7 @@ def test_restore_is_refused_while_a_bot_consumes_updates(database_url: str, tmp_
     path = tmp_path / "taskbot.backup"
     assert run(database_url, "backup", str(path))[0] == 0
     engine = make_engine(database_url)
-    running_bot = consumer_lock(engine)  # what a running `taskbot run` holds
+    running_bot = consumer_lock(database_url)  # what a running `taskbot run` holds
     assert running_bot.acquire()
     try:
         run(database_url, "invite", "区商务局")  # a change since the backup, which a restore would undo

@@ -16,7 +16,6 @@ import pytest
 
 from bot.consumer_lock import APPLICATION_NAME, consumer_lock
 from bot.sandbox.server import Person, SandboxServer
-from tasks.db import make_engine
 
 NOT_BOUND = "还没有绑定身份"
 
@@ -28,16 +27,20 @@ def server() -> Iterator[SandboxServer]:
     server.stop()
 
 
+def taskbot_run(database_url: str, server: SandboxServer, *options: str) -> dict:
+    """Popen/run arguments for `taskbot run` as a deployment starts it, against the local Bot API server."""
+    return {"args": [sys.executable, "-m", "bot.cli", "--database-url", database_url, "--now", "2021-09-01T09:00",
+                     "run", "--base-url", server.base_url, *options],
+            "env": {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}}
+
+
 class RunProcess:
-    """`taskbot run` as a deployment starts it, against the local Bot API server; its output goes to files."""
+    """A `taskbot run` process; its output goes to files."""
 
     def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str) -> None:
         self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
-        env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "--database-url", database_url, "--now", "2021-09-01T09:00",
-                 "run", "--base-url", server.base_url, *options], env=env, stdout=out, stderr=err)
+            self.process = subprocess.Popen(**taskbot_run(database_url, server, *options), stdout=out, stderr=err)
 
     def output(self) -> str:
         return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
@@ -65,8 +68,7 @@ def answer(server: SandboxServer, person: Person, text: str) -> str:
 
 
 def test_two_locks_on_one_database_exclude_each_other(database_url: str) -> None:
-    engine = make_engine(database_url)
-    first, second = consumer_lock(engine), consumer_lock(engine)
+    first, second = consumer_lock(database_url), consumer_lock(database_url)
     try:
         assert first.acquire()
         assert not second.acquire()
@@ -77,7 +79,6 @@ def test_two_locks_on_one_database_exclude_each_other(database_url: str) -> None
     finally:
         first.release()
         second.release()
-        engine.dispose()
 
 
 def test_a_second_run_is_refused_and_a_standby_takes_over_when_the_first_dies(
@@ -89,10 +90,7 @@ def test_a_second_run_is_refused_and_a_standby_takes_over_when_the_first_dies(
         stranger = server.person(601, "路人")
         assert NOT_BOUND in answer(server, stranger, "你好")
 
-        second = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "--database-url", database_url, "run", "--base-url", server.base_url],
-            env={**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()},
-            capture_output=True, text=True, timeout=120)
+        second = subprocess.run(**taskbot_run(database_url, server), capture_output=True, text=True, timeout=120)
         assert second.returncode == 1
         assert "已有一个 taskbot run 在接收这个机器人的消息" in second.stderr
         if database_url.startswith("sqlite"):

@@ -233,24 +233,23 @@ class SandboxServer:
 
     def messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return [m for m in self.state.sent if chat_id is None or m["chat"]["id"] == chat_id]
+            return self._sent_to(chat_id)
 
     def wait_for(self, chat_id: int, *, after: int = 0, count: int = 1, timeout: float = 10.0,
                  predicate: Callable[[dict[str, Any]], bool] = lambda _m: True) -> list[dict[str, Any]]:
         """Wait until the bot has sent ``count`` matching messages to the chat (beyond the first ``after``)."""
-        found: list[dict[str, Any]] = []
-
-        def enough() -> bool:
-            nonlocal found
-            in_chat = [m for m in self.state.sent if m["chat"]["id"] == chat_id]
-            found = [m for m in in_chat[after:] if predicate(m)]
-            return len(found) >= count
+        def matching() -> list[dict[str, Any]]:  # called with the lock held
+            return [m for m in self._sent_to(chat_id)[after:] if predicate(m)]
 
         with self._message_recorded:
-            if self._message_recorded.wait_for(enough, timeout):
-                return found
+            if self._message_recorded.wait_for(lambda: len(matching()) >= count, timeout):
+                return matching()
         texts = [m.get("text") or m.get("caption") for m in self.messages(chat_id)]
         raise TimeoutError(f"chat {chat_id}: wanted {count} messages after {after}, have {texts}")
+
+    def _sent_to(self, chat_id: int | None) -> list[dict[str, Any]]:
+        """What the bot sent to the chat (or to anyone), in order; the caller holds the lock."""
+        return [m for m in self.state.sent if chat_id is None or m["chat"]["id"] == chat_id]
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
