@@ -23,7 +23,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -205,7 +205,7 @@ class Cli:
         parsed, summary = import_file(self.engine, path, self.clock, self.actor, district=district,
                                       year=self.args.year, title=self.args.title)
         if self.args.json:
-            self.print(json.dumps({**parsed.as_dict(), "summary": summary.__dict__}, ensure_ascii=False, indent=2))
+            self.print(json.dumps({**parsed.as_dict(), "summary": asdict(summary)}, ensure_ascii=False, indent=2))
         else:
             self._print_summary(parsed, summary)
         return 0
@@ -453,7 +453,18 @@ class Cli:
             self.print("与数据库中的内容一致，没有任何改动。")
         if summary.new_units:
             self.print(f"新建单位（待办公室确认）：{'、'.join(summary.new_units)}")
+        self._print_kept(summary)
         self._print_problems(parsed)
+
+    def _print_kept(self, summary: ImportSummary) -> None:
+        """What the office decided stands whatever the document says; the summary says so."""
+        standing = [f"已批准的延期 {summary.extensions_in_force} 项" if summary.extensions_in_force else "",
+                    f"已审核办结 {summary.verified} 项" if summary.verified else "",
+                    f"待审核的办结申请 {summary.awaiting_review} 项" if summary.awaiting_review else ""]
+        if any(standing):
+            self.print(f"保留办公室的决定：{'，'.join(s for s in standing if s)}。")
+        for kept in summary.kept:
+            self.print(f"  任务 {kept.task_id}（{kept.unit}）：{kept.note}")
 
     def _print_problems(self, parsed: ParsedPlan) -> None:
         if not parsed.problems:

@@ -120,6 +120,16 @@ _NUMERIC_MONTH = re.compile(r"(?P<y>\d{4})(?:[./]| )(?P<m>\d{1,2})")
 _BARE_NUMBER = re.compile(r"\d{1,4}")
 
 
+# Long-range goals in these documents reach 到2035年 from plans of the early 2020s.
+HORIZON_YEARS = 15
+
+
+def latest_date(plan_year: int) -> date:
+    """The last date a plan of this year may set for anything: a date typed in chat (an extension)
+    beyond it is refused, so that no date near the calendar's end reaches the clock."""
+    return date(plan_year + HORIZON_YEARS, 12, 31)
+
+
 def _month_span(year: int, month: int) -> Period:
     return Period(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
+from tasks.deadlines import latest_date
 from tasks.errors import ServiceError
 from tasks.events import Actor, record
 from tasks.models import (
@@ -18,6 +19,7 @@ from tasks.models import (
     Extension,
     ExtensionStatus,
     Member,
+    Plan,
     Report,
     ReportKind,
     ReviewStatus,
@@ -75,6 +77,15 @@ def member_duty(session: Session, member: Member, task_id: int) -> Duty:
     if row is None:
         raise ServiceError(f"任务 {task_id} 不是本单位负责的任务。发送“我的任务”查看本单位的任务。")
     return Duty(row[0], task, row[1])
+
+
+def check_within_plan(session: Session, task: Task, new_date: date) -> None:
+    """A date typed in chat stays inside the plan's horizon (see deadlines.latest_date)."""
+    plan = session.get(Plan, task.plan_id)
+    latest = latest_date(plan.year if plan else new_date.year)
+    if new_date > latest:
+        raise ServiceError(f"新的完成日期 {new_date.isoformat()} 超出了本年度工作要点的时间范围"
+                           f"（最晚 {latest.isoformat()}），请填写合理的日期。")
 
 
 def _require_open(duty: Duty) -> None:
@@ -140,6 +151,7 @@ def request_extension(session: Session, clock: Clock, member: Member, duty: Duty
         raise ServiceError(f"新的完成日期 {new_date.isoformat()} 不能早于或等于今天，请填写以后的日期。")
     if duty.assignment.due_on is not None and new_date <= duty.assignment.due_on:
         raise ServiceError(f"新的完成日期必须晚于当前截止日期 {duty.assignment.due_on.isoformat()}。")
+    check_within_plan(session, duty.task, new_date)
     pending = session.exec(select(Extension).where(Extension.assignment_id == duty.assignment.id,
                                                    Extension.status == ExtensionStatus.PENDING)).first()
     if pending is not None:

@@ -160,13 +160,29 @@ class Assignment(SQLModel, table=True):
     role: str = Field(max_length=10)
     position: int = 0
     status: str = Field(default=AssignmentStatus.OPEN, max_length=20)
-    due_on: date | None = None  # the task's deadline, copied so the indexes above can serve
+    # The deadline in force for this unit: the document's (Task.deadline), or the office's approved
+    # extension where that is later. Kept here so the indexes above can serve.
+    due_on: date | None = None
+    # The office's decisions, kept apart from the document so that no re-import undoes them: the
+    # date of the approved extension, and the status a verified or reported duty had when its task
+    # left the document (restored when the task comes back).
+    extended_to: date | None = None
+    withdrawn_from: str | None = Field(default=None, max_length=20)
     # The planner looks at an assignment when next_check_at has come (indexed above, so a tick
     # costs what is due, not what exists); every step up to planned_until has been handled.
     next_check_at: datetime | None = None
     planned_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+def deadline_in_force(document: date | None, extended_to: date | None) -> date | None:
+    """The later of the document's deadline and the office's approved extension.
+
+    A document that names no fixed date gives more time than any extension, so it wins."""
+    if document is None or extended_to is None:
+        return document
+    return max(document, extended_to)
 
 
 # A deadline-less duty is tallied under this date: it sorts after every real one and is never overdue.

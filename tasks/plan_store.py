@@ -33,6 +33,7 @@ from tasks.models import (
     UnitAlias,
     WorkTeam,
     WorkTeamLead,
+    deadline_in_force,
 )
 from tasks.parsed import Item, ParsedPlan
 from tasks.text import compact
@@ -48,6 +49,15 @@ PROJECT_FIELDS = ("region", "nature", "content", "total_investment", "funds", "i
                   "manager", "period_text", "benefit")
 
 
+@dataclass(frozen=True)
+class KeptDecision:
+    """An office decision the document and this import left standing, said in the import's summary."""
+
+    task_id: int
+    unit: str
+    note: str
+
+
 @dataclass
 class ImportSummary:
     plan_id: int
@@ -59,6 +69,12 @@ class ImportSummary:
     teams_changed: int = 0
     new_units: list[str] = field(default_factory=list)
     problems: int = 0
+    # The office's decisions on the plan's duties, which no import undoes: how many stand, and a
+    # line for each that this document touched (a moved deadline, a task dropped or back).
+    extensions_in_force: int = 0
+    verified: int = 0
+    awaiting_review: int = 0
+    kept: list[KeptDecision] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -239,7 +255,8 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
         if item.project is not None:
             _project(store, task, item, projects.get(task.id))
         summary.assignments_changed += _assignments(store, task, item, tracked.assigned_units(item), unit_ids,
-                                                    assignments.get(task.id, []), new_assignments)
+                                                    assignments.get(task.id, []), new_assignments, summary,
+                                                    deadline_moved="deadline" in changes)
 
     for ref, task in existing.items():
         if ref not in seen and task.status != TaskStatus.WITHDRAWN:
@@ -247,7 +264,8 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
             store.event("task.withdrawn", "task", task.id, ref=ref, reason="不在重新导入的文档中")
             summary.withdrawn += 1
             summary.assignments_changed += _assignments(store, task, None, [], unit_ids,
-                                                        assignments.get(task.id, []), new_assignments)
+                                                        assignments.get(task.id, []), new_assignments, summary,
+                                                        deadline_moved=False)
     names = {unit_id: name for name, unit_id in unit_ids.items()}
     with tally.bulk_insert(session.connection(), len(new_assignments)):
         created = store.insert_returning(Assignment, new_assignments, Assignment.id, Assignment.task_id,
@@ -307,11 +325,14 @@ def _project(store: _Store, task: Task, item: Item, current: Project | None) -> 
 
 
 def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: list[str], unit_ids: dict[str, int],
-                 current: list[Assignment], new_rows: list[dict[str, Any]]) -> int:
-    """Make an existing task's assignments match the units the document names. Returns changes made."""
+                 current: list[Assignment], new_rows: list[dict[str, Any]], summary: ImportSummary, *,
+                 deadline_moved: bool) -> int:
+    """Make an existing task's assignments match the units the document names, keeping the office's
+    decisions (extensions, verifications, reviews) as they are. Returns changes made."""
     changed = 0
     by_unit = {a.unit_id: a for a in current}
     wanted_ids = {unit_ids[name]: position for position, name in enumerate(wanted_units)}
+    names = {unit_id: name for name, unit_id in unit_ids.items()}
     for name in wanted_units:
         unit_id, role = unit_ids[name], (item.roles.get(name, "co") if item else "co")
         assignment = by_unit.get(unit_id)
@@ -325,7 +346,13 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
         if assignment.role != role:
             changes["role"] = [assignment.role, role]
         if assignment.status == AssignmentStatus.WITHDRAWN:
-            changes["status"] = [assignment.status, AssignmentStatus.OPEN]
+            # Back in the document: a duty the office had verified (or that waits for its review)
+            # comes back as it was, not open again.
+            restored = assignment.withdrawn_from or AssignmentStatus.OPEN
+            changes["status"] = [assignment.status, restored]
+            assignment.withdrawn_from = None
+            if restored != AssignmentStatus.OPEN:
+                summary.kept.append(KeptDecision(task.id, name, f"任务重新列入文件，恢复为“{STATUS_NAMES[restored]}”"))
         if changes:
             for field_name, (_old, new) in changes.items():
                 setattr(assignment, field_name, new)
@@ -333,20 +360,56 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
             store.event("assignment.updated", "assignment", assignment.id, unit=name, changes=changes)
             changed += 1
         assignment.position = wanted_ids[unit_id]
-        if assignment.due_on != task.deadline:
-            # Follows the task (the task's event records the change); the planner looks again.
-            assignment.due_on, assignment.next_check_at = task.deadline, store.now
+        _count_decisions(summary, assignment)
+        in_force = deadline_in_force(task.deadline, assignment.extended_to)
+        if assignment.extended_to is not None and deadline_moved:
+            _extension_meets_new_deadline(store, summary, task, name, assignment, in_force)
+        if assignment.due_on != in_force:
+            # Follows the document, or the office's extension where that is later; the planner looks again.
+            assignment.due_on, assignment.next_check_at = in_force, store.now
         elif assignment.status == AssignmentStatus.OPEN and assignment.next_check_at is None:
             # Open again after the planner let it go (its task had been withdrawn): chase it again.
             assignment.next_check_at = store.now
     for assignment in current:
         if assignment.unit_id not in wanted_ids and assignment.status != AssignmentStatus.WITHDRAWN:
             old_status = assignment.status
-            assignment.status, assignment.updated_at = AssignmentStatus.WITHDRAWN, store.now
+            if old_status != AssignmentStatus.OPEN or assignment.extended_to is not None:
+                summary.kept.append(KeptDecision(task.id, names.get(assignment.unit_id, ""),
+                                                 "已不在文件中，分工撤销；办结、审核和延期记录保留，重新列入时恢复"))
+            assignment.status, assignment.withdrawn_from = AssignmentStatus.WITHDRAWN, old_status
+            assignment.updated_at = store.now
             store.event("assignment.withdrawn", "assignment", assignment.id, task_id=task.id,
                         previous_status=old_status)
             changed += 1
     return changed
+
+
+STATUS_NAMES = {AssignmentStatus.OPEN: "未办结", AssignmentStatus.REPORTED: "待审核",
+                AssignmentStatus.DONE: "已办结", AssignmentStatus.WITHDRAWN: "已撤销"}
+
+
+def _count_decisions(summary: ImportSummary, assignment: Assignment) -> None:
+    if assignment.status == AssignmentStatus.DONE:
+        summary.verified += 1
+    elif assignment.status == AssignmentStatus.REPORTED:
+        summary.awaiting_review += 1
+    if assignment.extended_to is not None and assignment.status != AssignmentStatus.WITHDRAWN:
+        summary.extensions_in_force += 1
+
+
+def _extension_meets_new_deadline(store: _Store, summary: ImportSummary, task: Task, unit: str,
+                                  assignment: Assignment, in_force: date | None) -> None:
+    """The document moved a deadline the office had already extended for this unit: the later date
+    stands. The task's own event records the document's change; this one records the outcome."""
+    document = task.deadline.isoformat() if task.deadline else "无固定时限"
+    extended = assignment.extended_to.isoformat() if assignment.extended_to else ""
+    kept = in_force == assignment.extended_to
+    store.event("assignment.extension_kept" if kept else "assignment.extension_superseded", "assignment",
+                assignment.id, unit=unit, task_id=task.id, document_deadline=task.deadline,
+                extended_to=assignment.extended_to, due_on=in_force)
+    note = (f"文件时限改为 {document}，早于已批准的延期，仍按延期后的 {extended} 执行" if kept
+            else f"文件时限改为 {document}，晚于已批准的延期（{extended}），按文件执行")
+    summary.kept.append(KeptDecision(task.id, unit, note))
 
 
 def _teams(store: _Store, plan: Plan, parsed: ParsedPlan, unit_ids: dict[str, int],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.duties import Duty, actor_of, duty_select, find_task
+from tasks.duties import Duty, actor_of, check_within_plan, duty_select, find_task
 from tasks.errors import ServiceError
 from tasks.events import record
 from tasks.models import (
@@ -19,6 +19,7 @@ from tasks.models import (
     ReportKind,
     ReviewStatus,
     Unit,
+    deadline_in_force,
 )
 from tasks.outbox import notify_unit
 
@@ -103,12 +104,18 @@ def decide_extension(session: Session, clock: Clock, reviewer: Member, extension
     if not approve and not note.strip():
         raise ServiceError(f"不同意延期时请写明理由，如：/refuse {extension_id} 该任务为硬性节点")
     duty = duty_by_assignment(session, extension.assignment_id)
+    if approve:
+        check_within_plan(session, duty.task, extension.new_date)
     now = db_time(clock)
     extension.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
     extension.decided_by, extension.decided_at, extension.decision_note = reviewer.name, now, note.strip()
     if approve:
-        # Every reminder and escalation step moves with the date: the planner recomputes them now.
-        duty.assignment.due_on, duty.assignment.updated_at, duty.assignment.next_check_at = extension.new_date, now, now
+        # The decision is kept apart from the document's date, so that re-importing the document
+        # does not undo it; every reminder and escalation step moves with the date in force.
+        assignment = duty.assignment
+        assignment.extended_to = extension.new_date
+        assignment.due_on = deadline_in_force(duty.task.deadline, extension.new_date)
+        assignment.updated_at, assignment.next_check_at = now, now
     record(session, clock, actor_of(reviewer), f"extension.{extension.status}", "extension", extension.id,
            assignment_id=duty.assignment.id, task_id=duty.task.id, new_date=extension.new_date, note=note.strip())
     notify_unit(session, clock, duty.unit.id, "extension_decided",
