@@ -318,6 +318,13 @@ def notification(kind: str, payload: dict[str, Any]) -> Reply:
         return page.reply(card_buttons([int(item["task_id"]) for item in tasks]))
     if kind in SCHEDULED:
         return SCHEDULED[kind](payload)
+    if kind == "duty_unplannable":
+        return say(f"⚠️ <b>自动提醒已暂停</b>：{task}（{esc(payload['unit'])}）的完成时限 "
+                   f"{esc(payload.get('due_on') or '无')} 无法排出提醒和逾期督办。其他任务照常提醒。"
+                   "请核对该任务的完成时限（如延期日期）；时限改正后自动恢复。")
+    if kind == "notification_undeliverable":
+        return say(f"⚠️ <b>消息未能送达</b>：发给 {esc(payload['member'])} 的一条通知无法发送，已跳过，"
+                   "其他通知照常发送。请运维人员用 <code>taskbot outbox --status dead</code> 查看原因。")
     if kind == "member_unreachable":
         unit = f"（{esc(payload['unit'])}）" if payload.get("unit") else ""
         return say(f"⚠️ <b>无法送达</b>：{esc(payload['member'])}{unit} 已屏蔽或删除了督办助手，后续提醒无法送达，"

@@ -138,8 +138,12 @@ class OutboxSender:
     async def _send(self, row: Row[Any], reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
-            await send_reply(self.bot, row.chat_id, notification(row.kind, row.payload), self.flood,
-                             reserved=reserved, sent_marks=marks)
+            reply = notification(row.kind, row.payload)
+        except Exception as error:  # this one row's payload cannot be rendered: it never will, the rest go on
+            log.error("outbox row %s (%s) cannot be rendered: %r", row.id, row.kind, error)
+            return "dead", f"render: {error!r}"
+        try:
+            await send_reply(self.bot, row.chat_id, reply, self.flood, reserved=reserved, sent_marks=marks)
         except RetryAfter as error:
             wait = error.retry_after
             return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
@@ -151,8 +155,6 @@ class OutboxSender:
             return "dead", f"BadRequest: {error}"
         except TelegramError as error:  # NetworkError, TimedOut and the rest: try again later
             return "network", f"{type(error).__name__}: {error}"
-        except (KeyError, ValueError) as error:  # a payload we cannot render will never send
-            return "dead", f"render: {error!r}"
         return None
 
 

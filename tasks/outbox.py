@@ -171,6 +171,15 @@ def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
         row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, error[:500]
         record(session, clock, Actor("outbox", "scheduler"), "outbox.dead", "outbox", row_id, kind=row.kind,
                chat_id=row.chat_id, error=error[:500])
+        if row.kind != UNDELIVERABLE:
+            # The office hears once per chat that messages to it are not getting through, not once per message.
+            member = session.get(Member, row.member_id) if row.member_id else None
+            notify_office(session, clock, UNDELIVERABLE,
+                          {"member": member.name if member else str(row.chat_id), "notification": row.kind},
+                          f"undeliverable:{row.chat_id}")
+
+
+UNDELIVERABLE = "notification_undeliverable"
 
 
 def chat_migrated(session: Session, clock: Clock, row_id: int, new_chat_id: int) -> None:

@@ -13,6 +13,7 @@ A crash before commit leaves nothing behind; dedupe keys make a replayed tick ha
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sqlmodel.sql.expression import Select
 from tasks.bulk import update_rows
 from tasks.clock import Clock, db_time
 from tasks.digest import weekly_digest
+from tasks.events import Actor, record
 from tasks.models import Assignment, AssignmentStatus, Role, Task, TaskStatus, Unit
 from tasks.outbox import (
     Recipient,
@@ -42,6 +44,8 @@ from tasks.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, steps_betw
 from tasks.workdays import WorkCalendar
 
 BATCH = 500
+log = logging.getLogger(__name__)
+PLANNER = Actor("planner", "scheduler")
 
 
 @dataclass
@@ -179,6 +183,18 @@ def _send_collected(session: Session, batch: _Batch, stamp: str) -> None:
             batch.to_unit(unit_id, "duties_due", {"items": items}, f"due:{unit_id}:{stamp}")
 
 
+def _set_aside(session: Session, batch: _Batch, due: _Due, error: Exception) -> None:
+    """One duty the clock cannot plan stops only itself: it is not looked at again until a change
+    (an extension, a re-import, a send-back) sets next_check_at, and the office hears of it once."""
+    log.error("planner: assignment %s (task %s) set aside: %r", due.assignment_id, due.task_id, error)
+    record(session, batch.clock, PLANNER, "assignment.planning_failed", "assignment", due.assignment_id,
+           task_id=due.task_id, due_on=due.due_on, error=repr(error)[:200])
+    payload = {"task_id": due.task_id, "task_text": due.text, "unit": due.unit, "due_on": due.due_on}
+    for member in role_recipients(session, Role.OFFICE):
+        batch.notes.append(outbox_row(batch.clock, member, "duty_unplannable", payload,
+                                      f"unplannable:{due.assignment_id}"))
+
+
 def _sending_time(clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
     local = clock.now().astimezone(policy.timezone)
     return calendar.is_workday(local.date()) and not policy.is_quiet(local.time())
@@ -237,8 +253,13 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     moves = [{"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None}
              for due in rows if not due.chased]
     for due in live:
-        moves.append({"id": due.assignment_id, "planned_until": now,
-                      "next_check_at": plan_assignment(clock, policy, calendar, due, batch)})
+        try:
+            next_check_at = plan_assignment(clock, policy, calendar, due, batch)
+        except Exception as error:  # planning is arithmetic on this one duty's dates: the fault is the row's
+            _set_aside(session, batch, due, error)
+            moves.append({"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None})
+            continue
+        moves.append({"id": due.assignment_id, "planned_until": now, "next_check_at": next_check_at})
     _send_collected(session, batch, f"{now.isoformat()}:{rows[0].assignment_id}")
     # One UPDATE by primary key, executed for every row: through the ORM, preparing a thousand
     # rows' parameters cost more than the database took to run it.

@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.sandbox.server import Fault
 from tasks.db import transaction
 from tasks.models import Member, Outbox, Role
+from tasks.outbox import enqueue
 
 COMMERCE = "区商务局"
 
@@ -93,6 +94,25 @@ def test_permanent_refusal_is_a_dead_letter_with_its_reason(bot: BotHarness) -> 
     bot.server.inject(Fault("sendMessage", "400", chat_id=member.id))
     bot.say(office, "/urge 区商务局")
     bot.settle()
-    row = outbox_rows(bot)[-1]
+    row = next(r for r in outbox_rows(bot) if r.chat_id == member.id)
     assert row.status == "dead" and "injected fault" in row.last_error.lower()
     assert urges_received(bot, member.id) == []
+    assert [m["text"] for m in bot.server.messages(office.id) if "消息未能送达" in m["text"]] != []
+
+
+def test_a_message_that_cannot_be_rendered_is_set_aside_and_the_rest_go_out(bot: BotHarness) -> None:
+    """Finding 2, the sender's side: one bad row is a dead letter, reported to the office once per
+    chat; the messages queued beside it are delivered."""
+    member = bot.join(641, "商务局成员", Role.MEMBER, COMMERCE)
+    office = bot.join(642, "督办办公室", Role.OFFICE)
+    with transaction(bot.engine) as session:
+        recipient = session.exec(select(Member).where(Member.user_id == member.id)).one()
+        for n, tasks in enumerate((7, 8)):  # "tasks" must be a list: rendering these raises TypeError
+            enqueue(session, bot.clock, recipient, "urge", {"urger": "督办办", "unit": COMMERCE, "tasks": tasks},
+                    f"broken:{n}")
+    bot.say(office, "/urge 区商务局 请尽快报送")
+    bot.settle()
+    assert len(urges_received(bot, member.id)) == 1
+    assert [r.status for r in outbox_rows(bot) if r.dedupe_key.startswith("broken:")] == ["dead", "dead"]
+    told = [m["text"] for m in bot.server.messages(office.id) if "消息未能送达" in m["text"]]
+    assert len(told) == 1 and "商务局成员" in told[0]

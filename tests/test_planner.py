@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.context import BotContext
+from bot.render import notification
 from seed import MENTOUGOU_2021, seed_path
 from tasks import planner
 from tasks.clock import FixedClock
@@ -201,3 +202,36 @@ def test_a_task_withdrawn_and_put_back_is_chased_again(prepared_engine: Engine, 
     tick(prepared_engine, clock)
     assert [r for r in rows_about(prepared_engine, task.id, overdue_at)
             if r.member_id == member_id and "overdue" in kinds_about(r, task.id)]
+
+
+def test_one_duty_the_clock_cannot_plan_does_not_stop_anyone_elses(engine: Engine, clock: FixedClock) -> None:
+    """Finding 2: an extension to 9999-12-30 (approved before dates were bounded) made every tick fail,
+    so nobody in the district heard anything. Now that duty is set aside, the office hears of it
+    once, and every other unit's reminders go out."""
+    _dated, due_on_31 = planned_to_the_eve(engine, clock)
+    bind(engine, clock, 901, Role.MEMBER, LEAD_UNIT)
+    other_unit = next(unit for unit in sorted(due_on_31) if unit != LEAD_UNIT)
+    bind(engine, clock, 902, Role.MEMBER, other_unit)
+    bind(engine, clock, 903, Role.OFFICE)
+    task = the_task(engine)
+    with transaction(engine) as session:
+        unit_id = session.exec(select(Unit.id).where(Unit.name == LEAD_UNIT)).one()
+        broken = session.exec(select(Assignment).where(Assignment.task_id == task.id,
+                                                       Assignment.unit_id == unit_id)).one()
+        broken.due_on = broken.extended_to = date(9999, 12, 30)
+        broken.next_check_at = EVE
+        broken_id = broken.id
+    clock.moment = MORNING
+    tick(engine, clock)
+    rows = rows_since(engine, MORNING)
+    other_tasks = {i["task_id"] for r in rows if r.chat_id == 902 for i in [r.payload, *r.payload.get("items", [])]
+                   if "task_id" in i}
+    assert other_tasks & due_on_31[other_unit], "the other unit still hears of its 10/31 duties"
+    faults = [r for r in rows if r.kind == "duty_unplannable"]
+    assert [(r.chat_id, r.payload["task_id"], r.payload["unit"]) for r in faults] == [(903, task.id, LEAD_UNIT)]
+    assert "自动提醒已暂停" in notification(faults[0].kind, faults[0].payload).pages[0]
+    with transaction(engine) as session:
+        assert session.get(Assignment, broken_id).next_check_at is None  # set aside until someone changes it
+    clock.moment = MORNING + (MORNING - EVE)
+    tick(engine, clock)
+    assert not [r for r in rows_since(engine, MORNING + (MORNING - EVE)) if r.kind == "duty_unplannable"], "reported once"
