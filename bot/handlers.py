@@ -264,8 +264,12 @@ BUTTONS: dict[str, tuple[frozenset[Role], Callable[[Request, int], Reply], bool]
     "rp": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "progress", n), False),
     "dn": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "completion", n), False),
     "ex": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "extension", n), False),
-    "vf": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.verify_button, True),
-    "sb": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "send_back", n), False),
+    "vr": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.verify_button, True),
+    "sr": (frozenset({Role.OFFICE, Role.ADMIN}),
+           lambda req, n: office_actions.ask_reason(req, office_actions.SEND_BACK_REPORT, n), False),
+    # Sent before the review buttons named their report (they named the assignment): they decide nothing.
+    "vf": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.retired_review_button, False),
+    "sb": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.retired_review_button, False),
     "ea": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.approve_button, True),
     "er": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "refuse", n), False),
 }
@@ -277,7 +281,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     prefix, _, value = (query.data or "").partition(":")
     entry = BUTTONS.get(prefix)
-    if entry is None or not value.isdigit():
+    # Only ASCII digits are a number here: str.isdigit() also takes "²", which int() then refuses.
+    if entry is None or not (value.isascii() and value.isdigit() and len(value) <= 18):
         log.warning("refused malformed button data %r from user %s", query.data, who.user_id)
         await query.answer("这个按钮已失效。", show_alert=True)
         return

@@ -16,7 +16,15 @@ from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import OPEN_STATUSES, Assignment, Role, Task, TaskStatus, Unit
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
-from tasks.review import decide_extension, duty_by_assignment, one_reported_duty, send_back, urge, verify
+from tasks.review import (
+    decide_extension,
+    duty_of_report,
+    one_reported_duty,
+    pending_completion,
+    send_back,
+    urge,
+    verify,
+)
 from tasks.supervision import Scope, completion_stats, count_open_due, open_duties
 
 MAX_DUE_DAYS = 366
@@ -168,10 +176,17 @@ def stats(req: Request) -> Reply:
 # --- buttons on notifications ---------------------------------------------------------
 
 
-def verify_button(req: Request, assignment_id: int) -> Reply:
-    duty = duty_by_assignment(req.session, assignment_id)
-    verify(req.session, req.clock, req.member, duty)
+def verify_button(req: Request, report_id: int) -> Reply:
+    duty = duty_of_report(req.session, report_id)
+    verify(req.session, req.clock, req.member, duty, report_id)
     return say(f"已审核通过：任务 <b>{duty.task.id}</b>（{esc(duty.unit.name)}）办结。")
+
+
+def retired_review_button(_req: Request, _assignment_id: int) -> Reply:
+    """审核通过 / 退回 on notifications sent before buttons named their report: which claim they
+    meant is not known, so they decide nothing."""
+    raise ServiceError("这个按钮来自旧的通知，已失效，没有做任何改动。"
+                       "请用 /verify 任务编号 或 /sendback 任务编号 理由 办理。")
 
 
 def approve_button(req: Request, extension_id: int) -> Reply:
@@ -179,10 +194,16 @@ def approve_button(req: Request, extension_id: int) -> Reply:
     return say(f"已同意延期申请 #{extension_id}，新的完成时限 {extension.new_date.isoformat()}。")
 
 
+# The pending action's name says what its target is: "send_back" named an assignment before the
+# 退回 button named its report, and a reason typed for one of those is not applied to a report.
+SEND_BACK_REPORT, RETIRED_SEND_BACK = "send_back_report", "send_back"
+
+
 def ask_reason(req: Request, action: str, target_id: int) -> Reply:
     """退回 / 不同意 need a reason: the next message is it."""
-    if action == "send_back":
-        duty = duty_by_assignment(req.session, target_id)
+    if action == SEND_BACK_REPORT:
+        duty = duty_of_report(req.session, target_id)
+        pending_completion(req.session, duty, target_id)  # a handled claim is said to be handled before any reason
         prompt = f"请发送退回任务 <b>{duty.task.id}</b>（{esc(duty.unit.name)}）的理由。发送“取消”放弃。"
     else:
         prompt = f"请发送不同意延期申请 #{target_id} 的理由。发送“取消”放弃。"
@@ -193,15 +214,15 @@ def ask_reason(req: Request, action: str, target_id: int) -> Reply:
 
 def answer_reason(req: Request) -> Reply | None:
     pending = dict(req.member.pending or {})
-    if pending.get("action") not in ("send_back", "refuse"):
+    if pending.get("action") not in (SEND_BACK_REPORT, RETIRED_SEND_BACK, "refuse"):
         return None
     req.member.pending = {}
-    if pending.get("until", "") < db_time(req.clock).isoformat():
+    if pending["action"] == RETIRED_SEND_BACK or pending.get("until", "") < db_time(req.clock).isoformat():
         raise ServiceError("上一次的操作已超时，请重新点按钮或使用命令。")
     target = int(pending["target_id"])
-    if pending["action"] == "send_back":
-        duty = duty_by_assignment(req.session, target)
-        send_back(req.session, req.clock, req.member, duty, req.args)
+    if pending["action"] == SEND_BACK_REPORT:
+        duty = duty_of_report(req.session, target)
+        send_back(req.session, req.clock, req.member, duty, req.args, report_id=target)
         return say(f"已退回任务 <b>{duty.task.id}</b>（{esc(duty.unit.name)}）的办结申请，并通知该单位。")
     decide_extension(req.session, req.clock, req.member, target, approve=False, note=req.args)
     return say(f"已不同意延期申请 #{target}，并通知该单位。")

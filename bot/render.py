@@ -280,8 +280,8 @@ def notification(kind: str, payload: dict[str, Any]) -> Reply:
         page.text(f"说明：{payload['text']}")
         if payload.get("files"):
             page.add(f"附证明材料 {payload['files']} 份")
-        aid = payload["assignment_id"]
-        return page.reply(Keyboard([[Button("审核通过", f"vf:{aid}"), Button("退回", f"sb:{aid}")]]))
+        report = payload["report_id"]  # the buttons act on this claim only, never on a later one
+        return page.reply(Keyboard([[Button("审核通过", f"vr:{report}"), Button("退回", f"sr:{report}")]]))
     if kind == "extension_requested":
         page = Page().add(f"⏳ <b>延期申请 #{payload['extension_id']}</b>（{esc(payload['unit'])}，"
                           f"{esc(payload['author'])}）").add(task)

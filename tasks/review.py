@@ -53,17 +53,35 @@ def duty_by_assignment(session: Session, assignment_id: int) -> Duty:
     return Duty(*row)
 
 
-def _pending_completion(session: Session, duty: Duty) -> Report:
+def duty_of_report(session: Session, report_id: int) -> Duty:
+    """The duty a completion report was filed on: a button names the report it was sent with."""
+    report = session.get(Report, report_id)
+    if report is None or report.kind != ReportKind.COMPLETION:
+        raise ServiceError("找不到这份办结申请，这个按钮已失效。")
+    return duty_by_assignment(session, report.assignment_id)
+
+
+REVIEW_NAMES = {ReviewStatus.ACCEPTED: "已审核通过", ReviewStatus.SENT_BACK: "已退回"}
+
+
+def pending_completion(session: Session, duty: Duty, report_id: int | None = None) -> Report:
+    """The completion report waiting for review; with ``report_id``, only that one: a button from an
+    older notification must not act on a newer claim the reviewer never opened."""
     report = session.exec(select(Report).where(
         Report.assignment_id == duty.assignment.id, Report.kind == ReportKind.COMPLETION,
         Report.review_status == ReviewStatus.PENDING).order_by(col(Report.id).desc())).first()
+    if report_id is not None and (report is None or report.id != report_id):
+        handled = session.get(Report, report_id)
+        verdict = REVIEW_NAMES.get(handled.review_status, "") if handled and handled.review_status else ""
+        raise ServiceError(f"这份办结申请（任务 {duty.task.id}，{duty.unit.name}）已处理"
+                           f"{f'（{verdict}）' if verdict else ''}，没有做任何改动。")
     if report is None or duty.assignment.status != AssignmentStatus.REPORTED:
         raise ServiceError(f"任务 {duty.task.id}（{duty.unit.name}）没有待审核的办结申请，可能已被处理。")
     return report
 
 
-def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty) -> Report:
-    report = _pending_completion(session, duty)
+def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty, report_id: int | None = None) -> Report:
+    report = pending_completion(session, duty, report_id)
     now = db_time(clock)
     report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.ACCEPTED, reviewer.name, now
     duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.DONE, now
@@ -75,11 +93,12 @@ def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty) -> Repo
     return report
 
 
-def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reason: str) -> Report:
+def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reason: str,
+              report_id: int | None = None) -> Report:
     reason = reason.strip()
     if not reason:
         raise ServiceError("退回时请写明理由，如：/sendback 12 请补充验收材料")
-    report = _pending_completion(session, duty)
+    report = pending_completion(session, duty, report_id)
     now = db_time(clock)
     report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.SENT_BACK, reviewer.name, now
     report.review_note = reason

@@ -126,7 +126,7 @@ def test_forged_and_stale_buttons_are_refused(bot: BotHarness, caplog: pytest.Lo
     before = len(bot.server.messages(member.id))
     with transaction(bot.engine) as session:
         assignment_id = session.exec(select(Assignment.id)).first()
-    bot.server.tap_data(member, card, f"vf:{assignment_id}")  # an office button, forged by a unit member
+    bot.server.tap_data(member, card, f"vr:{assignment_id}")  # an office button, forged by a unit member
     assert "不能使用这个按钮" in bot.server.wait_for(member.id, after=before)[0]["text"]
     answers = len(bot.server.state.callback_answers)
     bot.server.tap_data(member, card, "zz:1")
@@ -134,6 +134,14 @@ def test_forged_and_stale_buttons_are_refused(bot: BotHarness, caplog: pytest.Lo
     while len(bot.server.state.callback_answers) == answers and time.monotonic() < deadline:
         time.sleep(0.01)
     assert bot.server.state.callback_answers[-1].get("text") == "这个按钮已失效。"
+    for forged in ("rp:²", "rp:１２", "rp:" + "9" * 40):  # digits int() refuses, or a number no row has
+        answers = len(bot.server.state.callback_answers)
+        bot.server.tap_data(member, card, forged)
+        deadline = time.monotonic() + 5
+        while len(bot.server.state.callback_answers) == answers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(bot.server.state.callback_answers) > answers, forged
+        assert bot.server.state.callback_answers[-1].get("text") == "这个按钮已失效。"
     stranger = bot.server.person(532, "路人")
     before = len(bot.server.messages(stranger.id))
     bot.server.tap_data(stranger, {**card, "chat": {"id": stranger.id, "type": "private"}}, f"rp:{foreign}")

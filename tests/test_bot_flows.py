@@ -241,3 +241,45 @@ def test_the_bot_process_reminds_by_itself(database_url: str) -> None:
     finally:
         harness.stop()
     assert harness.server.state.rejected == []
+
+
+def test_review_buttons_act_on_the_claim_they_were_sent_with(bot: BotHarness) -> None:
+    """Finding 3: 审核通过 on the first claim's notice, after that claim was sent back and the unit
+    claimed again, must not approve the second claim, which the office never opened."""
+    member = bot.join(203, "商务局小刘", Role.MEMBER, COMMERCE)
+    office = bot.join(303, "督办办小孙", Role.OFFICE)
+    task = bot.task_id(EXHIBITION)
+    office_before = len(bot.server.messages(office.id))
+    bot.say(member, f"/done {task} 第一次申请")
+    first_notice = bot.next_message(office.id, office_before)
+    assert "已退回" in bot.say(office, f"/sendback {task} 材料不全")["text"]
+    office_before = len(bot.server.messages(office.id))
+    bot.say(member, f"/done {task} 第二次申请，已补材料")
+    second_notice = bot.next_message(office.id, office_before)
+
+    bot.settle()
+    unchanged = bot.snapshot()
+    stale = bot.tap(office, first_notice, "审核通过")
+    assert "已处理（已退回），没有做任何改动" in stale["text"]
+    assert "已处理（已退回）" in bot.tap(office, first_notice, "退回")["text"]
+    assert bot.snapshot() == unchanged
+    assert "待审核" in bot.say(member, f"/task {task}")["text"]
+
+    assert "已审核通过" in bot.tap(office, second_notice, "审核通过")["text"]
+    assert "已办结" in bot.say(member, f"/task {task}")["text"]
+
+
+def test_buttons_from_before_they_named_their_claim_decide_nothing(bot: BotHarness) -> None:
+    member = bot.join(204, "商务局小钱", Role.MEMBER, COMMERCE)
+    office = bot.join(304, "督办办小周", Role.OFFICE)
+    task = bot.task_id(EXHIBITION)
+    office_before = len(bot.server.messages(office.id))
+    bot.say(member, f"/done {task} 已完成")
+    notice = bot.next_message(office.id, office_before)
+    bot.settle()
+    unchanged = bot.snapshot()
+    for data in ("vf:1", "sb:1"):  # what the old notifications carried: an assignment, not a claim
+        before = len(bot.server.messages(office.id))
+        bot.server.tap_data(office, notice, data)
+        assert "已失效，没有做任何改动" in bot.server.wait_for(office.id, after=before)[0]["text"]
+    assert bot.snapshot() == unchanged
