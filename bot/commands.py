@@ -49,6 +49,9 @@ COMMANDS: tuple[Command, ...] = (
             ("不同意延期",)),
     Command("urge", "催办：/urge 任务编号或单位 [说明]", SUPERVISORS, office_actions.urge_command, ("催办",)),
     Command("invite", "生成邀请码：/invite 单位 [角色]", SUPERVISORS, office_actions.invite_command, ("邀请",)),
+    Command("revoke", "撤销未用的邀请码：/revoke 邀请码", SUPERVISORS, office_actions.revoke_command, ("撤销邀请",)),
+    Command("members", "已绑定成员：/members [单位]", SUPERVISORS, office_actions.members_command, ("成员",)),
+    Command("unbind", "解除绑定：/unbind 成员编号", SUPERVISORS, office_actions.unbind_command, ("解除绑定",)),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 BY_WORD = {word: command for command in COMMANDS for word in command.words}

@@ -8,12 +8,12 @@ from sqlmodel import col, select
 
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import LIST_LIMIT, Reply, esc, overdue_table, say, stats_tables
+from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables
 from bot.unit_actions import unit_list
 from tasks.clock import db_time
 from tasks.duties import Duty, actor_of, find_task, unit_duties
 from tasks.errors import ServiceError
-from tasks.members import ROLE_NAMES, create_invite, parse_role
+from tasks.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
 from tasks.models import OPEN_STATUSES, Assignment, Role, Task, TaskStatus, Unit
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
 from tasks.review import (
@@ -166,6 +166,35 @@ def invite_command(req: Request) -> Reply:
     if link:
         lines.append(f"或打开链接：{esc(link)}")
     return say("\n".join(lines))
+
+
+def members_command(req: Request) -> Reply:
+    """Who is bound, a unit's or everyone's, with the numbers /unbind takes."""
+    unit = find_unit(req.session, req.args, req.ctx.district) if req.args.strip() else None
+    rows = members_of(req.session, unit)
+    if not rows:
+        return say(f"{esc(unit.name) if unit else ''}还没有已绑定的成员。")
+    page = Page().add(f"<b>已绑定成员</b>{f' · {esc(unit.name)}' if unit else ''}（{len(rows)} 个）")
+    for member, unit_name in rows:
+        kind = "单位群" if member.user_id is None else ROLE_NAMES[Role(member.role)]
+        where = f"，{esc(unit_name)}" if unit_name else ""
+        page.add(f"<b>{member.id}</b> {esc(member.name or '未命名')}（{kind}{where}）")
+    page.add("解除绑定：/unbind 编号")
+    return page.reply()
+
+
+def unbind_command(req: Request) -> Reply:
+    number, _ = task_number(req.args, "/unbind 成员编号")
+    member = unbind(req.session, req.clock, actor_of(req.member), Role(req.member.role), number)
+    return say(f"已解除 {esc(member.name or member.id)} 的绑定。其报送记录保留；如需重新绑定，请发新的邀请码。")
+
+
+def revoke_command(req: Request) -> Reply:
+    code = req.args.strip()
+    if not code:
+        raise ServiceError("用法：/revoke 邀请码")
+    revoke_invite(req.session, req.clock, actor_of(req.member), code)
+    return say(f"已撤销邀请码 <code>{esc(code)}</code>，它不能再用于绑定。")
 
 
 def stats(req: Request) -> Reply:

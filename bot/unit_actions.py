@@ -15,6 +15,7 @@ from tasks.duties import (
     report_completion,
     report_progress,
     request_extension,
+    require_person,
     task_assignments,
     task_history,
 )
@@ -113,6 +114,7 @@ ANSWERS = {"progress": _progress, "completion": _completion, "extension": _exten
 
 
 def start_pending(req: Request, action: str, number: int) -> Reply:
+    require_person(req.member)  # a group's binding is told how to report before it types anything
     duty = member_duty(req.session, req.member, number)  # refuses another unit's task before asking anything
     req.member.pending = {"action": action, "task_id": duty.task.id,
                           "until": (db_time(req.clock) + PENDING_LIFETIME).isoformat()}

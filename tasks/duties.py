@@ -88,6 +88,16 @@ def check_within_plan(session: Session, task: Task, new_date: date) -> None:
                            f"（最晚 {latest.isoformat()}），请填写合理的日期。")
 
 
+GROUP_READS_ONLY = ("在单位群里报送进展、办结或申请延期，需要您本人先绑定为本单位成员：请向督办办公室索取邀请码，"
+                    "私聊机器人发送 /start 邀请码。绑定后在群里报送的内容会记在您的名下。")
+
+
+def require_person(member: Member) -> None:
+    """What a unit reports carries the person who reported it: a group chat's binding only reads."""
+    if member.user_id is None:
+        raise ServiceError(GROUP_READS_ONLY)
+
+
 def _require_open(duty: Duty) -> None:
     if duty.assignment.status == AssignmentStatus.DONE:
         raise ServiceError(f"任务 {duty.task.id} 已办结，无需再报。")
@@ -104,6 +114,7 @@ def _check_text(text: str, *, required: bool) -> str:
 
 def report_progress(session: Session, clock: Clock, member: Member, duty: Duty, text: str,
                     percent: int | None = None, evidence: list[dict[str, Any]] | None = None) -> Report:
+    require_person(member)
     _require_open(duty)
     text = _check_text(text, required=not evidence)
     if percent is not None and not 0 <= percent <= 100:
@@ -122,6 +133,7 @@ def report_progress(session: Session, clock: Clock, member: Member, duty: Duty, 
 
 def report_completion(session: Session, clock: Clock, member: Member, duty: Duty, text: str,
                       evidence: list[dict[str, Any]] | None = None) -> Report:
+    require_person(member)
     _require_open(duty)
     if duty.assignment.status == AssignmentStatus.REPORTED:
         raise ServiceError(f"任务 {duty.task.id} 已申请办结，正在等待督办办公室审核。")
@@ -145,6 +157,7 @@ def report_completion(session: Session, clock: Clock, member: Member, duty: Duty
 
 def request_extension(session: Session, clock: Clock, member: Member, duty: Duty, new_date: date, reason: str,
                       today: date) -> Extension:
+    require_person(member)
     _require_open(duty)
     reason = _check_text(reason, required=True)
     if new_date <= today:

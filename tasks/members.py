@@ -46,11 +46,22 @@ def create_invite(session: Session, clock: Clock, actor: Actor, role: Role, unit
 
 
 def find_member(session: Session, user_id: int, chat_id: int, *, is_group: bool) -> Member | None:
-    """The person, or in a unit's bound group chat the group itself."""
-    if is_group:
-        return session.exec(select(Member).where(Member.chat_id == chat_id, col(Member.user_id).is_(None),
-                                                 col(Member.active).is_(True))).first()
-    return session.exec(select(Member).where(Member.user_id == user_id, col(Member.active).is_(True))).first()
+    """Who acts. In a unit's bound group chat that is the person writing when they are a member bound
+    to that unit, so that what they report carries their name; anyone else there acts as the group's
+    binding, which may read the unit's tasks but report nothing (see duties.require_person)."""
+    person = session.exec(select(Member).where(Member.user_id == user_id, col(Member.active).is_(True))).first()
+    if not is_group:
+        return person
+    group = session.exec(select(Member).where(Member.chat_id == chat_id, col(Member.user_id).is_(None),
+                                              col(Member.active).is_(True))).first()
+    if group is not None and person is not None and person.role == Role.MEMBER and person.unit_id == group.unit_id:
+        return person
+    return group
+
+
+def _binding_text(session: Session, role: str, unit_id: int | None) -> str:
+    unit = session.get(Unit, unit_id) if unit_id else None
+    return f"{unit.name}的{ROLE_NAMES[Role(role)]}" if unit else ROLE_NAMES[Role(role)]
 
 
 def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, chat_id: int, name: str,
@@ -61,6 +72,8 @@ def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, ch
         raise ServiceError("邀请码无效。请向督办办公室索取新的邀请码。")
     if invite.used_at is not None:
         raise ServiceError("该邀请码已被使用过，每个邀请码只能用一次。请向督办办公室索取新的邀请码。")
+    if invite.revoked_at is not None:
+        raise ServiceError("该邀请码已被督办办公室撤销。请向督办办公室索取新的邀请码。")
     if invite.expires_at <= now:
         raise ServiceError("该邀请码已过期。请向督办办公室索取新的邀请码。")
     if is_group and invite.role != Role.MEMBER:
@@ -70,6 +83,14 @@ def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, ch
         member = session.exec(select(Member).where(Member.chat_id == chat_id, col(Member.user_id).is_(None))).first()
     else:
         member = session.exec(select(Member).where(Member.user_id == user_id)).first()
+    if member is not None and member.active:
+        # A code never changes who someone is: the office unbinds first, on purpose.
+        who, current = "本群" if is_group else "您", _binding_text(session, member.role, member.unit_id)
+        if (member.role, member.unit_id) == (invite.role, invite.unit_id):
+            raise ServiceError(f"{who}已绑定为{current}，无需再次绑定。该邀请码没有使用，仍可转给他人。")
+        offered = _binding_text(session, invite.role, invite.unit_id)
+        raise ServiceError(f"{who}已绑定为{current}，这个邀请码是{offered}的，没有改变{who}的身份。"
+                           f"如需更换，请先请督办办公室解除绑定（/unbind {member.id}）。")
     if member is None:
         member = Member(user_id=None if is_group else user_id, chat_id=chat_id, name=name, role=invite.role,
                         unit_id=invite.unit_id, created_at=now)
@@ -84,3 +105,38 @@ def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, ch
     record(session, clock, actor, action, "member", member.id, role=invite.role, unit_id=invite.unit_id,
            invite=invite.code, group=is_group)
     return member
+
+
+def members_of(session: Session, unit: Unit | None = None) -> list[tuple[Member, str | None]]:
+    """Active bindings with their unit's name: people and group chats, a unit's or everyone's."""
+    query = (select(Member, Unit.name).outerjoin(Unit, col(Unit.id) == Member.unit_id)
+             .where(col(Member.active).is_(True)).order_by(col(Member.role), col(Unit.name), col(Member.id)))
+    if unit is not None:
+        query = query.where(Member.unit_id == unit.id)
+    return [(member, name) for member, name in session.exec(query).all()]
+
+
+def unbind(session: Session, clock: Clock, actor: Actor, actor_role: Role, member_id: int) -> Member:
+    """The office ends a binding (someone left, a group chat is no longer the unit's). Their reports
+    and history stay; they can be bound again with a new code."""
+    member = session.get(Member, member_id)
+    if member is None or not member.active:
+        raise ServiceError(f"没有编号为 {member_id} 的已绑定成员。发送 /members 查看成员编号。")
+    if Role(member.role) not in MAY_INVITE.get(actor_role, set()):
+        raise ServiceError(f"您无权解除{ROLE_NAMES[Role(member.role)]}的绑定，请联系管理员。")
+    member.active, member.pending = False, {}
+    record(session, clock, actor, "member.unbound", "member", member.id, role=member.role, unit_id=member.unit_id,
+           group=member.user_id is None)
+    return member
+
+
+def revoke_invite(session: Session, clock: Clock, actor: Actor, code: str) -> Invite:
+    invite = session.get(Invite, code.strip())
+    if invite is None:
+        raise ServiceError(f"没有邀请码“{code.strip()}”。")
+    if invite.used_at is not None:
+        raise ServiceError("该邀请码已被使用，无法撤销；如需解除绑定，请用 /unbind 成员编号。")
+    if invite.revoked_at is None:
+        invite.revoked_at = db_time(clock)
+        record(session, clock, actor, "invite.revoked", "invite", None, code=invite.code, role=invite.role)
+    return invite

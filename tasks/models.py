@@ -268,6 +268,7 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     used_by_member_id: int | None = Field(default=None, foreign_key="member.id")
+    revoked_at: datetime | None = None  # the office took it back before anyone used it
 
 
 class ExtensionStatus(StrEnum):
