@@ -11,17 +11,20 @@ from bot.parsing import task_number
 from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables
 from bot.unit_actions import unit_list
 from tasks.clock import db_time
+from tasks.directory import merge_unit
 from tasks.duties import Duty, actor_of, find_task, unit_duties
 from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
-from tasks.models import OPEN_STATUSES, Assignment, Role, Task, TaskStatus, Unit
+from tasks.models import OPEN_STATUSES, Assignment, AssignmentRole, Role, Task, TaskStatus, Unit
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
 from tasks.review import (
+    assign_unit,
     decide_extension,
     duty_of_report,
     one_reported_duty,
     pending_completion,
     send_back,
+    unassign_unit,
     urge,
     verify,
 )
@@ -166,6 +169,38 @@ def invite_command(req: Request) -> Reply:
     if link:
         lines.append(f"或打开链接：{esc(link)}")
     return say("\n".join(lines))
+
+
+def _task_and_unit(req: Request, usage: str) -> tuple[int, Unit, str]:
+    number, rest = task_number(req.args, usage)
+    unit, remainder = _optional_unit(req, rest)
+    if unit is None:
+        raise ServiceError(f"请写明单位名称。用法：{usage}")
+    return number, unit, remainder
+
+
+def assign_command(req: Request) -> Reply:
+    number, unit, rest = _task_and_unit(req, "/assign 任务编号 单位 [牵头]")
+    role = AssignmentRole.LEAD if rest.strip() in ("牵头", "lead") else AssignmentRole.CO
+    assign_unit(req.session, req.clock, req.member, number, unit, role)
+    kind = "牵头" if role == AssignmentRole.LEAD else "配合"
+    return say(f"已将{esc(unit.name)}列为任务 <b>{number}</b> 的{kind}单位，重新导入文件不会改变这一安排。")
+
+
+def unassign_command(req: Request) -> Reply:
+    number, unit, _ = _task_and_unit(req, "/unassign 任务编号 单位")
+    unassign_unit(req.session, req.clock, req.member, number, unit)
+    return say(f"已将{esc(unit.name)}移出任务 <b>{number}</b>，其报送记录保留；重新导入文件不会把它加回来。")
+
+
+def merge_command(req: Request) -> Reply:
+    names = req.args.split()
+    if len(names) != 2:
+        raise ServiceError("用法：/merge 原名称 并入的单位，如：/merge 区科信局 区科技和信息化局")
+    source, target = (find_unit(req.session, name, req.ctx.district) for name in names)
+    moved = merge_unit(req.session, req.clock, actor_of(req.member), source, target)
+    return say(f"已将“{esc(source.name)}”并入{esc(target.name)}，转入 {moved} 项任务。以后导入的文件中"
+               f"“{esc(source.name)}”都按{esc(target.name)}处理。")
 
 
 def members_command(req: Request) -> Reply:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from tasks.clock import Clock, db_time
+from tasks.errors import ServiceError
 from tasks.events import Actor, record
-from tasks.models import GroupMember, Unit, UnitAlias
+from tasks.models import (
+    MERGED_UNIT,
+    Assignment,
+    AssignmentStatus,
+    GroupMember,
+    Invite,
+    Member,
+    Unit,
+    UnitAlias,
+    WorkTeamLead,
+)
 from tasks.text import compact
 from tasks.units import UnitDirectory
 
@@ -62,7 +75,8 @@ def directory_from_db(session: Session, district: str = "") -> UnitDirectory:
     for row in alias_rows:
         aliases.setdefault(row.unit_id, []).append(row.alias)
     for unit in units:
-        directory.add_unit(unit.name, unit.kind, aliases.get(unit.id, []))
+        if unit.kind != MERGED_UNIT:  # its name is an alias of the unit it was merged into
+            directory.add_unit(unit.name, unit.kind, aliases.get(unit.id, []))
     groups: dict[int, list[GroupMember]] = {}
     for member in session.exec(select(GroupMember)).all():
         groups.setdefault(member.group_id, []).append(member)
@@ -74,3 +88,46 @@ def directory_from_db(session: Session, district: str = "") -> UnitDirectory:
 
 def load_seed_directory(path: Path) -> UnitDirectory:
     return UnitDirectory.from_toml(path)
+
+
+def merge_unit(session: Session, clock: Clock, actor: Actor, source: Unit, target: Unit) -> int:
+    """The office says a name is another unit (a new name an import created, a duplicate): the
+    source's duties, people, codes, teams and aliases move to the target, and its name becomes an
+    alias there, so that every later import reads it as the target. Returns the duties moved."""
+    if source.id == target.id:
+        raise ServiceError("不能把单位合并到它自己。")
+    if "group" in (source.kind, target.kind):
+        raise ServiceError("单位组不能合并，请合并具体单位。")
+    if MERGED_UNIT in (source.kind, target.kind):
+        merged = source if source.kind == MERGED_UNIT else target
+        raise ServiceError(f"“{merged.name}”已合并到其他单位。")
+    target_tasks = set(session.exec(select(Assignment.task_id).where(Assignment.unit_id == target.id)).all())
+    moved = 0
+    for assignment in session.exec(select(Assignment).where(Assignment.unit_id == source.id)).all():
+        if assignment.task_id in target_tasks:
+            # The target already has this duty: the source's copy is withdrawn, its reports stay with it.
+            if assignment.status != AssignmentStatus.WITHDRAWN:
+                assignment.withdrawn_from, assignment.status = assignment.status, AssignmentStatus.WITHDRAWN
+        else:
+            assignment.unit_id, assignment.next_check_at = target.id, db_time(clock)
+            moved += 1
+    for table in (UnitAlias, Member, Invite):
+        session.execute(update(table).where(table.unit_id == source.id).values(unit_id=target.id))
+    _move_links(session, WorkTeamLead, "team_id", "unit_id", source.id, target.id)
+    _move_links(session, GroupMember, "group_id", "member_id", source.id, target.id)
+    if session.get(UnitAlias, compact(source.name)) is None:
+        session.add(UnitAlias(alias=compact(source.name), unit_id=target.id))
+    source.kind, source.needs_review = MERGED_UNIT, False
+    record(session, clock, actor, "unit.merged", "unit", source.id, into=target.name, into_id=target.id,
+           name=source.name, duties_moved=moved)
+    return moved
+
+
+def _move_links(session: Session, table: Any, owner: str, unit_column: str, source_id: int, target_id: int) -> None:
+    """Rows that name the source unit name the target instead, unless the target is already there."""
+    for row in session.exec(select(table).where(getattr(table, unit_column) == source_id)).all():
+        duplicate = session.exec(select(table).where(getattr(table, owner) == getattr(row, owner),
+                                                     getattr(table, unit_column) == target_id)).first()
+        if duplicate is None:
+            session.add(table(**{**row.model_dump(), unit_column: target_id}))
+        session.delete(row)

@@ -44,6 +44,14 @@ class AssignmentStatus(StrEnum):
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.REPORTED)
 
 
+class OfficeChoice(StrEnum):
+    ADDED = "added"  # a unit the document does not name, kept on the task by the office
+    REMOVED = "removed"  # a unit the document names, taken off the task by the office
+
+
+MERGED_UNIT = "merged"  # Unit.kind of a name the office merged into another unit (its aliases moved there)
+
+
 class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True, max_length=200)
@@ -168,6 +176,8 @@ class Assignment(SQLModel, table=True):
     # left the document (restored when the task comes back).
     extended_to: date | None = None
     withdrawn_from: str | None = Field(default=None, max_length=20)
+    # The office added this unit to the task, or took it off, whatever the document says (OfficeChoice).
+    office_choice: str | None = Field(default=None, max_length=10)
     # The planner looks at an assignment when next_check_at has come (indexed above, so a tick
     # costs what is due, not what exists); every step up to planned_until has been handled.
     next_check_at: datetime | None = None

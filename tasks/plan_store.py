@@ -25,6 +25,7 @@ from tasks.models import (
     Event,
     ImportProblem,
     Milestone,
+    OfficeChoice,
     Plan,
     Project,
     Task,
@@ -328,11 +329,11 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
                  current: list[Assignment], new_rows: list[dict[str, Any]], summary: ImportSummary, *,
                  deadline_moved: bool) -> int:
     """Make an existing task's assignments match the units the document names, keeping the office's
-    decisions (extensions, verifications, reviews) as they are. Returns changes made."""
+    decisions (extensions, verifications, reviews, units it added or took off) as they are.
+    Returns changes made."""
     changed = 0
     by_unit = {a.unit_id: a for a in current}
     wanted_ids = {unit_ids[name]: position for position, name in enumerate(wanted_units)}
-    names = {unit_id: name for name, unit_id in unit_ids.items()}
     for name in wanted_units:
         unit_id, role = unit_ids[name], (item.roles.get(name, "co") if item else "co")
         assignment = by_unit.get(unit_id)
@@ -341,40 +342,23 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
                              "status": AssignmentStatus.OPEN, "due_on": task.deadline, "next_check_at": store.now,
                              "created_at": store.now, "updated_at": store.now})
             changed += 1
-            continue
-        changes: dict[str, list[Any]] = {}
-        if assignment.role != role:
-            changes["role"] = [assignment.role, role]
-        if assignment.status == AssignmentStatus.WITHDRAWN:
-            # Back in the document: a duty the office had verified (or that waits for its review)
-            # comes back as it was, not open again.
-            restored = assignment.withdrawn_from or AssignmentStatus.OPEN
-            changes["status"] = [assignment.status, restored]
-            assignment.withdrawn_from = None
-            if restored != AssignmentStatus.OPEN:
-                summary.kept.append(KeptDecision(task.id, name, f"任务重新列入文件，恢复为“{STATUS_NAMES[restored]}”"))
-        if changes:
-            for field_name, (_old, new) in changes.items():
-                setattr(assignment, field_name, new)
-            assignment.updated_at = store.now
-            store.event("assignment.updated", "assignment", assignment.id, unit=name, changes=changes)
-            changed += 1
-        assignment.position = wanted_ids[unit_id]
-        _count_decisions(summary, assignment)
-        in_force = deadline_in_force(task.deadline, assignment.extended_to)
-        if assignment.extended_to is not None and deadline_moved:
-            _extension_meets_new_deadline(store, summary, task, name, assignment, in_force)
-        if assignment.due_on != in_force:
-            # Follows the document, or the office's extension where that is later; the planner looks again.
-            assignment.due_on, assignment.next_check_at = in_force, store.now
-        elif assignment.status == AssignmentStatus.OPEN and assignment.next_check_at is None:
-            # Open again after the planner let it go (its task had been withdrawn): chase it again.
-            assignment.next_check_at = store.now
+        elif assignment.office_choice == OfficeChoice.REMOVED:
+            summary.kept.append(KeptDecision(task.id, name, "文件列为责任单位，办公室已将其移出该任务，保持移出"))
+        else:
+            changed += _keep_in_step(store, summary, task, name, assignment, role, wanted_ids[unit_id],
+                                     deadline_moved=deadline_moved)
     for assignment in current:
-        if assignment.unit_id not in wanted_ids and assignment.status != AssignmentStatus.WITHDRAWN:
+        if assignment.unit_id in wanted_ids:
+            continue
+        if item is not None and assignment.office_choice == OfficeChoice.ADDED:
+            name = _unit_name(store, assignment.unit_id)
+            summary.kept.append(KeptDecision(task.id, name, "文件未列该单位，办公室已将其加入该任务，保持不变"))
+            changed += _keep_in_step(store, summary, task, name, assignment, assignment.role, assignment.position,
+                                     deadline_moved=deadline_moved)
+        elif assignment.status != AssignmentStatus.WITHDRAWN:
             old_status = assignment.status
             if old_status != AssignmentStatus.OPEN or assignment.extended_to is not None:
-                summary.kept.append(KeptDecision(task.id, names.get(assignment.unit_id, ""),
+                summary.kept.append(KeptDecision(task.id, _unit_name(store, assignment.unit_id),
                                                  "已不在文件中，分工撤销；办结、审核和延期记录保留，重新列入时恢复"))
             assignment.status, assignment.withdrawn_from = AssignmentStatus.WITHDRAWN, old_status
             assignment.updated_at = store.now
@@ -382,6 +366,44 @@ def _assignments(store: _Store, task: Task, item: Item | None, wanted_units: lis
                         previous_status=old_status)
             changed += 1
     return changed
+
+
+def _keep_in_step(store: _Store, summary: ImportSummary, task: Task, name: str, assignment: Assignment, role: str,
+                  position: int, *, deadline_moved: bool) -> int:
+    """An assignment that stays: its role and place follow the document, its deadline is the one in
+    force, and a duty back from withdrawal comes back as the office left it. Returns 1 if audited."""
+    changes: dict[str, list[Any]] = {}
+    if assignment.role != role:
+        changes["role"] = [assignment.role, role]
+    if assignment.status == AssignmentStatus.WITHDRAWN:
+        # A duty the office had verified (or that waits for its review) comes back as it was, not open again.
+        restored = assignment.withdrawn_from or AssignmentStatus.OPEN
+        changes["status"] = [assignment.status, restored]
+        assignment.withdrawn_from = None
+        if restored != AssignmentStatus.OPEN:
+            summary.kept.append(KeptDecision(task.id, name, f"任务重新列入文件，恢复为“{STATUS_NAMES[restored]}”"))
+    if changes:
+        for field_name, (_old, new) in changes.items():
+            setattr(assignment, field_name, new)
+        assignment.updated_at = store.now
+        store.event("assignment.updated", "assignment", assignment.id, unit=name, changes=changes)
+    assignment.position = position
+    _count_decisions(summary, assignment)
+    in_force = deadline_in_force(task.deadline, assignment.extended_to)
+    if assignment.extended_to is not None and deadline_moved:
+        _extension_meets_new_deadline(store, summary, task, name, assignment, in_force)
+    if assignment.due_on != in_force:
+        # Follows the document, or the office's extension where that is later; the planner looks again.
+        assignment.due_on, assignment.next_check_at = in_force, store.now
+    elif assignment.status == AssignmentStatus.OPEN and assignment.next_check_at is None:
+        # Open again after the planner let it go (its task had been withdrawn): chase it again.
+        assignment.next_check_at = store.now
+    return 1 if changes else 0
+
+
+def _unit_name(store: _Store, unit_id: int) -> str:
+    unit = store.session.get(Unit, unit_id)
+    return unit.name if unit else str(unit_id)
 
 
 STATUS_NAMES = {AssignmentStatus.OPEN: "未办结", AssignmentStatus.REPORTED: "待审核",

@@ -11,10 +11,12 @@ from tasks.events import record
 from tasks.models import (
     OPEN_STATUSES,
     Assignment,
+    AssignmentRole,
     AssignmentStatus,
     Extension,
     ExtensionStatus,
     Member,
+    OfficeChoice,
     Report,
     ReportKind,
     ReviewStatus,
@@ -165,3 +167,44 @@ def urge(session: Session, clock: Clock, urger: Member, duties: list[Duty], note
                                for d in unit_duties]},
                     f"urge:{event.id if event else 0}")
     return len(by_unit)
+
+
+def assign_unit(session: Session, clock: Clock, reviewer: Member, task_id: int, unit: Unit,
+                role: str = AssignmentRole.CO) -> Assignment:
+    """The office puts a unit on a task the document did not give it; no re-import takes it off."""
+    task = find_task(session, task_id)
+    if unit.kind == "group":
+        raise ServiceError(f"“{unit.name}”是单位组，请逐个指定具体单位。")
+    assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id,
+                                                       Assignment.unit_id == unit.id)).first()
+    now = db_time(clock)
+    if assignment is not None and assignment.status != AssignmentStatus.WITHDRAWN:
+        raise ServiceError(f"{unit.name}已是任务 {task.id} 的责任单位。")
+    if assignment is None:
+        assignment = Assignment(task_id=task.id, unit_id=unit.id, role=role, position=1000,
+                                due_on=task.deadline, created_at=now, updated_at=now)
+        session.add(assignment)
+    else:
+        assignment.status = assignment.withdrawn_from or AssignmentStatus.OPEN
+        assignment.withdrawn_from, assignment.role, assignment.updated_at = None, role, now
+        assignment.due_on = deadline_in_force(task.deadline, assignment.extended_to)
+    assignment.office_choice, assignment.next_check_at = OfficeChoice.ADDED, now
+    session.flush()
+    record(session, clock, actor_of(reviewer), "assignment.assigned_by_office", "assignment", assignment.id,
+           task_id=task.id, unit=unit.name, role=role)
+    return assignment
+
+
+def unassign_unit(session: Session, clock: Clock, reviewer: Member, task_id: int, unit: Unit) -> Assignment:
+    """The office takes a unit off a task, even one the document names; no re-import puts it back."""
+    task = find_task(session, task_id)
+    assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id, Assignment.unit_id == unit.id,
+                                                       Assignment.status != AssignmentStatus.WITHDRAWN)).first()
+    if assignment is None:
+        raise ServiceError(f"{unit.name}不是任务 {task.id} 的责任单位。")
+    previous = assignment.status
+    assignment.status, assignment.withdrawn_from = AssignmentStatus.WITHDRAWN, previous
+    assignment.office_choice, assignment.updated_at = OfficeChoice.REMOVED, db_time(clock)
+    record(session, clock, actor_of(reviewer), "assignment.removed_by_office", "assignment", assignment.id,
+           task_id=task.id, unit=unit.name, previous_status=previous)
+    return assignment

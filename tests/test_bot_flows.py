@@ -283,3 +283,23 @@ def test_buttons_from_before_they_named_their_claim_decide_nothing(bot: BotHarne
         bot.server.tap_data(office, notice, data)
         assert "已失效，没有做任何改动" in bot.server.wait_for(office.id, after=before)[0]["text"]
     assert bot.snapshot() == unchanged
+
+
+def test_office_adds_and_removes_units_and_merges_a_name_in_chat(bot: BotHarness) -> None:
+    office = bot.join(305, "督办办小韩", Role.OFFICE)
+    farmer = bot.join(205, "农业局小林", Role.MEMBER, AGRICULTURE)
+    task = bot.task_id(EXHIBITION)
+    assert str(task) not in bot.say(farmer, "我的任务")["text"]
+    assert "已将区农业农村局列为任务" in bot.say(office, f"/assign {task} 区农业农村局")["text"]
+    assert str(task) in bot.say(farmer, "我的任务")["text"]
+    assert "已是任务" in bot.say(office, f"/assign {task} 区农业农村局")["text"]
+    assert "已将区农业农村局移出任务" in bot.say(office, f"/unassign {task} 区农业农村局")["text"]
+    assert "不是本单位负责的任务" in bot.say(farmer, f"/task {task}")["text"]
+    unchanged = bot.snapshot()
+    assert "请写明单位名称" in bot.say(office, f"/assign {task}")["text"]
+    assert "用法：/merge" in bot.say(office, "/merge 区商务局")["text"]
+    assert "不能把单位合并到它自己" in bot.say(office, "/merge 区商务局 区商务局")["text"]
+    assert "单位组不能合并" in bot.say(office, "/merge 各镇街 区商务局")["text"]
+    assert bot.snapshot() == unchanged
+    assert "不能使用/assign" in bot.say(farmer, f"/assign {task} 区农业农村局")["text"]
+    assert bot.snapshot() == unchanged

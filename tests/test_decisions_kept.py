@@ -17,13 +17,15 @@ from bot.cli import main
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
+from tasks.directory import merge_unit
 from tasks.duties import member_duty, report_completion, request_extension
 from tasks.errors import ServiceError
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
 from tasks.models import Assignment, Event, Extension, Member, Report, Role, Task, Unit
 from tasks.plan_store import ImportSummary
-from tasks.review import decide_extension, send_back, verify
+from tasks.queries import find_unit
+from tasks.review import assign_unit, decide_extension, send_back, unassign_unit, verify
 from tasks.units import UnitDirectory
 
 SEED = seed_path(MENTOUGOU_2021)
@@ -70,9 +72,9 @@ class Office:
     def duty_of(self, session: Session, member: Member):
         return member_duty(session, member, self.task_id)
 
-    def assignment(self) -> Assignment:
+    def assignment(self, unit: str = UNIT) -> Assignment:
         with Session(self.engine) as session:
-            unit_id = session.exec(select(Unit.id).where(Unit.name == UNIT)).one()
+            unit_id = session.exec(select(Unit.id).where(Unit.name == unit)).one()
             return session.exec(select(Assignment).where(Assignment.task_id == self.task_id,
                                                          Assignment.unit_id == unit_id)).one()
 
@@ -113,15 +115,29 @@ def completion_awaiting_review(office: Office) -> None:
         session, office.clock, member, office.duty_of(session, member), "分中心已运营"))
 
 
+def unit_added(office: Office) -> None:
+    office.act(lambda session, _member, reviewer: assign_unit(
+        session, office.clock, reviewer, office.task_id, find_unit(session, ADDED_UNIT)))
+
+
+def unit_removed(office: Office) -> None:
+    office.act(lambda session, _member, reviewer: unassign_unit(
+        session, office.clock, reviewer, office.task_id, find_unit(session, UNIT)))
+
+
+ADDED_UNIT = "区农业农村局"  # not named for the task by the document
 DECISIONS = {"extension": extension_approved, "verified": completion_verified, "sent_back": completion_sent_back,
-             "awaiting_review": completion_awaiting_review}
-# What each decision leaves on the unit's duty: (status, deadline in force, the audit events it wrote).
-EXPECTED = {"extension": ("open", EXTENDED_TO, ["extension.requested", "extension.approved"]),
-            "verified": ("done", date(2021, 10, 31), ["assignment.completion_reported", "assignment.verified"]),
-            "sent_back": ("open", date(2021, 10, 31), ["assignment.completion_reported", "assignment.sent_back"]),
-            "awaiting_review": ("reported", date(2021, 10, 31), ["assignment.completion_reported"])}
+             "awaiting_review": completion_awaiting_review, "unit_added": unit_added, "unit_removed": unit_removed}
+# What each decision leaves on a unit's duty: (unit, status, deadline in force, the audit events it wrote).
+EXPECTED = {"extension": (UNIT, "open", EXTENDED_TO, ["extension.requested", "extension.approved"]),
+            "verified": (UNIT, "done", date(2021, 10, 31), ["assignment.completion_reported", "assignment.verified"]),
+            "sent_back": (UNIT, "open", date(2021, 10, 31),
+                          ["assignment.completion_reported", "assignment.sent_back"]),
+            "awaiting_review": (UNIT, "reported", date(2021, 10, 31), ["assignment.completion_reported"]),
+            "unit_added": (ADDED_UNIT, "open", date(2021, 10, 31), ["assignment.assigned_by_office"]),
+            "unit_removed": (UNIT, "withdrawn", date(2021, 10, 31), ["assignment.removed_by_office"])}
 AUDIT = ("extension.requested", "extension.approved", "assignment.completion_reported", "assignment.verified",
-         "assignment.sent_back")
+         "assignment.sent_back", "assignment.assigned_by_office", "assignment.removed_by_office")
 
 
 # --- the documents that follow them ----------------------------------------------------------
@@ -144,14 +160,18 @@ def document_that_drops_the_task(office: Office, tmp_path: Path) -> list[ImportS
     return [dropped, reimport(office.engine, office.clock)]
 
 
-def restart(office: Office, _tmp_path: Path) -> list[ImportSummary]:
-    """A new process on the same database, as `taskbot run` and the sandbox start: prepare, import."""
+def new_process(office: Office) -> None:
+    """A new process on the same database: a new engine, and the seed directory synced as at start."""
     url = office.engine.url.render_as_string(hide_password=False)
     office.engine.dispose()
-    engine = make_engine(url)
-    prepare_database(engine, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)), office.clock, IMPORTER)
-    office.engine = engine
-    return [reimport(engine, office.clock)]
+    office.engine = make_engine(url)
+    prepare_database(office.engine, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)), office.clock, IMPORTER)
+
+
+def restart(office: Office, _tmp_path: Path) -> list[ImportSummary]:
+    """As `taskbot run` and the sandbox start: prepare the database, import the bundled document."""
+    new_process(office)
+    return [reimport(office.engine, office.clock)]
 
 
 SCENARIOS = {"same": same_document, "corrected": corrected_document, "dropped": document_that_drops_the_task,
@@ -165,33 +185,40 @@ def test_a_decision_survives_the_document(prepared_engine: Engine, clock: FixedC
     clock.advance(TO_SEPTEMBER)
     office = Office(prepared_engine, clock)
     DECISIONS[decision](office)
-    before = office.assignment()
+    unit, status, due_on, audit = EXPECTED[decision]
+    before = office.assignment(unit)
     audit_before = office.actions(*AUDIT)
-    status, due_on, audit = EXPECTED[decision]
     assert (before.status, before.due_on) == (status, due_on)
     assert audit_before == audit
 
     clock.advance(timedelta(days=3))
     summaries = SCENARIOS[scenario](office, tmp_path)
 
-    after = office.assignment()
-    expected_due = date(2021, 9, 30) if scenario == "corrected" and decision != "extension" else due_on
+    after = office.assignment(unit)
+    # A corrected date applies to every live duty; an extension later than it stands, and a duty the
+    # office took off keeps the date it had (it is set again if the office puts the unit back).
+    follows = scenario == "corrected" and decision not in ("extension", "unit_removed")
+    expected_due = date(2021, 9, 30) if follows else due_on
     assert (after.status, after.due_on) == (status, expected_due)
     assert office.actions(*AUDIT) == audit_before  # the decisions' trail is whole and nothing was decided again
     with Session(office.engine) as session:
         reports = session.exec(select(Report.review_status).where(Report.assignment_id == after.id)).all()
         extensions = session.exec(select(Extension.status).where(Extension.assignment_id == after.id)).all()
-    assert reports == ([] if decision == "extension" else [{"verified": "accepted", "sent_back": "sent_back",
-                                                             "awaiting_review": "pending"}[decision]])
+    review = {"verified": "accepted", "sent_back": "sent_back", "awaiting_review": "pending"}
+    assert reports == ([review[decision]] if decision in review else [])
     assert extensions == (["approved"] if decision == "extension" else [])
     final = summaries[-1]
     counted = {"extension": final.extensions_in_force, "verified": final.verified,
                "awaiting_review": final.awaiting_review}
     if decision in counted:
         assert counted[decision] >= 1, "the summary says which decisions were kept"
-    if scenario == "dropped" and decision != "sent_back":
-        kept = [k.note for k in summaries[0].kept if k.task_id == office.task_id and k.unit == UNIT]
+    if scenario == "dropped" and decision in ("extension", "verified", "awaiting_review"):
+        kept = [k.note for k in summaries[0].kept if k.task_id == office.task_id and k.unit == unit]
         assert kept and "保留" in kept[0]
+    if decision in ("unit_added", "unit_removed"):
+        kept = [k.note for k in final.kept if k.task_id == office.task_id and k.unit == unit]
+        assert kept == ["文件未列该单位，办公室已将其加入该任务，保持不变" if decision == "unit_added"
+                        else "文件列为责任单位，办公室已将其移出该任务，保持移出"]
     if scenario == "dropped" and decision in ("verified", "awaiting_review"):
         restored = [k.note for k in summaries[1].kept if k.task_id == office.task_id and k.unit == UNIT]
         assert restored == [f"任务重新列入文件，恢复为“{'已办结' if decision == 'verified' else '待审核'}”"]
@@ -240,8 +267,9 @@ def test_a_migrated_database_keeps_extensions_approved_before_the_migration(prep
     office = Office(prepared_engine, clock)
     extension_approved(office)
     with prepared_engine.begin() as connection:  # the schema as revision 0007 left it
-        for column in ("extended_to", "withdrawn_from"):
+        for column in ("extended_to", "withdrawn_from", "office_choice"):
             connection.execute(text(f"ALTER TABLE assignment DROP COLUMN {column}"))
+        connection.execute(text("ALTER TABLE invite DROP COLUMN revoked_at"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
     create_schema(prepared_engine)
     reimport(prepared_engine, clock)
@@ -258,3 +286,29 @@ def test_an_extension_beyond_the_plans_horizon_is_refused(prepared_engine: Engin
         office.act(lambda session, member, _reviewer: request_extension(
             session, clock, member, office.duty_of(session, member), typed, "无限期", today=date(2021, 9, 1)))
     assert office.assignment().due_on == date(2021, 10, 31)
+
+
+@pytest.mark.parametrize("then", ["same", "restart"])
+def test_a_name_the_office_merged_stays_merged(prepared_engine: Engine, clock: FixedClock, tmp_path: Path,
+                                               then: str) -> None:
+    """A name the directory did not know becomes a unit for review; the office merges it into the unit
+    it means, and later imports read the name as that unit: no new unit, the duty stays where it went."""
+    row = seed_row()
+    document = variant(tmp_path, row, row.replace("区商务局、", "区商务局、区消费帮扶服务中心、"))
+    office = Office(prepared_engine, clock)
+    first = reimport(prepared_engine, clock, document)
+    assert first.new_units == ["区消费帮扶服务中心"]
+    office.act(lambda session, _member, reviewer: merge_unit(
+        session, clock, Actor(reviewer.name, "chat"), find_unit(session, "区消费帮扶服务中心"),
+        find_unit(session, ADDED_UNIT)))
+    assert office.assignment(ADDED_UNIT).status == "open"
+
+    if then == "restart":
+        new_process(office)
+    summary = reimport(office.engine, clock, document)
+    assert (summary.new_units, summary.withdrawn, summary.assignments_changed) == ([], 0, 0)
+    assert office.assignment(ADDED_UNIT).status == "open"
+    with Session(office.engine) as session:
+        assert find_unit(session, "区消费帮扶服务中心").name == ADDED_UNIT
+        assert session.exec(select(Unit.kind).where(Unit.name == "区消费帮扶服务中心")).one() == "merged"
+    assert office.actions("unit.merged") == ["unit.merged"]

@@ -1,4 +1,4 @@
-"""the office's decisions kept: assignment.extended_to and withdrawn_from; invite.revoked_at
+"""the office's decisions kept: assignment.extended_to, withdrawn_from, office_choice; invite.revoked_at
 
 Revision ID: 0008
 Revises: 0007
@@ -21,6 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table('assignment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('extended_to', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('withdrawn_from', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('office_choice', sa.String(length=10), nullable=True))
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.add_column(sa.Column('revoked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     # Extensions approved before this revision: the latest approved date of each assignment.
@@ -32,5 +33,6 @@ def downgrade() -> None:
     with op.batch_alter_table('invite', schema=None) as batch_op:
         batch_op.drop_column('revoked_at')
     with op.batch_alter_table('assignment', schema=None) as batch_op:
+        batch_op.drop_column('office_choice')
         batch_op.drop_column('withdrawn_from')
         batch_op.drop_column('extended_to')
