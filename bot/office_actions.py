@@ -117,13 +117,13 @@ def send_back_command(req: Request) -> Reply:
 
 
 def approve_command(req: Request) -> Reply:
-    number, note = task_number(req.args, "/approve 延期申请编号")
+    number, note = task_number(req.args, "/approve 延期申请编号", "延期申请编号")
     extension = decide_extension(req.session, req.clock, req.member, number, approve=True, note=note)
     return say(f"已同意延期申请 #{number}，新的完成时限 {extension.new_date.isoformat()}。已通知该单位。")
 
 
 def refuse_command(req: Request) -> Reply:
-    number, note = task_number(req.args, "/refuse 延期申请编号 理由")
+    number, note = task_number(req.args, "/refuse 延期申请编号 理由", "延期申请编号")
     decide_extension(req.session, req.clock, req.member, number, approve=False, note=note)
     return say(f"已不同意延期申请 #{number}，并通知该单位。")
 
@@ -219,7 +219,7 @@ def members_command(req: Request) -> Reply:
 
 
 def unbind_command(req: Request) -> Reply:
-    number, _ = task_number(req.args, "/unbind 成员编号")
+    number, _ = task_number(req.args, "/unbind 成员编号", "成员编号")
     member = unbind(req.session, req.clock, actor_of(req.member), Role(req.member.role), number)
     return say(f"已解除 {esc(member.name or member.id)} 的绑定。其报送记录保留；如需重新绑定，请发新的邀请码。")
 

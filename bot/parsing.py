@@ -15,12 +15,12 @@ _ISO_DATE = re.compile(r"^(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?(?:\s+|$)
 _WORD_DATE = re.compile(r"^(\S+?)(?:\s+|$)")
 
 
-def task_number(args: str, usage: str) -> tuple[int, str]:
-    """The leading task number and the rest of the text."""
+def task_number(args: str, usage: str, what: str = "任务编号") -> tuple[int, str]:
+    """The leading number (a task's, or ``what`` the command takes) and the rest of the text."""
     text = fold_width(args).strip()
     match = _NUMBER.match(text)
     if match is None:
-        raise ServiceError(f"请在命令后写任务编号。用法：{usage}")
+        raise ServiceError(f"请在命令后写{what}。用法：{usage}")
     return int(match.group(1)), text[match.end():].strip()
 
 

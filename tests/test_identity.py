@@ -66,6 +66,7 @@ def test_the_office_lists_and_unbinds_members_and_revokes_an_unused_code(bot: Bo
     number = member_id(bot, 712)
     assert f"{number} 商务局小王（责任单位成员，区商务局）" in listing
 
+    assert "请在命令后写成员编号。用法：/unbind 成员编号" in bot.say(office, "/unbind 小王")["text"]
     assert "已解除" in bot.say(office, f"/unbind {number}")["text"]
     assert "还没有绑定身份" in bot.say(wang, "我的任务")["text"]
     assert "商务局小王" not in bot.say(office, "/members")["text"]
