@@ -173,10 +173,12 @@ def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
                chat_id=row.chat_id, error=error[:500])
         if row.kind != UNDELIVERABLE:
             # The office hears once per chat that messages to it are not getting through, not once per message.
+            # (Not to the chat that is failing, when that is an office member's own.)
             member = session.get(Member, row.member_id) if row.member_id else None
-            notify_office(session, clock, UNDELIVERABLE,
-                          {"member": member.name if member else str(row.chat_id), "notification": row.kind},
-                          f"undeliverable:{row.chat_id}")
+            payload = {"member": member.name if member else str(row.chat_id), "notification": row.kind}
+            for office in role_recipients(session, Role.OFFICE):
+                if office.chat_id != row.chat_id:
+                    enqueue(session, clock, office, UNDELIVERABLE, payload, f"undeliverable:{row.chat_id}")
 
 
 UNDELIVERABLE = "notification_undeliverable"
