@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,14 +32,16 @@ from typing import NoReturn, TextIO
 
 import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, col, func, select
 from tabulate import tabulate
 
 from bot.app import Webhook, build_application, lost_consumer_lock, run_application
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
 from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
+from bot.failures import configure_logging, report, safe_url
 from bot.render import notification
 from bot.sandbox.console import run_console
 from bot.sandbox.html_check import visible_text
@@ -47,19 +51,20 @@ from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
 from tasks.backup import backup, restore
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
-from tasks.db import make_engine, transaction
+from tasks.db import make_engine, normalise_url, transaction
 from tasks.deadlines import read_deadline
 from tasks.digest import weekly_digest
 from tasks.directory import load_seed_directory
 from tasks.errors import ServiceError
 from tasks.events import Actor, jsonable
-from tasks.importer import DocumentError, import_file, prepare_database, preview_file
+from tasks.importer import import_file, prepare_database, preview_file
 from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import Outbox, Role
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
 from tasks.policy import Policy
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
+from tasks.redaction import register_secret
 from tasks.workdays import WorkCalendar
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
@@ -187,7 +192,7 @@ class Cli:
     def init(self) -> int:
         engine = make_engine(self.settings.database_url)
         added = prepare_database(engine, self.seed_directory, self.clock, self.actor)
-        self.print(f"数据库已就绪：{_safe_url(self.settings.database_url)}")
+        self.print(f"数据库已就绪：{safe_url(self.settings.database_url)}")
         self.print(f"单位名录：新增 {added} 项（共 {len(self.seed_directory.kinds)} 个单位和单位组）")
         return 0
 
@@ -417,7 +422,7 @@ class Cli:
         prepare_database(engine, self.seed_directory, clock, self.actor)
         _parsed, summary = import_file(engine, seed_path(MENTOUGOU_2021), clock, self.actor,
                                        district=self.seed_directory.district)
-        self.print(f"数据库：{_safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
+        self.print(f"数据库：{safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
                    f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
         policy, calendar = self.policy()
         ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
@@ -469,21 +474,17 @@ def _clip(text: str, width: int = TEXT_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for printing."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
-    return url
-
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
          clock: Clock | None = None) -> int:
     stdout = stdout or sys.stdout
     args = build_parser().parse_args(argv)
+    configure_logging()
+    settings: Settings | None = None
     try:
         settings = load_settings(args.config, args.database_url)
+        for secret in (settings.telegram_token, settings.webhook_secret, _password(settings.database_url)):
+            register_secret(secret)
         if clock is None:
             clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
@@ -492,16 +493,27 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
                    "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker, "backup": cli.backup,
                    "restore": cli.restore}[args.command]
         return handler()
-    except (ConfigError, DocumentError, ServiceError) as error:
-        print(f"错误：{error}", file=sys.stderr)
-        return 1
-    except ValueError as error:  # a malformed --now
-        print(f"错误：参数值无效：{error}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as error:
-        print(f"错误：数据库操作失败，没有做任何改动：{error.__class__.__name__}: {error}", file=sys.stderr)
-        return 1
+    except Exception as error:  # every failure: one sentence on stderr, the traceback in the debug log
+        if isinstance(error, BrokenPipeError) and stdout is sys.stdout:
+            _silence_stdout()
+        database_url = settings.database_url if settings else args.database_url
+        return report(error, database_url, args.command, sys.stderr)
 
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(normalise_url(url)).password
+    except ArgumentError:
+        return None
+
+
+def _silence_stdout() -> None:
+    """The reader of our output has gone (``| head``): what is still buffered for it goes nowhere,
+    instead of failing again, with a second traceback, when Python flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 if __name__ == "__main__":
     sys.exit(main())

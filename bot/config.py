@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.db import DEFAULT_DATABASE_URL
@@ -51,7 +51,11 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         except FileNotFoundError as error:
             raise ConfigError(f"找不到配置文件：{path}") from error
         except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"配置文件 {path} 格式错误：{error}") from error
+            raise ConfigError(f"配置文件 {path} 格式错误（{error}）：请按 config.example.toml 改正后重试。") from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码的文本：请用 UTF-8 保存后重试。") from error
+        except OSError as error:  # a directory, no permission, a disk error
+            raise ConfigError(f"无法读取配置文件 {path}：它不是可读的文件，请检查路径和权限。") from error
     directory = data.get("directory", {})
     directory_file = directory.get("file") if isinstance(directory, dict) else None
     telegram = data.get("telegram", {})
@@ -60,13 +64,30 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
         database_url=str(configured_url or DEFAULT_DATABASE_URL),
-        timezone=ZoneInfo(str(data.get("timezone", "Asia/Shanghai"))),
+        timezone=_timezone(str(data.get("timezone", "Asia/Shanghai")), path),
         unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
         telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "")),
         webhook_url=str(telegram.get("webhook_url", "")),
         webhook_listen=str(telegram.get("listen", "127.0.0.1")),
-        webhook_port=int(telegram.get("port", 8443)),
+        webhook_port=_port(telegram.get("port", 8443), path),
         webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
     )
+
+
+def _timezone(name: str, path: Path | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(f"配置文件 {path} 中的时区“{name}”不存在：请写成 Asia/Shanghai 这样的时区名。") from error
+
+
+def _port(value: object, path: Path | None) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise ConfigError(f"配置文件 {path} 中 [telegram] port 现为“{value}”：请改为 1–65535 的整数。")
+    return port
