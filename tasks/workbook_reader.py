@@ -20,6 +20,8 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
+from tasks.text import without_control
+
 # Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
 TIME_LIMIT_SECONDS = 120
@@ -53,7 +55,7 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return without_control(str(value)).strip()  # a NUL kept would import on SQLite and not on PostgreSQL
 
 
 def _read(path: str) -> list[tuple[str, list[list[str]]]]:
