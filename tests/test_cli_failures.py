@@ -123,3 +123,19 @@ def test_a_bad_config_file(tmp_path: Path, config: bytes, needle: str) -> None:
 def test_a_config_path_that_is_not_a_readable_file(tmp_path: Path) -> None:
     done = taskbot("--config", str(tmp_path), "tasks", cwd=tmp_path)
     assert_one_chinese_sentence(done, str(tmp_path))
+
+
+def test_an_xlsx_named_xls_imports_and_a_file_that_is_no_workbook_is_refused(database_url: str,
+                                                                             tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["2021年测试任务清单"])
+    workbook.active.append(["任务内容", "责任部门", "完成时限"])
+    workbook.active.append(["落实第一项", "区商务局", "10月底前"])
+    workbook.save(tmp_path / "任务清单.xls")  # .xlsx content under an .xls name, as offices send it
+    done = taskbot("--database-url", database_url, "import", str(tmp_path / "任务清单.xls"))
+    assert done.returncode == 0 and "任务 1 项" in done.stdout, done.stderr
+    (tmp_path / "纪要.xls").write_text("会议纪要\n", encoding="utf-8")
+    done = taskbot("--database-url", database_url, "import", str(tmp_path / "纪要.xls"))
+    assert_one_chinese_sentence(done, "不是 Excel 工作簿", ".xlsx")
