@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.errors import ServiceError
+from tasks.errors import ServiceError, quoted
 from tasks.events import Actor, record
 from tasks.models import Invite, Member, Role, Unit
 
@@ -25,7 +25,7 @@ def parse_role(text: str) -> Role:
     try:
         return aliases[text.strip().lower()]
     except KeyError:
-        raise ServiceError(f"未知角色“{text}”，可选：成员、办公室、领导、管理员") from None
+        raise ServiceError(f"未知角色“{quoted(text)}”，可选：成员、办公室、领导、管理员") from None
 
 
 def create_invite(session: Session, clock: Clock, actor: Actor, role: Role, unit: Unit | None,
