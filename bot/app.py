@@ -70,12 +70,14 @@ def run_application(application: Application, webhook: Webhook | None, **options
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
                       base_file_url: str | None = None,
-                      lock: consumer_lock.ConsumerLock | None = None) -> Application:
+                      lock: consumer_lock.ConsumerLock | None = None, ca_bundle: str | None = None) -> Application:
     """The bot. ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
-    stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so."""
+    stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so. ``ca_bundle``:
+    certificates trusted beside the public roots (a TLS-inspecting gateway's)."""
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
                .post_shutdown(_post_shutdown)
-               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
+               .request(AiohttpRequest(ca_bundle=ca_bundle))
+               .get_updates_request(AiohttpRequest(1, ca_bundle=ca_bundle)))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()

@@ -351,7 +351,8 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle))
+        asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle,
+                               ca_bundle=self.settings.telegram_ca_bundle or None))
         return 0
 
     def run(self) -> int:
@@ -370,7 +371,8 @@ class Cli:
         lock = consumer_lock(self.settings.database_url)
         try:
             self.take_consumer_lock(lock)
-            application = build_application(ctx, token, base_url=self.args.base_url, lock=lock)
+            application = build_application(ctx, token, base_url=self.args.base_url, lock=lock,
+                                            ca_bundle=self.settings.telegram_ca_bundle or None)
             run_application(application, webhook)
         finally:
             lock.release()

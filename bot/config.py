@@ -15,6 +15,7 @@ CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
+CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,8 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str = ""
+    # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
+    telegram_ca_bundle: str = ""
     policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
@@ -71,6 +74,8 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         webhook_listen=str(telegram.get("listen", "127.0.0.1")),
         webhook_port=_port(telegram.get("port", 8443), path),
         webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
+        telegram_ca_bundle=_ca_bundle(str(telegram["ca_bundle"]), f"配置文件 {path} 的 [telegram] ca_bundle")
+        if telegram.get("ca_bundle") else _ca_bundle(os.environ.get(CA_BUNDLE_ENV, ""), f"环境变量 {CA_BUNDLE_ENV}"),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
     )
@@ -91,3 +96,11 @@ def _port(value: object, path: Path | None) -> int:
     if not 0 < port < 65536:
         raise ConfigError(f"配置文件 {path} 中 [telegram] port 现为“{value}”：请改为 1–65535 的整数。")
     return port
+
+
+def _ca_bundle(value: str, where: str) -> str:
+    """A CA bundle that can be read now, so that a wrong path is said at start, not as a failed
+    connection to Telegram."""
+    if value and not Path(value).is_file():
+        raise ConfigError(f"{where}指定的证书文件“{value}”不存在：请填写网关根证书（PEM 格式）的路径。")
+    return value

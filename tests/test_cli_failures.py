@@ -111,6 +111,7 @@ def test_output_closed_by_its_reader(database_url: str) -> None:
     (b'timezone = "Asia/Beijing"\n', "时区"),
     (b'[telegram]\nport = "8443a"\n', "port"),
     (b'[directory]\nfile = "no-such-units.toml"\n', "no-such-units.toml"),
+    (b'[telegram]\nca_bundle = "gateway-root.pem"\n', "ca_bundle"),
 ])
 def test_a_bad_config_file(tmp_path: Path, config: bytes, needle: str) -> None:
     path = tmp_path / "config.toml"
