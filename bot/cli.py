@@ -414,7 +414,9 @@ class Cli:
             raise ServiceError("webhook 密钥只能由字母、数字、_ 和 - 组成，长度 1–256。")
         listen = self.args.listen or self.settings.webhook_listen
         port = self.args.port or self.settings.webhook_port
-        return Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+        webhook = Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+        register_secret(webhook.secret)  # a fresh one too: whoever reads the log could post updates with it
+        return webhook
 
     def sandbox(self, webhook: Webhook | None = None) -> int:
         url = self.settings.database_url if self.settings.database_configured else SANDBOX_DATABASE_URL

@@ -3,6 +3,7 @@ line or a stored error."""
 
 import asyncio
 import contextlib
+import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -90,3 +91,18 @@ def test_a_redirecting_proxys_error_is_stored_without_the_token(database_url: st
     finally:
         server.stop()
         engine.dispose()
+
+
+def test_log_lines_and_their_tracebacks_are_redacted() -> None:
+    from bot.failures import RedactingFormatter
+
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("bot.sender", logging.ERROR, __file__, 1, "outbox pass failed for %s",
+                                   (f"postgresql://taskbot:pw-{TOKEN[-8:]}@db/taskbot",), sys.exc_info())
+    line = RedactingFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert "Traceback" in line and "RuntimeError" in line
+    assert TOKEN.split(":")[1] not in line and f"pw-{TOKEN[-8:]}" not in line
