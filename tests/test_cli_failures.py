@@ -140,3 +140,11 @@ def test_an_xlsx_named_xls_imports_and_a_file_that_is_no_workbook_is_refused(dat
     (tmp_path / "纪要.xls").write_text("会议纪要\n", encoding="utf-8")
     done = taskbot("--database-url", database_url, "import", str(tmp_path / "纪要.xls"))
     assert_one_chinese_sentence(done, "不是 Excel 工作簿", ".xlsx")
+
+
+def test_restore_into_a_postgresql_database_that_does_not_exist(tmp_path: Path) -> None:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    backup = tmp_path / "taskbot.backup"
+    backup.write_bytes(b"PGDMP")
+    done = taskbot("--database-url", f"{base}/taskbot_no_such_database", "restore", str(backup), "--yes")
+    assert_one_chinese_sentence(done, "taskbot_no_such_database", "createdb")
