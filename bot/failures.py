@@ -47,6 +47,19 @@ class _StartupFailureToDebug(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is logged, not to the one there was when logging
+    was set up: the tests run many commands in one process, each with its own captured stderr."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 class RedactingFormatter(logging.Formatter):
     """Log lines, tracebacks included, with their secrets hidden: a log is read and kept by people
     who must not learn the bot's token or a database password from it."""
@@ -64,7 +77,7 @@ def configure_logging(stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     if any(isinstance(handler.formatter, RedactingFormatter) for handler in root.handlers):
         return
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_StartupFailureToDebug())
     root.addHandler(handler)
