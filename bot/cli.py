@@ -64,7 +64,7 @@ from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
 from tasks.policy import Policy
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
-from tasks.redaction import register_secret
+from tasks.redaction import redact, register_secret
 from tasks.workdays import WorkCalendar
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
@@ -321,7 +321,8 @@ class Cli:
         self.print("，".join(f"{OUTBOX_STATUS_NAMES[k]} {counts.get(k, 0)} 条" for k in OUTBOX_STATUS_NAMES))
         tz = self.settings.timezone
         self.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), r.kind, r.chat_id, r.attempts,
-                              f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}", _clip(r.last_error, 40)]
+                              f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}",
+                              _clip(redact(r.last_error), 40)]  # a row stored before redaction, or restored
                              for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
         return 0
 
