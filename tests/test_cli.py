@@ -204,7 +204,7 @@ def test_outbox_never_shows_a_token_an_old_row_kept(database_url: str) -> None:
     at = datetime(2021, 9, 1, 1, tzinfo=UTC)
     with transaction(make_engine(database_url)) as session:
         session.add(Outbox(chat_id=5, kind="urge", payload={}, dedupe_key="old", status="dead", attempts=1,
-                           last_error=f"NetworkError: 302, url='http://x/bot{token}/sendMessage'",
+                           last_error=f"{token} was rejected by the server",
                            next_attempt_at=at, created_at=at))
     code, output = run(database_url, "outbox", "--status", "dead")
-    assert code == 0 and "NetworkError" in output and token.split(":")[1][:10] not in output
+    assert code == 0 and "was rejected" in output and token.split(":")[1][:10] not in output
