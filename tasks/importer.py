@@ -23,7 +23,7 @@ from tasks.directory import directory_from_db, sync_directory
 from tasks.events import Actor
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary, store_plan
-from tasks.spreadsheets import WORKBOOK_SUFFIXES, control_problem, decode_text, read_spreadsheet
+from tasks.spreadsheets import WORKBOOK_SUFFIXES, decode_text, nul_problem, read_spreadsheet
 from tasks.units import UnitDirectory
 from tasks.workplan import DocumentError, read_workplan
 
@@ -41,7 +41,7 @@ def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
     else:
         data = path.read_bytes()
         plan = read_workplan(decode_text(data), directory, year=year, source=str(path))
-        if dropped := control_problem(data):
+        if dropped := nul_problem(data):
             plan.problems.append(dropped)
         if title:
             plan.title = title

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tasks.parsed import ParsedPlan, Problem
 from tasks.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
-from tasks.text import CONTROL_BYTES, YEAR, compact, without_control
+from tasks.text import NUL, YEAR, compact, without_nul
 from tasks.unit_reading import UnitReader
 from tasks.units import UnitDirectory
 from tasks.workbook_reader import read_workbook
@@ -26,22 +26,22 @@ from tasks.workplan import DocumentError
 
 def decode_text(data: bytes) -> str:
     """Office files come as UTF-8 (with or without BOM) or as GB18030 from older Windows.
-    Control characters are dropped (see tasks.text.CONTROL; ``control_problem`` reports them)."""
+    NUL characters are dropped (see tasks.text.NUL; ``nul_problem`` reports them)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return without_control(data.decode(encoding))
+            return without_nul(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise DocumentError("文件编码无法识别（应为 UTF-8 或 GB18030）")
 
 
-def control_problem(data: bytes) -> Problem | None:
-    """The control characters ``decode_text`` dropped, as one problem for the office. (In UTF-8 and
-    GB18030 no byte of a multi-byte character is a control byte, so the bytes can be counted.)"""
-    dropped = len(CONTROL_BYTES.findall(data))
+def nul_problem(data: bytes) -> Problem | None:
+    """The NUL characters ``decode_text`` dropped, as one problem for the office. (In UTF-8 and
+    GB18030 no byte of a multi-byte character is 0, so the bytes can be counted.)"""
+    dropped = data.count(NUL.encode())
     if not dropped:
         return None
-    return Problem("text.control", "全文", "", f"文件中有 {dropped} 个不可见的控制字符（如 NUL），已删除")
+    return Problem("text.nul", "全文", "", f"文件中有 {dropped} 个不可见的空字符（NUL），已删除")
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -71,7 +71,7 @@ def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None =
         sheets = workbook_sheets(path)
     else:
         data = path.read_bytes()
-        sheets, dropped = csv_sheets(path, data), control_problem(data)
+        sheets, dropped = csv_sheets(path, data), nul_problem(data)
     # A title row above the header ("2021年…任务清单") names the plan and its year.
     title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
                    for c in r.cells if c and YEAR.search(c)]

@@ -20,7 +20,7 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
-from tasks.text import without_control
+from tasks.text import without_nul
 
 # Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
@@ -55,7 +55,7 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    return without_control(str(value)).strip()  # a NUL kept would import on SQLite and not on PostgreSQL
+    return without_nul(str(value)).strip()  # a NUL kept would import on SQLite and not on PostgreSQL
 
 
 # How each kind of workbook file begins: .xlsx, .xlsm and .ods are ZIP archives, .xls an OLE2 compound file.

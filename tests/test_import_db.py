@@ -261,7 +261,7 @@ def test_what_only_sqlite_would_store_is_cut_or_left_out_alike_on_both_databases
         commerce = session.exec(select(Unit).where(Unit.name == "区商务局")).one()
         assert session.exec(select(Assignment).where(Assignment.task_id == tasks["落实第二项"].id)).one().unit_id \
             == commerce.id
-    assert {("text.control", "全文"), ("fit.length", "第3行"), ("fit.length", "第4行"), ("fit.unit", "")} <= problems
+    assert {("text.nul", "全文"), ("fit.length", "第3行"), ("fit.length", "第4行"), ("fit.unit", "")} <= problems
     # The same document again: the cut values and refs are the same, so nothing changes.
     assert not run_import(prepared_engine, clock, tasks_csv)[1].changed
 
