@@ -20,6 +20,7 @@ from tasks.text import compact
 
 # NUMERIC(14, 2): twelve digits before the point.
 AMOUNT_LIMIT = Decimal(10) ** 12
+CENT = Decimal("0.01")
 ELLIPSIS = "…"
 
 
@@ -68,7 +69,8 @@ def _fit_project(plan: ParsedPlan, item: Item) -> None:
     detail.period_text = _fit(plan, item, "实施周期", detail.period_text, _length(Project, "period_text"))
     for field, label in (("total_investment", "总投资"), ("funds", "资金")):
         amount: Decimal | None = getattr(detail, field)
-        if amount is not None and (not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT):
+        # Compared as stored, to the cent: 999999999999.995 rounds up to 10¹², which no longer fits.
+        if amount is not None and (not amount.is_finite() or abs(amount.quantize(CENT)) >= AMOUNT_LIMIT):
             plan.problems.append(_problem("fit.amount", _where(item), str(amount),
                                           f"{label}不是可以存储的金额（应为 1 万亿以内的数字），已留空"))
             setattr(detail, field, None)

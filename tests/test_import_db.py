@@ -268,11 +268,13 @@ def test_what_only_sqlite_would_store_is_cut_or_left_out_alike_on_both_databases
     projects_csv = write_csv(tmp_path / "项目计划表.csv", [
         ["2021年测试项目计划表"], ["序号", "项目名称", "项目总投资", "区级帮扶资金", "项目实施单位", "开工竣工时间"],
         ["1", "大项目", "1000000000000", "NaN", "区商务局", "2021年6月-2021年9月"],
-        ["2", "小项目", "999999999999.99", "12.5", "区商务局", "2021年6月-2021年9月"]])
+        ["2", "小项目", "999999999999.99", "12.5", "区商务局", "2021年6月-2021年9月"],
+        ["3", "进位项目", "999999999999.995", "-Infinity", "区商务局", "2021年6月-2021年9月"]])
     run_import(prepared_engine, clock, projects_csv)
     with Session(prepared_engine) as session:
         amounts = {t.text: (p.total_investment, p.funds)
                    for t, p in session.exec(select(Task, Project).where(Project.task_id == Task.id)).all()}
         problems = [p for p in session.exec(select(ImportProblem)).all() if p.code == "fit.amount"]
-    assert amounts == {"大项目": (None, None), "小项目": (Decimal("999999999999.99"), Decimal("12.5"))}
-    assert sorted(p.text for p in problems) == ["1000000000000", "NaN"]
+    assert amounts == {"大项目": (None, None), "小项目": (Decimal("999999999999.99"), Decimal("12.5")),
+                       "进位项目": (None, None)}
+    assert sorted(p.text for p in problems) == ["-Infinity", "1000000000000", "999999999999.995", "NaN"]
