@@ -479,7 +479,6 @@ def _clip(text: str, width: int = TEXT_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
          clock: Clock | None = None) -> int:
     stdout = stdout or sys.stdout
@@ -519,6 +518,7 @@ def _silence_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,7 +22,6 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.config import ConfigError
-from tasks.db import normalise_url
 from tasks.errors import ServiceError
 from tasks.redaction import redact
 from tasks.workplan import DocumentError
@@ -162,7 +161,7 @@ def safe_url(url: str | None) -> str:
     if not url:
         return "未设置"
     try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
+        return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return redact(url)
 
