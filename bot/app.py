@@ -70,11 +70,14 @@ def run_application(application: Application, webhook: Webhook | None, **options
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
                       base_file_url: str | None = None,
-                      lock: consumer_lock.ConsumerLock | None = None) -> Application:
+                      lock: consumer_lock.ConsumerLock | None = None, ca_bundle: str | None = None) -> Application:
     """The bot. ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
-    stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so."""
+    stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so. ``ca_bundle``:
+    certificates trusted beside the public roots (a TLS-inspecting gateway's)."""
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
-               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
+               .post_shutdown(_post_shutdown)
+               .request(AiohttpRequest(ca_bundle=ca_bundle))
+               .get_updates_request(AiohttpRequest(1, ca_bundle=ca_bundle)))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()
@@ -109,6 +112,14 @@ async def _post_init(application: Application) -> None:
             application.stop_running()
 
         application.bot_data[LOCK_WATCH_KEY] = asyncio.get_running_loop().create_task(consumer_lock.watch(lock, lost))
+
+
+async def _post_shutdown(application: Application) -> None:
+    # A bot whose first call failed (no route to Telegram, a rejected token) is not "initialized",
+    # so PTB's shutdown skips it and its two HTTP sessions were left open, each reported as
+    # "Unclosed client session" after the one sentence the command prints. Closing a closed bot
+    # does nothing.
+    await application.bot.shutdown()
 
 
 def lost_consumer_lock(application: Application) -> bool:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,14 +32,16 @@ from typing import NoReturn, TextIO
 
 import psycopg
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, col, func, select
 from tabulate import tabulate
 
 from bot.app import Webhook, build_application, lost_consumer_lock, run_application
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
 from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
+from bot.failures import configure_logging, report, safe_url
 from bot.render import notification
 from bot.sandbox.console import run_console
 from bot.sandbox.html_check import visible_text
@@ -47,19 +51,20 @@ from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
 from tasks.backup import backup, restore
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
-from tasks.db import make_engine, transaction
+from tasks.db import make_engine, normalise_url, transaction
 from tasks.deadlines import read_deadline
 from tasks.digest import weekly_digest
 from tasks.directory import load_seed_directory
 from tasks.errors import ServiceError
 from tasks.events import Actor, jsonable
-from tasks.importer import DocumentError, import_file, prepare_database, preview_file
+from tasks.importer import import_file, prepare_database, preview_file
 from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import Outbox, Role
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
 from tasks.policy import Policy
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
+from tasks.redaction import redact, register_secret
 from tasks.workdays import WorkCalendar
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
@@ -187,7 +192,7 @@ class Cli:
     def init(self) -> int:
         engine = make_engine(self.settings.database_url)
         added = prepare_database(engine, self.seed_directory, self.clock, self.actor)
-        self.print(f"数据库已就绪：{_safe_url(self.settings.database_url)}")
+        self.print(f"数据库已就绪：{safe_url(self.settings.database_url)}")
         self.print(f"单位名录：新增 {added} 项（共 {len(self.seed_directory.kinds)} 个单位和单位组）")
         return 0
 
@@ -316,7 +321,8 @@ class Cli:
         self.print("，".join(f"{OUTBOX_STATUS_NAMES[k]} {counts.get(k, 0)} 条" for k in OUTBOX_STATUS_NAMES))
         tz = self.settings.timezone
         self.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), r.kind, r.chat_id, r.attempts,
-                              f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}", _clip(r.last_error, 40)]
+                              f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}",
+                              _clip(redact(r.last_error), 40)]  # a row stored before redaction, or restored
                              for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
         return 0
 
@@ -346,7 +352,8 @@ class Cli:
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
                          policy=policy, calendar=calendar)
-        asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle))
+        asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle,
+                               ca_bundle=self.settings.telegram_ca_bundle or None))
         return 0
 
     def run(self) -> int:
@@ -365,7 +372,8 @@ class Cli:
         lock = consumer_lock(self.settings.database_url)
         try:
             self.take_consumer_lock(lock)
-            application = build_application(ctx, token, base_url=self.args.base_url, lock=lock)
+            application = build_application(ctx, token, base_url=self.args.base_url, lock=lock,
+                                            ca_bundle=self.settings.telegram_ca_bundle or None)
             run_application(application, webhook)
         finally:
             lock.release()
@@ -393,10 +401,10 @@ class Cli:
     def _try_lock(lock: ConsumerLock, *, standby: bool) -> bool:
         try:
             return lock.acquire()
-        except psycopg.OperationalError as error:
+        except psycopg.OperationalError:
             if standby:  # a standby outlives a database restart: it tries again
                 return False
-            raise ServiceError(f"无法连接数据库：{error}") from error
+            raise  # said in one sentence by bot.failures, which knows a missing database from a stopped server
 
     def webhook(self) -> Webhook | None:
         url = self.args.webhook or self.settings.webhook_url
@@ -407,7 +415,9 @@ class Cli:
             raise ServiceError("webhook 密钥只能由字母、数字、_ 和 - 组成，长度 1–256。")
         listen = self.args.listen or self.settings.webhook_listen
         port = self.args.port or self.settings.webhook_port
-        return Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+        webhook = Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+        register_secret(webhook.secret)  # a fresh one too: whoever reads the log could post updates with it
+        return webhook
 
     def sandbox(self, webhook: Webhook | None = None) -> int:
         url = self.settings.database_url if self.settings.database_configured else SANDBOX_DATABASE_URL
@@ -417,7 +427,7 @@ class Cli:
         prepare_database(engine, self.seed_directory, clock, self.actor)
         _parsed, summary = import_file(engine, seed_path(MENTOUGOU_2021), clock, self.actor,
                                        district=self.seed_directory.district)
-        self.print(f"数据库：{_safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
+        self.print(f"数据库：{safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
                    f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
         policy, calendar = self.policy()
         ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
@@ -480,21 +490,16 @@ def _clip(text: str, width: int = TEXT_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for printing."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        credentials, host = rest.rsplit("@", 1)
-        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
-    return url
-
-
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
          clock: Clock | None = None) -> int:
     stdout = stdout or sys.stdout
     args = build_parser().parse_args(argv)
+    configure_logging()
+    settings: Settings | None = None
     try:
         settings = load_settings(args.config, args.database_url)
+        for secret in (settings.telegram_token, settings.webhook_secret, _password(settings.database_url)):
+            register_secret(secret)
         if clock is None:
             clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
         cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
@@ -503,15 +508,27 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
                    "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker, "backup": cli.backup,
                    "restore": cli.restore}[args.command]
         return handler()
-    except (ConfigError, DocumentError, ServiceError) as error:
-        print(f"错误：{error}", file=sys.stderr)
-        return 1
-    except ValueError as error:  # a malformed --now
-        print(f"错误：参数值无效：{error}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as error:
-        print(f"错误：数据库操作失败，没有做任何改动：{error.__class__.__name__}: {error}", file=sys.stderr)
-        return 1
+    except Exception as error:  # every failure: one sentence on stderr, the traceback in the debug log
+        if isinstance(error, BrokenPipeError) and stdout is sys.stdout:
+            _silence_stdout()
+        database_url = settings.database_url if settings else args.database_url
+        return report(error, database_url, args.command, sys.stderr)
+
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(normalise_url(url)).password
+    except ArgumentError:
+        return None
+
+
+def _silence_stdout() -> None:
+    """The reader of our output has gone (``| head``): what is still buffered for it goes nowhere,
+    instead of failing again, with a second traceback, when Python flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

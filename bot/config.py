@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.db import DEFAULT_DATABASE_URL
@@ -15,6 +15,7 @@ CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
+CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
 
 
 class ConfigError(ValueError):
@@ -32,6 +33,8 @@ class Settings:
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     webhook_secret: str = ""
+    # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
+    telegram_ca_bundle: str = ""
     policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
@@ -51,7 +54,11 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         except FileNotFoundError as error:
             raise ConfigError(f"找不到配置文件：{path}") from error
         except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"配置文件 {path} 格式错误：{error}") from error
+            raise ConfigError(f"配置文件 {path} 格式错误（{error}）：请按 config.example.toml 改正后重试。") from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码的文本：请用 UTF-8 保存后重试。") from error
+        except OSError as error:  # a directory, no permission, a disk error
+            raise ConfigError(f"无法读取配置文件 {path}：它不是可读的文件，请检查路径和权限。") from error
     directory = data.get("directory", {})
     directory_file = directory.get("file") if isinstance(directory, dict) else None
     telegram = data.get("telegram", {})
@@ -60,13 +67,40 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
         database_url=str(configured_url or DEFAULT_DATABASE_URL),
-        timezone=ZoneInfo(str(data.get("timezone", "Asia/Shanghai"))),
+        timezone=_timezone(str(data.get("timezone", "Asia/Shanghai")), path),
         unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
         telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "")),
         webhook_url=str(telegram.get("webhook_url", "")),
         webhook_listen=str(telegram.get("listen", "127.0.0.1")),
-        webhook_port=int(telegram.get("port", 8443)),
+        webhook_port=_port(telegram.get("port", 8443), path),
         webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
+        telegram_ca_bundle=_ca_bundle(str(telegram["ca_bundle"]), f"配置文件 {path} 的 [telegram] ca_bundle")
+        if telegram.get("ca_bundle") else _ca_bundle(os.environ.get(CA_BUNDLE_ENV, ""), f"环境变量 {CA_BUNDLE_ENV}"),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
     )
+
+
+def _timezone(name: str, path: Path | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(f"配置文件 {path} 中的时区“{name}”不存在：请写成 Asia/Shanghai 这样的时区名。") from error
+
+
+def _port(value: object, path: Path | None) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise ConfigError(f"配置文件 {path} 中 [telegram] port 现为“{value}”：请改为 1–65535 的整数。")
+    return port
+
+
+def _ca_bundle(value: str, where: str) -> str:
+    """A CA bundle that can be read now, so that a wrong path is said at start, not as a failed
+    connection to Telegram."""
+    if value and not Path(value).is_file():
+        raise ConfigError(f"{where}指定的证书文件“{value}”不存在：请填写网关根证书（PEM 格式）的路径。")
+    return value

@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 from bot import office_actions, unit_actions
 from bot.commands import BY_NAME, HELP_WORDS, Command, commands_for, match_word
 from bot.context import BotContext, Request, Who
-from bot.render import Reply, esc, say
+from bot.render import Reply, esc, refusal, say
 from bot.sender import send_reply
 from tasks.errors import ServiceError
 from tasks.members import ROLE_NAMES, find_member, redeem_invite
@@ -73,7 +73,7 @@ async def run_action(update: Update, context: ContextTypes.DEFAULT_TYPE, action:
         return await ctx.run(work)
     except ServiceError as error:
         log.info("refused %s from user %s: %s", what, who.user_id, error)
-        return Outcome(say(esc(str(error))), False)
+        return Outcome(refusal(str(error)), False)
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command: Command, args: str | None = None
@@ -139,12 +139,13 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     try:
         text, role = await ctx.run(work)
+        reply = say(text)
     except ServiceError as error:
         log.warning("refused invite code from user %s: %s", who.user_id, error)
-        text, role = esc(str(error)), None
+        reply, role = refusal(str(error)), None
     if role is not None:
         await set_menu(context, who.chat_id, role)
-    await answer(context, who.chat_id, say(text))
+    await answer(context, who.chat_id, reply)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -13,7 +13,7 @@ from bot.unit_actions import unit_list
 from tasks.clock import db_time
 from tasks.directory import merge_unit
 from tasks.duties import Duty, actor_of, find_task, unit_duties
-from tasks.errors import ServiceError
+from tasks.errors import ServiceError, quoted
 from tasks.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
 from tasks.models import OPEN_STATUSES, Assignment, AssignmentRole, Role, Task, TaskStatus, Unit
 from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
@@ -50,7 +50,7 @@ def resolve_scope(req: Request, text: str) -> Scope:
         Task.status == TaskStatus.ACTIVE, (col(Task.category) == text) | (col(Task.topic) == text)).limit(1)).first()
     if known is not None:
         return Scope(category=text)
-    raise ServiceError(f"没有找到名为“{text}”的单位、工作专班或类别。")
+    raise ServiceError(f"没有找到名为“{quoted(text)}”的单位、工作专班或类别。")
 
 
 def _scope_title(scope: Scope) -> str:
@@ -141,7 +141,7 @@ def urge_command(req: Request) -> Reply:
     else:
         unit, note = _optional_unit(req, text)
         if unit is None:
-            raise ServiceError(f"没有找到单位“{text.split()[0]}”。用法：/urge 单位名称 [说明]")
+            raise ServiceError(f"没有找到单位“{quoted(text.split()[0])}”。用法：/urge 单位名称 [说明]")
         duties = unit_duties(req.session, unit.id)
     units = urge(req.session, req.clock, req.member, duties, note)
     return say(f"已催办 {units} 个单位，共 {len([d for d in duties if d.assignment.status in OPEN_STATUSES])} 项任务。")

@@ -140,6 +140,13 @@ def say(text: str) -> Reply:
     return Reply([text])
 
 
+def refusal(text: str) -> Reply:
+    """A refusal's plain text, escaped and within the message limit however much of what a person
+    typed it repeats: Telegram refuses a message over 4096 characters, and the person then heard
+    nothing at all."""
+    return Page().text(text).reply()
+
+
 # --- tasks ---------------------------------------------------------------------------
 
 

@@ -12,7 +12,11 @@ each character nine bytes and cost a tenth of the sender's time. A call that upl
 multipart, as with PTB. Timeouts and connection failures become PTB's ``TimedOut`` and
 ``NetworkError``, as with PTB's HTTPXRequest, so PTB's retries and our sender's error handling see
 the same exceptions. Proxies come from the environment (HTTPS_PROXY, NO_PROXY), as httpx reads them:
-a bot in a government network reaches Telegram through one.
+a bot in a government network reaches Telegram through one. An http:// proxy carries the calls
+(CONNECT for https); a socks5:// one gets a connector of its own (aiohttp-socks), with the
+proxy resolving Telegram's name, since such a network often has no outside DNS. A CA bundle
+(``ca_bundle``: ``[telegram] ca_bundle`` or SSL_CERT_FILE) is trusted beside certifi's roots, for
+a gateway that inspects TLS and signs what it forwards with its own authority.
 """
 
 from __future__ import annotations
@@ -42,14 +46,16 @@ class AiohttpRequest(BaseRequest):
     def __init__(self, connection_pool_size: int = POOL_SIZE, *, read_timeout: float | None = READ_TIMEOUT,
                  write_timeout: float | None = WRITE_TIMEOUT, connect_timeout: float | None = CONNECT_TIMEOUT,
                  pool_timeout: float | None = POOL_TIMEOUT,
-                 media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT) -> None:
+                 media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT, ca_bundle: str | None = None) -> None:
         self._pool_size = connection_pool_size
+        self._ca_bundle = ca_bundle
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._socks_sessions: dict[str, aiohttp.ClientSession] = {}  # by proxy URL
         self._proxies: dict[tuple[str, str | None], _Proxy] = {}
 
     @property
@@ -59,17 +65,40 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         # The session is made here, inside the running event loop that will use it.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                # Telegram's certificate checked against certifi's roots, as PTB's httpx does: the
-                # machine's own store may be missing or old on a government server.
-                connector=aiohttp.TCPConnector(limit=self._pool_size,
-                                               ssl=ssl.create_default_context(cafile=certifi.where())),
-                headers={"User-Agent": self.USER_AGENT},
-                cookie_jar=aiohttp.DummyCookieJar())  # the Bot API sets none; nothing to keep between calls
+            self._session = self._new_session(aiohttp.TCPConnector(limit=self._pool_size, ssl=self._ssl_context()))
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        # Telegram's certificate checked against certifi's roots, as PTB's httpx does: the
+        # machine's own store may be missing or old on a government server.
+        context = ssl.create_default_context(cafile=certifi.where())
+        if self._ca_bundle:
+            context.load_verify_locations(cafile=self._ca_bundle)
+        return context
+
+    def _new_session(self, connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT},
+                                     cookie_jar=aiohttp.DummyCookieJar())  # the Bot API sets none
+
+    def _session_for(self, proxy: _Proxy) -> tuple[aiohttp.ClientSession, _Proxy]:
+        """The session a call goes through, and the proxy to name on the call: aiohttp carries
+        calls through an http:// proxy itself, but a SOCKS proxy is a connector of its own."""
+        assert self._session is not None
+        if proxy.url is None or not proxy.url.scheme.startswith("socks"):
+            return self._session, proxy
+        key = str(proxy.url)
+        session = self._socks_sessions.get(key)
+        if session is None or session.closed:
+            from aiohttp_socks import ProxyConnector  # only where a SOCKS proxy is configured
+
+            connector = ProxyConnector.from_url(key, rdns=True, limit=self._pool_size, ssl=self._ssl_context())
+            session = self._socks_sessions[key] = self._new_session(connector)
+        return session, _Proxy()
 
     async def shutdown(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+        for session in [self._session, *self._socks_sessions.values()]:
+            if session is not None and not session.closed:
+                await session.close()
+        self._socks_sessions.clear()
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = BaseRequest.DEFAULT_NONE, write_timeout: Any = BaseRequest.DEFAULT_NONE,
@@ -84,10 +113,10 @@ class AiohttpRequest(BaseRequest):
             if write_timeout is BaseRequest.DEFAULT_NONE else write_timeout,
             connect=self._connect_timeout if connect_timeout is BaseRequest.DEFAULT_NONE else connect_timeout,
             pool=self._pool_timeout if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout)
-        proxy = self._proxy_for(URL(url))
+        session, proxy = self._session_for(self._proxy_for(URL(url)))
         body, headers = _body(request_data, files)
         try:
-            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout,
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout,
                                              proxy=proxy.url, proxy_headers=proxy.headers) as answer:
                 return answer.status, await answer.read()
         except TimeoutError as error:  # aiohttp's timeouts, ServerTimeoutError included
@@ -148,7 +177,8 @@ def file_url_for(base_url: str) -> str:
     return base_url.replace("/bot", "/file/bot")
 
 
-def make_bot(token: str, base_url: str | None = None) -> Bot:
+def make_bot(token: str, base_url: str | None = None, *, ca_bundle: str | None = None) -> Bot:
     """A Bot as our processes use it: Bot API calls over aiohttp (getUpdates on a connection of its own)."""
     urls = {"base_url": base_url, "base_file_url": file_url_for(base_url)} if base_url else {}
-    return Bot(token, request=AiohttpRequest(), get_updates_request=AiohttpRequest(1), **urls)
+    return Bot(token, request=AiohttpRequest(ca_bundle=ca_bundle),
+               get_updates_request=AiohttpRequest(1, ca_bundle=ca_bundle), **urls)

@@ -19,8 +19,9 @@ from tasks import planner
 log = logging.getLogger(__name__)
 
 
-async def run_worker(ctx: BotContext, token: str, base_url: str | None = None, *, until_idle: bool = False) -> None:
-    async with make_bot(token, base_url) as bot:
+async def run_worker(ctx: BotContext, token: str, base_url: str | None = None, *, until_idle: bool = False,
+                     ca_bundle: str | None = None) -> None:
+    async with make_bot(token, base_url, ca_bundle=ca_bundle) as bot:
         sender = OutboxSender(ctx, bot)
         next_tick = 0.0
         loop = asyncio.get_running_loop()

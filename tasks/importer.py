@@ -17,12 +17,13 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from tasks.clock import Clock
+from tasks.column_fit import fit_to_columns
 from tasks.db import create_schema, transaction
 from tasks.directory import directory_from_db, sync_directory
 from tasks.events import Actor
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary, store_plan
-from tasks.spreadsheets import WORKBOOK_SUFFIXES, decode_text, read_spreadsheet
+from tasks.spreadsheets import WORKBOOK_SUFFIXES, decode_text, nul_problem, read_spreadsheet
 from tasks.units import UnitDirectory
 from tasks.workplan import DocumentError, read_workplan
 
@@ -36,11 +37,17 @@ def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
     if not path.is_file():
         raise DocumentError(f"找不到文件：{path}")
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
-        return read_spreadsheet(path, directory, year=year, title=title)
-    plan = read_workplan(decode_text(path.read_bytes()), directory, year=year, source=str(path))
-    if title:
-        plan.title = title
-    plan.problems.sort(key=lambda p: (p.line is None, p.line or 0))
+        plan = read_spreadsheet(path, directory, year=year, title=title)
+    else:
+        data = path.read_bytes()
+        plan = read_workplan(decode_text(data), directory, year=year, source=str(path))
+        if dropped := nul_problem(data):
+            plan.problems.append(dropped)
+        if title:
+            plan.title = title
+        plan.problems.sort(key=lambda p: (p.line is None, p.line or 0))
+    # What SQLite would keep and PostgreSQL refuse is cut or left out here, for both alike.
+    fit_to_columns(plan)
     return plan
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from tasks.clock import Clock, db_time
-from tasks.errors import ServiceError
+from tasks.errors import ServiceError, quoted
 from tasks.events import Actor, record
 from tasks.models import Invite, Member, Role, Unit
 
@@ -25,7 +25,7 @@ def parse_role(text: str) -> Role:
     try:
         return aliases[text.strip().lower()]
     except KeyError:
-        raise ServiceError(f"未知角色“{text}”，可选：成员、办公室、领导、管理员") from None
+        raise ServiceError(f"未知角色“{quoted(text)}”，可选：成员、办公室、领导、管理员") from None
 
 
 def create_invite(session: Session, clock: Clock, actor: Actor, role: Role, unit: Unit | None,
@@ -133,7 +133,7 @@ def unbind(session: Session, clock: Clock, actor: Actor, actor_role: Role, membe
 def revoke_invite(session: Session, clock: Clock, actor: Actor, code: str) -> Invite:
     invite = session.get(Invite, code.strip())
     if invite is None:
-        raise ServiceError(f"没有邀请码“{code.strip()}”。")
+        raise ServiceError(f"没有邀请码“{quoted(code.strip())}”。")
     if invite.used_at is not None:
         raise ServiceError("该邀请码已被使用，无法撤销；如需解除绑定，请用 /unbind 成员编号。")
     if invite.revoked_at is None:

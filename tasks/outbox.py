@@ -13,6 +13,7 @@ from tasks.bulk import insert_new_rows
 from tasks.clock import Clock, db_time
 from tasks.events import Actor, jsonable, record
 from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
+from tasks.redaction import redact
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 
@@ -158,7 +159,13 @@ def mark_sent(session: Session, clock: Clock, row_ids: list[int]) -> None:
 def retry_later(session: Session, clock: Clock, row_id: int, delay: timedelta, error: str) -> None:
     row = session.get(Outbox, row_id)
     if row is not None:
-        row.next_attempt_at, row.lease_until, row.last_error = db_time(clock) + delay, None, error[:500]
+        row.next_attempt_at, row.lease_until, row.last_error = db_time(clock) + delay, None, stored_error(error)
+
+
+def stored_error(error: str) -> str:
+    """An error as the outbox keeps it: without secrets (a Bot API error may name the URL it was
+    sent to, token included, and the outbox goes into backups), and short."""
+    return redact(error)[:500]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -168,9 +175,9 @@ def backoff(attempts: int) -> timedelta:
 def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
     row = session.get(Outbox, row_id)
     if row is not None:
-        row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, error[:500]
+        row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, stored_error(error)
         record(session, clock, Actor("outbox", "scheduler"), "outbox.dead", "outbox", row_id, kind=row.kind,
-               chat_id=row.chat_id, error=error[:500])
+               chat_id=row.chat_id, error=row.last_error)
         if row.kind != UNDELIVERABLE:
             # The office hears once per chat that messages to it are not getting through, not once per message.
             # (Not to the chat that is failing, when that is an office member's own.)
@@ -209,7 +216,8 @@ def member_unreachable(session: Session, clock: Clock, row_id: int, error: str) 
     if member is None or not member.reachable:
         return
     member.reachable = False
-    record(session, clock, Actor("outbox", "scheduler"), "member.unreachable", "member", member.id, error=error[:200])
+    record(session, clock, Actor("outbox", "scheduler"), "member.unreachable", "member", member.id,
+           error=stored_error(error)[:200])
     unit = session.get(Unit, member.unit_id) if member.unit_id else None
     notify_office(session, clock, "member_unreachable",
                   {"member": member.name, "unit": unit.name if unit else "", "role": member.role},

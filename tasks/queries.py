@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
-from tasks.errors import ServiceError
+from tasks.errors import ServiceError, quoted
 from tasks.models import (
     OPEN_STATUSES,
     Assignment,
@@ -53,7 +53,7 @@ def find_unit(session: Session, name: str, district: str = "") -> Unit:
     if len(matches) == 1:
         return matches[0]
     hint = f"，您是不是要找：{'、'.join(u.name for u in matches)}" if matches else ""
-    raise NotFoundError(f"未找到单位“{name}”{hint}")
+    raise NotFoundError(f"未找到单位“{quoted(name)}”{hint}")
 
 
 def find_team(session: Session, plan: Plan, name: str) -> WorkTeam:
@@ -66,7 +66,7 @@ def find_team(session: Session, plan: Plan, name: str) -> WorkTeam:
     if len(partial) == 1:
         return partial[0]
     names = "、".join(t.name for t in teams) or "（本年度没有工作专班）"
-    raise NotFoundError(f"未找到工作专班“{name}”。可选：{names}")
+    raise NotFoundError(f"未找到工作专班“{quoted(name)}”。可选：{names}")
 
 
 @dataclass

@@ -15,9 +15,9 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from tasks.parsed import ParsedPlan
+from tasks.parsed import ParsedPlan, Problem
 from tasks.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
-from tasks.text import YEAR, compact
+from tasks.text import NUL, YEAR, compact, without_nul
 from tasks.unit_reading import UnitReader
 from tasks.units import UnitDirectory
 from tasks.workbook_reader import read_workbook
@@ -25,20 +25,30 @@ from tasks.workplan import DocumentError
 
 
 def decode_text(data: bytes) -> str:
-    """Office files come as UTF-8 (with or without BOM) or as GB18030 from older Windows."""
+    """Office files come as UTF-8 (with or without BOM) or as GB18030 from older Windows.
+    NUL characters are dropped (see tasks.text.NUL; ``nul_problem`` reports them)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            return without_nul(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise DocumentError("文件编码无法识别（应为 UTF-8 或 GB18030）")
 
 
+def nul_problem(data: bytes) -> Problem | None:
+    """The NUL characters ``decode_text`` dropped, as one problem for the office. (In UTF-8 and
+    GB18030 no byte of a multi-byte character is 0, so the bytes can be counted.)"""
+    dropped = data.count(NUL.encode())
+    if not dropped:
+        return None
+    return Problem("text.nul", "全文", "", f"文件中有 {dropped} 个不可见的空字符（NUL），已删除")
+
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
-def csv_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
-    text = decode_text(path.read_bytes())
+def csv_sheets(path: Path, data: bytes) -> list[tuple[str, list[SourceRow]]]:
+    text = decode_text(data)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
@@ -56,7 +66,12 @@ def workbook_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
 
 def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,
                      title: str | None = None) -> ParsedPlan:
-    sheets = workbook_sheets(path) if path.suffix.lower() in WORKBOOK_SUFFIXES else csv_sheets(path)
+    dropped: Problem | None = None
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        sheets = workbook_sheets(path)
+    else:
+        data = path.read_bytes()
+        sheets, dropped = csv_sheets(path, data), nul_problem(data)
     # A title row above the header ("2021年…任务清单") names the plan and its year.
     title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
                    for c in r.cells if c and YEAR.search(c)]
@@ -68,6 +83,8 @@ def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None =
         year = int(match.group(1))
     reader = UnitReader(directory)
     plan = ParsedPlan(year=year, title=title, source=str(path), new_units=reader.new_units)
+    if dropped is not None:
+        plan.problems.append(dropped)
     refs: Counter[str] = Counter()
     for _name, rows in sheets:
         if not any(any(c for c in r.cells) for r in rows):

@@ -20,8 +20,17 @@ WHITE_SPACE = re.compile(r"\s+")
 # "2021年" / "2021 年" in a title or a cell: the plan year.
 YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 
+# NUL: no document means one, and PostgreSQL refuses it in text where SQLite keeps it, so a
+# document with one imported on one database only. (Other control characters are stored alike by
+# both, and a form feed still ends a line.)
+NUL = "\x00"
+
 CHINESE_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
                   "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def without_nul(text: str) -> str:
+    return text.replace(NUL, "") if NUL in text else text
 
 
 def strip_markup(line: str) -> str:

@@ -20,6 +20,8 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
+from tasks.text import without_nul
+
 # Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
 TIME_LIMIT_SECONDS = 120
@@ -53,13 +55,30 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return without_nul(str(value)).strip()  # a NUL kept would import on SQLite and not on PostgreSQL
+
+
+# How each kind of workbook file begins: .xlsx, .xlsm and .ods are ZIP archives, .xls an OLE2 compound file.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _read(path: str) -> list[tuple[str, list[list[str]]]]:
     from python_calamine import CalamineWorkbook
 
-    workbook = CalamineWorkbook.from_path(path)
+    with open(path, "rb") as file:
+        magic = file.read(8)
+    zipped = Path(path).suffix.lower() in (".xlsx", ".xlsm", ".ods")
+    if magic.startswith(ZIP_MAGIC) == zipped and magic.startswith(OLE_MAGIC) != zipped:
+        workbook = CalamineWorkbook.from_path(path)
+    elif magic.startswith((ZIP_MAGIC, OLE_MAGIC)):
+        # Saved as .xlsx and renamed .xls (or the other way round), as offices do: calamine picks
+        # its reader by the name, and would refuse a good file, so it is read by its content.
+        with open(path, "rb") as file:
+            workbook = CalamineWorkbook.from_filelike(file)
+    else:
+        raise ValueError(f"“{Path(path).name}”的内容不是 Excel 工作簿（.xlsx 或 .xls）；"
+                         "请在 Excel 中另存为 .xlsx 后再导入")
     # From A1, empty leading rows included, so that row numbers match what Excel shows. Formulas
     # come as their last computed values, as the office saw them.
     return [(name, [[cell_text(v) for v in row]

@@ -178,3 +178,19 @@ def test_long_document_text_with_markup_characters_renders(bot: BotHarness) -> N
     assert shown.count("推进消费帮扶工作") == 300
     assert all(len(p["text"]) <= 4096 for p in pages)
     assert pages[-1]["reply_markup"]["inline_keyboard"][0][0]["text"] == "报进展"
+
+
+def test_a_refusal_that_repeats_a_long_name_is_one_short_answer(bot: BotHarness) -> None:
+    """A name of 4,000 characters: the refusal quotes its start, so the answer is one message the
+    server accepts, not one over Telegram's limit that the person never receives."""
+    office = bot.join(551, "督办办公室", Role.OFFICE)
+    member = bot.join(552, "商务局成员", Role.MEMBER, "区商务局")
+    name = "<区火星局&>" * 680  # escaped, each of these characters grows
+    before = bot.snapshot()
+    for person, command in ((office, "/unit"), (office, "/overdue"), (office, "/urge"), (office, "/invite"),
+                            (member, "/start")):
+        reply = bot.say(person, f"{command} {name}"[:4096])
+        assert len(reply["text"]) < 200, (command, reply["text"])
+        assert command == "/start" or "“<区火星局&><区火星局&>" in reply["text"]  # what was typed, recognisably
+    assert bot.server.state.rejected == []
+    assert bot.snapshot() == before

@@ -189,3 +189,22 @@ def test_restore_is_refused_while_a_bot_consumes_updates(database_url: str, tmp_
     assert run(database_url, "restore", str(path), "--yes")[0] == 0  # once the bot has stopped
     assert snapshot(engine) != before
     engine.dispose()
+
+
+def test_outbox_never_shows_a_token_an_old_row_kept(database_url: str) -> None:
+    """A row written before errors were redacted (or restored from such a backup) still names the
+    token in last_error; the listing does not show it."""
+    from datetime import UTC, datetime
+
+    from tasks.db import transaction
+    from tasks.models import Outbox
+
+    token = "7012345678:AAHq3vB1nS0yZ-c8Lw_4kPmT9dXeR2fUoJg"
+    run(database_url, "init")
+    at = datetime(2021, 9, 1, 1, tzinfo=UTC)
+    with transaction(make_engine(database_url)) as session:
+        session.add(Outbox(chat_id=5, kind="urge", payload={}, dedupe_key="old", status="dead", attempts=1,
+                           last_error=f"{token} was rejected by the server",
+                           next_attempt_at=at, created_at=at))
+    code, output = run(database_url, "outbox", "--status", "dead")
+    assert code == 0 and "was rejected" in output and token.split(":")[1][:10] not in output

@@ -228,3 +228,53 @@ def test_an_unreadable_document_is_refused_with_nothing_written(prepared_engine:
     with pytest.raises(DocumentError, match="找不到文件"):
         run_import(prepared_engine, clock, tmp_path / "missing.txt")
     assert snapshot(prepared_engine) == before
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    return path
+
+
+def test_what_only_sqlite_would_store_is_cut_or_left_out_alike_on_both_databases(
+        prepared_engine: Engine, clock: FixedClock, tmp_path: Path) -> None:
+    """Cells longer than their column, NUL characters, amounts of 10¹² and NaN: SQLite stored them
+    and PostgreSQL refused the whole import. Now both store the same, and the problems say why."""
+    long_area, long_deadline, long_unit = "长" * 300, "10月底前" + "，并持续推进" * 60, "区" + "很长的单位" * 50
+    tasks_csv = write_csv(tmp_path / "任务清单.csv", [
+        ["2021年测试任务清单"], ["工作事项", "任务类别", "任务内容", "责任部门", "完成时限"],
+        [long_area, "类别", "落实第一项", "区商务局", "10月底前"],
+        ["事项", "类别", "落实\x00第二项", "区商务局\x00", long_deadline],
+        ["事项", "类别", "落实第三项", long_unit, "9月底前"]])
+    run_import(prepared_engine, clock, tasks_csv)
+    with Session(prepared_engine) as session:
+        tasks = {t.text: t for t in session.exec(select(Task).where(Task.kind == "task")).all()}
+        problems = {(p.code, p.where) for p in session.exec(select(ImportProblem)).all()}
+        assert set(tasks) == {"落实第一项", "落实第二项", "落实第三项"}  # NUL dropped
+        assert len(tasks["落实第一项"].category) == 200 and tasks["落实第一项"].category.startswith("长" * 199)
+        assert len(tasks["落实第二项"].deadline_text) == 200
+        units = {u.name for u in session.exec(select(Unit)).all()}
+        assert "区商务局\x00" not in units  # the NUL did not make a new unit
+        assert max(len(u) for u in units) == 200
+        commerce = session.exec(select(Unit).where(Unit.name == "区商务局")).one()
+        assert session.exec(select(Assignment).where(Assignment.task_id == tasks["落实第二项"].id)).one().unit_id \
+            == commerce.id
+    assert {("text.nul", "全文"), ("fit.length", "第3行"), ("fit.length", "第4行"), ("fit.unit", "")} <= problems
+    # The same document again: the cut values and refs are the same, so nothing changes.
+    assert not run_import(prepared_engine, clock, tasks_csv)[1].changed
+
+    projects_csv = write_csv(tmp_path / "项目计划表.csv", [
+        ["2021年测试项目计划表"], ["序号", "项目名称", "项目总投资", "区级帮扶资金", "项目实施单位", "开工竣工时间"],
+        ["1", "大项目", "1000000000000", "NaN", "区商务局", "2021年6月-2021年9月"],
+        ["2", "小项目", "999999999999.99", "12.5", "区商务局", "2021年6月-2021年9月"],
+        ["3", "进位项目", "999999999999.995", "-Infinity", "区商务局", "2021年6月-2021年9月"]])
+    run_import(prepared_engine, clock, projects_csv)
+    with Session(prepared_engine) as session:
+        amounts = {t.text: (p.total_investment, p.funds)
+                   for t, p in session.exec(select(Task, Project).where(Project.task_id == Task.id)).all()}
+        problems = [p for p in session.exec(select(ImportProblem)).all() if p.code == "fit.amount"]
+    assert amounts == {"大项目": (None, None), "小项目": (Decimal("999999999999.99"), Decimal("12.5")),
+                       "进位项目": (None, None)}
+    assert sorted(p.text for p in problems) == ["-Infinity", "1000000000000", "999999999999.995", "NaN"]

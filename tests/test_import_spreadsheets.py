@@ -214,3 +214,17 @@ def test_workbook_imports_into_the_database(prepared_engine: Engine, clock: Fixe
     with Session(prepared_engine) as session:
         assert session.exec(select(func.count()).select_from(Task)).one() == 42
         assert session.exec(select(func.count()).select_from(Assignment)).one() > 42
+
+
+def test_a_workbook_is_read_by_its_content_whatever_its_name_says(tmp_path: Path, directory: UnitDirectory) -> None:
+    """An .xlsx renamed .xls (and an .xls renamed .xlsx) reads as what it is; a file that is no
+    workbook at all is refused with a sentence that says what to do."""
+    write_office_workbook(tmp_path / "任务清单.xls")  # openpyxl writes .xlsx content whatever the name
+    write_xls(tmp_path / "任务清单.xlsx")
+    expected = seed_task_items(directory)
+    assert items_of(tmp_path / "任务清单.xls", directory) == expected
+    assert items_of(tmp_path / "任务清单.xlsx", directory) == expected
+    text = tmp_path / "纪要.xls"
+    text.write_text("序号,任务\n1,落实\n", encoding="utf-8")
+    with pytest.raises(DocumentError, match=r"不是 Excel 工作簿.*另存为 \.xlsx"):
+        parse_file(text, directory, year=2021)
