@@ -29,6 +29,7 @@ from bot.handlers import (
     on_text,
     on_unknown_command,
 )
+from bot.intake import InboxUpdater, note_failure
 from bot.scheduler import start_scheduler
 from bot.sender import OutboxSender, stop
 from bot.telegram_http import AiohttpRequest, file_url_for
@@ -74,10 +75,12 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     """The bot. ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
     stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so."""
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
-               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)))
+               .request(AiohttpRequest()).get_updates_request(AiohttpRequest(1)).updater(None))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()
+    # Updates are stored before they are acknowledged and handled from the store (bot/intake.py).
+    application.updater = InboxUpdater(application, ctx)
     application.bot_data[CONTEXT_KEY] = ctx
     application.bot_data[CONSUMER_LOCK_KEY] = lock
     application.add_handler(CommandHandler("start", on_start))
@@ -88,6 +91,7 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, on_file))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
+    application.add_error_handler(note_failure)  # first: the failure is kept on the update's inbox row
     application.add_error_handler(on_error)
     return application
 

@@ -199,6 +199,10 @@ class SandboxServer:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push({"message": message})
 
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an update as given (an update_id is added): for updates no person could make."""
+        return self._push(update)
+
     def send_photo(self, person: Person, data: bytes, *, caption: str = "", chat_id: int | None = None) -> int:
         file_id = self._store_file(data, "photo.jpg", "image/jpeg")
         message = self._incoming_message(person, chat_id)
