@@ -22,6 +22,7 @@ from bot.context import CONTEXT_KEY, BotContext
 from bot.handlers import (
     all_command_handlers,
     on_button,
+    on_edited,
     on_error,
     on_file,
     on_help,
@@ -83,6 +84,8 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     application.updater = InboxUpdater(application, ctx)
     application.bot_data[CONTEXT_KEY] = ctx
     application.bot_data[CONSUMER_LOCK_KEY] = lock
+    # An edit of an earlier message comes first: it is answered, and no other handler runs it again.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     application.add_handler(CommandHandler("start", on_start))
     application.add_handler(CommandHandler("help", on_help))
     for name, handler in all_command_handlers().items():

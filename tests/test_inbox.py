@@ -1,4 +1,5 @@
-"""The inbox: an unreadable update is skipped, stored updates are resumed, and the webhook refuses what is not Telegram's before reading it."""
+"""The inbox: edits are not commands, an unreadable update is skipped, stored updates are resumed,
+and the webhook refuses what is not Telegram's before reading it."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from datetime import UTC, datetime
 
 import pytest
 from harness import BotHarness
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from test_webhook import free_port
 
 from bot.app import Webhook
+from bot.handlers import EDIT_NOT_TAKEN
 from bot.intake import WEBHOOK_BODY_LIMIT
 from bot.sandbox.webhook import SECRET_HEADER
 from tasks import inbox
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
-from tasks.models import Inbox, InboxStatus, Role
+from tasks.models import Extension, Inbox, InboxStatus, Invite, Report, Role
 
 COMMERCE = "区商务局"
 EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局 leads, due 2021-10-31
@@ -32,6 +34,12 @@ def bot(database_url: str) -> Iterator[BotHarness]:
     harness = BotHarness(database_url, FixedClock(NOON))
     yield harness
     harness.stop()
+
+
+def counts(bot: BotHarness) -> tuple[int, int, int]:
+    with transaction(bot.engine) as session:
+        return tuple(session.exec(select(func.count()).select_from(model)).one()  # type: ignore[return-value]
+                     for model in (Report, Extension, Invite))
 
 
 def inbox_rows(bot: BotHarness) -> dict[int, Inbox]:
@@ -48,6 +56,26 @@ def settled_inbox(bot: BotHarness, timeout: float = 10.0) -> dict[int, Inbox]:
             return rows
         assert time.monotonic() < deadline, "updates still pending"
         time.sleep(0.01)
+
+
+def test_an_edited_command_is_answered_and_not_run_again(bot: BotHarness) -> None:
+    member = bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    office = bot.join(311, "督办办老李", Role.OFFICE)
+    task = bot.task_id(EXHIBITION)
+    commands = [(member, f"/report {task} 60% 场地已签约", f"/report {task} 70% 场地已签约并装修"),
+                (member, f"/extend {task} 2021-11-30 场地交付推迟", f"/extend {task} 2021-12-15 场地交付推迟"),
+                (office, "/invite 区农业农村局", "/invite 区商务局")]
+    for person, text, edit in commands:
+        bot.say(person, text)
+        before, sent = counts(bot), len(bot.server.messages(person.id))
+        bot.server.edit_text(person, edit)
+        reply = bot.server.wait_for(person.id, after=sent)
+        assert [m["text"] for m in reply] == [EDIT_NOT_TAKEN]
+        assert counts(bot) == before  # no second report, request or code
+    time.sleep(0.3)  # an edit answered twice would have its second answer in by now
+    assert bot.server.messages(member.id)[-1]["text"] == EDIT_NOT_TAKEN
+    assert [m["text"] for m in bot.server.messages(office.id)].count(EDIT_NOT_TAKEN) == 1
+    assert counts(bot) == (1, 1, 3)  # the two invites that bound the people, and /invite once
 
 
 def test_an_unreadable_update_is_marked_failed_and_the_rest_go_on(
