@@ -132,7 +132,8 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
         statuses = Counter(session.exec(select(Inbox.status).where(Inbox.update_id <= UPDATES)).all())
     engine.dispose()
     replies = sum(RECORDED in (m.get("text") or "") for m in server.messages())
-    print(f"inbox kill ({mode}): {kills} kills, {UPDATES} updates, {replies} replies")
+    lost = sum((Counter(texts) - reports).values())
+    print(f"inbox kill ({mode}): {kills} kills, {UPDATES} updates, {lost} lost, {replies} replies")
     assert kills >= 5
     assert reports == Counter(texts)  # each update's change made exactly once
     assert statuses == {InboxStatus.HANDLED: UPDATES}
