@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tasks.bulk import insert_new_rows
 from tasks.clock import Clock, db_time
@@ -64,6 +64,11 @@ def store(session: Session, clock: Clock, updates: list[dict[str, Any]]) -> int:
     rows = [{"update_id": u["update_id"], "payload": payload_text(u), "status": InboxStatus.PENDING,
              "attempts": 0, "error": "", "received_at": now} for u in updates]
     return insert_new_rows(session.connection(), Inbox, "update_id", rows)
+
+
+def last_update_id(session: Session) -> int:
+    """The highest update_id stored (0: none)."""
+    return session.exec(select(func.max(Inbox.update_id))).one() or 0
 
 
 def pending(session: Session, limit: int) -> list[Row[Any]]:

@@ -217,6 +217,12 @@ class SandboxServer:
         """Queue an update as given (an update_id is added): for updates no person could make."""
         return self._push(update)
 
+    def continue_update_ids(self, after: int) -> None:
+        """Number the next updates after ``after``: Telegram's ids go on rising while a bot
+        restarts, and a bot that keeps the ids it has seen takes a repeated one for a resend."""
+        with self._lock:
+            self.state.next_update_id = max(self.state.next_update_id, after + 1)
+
     def send_photo(self, person: Person, data: bytes, *, caption: str = "", chat_id: int | None = None) -> int:
         file_id = self._store_file(data, "photo.jpg", "image/jpeg")
         message = self._incoming_message(person, chat_id)
