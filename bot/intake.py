@@ -48,6 +48,7 @@ WEBHOOK_BODY_LIMIT = 2 * 1024 * 1024
 BATCH = 100  # stored updates read at once, and getUpdates' own limit
 RETRY_SECONDS = 1.0  # after a failed getUpdates or a database failure
 STOP_SECONDS = 30.0  # how long stopping waits for the update in hand
+FORGET_EVERY = 3600.0  # seconds between clearings of old handled updates (tasks/inbox.py KEEP_HANDLED)
 
 # getUpdates goes through Bot.do_api_request so that the updates arrive as JSON, to be stored
 # as they are, rather than as PTB objects built by Bot.get_updates (which fails the whole batch
@@ -209,6 +210,7 @@ class InboxUpdater(Updater):
     # --- handling what is stored -------------------------------------------------------------
 
     async def _handle_stored(self) -> None:
+        forget_at = 0.0  # the event loop's time (monotonic) of the next clearing of old updates
         while self._running:
             self._arrived.clear()  # before looking, so that an update stored meanwhile is not missed
             try:
@@ -218,6 +220,9 @@ class InboxUpdater(Updater):
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if not rows:
+                if asyncio.get_running_loop().time() >= forget_at:  # while idle, at start and hourly
+                    forget_at = asyncio.get_running_loop().time() + FORGET_EVERY
+                    await self._forget_handled()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), RETRY_SECONDS)
                 continue
@@ -230,6 +235,15 @@ class InboxUpdater(Updater):
                     log.exception("update %s: the inbox could not be updated; it is handled again", row.update_id)
                     await asyncio.sleep(RETRY_SECONDS)
                     break
+
+    async def _forget_handled(self) -> None:
+        try:
+            forgotten = await self.ctx.run(lambda session: inbox.forget_handled(session, self.ctx.clock))
+        except Exception:  # housekeeping: tried again within the hour
+            log.exception("could not clear old handled updates from the inbox")
+            return
+        if forgotten:
+            log.info("forgot %d handled updates older than %s", forgotten, inbox.KEEP_HANDLED)
 
     async def handle(self, row: Row[Any]) -> None:
         """Run one stored update through the handlers and mark it (see tasks/inbox.py)."""

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Row, text, update
+from sqlalchemy import Row, delete, text, update
 from sqlmodel import Session, col, func, select
 
 from tasks.bulk import insert_new_rows
@@ -31,6 +32,11 @@ from tasks.clock import Clock, db_time
 from tasks.models import Inbox, InboxStatus
 
 MAX_ATTEMPTS = 2  # the first try, and one replay after a process died with the update in hand
+# Telegram keeps an unacknowledged update for 24 hours, so only that long can a stored update come
+# again; handled ones are kept a week, then forgotten. This also keeps the ids the store knows few:
+# after a week without updates Telegram numbers the next one at random, and a random id equal
+# to a stored one would be dropped as a resend.
+KEEP_HANDLED = timedelta(days=7)
 ERROR_LIMIT = 2000
 
 
@@ -87,6 +93,13 @@ def finish(session: Session, clock: Clock, row_id: int, error: str = "", *, fail
     status = InboxStatus.FAILED if failed else InboxStatus.HANDLED
     session.execute(update(Inbox).where(col(Inbox.id) == row_id, Inbox.status == InboxStatus.PENDING)
                  .values(status=status, error=error[:ERROR_LIMIT], handled_at=db_time(clock)))
+
+
+def forget_handled(session: Session, clock: Clock) -> int:
+    """Delete handled updates older than KEEP_HANDLED; failed ones stay for the administrator."""
+    result = session.execute(delete(Inbox).where(Inbox.status == InboxStatus.HANDLED,
+                                                 col(Inbox.received_at) < db_time(clock) - KEEP_HANDLED))
+    return result.rowcount
 
 
 def changes_so_far(session: Session) -> int:

@@ -8,7 +8,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from harness import BotHarness
@@ -183,3 +183,24 @@ def test_the_webhook_refuses_a_stranger_and_a_huge_body_before_reading_it(
     assert raw_post(webhook, {"Content-Length": str(len(body)), "Content-Type": "application/json", **secret},
                     body) == "HTTP/1.1 200 OK"
     assert "还没有绑定身份" in harness.server.wait_for(666)[0]["text"]
+
+
+def test_handled_updates_are_forgotten_after_a_week_and_failed_ones_kept(database_url: str) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    clock = FixedClock(NOON)
+    with transaction(engine) as session:
+        inbox.store(session, clock, [{"update_id": n} for n in (1, 2, 3)])
+        inbox.finish(session, clock, 1)
+        inbox.finish(session, clock, 2, "无法解析", failed=True)
+    clock.moment = NOON + inbox.KEEP_HANDLED
+    with transaction(engine) as session:
+        assert inbox.forget_handled(session, clock) == 0  # a week to the second: kept
+        inbox.store(session, clock, [{"update_id": 4}])
+        inbox.finish(session, clock, 4)
+    clock.moment = NOON + inbox.KEEP_HANDLED + timedelta(seconds=1)
+    with transaction(engine) as session:
+        assert inbox.forget_handled(session, clock) == 1
+        left = {row.update_id: row.status for row in session.exec(select(Inbox)).all()}
+    engine.dispose()
+    assert left == {2: "failed", 3: "pending", 4: "handled"}
