@@ -249,8 +249,10 @@ class InboxUpdater(Updater):
         """Run one stored update through the handlers and mark it (see tasks/inbox.py)."""
         ctx, attempts = self.ctx, row.attempts + 1
         if attempts > inbox.MAX_ATTEMPTS:
-            reason = f"处理中进程中断 {row.attempts} 次，不再重试"
-            log.error("update %s was in hand each of the %d times the bot stopped; marked failed and skipped",
+            reason = f"处理中断 {row.attempts} 次，不再重试"
+            # Its handling began that often and never ended: the process died (or the database
+            # went away) each time. Once more could kill the bot again, so it is given up.
+            log.error("handling update %s was interrupted %d times; marked failed and skipped",
                       row.update_id, row.attempts)
             await ctx.run(lambda session: inbox.finish(session, ctx.clock, row.id, reason, failed=True))
             return

@@ -123,7 +123,7 @@ def test_stored_updates_are_resumed_at_start_and_one_in_hand_at_two_deaths_is_sk
             bot.stop()
     assert [rows[n].status for n in (1, 2, 3, 4)] == ["handled", "handled", "handled", "failed"]
     assert [rows[n].attempts for n in (1, 2, 3, 4)] == [1, 1, 2, 2]
-    assert "update 4 was in hand each of the 2 times the bot stopped" in caplog.text
+    assert "handling update 4 was interrupted 2 times" in caplog.text
 
 
 class PeopleFirst(BotHarness):
