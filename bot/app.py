@@ -22,6 +22,7 @@ from bot.context import CONTEXT_KEY, BotContext
 from bot.handlers import (
     all_command_handlers,
     on_button,
+    on_edited,
     on_error,
     on_file,
     on_help,
@@ -29,6 +30,7 @@ from bot.handlers import (
     on_text,
     on_unknown_command,
 )
+from bot.intake import InboxUpdater, note_failure
 from bot.scheduler import start_scheduler
 from bot.sender import OutboxSender, stop
 from bot.telegram_http import AiohttpRequest, file_url_for
@@ -77,12 +79,16 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
                .post_shutdown(_post_shutdown)
                .request(AiohttpRequest(ca_bundle=ca_bundle))
-               .get_updates_request(AiohttpRequest(1, ca_bundle=ca_bundle)))
+               .get_updates_request(AiohttpRequest(1, ca_bundle=ca_bundle)).updater(None))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url_for(base_url))
     application = builder.build()
+    # Updates are stored before they are acknowledged and handled from the store (bot/intake.py).
+    application.updater = InboxUpdater(application, ctx)
     application.bot_data[CONTEXT_KEY] = ctx
     application.bot_data[CONSUMER_LOCK_KEY] = lock
+    # An edit of an earlier message comes first: it is answered, and no other handler runs it again.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     application.add_handler(CommandHandler("start", on_start))
     application.add_handler(CommandHandler("help", on_help))
     for name, handler in all_command_handlers().items():
@@ -91,6 +97,7 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, on_file))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     application.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
+    application.add_error_handler(note_failure)  # first: the failure is kept on the update's inbox row
     application.add_error_handler(on_error)
     return application
 

@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.flood import SharedFlood
+from tasks import inbox
 from tasks.clock import Clock, local_today
 from tasks.db import transaction
 from tasks.models import Member
@@ -57,8 +58,18 @@ class BotContext:
         return await asyncio.to_thread(self.in_transaction, work)
 
     def in_transaction(self, work: Callable[[Session], T]) -> T:
+        handling = inbox.HANDLING.get()
+        if handling is None or handling.marked:
+            with transaction(self.engine) as session:
+                return work(session)
+        # Work for a stored update (bot/intake.py): a transaction that changes something also
+        # marks the update handled, so a replay after a crash cannot make the change twice.
         with transaction(self.engine) as session:
-            return work(session)
+            changes_before = inbox.changes_so_far(session)
+            result = work(session)
+            marked = inbox.mark_if_written(session, self.clock, handling.row_id, changes_before)
+        handling.marked = marked  # only once committed
+        return result
 
 
 @dataclass(frozen=True)

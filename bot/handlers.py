@@ -164,6 +164,25 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await answer(context, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
 
 
+# --- edits of earlier messages -------------------------------------------------------------
+
+EDIT_NOT_TAKEN = "修改过的消息不会再执行一次，已办理的内容也不会随之改变。如需再办理，请重新发送一条消息。"
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram sends an edited message again, whole: run, it would file a second report or
+    request, or mint a second code. An edit is not a command: it is answered, and nothing runs.
+    In a group only an edited command is answered; other group talk is not for the bot."""
+    who, message = Who.of(update), update.edited_message
+    if who is None or message is None:
+        return
+    text = (message.text or message.caption or "").strip()
+    if who.is_group and not text.startswith("/") and match_word(text) is None:
+        return
+    log.info("edited message %s from user %s not taken as a command", message.message_id, who.user_id)
+    await answer(context, who.chat_id, say(EDIT_NOT_TAKEN))
+
+
 # --- plain text: Chinese words, answers to a button's question -----------------------------
 
 

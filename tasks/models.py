@@ -376,3 +376,35 @@ class SendMark(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     # Wall-clock seconds (time.time): shared by every process, unlike a monotonic clock.
     at: float = Field(index=True)
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    HANDLED = "handled"
+    FAILED = "failed"  # not handled, and never will be: the reason is in error
+
+
+INBOX_PENDING_ONLY = f"status = '{InboxStatus.PENDING}'"
+
+
+class Inbox(SQLModel, table=True):
+    """An update from Telegram, stored before Telegram is told it arrived (bot/inbox.py).
+
+    ``payload`` is the update's JSON as received, kept as text: an update the bot cannot read
+    is stored all the same, marked failed and skipped, and whatever characters a person typed
+    are stored, escaped, on both databases.
+    """
+
+    # The bot asks "what is still to handle, oldest first?": only pending rows are in this index,
+    # in the order they arrived.
+    __table_args__ = (Index("ix_inbox_pending", "id", postgresql_where=text(INBOX_PENDING_ONLY),
+                            sqlite_where=text(INBOX_PENDING_ONLY)),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    payload: str
+    status: str = Field(default=InboxStatus.PENDING, max_length=10)
+    attempts: int = 0  # times the bot began handling it; a process that died meanwhile left it pending
+    error: str = ""
+    received_at: datetime
+    handled_at: datetime | None = None

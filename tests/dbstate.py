@@ -11,10 +11,11 @@ from tasks.models import NO_DEADLINE, Assignment, AssignmentStatus, DutyTally
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple]]:
-    """Every row of every table, ordered."""
+    """Every row of every table, ordered; but the inbox, which keeps every update the bot received,
+    refused ones too (a refusal changes nothing else)."""
     with engine.connect() as connection:
         return {table.name: sorted(tuple(str(v) for v in row) for row in connection.execute(table.select()))
-                for table in SQLModel.metadata.sorted_tables}
+                for table in SQLModel.metadata.sorted_tables if table.name != "inbox"}
 
 
 def counted(session: Session) -> dict[tuple[int, str, date], int]:

@@ -18,6 +18,7 @@ from sqlmodel import col, func, select
 from bot.app import Webhook, build_application, run_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
+from tasks import inbox
 from tasks.clock import db_time
 from tasks.db import transaction
 from tasks.events import Actor
@@ -38,6 +39,8 @@ class SandboxRuntime:
         self._thread: threading.Thread | None = None
 
     def start(self, timeout: float = 15.0) -> SandboxRuntime:
+        # A new sandbox server counts updates from 1; the inbox of an earlier run has those ids.
+        self.server.continue_update_ids(self.ctx.in_transaction(inbox.last_update_id))
         self.server.start_in_thread()
         self.app = build_application(self.ctx, self.server.token, base_url=self.server.base_url,
                                      base_file_url=self.server.base_file_url)

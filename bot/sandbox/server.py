@@ -199,6 +199,30 @@ class SandboxServer:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push({"message": message})
 
+    def edit_text(self, person: Person, text: str, *, chat_id: int | None = None) -> int:
+        """The person edits the last message they sent in the chat: Telegram sends it again,
+        whole, as an ``edited_message`` update."""
+        chat = chat_id if chat_id is not None else person.id
+        with self._lock:
+            sent = [m for m in self.state.messages[chat].values() if m["from"]["id"] == person.id]
+        if not sent:
+            raise LookupError(f"{person.first_name} has sent nothing to chat {chat}")
+        edited = {key: value for key, value in sent[-1].items() if key != "entities"}
+        edited.update(text=text, edit_date=int(time.time()))
+        if text.startswith("/"):
+            edited["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._push({"edited_message": edited})
+
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an update as given (an update_id is added): for updates no person could make."""
+        return self._push(update)
+
+    def continue_update_ids(self, after: int) -> None:
+        """Number the next updates after ``after``: Telegram's ids go on rising while a bot
+        restarts, and a bot that keeps the ids it has seen takes a repeated one for a resend."""
+        with self._lock:
+            self.state.next_update_id = max(self.state.next_update_id, after + 1)
+
     def send_photo(self, person: Person, data: bytes, *, caption: str = "", chat_id: int | None = None) -> int:
         file_id = self._store_file(data, "photo.jpg", "image/jpeg")
         message = self._incoming_message(person, chat_id)
