@@ -345,7 +345,7 @@ class Cli:
             raise ServiceError("worker 需要 TASKBOT_TOKEN（连接本地沙盒时也要填沙盒的令牌）")
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
-                         policy=policy, calendar=calendar)
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
         asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle))
         return 0
 
@@ -361,7 +361,7 @@ class Cli:
             return self.sandbox(webhook)
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
-                         policy=policy, calendar=calendar)
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
         lock = consumer_lock(self.settings.database_url)
         try:
             self.take_consumer_lock(lock)
@@ -421,7 +421,7 @@ class Cli:
                    f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
         policy, calendar = self.policy()
         ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
-                         policy=policy, calendar=calendar)
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
         runtime = SandboxRuntime(ctx, webhook=webhook).start()
         try:
             run_console(runtime, self.stdin, self.out, interactive=self.stdin.isatty())

@@ -15,6 +15,10 @@ CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
+# Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
+# its "sent" not yet written, so it goes out again when its lease runs out. 4 keeps Telegram's
+# 30 a second at round trips up to 130 ms; a far-away server wants more, at that many repeats.
+DEFAULT_IN_FLIGHT = 4
 
 
 class ConfigError(ValueError):
@@ -33,6 +37,7 @@ class Settings:
     webhook_port: int = 8443
     webhook_secret: str = ""
     policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
+    in_flight: int = DEFAULT_IN_FLIGHT  # [delivery] in_flight
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
 
@@ -57,6 +62,9 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     telegram = data.get("telegram", {})
     if not isinstance(telegram, dict):
         telegram = {}
+    delivery = data.get("delivery", {})
+    if not isinstance(delivery, dict):
+        delivery = {}
     configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
         database_url=str(configured_url or DEFAULT_DATABASE_URL),
@@ -69,4 +77,12 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
+        in_flight=_in_flight(delivery.get("in_flight", DEFAULT_IN_FLIGHT)),
     )
+
+
+def _in_flight(value: object) -> int:
+    # bool is an int in Python: "in_flight = true" must not read as 1.
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ConfigError(f"配置项 [delivery] in_flight 应为 1 到 100 之间的整数，现在是 {value!r}。")
+    return value

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.config import DEFAULT_IN_FLIGHT
 from bot.flood import SharedFlood
 from tasks.clock import Clock, local_today
 from tasks.db import transaction
@@ -38,6 +39,7 @@ class BotContext:
     policy: Policy | None = None
     calendar: WorkCalendar | None = None
     planner_interval: float = 60.0
+    in_flight: int = DEFAULT_IN_FLIGHT  # notifications on the wire at once: the most a kill -9 repeats
     paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
     flood: SharedFlood | None = field(init=False, default=None)
 
