@@ -107,9 +107,17 @@ class OutboxSender:
                 row = waiting.pop(index)
                 sending[row.chat_id] = asyncio.create_task(self._deliver(row, mark))
         finally:
-            # A failure (the database went away) stops new sends; those under way finish and are recorded.
+            # A failure (the database went away) or a stop ends new sends; those under way finish and are recorded.
             if sending:
                 await asyncio.gather(*sending.values(), return_exceptions=True)
+            if waiting:
+                # Claimed but never put on the wire: give them back now rather than leave them leased
+                # for a minute (into the next run, when a stopped sandbox starts again).
+                unsent = [row.id for row in waiting]
+                try:
+                    await self.ctx.run(lambda session: outbox.release_leases(session, unsent))
+                except Exception:  # the lease still runs out by itself
+                    log.warning("could not give back %d claimed notifications", len(unsent), exc_info=True)
         return len(rows)
 
     async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:
