@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,6 +43,9 @@ class BotContext:
     in_flight: int = DEFAULT_IN_FLIGHT  # notifications on the wire at once: the most a kill -9 repeats
     paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
     flood: SharedFlood | None = field(init=False, default=None)
+    # One planner pass at a time in this process: the scheduler ticks, and the sandbox console
+    # plans at once after it moves the clock; two passes at once would both queue the digest.
+    planning: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.paced:
