@@ -16,8 +16,8 @@ DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
 # Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
-# its "sent" not yet written, so it goes out again when its lease runs out. 4 keeps Telegram's
-# 30 a second at round trips up to 130 ms; a far-away server wants more, at that many repeats.
+# its "sent" not yet written, so it goes out again when its lease runs out. It also caps the
+# speed at about that many messages per round trip (README: the delivery bound, with figures).
 DEFAULT_IN_FLIGHT = 4
 
 
