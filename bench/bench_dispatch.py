@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/bench_dispatch.py [--messages 3000] [--chats 1000] [--groups 50] [--senders 1]
                                              [--database-url postgresql://postgres@127.0.0.1:5432/taskbot_bench]
-                                             [--round-trip-ms 0]
+                                             [--round-trip-ms 0] [--in-flight 4]
 
 Queues the messages round-robin over the chats (people and groups) in a fresh outbox (SQLite
 unless a PostgreSQL URL is given; that database is emptied), delivers them with the real sender
 — with ``--senders N``, N senders at once that share nothing but the database, as N worker
 processes would — and prints messages/s as a fraction of the 30/s cap, the 429s received, and
 what was lost. ``--round-trip-ms`` puts each Bot API call that long on the wire, as a far
-server would (loopback answers in about a millisecond).
+server would (loopback answers in about a millisecond). ``--in-flight`` is the sender's window
+(``[delivery] in_flight``): the most a kill -9 repeats, and with the round trip its speed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
+from bot.config import DEFAULT_IN_FLIGHT
 from bot.context import BotContext
 from bot.flood import FloodLimits
 from bot.sandbox.server import SandboxServer
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument("--round-trip-ms", type=float, default=0.0)
+    parser.add_argument("--in-flight", type=int, default=DEFAULT_IN_FLIGHT)
     args = parser.parse_args()
     limits = FloodLimits()
     engine = make_engine(args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'dispatch.db'}")
@@ -69,7 +72,8 @@ def main() -> None:
 
     async def one_sender() -> None:
         async with make_bot(server.token, server.base_url) as bot:
-            sender = OutboxSender(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "bench"), bot)
+            sender = OutboxSender(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "bench",
+                                             in_flight=args.in_flight), bot)
             while await sender.deliver_due(limit=200 // args.senders):
                 pass
 

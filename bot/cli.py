@@ -166,10 +166,11 @@ def _iso_date(text: str) -> date:
 
 class Cli:
     def __init__(self, args: argparse.Namespace, settings: Settings, clock: Clock,
-                 stdin: TextIO, stdout: TextIO) -> None:
+                 stdin: TextIO, stdout: TextIO, wall: Clock | None = None) -> None:
         self.args = args
         self.settings = settings
         self.clock = clock
+        self.wall = wall  # the real time the sandbox's clock runs with (a test's own clock); None: the system's
         self.stdin = stdin
         self.out = stdout
         self.actor = Actor("admin", "cli")
@@ -351,7 +352,7 @@ class Cli:
             raise ServiceError("worker 需要 TASKBOT_TOKEN（连接本地沙盒时也要填沙盒的令牌）")
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
-                         policy=policy, calendar=calendar)
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
         asyncio.run(run_worker(ctx, token, self.args.base_url, until_idle=self.args.until_idle,
                                ca_bundle=self.settings.telegram_ca_bundle or None))
         return 0
@@ -368,7 +369,7 @@ class Cli:
             return self.sandbox(webhook)
         policy, calendar = self.policy()
         ctx = BotContext(self.engine, self.clock, self.settings.timezone, self.seed_directory.district,
-                         policy=policy, calendar=calendar)
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
         lock = consumer_lock(self.settings.database_url)
         try:
             self.take_consumer_lock(lock)
@@ -423,7 +424,13 @@ class Cli:
         url = self.settings.database_url if self.settings.database_configured else SANDBOX_DATABASE_URL
         engine = make_engine(url)
         # The bundled plan is for 2021: the sandbox starts on 1 September 2021 unless --now says otherwise.
-        clock = self.clock if self.args.now else ShiftedClock(parse_moment(SANDBOX_START, self.settings.timezone))
+        # Either way its clock runs at real speed from there (and the console's :wait and :at move it):
+        # a clock stopped at --now would never reach the next reminder. A date alone means its
+        # sending hour, so that `--now 2021-11-04` shows that day's reminders rather than quiet hours.
+        start = self.args.now or SANDBOX_START
+        if len(start) == len("2021-11-04"):
+            start += "T09:00"
+        clock = ShiftedClock(parse_moment(start, self.settings.timezone), self.wall)
         prepare_database(engine, self.seed_directory, clock, self.actor)
         _parsed, summary = import_file(engine, seed_path(MENTOUGOU_2021), clock, self.actor,
                                        district=self.seed_directory.district)
@@ -431,8 +438,8 @@ class Cli:
                    f"沙盒时间：{clock.now().astimezone(self.settings.timezone):%Y-%m-%d %H:%M}")
         policy, calendar = self.policy()
         ctx = BotContext(engine, clock, self.settings.timezone, self.seed_directory.district, outbox_interval=0.1,
-                         policy=policy, calendar=calendar)
-        runtime = SandboxRuntime(ctx, webhook=webhook).start()
+                         policy=policy, calendar=calendar, in_flight=self.settings.in_flight)
+        runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
         try:
             run_console(runtime, self.stdin, self.out, interactive=self.stdin.isatty())
         finally:
@@ -496,13 +503,14 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     args = build_parser().parse_args(argv)
     configure_logging()
     settings: Settings | None = None
+    wall = clock  # a caller's clock stands for real time, which the sandbox's clock runs with
     try:
         settings = load_settings(args.config, args.database_url)
         for secret in (settings.telegram_token, settings.webhook_secret, _password(settings.database_url)):
             register_secret(secret)
         if clock is None:
             clock = FixedClock(parse_moment(args.now, settings.timezone)) if args.now else SystemClock()
-        cli = Cli(args, settings, clock, stdin or sys.stdin, stdout)
+        cli = Cli(args, settings, clock, stdin or sys.stdin, stdout, wall)
         handler = {"init": cli.init, "import": cli.import_, "tasks": cli.tasks, "units": cli.units,
                    "deadline": cli.deadline, "invite": cli.invite, "digest": cli.digest, "outbox": cli.outbox,
                    "run": cli.run, "sandbox": cli.sandbox, "worker": cli.worker, "backup": cli.backup,

@@ -16,6 +16,10 @@ DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
 CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
+# Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
+# its "sent" not yet written, so it goes out again when its lease runs out. It also caps the
+# speed at about that many messages per round trip (README: the delivery bound, with figures).
+DEFAULT_IN_FLIGHT = 4
 
 
 class ConfigError(ValueError):
@@ -36,6 +40,7 @@ class Settings:
     # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
     telegram_ca_bundle: str = ""
     policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
+    in_flight: int = DEFAULT_IN_FLIGHT  # [delivery] in_flight
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False
 
@@ -64,6 +69,9 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     telegram = data.get("telegram", {})
     if not isinstance(telegram, dict):
         telegram = {}
+    delivery = data.get("delivery", {})
+    if not isinstance(delivery, dict):
+        delivery = {}
     configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
     return Settings(
         database_url=str(configured_url or DEFAULT_DATABASE_URL),
@@ -78,6 +86,7 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
         if telegram.get("ca_bundle") else _ca_bundle(os.environ.get(CA_BUNDLE_ENV, ""), f"环境变量 {CA_BUNDLE_ENV}"),
         database_configured=bool(configured_url),
         policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
+        in_flight=_in_flight(delivery.get("in_flight", DEFAULT_IN_FLIGHT)),
     )
 
 
@@ -103,4 +112,11 @@ def _ca_bundle(value: str, where: str) -> str:
     connection to Telegram."""
     if value and not Path(value).is_file():
         raise ConfigError(f"{where}指定的证书文件“{value}”不存在：请填写网关根证书（PEM 格式）的路径。")
+    return value
+
+
+def _in_flight(value: object) -> int:
+    # bool is an int in Python: "in_flight = true" must not read as 1.
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise ConfigError(f"配置项 [delivery] in_flight 应为 1 到 100 之间的整数，现在是 {value!r}。")
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.config import DEFAULT_IN_FLIGHT
 from bot.flood import SharedFlood
 from tasks import inbox
 from tasks.clock import Clock, local_today
@@ -39,8 +41,12 @@ class BotContext:
     policy: Policy | None = None
     calendar: WorkCalendar | None = None
     planner_interval: float = 60.0
+    in_flight: int = DEFAULT_IN_FLIGHT  # notifications on the wire at once: the most a kill -9 repeats
     paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
     flood: SharedFlood | None = field(init=False, default=None)
+    # One planner pass at a time in this process: the scheduler ticks, and the sandbox console
+    # plans at once after it moves the clock; two passes at once would both queue the digest.
+    planning: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.paced:

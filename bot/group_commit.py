@@ -1,7 +1,7 @@
 """Writing what happened to sent messages: one transaction for every outcome that is ready.
 
-The sender keeps up to twelve messages on the wire, so their answers arrive close together.
-A transaction each made SQLite's writers queue for the write lock (and sleep in its busy
+The sender keeps several messages on the wire ([delivery] in_flight), so their answers arrive
+close together. A transaction each made SQLite's writers queue for the write lock (and sleep in its busy
 handler) one commit at a time. Here the outcomes that arrive while a write is under way are
 written together in the next one, by one call of the writer with all of them (so that, say,
 every message that went out is marked sent by one statement, not a round trip each). Each

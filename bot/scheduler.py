@@ -16,6 +16,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import BotContext
 from tasks import planner
+from tasks.policy import Policy
+from tasks.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 PLANNER_INTERVAL_SECONDS = 60
@@ -26,7 +28,7 @@ async def planner_tick(ctx: BotContext) -> planner.TickResult | None:
         return None
     policy, calendar = ctx.policy, ctx.calendar
     try:
-        result = await asyncio.to_thread(planner.run_tick, ctx.in_transaction, ctx.clock, policy, calendar)
+        result = await asyncio.to_thread(plan_once, ctx, policy, calendar)
     except Exception:  # the next tick retries: what was not committed is still due
         log.exception("planner tick failed")
         return None
@@ -34,6 +36,12 @@ async def planner_tick(ctx: BotContext) -> planner.TickResult | None:
         log.info("planner: %s assignments looked at, %s messages queued, digest=%s", result.assignments,
                  result.messages, result.digest)
     return result
+
+
+def plan_once(ctx: BotContext, policy: Policy, calendar: WorkCalendar) -> planner.TickResult:
+    """One planner pass, never beside another of this process's (see BotContext.planning)."""
+    with ctx.planning:
+        return planner.run_tick(ctx.in_transaction, ctx.clock, policy, calendar)
 
 
 def start_scheduler(ctx: BotContext, interval_seconds: float = PLANNER_INTERVAL_SECONDS) -> AsyncIOScheduler:

@@ -29,7 +29,6 @@ from bot.render import Reply, notification
 from tasks import outbox
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = 12  # sends under way at once: enough for 30/s at round trips up to 400 ms
 
 # Pages go out through Bot.do_api_request, which hands back Telegram's answer as JSON, not
 # Bot.send_message, which turns the answer (the whole message sent, every button of its
@@ -76,9 +75,13 @@ class OutboxSender:
     async def deliver_due(self, limit: int = 100) -> int:
         """Claim up to ``limit`` due rows and deliver them; returns how many were claimed.
 
-        Sends overlap, up to ``IN_FLIGHT`` at once and one per chat (a chat's messages keep their
+        Sends overlap, up to ``ctx.in_flight`` at once and one per chat (a chat's messages keep their
         order): waiting for each answer before the next send would cap a sender at one message per
         round trip, about 10/s to a server 100 ms away, a third of what Telegram allows.
+
+        A send keeps its place until its outcome is committed, not just until Telegram answers:
+        so at any moment at most ``in_flight`` rows are sent (or being sent) but not yet marked
+        sent, and a kill -9 repeats at most that many once their lease runs out.
         """
         rows = await self.ctx.run(lambda session: outbox.claim_due(session, self.ctx.clock, limit))
         waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
@@ -86,7 +89,7 @@ class OutboxSender:
         try:
             while waiting or sending:
                 free = [index for index, row in enumerate(waiting) if row.chat_id not in sending]
-                if not free or len(sending) >= IN_FLIGHT:
+                if not free or len(sending) >= self.ctx.in_flight:
                     await _first_done(sending)
                     continue
                 if self.flood is None:
@@ -104,9 +107,17 @@ class OutboxSender:
                 row = waiting.pop(index)
                 sending[row.chat_id] = asyncio.create_task(self._deliver(row, mark))
         finally:
-            # A failure (the database went away) stops new sends; those under way finish and are recorded.
+            # A failure (the database went away) or a stop ends new sends; those under way finish and are recorded.
             if sending:
                 await asyncio.gather(*sending.values(), return_exceptions=True)
+            if waiting:
+                # Claimed but never put on the wire: give them back now rather than leave them leased
+                # for a minute (into the next run, when a stopped sandbox starts again).
+                unsent = [row.id for row in waiting]
+                try:
+                    await self.ctx.run(lambda session: outbox.release_leases(session, unsent))
+                except Exception:  # the lease still runs out by itself
+                    log.warning("could not give back %d claimed notifications", len(unsent), exc_info=True)
         return len(rows)
 
     async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:

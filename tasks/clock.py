@@ -33,6 +33,9 @@ class FixedClock:
     def advance(self, delta: timedelta) -> None:
         self.moment += delta
 
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
 
 class ShiftedClock:
     """Starts at a chosen moment and runs at real speed from there (the sandbox lives in 2021)."""
@@ -43,6 +46,14 @@ class ShiftedClock:
 
     def now(self) -> datetime:
         return self.real.now() + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        """Jump ahead (the sandbox's ``:wait 2h``); it goes on running from there."""
+        self.offset += delta
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (the sandbox's ``:at``); it goes on running from there."""
+        self.offset = moment - self.real.now()
 
 
 def db_time(clock: Clock) -> datetime:

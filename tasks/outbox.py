@@ -122,6 +122,18 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]
     return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
 
 
+def release_leases(session: Session, row_ids: list[int] | None = None) -> int:
+    """Give claimed rows back at once instead of when their lease runs out: ``row_ids`` (rows a
+    sender claimed and never put on the wire), or, with None, every pending row's lease (for a
+    caller that knows no sender holding one can still be sending). Returns how many were freed."""
+    query = update(_OUTBOX).where(_OUTBOX.c.status == OutboxStatus.PENDING, _OUTBOX.c.lease_until.is_not(None))
+    if row_ids is not None:
+        if not row_ids:
+            return 0
+        query = query.where(_OUTBOX.c.id.in_(row_ids))
+    return session.execute(query.values(lease_until=None)).rowcount
+
+
 def _free(now: datetime) -> ColumnElement[bool]:
     """No sender holds the row: never leased, or its lease ran out."""
     return or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)

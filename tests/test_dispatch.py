@@ -249,3 +249,30 @@ def test_queueing_rows_again_writes_only_the_new_ones_and_counts_them(prepared_e
         queued = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
     assert [row.payload["member"] for row in queued] == ["甲", "乙", "丙"]
     assert [row.dedupe_key for row in queued] == ["甲:702", "乙:702", "丙:702"]
+
+
+def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_engine: Engine,
+                                                                   clock: FixedClock) -> None:
+    # One chat, three notifications: one on the wire (a second's round trip), two waiting their turn.
+    server = SandboxServer(round_trip=1.0).start_in_thread()
+    try:
+        queue_rounds(prepared_engine, clock, server, [7100])
+
+        async def run() -> int:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
+                passing = asyncio.create_task(OutboxSender(ctx, bot).deliver_due())
+                while not server.messages(7100):
+                    await asyncio.sleep(0.01)
+                passing.cancel()  # the bot stops while the first is on the wire
+                await asyncio.gather(passing, return_exceptions=True)
+                # The next run, at the same moment: what was never sent is free to go at once.
+                return await OutboxSender(ctx, bot).deliver_due()
+
+        assert asyncio.run(run()) == 2
+        rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(7100)]
+        assert rounds == ["0", "1", "2"]  # each once, in order
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+    finally:
+        server.stop()

@@ -5,26 +5,34 @@
     :tap 5 办结      tap a button on message 5
     :photo #12 现场照片     send a photo (with a caption)
     :file 合同.pdf #12 合同  send a file
-    :who  :help  :quit
+    :wait 2h         move the sandbox clock on (30m, 2h, 3d), then see what falls due
+    :at 2021-11-04 09:00     set the sandbox clock to that moment (forward only)
+    :time  :who  :help  :quit
 
 Messages the bot sends to any persona are shown as they arrive, numbered for :tap.
+The sandbox clock runs at real speed from its start (--now) and from every jump.
+A script on stdin ends only once the notifications it made due have been sent and shown.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TextIO
-
-from sqlmodel import select
 
 from bot.sandbox.runtime import SandboxRuntime
 from bot.sandbox.server import Person
-from tasks.db import transaction
-from tasks.models import Member, Role
+from tasks.models import Role
 
+log = logging.getLogger(__name__)
 QUIET_SECONDS = 0.4
 MAX_WAIT_SECONDS = 5.0
+SETTLE_SECONDS = 60.0  # the longest a jump or the end of a script waits for what fell due to go out
+WAIT_UNITS = {"m": timedelta(minutes=1), "min": timedelta(minutes=1), "分钟": timedelta(minutes=1),
+              "h": timedelta(hours=1), "小时": timedelta(hours=1), "d": timedelta(days=1), "天": timedelta(days=1)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,9 @@ PERSONAS = (
     Persona(1004, "刘副区长", Role.LEADER),
 )
 HELP = __doc__.split("\n\n", 1)[1].split("\n\nMessages")[0] if __doc__ else ""
+HELP_ZH = """  :wait 2h                 沙盒时钟前进（30m 分钟、2h 小时、3d 天），随即发出到期的提醒
+  :at 2021-11-04 09:00     沙盒时钟跳到该时刻（只能向后）
+  :time                    显示沙盒时间"""
 
 
 class Console:
@@ -57,16 +68,56 @@ class Console:
         print(text, file=self.out, flush=True)
 
     def bind_personas(self) -> None:
-        """Bind each persona with an invite code on first use; later runs find them bound already."""
-        with transaction(self.runtime.engine) as session:
-            bound = {m.user_id for m in session.exec(select(Member)).all()}
+        """Give each persona a chat on the server and bind it with an invite code on first use
+        (later runs find them bound already). Done before the bot starts: the planner's first
+        pass must find the personas bound and their chats there, or the clock's first messages
+        go to nobody or are dead-lettered as "chat not found"."""
         for persona in PERSONAS:
-            if persona.user_id in bound:
-                person = self.runtime.server.person(persona.user_id, persona.name)
-            else:
-                person = self.runtime.join(persona.user_id, persona.name, persona.role, persona.unit)
+            person, _new = self.runtime.bind(persona.user_id, persona.name, persona.role, persona.unit)
             self.people.append((persona, person))
             self.seen[person.id] = len(self.runtime.server.messages(person.id))
+
+    @property
+    def clock_text(self) -> str:
+        return f"{self.runtime.ctx.clock.now().astimezone(self.runtime.ctx.timezone):%Y-%m-%d %H:%M}"
+
+    def catch_up(self) -> None:
+        """Plan what is due now, wait until it has been sent, and show it."""
+        try:
+            self.runtime.plan()
+        except Exception as error:  # the scheduler's next tick tries again; the session goes on
+            log.exception("sandbox planner pass failed")
+            self.print(f"本次提醒检查没有完成（{type(error).__name__}），机器人会在下一分钟自动重试。")
+        try:
+            self.runtime.settle(SETTLE_SECONDS)
+        except TimeoutError as error:
+            self.print(f"还有通知没有发出（{error}），可以稍后再看。")
+        self.show_new(wait=False)
+
+    def jump(self, args: str, *, to: bool) -> None:
+        clock, zone = self.runtime.ctx.clock, self.runtime.ctx.timezone
+        now = clock.now()
+        if to:
+            try:
+                moment = datetime.fromisoformat(args.strip())
+            except ValueError:
+                self.print("用法：:at 2021-11-04 09:00（日期和时间），沙盒时间没有改变。")
+                return
+            if len(args.strip()) <= 10:  # a date alone: its sending hour, as --now
+                moment = moment.replace(hour=9)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        else:
+            match = re.fullmatch(r"(\d{1,4})\s*(m|min|分钟|h|小时|d|天)", args.strip())
+            if not match:
+                self.print("用法：:wait 2h（或 30m、3d），沙盒时间没有改变。")
+                return
+            moment = now + int(match[1]) * WAIT_UNITS[match[2]]
+        if moment < now:
+            self.print(f"沙盒时间只能向后调（现在是 {self.clock_text}），没有改变。")
+            return
+        clock.set(moment)  # type: ignore[attr-defined]  # the sandbox's clock (ShiftedClock) can jump
+        self.print(f"沙盒时间：{self.clock_text}")
+        self.catch_up()
 
     def who(self) -> None:
         for number, (persona, _person) in enumerate(self.people, start=1):
@@ -89,6 +140,15 @@ class Console:
             return False
         if line == ":help":
             self.print(HELP)
+            self.print(HELP_ZH)
+            return True
+        if line == ":time":
+            now = self.runtime.ctx.clock.now().astimezone(self.runtime.ctx.timezone)
+            self.print(f"沙盒时间：{now:%Y-%m-%d %H:%M:%S}")
+            return True
+        if line.startswith((":wait ", ":at ")):
+            command, _, args = line.partition(" ")
+            self.jump(args, to=command == ":at")
             return True
         if line == ":who":
             self.who()
@@ -133,12 +193,13 @@ class Console:
         except LookupError:
             self.print(f"消息 {number} 上没有“{label.strip()}”按钮。")
 
-    def show_new(self) -> None:
-        """Print what the bot sent to any persona once it has been quiet for a moment.
+    def show_new(self, *, wait: bool = True) -> None:
+        """Print what the bot sent to any persona once it has been quiet for a moment (at once
+        without ``wait``: the caller has already waited for the outbox to be delivered).
 
         Messages of one step are printed in persona order, so that their numbers (for :tap) do not
         depend on which of two simultaneous deliveries happened to arrive first."""
-        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        deadline = time.monotonic() + (MAX_WAIT_SECONDS if wait else 0)
         last_change, counts = time.monotonic(), dict(self.seen)
         while time.monotonic() < deadline:
             now_counts = {person.id: len(self.runtime.server.messages(person.id)) for _p, person in self.people}
@@ -164,12 +225,19 @@ class Console:
 
 
 def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *, interactive: bool) -> None:
+    """Start the sandbox's bot (``runtime`` not yet started) and talk to it until the input ends."""
     console = Console(runtime, output)
+    released = runtime.release_leases()
     console.bind_personas()
+    runtime.start()
     console.print("本地沙盒已启动：机器人连接的是本机的 Bot API 模拟服务器，不连接 Telegram。")
+    if released:
+        console.print(f"上次运行留下的 {released} 条通知发送占用已释放，将照常发送。")
     console.print("内置身份：")
     console.who()
+    console.print(f"沙盒时间：{console.clock_text}（按真实速度走；:wait 2h、:at 2021-11-04 09:00 调整）")
     console.print("输入 :help 查看指令，直接输入文字即以当前身份发给机器人。")
+    console.catch_up()
     while True:
         if interactive:
             try:
@@ -183,3 +251,5 @@ def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *
             console.print(console.prompt + line.rstrip("\n"))
         if not console.handle(line):
             break
+    # What the session made due (and what fell due while it ran) goes out before the sandbox stops.
+    console.catch_up()

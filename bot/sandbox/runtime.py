@@ -18,12 +18,13 @@ from sqlmodel import col, func, select
 from bot.app import Webhook, build_application, run_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
-from tasks import inbox
+from bot.scheduler import plan_once
+from tasks import inbox, outbox
 from tasks.clock import db_time
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.members import create_invite
-from tasks.models import Outbox, OutboxStatus, Role, Unit
+from tasks.members import create_invite, redeem_invite
+from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
 
 SANDBOX_ADMIN = Actor("sandbox", "cli")
 
@@ -86,6 +87,33 @@ class SandboxRuntime:
         if "绑定成功" not in reply["text"]:
             raise RuntimeError(f"{name} could not bind: {reply['text']}")
         return person
+
+    def bind(self, user_id: int, name: str, role: Role, unit_name: str | None = None) -> tuple[Person, bool]:
+        """The person's chat on the server, and their binding (through an invite code, as /start
+        redeems it) if they have none yet: both can be done before the bot starts, so the
+        planner's first pass already has someone to tell. True when newly bound."""
+        person = self.server.person(user_id, name)
+        with transaction(self.engine) as session:
+            if session.exec(select(Member.id).where(Member.user_id == user_id)).first() is not None:
+                return person, False
+            unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+            code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
+            redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=user_id, name=name, is_group=False)
+        return person, True
+
+    def release_leases(self) -> int:
+        """Free the claims an earlier run left on its notifications. The local server lives and
+        dies with this process, so a sender of an earlier run cannot be sending to this one's:
+        every lease found before the bot starts is stale, and would hold its row back for a
+        minute of the clock (or for ever, if the clock was set back)."""
+        with transaction(self.engine) as session:
+            return outbox.release_leases(session)
+
+    def plan(self) -> None:
+        """One planner pass now, as the scheduler's next tick would make it (after a jump of the clock)."""
+        ctx = self.ctx
+        if ctx.policy is not None and ctx.calendar is not None:
+            plan_once(ctx, ctx.policy, ctx.calendar)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has delivered everything due, so that replies are not mixed with it."""
