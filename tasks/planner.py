@@ -137,7 +137,9 @@ def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _
         steps = [s for s in between(None, start, None) if s.rule == "overdue"] + steps
     today = now.astimezone(policy.timezone).date()
     days = (today - due.due_on).days if due.due_on else None
-    reminders = [s for s in steps if s.rule == "remind"]
+    # A reminder says a deadline is coming; once it has passed (the bot was down through it) the
+    # overdue ladder speaks for the task instead, so the unit is never told a late task is still due.
+    reminders = [s for s in steps if s.rule == "remind"] if days is not None and days <= 0 else []
     if reminders:
         latest = reminders[-1]
         item = _item(due, latest, days)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.context import BotContext
+from bot.render import notification
 from seed import MENTOUGOU_2021, seed_path
 from tasks import planner
 from tasks.clock import FixedClock
@@ -201,3 +202,23 @@ def test_a_task_withdrawn_and_put_back_is_chased_again(prepared_engine: Engine, 
     tick(prepared_engine, clock)
     assert [r for r in rows_about(prepared_engine, task.id, overdue_at)
             if r.member_id == member_id and "overdue" in kinds_about(r, task.id)]
+
+
+def test_after_downtime_a_passed_deadline_is_chased_as_overdue_never_reminded(prepared_engine: Engine,
+                                                                              clock: FixedClock) -> None:
+    # Down from the eve of the d10 reminders to the morning after the 10/31 deadline: every reminder of
+    # those tasks fell in the gap, and so did the deadline. The unit hears they are overdue, not that
+    # they are due "in -1 days" (补发).
+    _dated, due_on_31 = planned_to_the_eve(prepared_engine, clock)
+    member_id = bind(prepared_engine, clock, 901, Role.MEMBER, "区商务局")
+    clock.moment = after_deadline(the_task(prepared_engine))
+    today = clock.now().astimezone(SH).date()
+    assert today == date(2021, 11, 1)
+    tick(prepared_engine, clock)
+    rows = [r for r in rows_since(prepared_engine, clock.now()) if r.member_id == member_id]
+    items = [{"kind": r.kind, **i} for r in rows for i in r.payload.get("items", [r.payload])]
+    reminded = [i for i in items if i["kind"] in ("reminder", "reminders_folded")]
+    assert all(date.fromisoformat(str(i["due_on"])) >= today for i in reminded), reminded
+    assert {i["task_id"] for i in items if i["kind"] == "overdue"} >= due_on_31["区商务局"]
+    text = "\n".join(page for r in rows for page in notification(r.kind, r.payload).pages)
+    assert "还有-" not in text and "逾期未办结" in text
