@@ -251,10 +251,24 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     return result
 
 
-def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
-    """On the digest weekday, once the digest hour has come, every leader and office member gets it once."""
+def digest_day(day: date, policy: Policy, calendar: WorkCalendar) -> date | None:
+    """The day the digest of ``day``'s week (Monday to Sunday) goes out: the first working day from
+    the configured weekday on, so that a holiday Monday moves it to the Wednesday or the Friday
+    after the holiday rather than to nobody's desk; if the rest of the week is holiday, the last
+    working day before it. None for a week without a working day (Spring Festival can take one)."""
+    monday = day - timedelta(days=day.weekday())
+    week = [monday + timedelta(days=n) for n in range(7)]
+    later, earlier = week[policy.digest_weekday:], week[:policy.digest_weekday]
+    return next((d for d in [*later, *reversed(earlier)] if calendar.is_workday(d)), None)
+
+
+def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
+    """On the week's digest day (see digest_day), once the digest hour has come, every leader and
+    office member gets it once."""
     local = clock.now().astimezone(policy.timezone)
-    if local.weekday() != policy.digest_weekday or local.time() < policy.digest_at or policy.is_quiet(local.time()):
+    if local.time() < policy.digest_at or policy.is_quiet(local.time()):
+        return False
+    if digest_day(local.date(), policy, calendar) != local.date():
         return False
     year, week, _ = local.isocalendar()
     key = f"digest:{year}W{week:02d}"
@@ -270,7 +284,7 @@ def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
 def tick(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar, limit: int = BATCH) -> TickResult:
     """One batch of steps and, when due, the digest. ``TickResult.more`` means: call again."""
     result = plan_steps(session, clock, policy, calendar, limit)
-    result.digest = plan_digest(session, clock, policy)
+    result.digest = plan_digest(session, clock, policy, calendar)
     return result
 
 

@@ -1,10 +1,11 @@
 """The planner: which duties it chases, and how it finds the due ones among a million."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from harness import bind
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -222,3 +223,26 @@ def test_after_downtime_a_passed_deadline_is_chased_as_overdue_never_reminded(pr
     assert {i["task_id"] for i in items if i["kind"] == "overdue"} >= due_on_31["区商务局"]
     text = "\n".join(page for r in rows for page in notification(r.kind, r.payload).pages)
     assert "还有-" not in text and "逾期未办结" in text
+
+
+def test_the_digest_goes_out_on_the_first_working_day_of_the_week_never_on_a_holiday(prepared_engine: Engine,
+                                                                                      clock: FixedClock) -> None:
+    # 2021: Mid-Autumn takes Monday 9/20 and Tuesday 9/21, National Day 10/1–10/7 (a Friday to a Thursday).
+    office_id = bind(prepared_engine, clock, 951, Role.OFFICE)
+    sent: dict[date, int] = {}
+    day = date(2021, 9, 13)
+    while day <= date(2021, 10, 17):
+        clock.moment = datetime.combine(day, time(9, 30), tzinfo=SH)
+        tick(prepared_engine, clock)
+        sent[day] = len([r for r in rows_since(prepared_engine, clock.now())
+                         if r.kind == "digest" and r.member_id == office_id])
+        day += timedelta(days=1)
+    # Independently: each week's first day that chinese_calendar calls a working day.
+    weeks: dict[date, date] = {}
+    for day in sorted(sent):
+        if chinese_calendar.is_workday(day):
+            weeks.setdefault(day - timedelta(days=day.weekday()), day)
+    assert sorted(weeks.values()) == [date(2021, 9, 13), date(2021, 9, 22), date(2021, 9, 27), date(2021, 10, 8),
+                                      date(2021, 10, 11)]
+    assert {day for day, n in sent.items() if n} == set(weeks.values())
+    assert all(n == 1 for n in sent.values() if n)
