@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from tasks.duties import Duty
 from tasks.models import Assignment, AssignmentStatus, Task
-from tasks.supervision import Tally, traffic_light
+from tasks.supervision import Scope, Tally, traffic_light
 
 MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
@@ -182,7 +182,17 @@ def _more(shown: int, total: int, hint: str) -> str | None:
     return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
 
 
-def duty_list(duties: list[Duty], today: date, title: str, total: int | None = None) -> Reply:
+def unit_title(scope: Scope) -> str:
+    """The unit a scope names; a group says how many units it stands for, so that its count is read
+    as theirs: "各镇街（13个单位）"."""
+    if scope.unit is None:
+        return ""
+    return f"{scope.unit.name}（{len(scope.members)}个单位）" if scope.is_group else scope.unit.name
+
+
+def duty_list(duties: list[Duty], today: date, title: str, total: int | None = None, *,
+              with_units: bool = False) -> Reply:
+    """``with_units``: each line names its unit (a group's list holds the same task for several)."""
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
@@ -190,7 +200,8 @@ def duty_list(duties: list[Duty], today: date, title: str, total: int | None = N
     for duty in duties:
         light = LIGHTS[traffic_light(duty.assignment, today)]
         state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
-        page.add(f"{light} <b>{duty.task.id}</b> {esc(summary(duty.task.text))}\n"
+        unit = f"{esc(duty.unit.name)} · " if with_units else ""
+        page.add(f"{light} <b>{duty.task.id}</b> {unit}{esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
     if more := _more(len(duties), total, "先办理这些，办结后会显示后面的任务。"):
         page.add(esc(more))
