@@ -344,7 +344,8 @@ def _due_text(item: dict[str, Any]) -> str:
 
 def _reminder(payload: dict[str, Any]) -> Reply:
     days_left = -int(payload["days"]) if payload.get("days") is not None else None
-    when = "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left is not None else ""
+    when = ("" if days_left is None else "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left > 0
+            else f"已逾期{-days_left}天")  # a row queued before the planner stopped reminding of passed deadlines
     page = Page().add(f"⏰ <b>到期提醒</b>：任务 <b>{payload['task_id']}</b> {when}（截止 {_due_text(payload)}）")
     page.text(summary(payload["text"], 80))
     return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
@@ -385,7 +386,10 @@ def _due_line(item: dict[str, Any]) -> str:
     days = item.get("days")
     if item["kind"] == "overdue":
         return f"{head}（截止 {_due_text(item)}，已逾期 {days} 天）"
-    left = "" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天"
+    # The planner no longer reminds of a passed deadline; a row it queued before that (still
+    # pending after an upgrade) says the task is late rather than "还有-1天".
+    left = ("" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天" if int(days) < 0
+            else f"，已逾期 {days} 天")
     return f"{head}（截止 {_due_text(item)}{left}）" + ("（补发）" if item.get("late") else "")
 
 
