@@ -262,6 +262,14 @@ def digest_day(day: date, policy: Policy, calendar: WorkCalendar) -> date | None
     return next((d for d in [*later, *reversed(earlier)] if calendar.is_workday(d)), None)
 
 
+def _previous_digest_day(day: date, policy: Policy, calendar: WorkCalendar) -> date | None:
+    """The last digest day before ``day``'s week (None: none in the five weeks before)."""
+    for weeks in range(1, 6):  # Spring Festival can leave a week without one
+        if (previous := digest_day(day - timedelta(weeks=weeks), policy, calendar)) is not None:
+            return previous
+    return None
+
+
 def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
     """On the week's digest day (see digest_day), once the digest hour has come, every leader and
     office member gets it once."""
@@ -275,7 +283,8 @@ def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCa
     missing = [m for m in role_recipients(session, Role.LEADER, Role.OFFICE) if not already_queued(session, m, key)]
     if not missing:
         return False
-    digest = weekly_digest(session, local.date(), policy)  # computed once a week, not once a minute
+    digest = weekly_digest(session, local.date(), policy,  # computed once a week, not once a minute
+                           since_day=_previous_digest_day(local.date(), policy, calendar))
     for member in missing:
         enqueue(session, clock, member, "digest", digest, key)
     return True

@@ -21,7 +21,7 @@ from tasks.events import Actor
 from tasks.importer import import_file
 from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
 from tasks.policy import Policy
-from tasks.review import one_reported_duty, send_back
+from tasks.review import one_reported_duty, send_back, verify
 from tasks.workdays import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -246,3 +246,26 @@ def test_the_digest_goes_out_on_the_first_working_day_of_the_week_never_on_a_hol
                                       date(2021, 10, 11)]
     assert {day for day, n in sent.items() if n} == set(weeks.values())
     assert all(n == 1 for n in sent.values() if n)
+
+
+def test_a_digest_moved_by_a_holiday_still_tells_everything_since_the_last_one(prepared_engine: Engine,
+                                                                               clock: FixedClock) -> None:
+    # Verified on Tuesday 9/14, after Monday 9/13's digest: the next digest, moved to Wednesday 9/22 by
+    # Mid-Autumn, must still list it (a week back from Wednesday reaches only to Wednesday 9/15).
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    member_id = bind(prepared_engine, clock, 961, Role.MEMBER, LEAD_UNIT)
+    office_id = bind(prepared_engine, clock, 962, Role.OFFICE)
+    task = the_task(prepared_engine)
+    clock.moment = datetime(2021, 9, 13, 9, 30, tzinfo=SH)
+    tick(prepared_engine, clock)
+    with transaction(prepared_engine) as session:
+        member = session.get(Member, member_id)
+        report_completion(session, clock, member, member_duty(session, member, task.id), "已完成")
+    clock.moment = datetime(2021, 9, 14, 10, 0, tzinfo=SH)
+    with transaction(prepared_engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == LEAD_UNIT)).one()
+        verify(session, clock, session.get(Member, office_id), one_reported_duty(session, task.id, unit))
+    clock.moment = datetime(2021, 9, 22, 9, 30, tzinfo=SH)
+    tick(prepared_engine, clock)
+    [digest] = [r for r in rows_since(prepared_engine, clock.now()) if r.kind == "digest"]
+    assert task.id in {item["task_id"] for item in digest.payload["newly_done"]}
