@@ -5,8 +5,8 @@
 Builds a database with --assignments open assignments over assignments/10 tasks and starts the
 bot as its own process (`taskbot run --base-url` against the local server, as a deployment runs
 it). Acting as people through the server, it times (send → reply received) 我的任务 for a unit
-member, /overdue for the whole district and /stats for a leader (after WARM_UP untimed ones
-each), then prints the bot process's
+member, /overdue for the whole district, /overdue and /unit for a group of 13 units (各镇街, as the
+directory has it) and /stats for a leader (after WARM_UP untimed ones each), then prints the bot process's
 peak resident memory (VmHWM) and the time to compute the weekly digest at that size.
 """
 
@@ -33,7 +33,7 @@ from tasks.db import make_engine, transaction
 from tasks.digest import weekly_digest
 from tasks.events import Actor
 from tasks.members import create_invite
-from tasks.models import Role, Unit
+from tasks.models import GroupMember, Role, Unit
 from tasks.policy import Policy
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -70,6 +70,16 @@ def join(server: SandboxServer, engine: Engine, user_id: int, role: Role, unit_n
     return person
 
 
+def add_group(engine: Engine, name: str, size: int) -> None:
+    """A group unit over the first ``size`` units, as the seed directory's 各镇街 stands for 13."""
+    with transaction(engine) as session:
+        units = session.exec(select(Unit).order_by(Unit.id).limit(size)).all()
+        group = Unit(name=name, kind="group", created_at=units[0].created_at)
+        session.add(group)
+        session.flush()
+        session.add_all(GroupMember(group_id=group.id, member_id=unit.id, position=n) for n, unit in enumerate(units))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="command latency and the bot's peak memory")
     parser.add_argument("--assignments", type=int, default=1_000_000)
@@ -86,6 +96,7 @@ def main() -> None:
         print(f"{args.backend}: {args.assignments} assignments over {args.assignments // 10} tasks, "
               f"built in {time.perf_counter() - started:.0f} s", flush=True)
         engine = make_engine(url)
+        add_group(engine, "各镇街", 13)
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--database-url", url, "--now", bench_planner.NOW.isoformat(), "run",
              "--base-url", server.base_url],
@@ -100,6 +111,8 @@ def main() -> None:
         leader = join(server, engine, 3, Role.LEADER)
         for label, person, text in (("我的任务 (member)", member, "我的任务"),
                                     ("/overdue whole district (office)", office, "/overdue"),
+                                    ("/overdue 各镇街, 13 units (office)", office, "/overdue 各镇街"),
+                                    ("/unit 各镇街, 13 units (office)", office, "/unit 各镇街"),
                                     ("/stats (leader)", leader, "/stats")):
             for _ in range(WARM_UP):  # the first questions after start-up read cold pages; not counted
                 say(server, person, text)

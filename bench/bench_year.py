@@ -3,10 +3,12 @@
     .venv/bin/python bench/bench_year.py [--assignments 10000] [--backend sqlite|postgresql]
 
 Builds the synthetic database of bench_planner (every unit has a member, so every reminder,
-escalation and check-in is delivered), then plays 2021-06-18 … 2022-01-31 on a moved clock with
+escalation and check-in is delivered) and an office member and a leader (who get the escalations
+and the weekly digest), then plays 2021-06-18 … 2022-01-31 on a moved clock with
 the real planner and the real sender delivering through the local Bot API server (in a process
 of its own, as Telegram's is elsewhere; ``--server-thread`` keeps it in this one). Prints the
-wall time and how much was sent.
+wall time and how much was sent, the days the digest went out (each week's first working day),
+and how much was sent in the National Day holiday (2021-10-01 … 10-07: nothing).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
@@ -33,7 +36,7 @@ from bot.telegram_http import make_bot
 from tasks import planner
 from tasks.clock import FixedClock
 from tasks.db import make_engine
-from tasks.models import Assignment, Outbox
+from tasks.models import Assignment, Member, Outbox
 from tasks.policy import Policy
 from tasks.workdays import WorkCalendar
 
@@ -54,12 +57,16 @@ def main() -> None:
                         help="last day played (a shorter run, for profiling)")
     args = parser.parse_args()
     url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
-    people = [10_000 + n for n in range(bench_planner.UNITS)]
+    office, leader = 9_001, 9_002
+    people = [10_000 + n for n in range(bench_planner.UNITS)] + [office, leader]
     try:
         bench_planner.build(url, args.assignments, 0)
         engine = make_engine(url)
         with engine.begin() as connection:  # as an import leaves them: to be looked at from the start
             connection.execute(update(Assignment).values(next_check_at=START, planned_until=None))
+        with Session(engine) as session, session.begin():
+            session.add_all(Member(user_id=chat, chat_id=chat, name=role, role=role, created_at=START)
+                            for chat, role in ((office, "office"), (leader, "leader")))
         clock = FixedClock(START)
         policy, calendar = Policy(timezone=SH), WorkCalendar()
         ctx = BotContext(engine, clock, SH, "bench", policy=policy, calendar=calendar, paced=False)
@@ -92,6 +99,11 @@ def main() -> None:
         refused = len(rejected)
         with engine.connect() as connection:
             queued = connection.execute(select(func.count()).select_from(Outbox)).scalar_one()
+            digest_days = sorted({at.astimezone(SH).date() for at in connection.execute(
+                select(Outbox.created_at).where(Outbox.kind == "digest")).scalars()})
+            holiday = connection.execute(select(func.count()).select_from(Outbox).where(
+                Outbox.created_at >= datetime(2021, 10, 1, tzinfo=SH),
+                Outbox.created_at < datetime(2021, 10, 8, tzinfo=SH))).scalar_one()
             # A year played in a minute gives autovacuum no time to run even where it is on.
             vacuum = (f", autovacuum {connection.exec_driver_sql('SHOW autovacuum').scalar_one()}"
                       if args.backend == "postgresql" else "")
@@ -99,6 +111,10 @@ def main() -> None:
         print(f"{args.backend}: {args.assignments} assignments, {ticks} hourly ticks from {START:%Y-%m-%d} to "
               f"{end:%Y-%m-%d}: {elapsed:.1f} s wall, {queued} notifications planned, "
               f"{delivered} delivered, {refused} refused (Bot API server {where}{vacuum})")
+        off_monday = ", ".join(f"{day:%m-%d %a}" for day in digest_days if day.weekday() != 0)
+        print(f"digest on {len(digest_days)} days: Mondays, and {off_monday or 'no other day'} (a holiday week's "
+              f"first working day); "
+              f"{holiday} notifications queued 2021-10-01 … 10-07")
         engine.dispose()
     finally:
         bench_planner.drop(url, args.postgres)

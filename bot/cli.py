@@ -63,7 +63,16 @@ from tasks.models import Outbox, Role
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary
 from tasks.policy import Policy
-from tasks.queries import NotFoundError, find_team, find_unit, latest_plan, list_tasks, unit_overview, unresolved_names
+from tasks.queries import (
+    NotFoundError,
+    find_team,
+    find_unit,
+    latest_plan,
+    list_tasks,
+    unit_and_members,
+    unit_overview,
+    unresolved_names,
+)
 from tasks.redaction import redact, register_secret
 from tasks.workdays import WorkCalendar
 
@@ -225,6 +234,8 @@ class Cli:
             team = find_team(session, plan, self.args.team) if self.args.team else None
             rows = list_tasks(session, plan, unit=unit, team=team,
                               overdue_on=today if self.args.overdue else None, due_before=self.args.due_before)
+            # A group's list is its members' tasks: say so, so the count is read as theirs.
+            group = len(unit_and_members(session, unit)) - 1 if unit is not None and unit.kind == "group" else 0
         table = []
         for row in rows:
             task = row.task
@@ -236,6 +247,8 @@ class Cli:
                 f"逾期{late}天" if late else f"已办结 {row.done_units}/{row.done_units + row.open_units}",
             ])
         self.print(f"{plan.year}年《{plan.title}》 今天：{today.isoformat()}")
+        if group:
+            self.print(f"责任单位：{unit.name}（{group}个单位）")
         if not table:
             self.print("没有符合条件的任务。")
             return 0

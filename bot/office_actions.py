@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables
+from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables, unit_title
 from bot.unit_actions import unit_list
 from tasks.clock import db_time
 from tasks.directory import merge_unit
@@ -28,7 +28,7 @@ from tasks.review import (
     urge,
     verify,
 )
-from tasks.supervision import Scope, completion_stats, count_open_due, open_duties
+from tasks.supervision import Scope, completion_stats, count_open_due, open_duties, unit_scope
 
 MAX_DUE_DAYS = 366
 
@@ -39,7 +39,7 @@ def resolve_scope(req: Request, text: str) -> Scope:
     if not text:
         return Scope()
     try:
-        return Scope(unit=find_unit(req.session, text, req.ctx.district))
+        return unit_scope(req.session, find_unit(req.session, text, req.ctx.district))
     except NotFoundError:
         pass
     try:
@@ -55,7 +55,7 @@ def resolve_scope(req: Request, text: str) -> Scope:
 
 def _scope_title(scope: Scope) -> str:
     if scope.unit is not None:
-        return f" · {scope.unit.name}"
+        return f" · {unit_title(scope)}"
     if scope.team is not None:
         return f" · {scope.team.name}"
     return f" · {scope.category}" if scope.category else ""
@@ -142,9 +142,20 @@ def urge_command(req: Request) -> Reply:
         unit, note = _optional_unit(req, text)
         if unit is None:
             raise ServiceError(f"没有找到单位“{quoted(text.split()[0])}”。用法：/urge 单位名称 [说明]")
+        scope = unit_scope(req.session, unit)
+        if scope.is_group:  # each member with open tasks hears of its own
+            duties = [d for member_id in scope.members for d in unit_duties(req.session, member_id)]
+            if not any(d.assignment.status in OPEN_STATUSES for d in duties):
+                raise ServiceError(f"{unit_title(scope)}没有需要催办的未办结任务。")
+            units = urge(req.session, req.clock, req.member, duties, note)
+            return say(f"已催办 {esc(unit_title(scope))}中的 {units} 个单位，共 {_open_count(duties)} 项任务。")
         duties = unit_duties(req.session, unit.id)
     units = urge(req.session, req.clock, req.member, duties, note)
-    return say(f"已催办 {units} 个单位，共 {len([d for d in duties if d.assignment.status in OPEN_STATUSES])} 项任务。")
+    return say(f"已催办 {units} 个单位，共 {_open_count(duties)} 项任务。")
+
+
+def _open_count(duties: list[Duty]) -> int:
+    return len([d for d in duties if d.assignment.status in OPEN_STATUSES])
 
 
 def invite_command(req: Request) -> Reply:

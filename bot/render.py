@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from tasks.duties import Duty
 from tasks.models import Assignment, AssignmentStatus, Task
-from tasks.supervision import Tally, traffic_light
+from tasks.supervision import Scope, Tally, traffic_light
 
 MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
@@ -189,7 +189,17 @@ def _more(shown: int, total: int, hint: str) -> str | None:
     return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
 
 
-def duty_list(duties: list[Duty], today: date, title: str, total: int | None = None) -> Reply:
+def unit_title(scope: Scope) -> str:
+    """The unit a scope names; a group says how many units it stands for, so that its count is read
+    as theirs: "各镇街（13个单位）"."""
+    if scope.unit is None:
+        return ""
+    return f"{scope.unit.name}（{len(scope.members)}个单位）" if scope.is_group else scope.unit.name
+
+
+def duty_list(duties: list[Duty], today: date, title: str, total: int | None = None, *,
+              with_units: bool = False) -> Reply:
+    """``with_units``: each line names its unit (a group's list holds the same task for several)."""
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
@@ -197,7 +207,8 @@ def duty_list(duties: list[Duty], today: date, title: str, total: int | None = N
     for duty in duties:
         light = LIGHTS[traffic_light(duty.assignment, today)]
         state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
-        page.add(f"{light} <b>{duty.task.id}</b> {esc(summary(duty.task.text))}\n"
+        unit = f"{esc(duty.unit.name)} · " if with_units else ""
+        page.add(f"{light} <b>{duty.task.id}</b> {unit}{esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
     if more := _more(len(duties), total, "先办理这些，办结后会显示后面的任务。"):
         page.add(esc(more))
@@ -347,7 +358,8 @@ def _due_text(item: dict[str, Any]) -> str:
 
 def _reminder(payload: dict[str, Any]) -> Reply:
     days_left = -int(payload["days"]) if payload.get("days") is not None else None
-    when = "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left is not None else ""
+    when = ("" if days_left is None else "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left > 0
+            else f"已逾期{-days_left}天")  # a row queued before the planner stopped reminding of passed deadlines
     page = Page().add(f"⏰ <b>到期提醒</b>：任务 <b>{payload['task_id']}</b> {when}（截止 {_due_text(payload)}）")
     page.text(summary(payload["text"], 80))
     return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
@@ -388,7 +400,10 @@ def _due_line(item: dict[str, Any]) -> str:
     days = item.get("days")
     if item["kind"] == "overdue":
         return f"{head}（截止 {_due_text(item)}，已逾期 {days} 天）"
-    left = "" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天"
+    # The planner no longer reminds of a passed deadline; a row it queued before that (still
+    # pending after an upgrade) says the task is late rather than "还有-1天".
+    left = ("" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天" if int(days) < 0
+            else f"，已逾期 {days} 天")
     return f"{head}（截止 {_due_text(item)}{left}）" + ("（补发）" if item.get("late") else "")
 
 

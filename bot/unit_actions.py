@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.context import Request
 from bot.parsing import new_date_and_reason, percent_and_text, task_number
-from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, esc, say, task_card
+from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, esc, say, task_card, unit_title
 from tasks.clock import db_time
 from tasks.duties import (
     HistoryEntry,
@@ -21,7 +21,7 @@ from tasks.duties import (
 )
 from tasks.errors import ServiceError
 from tasks.models import Role, Task, Unit
-from tasks.supervision import Scope, count_open_due, open_duties
+from tasks.supervision import count_open_due, open_duties, unit_scope
 
 KIND_WORDS = {"progress": "进展", "completion": "办结申请", "evidence": "证明材料"}
 REVIEW_WORDS = {"accepted": "（已审核通过）", "sent_back": "（已退回）", "pending": "（待审核）"}
@@ -35,10 +35,12 @@ def my_tasks(req: Request) -> Reply:
 
 
 def unit_list(req: Request, unit: Unit) -> Reply:
-    """A unit's open tasks, nearest deadline first, as its members and the office see them."""
-    scope = Scope(unit=unit)
+    """A unit's open tasks, nearest deadline first, as its members and the office see them; a group's
+    (各镇街) are its members', each line naming its unit."""
+    scope = unit_scope(req.session, unit)
     return duty_list(open_duties(req.session, before=None, limit=LIST_LIMIT, scope=scope), req.today,
-                     f"{unit.name} 未办结任务", count_open_due(req.session, before=None, scope=scope))
+                     f"{unit_title(scope)} 未办结任务", count_open_due(req.session, before=None, scope=scope),
+                     with_units=scope.is_group)
 
 
 def show_task(req: Request) -> Reply:

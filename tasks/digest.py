@@ -1,7 +1,7 @@
 """The weekly digest for leadership and the office: what matters this week, as data.
 
 Totals and completion rate; completion by work team and by unit; red/yellow/green counts;
-every overdue item with days overdue; what changed since last week (newly done, newly
+every overdue item with days overdue; what changed since the last digest (newly done, newly
 overdue); units that have reported nothing for ``silent_days``.
 """
 
@@ -25,9 +25,11 @@ def _tally(t: Tally) -> dict[str, Any]:
             "rate": round(t.rate, 4), "light": t.light}
 
 
-def weekly_digest(session: Session, today: date, policy: Policy) -> dict[str, Any]:
+def weekly_digest(session: Session, today: date, policy: Policy, since_day: date | None = None) -> dict[str, Any]:
+    """``since_day``: the day of the last digest (default a week before ``today``); what changed is
+    told from then, so that a digest a holiday moved neither skips nor repeats days."""
     units, teams, total = completion_stats(session, today)
-    week_ago = today - timedelta(days=7)
+    week_ago = since_day or today - timedelta(days=7)
     since = datetime.combine(week_ago, time(0), tzinfo=policy.timezone).astimezone(UTC)
     lights = light_counts(session, today)
 

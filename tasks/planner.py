@@ -141,7 +141,9 @@ def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _
         steps = [s for s in between(None, start, None) if s.rule == "overdue"] + steps
     today = now.astimezone(policy.timezone).date()
     days = (today - due.due_on).days if due.due_on else None
-    reminders = [s for s in steps if s.rule == "remind"]
+    # A reminder says a deadline is coming; once it has passed (the bot was down through it) the
+    # overdue ladder speaks for the task instead, so the unit is never told a late task is still due.
+    reminders = [s for s in steps if s.rule == "remind"] if days is not None and days <= 0 else []
     if reminders:
         latest = reminders[-1]
         item = _item(due, latest, days)
@@ -270,17 +272,40 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     return result
 
 
-def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
-    """On the digest weekday, once the digest hour has come, every leader and office member gets it once."""
+def digest_day(day: date, policy: Policy, calendar: WorkCalendar) -> date | None:
+    """The day the digest of ``day``'s week (Monday to Sunday) goes out: the first working day from
+    the configured weekday on, so that a holiday Monday moves it to the Wednesday or the Friday
+    after the holiday rather than to nobody's desk; if the rest of the week is holiday, the last
+    working day before it. None for a week without a working day (Spring Festival can take one)."""
+    monday = day - timedelta(days=day.weekday())
+    week = [monday + timedelta(days=n) for n in range(7)]
+    later, earlier = week[policy.digest_weekday:], week[:policy.digest_weekday]
+    return next((d for d in [*later, *reversed(earlier)] if calendar.is_workday(d)), None)
+
+
+def _previous_digest_day(day: date, policy: Policy, calendar: WorkCalendar) -> date | None:
+    """The last digest day before ``day``'s week (None: none in the five weeks before)."""
+    for weeks in range(1, 6):  # Spring Festival can leave a week without one
+        if (previous := digest_day(day - timedelta(weeks=weeks), policy, calendar)) is not None:
+            return previous
+    return None
+
+
+def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar) -> bool:
+    """On the week's digest day (see digest_day), once the digest hour has come, every leader and
+    office member gets it once."""
     local = clock.now().astimezone(policy.timezone)
-    if local.weekday() != policy.digest_weekday or local.time() < policy.digest_at or policy.is_quiet(local.time()):
+    if local.time() < policy.digest_at or policy.is_quiet(local.time()):
+        return False
+    if digest_day(local.date(), policy, calendar) != local.date():
         return False
     year, week, _ = local.isocalendar()
     key = f"digest:{year}W{week:02d}"
     missing = [m for m in role_recipients(session, Role.LEADER, Role.OFFICE) if not already_queued(session, m, key)]
     if not missing:
         return False
-    digest = weekly_digest(session, local.date(), policy)  # computed once a week, not once a minute
+    digest = weekly_digest(session, local.date(), policy,  # computed once a week, not once a minute
+                           since_day=_previous_digest_day(local.date(), policy, calendar))
     for member in missing:
         enqueue(session, clock, member, "digest", digest, key)
     return True
@@ -289,7 +314,7 @@ def plan_digest(session: Session, clock: Clock, policy: Policy) -> bool:
 def tick(session: Session, clock: Clock, policy: Policy, calendar: WorkCalendar, limit: int = BATCH) -> TickResult:
     """One batch of steps and, when due, the digest. ``TickResult.more`` means: call again."""
     result = plan_steps(session, clock, policy, calendar, limit)
-    result.digest = plan_digest(session, clock, policy)
+    result.digest = plan_digest(session, clock, policy, calendar)
     return result
 
 

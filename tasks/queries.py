@@ -69,6 +69,24 @@ def find_team(session: Session, plan: Plan, name: str) -> WorkTeam:
     raise NotFoundError(f"未找到工作专班“{quoted(name)}”。可选：{names}")
 
 
+def unit_and_members(session: Session, unit: Unit) -> list[int]:
+    """The unit's id and, for a group (各镇街), its members' ids, in the directory's order.
+
+    Documents name a group and the importer gives each member its own share, so a group holds no
+    assignments of its own: asked about a group, the office means its members. A group named
+    among another group's members is opened too. A handful of ids, for an indexed IN (...).
+    """
+    ids, todo = [unit.id], [unit.id]
+    while todo:
+        group_id = todo.pop(0)
+        for member_id in session.exec(select(GroupMember.member_id).where(GroupMember.group_id == group_id)
+                                      .order_by(col(GroupMember.position))).all():
+            if member_id not in ids:
+                ids.append(member_id)
+                todo.append(member_id)
+    return [i for i in ids if i is not None]
+
+
 @dataclass
 class TaskRow:
     task: Task
@@ -84,7 +102,7 @@ def list_tasks(session: Session, plan: Plan, *, unit: Unit | None = None, team: 
              .where(Task.plan_id == plan.id, Task.status == TaskStatus.ACTIVE,
                     Assignment.status != AssignmentStatus.WITHDRAWN))
     if unit is not None:
-        query = query.where(Assignment.unit_id == unit.id)
+        query = query.where(col(Assignment.unit_id).in_(unit_and_members(session, unit)))
     if team is not None:
         leads = select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == team.id)
         query = query.where(col(Assignment.unit_id).in_(leads))

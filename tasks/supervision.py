@@ -23,6 +23,7 @@ from tasks.models import (
     WorkTeam,
     WorkTeamLead,
 )
+from tasks.queries import unit_and_members
 
 DUE_SOON_DAYS = 7
 
@@ -42,11 +43,25 @@ def traffic_light(assignment: Assignment, today: date) -> str:
 
 @dataclass(frozen=True)
 class Scope:
-    """Narrowing a question to one unit, one work team's lead units, or one 工作事项/category."""
+    """Narrowing a question to one unit (a group: its members), one work team's lead units, or one
+    工作事项/category."""
 
     unit: Unit | None = None
     team: WorkTeam | None = None
     category: str | None = None
+    members: tuple[int, ...] = ()  # a group unit's member units (see unit_scope)
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.members)
+
+
+def unit_scope(session: Session, unit: Unit) -> Scope:
+    """The scope of a unit as the office names it: a group (各镇街) stands for its members."""
+    if unit.kind != "group":  # the directory makes only groups of kind "group": 我的任务 asks nothing more
+        return Scope(unit=unit)
+    ids = unit_and_members(session, unit)
+    return Scope(unit=unit, members=tuple(i for i in ids if i != unit.id))
 
 
 # Why no Task.status filter below: withdrawing a task withdraws its assignments (plan_store), so an
@@ -55,6 +70,8 @@ class Scope:
 
 
 def _unit_filters(unit_column: Any, scope: Scope) -> list[Any]:
+    if scope.unit is not None and scope.members:
+        return [unit_column.in_((scope.unit.id, *scope.members))]
     if scope.unit is not None:
         return [unit_column == scope.unit.id]
     if scope.team is not None:

@@ -1,13 +1,19 @@
 """Every workflow end to end: the real Application, run_polling, the local Bot API server, a real database."""
 
+import re
+import tomllib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from harness import BotHarness
+from sqlmodel import col, select
 
+from bot.sandbox.server import Person
+from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
-from tasks.models import Role
+from tasks.db import transaction
+from tasks.models import Assignment, Role, Unit
 
 COMMERCE = "区商务局"
 AGRICULTURE = "区农业农村局"
@@ -303,3 +309,43 @@ def test_office_adds_and_removes_units_and_merges_a_name_in_chat(bot: BotHarness
     assert bot.snapshot() == unchanged
     assert "不能使用/assign" in bot.say(farmer, f"/assign {task} 区农业农村局")["text"]
     assert bot.snapshot() == unchanged
+
+
+def whole_answer(harness: BotHarness, person: Person, text: str) -> str:
+    """Every page of the bot's answer (a long list comes in several, marked （1/N）)."""
+    before = len(harness.server.messages(person.id))
+    first = harness.say(person, text)["text"]
+    pages = int(match[1]) if (match := re.search(r"（1/(\d+)）", first)) else 1
+    return "\n".join(m["text"] for m in harness.server.wait_for(person.id, after=before, count=pages))
+
+
+def test_a_group_means_its_members_in_every_question_and_in_urge(database_url: str) -> None:
+    # 2 November 2021: each of the 13 towns and streets has its share of the 10/31 tasks overdue.
+    harness = BotHarness(database_url, FixedClock(datetime(2021, 11, 2, 1, 0, tzinfo=UTC)))
+    try:
+        office = harness.join(306, "督办办小钱", Role.OFFICE)
+        town = harness.join(207, "斋堂镇小周", Role.MEMBER, "斋堂镇")
+        # Counted here from the seed's unit file and the assignments, not through the bot's group lookup.
+        group = next(g for g in tomllib.loads(seed_path(UNIT_DIRECTORY).read_text(encoding="utf-8"))["group"]
+                     if g["name"] == "各镇街")
+        members = group["members"]
+        assert len(members) == 13
+        with transaction(harness.engine) as session:
+            open_rows = session.exec(select(Assignment.due_on).join(Unit, col(Unit.id) == Assignment.unit_id).where(
+                col(Unit.name).in_(members), col(Assignment.status).in_(("open", "reported")))).all()
+        overdue = sum(1 for due_on in open_rows if due_on is not None and due_on < date(2021, 11, 2))
+        assert overdue > 0
+
+        answer = whole_answer(harness, office, "/overdue 各镇街")
+        assert f"逾期未办结 · 各镇街（13个单位）（{overdue} 项）" in answer and "斋堂镇" in answer
+        listed = whole_answer(harness, office, "/unit 各镇街")
+        assert f"各镇街（13个单位） 未办结任务（{len(open_rows)} 项）" in listed and "·" in listed
+
+        before = len(harness.server.messages(town.id))
+        urged = harness.say(office, "/urge 各镇街 请本周内报送")["text"]
+        assert f"已催办 各镇街（13个单位）中的 13 个单位，共 {len(open_rows)} 项任务" in urged
+        notice = harness.next_message(town.id, before)["text"]
+        assert "催办" in notice and "斋堂镇" in notice and "请本周内报送" in notice
+    finally:
+        harness.stop()
+    assert harness.server.state.rejected == []

@@ -2,14 +2,15 @@
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.cli import main
 from tasks.db import make_engine
-from tasks.models import Plan, Task
+from tasks.models import Assignment, Plan, Task, Unit
 
 
 def run(database_url: str, *args: str, stdin: str = "") -> tuple[int, str]:
@@ -208,3 +209,15 @@ def test_outbox_never_shows_a_token_an_old_row_kept(database_url: str) -> None:
                            next_attempt_at=at, created_at=at))
     code, output = run(database_url, "outbox", "--status", "dead")
     assert code == 0 and "was rejected" in output and token.split(":")[1][:10] not in output
+
+
+def test_tasks_of_a_group_are_its_members_tasks(database_url: str) -> None:
+    run(database_url, "import")
+    code, output = run(database_url, "--now", "2021-11-02", "tasks", "--unit", "各镇街", "--overdue")
+    assert code == 0 and "责任单位：各镇街（13个单位）" in output
+    # Counted without the group: the tasks any town or street has overdue that day.
+    with Session(make_engine(database_url)) as session:
+        late = session.exec(select(func.count(func.distinct(Assignment.task_id))).join(Unit).where(
+            col(Unit.kind).in_(("town", "street")), col(Assignment.status).in_(("open", "reported")),
+            col(Assignment.due_on) < date(2021, 11, 2))).one()
+    assert late > 0 and f"共 {late} 项" in output

@@ -1,10 +1,11 @@
 """The planner: which duties it chases, and how it finds the due ones among a million."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from harness import bind
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -20,7 +21,7 @@ from tasks.events import Actor
 from tasks.importer import import_file
 from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
 from tasks.policy import Policy
-from tasks.review import one_reported_duty, send_back
+from tasks.review import one_reported_duty, send_back, verify
 from tasks.workdays import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -235,3 +236,69 @@ def test_one_duty_the_clock_cannot_plan_does_not_stop_anyone_elses(engine: Engin
     clock.moment = MORNING + (MORNING - EVE)
     tick(engine, clock)
     assert not [r for r in rows_since(engine, MORNING + (MORNING - EVE)) if r.kind == "duty_unplannable"], "reported once"
+
+
+def test_after_downtime_a_passed_deadline_is_chased_as_overdue_never_reminded(prepared_engine: Engine,
+                                                                              clock: FixedClock) -> None:
+    # Down from the eve of the d10 reminders to the morning after the 10/31 deadline: every reminder of
+    # those tasks fell in the gap, and so did the deadline. The unit hears they are overdue, not that
+    # they are due "in -1 days" (补发).
+    _dated, due_on_31 = planned_to_the_eve(prepared_engine, clock)
+    member_id = bind(prepared_engine, clock, 901, Role.MEMBER, "区商务局")
+    clock.moment = after_deadline(the_task(prepared_engine))
+    today = clock.now().astimezone(SH).date()
+    assert today == date(2021, 11, 1)
+    tick(prepared_engine, clock)
+    rows = [r for r in rows_since(prepared_engine, clock.now()) if r.member_id == member_id]
+    items = [{"kind": r.kind, **i} for r in rows for i in r.payload.get("items", [r.payload])]
+    reminded = [i for i in items if i["kind"] in ("reminder", "reminders_folded")]
+    assert all(date.fromisoformat(str(i["due_on"])) >= today for i in reminded), reminded
+    assert {i["task_id"] for i in items if i["kind"] == "overdue"} >= due_on_31["区商务局"]
+    text = "\n".join(page for r in rows for page in notification(r.kind, r.payload).pages)
+    assert "还有-" not in text and "逾期未办结" in text
+
+
+def test_the_digest_goes_out_on_the_first_working_day_of_the_week_never_on_a_holiday(prepared_engine: Engine,
+                                                                                      clock: FixedClock) -> None:
+    # 2021: Mid-Autumn takes Monday 9/20 and Tuesday 9/21, National Day 10/1–10/7 (a Friday to a Thursday).
+    office_id = bind(prepared_engine, clock, 951, Role.OFFICE)
+    sent: dict[date, int] = {}
+    day = date(2021, 9, 13)
+    while day <= date(2021, 10, 17):
+        clock.moment = datetime.combine(day, time(9, 30), tzinfo=SH)
+        tick(prepared_engine, clock)
+        sent[day] = len([r for r in rows_since(prepared_engine, clock.now())
+                         if r.kind == "digest" and r.member_id == office_id])
+        day += timedelta(days=1)
+    # Independently: each week's first day that chinese_calendar calls a working day.
+    weeks: dict[date, date] = {}
+    for day in sorted(sent):
+        if chinese_calendar.is_workday(day):
+            weeks.setdefault(day - timedelta(days=day.weekday()), day)
+    assert sorted(weeks.values()) == [date(2021, 9, 13), date(2021, 9, 22), date(2021, 9, 27), date(2021, 10, 8),
+                                      date(2021, 10, 11)]
+    assert {day for day, n in sent.items() if n} == set(weeks.values())
+    assert all(n == 1 for n in sent.values() if n)
+
+
+def test_a_digest_moved_by_a_holiday_still_tells_everything_since_the_last_one(prepared_engine: Engine,
+                                                                               clock: FixedClock) -> None:
+    # Verified on Tuesday 9/14, after Monday 9/13's digest: the next digest, moved to Wednesday 9/22 by
+    # Mid-Autumn, must still list it (a week back from Wednesday reaches only to Wednesday 9/15).
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    member_id = bind(prepared_engine, clock, 961, Role.MEMBER, LEAD_UNIT)
+    office_id = bind(prepared_engine, clock, 962, Role.OFFICE)
+    task = the_task(prepared_engine)
+    clock.moment = datetime(2021, 9, 13, 9, 30, tzinfo=SH)
+    tick(prepared_engine, clock)
+    with transaction(prepared_engine) as session:
+        member = session.get(Member, member_id)
+        report_completion(session, clock, member, member_duty(session, member, task.id), "已完成")
+    clock.moment = datetime(2021, 9, 14, 10, 0, tzinfo=SH)
+    with transaction(prepared_engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == LEAD_UNIT)).one()
+        verify(session, clock, session.get(Member, office_id), one_reported_duty(session, task.id, unit))
+    clock.moment = datetime(2021, 9, 22, 9, 30, tzinfo=SH)
+    tick(prepared_engine, clock)
+    [digest] = [r for r in rows_since(prepared_engine, clock.now()) if r.kind == "digest"]
+    assert task.id in {item["task_id"] for item in digest.payload["newly_done"]}

@@ -105,3 +105,14 @@ def test_a_units_long_list_is_capped_and_says_how_to_see_the_rest() -> None:
     shown = check_pages(reply.pages)
     assert shown.count("• ") == LIST_LIMIT and "另有 25 项未列出，发送“我的任务”查看全部" in shown
     assert sum(len(row) for row in reply.buttons.inline_keyboard) == CARD_BUTTONS and "/task 编号" in shown
+
+
+def test_a_reminder_of_a_passed_deadline_says_it_is_late_not_due_in_minus_days() -> None:
+    # Rows the planner queued before it stopped reminding of passed deadlines may still be pending.
+    from bot.render import notification
+
+    late = _due_item(5, "reminder", late=True, days=1)
+    shown = check_pages(notification("duties_due", {"items": [late, _due_item(6, "overdue")]}).pages)
+    assert "还有-" not in shown and "任务<5>（截止 2021-10-31，已逾期 1 天）（补发）" in shown
+    card = check_pages(notification("reminder", late).pages)
+    assert "还有-" not in card and "已逾期1天" in card

@@ -291,12 +291,31 @@ def test_nothing_is_sent_on_non_working_days_and_the_make_up_saturday_counts(yea
     assert all(9 <= row.sent_at.astimezone(SH).hour < 21 for row in rows if row.kind in SCHEDULED_KINDS)
 
 
-def test_digest_every_monday_to_the_office_and_the_leader(year) -> None:
+def first_working_days() -> list[date]:
+    """Each week's (Monday to Sunday) first official working day up to the end of the simulation,
+    from chinese_calendar alone; a week that is all holiday (Spring Festival 2022) has none."""
+    days: dict[date, date] = {}
+    day = START.date() - timedelta(days=START.weekday())
+    while nine(day) <= END:
+        if workday(day):
+            days.setdefault(day - timedelta(days=day.weekday()), day)
+        day += timedelta(days=1)
+    return sorted(day for day in days.values() if nine(day) >= START)
+
+
+def test_digest_on_each_weeks_first_working_day_to_the_office_and_the_leader(year) -> None:
     rows, _assignments, _messages, _rejected = year
     digests = Counter((row.chat_id, row.sent_at.astimezone(SH).date()) for row in rows if row.kind == "digest")
-    mondays = [date(2021, 6, 21) + timedelta(weeks=n) for n in range(33)]
-    assert all(day.weekday() == 0 for _chat, day in digests)
-    assert digests == Counter({(chat, day): 1 for chat in (PEOPLE["office"], PEOPLE["leader"]) for day in mondays})
+    days = first_working_days()
+    assert {date(2021, 9, 22), date(2021, 10, 8)} <= set(days)  # the weeks of Mid-Autumn and National Day
+    assert not {date(2021, 9, 20), date(2021, 10, 4)} & set(days)
+    assert digests == Counter({(chat, day): 1 for chat in (PEOPLE["office"], PEOPLE["leader"]) for day in days})
+
+
+def test_nothing_at_all_is_sent_in_the_national_day_holiday(year) -> None:
+    rows, _assignments, _messages, _rejected = year
+    assert [(row.kind, row.sent_at) for row in rows
+            if date(2021, 10, 1) <= row.sent_at.astimezone(SH).date() <= date(2021, 10, 7)] == []
 
 
 def test_every_row_was_delivered_once_and_nothing_refused(year) -> None:
