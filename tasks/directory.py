@@ -107,6 +107,9 @@ def merge_unit(session: Session, clock: Clock, actor: Actor, source: Unit, targe
         if assignment.task_id in target_tasks:
             # The target already has this duty: the source's copy is withdrawn, its reports stay with it.
             if assignment.status != AssignmentStatus.WITHDRAWN:
+                record(session, clock, actor, "assignment.withdrawn", "assignment", assignment.id,
+                       task_id=assignment.task_id, previous_status=assignment.status,
+                       reason=f"“{source.name}”并入{target.name}，该单位已承担此任务")
                 assignment.withdrawn_from, assignment.status = assignment.status, AssignmentStatus.WITHDRAWN
         else:
             assignment.unit_id, assignment.next_check_at = target.id, db_time(clock)
