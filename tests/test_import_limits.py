@@ -1,0 +1,58 @@
+"""Bounded work: a plan of any size imports and re-imports within the databases' statement limits."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from tasks.clock import FixedClock
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.importer import parse_file
+from tasks.models import Assignment, Task
+from tasks.parsed import ParsedPlan
+from tasks.plan_store import ImportSummary, store_plan
+from tasks.units import UnitDirectory
+
+IMPORTER = Actor("office-admin", "import")
+# Above 65,535: the most parameters one PostgreSQL statement can carry.
+BIG_PLAN = 100_000
+
+
+def write_task_list(path: Path, rows: int, units: list[str]) -> None:
+    """A task list of ``rows`` tasks, one unit each, every row its own 工作事项 (so its own ref)."""
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["2021年某区工作任务清单"])
+        writer.writerow(["工作事项", "任务类别", "任务内容", "责任单位", "完成时限"])
+        writer.writerows([f"事项{n}", "", f"落实第{n}项任务。", units[n % len(units)], "年底前"] for n in range(rows))
+
+
+@pytest.fixture(scope="module")
+def big_plan(tmp_path_factory: pytest.TempPathFactory) -> ParsedPlan:
+    """Read once for both databases: reading is the same whatever stores it, and takes a while."""
+    from seed import UNIT_DIRECTORY, seed_path
+
+    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
+    path = tmp_path_factory.mktemp("big") / "任务清单.csv"
+    write_task_list(path, BIG_PLAN, [name for name, kind in directory.kinds.items() if kind == "department"])
+    return parse_file(path, directory)
+
+
+def store(engine: Engine, plan: ParsedPlan, clock: FixedClock) -> ImportSummary:
+    """What import_file does once the document is read."""
+    with transaction(engine) as session:
+        return store_plan(session, plan, clock, IMPORTER)
+
+
+def test_a_plan_above_the_parameter_limit_re_imports(prepared_engine: Engine, clock: FixedClock,
+                                                     big_plan: ParsedPlan) -> None:
+    assert store(prepared_engine, big_plan, clock).created == BIG_PLAN
+    # Re-importing reads every task's assignments, milestones and project back to compare them.
+    again = store(prepared_engine, big_plan, clock)
+    assert not again.changed and again.unchanged == BIG_PLAN
+    with Session(prepared_engine) as session:
+        assert session.exec(select(func.count()).select_from(Task)).one() == BIG_PLAN
+        assert session.exec(select(func.count()).select_from(Assignment)).one() == BIG_PLAN
