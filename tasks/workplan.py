@@ -52,6 +52,8 @@ class _WorkPoint:
     item: Item
     units_text: str = ""
     units_line: int | None = None
+    # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
+    more_text: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -142,7 +144,7 @@ def read_workplan(text: str, directory: UnitDirectory, *, year: int | None = Non
             continue
         if reading.points and not reading.points[-1].units_text:
             # A work point that runs over several paragraphs.
-            reading.points[-1].item.text += content
+            reading.points[-1].more_text.append(content)
 
     _finish_points(reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
@@ -186,6 +188,9 @@ def _finish_points(reading: _Reading) -> None:
     expected = 1
     for point in reading.points:
         item = point.item
+        # Joined once: adding each paragraph to the text as it came copied the whole point every
+        # time, quadratic in a long one (4 MB of paragraphs after one point took 5 s).
+        item.text = "".join([item.text, *point.more_text])
         item.ref = unique_ref(item.ref, reading.refs)
         where = _where(point.units_line or item.line or 0)
         if point.units_text:
