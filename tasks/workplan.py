@@ -34,7 +34,9 @@ _CHINESE_POINT = re.compile(r"^[（(](?P<number>[一二三四五六七八九十]
 _UNIT_LINE = re.compile(r"^(?:责任单位|责任部门|责任主体|牵头单位|牵头部门)\s*[:：]")
 _EMBEDDED_UNITS = (
     # "…。（公安厅、财政厅、医保局按职责分工负责）" / "（区商务局牵头，区财政局配合）"
-    re.compile(r"[（(](?P<units>[^（）()]*?(?:负责|牵头|配合)[^（）()]*)[）)]\s*[。.]?$"),
+    # (The keyword is looked for ahead, not matched between two runs of the same characters: that
+    # form tried every way to split a long bracket around each keyword in it, 20 s for 100 KB.)
+    re.compile(r"[（(](?=[^（）()]*?(?:负责|牵头|配合))(?P<units>[^（）()]*)[）)]\s*[。.]?$"),
     # "…（责任单位：区商务局、区财政局）"
     re.compile(r"[（(](?P<units>(?:责任单位|责任部门|牵头单位|牵头部门)\s*[:：][^（）()]+)[）)]\s*[。.]?$"),
     # "…。责任单位：区商务局、区财政局。"
