@@ -5,16 +5,18 @@ abort the process on a failed allocation, or ask for all the memory the machine 
 truncated and garbled copies of a real task list. The child limits its own address space before
 it opens the file; whatever becomes of it, the import gets the sheets or a DocumentError.
 
-    python -m tasks.workbook_reader PATH   ->   {"sheets": [[name, [[cell, …], …]], …]} or {"error": "…"}
+    python -m tasks.workbook_reader PATH PARENT_PID   ->   {"sheets": [[name, [[cell, …], …]], …]} or {"error": "…"}
 
 The ceiling is 2 GiB of address space unless TASKBOT_WORKBOOK_MEMORY_BYTES says otherwise.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from datetime import date, datetime, time
@@ -23,24 +25,48 @@ from pathlib import Path
 # Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
 TIME_LIMIT_SECONDS = 120
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def read_workbook(path: Path) -> list[tuple[str, list[list[str]]]]:
     """Every sheet's cells as text, read by a fenced child process."""
     from tasks.workplan import DocumentError  # here: the child imports this module, and needs nothing else
 
+    child = subprocess.Popen([sys.executable, "-m", __name__, str(path), str(os.getpid())],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        done = subprocess.run([sys.executable, "-m", __name__, str(path)], capture_output=True,
-                              timeout=TIME_LIMIT_SECONDS, check=False)
+        stdout, _stderr = child.communicate(timeout=TIME_LIMIT_SECONDS)
     except subprocess.TimeoutExpired as error:
         raise DocumentError(f"无法打开表格文件：读取超过 {TIME_LIMIT_SECONDS} 秒（文件可能已损坏）") from error
+    finally:
+        # Whatever ends the wait (the time limit, Ctrl-C, an error here), the reader ends with it:
+        # it would otherwise go on using its memory ceiling for an import nobody waits for.
+        _end(child)
     try:
-        answer = json.loads(done.stdout)
+        answer = json.loads(stdout)
     except ValueError:  # the child died: killed, aborted, out of memory
-        raise DocumentError(f"无法打开表格文件：文件已损坏或过大，读取时出错退出（退出码 {done.returncode}）") from None
+        raise DocumentError(
+            f"无法打开表格文件：文件已损坏或过大，读取时出错退出（退出码 {child.returncode}）") from None
     if "error" in answer:
         raise DocumentError(f"无法打开表格文件：{answer['error']}")
     return [(name, rows) for name, rows in answer["sheets"]]
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when the import that started it dies, even by SIGKILL, which
+    gives the import no chance to end it. If the import died before the request, it is too late
+    to be told: the child has been handed to another parent, and leaves by itself."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def cell_text(value: object) -> str:
@@ -68,6 +94,7 @@ def _read(path: str) -> list[tuple[str, list[list[str]]]]:
 
 
 def main() -> None:
+    _die_with_parent(int(sys.argv[2]))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CEILING, MEMORY_CEILING))
     try:
         answer: dict[str, object] = {"sheets": _read(sys.argv[1])}

@@ -1,6 +1,12 @@
 """Bounded work: a plan of any size imports and re-imports within the databases' statement limits."""
 
+import contextlib
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +62,48 @@ def test_a_plan_above_the_parameter_limit_re_imports(prepared_engine: Engine, cl
     with Session(prepared_engine) as session:
         assert session.exec(select(func.count()).select_from(Task)).one() == BIG_PLAN
         assert session.exec(select(func.count()).select_from(Assignment)).one() == BIG_PLAN
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie has finished; only its parent has yet to notice)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_the_workbook_reader_dies_with_the_import_that_started_it(tmp_path: Path) -> None:
+    # A named pipe no one writes to: the reader child blocks opening it, as it would reading a huge file.
+    workbook = tmp_path / "任务清单.xlsx"
+    os.mkfifo(workbook)
+    importer = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                                 "from tasks.workbook_reader import read_workbook; read_workbook(Path(sys.argv[1]))",
+                                 str(workbook)])
+    reader: list[int] = []
+    try:
+        assert wait_until(lambda: children_of(importer.pid)), "no reader child"
+        reader = children_of(importer.pid)
+        os.kill(importer.pid, signal.SIGKILL)  # as the OOM killer or kill -9 would
+        importer.wait()
+        assert wait_until(lambda: not running(reader[0]), 10), "the reader outlived the import"
+    finally:
+        importer.kill()
+        for pid in reader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
