@@ -25,6 +25,10 @@ from pathlib import Path
 # Bytes of address space for the child: a 100,000-row task list needs a fraction of the default.
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
 TIME_LIMIT_SECONDS = 120
+# Cells (from A1 to the last used cell, as the reader returns them) a workbook may hold: 100,000
+# task rows of 12 columns. Everything the import builds grows with them; the 440,000 rows of a
+# 20 MB task list took more than a gigabyte and a minute (bench/bench_limits.py), and are refused.
+MAX_CELLS = int(os.environ.get("TASKBOT_WORKBOOK_MAX_CELLS", 1_200_000))
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -47,6 +51,8 @@ def read_workbook(path: Path) -> list[tuple[str, list[list[str]]]]:
     except ValueError:  # the child died: killed, aborted, out of memory
         raise DocumentError(
             f"无法打开表格文件：文件已损坏或过大，读取时出错退出（退出码 {child.returncode}）") from None
+    if "refused" in answer:
+        raise DocumentError(answer["refused"])
     if "error" in answer:
         raise DocumentError(f"无法打开表格文件：{answer['error']}")
     return [(name, rows) for name, rows in answer["sheets"]]
@@ -86,11 +92,23 @@ def _read(path: str) -> list[tuple[str, list[list[str]]]]:
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_path(path)
+    # Counted from each sheet's extent before any cell becomes a Python object: an empty cell
+    # far down or to the right (XFD1048576) makes a grid of billions.
+    cells = 0
+    for name in workbook.sheet_names:
+        end = workbook.get_sheet_by_name(name).end
+        cells += (end[0] + 1) * (end[1] + 1) if end else 0
+    if cells > MAX_CELLS:
+        raise TooLargeError(f"表格共 {cells:,} 个单元格，超过一次导入的上限 {MAX_CELLS:,} 个，请拆分成几个文件分别导入")
     # From A1, empty leading rows included, so that row numbers match what Excel shows. Formulas
     # come as their last computed values, as the office saw them.
     return [(name, [[cell_text(v) for v in row]
                     for row in workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)])
             for name in workbook.sheet_names]
+
+
+class TooLargeError(ValueError):
+    """A workbook too large to import at once."""
 
 
 def main() -> None:
@@ -100,6 +118,8 @@ def main() -> None:
         answer: dict[str, object] = {"sheets": _read(sys.argv[1])}
     except (KeyboardInterrupt, SystemExit):
         raise
+    except TooLargeError as error:  # the file is sound: its sentence is said as it is
+        answer = {"refused": str(error)}
     except BaseException as error:  # a Rust panic arrives as pyo3's PanicException, a BaseException
         answer = {"error": str(error)[:300] or type(error).__name__}
     # UTF-8 bytes, whatever the locale: a third the size of ASCII escapes for Chinese text.

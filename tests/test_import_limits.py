@@ -10,13 +10,16 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SEED_DOCUMENT
+from dbstate import snapshot
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
+from tasks import importer
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.importer import parse_file
+from tasks.importer import DocumentError, import_file, parse_file
 from tasks.models import Assignment, Task
 from tasks.parsed import ParsedPlan
 from tasks.plan_store import ImportSummary, store_plan
@@ -107,3 +110,28 @@ def test_the_workbook_reader_dies_with_the_import_that_started_it(tmp_path: Path
         for pid in reader:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_workbook_above_the_cell_limit_is_refused_in_one_sentence(
+        prepared_engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_import_spreadsheets import write_office_workbook
+
+    path = tmp_path / "任务清单.xlsx"
+    write_office_workbook(path)  # title, header and 18 rows, 6 columns: 120 cells
+    before = snapshot(prepared_engine)
+    monkeypatch.setenv("TASKBOT_WORKBOOK_MAX_CELLS", "100")  # read by the reader child
+    with pytest.raises(DocumentError) as refused:
+        import_file(prepared_engine, path, clock, IMPORTER, district="门头沟区")
+    assert str(refused.value) == "表格共 120 个单元格，超过一次导入的上限 100 个，请拆分成几个文件分别导入"
+    assert snapshot(prepared_engine) == before
+
+
+def test_a_text_document_above_the_size_limit_is_refused_before_it_is_read(
+        prepared_engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "工作要点.txt"
+    path.write_bytes(SEED_DOCUMENT.read_bytes() * 2)  # 78 KB
+    before = snapshot(prepared_engine)
+    monkeypatch.setattr(importer, "MAX_TEXT_BYTES", 64 << 10)
+    with pytest.raises(DocumentError, match=r"^文件有 0 MB，超过一次导入的上限 0 MB"):
+        import_file(prepared_engine, path, clock, IMPORTER, district="门头沟区")
+    assert snapshot(prepared_engine) == before
