@@ -108,18 +108,21 @@ def tree_rss(pid: int) -> int:
 
 
 def measure(path: Path, database: Path) -> tuple[float, int, int, str]:
-    """Seconds, peak tree RSS, exit code and last output line of one `taskbot import`."""
+    """Seconds, peak tree RSS, exit code and first output line (what was imported, or the refusal)."""
     env = {**os.environ, "TASKBOT_DATABASE_URL": f"sqlite:///{database}"}
-    start = time.perf_counter()
-    process = subprocess.Popen([str(TASKBOT), "import", str(path), "--year", "2021"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
-        time.sleep(0.01)
-    elapsed = time.perf_counter() - start
-    output = process.stdout.read().decode("utf-8", "replace").strip().splitlines() if process.stdout else []
-    return elapsed, peak, process.returncode, (output[-1] if output else "")
+    log = database.with_suffix(".out")
+    # To a file, not a pipe: an import lists every problem it met, more than a pipe holds unread.
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen([str(TASKBOT), "import", str(path), "--year", "2021"], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+    output = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return elapsed, peak, process.returncode, (output[0] if output else "")
 
 
 def main() -> None:
