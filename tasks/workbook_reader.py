@@ -26,10 +26,10 @@ from pathlib import Path
 MEMORY_CEILING = int(os.environ.get("TASKBOT_WORKBOOK_MEMORY_BYTES", 2 << 30))
 TIME_LIMIT_SECONDS = 120
 # Cells (from A1 to the last used cell, as the reader returns them) a workbook may hold: 100,000
-# task rows of 6 columns. Everything the import builds grows with them: 190,000 rows (1.1 million
-# cells) took 105 s and 1.3 GB (bench/bench_limits.py --xlsx-mb 8.5), and the 450,000 rows of a
-# 20 MB task list would take more; both are refused.
-MAX_CELLS = int(os.environ.get("TASKBOT_WORKBOOK_MAX_CELLS", 600_000))
+# task rows of 6 columns and the rows above them. Everything the import builds grows with them:
+# 190,000 rows (1.1 million cells) took 105 s and 1.3 GB (bench/bench_limits.py --xlsx-mb 8.5),
+# and the 450,000 rows of a 20 MB task list would take more; both are refused.
+MAX_CELLS = int(os.environ.get("TASKBOT_WORKBOOK_MAX_CELLS", 620_000))
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
