@@ -65,13 +65,24 @@ def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: i
     return following is not None and cell_rows[following] is not None
 
 
-def _is_open(paragraph: Paragraph) -> bool:
-    return paragraph.heading == 0 and not paragraph.text.endswith(_CLOSED_ENDINGS)
+def _is_open(paragraph: Paragraph, pieces: list[str]) -> bool:
+    """Whether a page break cut ``paragraph``, whose text so far ends with its last piece."""
+    return paragraph.heading == 0 and not (pieces[-1] if pieces else paragraph.text).endswith(_CLOSED_ENDINGS)
+
+
+def _join(paragraph: Paragraph, pieces: list[str]) -> None:
+    if pieces:
+        paragraph.text = "".join([paragraph.text, *pieces])
+        pieces.clear()
 
 
 def read_blocks(text: str) -> list[Block]:
     """Paragraphs and tables in document order, page-broken paragraphs joined again."""
     blocks: list[Block] = []
+    # The pieces page breaks cut from the last paragraph, joined once it is complete: adding each
+    # to its text as it came copied the paragraph every time, quadratic in a long one (a 4 MB run
+    # of unfinished lines took 5 s).
+    pieces: list[str] = []
     # Trailing tabs are kept: they are the empty cells at the end of a table row.
     lines = [raw.replace("\u3000", " ").rstrip(" \r\n") for raw in text.splitlines()]
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
@@ -89,6 +100,8 @@ def read_blocks(text: str) -> list[Block]:
                 continue
             previous = blocks[-1] if blocks else None
             if not isinstance(previous, Table):
+                if isinstance(previous, Paragraph):
+                    _join(previous, pieces)
                 previous = Table(line=number)
                 blocks.append(previous)
             previous.rows.append(TableRow(number, cells))
@@ -99,9 +112,12 @@ def read_blocks(text: str) -> list[Block]:
         if not content:
             continue
         previous = blocks[-1] if blocks else None
-        if (isinstance(previous, Paragraph) and level == 0 and _is_open(previous)
-                and not _STRUCTURAL_START.match(content)):
-            previous.text += content
-            continue
+        if isinstance(previous, Paragraph):
+            if level == 0 and _is_open(previous, pieces) and not _STRUCTURAL_START.match(content):
+                pieces.append(content)
+                continue
+            _join(previous, pieces)
         blocks.append(Paragraph(number, content, level))
+    if blocks and isinstance(blocks[-1], Paragraph):
+        _join(blocks[-1], pieces)
     return blocks

@@ -32,10 +32,20 @@ SPREADSHEET_SUFFIXES = (".csv", ".tsv", *WORKBOOK_SUFFIXES)
 __all__ = ["DocumentError", "import_file", "parse_file", "prepare_database"]
 
 
+# Bytes of a text document or CSV file: the bundled year's document is 39 KB, a 100,000-row task
+# list as CSV about 4 MB. What an import builds grows with the text, and a 50 MB document took more
+# than ten minutes (bench/bench_limits.py); larger ones are refused before they are read.
+MAX_TEXT_BYTES = 10 << 20
+
+
 def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
                title: str | None = None) -> ParsedPlan:
     if not path.is_file():
         raise DocumentError(f"找不到文件：{path}")
+    is_workbook = path.suffix.lower() in WORKBOOK_SUFFIXES
+    if not is_workbook and (size := path.stat().st_size) > MAX_TEXT_BYTES:
+        raise DocumentError(f"文件有 {size / 2**20:.0f} MB，超过一次导入的上限 {MAX_TEXT_BYTES >> 20} MB，"
+                            "请确认文件无误，或拆分成几个文件分别导入")
     if path.suffix.lower() in SPREADSHEET_SUFFIXES:
         plan = read_spreadsheet(path, directory, year=year, title=title)
     else:

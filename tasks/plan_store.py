@@ -8,6 +8,7 @@ the transaction: a failure anywhere leaves the database as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -46,6 +47,10 @@ TRACKED_KINDS = ("workpoint", "task", "project")
 AUDITED_TASK_FIELDS = ("kind", "number", "category", "topic", "text", "deadline", "start",
                        "deadline_text", "recurrence", "parent_id", "status")
 INSERT_BATCH = 2000
+# Values in one IN list. A statement carries at most 65,535 parameters on PostgreSQL (the
+# protocol counts them in 16 bits) and 32,766 on a default SQLite build; a plan may hold more
+# tasks than that, so anything listed per task is read in slices of this many.
+SELECT_BATCH = 10_000
 PROJECT_FIELDS = ("region", "nature", "content", "total_investment", "funds", "implementing_unit",
                   "manager", "period_text", "benefit")
 
@@ -144,8 +149,7 @@ def _plan(store: _Store, parsed: ParsedPlan) -> Plan:
 def _units(store: _Store, parsed: ParsedPlan, summary: ImportSummary) -> dict[str, int]:
     """Ids of every unit the items name, creating the ones the directory did not know."""
     names = {name for item in parsed.items for name in item.units}
-    existing = {u.name: u for u in store.session.exec(select(Unit).where(col(Unit.name).in_(names))).all()} \
-        if names else {}
+    existing = {u.name: u for u in _select_in(store.session, Unit, Unit.name, names)}
     for name, kind in parsed.new_units.items():
         if name in existing or name not in names:
             continue
@@ -230,10 +234,9 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
     task_ids = [t.id for t in existing.values()]
     if not task_ids:
         return
-    milestones = _group(session.exec(select(Milestone).where(col(Milestone.task_id).in_(task_ids))).all(), "task_id")
-    assignments = _group(session.exec(select(Assignment).where(col(Assignment.task_id).in_(task_ids))).all(),
-                         "task_id")
-    projects = {p.task_id: p for p in session.exec(select(Project).where(col(Project.task_id).in_(task_ids))).all()}
+    milestones = _group(_select_in(session, Milestone, Milestone.task_id, task_ids), "task_id")
+    assignments = _group(_select_in(session, Assignment, Assignment.task_id, task_ids), "task_id")
+    projects = {p.task_id: p for p in _select_in(session, Project, Project.task_id, task_ids)}
     new_assignments: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in tracked.items:
@@ -273,6 +276,16 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
                                          Assignment.unit_id, Assignment.role)
     for assignment_id, task_id, unit_id, role in created:
         store.event("assignment.created", "assignment", assignment_id, task_id=task_id, unit=names[unit_id], role=role)
+
+
+def _select_in(session: Session, table: type[SQLModel], column: Any, values: Iterable[Any]) -> list[Any]:
+    """The rows of ``table`` whose ``column`` is one of ``values``, in statements of at most
+    SELECT_BATCH parameters each (see there)."""
+    values = list(values)
+    rows: list[Any] = []
+    for start in range(0, len(values), SELECT_BATCH):
+        rows += session.exec(select(table).where(col(column).in_(values[start:start + SELECT_BATCH]))).all()
+    return rows
 
 
 def _group(rows: list[Any], key: str) -> dict[int, list[Any]]:

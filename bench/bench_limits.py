@@ -1,0 +1,147 @@
+"""Import limits: a 50 MB text document and a 20 MB XLSX task list, each imported by `taskbot import`
+into a fresh SQLite file, or refused; wall time and the peak memory of the whole process tree.
+
+    .venv/bin/python bench/bench_limits.py [--text-mb 50] [--xlsx-mb 20] [--keep DIR]
+
+The text document is the bundled 2021 document repeated; the workbook is a task list shaped like
+bench_import's (areas, topics, sub-items, unit lists), written as XLSX directly so that making it
+takes seconds. Peak memory is the largest sum of the resident sizes of `taskbot import` and its
+children (the workbook reader), sampled every 10 ms from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from tasks.units import UnitDirectory
+
+TASKBOT = Path(sys.executable).with_name("taskbot")
+AREAS = ["组织领导", "产业合作", "劳务协作", "消费帮扶", "教育帮扶", "健康帮扶", "社会帮扶", "信息宣传"]
+DEADLINES = ["6月底前", "8月底前", "10月底前", "年底前", "三季度末", "9月中旬", "按计划推进", "2021年6月-2021年12月"]
+
+
+def write_text(path: Path, megabytes: float) -> None:
+    seed = seed_path(MENTOUGOU_2021).read_text(encoding="utf-8")
+    path.write_text(seed * max(1, round(megabytes * 1e6 / len(seed.encode()))), encoding="utf-8")
+
+
+def write_xlsx(path: Path, megabytes: float) -> int:
+    """A task list of about ``megabytes`` (compressed, as the file is); returns its rows."""
+    units = [name for name, kind in UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)).kinds.items()
+             if kind in ("department", "office")]
+    rng = random.Random(2021)
+
+    def row(number: int) -> str:
+        text = (f"1. 制定第{number}项工作方案。 2. 9月底前完成中期评估。 3. 年底前总结报送。" if number % 5 == 0
+                else f"落实第{number}项重点任务，推进协作地区相关工作，{rng.random():.12f}。")
+        cells = [str(number), AREAS[number % len(AREAS)], f"事项{number}", text,
+                 "、".join(rng.sample(units, rng.randint(1, 4))), rng.choice(DEADLINES)]
+        return f'<row r="{number + 2}">' + "".join(
+            f'<c r="{"ABCDEF"[i]}{number + 2}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+            for i, v in enumerate(cells)) + "</row>"
+
+    header = ['<row r="1"><c r="A1" t="inlineStr"><is><t>2021年某区工作任务清单</t></is></c></row>',
+              '<row r="2">' + "".join(f'<c r="{"ABCDEF"[i]}2" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in
+                                      enumerate(["序号", "工作事项", "任务类别", "任务内容", "责任单位", "完成时限"]))
+              + "</row>"]
+    # About 45 bytes of compressed XML a row, measured; the loop below stops at the size asked for.
+    rows = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            sheet.write("".join(header).encode())
+            while True:
+                chunk = "".join(row(rows + n) for n in range(1, 10_001))
+                sheet.write(chunk.encode())
+                rows += 10_000
+                if rows * 45 >= megabytes * 1e6:
+                    break
+            sheet.write(b"</sheetData></worksheet>")
+    return rows
+
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+OFFICE_TYPES = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+CONTENT_TYPES = (
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{OFFICE_TYPES}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{OFFICE_TYPES}.worksheet+xml"/></Types>')
+ROOT_RELS = (f'<Relationships xmlns="{RELATIONSHIPS}"><Relationship Id="rId1" '
+             f'Type="{OFFICE_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+WORKBOOK = (f'<workbook xmlns="{MAIN}" xmlns:r="{OFFICE_RELATIONSHIPS}">'
+            '<sheets><sheet name="任务清单" sheetId="1" r:id="rId1"/></sheets></workbook>')
+WORKBOOK_RELS = (f'<Relationships xmlns="{RELATIONSHIPS}"><Relationship Id="rId1" '
+                 f'Type="{OFFICE_RELATIONSHIPS}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and all its descendants now."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) * 1024
+            pending += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue
+    return total
+
+
+def measure(path: Path, database: Path) -> tuple[float, int, int, str]:
+    """Seconds, peak tree RSS, exit code and first output line (what was imported, or the refusal)."""
+    env = {**os.environ, "TASKBOT_DATABASE_URL": f"sqlite:///{database}"}
+    log = database.with_suffix(".out")
+    # To a file, not a pipe: an import lists every problem it met, more than a pipe holds unread.
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen([str(TASKBOT), "import", str(path), "--year", "2021"], env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - start
+    output = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return elapsed, peak, process.returncode, (output[0] if output else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--text-mb", type=float, default=50)
+    parser.add_argument("--xlsx-mb", type=float, default=20)
+    parser.add_argument("--keep", type=Path, help="write the documents here and keep them")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="taskbot-limits-"))
+    work.mkdir(parents=True, exist_ok=True)
+    text, workbook = work / "工作要点.txt", work / "任务清单.xlsx"
+    write_text(text, args.text_mb)
+    rows = write_xlsx(workbook, args.xlsx_mb)
+    for label, path in ((f"text document, {text.stat().st_size / 1e6:.1f} MB", text),
+                        (f"XLSX, {workbook.stat().st_size / 1e6:.1f} MB, {rows} rows", workbook)):
+        elapsed, peak, code, last = measure(path, work / f"{path.stem}.db")
+        print(f"{label}: {elapsed:6.1f} s, peak RSS {peak / 2**20:6.0f} MiB (import and reader), exit {code}")
+        print(f"  {last[:160]}")
+
+
+if __name__ == "__main__":
+    main()
