@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_planner
 from sandbox_process import SandboxProcess, outcome_of, serve_people
 
+from bot.config import DEFAULT_IN_FLIGHT
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
@@ -53,6 +54,8 @@ def main() -> None:
     parser.add_argument("--no-delivery", action="store_true", help="plan only: notifications stay in the outbox")
     parser.add_argument("--server-thread", action="store_true",
                         help="run the local Bot API server in a thread of this process (it then shares its CPU)")
+    parser.add_argument("--in-flight", type=int, default=DEFAULT_IN_FLIGHT,
+                        help="notifications on the wire at once ([delivery] in_flight)")
     parser.add_argument("--until", type=date.fromisoformat, default=END.date(),
                         help="last day played (a shorter run, for profiling)")
     args = parser.parse_args()
@@ -69,7 +72,8 @@ def main() -> None:
                             for chat, role in ((office, "office"), (leader, "leader")))
         clock = FixedClock(START)
         policy, calendar = Policy(timezone=SH), WorkCalendar()
-        ctx = BotContext(engine, clock, SH, "bench", policy=policy, calendar=calendar, paced=False)
+        ctx = BotContext(engine, clock, SH, "bench", policy=policy, calendar=calendar, paced=False,
+                         in_flight=args.in_flight)
         end = datetime.combine(args.until, END.timetz())
 
         async def run(server: SandboxServer | SandboxProcess) -> tuple[float, int]:
