@@ -6,18 +6,20 @@ from zoneinfo import ZoneInfo
 
 from dbstate import snapshot
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.app import Webhook
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
+from bot.sandbox.server import SandboxServer
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import Clock, FixedClock
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
 from tasks.members import create_invite, redeem_invite
-from tasks.models import Role, Task, Unit
+from tasks.models import Member, Role, Task, Unit
+from tasks.outbox import enqueue
 from tasks.policy import Policy
 from tasks.units import UnitDirectory
 from tasks.workdays import WorkCalendar
@@ -63,3 +65,18 @@ def bind(engine: Engine, clock: Clock, user_id: int, role: Role, unit_name: str 
                                is_group=False)
         assert member.id is not None
         return member.id
+
+
+def queue_one_per_new_chat(session: Session, clock: Clock, server: SandboxServer, count: int, first_user_id: int,
+                           key: str) -> None:
+    """``count`` notifications, each to a new office member's own chat on the local server: a chat's
+    count of messages there is its row's count of deliveries."""
+    people = []
+    for n in range(count):
+        user_id = first_user_id + n
+        server.person(user_id, f"人{n}")
+        people.append(Member(user_id=user_id, chat_id=user_id, name=f"m{n}", role=Role.OFFICE, created_at=clock.now()))
+    session.add_all(people)
+    session.flush()
+    for n, member in enumerate(people):
+        enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"{key}:{n}")

@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from harness import queue_one_per_new_chat
 from sqlmodel import select
 
 from bot.sandbox.server import SandboxServer
@@ -27,8 +28,8 @@ from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import prepare_database
-from tasks.models import Member, Outbox, OutboxStatus, Role
-from tasks.outbox import LEASE, enqueue
+from tasks.models import Outbox, OutboxStatus
+from tasks.outbox import LEASE
 from tasks.units import UnitDirectory
 
 ADMIN = Actor("admin", "cli")
@@ -44,16 +45,7 @@ def queue_one_message_per_chat(database_url: str, server: SandboxServer) -> None
     clock = FixedClock(START)
     prepare_database(engine, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)), clock, ADMIN)
     with transaction(engine) as session:
-        people = []
-        for n in range(ROWS):
-            user_id = 40_000 + n
-            server.person(user_id, f"人{n}")
-            people.append(Member(user_id=user_id, chat_id=user_id, name=f"m{n}", role=Role.OFFICE,
-                                 created_at=clock.now()))
-        session.add_all(people)
-        session.flush()
-        for n, member in enumerate(people):
-            enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"kill:{n}")
+        queue_one_per_new_chat(session, clock, server, ROWS, 40_000, "kill")
     engine.dispose()
 
 

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime
 
+from harness import queue_one_per_new_chat
 from sqlmodel import select
 
 from bot.flood import FloodLimits
@@ -19,8 +20,7 @@ from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.importer import import_file, prepare_database
 from tasks.members import create_invite, redeem_invite
-from tasks.models import Member, Outbox, Role, Unit
-from tasks.outbox import enqueue
+from tasks.models import Outbox, Role, Unit
 from tasks.units import UnitDirectory
 
 ADMIN = Actor("admin", "cli")
@@ -44,16 +44,7 @@ def test_three_workers_send_each_notification_once(postgres_database: str) -> No
             server.person(user_id, unit.name)
             code = create_invite(session, clock, ADMIN, Role.MEMBER, unit).code
             redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=unit.name, is_group=False)
-        extra = []
-        for n in range(300):  # and a queue already waiting
-            user_id = 30_000 + n
-            server.person(user_id, f"人{n}")
-            extra.append(Member(user_id=user_id, chat_id=user_id, name=f"m{n}", role=Role.OFFICE,
-                                created_at=clock.now()))
-        session.add_all(extra)
-        session.flush()
-        for n, member in enumerate(extra):
-            enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"queued:{n}")
+        queue_one_per_new_chat(session, clock, server, 300, 30_000, "queued")  # and a queue already waiting
     env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "bot.cli", "--database-url", postgres_database, "--now", "2021-10-15T09:05",
                "worker", "--base-url", server.base_url, "--until-idle"]
