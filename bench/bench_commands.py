@@ -29,12 +29,12 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from bot.sandbox.server import Person, SandboxServer
+from tasks.clock.digest import weekly_digest
+from tasks.clock.policy import Policy
 from tasks.db import make_engine, transaction
-from tasks.digest import weekly_digest
 from tasks.events import Actor
-from tasks.members import create_invite
 from tasks.models import GroupMember, Role, Unit
-from tasks.policy import Policy
+from tasks.work.members import create_invite
 
 SH = ZoneInfo("Asia/Shanghai")
 WARM_UP = 3

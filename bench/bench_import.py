@@ -25,8 +25,8 @@ from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine
 from tasks.events import Actor
-from tasks.importer import import_file, parse_file, prepare_database
-from tasks.units import UnitDirectory
+from tasks.plan.importer import import_file, parse_file, prepare_database
+from tasks.plan.units import UnitDirectory
 
 ACTOR = Actor("bench", "import")
 AREAS = ["组织领导", "产业合作", "劳务协作", "消费帮扶", "教育帮扶", "健康帮扶", "社会帮扶", "信息宣传"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
-from tasks.units import UnitDirectory
+from tasks.plan.units import UnitDirectory
 
 TASKBOT = Path(sys.executable).with_name("taskbot")
 AREAS = ["组织领导", "产业合作", "劳务协作", "消费帮扶", "教育帮扶", "健康帮扶", "社会帮扶", "信息宣传"]

@@ -28,14 +28,13 @@ import psycopg
 from sqlalchemy import insert, update
 from sqlmodel import SQLModel, col
 
-from tasks import planner
 from tasks.bulk import load_rows
-from tasks.clock import FixedClock
+from tasks.clock import FixedClock, planner
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import create_schema, make_engine, transaction
-from tasks.importer import refresh_statistics
 from tasks.models import Assignment, Member, Outbox, Plan, Task, Unit
-from tasks.policy import Policy
-from tasks.workdays import WorkCalendar
+from tasks.plan.importer import refresh_statistics
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2021, 10, 15, 1, 30, tzinfo=UTC)  # 09:30 Beijing on a working day

@@ -34,12 +34,11 @@ from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
 from bot.telegram_http import make_bot
-from tasks import planner
-from tasks.clock import FixedClock
+from tasks.clock import FixedClock, planner
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine
 from tasks.models import Assignment, Member, Outbox
-from tasks.policy import Policy
-from tasks.workdays import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 START = datetime(2021, 6, 18, 8, tzinfo=SH)

@@ -51,19 +51,20 @@ from bot.worker import run_worker
 from seed import MENTOUGOU_2021, seed_path
 from tasks.backup import backup, restore
 from tasks.clock import Clock, FixedClock, ShiftedClock, SystemClock, local_today, parse_moment
+from tasks.clock.digest import weekly_digest
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, normalise_url, transaction
-from tasks.deadlines import read_deadline
-from tasks.digest import weekly_digest
-from tasks.directory import load_seed_directory
 from tasks.errors import ServiceError
 from tasks.events import Actor, jsonable
-from tasks.importer import import_file, prepare_database, preview_file
-from tasks.members import ROLE_NAMES, create_invite, parse_role
 from tasks.models import Outbox, Role
-from tasks.parsed import ParsedPlan
-from tasks.plan_store import ImportSummary
-from tasks.policy import Policy
-from tasks.queries import (
+from tasks.plan.deadlines import read_deadline
+from tasks.plan.directory import load_seed_directory
+from tasks.plan.importer import import_file, prepare_database, preview_file
+from tasks.plan.parsed import ParsedPlan
+from tasks.plan.store import ImportSummary
+from tasks.redaction import redact, register_secret
+from tasks.work.lookup import (
     NotFoundError,
     find_team,
     find_unit,
@@ -73,8 +74,7 @@ from tasks.queries import (
     unit_overview,
     unresolved_names,
 )
-from tasks.redaction import redact, register_secret
-from tasks.workdays import WorkCalendar
+from tasks.work.members import ROLE_NAMES, create_invite, parse_role
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
 SANDBOX_START = "2021-09-01T09:00"

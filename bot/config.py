@@ -39,7 +39,7 @@ class Settings:
     webhook_secret: str = ""
     # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
     telegram_ca_bundle: str = ""
-    policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.policy
+    policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.clock.policy
     in_flight: int = DEFAULT_IN_FLIGHT  # [delivery] in_flight
     # True when database_url came from a flag, the environment or a config file rather than the default.
     database_configured: bool = False

@@ -19,10 +19,10 @@ from bot.config import DEFAULT_IN_FLIGHT
 from bot.flood import SharedFlood
 from tasks import inbox
 from tasks.clock import Clock, local_today
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import transaction
 from tasks.models import Member
-from tasks.policy import Policy
-from tasks.workdays import WorkCalendar
 
 T = TypeVar("T")
 CONTEXT_KEY = "taskbot"

@@ -23,8 +23,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
 from bot.config import ConfigError
 from tasks.errors import ServiceError
+from tasks.plan.workplan import DocumentError
 from tasks.redaction import redact
-from tasks.workplan import DocumentError
 
 LOG_LEVEL_ENV = "TASKBOT_LOG_LEVEL"
 DEBUG_HINT = f"要看详细原因，请设置环境变量 {LOG_LEVEL_ENV}=DEBUG 后重新运行"

@@ -22,8 +22,8 @@ from bot.context import BotContext, Request, Who
 from bot.render import Reply, esc, refusal, say
 from bot.sender import send_reply
 from tasks.errors import ServiceError
-from tasks.members import ROLE_NAMES, find_member, redeem_invite
 from tasks.models import Member, Role, Unit
+from tasks.work.members import ROLE_NAMES, find_member, redeem_invite
 
 log = logging.getLogger(__name__)
 

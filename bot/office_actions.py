@@ -11,13 +11,14 @@ from bot.parsing import task_number
 from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables, unit_title
 from bot.unit_actions import unit_list
 from tasks.clock import db_time
-from tasks.directory import merge_unit
-from tasks.duties import Duty, actor_of, find_task, unit_duties
 from tasks.errors import ServiceError, quoted
-from tasks.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
 from tasks.models import OPEN_STATUSES, Assignment, AssignmentRole, Role, Task, TaskStatus, Unit
-from tasks.queries import NotFoundError, find_team, find_unit, latest_plan
-from tasks.review import (
+from tasks.plan.directory import merge_unit
+from tasks.work.duties import Duty, actor_of, find_task, unit_duties
+from tasks.work.lookup import NotFoundError, find_team, find_unit, latest_plan
+from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
+from tasks.work.progress import Scope, completion_stats, count_open_due, open_duties, unit_scope
+from tasks.work.review import (
     assign_unit,
     decide_extension,
     duty_of_report,
@@ -28,7 +29,6 @@ from tasks.review import (
     urge,
     verify,
 )
-from tasks.supervision import Scope, completion_stats, count_open_due, open_duties, unit_scope
 
 MAX_DUE_DAYS = 366
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from tasks.deadlines import read_deadline
 from tasks.errors import ServiceError
+from tasks.plan.deadlines import read_deadline
 from tasks.text import fold_width
 
 _NUMBER = re.compile(r"^#?(\d{1,9})(?:\s+|$)")

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 from tabulate import tabulate
 
-from tasks.duties import Duty
 from tasks.models import Assignment, AssignmentStatus, Task
-from tasks.supervision import Scope, Tally, traffic_light
+from tasks.work.duties import Duty
+from tasks.work.progress import Scope, Tally, traffic_light
 
 MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.

@@ -1,6 +1,6 @@
 """APScheduler in the bot process: it only ticks; the database decides what is due.
 
-Every minute the planner turns due steps into outbox rows (``tasks.planner``); the outbox
+Every minute the planner turns due steps into outbox rows (``tasks.clock.planner``); the outbox
 sender (``bot.sender``) delivers them continuously. A tick that fails is logged and the
 next one picks up where it left off, because nothing is marked handled until it commits.
 """
@@ -15,9 +15,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import BotContext
-from tasks import planner
-from tasks.policy import Policy
-from tasks.workdays import WorkCalendar
+from tasks.clock import planner
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 PLANNER_INTERVAL_SECONDS = 60

@@ -8,7 +8,9 @@ from bot.context import Request
 from bot.parsing import new_date_and_reason, percent_and_text, task_number
 from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, esc, say, task_card, unit_title
 from tasks.clock import db_time
-from tasks.duties import (
+from tasks.errors import ServiceError
+from tasks.models import Role, Task, Unit
+from tasks.work.duties import (
     HistoryEntry,
     find_task,
     member_duty,
@@ -19,9 +21,7 @@ from tasks.duties import (
     task_assignments,
     task_history,
 )
-from tasks.errors import ServiceError
-from tasks.models import Role, Task, Unit
-from tasks.supervision import count_open_due, open_duties, unit_scope
+from tasks.work.progress import count_open_due, open_duties, unit_scope
 
 KIND_WORDS = {"progress": "进展", "completion": "办结申请", "evidence": "证明材料"}
 REVIEW_WORDS = {"accepted": "（已审核通过）", "sent_back": "（已退回）", "pending": "（待审核）"}

@@ -14,7 +14,7 @@ import logging
 from bot.context import BotContext
 from bot.sender import OutboxSender
 from bot.telegram_http import make_bot
-from tasks import planner
+from tasks.clock import planner
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine
 from tasks.events import Actor
-from tasks.importer import prepare_database
-from tasks.units import UnitDirectory
+from tasks.plan.importer import prepare_database
+from tasks.plan.units import UnitDirectory
 
 POSTGRES_URL = os.environ.get("TASKBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("TASKBOT_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]

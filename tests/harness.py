@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from dbstate import snapshot
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -14,15 +13,16 @@ from bot.sandbox.runtime import SandboxRuntime
 from bot.sandbox.server import SandboxServer
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import Clock, FixedClock
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
-from tasks.importer import import_file, prepare_database
-from tasks.members import create_invite, redeem_invite
 from tasks.models import Member, Role, Task, Unit
 from tasks.outbox import enqueue
-from tasks.policy import Policy
-from tasks.units import UnitDirectory
-from tasks.workdays import WorkCalendar
+from tasks.plan.importer import import_file, prepare_database
+from tasks.plan.units import UnitDirectory
+from tasks.work.members import create_invite, redeem_invite
+from tests.dbstate import snapshot
 
 ADMIN = Actor("admin", "cli")
 

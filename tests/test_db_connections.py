@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import POSTGRES_URL
 from sqlalchemy import Engine, exc
 
 from tasks import db
+from tests.conftest import POSTGRES_URL
 
 
 def _backend_pid(engine: Engine) -> int:

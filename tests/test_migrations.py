@@ -9,7 +9,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from dbstate import counted, tallied
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
@@ -17,9 +16,10 @@ from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import MIGRATIONS, create_schema, make_engine, migration_config
 from tasks.events import Actor
-from tasks.importer import import_file, prepare_database
 from tasks.models import Assignment, Report
-from tasks.units import UnitDirectory
+from tasks.plan.importer import import_file, prepare_database
+from tasks.plan.units import UnitDirectory
+from tests.dbstate import counted, tallied
 
 
 def newest_revision() -> str:

@@ -6,7 +6,6 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
-from dbstate import counted, tallied
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -15,9 +14,10 @@ from seed import MENTOUGOU_2021, seed_path
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.importer import import_file
 from tasks.models import Assignment, AssignmentStatus, Unit
+from tasks.plan.importer import import_file
 from tasks.tally import BULK_ROWS
+from tests.dbstate import counted, tallied
 
 ADMIN = Actor("admin", "cli")
 

@@ -23,8 +23,8 @@ from tasks import inbox, outbox
 from tasks.clock import db_time
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.members import create_invite, redeem_invite
 from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
+from tasks.work.members import create_invite, redeem_invite
 
 SANDBOX_ADMIN = Actor("sandbox", "cli")
 

@@ -1,0 +1,291 @@
+"""Turning table rows into items: the task list, the project plan, the work teams.
+
+Rows come from a converted document, a CSV file or a spreadsheet; all three are
+read the same way. Real tables carry merged cells left empty (the 工作事项 is
+written once for several rows), rows continued on the next page, repeated
+headers, subtotal and group rows ("内蒙古武川县(10个)", "1.产业合作类(4个)").
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from tasks.plan.columns import Header, detect_header
+from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline, read_period
+from tasks.plan.parsed import Item, Problem, ProjectDetail
+from tasks.plan.subitems import split_subitems
+from tasks.plan.unit_reading import UnitReader
+from tasks.text import WHITE_SPACE, compact, fold_width
+
+HEADER_SEARCH_ROWS = 6
+_SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
+_GROUP_WITH_COUNT = re.compile(r"^(?P<label>.+?)\s*[（(]\s*(?P<count>\d+)\s*个\s*[）)]$")
+_NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
+
+
+@dataclass
+class SourceRow:
+    where: str
+    cells: list[str]
+    line: int | None = None
+
+
+@dataclass
+class TableResult:
+    items: list[Item] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _cell(row: SourceRow, header: Header, name: str) -> str:
+    index = header.columns.get(name)
+    if index is None or index >= len(row.cells):
+        return ""
+    return WHITE_SPACE.sub(" ", row.cells[index]).strip()
+
+
+def unique_ref(base: str, used: Counter[str]) -> str:
+    """A second row with the same identity gets ~2, ~3: refs stay stable and distinct."""
+    used[base] += 1
+    return base if used[base] == 1 else f"{base}~{used[base]}"
+
+
+def _problem(row: SourceRow, code: str, text: str, message: str) -> Problem:
+    return Problem(code, row.where, text, message, row.line)
+
+
+def read_table(rows: list[SourceRow], plan_year: int, units: UnitReader,
+               used_refs: Counter[str]) -> TableResult:
+    """Find the header, then read the rows below it as that kind of table."""
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        header = detect_header(row.cells)
+        if header is None:
+            continue
+        body = [r for r in rows[index + 1:] if not header.repeats(r.cells)]
+        reader = {"task": _read_task_rows, "project": _read_project_rows, "team": _read_team_rows}[header.kind]
+        return reader(header, body, plan_year, units, used_refs)
+    first = rows[0] if rows else SourceRow("?", [])
+    return TableResult(problems=[_problem(first, "table.no_header", " | ".join(first.cells)[:200],
+                                          "无法识别该表格的表头（需要如“任务内容”“责任单位”“项目名称”等列名），整张表未导入")])
+
+
+# --- 任务清单 -------------------------------------------------------------------
+
+
+@dataclass
+class _TaskRow:
+    row: SourceRow
+    area: str
+    topic: str
+    text: str
+    units_text: str
+    lead_text: str
+    co_text: str
+    deadline_text: str
+    number: str
+    more_text: list[str] = field(default_factory=list)  # rows it continues into, joined once read
+
+
+def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_TaskRow], list[Problem]]:
+    collected: list[_TaskRow] = []
+    problems: list[Problem] = []
+    area = topic = ""
+    width = max(header.columns.values()) + 1
+    for row in rows:
+        values = {name: _cell(row, header, name) for name in header.columns}
+        if not any(values.values()):
+            continue
+        if any(_SUBTOTAL.match(v) for v in values.values() if v):
+            continue
+        text = values.get("text", "")
+        owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")
+        deadline_text = values.get("deadline", "")
+        if values.get("area") and not (values.get("topic") or text or owners or deadline_text):
+            area, topic = values["area"], ""  # a section row spanning the table
+            continue
+        if text and not values.get("topic") and not owners and not deadline_text and collected \
+                and not values.get("area"):
+            # The row continues the previous one across a page break.
+            collected[-1].more_text.append(text)
+            continue
+        if len([c for c in row.cells if c.strip()]) and len(row.cells) < width:
+            problems.append(_problem(row, "table.short_row", "\t".join(row.cells)[:200],
+                                     f"该行只有{len(row.cells)}列，表头有{width}列（表格可能被截断），已按现有内容导入"))
+        if values.get("area"):
+            area, topic = values["area"], ""
+        topic = values.get("topic") or topic
+        if not text:
+            problems.append(_problem(row, "task.no_text", "\t".join(row.cells)[:200], "该行没有任务内容，未导入"))
+            continue
+        collected.append(_TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
+                                  values.get("co", ""), deadline_text, values.get("number", "")))
+    for task_row in collected:
+        # Joined once: adding each row to the text as it came copied the whole text every time,
+        # quadratic in a long run of continued rows (4 MB of them took 17 s).
+        task_row.text = " ".join([task_row.text, *task_row.more_text])
+    return collected, problems
+
+
+def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
+                    used_refs: Counter[str]) -> TableResult:
+    collected, problems = _collect_task_rows(header, rows)
+    result = TableResult(problems=problems)
+    # A task list repeats a few 完成时限 phrases (年底前, 长期坚持) down thousands of rows.
+    deadline_of = functools.cache(lambda text: read_deadline(text, plan_year))
+    for task_row in collected:
+        row = task_row.row
+        ref = unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
+                          if (task_row.area or task_row.topic) else f"list:{task_row.text[:40]}", used_refs)
+        if task_row.units_text:
+            owners = units.read(task_row.units_text, row.where, row.line, result.problems)
+        elif task_row.lead_text or task_row.co_text:
+            owners = units.read_lead_and_co(task_row.lead_text, task_row.co_text, row.where, row.line,
+                                            result.problems)
+        else:
+            owners = units.empty()
+            result.problems.append(_problem(row, "task.no_units", task_row.text[:80],
+                                            "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
+        reading = deadline_of(task_row.deadline_text)
+        if not reading.understood:
+            result.problems.append(_problem(row, "deadline.unreadable", task_row.deadline_text,
+                                            f"{reading.note}；该任务暂无截止日期"))
+        parent = Item(
+            kind="task", ref=ref, text=task_row.text, category=task_row.area or None,
+            topic=task_row.topic or None, number=task_row.number, units=owners.names, roles=owners.roles,
+            deadline=reading.deadline, start=reading.start, deadline_text=task_row.deadline_text,
+            recurrence=reading.recurrence or find_recurrence(task_row.text),
+            milestones=list(reading.milestones), line=row.line,
+        )
+        result.items.append(parent)
+        subitems = split_subitems(task_row.text)
+        if not subitems:
+            parent.milestones += find_milestones(task_row.text, plan_year)
+        for number, subtext in subitems:
+            result.items.append(Item(
+                kind="task", ref=f"{ref}#{number}", parent=ref, text=subtext, category=parent.category,
+                topic=parent.topic, number=str(number), units=list(parent.units), roles=dict(parent.roles),
+                deadline=parent.deadline, start=parent.start, deadline_text=parent.deadline_text,
+                recurrence=find_recurrence(subtext) or reading.recurrence,
+                milestones=find_milestones(subtext, plan_year), line=row.line,
+            ))
+    return result
+
+
+# --- 项目计划表 -------------------------------------------------------------------
+
+
+def _money(text: str) -> Decimal | None:
+    cleaned = fold_width(text).replace(",", "").replace("万元", "").strip()
+    if not cleaned:
+        return None
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+@dataclass
+class _Group:
+    label: str
+    expected: int | None
+    row: SourceRow
+    found: int = 0
+
+
+def _check_count(group: _Group | None, what: str, problems: list[Problem]) -> None:
+    if group is not None and group.expected is not None and group.expected != group.found:
+        problems.append(_problem(group.row, "project.count_mismatch", group.label,
+                                 f"{what}“{group.label}”标明{group.expected}个项目，实际读到{group.found}个（表格可能不完整）"))
+
+
+def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
+                       used_refs: Counter[str]) -> TableResult:
+    result = TableResult()
+    region: _Group | None = None
+    category: _Group | None = None
+    for row in rows:
+        values = {name: _cell(row, header, name) for name in header.columns}
+        if not any(values.values()) or any(_SUBTOTAL.match(v) for v in values.values() if v):
+            continue
+        name = values.get("name", "")
+        if not name:
+            label = next((c.strip() for c in row.cells if c.strip()), "")
+            match = _GROUP_WITH_COUNT.match(compact(label))
+            expected = int(match["count"]) if match else None
+            clean = match["label"] if match else compact(label)
+            if _NUMBERED_LABEL.match(clean):
+                _check_count(category, "类别", result.problems)
+                category = _Group(_NUMBERED_LABEL.sub("", clean), expected, row)
+            else:
+                _check_count(category, "类别", result.problems)
+                _check_count(region, "地区", result.problems)
+                region, category = _Group(clean, expected, row), None
+            continue
+        for group in (region, category):
+            if group is not None:
+                group.found += 1
+        region_label = region.label if region else ""
+        ref = unique_ref(f"project:{region_label}:{compact(name)}" if region_label else f"project:{compact(name)}",
+                          used_refs)
+        lead_text = values.get("lead", "")
+        if lead_text:
+            owners = units.read(lead_text, row.where, row.line, result.problems)
+        else:
+            owners = units.empty()
+            result.problems.append(_problem(row, "project.no_lead", name, "该项目没有写牵头单位，已导入但无人负责"))
+        start, deadline, period_text = _project_period(values, plan_year)
+        if period_text and deadline is None:
+            result.problems.append(_problem(row, "deadline.unreadable", period_text,
+                                            "无法识别的开工竣工时间，已按原文保留；该项目暂无截止日期"))
+        detail = ProjectDetail(
+            region=region_label, nature=values.get("nature", ""), content=values.get("content", ""),
+            total_investment=_money(values.get("total", "")), funds=_money(values.get("funds", "")),
+            implementing_unit=values.get("implementer", ""), manager=values.get("manager", ""),
+            period_text=period_text, benefit=values.get("benefit", ""),
+        )
+        result.items.append(Item(
+            kind="project", ref=ref, text=name, category=category.label if category else None,
+            topic=region_label or None, number=values.get("number", ""), units=owners.names,
+            roles=owners.roles, deadline=deadline, start=start, deadline_text=period_text,
+            project=detail, line=row.line,
+        ))
+    _check_count(category, "类别", result.problems)
+    _check_count(region, "地区", result.problems)
+    return result
+
+
+def _project_period(values: dict[str, str], plan_year: int) -> tuple[object, object, str]:
+    """Start and completion of a project from one period column or two date columns."""
+    if period_text := values.get("period", ""):
+        period = read_period(period_text, plan_year)
+        return (period.start, period.end, period_text) if period else (None, None, period_text)
+    start_text, end_text = values.get("start", ""), values.get("end", "")
+    start_period = read_period(start_text, plan_year) if start_text else None
+    end_period = read_period(end_text, plan_year) if end_text else None
+    text = "-".join(t for t in (start_text, end_text) if t)
+    return (start_period.start if start_period else None, end_period.end if end_period else None, text)
+
+
+# --- 工作专班 -------------------------------------------------------------------
+
+
+def _read_team_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
+                    used_refs: Counter[str]) -> TableResult:
+    result = TableResult()
+    for row in rows:
+        values = {name: _cell(row, header, name) for name in header.columns}
+        if not values.get("name"):
+            continue
+        result.items.append(team_item(values["name"], values.get("lead", ""), values.get("number", ""),
+                                      values.get("duty", ""), row, units, used_refs, result.problems))
+    return result
+
+
+def team_item(name: str, lead_text: str, number: str, duty: str, row: SourceRow, units: UnitReader,
+              used_refs: Counter[str], problems: list[Problem]) -> Item:
+    owners = units.read_all_lead(lead_text, row.where, row.line, problems)
+    return Item(kind="team", ref=unique_ref(f"team:{compact(name)}", used_refs), text=name, number=number,
+                units=owners.names, roles=owners.roles, category=duty or None, line=row.line)

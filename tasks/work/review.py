@@ -1,0 +1,210 @@
+"""What the supervision office does: verify or send back completions, decide extensions, urge."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from tasks.clock import Clock, db_time
+from tasks.errors import ServiceError
+from tasks.events import record
+from tasks.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentRole,
+    AssignmentStatus,
+    Extension,
+    ExtensionStatus,
+    Member,
+    OfficeChoice,
+    Report,
+    ReportKind,
+    ReviewStatus,
+    Unit,
+    deadline_in_force,
+)
+from tasks.outbox import notify_unit
+from tasks.work.duties import Duty, actor_of, check_within_plan, duty_select, find_task
+
+
+def reported_duties(session: Session, task_id: int, unit: Unit | None = None) -> list[Duty]:
+    """Assignments of a task whose completion waits for verification (optionally one unit's)."""
+    query = (duty_select()
+             .where(Assignment.task_id == task_id, Assignment.status == AssignmentStatus.REPORTED))
+    if unit is not None:
+        query = query.where(Assignment.unit_id == unit.id)
+    return [Duty(a, t, u) for a, t, u in session.exec(query.order_by(col(Assignment.position))).all()]
+
+
+def one_reported_duty(session: Session, task_id: int, unit: Unit | None) -> Duty:
+    find_task(session, task_id)  # an unknown number is said to be unknown, not "nothing to verify"
+    duties = reported_duties(session, task_id, unit)
+    if not duties:
+        target = f"{unit.name}的" if unit else ""
+        raise ServiceError(f"任务 {task_id} 没有{target}待审核的办结申请。")
+    if len(duties) > 1:
+        names = "、".join(d.unit.name for d in duties)
+        example = f"/verify {task_id} {duties[0].unit.name}"
+        raise ServiceError(f"任务 {task_id} 有多个单位申请办结（{names}），请在命令后写明单位，如：{example}")
+    return duties[0]
+
+
+def duty_by_assignment(session: Session, assignment_id: int) -> Duty:
+    row = session.exec(duty_select().where(Assignment.id == assignment_id)).first()
+    if row is None:
+        raise ServiceError("找不到该任务分工，可能已被撤销。")
+    return Duty(*row)
+
+
+def duty_of_report(session: Session, report_id: int) -> Duty:
+    """The duty a completion report was filed on: a button names the report it was sent with."""
+    report = session.get(Report, report_id)
+    if report is None or report.kind != ReportKind.COMPLETION:
+        raise ServiceError("找不到这份办结申请，这个按钮已失效。")
+    return duty_by_assignment(session, report.assignment_id)
+
+
+REVIEW_NAMES = {ReviewStatus.ACCEPTED: "已审核通过", ReviewStatus.SENT_BACK: "已退回"}
+
+
+def pending_completion(session: Session, duty: Duty, report_id: int | None = None) -> Report:
+    """The completion report waiting for review; with ``report_id``, only that one: a button from an
+    older notification must not act on a newer claim the reviewer never opened."""
+    report = session.exec(select(Report).where(
+        Report.assignment_id == duty.assignment.id, Report.kind == ReportKind.COMPLETION,
+        Report.review_status == ReviewStatus.PENDING).order_by(col(Report.id).desc())).first()
+    if report_id is not None and (report is None or report.id != report_id):
+        handled = session.get(Report, report_id)
+        verdict = REVIEW_NAMES.get(handled.review_status, "") if handled and handled.review_status else ""
+        raise ServiceError(f"这份办结申请（任务 {duty.task.id}，{duty.unit.name}）已处理"
+                           f"{f'（{verdict}）' if verdict else ''}，没有做任何改动。")
+    if report is None or duty.assignment.status != AssignmentStatus.REPORTED:
+        raise ServiceError(f"任务 {duty.task.id}（{duty.unit.name}）没有待审核的办结申请，可能已被处理。")
+    return report
+
+
+def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty, report_id: int | None = None) -> Report:
+    report = pending_completion(session, duty, report_id)
+    now = db_time(clock)
+    report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.ACCEPTED, reviewer.name, now
+    duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.DONE, now
+    record(session, clock, actor_of(reviewer), "assignment.verified", "assignment", duty.assignment.id,
+           report_id=report.id, task_id=duty.task.id)
+    notify_unit(session, clock, duty.unit.id, "completion_verified",
+                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name},
+                f"verified:{report.id}")
+    return report
+
+
+def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reason: str,
+              report_id: int | None = None) -> Report:
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("退回时请写明理由，如：/sendback 12 请补充验收材料")
+    report = pending_completion(session, duty, report_id)
+    now = db_time(clock)
+    report.review_status, report.reviewed_by, report.reviewed_at = ReviewStatus.SENT_BACK, reviewer.name, now
+    report.review_note = reason
+    duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.OPEN, now
+    # Reminders and escalations start again from now; what fell during the review is not replayed.
+    duty.assignment.next_check_at = duty.assignment.planned_until = now
+    record(session, clock, actor_of(reviewer), "assignment.sent_back", "assignment", duty.assignment.id,
+           report_id=report.id, task_id=duty.task.id, reason=reason)
+    notify_unit(session, clock, duty.unit.id, "completion_sent_back",
+                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name, "reason": reason},
+                f"sent_back:{report.id}")
+    return report
+
+
+def decide_extension(session: Session, clock: Clock, reviewer: Member, extension_id: int, *, approve: bool,
+                     note: str = "") -> Extension:
+    extension = session.get(Extension, extension_id)
+    if extension is None:
+        raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
+    if extension.status != ExtensionStatus.PENDING:
+        raise ServiceError(f"延期申请 #{extension_id} 已处理过。")
+    if not approve and not note.strip():
+        raise ServiceError(f"不同意延期时请写明理由，如：/refuse {extension_id} 该任务为硬性节点")
+    duty = duty_by_assignment(session, extension.assignment_id)
+    if approve:
+        check_within_plan(session, duty.task, extension.new_date)
+    now = db_time(clock)
+    extension.status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REFUSED
+    extension.decided_by, extension.decided_at, extension.decision_note = reviewer.name, now, note.strip()
+    if approve:
+        # The decision is kept apart from the document's date, so that re-importing the document
+        # does not undo it; every reminder and escalation step moves with the date in force.
+        assignment = duty.assignment
+        assignment.extended_to = extension.new_date
+        assignment.due_on = deadline_in_force(duty.task.deadline, extension.new_date)
+        assignment.updated_at, assignment.next_check_at = now, now
+    record(session, clock, actor_of(reviewer), f"extension.{extension.status}", "extension", extension.id,
+           assignment_id=duty.assignment.id, task_id=duty.task.id, new_date=extension.new_date, note=note.strip())
+    notify_unit(session, clock, duty.unit.id, "extension_decided",
+                {"extension_id": extension.id, "task_id": duty.task.id, "task_text": duty.task.text,
+                 "approved": approve, "new_date": extension.new_date, "note": note.strip(),
+                 "reviewer": reviewer.name},
+                f"extension_decided:{extension.id}")
+    return extension
+
+
+def urge(session: Session, clock: Clock, urger: Member, duties: list[Duty], note: str = "") -> int:
+    """催办: every unit named hears which of its tasks, from whom. Returns how many units were urged."""
+    open_duties = [d for d in duties if d.assignment.status in OPEN_STATUSES]
+    if not open_duties:
+        raise ServiceError("没有需要催办的未办结任务。")
+    by_unit: dict[int, list[Duty]] = {}
+    for duty in open_duties:
+        by_unit.setdefault(duty.unit.id, []).append(duty)
+    event = None
+    for unit_id, unit_duties in by_unit.items():
+        for duty in unit_duties:
+            event = record(session, clock, actor_of(urger), "assignment.urged", "assignment", duty.assignment.id,
+                           task_id=duty.task.id, note=note)
+        session.flush()
+        notify_unit(session, clock, unit_id, "urge",
+                    {"urger": urger.name, "note": note, "unit": unit_duties[0].unit.name,
+                     "tasks": [{"task_id": d.task.id, "text": d.task.text, "due_on": d.assignment.due_on}
+                               for d in unit_duties]},
+                    f"urge:{event.id if event else 0}")
+    return len(by_unit)
+
+
+def assign_unit(session: Session, clock: Clock, reviewer: Member, task_id: int, unit: Unit,
+                role: str = AssignmentRole.CO) -> Assignment:
+    """The office puts a unit on a task the document did not give it; no re-import takes it off."""
+    task = find_task(session, task_id)
+    if unit.kind == "group":
+        raise ServiceError(f"“{unit.name}”是单位组，请逐个指定具体单位。")
+    assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id,
+                                                       Assignment.unit_id == unit.id)).first()
+    now = db_time(clock)
+    if assignment is not None and assignment.status != AssignmentStatus.WITHDRAWN:
+        raise ServiceError(f"{unit.name}已是任务 {task.id} 的责任单位。")
+    if assignment is None:
+        assignment = Assignment(task_id=task.id, unit_id=unit.id, role=role, position=1000,
+                                due_on=task.deadline, created_at=now, updated_at=now)
+        session.add(assignment)
+    else:
+        assignment.status = assignment.withdrawn_from or AssignmentStatus.OPEN
+        assignment.withdrawn_from, assignment.role, assignment.updated_at = None, role, now
+        assignment.due_on = deadline_in_force(task.deadline, assignment.extended_to)
+    assignment.office_choice, assignment.next_check_at = OfficeChoice.ADDED, now
+    session.flush()
+    record(session, clock, actor_of(reviewer), "assignment.assigned_by_office", "assignment", assignment.id,
+           task_id=task.id, unit=unit.name, role=role)
+    return assignment
+
+
+def unassign_unit(session: Session, clock: Clock, reviewer: Member, task_id: int, unit: Unit) -> Assignment:
+    """The office takes a unit off a task, even one the document names; no re-import puts it back."""
+    task = find_task(session, task_id)
+    assignment = session.exec(select(Assignment).where(Assignment.task_id == task.id, Assignment.unit_id == unit.id,
+                                                       Assignment.status != AssignmentStatus.WITHDRAWN)).first()
+    if assignment is None:
+        raise ServiceError(f"{unit.name}不是任务 {task.id} 的责任单位。")
+    previous = assignment.status
+    assignment.status, assignment.withdrawn_from = AssignmentStatus.WITHDRAWN, previous
+    assignment.office_choice, assignment.updated_at = OfficeChoice.REMOVED, db_time(clock)
+    record(session, clock, actor_of(reviewer), "assignment.removed_by_office", "assignment", assignment.id,
+           task_id=task.id, unit=unit.name, previous_status=previous)
+    return assignment

@@ -1,0 +1,278 @@
+"""The dispatcher under Telegram's limits, after downtime, and through timeouts."""
+
+import asyncio
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.context import BotContext
+from bot.flood import FloodLimits, SharedFlood, round_robin
+from bot.sandbox.server import Fault, SandboxServer
+from bot.sender import OutboxSender
+from seed import MENTOUGOU_2021, seed_path
+from tasks import outbox
+from tasks.clock import FixedClock, planner
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.models import Member, Outbox, Role
+from tasks.outbox import enqueue
+from tasks.plan.importer import import_file
+from tests.harness import bind
+
+SH = ZoneInfo("Asia/Shanghai")
+ADMIN = Actor("admin", "cli")
+
+
+def queue_rounds(engine: Engine, clock: FixedClock, server: SandboxServer, chats: list[int],
+                 rounds: int = 3) -> list[Member]:
+    """An office member per chat (a group where the id is negative), each queued ``rounds`` notifications
+    that say their round (第0轮, 第1轮 …), round after round."""
+    with transaction(engine) as session:
+        members = []
+        for chat in chats:
+            server.group(chat, f"群{chat}") if chat < 0 else server.person(chat, f"人{chat}")
+            members.append(Member(user_id=None if chat < 0 else chat, chat_id=chat, name=f"m{chat}",
+                                  role=Role.OFFICE, created_at=clock.now()))
+        session.add_all(members)
+        session.flush()
+        for round_ in range(rounds):
+            for member in members:
+                enqueue(session, clock, member, "member_unreachable", {"member": f"第{round_}轮", "unit": ""},
+                        f"round:{round_}")
+        return members
+
+
+def test_round_robin_interleaves_chats() -> None:
+    assert round_robin([1, 1, 1, 2, 2, 3]) == [0, 3, 5, 1, 4, 2]
+
+
+def test_the_shared_budget_computes_the_waits(prepared_engine: Engine, clock: FixedClock) -> None:
+    now = [1000.0]
+    flood = SharedFlood(BotContext(prepared_engine, clock, SH, "门头沟区").run, wall=lambda: now[0])
+
+    async def play() -> None:
+        for chat in range(30):
+            await flood.acquire(chat)
+        waited = await flood.take([99])
+        assert isinstance(waited, float) and waited > 0.99  # the 31st message in the same second waits
+        now[0] += 1.0
+        assert (await flood.take([0, 99]))[0] == 0  # a new second: the first chat goes
+        assert (await flood.take([0, 5]))[0] == 1  # chat 0 has had its message this second: chat 5 goes instead
+        waited = await flood.take([0])
+        assert isinstance(waited, float) and waited > 0.99  # the same chat again within a second
+        for _ in range(20):
+            await flood.record(-5)  # replies to a group count too
+            now[0] += 0.05
+        waited = await flood.take([-5])
+        assert isinstance(waited, float) and 58 < waited < 60  # a group's twenty a minute are used up
+
+    asyncio.run(play())
+
+
+def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
+        prepared_engine: Engine, clock: FixedClock) -> None:
+    server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
+    try:
+        chats = [-(1000 + n) if n < 2 else 5000 + n for n in range(40)]  # two groups, the rest people
+        queue_rounds(prepared_engine, clock, server, chats)
+
+        async def one_sender() -> None:
+            # Each sender has its own context: what they share is the database, as two processes would.
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                while await sender.deliver_due(limit=20):
+                    pass
+
+        async def run() -> float:
+            started = time.monotonic()
+            await asyncio.gather(one_sender(), one_sender())
+            return time.monotonic() - started
+
+        elapsed = asyncio.run(run())
+        assert server.state.rejected == []  # not one 429
+        assert len(server.messages()) == 120
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert elapsed >= 2.0  # three messages to each chat need at least two one-second gaps
+    finally:
+        server.stop()
+
+
+def test_after_downtime_passed_reminders_are_folded_and_nothing_is_sent_twice(prepared_engine: Engine) -> None:
+    clock = FixedClock(datetime(2021, 10, 8, 1, tzinfo=UTC))  # 09:00 Beijing, the first working day after the holiday
+    import_file(prepared_engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district="门头沟区")
+    bind(prepared_engine, clock, 901, Role.MEMBER, "区商务局")
+    policy, calendar = Policy(timezone=SH), WorkCalendar()
+    run = BotContext(prepared_engine, clock, SH, "门头沟区").in_transaction
+    planner.run_tick(run, clock, policy, calendar)
+    # The bot is down from 8 October to the morning of 26 October: the d10 (10/15) and d5 (10/22) reminders
+    # of the 10/31 tasks fall in the gap.
+    clock.moment = datetime(2021, 10, 26, 1, 30, tzinfo=UTC)
+    planner.run_tick(run, clock, policy, calendar)
+    planner.run_tick(run, clock, policy, calendar)  # a second tick at the same moment adds nothing
+    with transaction(prepared_engine) as session:
+        rows = session.exec(select(Outbox).where(col(Outbox.created_at) >= clock.now())).all()
+    folded = [r for r in rows if r.kind == "reminders_folded"]
+    assert len(folded) == 1 and len(folded[0].payload["items"]) >= 10
+    assert {item["step"] for item in folded[0].payload["items"]} == {"d5"}  # the latest passed reminder only
+    assert not [r for r in rows if r.kind == "reminder"]
+
+
+def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock: FixedClock) -> None:
+    server = SandboxServer().start_in_thread()
+    try:
+        server.person(77, "人")
+        with transaction(prepared_engine) as session:
+            member = Member(user_id=77, chat_id=77, name="m", role=Role.OFFICE, created_at=clock.now())
+            session.add(member)
+            session.flush()
+            enqueue(session, clock, member, "member_unreachable", {"member": "超时测试", "unit": ""}, "timeout")
+        server.inject(Fault("sendMessage", "timeout", delay=1.5))
+        ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
+
+        async def run() -> None:
+            bot = Bot(server.token, base_url=server.base_url, request=HTTPXRequest(read_timeout=0.3))
+            async with bot:
+                sender = OutboxSender(ctx, bot)
+                await sender.deliver_due()
+                clock.advance(timedelta(seconds=5))
+                await asyncio.sleep(1.5)  # the server finishes the slow request meanwhile
+                await sender.deliver_due()
+
+        asyncio.run(run())
+        with transaction(prepared_engine) as session:
+            row = session.exec(select(Outbox)).one()
+        assert row.status == "sent" and row.attempts == 2 and "TimedOut" in row.last_error
+        texts = [m["text"] for m in server.messages(77)]
+        # Telegram may deliver a request the client gave up on: at most one duplicate, never a loss.
+        assert 1 <= len(texts) <= 2 and all("超时测试" in t for t in texts)
+    finally:
+        server.stop()
+
+
+def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepared_engine: Engine,
+                                                                          clock: FixedClock) -> None:
+    # Waiting for each answer before the next send caps a sender at one message per round trip.
+    server = SandboxServer(flood_limits=FloodLimits(), round_trip=0.3).start_in_thread()
+    try:
+        members = queue_rounds(prepared_engine, clock, server, [6000 + n for n in range(12)])
+
+        async def run() -> None:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                while await sender.deliver_due(limit=100):
+                    pass
+
+        asyncio.run(run())
+        assert server.state.rejected == [] and len(server.messages()) == 36
+        assert server.state.most_sending > 1  # several chats' messages on the wire at once
+        assert server.state.overlapped == []  # never two to one chat
+        for member in members:
+            rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(member.chat_id)]
+            assert rounds == ["0", "1", "2"]  # each chat's messages in the order they were queued
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+    finally:
+        server.stop()
+
+
+SENT_BEFORE = 5000
+
+
+def office_member(session: Session, clock: FixedClock, chat_id: int) -> Member:
+    member = Member(user_id=chat_id, chat_id=chat_id, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+    session.add(member)
+    session.flush()
+    return member
+
+
+def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest(prepared_engine: Engine,
+                                                                                 clock: FixedClock) -> None:
+    """The sender polls every half second: a claim must cost what is pending, not what was ever sent,
+    also where no vacuum has yet cleared the delivered rows' old versions (PostgreSQL)."""
+    with prepared_engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE outbox")  # statistics from when the outbox was empty
+        connection.commit()
+    with transaction(prepared_engine) as session:
+        office = office_member(session, clock, 701)
+        rows = []
+        for n in range(SENT_BEFORE + 20):  # a few weeks of a district's notifications, the last 20 not sent yet
+            clock.advance(timedelta(seconds=1))
+            rows.append(outbox.outbox_row(clock, office, "member_unreachable", {"member": f"m{n}", "unit": ""},
+                                          f"old:{n}"))
+        outbox.enqueue_rows(session, rows)
+    for _ in range(SENT_BEFORE // 500):  # delivered as the sender does: claimed, then marked sent
+        with transaction(prepared_engine) as session:
+            outbox.mark_sent(session, clock, [row.id for row in outbox.claim_due(session, clock, 500)])
+    with transaction(prepared_engine) as session:
+        waiting = list(session.exec(select(Outbox.id).where(Outbox.status == "pending").order_by(col(Outbox.id))))
+        compiled = outbox.claimable(session, clock.now(), 500).compile(dialect=prepared_engine.dialect)
+        values = compiled.construct_params()
+        if prepared_engine.dialect.name == "postgresql":
+            explain = session.connection().exec_driver_sql("EXPLAIN " + str(compiled), values)
+        else:
+            explain = session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + str(compiled), tuple(values[name] for name in compiled.positiontup or []))
+        plan = "\n".join(str(line) for line in explain.all())
+    assert len(waiting) == 20
+    # Read in order through the index of pending rows: a LIMIT stops early, nothing is sorted, and
+    # on PostgreSQL each dead entry met is marked so that the next claim skips it.
+    if prepared_engine.dialect.name == "postgresql":
+        assert "Index Scan using ix_outbox_pending" in plan and "Sort" not in plan, plan
+    else:
+        assert "ix_outbox_pending" in plan and "TEMP B-TREE" not in plan, plan
+    clock.advance(outbox.LEASE)  # the claims above hold nothing now
+    with transaction(prepared_engine) as session:
+        assert [row.id for row in outbox.claim_due(session, clock, 15)] == waiting[:15]
+
+
+def test_queueing_rows_again_writes_only_the_new_ones_and_counts_them(prepared_engine: Engine,
+                                                                      clock: FixedClock) -> None:
+    with transaction(prepared_engine) as session:
+        office = office_member(session, clock, 702)
+
+        def rows(*occasions: str) -> list[dict[str, object]]:
+            return [outbox.outbox_row(clock, office, "member_unreachable", {"member": occasion, "unit": "区商务局"},
+                                      occasion) for occasion in occasions]
+
+        assert outbox.enqueue_rows(session, rows("甲", "乙")) == 2
+        assert outbox.enqueue_rows(session, rows("乙", "丙", "甲")) == 1  # a replayed batch adds only 丙
+    with transaction(prepared_engine) as session:
+        queued = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    assert [row.payload["member"] for row in queued] == ["甲", "乙", "丙"]
+    assert [row.dedupe_key for row in queued] == ["甲:702", "乙:702", "丙:702"]
+
+
+def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_engine: Engine,
+                                                                   clock: FixedClock) -> None:
+    # One chat, three notifications: one on the wire (a second's round trip), two waiting their turn.
+    server = SandboxServer(round_trip=1.0).start_in_thread()
+    try:
+        queue_rounds(prepared_engine, clock, server, [7100])
+
+        async def run() -> int:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
+                passing = asyncio.create_task(OutboxSender(ctx, bot).deliver_due())
+                while not server.messages(7100):
+                    await asyncio.sleep(0.01)
+                passing.cancel()  # the bot stops while the first is on the wire
+                await asyncio.gather(passing, return_exceptions=True)
+                # The next run, at the same moment: what was never sent is free to go at once.
+                return await OutboxSender(ctx, bot).deliver_due()
+
+        assert asyncio.run(run()) == 2
+        rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(7100)]
+        assert rounds == ["0", "1", "2"]  # each once, in order
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+    finally:
+        server.stop()

@@ -1,0 +1,75 @@
+"""`taskbot run` without a token: the local sandbox with its personas, driven by a script on stdin."""
+
+import io
+import re
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bot.cli import main
+from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from tasks.clock import FixedClock
+from tasks.db import make_engine, transaction
+from tasks.events import Actor
+from tasks.models import Member, Task
+from tasks.plan.importer import import_file, prepare_database
+from tasks.plan.units import UnitDirectory
+
+
+def exhibition_task_id(database_url: str) -> int:
+    engine = make_engine(database_url)
+    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
+    clock = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC))
+    prepare_database(engine, directory, clock, Actor("test", "cli"))
+    import_file(engine, seed_path(MENTOUGOU_2021), clock, Actor("test", "cli"), district=directory.district)
+    with transaction(engine) as session:
+        return session.exec(select(Task.id).where(Task.ref.contains("武川县消费扶贫展销服务中心运营项目"))).one()
+
+
+def test_a_unit_reports_completion_and_the_office_verifies_in_the_sandbox(database_url: str, monkeypatch) -> None:
+    monkeypatch.delenv("TASKBOT_TOKEN", raising=False)
+    task = exhibition_task_id(database_url)
+    script = "\n".join([
+        f"/task {task}",          # [1] the card, with its buttons
+        ":tap 1 办结",             # [2] the question
+        "展销中心已开业",           # [3] the unit's confirmation, [4] the office's notice
+        ":as 督办办",
+        ":tap 4 审核通过",          # [5] and [6]: the unit hears, the office is answered
+        ":as 4",
+        "/stats",
+        ":quit",
+    ]) + "\n"
+    out = io.StringIO()
+    # A Saturday that is not a make-up working day: the planner sends nothing, so message numbers are ours.
+    code = main(["--database-url", database_url, "--now", "2021-09-04T10:00", "run"], stdin=io.StringIO(script),
+                stdout=out)
+    text = out.getvalue()
+    assert code == 0, text
+    assert "启动本地沙盒" in text and "内置身份" in text
+    assert re.search(r"\[4\] 督办助手 → 督办办·赵主任\n📥 办结申请（区商务局，商务局·王科长）", text), text
+    # The unit hears (a notification) and the office is answered (a reply), in either order.
+    assert re.search(r"\[[56]\] 督办助手 → 商务局·王科长\n✅ 已审核通过", text), text
+    assert "完成情况统计" in text and "已办结 1" in text
+    with transaction(make_engine(database_url)) as session:
+        assert len(session.exec(select(Member)).all()) == 4  # the personas, bound with invite codes
+
+
+def test_personas_are_bound_once(database_url: str, monkeypatch) -> None:
+    monkeypatch.delenv("TASKBOT_TOKEN", raising=False)
+    for _ in range(2):
+        out = io.StringIO()
+        assert main(["--database-url", database_url, "sandbox"], stdin=io.StringIO("我的任务\n"), stdout=out) == 0
+        assert "区商务局 未办结任务" in out.getvalue()
+    with transaction(make_engine(database_url)) as session:
+        assert len(session.exec(select(Member)).all()) == 4
+
+
+def test_administrator_creates_invites_from_the_command_line(database_url: str, capsys) -> None:
+    out = io.StringIO()
+    assert main(["--database-url", database_url, "invite", "区科信局"], stdout=out) == 0
+    assert "区科技和信息化局 责任单位成员" in out.getvalue() and "/start " in out.getvalue()
+    out = io.StringIO()
+    assert main(["--database-url", database_url, "invite", "--role", "leader"], stdout=out) == 0
+    assert "分管领导" in out.getvalue()
+    assert main(["--database-url", database_url, "invite"], stdout=io.StringIO()) == 1
+    assert "必须指定单位" in capsys.readouterr().err
