@@ -1,24 +1,24 @@
 """Import speed: the bundled document, and a generated 10,000-row XLSX task list.
 
-    .venv/bin/python bench/bench_import.py [--rows 10000] [--postgres URL]
+    .venv/bin/python bench/bench_import.py [--rows 10000] [--runs 3] [--postgres URL]
 
 Prints wall times for reading (parse only) and for a full import into a fresh
-SQLite file and, when reachable, a fresh PostgreSQL database. Each figure is the
-best of --repeat runs.
+SQLite file and, when reachable, a fresh PostgreSQL database of its own (created
+beside --postgres's and dropped after each import). Each figure is the best and the
+median of --runs runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
+from common import ADMIN_URL, add_runs_option, best_median, postgres_reachable, repeated, run, scratch_database
 from openpyxl import Workbook
 
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
@@ -52,83 +52,49 @@ def generate_workbook(path: Path, rows: int, directory: UnitDirectory) -> None:
     workbook.save(path)
 
 
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def postgres_reachable(admin_url: str) -> bool:
-    try:
-        psycopg.connect(admin_url, connect_timeout=3).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def fresh_postgres(admin_url: str) -> tuple[str, Callable[[], None]] | None:
-    try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError:
-        return None
-    name = f"taskbot_bench_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{admin_url.rsplit('/', 1)[0]}/{name}", drop
-
-
-def import_once(url_factory: Callable[[], tuple[str, Callable[[], None]]], path: Path,
-                directory: UnitDirectory) -> float:
-    url, cleanup = url_factory()
-    engine = make_engine(url)
-    clock = FixedClock(datetime(2021, 6, 18, tzinfo=UTC))
-    try:
-        prepare_database(engine, directory, clock, ACTOR)
-        start = time.perf_counter()
-        import_file(engine, path, clock, ACTOR, district=directory.district)
-        return time.perf_counter() - start
-    finally:
-        engine.dispose()
-        cleanup()
+def import_once(bench: str, backend: str, admin_url: str, path: Path, directory: UnitDirectory) -> float:
+    """Seconds to import ``path`` into a fresh database (its schema and unit directory made first, untimed)."""
+    with scratch_database(bench, backend, admin_url) as url:
+        engine = make_engine(url)
+        clock = FixedClock(datetime(2021, 6, 18, tzinfo=UTC))
+        try:
+            prepare_database(engine, directory, clock, ACTOR)
+            start = time.perf_counter()
+            import_file(engine, path, clock, ACTOR, district=directory.district)
+            return time.perf_counter() - start
+        finally:
+            engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    add_runs_option(parser, 3, "reads and imports of each document")
+    parser.add_argument("--postgres", default=ADMIN_URL,
+                        help="a PostgreSQL server's maintenance database: each import gets a database of its own")
     args = parser.parse_args()
     directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    work = Path(tempfile.mkdtemp(prefix="taskbot-bench-"))
-    workbook = work / "tasks.xlsx"
-    generate_workbook(workbook, args.rows, directory)
-
-    def sqlite_url() -> tuple[str, Callable[[], None]]:
-        path = work / f"{uuid.uuid4().hex}.db"
-        return f"sqlite:///{path}", lambda: None
-
-    documents = [("seed document (2021 门头沟区)", seed_path(MENTOUGOU_2021)), (f"{args.rows}-row XLSX", workbook)]
-    backends: list[tuple[str, Callable[[], tuple[str, Callable[[], None]]]]] = [("SQLite", sqlite_url)]
-    if postgres_reachable(args.postgres):  # each run makes its own database below, and drops it
-        backends.append(("PostgreSQL", lambda: fresh_postgres(args.postgres)))  # type: ignore[arg-type,return-value]
-    for label, path in documents:
-        parsed = parse_file(path, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)))
-        units = sum(len(i.units) for i in parsed.items)
-        read = best_of(args.repeat, lambda p=path: parse_file(p, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))))
-        print(f"{label}: {len(parsed.items)} items, {units} unit mentions, {len(parsed.problems)} problems")
-        print(f"  read (parse only)       {read:8.3f} s")
-        for backend, factory in backends:
-            elapsed = min(import_once(factory, path, directory) for _ in range(args.repeat))
-            print(f"  import into {backend:<12}{elapsed:8.3f} s")
+    work = Path(tempfile.mkdtemp(prefix="taskbot-bench-import-"))
+    try:
+        workbook = work / "tasks.xlsx"
+        generate_workbook(workbook, args.rows, directory)
+        documents = [("seed document (2021 门头沟区)", seed_path(MENTOUGOU_2021)), (f"{args.rows}-row XLSX", workbook)]
+        backends = [("SQLite", "sqlite")]
+        if postgres_reachable(args.postgres):
+            backends.append(("PostgreSQL", "postgresql"))
+        for label, path in documents:
+            parsed = parse_file(path, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)))
+            units = sum(len(i.units) for i in parsed.items)
+            reads = repeated(args.runs,
+                             lambda p=path: parse_file(p, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))))
+            print(f"{label}: {len(parsed.items)} items, {units} unit mentions, {len(parsed.problems)} problems")
+            print(f"  read (parse only)       {best_median(reads)}", flush=True)
+            for name, backend in backends:
+                imports = [import_once("import", backend, args.postgres, path, directory) for _ in range(args.runs)]
+                print(f"  import into {name:<12}{best_median(imports)}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
