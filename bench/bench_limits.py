@@ -1,7 +1,9 @@
 """Import limits: a 50 MB text document and a 20 MB XLSX task list, each imported by `taskbot import`
-into a fresh SQLite file, or refused; wall time and the peak memory of the whole process tree.
+into a scratch database of its own (SQLite, or PostgreSQL with --backend postgresql), or refused;
+wall time and the peak memory of the whole process tree, best and median of --runs imports.
 
-    .venv/bin/python bench/bench_limits.py [--text-mb 50] [--xlsx-mb 20] [--keep DIR]
+    .venv/bin/python bench/bench_limits.py [--text-mb 50] [--xlsx-mb 20] [--runs 1] [--keep DIR]
+                                           [--backend sqlite|postgresql] [--postgres URL]
 
 The text document is the bundled 2021 document repeated; the workbook is a task list shaped like
 bench_import's (areas, topics, sub-items, unit lists), written as XLSX directly so that making it
@@ -12,20 +14,20 @@ children (the workbook reader), sampled every 10 ms from /proc.
 from __future__ import annotations
 
 import argparse
-import os
 import random
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from common import add_database_options, add_runs_option, best_median, run, scratch_database, taskbot
+
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.plan.units import UnitDirectory
 
-TASKBOT = Path(sys.executable).with_name("taskbot")
 AREAS = ["组织领导", "产业合作", "劳务协作", "消费帮扶", "教育帮扶", "健康帮扶", "社会帮扶", "信息宣传"]
 DEADLINES = ["6月底前", "8月底前", "10月底前", "年底前", "三季度末", "9月中旬", "按计划推进", "2021年6月-2021年12月"]
 
@@ -107,20 +109,23 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def measure(path: Path, database: Path) -> tuple[float, int, int, str]:
+def measure(path: Path, url: str, log: Path) -> tuple[float, int, int, str]:
     """Seconds, peak tree RSS, exit code and first output line (what was imported, or the refusal)."""
-    env = {**os.environ, "TASKBOT_DATABASE_URL": f"sqlite:///{database}"}
-    log = database.with_suffix(".out")
     # To a file, not a pipe: an import lists every problem it met, more than a pipe holds unread.
     with log.open("wb") as out:
         start = time.perf_counter()
-        process = subprocess.Popen([str(TASKBOT), "import", str(path), "--year", "2021"], env=env,
+        process = subprocess.Popen(taskbot("--database-url", url, "import", str(path), "--year", "2021"),
                                    stdout=out, stderr=subprocess.STDOUT)
-        peak = 0
-        while process.poll() is None:
-            peak = max(peak, tree_rss(process.pid))
-            time.sleep(0.01)
-        elapsed = time.perf_counter() - start
+        try:
+            peak = 0
+            while process.poll() is None:
+                peak = max(peak, tree_rss(process.pid))
+                time.sleep(0.01)
+            elapsed = time.perf_counter() - start
+        finally:
+            if process.poll() is None:  # interrupted: the import does not outlive the bench
+                process.kill()
+                process.wait()
     output = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     return elapsed, peak, process.returncode, (output[0] if output else "")
 
@@ -130,18 +135,32 @@ def main() -> None:
     parser.add_argument("--text-mb", type=float, default=50)
     parser.add_argument("--xlsx-mb", type=float, default=20)
     parser.add_argument("--keep", type=Path, help="write the documents here and keep them")
+    add_runs_option(parser, 1, "imports of each document, each into a fresh database")
+    add_database_options(parser)
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="taskbot-limits-"))
     work.mkdir(parents=True, exist_ok=True)
-    text, workbook = work / "工作要点.txt", work / "任务清单.xlsx"
-    write_text(text, args.text_mb)
-    rows = write_xlsx(workbook, args.xlsx_mb)
-    for label, path in ((f"text document, {text.stat().st_size / 1e6:.1f} MB", text),
-                        (f"XLSX, {workbook.stat().st_size / 1e6:.1f} MB, {rows} rows", workbook)):
-        elapsed, peak, code, last = measure(path, work / f"{path.stem}.db")
-        print(f"{label}: {elapsed:6.1f} s, peak RSS {peak / 2**20:6.0f} MiB (import and reader), exit {code}")
-        print(f"  {last[:160]}")
+    try:
+        text, workbook = work / "工作要点.txt", work / "任务清单.xlsx"
+        write_text(text, args.text_mb)
+        rows = write_xlsx(workbook, args.xlsx_mb)
+        for label, path in ((f"text document, {text.stat().st_size / 1e6:.1f} MB", text),
+                            (f"XLSX, {workbook.stat().st_size / 1e6:.1f} MB, {rows} rows", workbook)):
+            seconds, peaks, outcomes = [], [], set()
+            for _ in range(args.runs):
+                with scratch_database("limits", args.backend, args.postgres) as url:
+                    elapsed, peak, code, first = measure(path, url, work / f"{path.stem}.out")
+                seconds.append(elapsed)
+                peaks.append(peak)
+                outcomes.add((code, first[:160]))
+            print(f"{label}: {best_median(seconds, digits=1)}; peak RSS (import and reader) "
+                  f"{best_median(peaks, 'MiB', 2**-20, 0)}", flush=True)
+            for code, first in sorted(outcomes):  # one line unless the runs disagree
+                print(f"  exit {code}: {first}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
