@@ -1,50 +1,161 @@
-"""Command latency end to end through the local Bot API server, and the bot process's peak memory.
+"""Command latency end to end through the local Bot API server, what each answer says, and the bot
+process's peak memory.
 
-    .venv/bin/python bench/bench_commands.py [--assignments 1000000] [--rounds 300] [--backend sqlite|postgresql]
+    .venv/bin/python bench/bench_commands.py [--assignments 1000000] [--runs 300]
+                                             [--backend sqlite|postgresql] [--postgres URL]
 
-Builds a database with --assignments open assignments over assignments/10 tasks and starts the
-bot as its own process (`taskbot run --base-url` against the local server, as a deployment runs
-it). Acting as people through the server, it times (send → reply received) 我的任务 for a unit
-member, /overdue for the whole district, /overdue and /unit for a group of 13 units (各镇街, as the
-directory has it) and /stats for a leader (after WARM_UP untimed ones each), then prints the bot process's
-peak resident memory (VmHWM) and the time to compute the weekly digest at that size.
+Builds a scratch database with --assignments open assignments over assignments/10 tasks and starts
+the bot as its own process (`taskbot run --base-url` against the local server, as a deployment runs
+it). Acting as people through the server, it asks 我的任务 as a unit member, /overdue for the whole
+district, /overdue and /unit for a group of 13 units (as 各镇街 stands for 13 towns) and /stats as
+a leader, --runs times each after WARM_UP untimed ones. A long answer comes as several pages
+("（n/N）"): each question is timed to its first page and to its last, the whole answer.
+
+Every answer is checked against the database, read directly (not through the code that wrote the
+answer): the count in its title, and the tasks, units and deadlines it lists, in order; /stats's
+totals and each unit's row. A wrong answer stops the bench with the difference: a fast wrong
+answer is no figure. Then it prints the bot process's peak resident memory (VmHWM) and the time
+to compute the weekly digest at that size.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
+import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).parent))
-import bench_planner
-from sqlalchemy import Engine
-from sqlmodel import select
+from common import (
+    SH,
+    TODAY,
+    BenchError,
+    add_database_options,
+    add_group,
+    add_runs_option,
+    ask,
+    best_median,
+    build_assignments,
+    join,
+    repeated,
+    require,
+    run,
+    running_bot,
+    scratch_database,
+)
+from sqlalchemy import Engine, case, func, select
+from sqlmodel import col
 
+from bot.render import LIST_LIMIT
 from bot.sandbox.server import Person, SandboxServer
 from tasks.clock.digest import weekly_digest
 from tasks.clock.policy import Policy
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
-from tasks.models import GroupMember, Role, Unit
-from tasks.work.members import create_invite
+from tasks.models import OPEN_STATUSES, Assignment, AssignmentStatus, Role, Unit
 
-SH = ZoneInfo("Asia/Shanghai")
 WARM_UP = 3
+# A group of 13 units with duties, as 各镇街 stands for 13 towns; not named 各镇街, which the bot's
+# start-up merges with the seed directory's group of that name (13 towns more, without duties).
+GROUP, GROUP_SIZE = "压测镇街", 13
+DUTY_LINE = re.compile(r"^[🔴🟡🟢] (\d+) (?:(\S+) · )?", re.MULTILINE)
+TABLE_ROW = re.compile(r"^(\d+)\s+(\S+)\s+(\d{4}-\d{2}-\d{2})\s", re.MULTILINE)
+TOTALS = re.compile(r"合计 (\d+) 项分工：已办结 (\d+)（\d+%），待审核 (\d+)，逾期 (\d+)")
+UNIT_ROW = re.compile(r"^\S+\s+(单位\d+)\s+(\d+)\s+(\d+)\s+\d+%\s+(\d+)\s*$", re.MULTILINE)
 
 
-def percentile(values: list[float], share: float) -> float:
-    """Nearest rank: the smallest sample that ``share`` of the samples do not exceed."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+# --- what the database says each answer must hold -----------------------------------------------------
 
+@dataclass(frozen=True)
+class Listing:
+    """Open duties as an answer lists them: how many in all, and the first LIST_LIMIT."""
+
+    total: int
+    first: list[tuple[int, str, date | None]]  # (task, unit name, deadline), in the answer's order
+
+
+def open_listing(engine: Engine, units: list[str] | None, before: date | None) -> Listing:
+    """Open or reported assignments of ``units`` (None: all) due before ``before`` (None: any),
+    nearest deadline first (none last), then by task and position, as the office reads them."""
+    filters = [col(Assignment.status).in_(OPEN_STATUSES)]
+    if units is not None:
+        filters.append(col(Unit.name).in_(units))
+    if before is not None:
+        filters.append(col(Assignment.due_on) < before)
+    with engine.connect() as connection:
+        total = connection.execute(select(func.count()).select_from(Assignment).join(Unit).where(*filters)
+                                   ).scalar_one()
+        rows = connection.execute(
+            select(Assignment.task_id, Unit.name, Assignment.due_on).join(Unit).where(*filters)
+            .order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
+                      col(Assignment.position))
+            .limit(LIST_LIMIT)).all()
+    return Listing(total, [tuple(row) for row in rows])
+
+
+def unit_tallies(engine: Engine) -> tuple[tuple[int, int, int, int], dict[str, tuple[int, int, int]]]:
+    """(total, done, reported, overdue) over every assignment, and (total, done, overdue) by unit."""
+    overdue = case((col(Assignment.status).in_(OPEN_STATUSES) & (col(Assignment.due_on) < TODAY), 1), else_=0)
+    done = case((Assignment.status == AssignmentStatus.DONE, 1), else_=0)
+    reported = case((Assignment.status == AssignmentStatus.REPORTED, 1), else_=0)
+    live = Assignment.status != AssignmentStatus.WITHDRAWN
+    with engine.connect() as connection:
+        rows = connection.execute(select(Unit.name, func.count(), func.sum(done), func.sum(reported),
+                                         func.sum(overdue)).join(Unit).where(live).group_by(Unit.name)).all()
+    by_unit = {name: (int(total), int(d), int(late)) for name, total, d, _r, late in rows}
+    totals = tuple(sum(int(row[i]) for row in rows) for i in (1, 2, 3, 4))
+    return totals, by_unit  # type: ignore[return-value]
+
+
+# --- reading an answer and comparing ------------------------------------------------------------------------
+
+def title_count(text: str, title: str) -> int:
+    found = re.search(re.escape(title) + r"（(\d+) 项）", text)
+    require(found is not None, f"the answer has no title “{title}（N 项）”: {text[:120]!r}")
+    assert found is not None
+    return int(found.group(1))
+
+
+def same(question: str, what: str, got: object, expected: object) -> None:
+    require(got == expected, f"{question}: {what} is {got!r}, the database says {expected!r}")
+
+
+def check_duty_list(question: str, title: str, expected: Listing, with_units: bool) -> Callable[[str], None]:
+    """A 我的任务 / /unit answer: its count, and its lines' tasks (and units, for a group) in order."""
+    def check(text: str) -> None:
+        same(question, "the count", title_count(text, title), expected.total)
+        lines = [(int(task), unit) for task, unit in DUTY_LINE.findall(text)]
+        same(question, "the tasks listed", lines,
+             [(task, unit if with_units else "") for task, unit, _due in expected.first])
+    return check
+
+
+def check_table(question: str, title: str, expected: Listing) -> Callable[[str], None]:
+    """An /overdue answer: its count, and its rows' tasks, units and deadlines in order."""
+    def check(text: str) -> None:
+        same(question, "the count", title_count(text, title), expected.total)
+        rows = [(int(task), unit, date.fromisoformat(due)) for task, unit, due in TABLE_ROW.findall(text)]
+        same(question, "the rows listed", rows, expected.first)
+        require(all(due < TODAY for _task, _unit, due in rows), f"{question}: a row listed is not overdue")
+    return check
+
+
+def check_stats(engine: Engine) -> Callable[[str], None]:
+    """A /stats answer: the totals, and every unit's row (its duties, done, overdue)."""
+    totals, by_unit = unit_tallies(engine)
+
+    def check(text: str) -> None:
+        found = TOTALS.search(text)
+        require(found is not None, f"/stats: no totals line in {text[:200]!r}")
+        assert found is not None
+        same("/stats", "合计 (total, done, reported, overdue)", tuple(int(g) for g in found.groups()), totals)
+        rows = {unit: (int(total), int(done), int(late)) for unit, total, done, late in UNIT_ROW.findall(text)}
+        same("/stats", "the units' rows (duties, done, overdue)", rows, by_unit)
+    return check
+
+
+# --- the bench ------------------------------------------------------------------------------------------------
 
 def peak_memory_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -53,91 +164,75 @@ def peak_memory_mb(pid: int) -> float:
     return float("nan")
 
 
-def say(server: SandboxServer, person: Person, text: str, timeout: float = 60) -> dict:
-    before = len(server.messages(person.id))
-    server.send_text(person, text)
-    return server.wait_for(person.id, after=before, timeout=timeout)[0]
+def time_question(server: SandboxServer, person: Person, text: str, runs: int, check: Callable[[str], None]
+                  ) -> tuple[int, list[float], list[float]]:
+    """(pages in the answer, seconds to the first page, seconds to the last), each answer checked."""
+    firsts, lasts, pages = [], [], 0
+    for attempt in range(WARM_UP + runs):  # the first questions after start-up read cold pages: not counted
+        texts, first, last = ask(server, person, text)
+        check("\n".join(texts))
+        require(pages in (0, len(texts)), f"{text}: {len(texts)} pages this time, {pages} before")
+        pages = len(texts)
+        if attempt >= WARM_UP:
+            firsts.append(first)
+            lasts.append(last)
+    return pages, firsts, lasts
 
 
-def join(server: SandboxServer, engine: Engine, user_id: int, role: Role, unit_name: str | None = None) -> Person:
-    with transaction(engine) as session:
-        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
-        code = create_invite(session, bench_planner.FixedClock(bench_planner.NOW), Actor("bench", "cli"), role,
-                             unit).code
-    person = server.person(user_id, f"{role}{user_id}")
-    reply = say(server, person, f"/start {code}")
-    assert "绑定成功" in reply["text"], reply["text"]
-    return person
-
-
-def add_group(engine: Engine, name: str, size: int) -> None:
-    """A group unit over the first ``size`` units, as the seed directory's 各镇街 stands for 13."""
-    with transaction(engine) as session:
-        units = session.exec(select(Unit).order_by(Unit.id).limit(size)).all()
-        group = Unit(name=name, kind="group", created_at=units[0].created_at)
-        session.add(group)
-        session.flush()
-        session.add_all(GroupMember(group_id=group.id, member_id=unit.id, position=n) for n, unit in enumerate(units))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="command latency and the bot's peak memory")
+def main() -> int:
+    parser = argparse.ArgumentParser(description="command latency, what each answer says, the bot's peak memory")
     parser.add_argument("--assignments", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=300)  # p99 of 300 is the 297th: 3 samples above it
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    add_runs_option(parser, 300, "times each question is asked (p99 of 300 is the 297th: 3 samples above it)")
+    add_database_options(parser)
     args = parser.parse_args()
-    url = bench_planner.fresh_url(args.backend, Path(tempfile.mkdtemp()), args.postgres)
-    server = SandboxServer().start_in_thread()
-    bot = None
-    try:
-        started = time.perf_counter()
-        bench_planner.build(url, args.assignments, 0)
-        print(f"{args.backend}: {args.assignments} assignments over {args.assignments // 10} tasks, "
-              f"built in {time.perf_counter() - started:.0f} s", flush=True)
-        engine = make_engine(url)
-        add_group(engine, "各镇街", 13)
-        bot = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--database-url", url, "--now", bench_planner.NOW.isoformat(), "run",
-             "--base-url", server.base_url],
-            env={**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()})
-        deadline = time.monotonic() + 60
-        while not server.state.commands:  # the bot sets its command menu once it is up
-            if time.monotonic() > deadline or bot.poll() is not None:
-                raise RuntimeError("the bot did not start")
-            time.sleep(0.1)
-        member = join(server, engine, 1, Role.MEMBER, "单位0")
-        office = join(server, engine, 2, Role.OFFICE)
-        leader = join(server, engine, 3, Role.LEADER)
-        for label, person, text in (("我的任务 (member)", member, "我的任务"),
-                                    ("/overdue whole district (office)", office, "/overdue"),
-                                    ("/overdue 各镇街, 13 units (office)", office, "/overdue 各镇街"),
-                                    ("/unit 各镇街, 13 units (office)", office, "/unit 各镇街"),
-                                    ("/stats (leader)", leader, "/stats")):
-            for _ in range(WARM_UP):  # the first questions after start-up read cold pages; not counted
-                say(server, person, text)
-                time.sleep(0.05)
-            timings = []
-            for _ in range(args.rounds):
-                begin = time.perf_counter()
-                say(server, person, text)
-                timings.append((time.perf_counter() - begin) * 1000)
-                time.sleep(0.05)  # let the rest of a multi-page reply arrive before the next question
-            p50, p99 = statistics.median(timings), percentile(timings, 0.99)
-            print(f"  {label:<34} p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   max {max(timings):7.1f} ms", flush=True)
-        print(f"  peak resident memory of the bot process: {peak_memory_mb(bot.pid):.0f} MB", flush=True)
-        begin = time.perf_counter()
-        with transaction(engine) as session:
-            weekly_digest(session, bench_planner.NOW.astimezone(SH).date(), Policy(timezone=SH))
-        print(f"  weekly digest at this size: {time.perf_counter() - begin:.2f} s")
-        engine.dispose()
-    finally:
-        if bot is not None:
-            bot.terminate()
-            bot.wait(30)
-        server.stop()
-        bench_planner.drop(url, args.postgres)
+    with scratch_database("commands", args.backend, args.postgres) as url:
+        server = SandboxServer().start_in_thread()
+        try:
+            started = time.perf_counter()
+            build_assignments(url, args.assignments)
+            print(f"{args.backend}: {args.assignments} assignments over {args.assignments // 10} tasks, "
+                  f"built in {time.perf_counter() - started:.0f} s", flush=True)
+            engine = make_engine(url)
+            group_units = add_group(engine, GROUP, GROUP_SIZE)
+            group_title = f"{GROUP}（{GROUP_SIZE}个单位）"
+            with running_bot(url, server) as bot:
+                member = join(server, engine, 1, Role.MEMBER, "单位0")
+                office = join(server, engine, 2, Role.OFFICE)
+                leader = join(server, engine, 3, Role.LEADER)
+                questions = [
+                    ("我的任务 (member)", member, "我的任务",
+                     check_duty_list("我的任务", "单位0 未办结任务", open_listing(engine, ["单位0"], None), False)),
+                    ("/overdue whole district (office)", office, "/overdue",
+                     check_table("/overdue", "逾期未办结", open_listing(engine, None, TODAY))),
+                    (f"/overdue {GROUP}, {GROUP_SIZE} units (office)", office, f"/overdue {GROUP}",
+                     check_table(f"/overdue {GROUP}", f"逾期未办结 · {group_title}",
+                                 open_listing(engine, group_units, TODAY))),
+                    (f"/unit {GROUP}, {GROUP_SIZE} units (office)", office, f"/unit {GROUP}",
+                     check_duty_list(f"/unit {GROUP}", f"{group_title} 未办结任务",
+                                     open_listing(engine, group_units, None), True)),
+                    ("/stats (leader)", leader, "/stats", check_stats(engine)),
+                ]
+                for label, person, text, check in questions:
+                    pages, firsts, lasts = time_question(server, person, text, args.runs, check)
+                    print(f"  {label}: answer checked, {pages} page{'s' if pages > 1 else ''}", flush=True)
+                    print(f"    first page {best_median(firsts, 'ms', 1000, 1, p99=True)}", flush=True)
+                    if pages > 1:
+                        print(f"    last page  {best_median(lasts, 'ms', 1000, 1, p99=True)}", flush=True)
+                print(f"  peak resident memory of the bot process: {peak_memory_mb(bot.pid):.0f} MB", flush=True)
+
+            def digest() -> None:
+                with transaction(engine) as session:
+                    weekly_digest(session, TODAY, Policy(timezone=SH))
+
+            print(f"  weekly digest at this size: {best_median(repeated(3, digest))}")
+            engine.dispose()
+        except BenchError as error:
+            print(f"WRONG ANSWER: {error}", flush=True)
+            return 1
+        finally:
+            server.stop()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
