@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_wire.py [--messages 1500] [--in-flight 1 4 8 16 30]
                                          [--transport aiohttp httpx] [--buttons 0]
-                                         [--call send_reply send_message]
+                                         [--call send_reply send_message] [--runs 3]
 
 Sends one 督办提醒-sized message (50 lines) again and again through python-telegram-bot to the
 local Bot API server in its own process, so many at a time, and prints milliseconds per
@@ -11,20 +11,18 @@ message. No database, no rendering: what the year simulation cannot go below per
 with PTB's default, httpx. ``--buttons 24`` adds a keyboard like a unit's list of eight duties;
 ``--call`` compares the bot's own send (bot.sender.send_reply: buttons as plain values,
 Telegram's answer left as JSON) with PTB's Bot.send_message (buttons and answer as PTB objects).
+Each combination is measured --runs times: the best and the median.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import time
-from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-
-sys.path.insert(0, str(Path(__file__).parent))
+from common import add_runs_option, best_median, run
 from sandbox_process import SandboxProcess
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.render import Keyboard, Reply, duty_buttons
 from bot.sender import send_reply
@@ -73,24 +71,29 @@ async def per_message(server: SandboxProcess, messages: int, in_flight: int, tra
         return (time.perf_counter() - started) / messages
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1500)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 4, 8, 16, 30])
     parser.add_argument("--transport", nargs="+", choices=["aiohttp", "httpx"], default=["aiohttp", "httpx"])
     parser.add_argument("--buttons", type=int, default=0, help="inline buttons on each message")
     parser.add_argument("--call", nargs="+", choices=["send_reply", "send_message"], default=["send_reply"])
+    add_runs_option(parser, 3, "times each combination is measured")
     args = parser.parse_args()
     with SandboxProcess(PEOPLE) as server:
         for call in args.call:
             for transport in args.transport:
                 for in_flight in args.in_flight:
-                    seconds = asyncio.run(per_message(server, args.messages, in_flight, transport, args.buttons, call))
-                    print(f"{call:<13}{transport:<8}{in_flight:3d} in flight, {args.buttons} buttons: "
-                          f"{seconds * 1000:.2f} ms per message ({1 / seconds:.0f} messages/s)")
+                    seconds = [asyncio.run(per_message(server, args.messages, in_flight, transport, args.buttons,
+                                                       call)) for _ in range(args.runs)]
+                    print(f"{call:<13}{transport:<8}{in_flight:3d} in flight, {args.buttons} buttons: per message "
+                          f"{best_median(seconds, 'ms', 1000, 2)}; {1 / min(seconds):.0f} messages/s at best",
+                          flush=True)
         delivered, rejected = server.finish()
-    print(f"delivered {delivered}, refused {len(rejected)}")
+    sent = args.messages * args.runs * len(args.call) * len(args.transport) * len(args.in_flight)
+    print(f"sent {sent}, delivered {delivered}, refused {len(rejected)}")
+    return 0 if delivered == sent and not rejected else 1
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
