@@ -38,7 +38,7 @@ from tasks.bulk import load_rows
 from tasks.clock import Clock, FixedClock
 from tasks.db import create_schema, libpq_url, make_engine, transaction
 from tasks.events import Actor
-from tasks.models import Assignment, GroupMember, Member, Plan, Role, Task, Unit
+from tasks.models import Assignment, GroupMember, Member, Outbox, Plan, Role, Task, Unit
 from tasks.outbox import enqueue
 from tasks.plan.importer import refresh_statistics
 from tasks.work.members import create_invite
@@ -235,6 +235,19 @@ def notice_number(message: dict[str, Any]) -> int | None:
     """The number of a queued notice in a delivered message (None: not one of ours)."""
     found = NOTICE_MARK.search(message.get("text") or "")
     return int(found.group(1)) if found else None
+
+
+def queued_notices(engine: Engine) -> dict[int, tuple[int, str]]:
+    """The notices in the outbox: number -> (chat, status)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Outbox.chat_id, Outbox.status, Outbox.payload)
+                                  .where(Outbox.kind == "member_unreachable")).all()
+    notices = {}
+    for chat_id, status, payload in rows:
+        found = NOTICE_MARK.search(str(payload.get("member", "")))
+        if found:
+            notices[int(found.group(1))] = (chat_id, str(status))
+    return notices
 
 
 # --- the bot as its own process, and people talking to it ------------------------------------------------
