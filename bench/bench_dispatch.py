@@ -103,7 +103,7 @@ def sender_process(url: str, token: str, base_url: str, in_flight: int, ready: Q
 class Outcome:
     seconds: float  # from the senders' start to the last one's end
     claimed: list[int]  # by each sender
-    delivered: int  # messages the server accepted
+    delivered: int  # notices the server accepted at least once (a duplicate counts once)
     too_many: int  # 429s the server answered
     duplicates: int  # notices delivered more than once
     extra: int  # deliveries beyond the first of those
@@ -191,7 +191,7 @@ def one_run(url: str, args: argparse.Namespace, chats: list[int], limits: FloodL
     rows = queued_notices(engine)
     engine.dispose()
     lost = [number for number in rows if not received[number]]
-    return Outcome(seconds=seconds, claimed=claimed, delivered=sum(received.values()),
+    return Outcome(seconds=seconds, claimed=claimed, delivered=len(received),
                    too_many=sum(1 for _method, code, _ in server.state.rejected if code == 429),
                    duplicates=sum(1 for count in received.values() if count > 1),
                    extra=sum(count - 1 for count in received.values() if count > 1), wrong_chat=wrong_chat,
@@ -227,7 +227,8 @@ def main() -> int:
             outcome = one_run(url, args, chats_list, limits)
         outcomes.append(outcome)
         lost = ", ".join(f"{status} {count}" for status, count in sorted(outcome.lost_by_status.items()))
-        print(f"  run {attempt}: {outcome.seconds:.1f} s ({outcome.delivered / outcome.seconds:.2f} messages/s; "
+        print(f"  run {attempt}: {outcome.seconds:.1f} s "
+              f"({outcome.delivered / outcome.seconds:.2f} messages/s, each counted once; "
               f"{least / outcome.seconds if outcome.seconds else 0:.2f} of the fastest the limits allow); "
               f"claimed by sender {outcome.claimed}; 429s {outcome.too_many}; "
               f"duplicates {outcome.duplicates} ({outcome.extra} extra deliveries); "
