@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -154,18 +155,27 @@ def dispatch(url: str, server: SandboxServer, senders: int, in_flight: int, time
     processes: list[SpawnProcess] = [
         context.Process(target=sender_process, args=(url, server.token, server.base_url, in_flight, ready, start,
                                                      results), daemon=True) for _ in range(senders)]
+    finished = False
     try:
-        for process in processes:
-            process.start()
+        # Ctrl-C reaches the whole process group; the senders are born ignoring it (an ignored signal
+        # stays ignored across exec), so that only the bench handles it: it stops them below.
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for process in processes:
+                process.start()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
         for _ in processes:  # started, imported and connected: the clock starts when all can send
             ready.get(timeout=120)
         started = time.perf_counter()
         start.set()
         claimed = [results.get(timeout=timeout)[1] for _ in processes]
+        finished = True
         return time.perf_counter() - started, claimed
     finally:
         for process in processes:
-            process.join(5)
+            if finished:
+                process.join(5)
             if process.is_alive():  # stopped early (Ctrl-C, a timeout): no sender outlives the bench
                 process.kill()
                 process.join()
