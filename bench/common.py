@@ -260,8 +260,10 @@ def taskbot(*arguments: str) -> list[str]:
 @contextmanager
 def running_bot(url: str, server: SandboxServer, now: datetime = NOW) -> Iterator[subprocess.Popen[bytes]]:
     """`taskbot run` against the local Bot API server, as a deployment runs it; stopped on the way out."""
+    # A session of its own: Ctrl-C at the bench's terminal reaches the bench, which stops the bot once.
     bot = subprocess.Popen(taskbot("--database-url", url, "--now", now.isoformat(), "run", "--base-url",
-                                   server.base_url), env={**os.environ, "TASKBOT_TOKEN": server.token})
+                                   server.base_url), env={**os.environ, "TASKBOT_TOKEN": server.token},
+                           start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while not server.state.commands:  # the bot sets its command menu once it is up
