@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
-from tasks.db import libpq_url, normalise_url
+from tasks.db import normalise_url
 from tasks.errors import ServiceError
 
 
@@ -29,6 +30,21 @@ def _tool(name: str) -> str:
     return found
 
 
+def _pg_target(url: str) -> tuple[str, dict[str, str]]:
+    """The URL for pg_dump / pg_restore's command line, and the environment to run them in.
+    Any user on the machine can read another's command line (ps), so the password goes to the
+    child's environment, which only its owner and root can read, and the URL loses it."""
+    parsed = make_url(normalise_url(url)).set(drivername="postgresql")
+    environment = dict(os.environ)
+    password = parsed.password if parsed.password is not None else parsed.query.get("password")
+    if password is not None:
+        environment["PGPASSWORD"] = str(password)
+    # URL.set cannot take a field away (None there means "unchanged"), so the URL is built anew.
+    without_password = URL.create(parsed.drivername, parsed.username, None, parsed.host, parsed.port,
+                                  parsed.database, parsed.query).difference_update_query(["password"])
+    return without_password.render_as_string(hide_password=False), environment
+
+
 def backup(url: str, destination: Path) -> Path:
     """A consistent copy, taken while the bot keeps running."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -39,8 +55,9 @@ def backup(url: str, destination: Path) -> Path:
         with sqlite3.connect(path) as source, sqlite3.connect(destination) as target:
             source.backup(target)  # the online backup API: a consistent snapshot, WAL included
         return destination
-    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}",
-                             libpq_url(url)], capture_output=True, text=True, check=False)
+    target, environment = _pg_target(url)
+    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}", target],
+                            env=environment, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_dump 失败：{result.stderr.strip()}")
     return destination
@@ -55,7 +72,9 @@ def restore(url: str, source: Path) -> None:
         with sqlite3.connect(source) as backup_copy, sqlite3.connect(path) as target:
             backup_copy.backup(target)
         return
+    target, environment = _pg_target(url)
     result = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-                             f"--dbname={libpq_url(url)}", str(source)], capture_output=True, text=True, check=False)
+                             f"--dbname={target}", str(source)], env=environment, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_restore 失败（数据库未改动）：{result.stderr.strip()}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event, exc, inspect
+from sqlalchemy import Connection, Engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel import Session, SQLModel, create_engine
@@ -110,21 +110,52 @@ def migration_config(connection: Connection) -> Config:
     return config
 
 
+# The bot and every worker migrate the database when they start, often at the same moment
+# (systemd starts them together). One migrates; the others wait, then find it done.
+# PostgreSQL: a transaction-level advisory lock under this key (the ASCII of "taskbot"), let go
+# when the migration commits or rolls back. SQLite: the write lock, which every transaction here
+# takes at BEGIN (see make_engine; in WAL mode BEGIN EXCLUSIVE would take the same lock), held
+# for as long as a migration may take rather than the usual busy timeout.
+MIGRATION_LOCK_KEY = 0x7461736B626F74
+MIGRATION_WAIT_MS = 10 * 60 * 1000
+
+
 def create_schema(engine: Engine) -> None:
-    """Bring the database to the current schema: create an empty one, migrate an older one."""
-    with engine.begin() as connection:
-        config = migration_config(connection)
-        tables = set(inspect(connection).get_table_names())
-        if "alembic_version" not in tables:
-            if "plan" not in tables:
-                # A new database: create the current schema at once and record it as current.
-                SQLModel.metadata.create_all(connection)
-                install_triggers(connection)
-                command.stamp(config, "head")
-                return
-            # Made before migrations existed: recognise which schema it has.
-            command.stamp(config, "head" if "outbox" in tables else IMPORTER_ERA)
-        command.upgrade(config, "head")
+    """Bring the database to the current schema: create an empty one, migrate an older one.
+    Safe to call from several processes at once: they take turns, and only the first changes anything."""
+    with engine.connect() as connection, _waiting_for_other_migrators(connection), connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        _migrate(connection)
+
+
+@contextmanager
+def _waiting_for_other_migrators(connection: Connection) -> Iterator[None]:
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # Set on the driver's connection, outside any transaction: BEGIN itself is what waits.
+    sqlite_connection = connection.connection.driver_connection
+    sqlite_connection.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+    try:
+        yield
+    finally:
+        sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _migrate(connection: Connection) -> None:
+    config = migration_config(connection)
+    tables = set(inspect(connection).get_table_names())
+    if "alembic_version" not in tables:
+        if "plan" not in tables:
+            # A new database: create the current schema at once and record it as current.
+            SQLModel.metadata.create_all(connection)
+            install_triggers(connection)
+            command.stamp(config, "head")
+            return
+        # Made before migrations existed: recognise which schema it has.
+        command.stamp(config, "head" if "outbox" in tables else IMPORTER_ERA)
+    command.upgrade(config, "head")
 
 
 @contextmanager

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sqlite3
+import threading
 from datetime import UTC, datetime
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session, SQLModel, select
 
+import tasks.db
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import MIGRATIONS, create_schema, make_engine, migration_config
@@ -111,4 +116,70 @@ def test_a_new_database_is_created_at_the_current_revision(tmp_path: Path) -> No
     create_schema(engine)  # again: nothing to do
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == newest_revision()
+    engine.dispose()
+
+
+def _migrate_when_all_are_ready(database_url: str, everyone_ready: Barrier) -> None:
+    engine = make_engine(database_url)
+    everyone_ready.wait()
+    create_schema(engine)
+    engine.dispose()
+
+
+def _start_together(database_url: str, processes: int) -> list[int | None]:
+    """The bot and its workers, started at the same moment on one database: each migrates it."""
+    context = multiprocessing.get_context("fork")
+    everyone_ready = context.Barrier(processes)
+    starters = [context.Process(target=_migrate_when_all_are_ready, args=(database_url, everyone_ready))
+                for _ in range(processes)]
+    for starter in starters:
+        starter.start()
+    for starter in starters:
+        starter.join(timeout=120)
+    return [starter.exitcode for starter in starters]
+
+
+def _versions(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def test_a_bot_and_workers_starting_together_create_the_schema_once(database_url: str) -> None:
+    empty_engine(database_url).dispose()
+    assert _start_together(database_url, processes=4) == [0, 0, 0, 0]
+    engine = make_engine(database_url)
+    assert _versions(engine) == [newest_revision()]
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    engine.dispose()
+
+
+def test_a_bot_and_workers_starting_together_migrate_an_old_database_once(database_url: str) -> None:
+    engine = empty_engine(database_url)
+    importer_era_database(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))  # unversioned: every starter stamps it first
+    assert _start_together(database_url, processes=4) == [0, 0, 0, 0]
+    assert _versions(engine) == [newest_revision()]
+    with Session(engine) as session:
+        assert session.exec(select(Report)).one().text == "场地已签约"
+    engine.dispose()
+
+
+def test_on_sqlite_a_starter_waits_for_a_migration_longer_than_the_busy_timeout(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tasks.db, "SQLITE_BUSY_TIMEOUT_MS", 50)  # what handlers wait; a migration takes longer
+    path = tmp_path / "taskbot.db"
+    migrating = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    migrating.execute("PRAGMA journal_mode=WAL")  # as every taskbot database is
+    migrating.execute("BEGIN IMMEDIATE")
+    migrating.execute("CREATE TABLE being_migrated (id INTEGER)")
+    finished = threading.Timer(0.5, migrating.execute, args=("COMMIT",))
+    finished.start()
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)  # waits for the other starter instead of failing with "database is locked"
+    finished.join()
+    migrating.close()
+    assert _versions(engine) == [newest_revision()]
+    with engine.connect() as connection:  # and the connection goes back to handlers with their own timeout
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 50
     engine.dispose()

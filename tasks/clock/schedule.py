@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 
@@ -66,30 +68,39 @@ def ladder_steps(due_on: date, policy: Policy, calendar: WorkCalendar, until: da
         repeat += 1
 
 
-def _period_of(day: date, months: int) -> tuple[date, date, str]:
-    first_month = (day.month - 1) // months * months + 1
-    start = date(day.year, first_month, 1)
-    end_month = first_month + months - 1
-    end = date(day.year, end_month, 1) + timedelta(days=32)
-    end = end.replace(day=1) - timedelta(days=1)
-    label = {1: f"{day.year}M{first_month:02d}", 3: f"{day.year}Q{(first_month + 2) // 3}",
-             6: f"{day.year}H{1 if first_month == 1 else 2}", 12: f"{day.year}"}[months]
-    return start, end, label
+@dataclass(frozen=True)
+class _Period:
+    """One check-in period: a month, a quarter, a half-year or a year."""
+
+    start: date
+    end: date
+    label: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_from(start: date, months: int) -> _Period:
+    # Cached: the planner asks for the same few periods for every recurring duty, every minute.
+    label = {1: f"{start.year}M{start.month:02d}", 3: f"{start.year}Q{(start.month + 2) // 3}",
+             6: f"{start.year}H{1 if start.month == 1 else 2}", 12: f"{start.year}"}[months]
+    return _Period(start, start + relativedelta(months=months, days=-1), label)
+
+
+def _period_of(day: date, months: int) -> _Period:
+    return _period_from(date(day.year, (day.month - 1) // months * months + 1, 1), months)
 
 
 def checkin_steps(cycle: str, policy: Policy, calendar: WorkCalendar, after: datetime,
                   until: datetime) -> Iterator[Step]:
     months = PERIOD_MONTHS[cycle]
-    day = after.astimezone(policy.timezone).date()
+    period = _period_of(after.astimezone(policy.timezone).date(), months)
     while True:
-        _start, end, label = _period_of(day, months)
-        last = calendar.on_or_before(end)
-        monday = last - timedelta(days=last.weekday())
-        step = Step(_moment(calendar.on_or_after(monday), policy), "checkin", label, (UNIT,), None)
+        last_workday = calendar.on_or_before(period.end)
+        monday = last_workday - timedelta(days=last_workday.weekday())
+        step = Step(_moment(calendar.on_or_after(monday), policy), "checkin", period.label, (UNIT,), None)
         if step.at > until:
             return
         yield step
-        day = end + timedelta(days=1)
+        period = _period_from(period.end + timedelta(days=1), months)
 
 
 def _order(step: Step) -> tuple[datetime, str, str]:

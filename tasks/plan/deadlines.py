@@ -8,10 +8,12 @@ It never guesses a date from part of a phrase it does not understand.
 
 from __future__ import annotations
 
-import calendar
+import functools
 import re
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from tasks.text import WHITE_SPACE, arabic_numerals, fold_width, strip_markup
 
@@ -130,14 +132,18 @@ def latest_date(plan_year: int) -> date:
     return date(plan_year + HORIZON_YEARS, 12, 31)
 
 
-def _month_span(year: int, month: int) -> Period:
-    return Period(date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1]))
+@functools.lru_cache(maxsize=4096)
+def _months_span(year: int, first_month: int, months: int = 1) -> Period:
+    """Whole months: 9月 is 1–30 September, 第三季度 is 1 July – 30 September. (Cached: an
+    import reads the same few months in every row.)"""
+    start = date(year, first_month, 1)
+    return Period(start, start + relativedelta(months=months, days=-1))
 
 
 def _plausible(year: int, month: int, day: int = 1) -> bool:
     if not (1900 <= year <= 2200 and 1 <= month <= 12):
         return False
-    return 1 <= day <= calendar.monthrange(year, month)[1]
+    return 1 <= day <= _months_span(year, month).end.day
 
 
 def _read_body(body: str, year: int) -> Period | None:
@@ -151,7 +157,7 @@ def _read_body(body: str, year: int) -> Period | None:
         month = int(m["m"])
         if not _plausible(year, month):
             return None
-        whole = _month_span(year, month)
+        whole = _months_span(year, month)
         part = m["part"]
         if part in ("上旬", "初"):
             return Period(whole.start, date(year, month, 10))
@@ -162,12 +168,9 @@ def _read_body(body: str, year: int) -> Period | None:
         return whole
     if m := _QUARTER.fullmatch(body):
         quarter = int(m["q"])
-        first, last = _month_span(year, quarter * 3 - 2), _month_span(year, quarter * 3)
-        return Period(first.start, last.end, is_span=not m["end"])
+        return replace(_months_span(year, quarter * 3 - 2, months=3), is_span=not m["end"])
     if m := _HALF.fullmatch(body):
-        first_month = 1 if m["h"] == "上" else 7
-        return Period(_month_span(year, first_month).start, _month_span(year, first_month + 5).end,
-                      is_span=not m["end"])
+        return replace(_months_span(year, 1 if m["h"] == "上" else 7, months=6), is_span=not m["end"])
     if _MID_YEAR.fullmatch(body):
         return Period(date(year, 1, 1), date(year, 6, 30))
     if body == "" or _YEAR_END.fullmatch(body):
@@ -187,7 +190,7 @@ def _read_point(text: str, plan_year: int, *, bare_unit: str | None = None) -> P
         return Period(date(y, mo, d), date(y, mo, d)) if _plausible(y, mo, d) else None
     if m := _NUMERIC_MONTH.fullmatch(text):
         y, mo = int(m["y"]), int(m["m"])
-        return _month_span(y, mo) if _plausible(y, mo) else None
+        return _months_span(y, mo) if _plausible(y, mo) else None
     year = plan_year
     body = text
     explicit_year = False
@@ -198,13 +201,13 @@ def _read_point(text: str, plan_year: int, *, bare_unit: str | None = None) -> P
     if bare_unit and _BARE_NUMBER.fullmatch(body or "x"):
         value = int(body)
         if bare_unit == "month" and _plausible(year, value):
-            return _month_span(year, value)
+            return _months_span(year, value)
     if not explicit_year and bare_unit and _BARE_NUMBER.fullmatch(text):
         value = int(text)
         if bare_unit == "year" and 1900 <= value <= 2200:
             return Period(date(value, 1, 1), date(value, 12, 31))
         if bare_unit == "month" and _plausible(plan_year, value):
-            return _month_span(plan_year, value)
+            return _months_span(plan_year, value)
     if not body and not explicit_year:
         return None
     return _read_body(body, year) if 1900 <= year <= 2200 else None
@@ -252,7 +255,7 @@ def _read_single(text: str, plan_year: int) -> Period | None:
     if period is not None:
         if by and re.fullmatch(r"(?:\d{4}年)?\d{1,2}月", core):
             # "6月前" is literally "before June": the last day of May.
-            end = date.fromordinal(period.start.toordinal() - 1)
+            end = period.start - timedelta(days=1)
             return Period(end, end)
         return period
     if not by:
