@@ -345,3 +345,31 @@ def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_eng
             assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
     finally:
         server.stop()
+
+
+def test_a_renewed_lease_holds_a_row_until_its_holder_stops_renewing(prepared_engine: Engine,
+                                                                    clock: FixedClock) -> None:
+    """What a kill -9 leaves: rows whose holder renews no more are free one lease after its last
+    renewal, for the next sender to claim and send once; the dead sender's claim is void."""
+    with transaction(prepared_engine) as session:
+        office = office_member(session, clock, 703)
+        enqueue(session, clock, office, "member_unreachable", {"member": "续租", "unit": ""}, "renew")
+    with transaction(prepared_engine) as session:
+        [first] = outbox.claim_due(session, clock)
+    clock.advance(outbox.LEASE / 2)
+    with transaction(prepared_engine) as session:
+        assert outbox.renew_leases(session, clock, {first.id: first.attempts})[0] == {first.id}
+    clock.advance(outbox.LEASE * 3 / 4)  # past the first lease, within the renewed one
+    with transaction(prepared_engine) as session:
+        assert outbox.claim_due(session, clock) == []
+    clock.advance(outbox.LEASE / 2)  # the holder was killed: nothing renewed it
+    with transaction(prepared_engine) as session:
+        [again] = outbox.claim_due(session, clock)
+    assert again.id == first.id
+    with transaction(prepared_engine) as session:
+        # The first claim can neither be renewed nor give the row back: it is the second sender's.
+        assert outbox.renew_leases(session, clock, {first.id: first.attempts})[0] == set()
+        assert outbox.release_leases(session, {first.id: first.attempts}) == 0
+    clock.advance(outbox.LEASE / 2)
+    with transaction(prepared_engine) as session:
+        assert outbox.claim_due(session, clock) == []  # still held by the second sender's lease
