@@ -12,7 +12,7 @@ import contextlib
 import logging
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -27,6 +27,7 @@ from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
 from bot.render import Reply, notification
 from tasks import outbox
+from tasks.clock import Clock, db_time
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +83,40 @@ class OutboxSender:
         A send keeps its place until its outcome is committed, not just until Telegram answers:
         so at any moment at most ``in_flight`` rows are sent (or being sent) but not yet marked
         sent, and a kill -9 repeats at most that many once their lease runs out.
+
+        The pass holds the lease of every row it claimed until it has sent it or given it back,
+        however long a chat's flood limit keeps it waiting: no other sender claims it meanwhile.
         """
-        rows = await self.ctx.run(lambda session: outbox.claim_due(session, self.ctx.clock, limit))
+        clock = self.ctx.clock
+        rows = await self.ctx.run(lambda session: outbox.claim_due(session, clock, limit))
+        if not rows:
+            return 0
         waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
         sending: dict[int, asyncio.Task[None]] = {}  # by chat
+        on_wire: dict[int, Row[Any]] = {}  # by chat: the row its task in ``sending`` delivers
+        held_until: datetime = min(row.lease_until for row in rows)
         try:
             while waiting or sending:
+                renew_in = _seconds_to_renewal(clock, held_until)
+                if renew_in <= 0:
+                    # A chat's flood limit can keep a claimed row waiting here for longer than a
+                    # lease: renew the leases of every row this pass still holds, and drop any row
+                    # that another sender claimed meanwhile (it is that sender's to send now).
+                    # Renewing, rather than giving back what cannot go soon, because only the
+                    # holder knows it still means to send: the flood budget is shared with other
+                    # senders and with replies, so no estimate made at claim time stays true. And
+                    # under kill -9 it is what a lease is for: a killed sender renews nothing, its
+                    # rows are free one lease later and sent once by whoever claims them; only
+                    # those it had on the wire (at most ``in_flight``) go out again.
+                    renewed, held_until = await self._renew([*waiting, *(on_wire[chat] for chat in sending)])
+                    lost = [row.id for row in waiting if row.id not in renewed]
+                    if lost:
+                        log.warning("notifications %s were claimed by another sender while they waited here", lost)
+                        waiting = [row for row in waiting if row.id in renewed]
+                    continue
                 free = [index for index, row in enumerate(waiting) if row.chat_id not in sending]
                 if not free or len(sending) >= self.ctx.in_flight:
-                    await _first_done(sending)
+                    await _first_done(sending, timeout=renew_in)
                     continue
                 if self.flood is None:
                     index, mark = free[0], None
@@ -98,13 +124,16 @@ class OutboxSender:
                     # Send whatever may go now; a chat that must wait does not hold up the others.
                     taken = await self.flood.take([waiting[index].chat_id for index in free])
                     if isinstance(taken, float):
+                        # Never past the renewal: a group's turn can be further away than the lease.
+                        wait = min(taken + 0.001, renew_in)
                         if sending:
-                            await _first_done(sending, timeout=taken + 0.001)
+                            await _first_done(sending, timeout=wait)
                         else:
-                            await self.flood.sleep(taken + 0.001)
+                            await self.flood.sleep(wait)
                         continue
                     index, mark = free[taken[0]], taken[1]
                 row = waiting.pop(index)
+                on_wire[row.chat_id] = row
                 sending[row.chat_id] = asyncio.create_task(self._deliver(row, mark))
         finally:
             # A failure (the database went away) or a stop ends new sends; those under way finish and are recorded.
@@ -113,12 +142,17 @@ class OutboxSender:
             if waiting:
                 # Claimed but never put on the wire: give them back now rather than leave them leased
                 # for a minute (into the next run, when a stopped sandbox starts again).
-                unsent = [row.id for row in waiting]
+                unsent = {row.id: row.attempts for row in waiting}
                 try:
                     await self.ctx.run(lambda session: outbox.release_leases(session, unsent))
                 except Exception:  # the lease still runs out by itself
                     log.warning("could not give back %d claimed notifications", len(unsent), exc_info=True)
         return len(rows)
+
+    async def _renew(self, held: list[Row[Any]]) -> tuple[set[int], datetime]:
+        """Renew the leases of ``held``: the ids still this sender's, and when their lease ends."""
+        claims = {row.id: row.attempts for row in held}
+        return await self.ctx.run(lambda session: outbox.renew_leases(session, self.ctx.clock, claims))
 
     async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:
         marks: list[int] = []
@@ -193,6 +227,12 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
                 sent_marks.append(mark)
             elif flood is not None:
                 await flood.record(chat_id)
+
+
+def _seconds_to_renewal(clock: Clock, held_until: datetime) -> float:
+    """Seconds until a pass renews the leases it holds: when half the lease is left, so that a
+    renewal that is slow or must be tried again still ends before another sender may claim."""
+    return (held_until - outbox.LEASE / 2 - db_time(clock)).total_seconds()
 
 
 async def _first_done(sending: dict[int, asyncio.Task[None]], timeout: float | None = None) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, or_, text, update
+from sqlalchemy import ColumnElement, Row, and_, or_, text, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
@@ -105,7 +107,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 
 def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]:
     """Take up to ``limit`` due rows. The conditional UPDATE is the claim: a row another sender
-    holds (an unexpired lease) is skipped, so no two senders deliver the same row.
+    holds (an unexpired lease) is skipped, so no two senders deliver the same row, provided a
+    sender renews the lease of every row it still means to send before it runs out
+    (``renew_leases``) and sends none it could not renew.
 
     The rows come back as plain values (``row.id``, ``row.chat_id``, ``row.payload`` …), not ORM
     objects: they outlive the transaction, and the sender only reads them."""
@@ -122,16 +126,44 @@ def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]
     return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
 
 
-def release_leases(session: Session, row_ids: list[int] | None = None) -> int:
-    """Give claimed rows back at once instead of when their lease runs out: ``row_ids`` (rows a
-    sender claimed and never put on the wire), or, with None, every pending row's lease (for a
-    caller that knows no sender holding one can still be sending). Returns how many were freed."""
-    query = update(_OUTBOX).where(_OUTBOX.c.status == OutboxStatus.PENDING, _OUTBOX.c.lease_until.is_not(None))
-    if row_ids is not None:
-        if not row_ids:
-            return 0
-        query = query.where(_OUTBOX.c.id.in_(row_ids))
+def renew_leases(session: Session, clock: Clock, claims: Mapping[int, int]) -> tuple[set[int], datetime]:
+    """Extend the leases of rows a sender still means to send (or has on the wire): ``claims`` maps
+    each row's id to its ``attempts`` as the sender's claim left it. Returns the ids renewed and
+    the end of their new lease; a row left out is no longer the sender's, and must not be sent by it."""
+    until = db_time(clock) + LEASE
+    if not claims:
+        return set(), until
+    renew = update(_OUTBOX).where(_still_held(claims)).values(lease_until=until).returning(_OUTBOX.c.id)
+    return set(session.execute(renew).scalars()), until
+
+
+def release_leases(session: Session, claims: Mapping[int, int] | None = None) -> int:
+    """Give claimed rows back at once instead of when their lease runs out: ``claims`` (rows a
+    sender claimed and never put on the wire, id to ``attempts`` as its claim left them), or, with
+    None, every pending row's lease (for a caller that knows no sender holding one can still be
+    sending). Returns how many were freed."""
+    if claims is None:
+        query = update(_OUTBOX).where(_OUTBOX.c.status == OutboxStatus.PENDING, _OUTBOX.c.lease_until.is_not(None))
+    elif not claims:
+        return 0
+    else:
+        query = update(_OUTBOX).where(_still_held(claims))
     return session.execute(query.values(lease_until=None)).rowcount
+
+
+def _still_held(claims: Mapping[int, int]) -> ColumnElement[bool]:
+    """The rows of ``claims`` that no other sender has claimed since, and that wait to be sent.
+
+    ``attempts`` is the claim's token: every claim adds one, so a row whose count moved on was
+    claimed again by another sender once this one's lease ran out, and is that sender's now. A row
+    that is no longer pending, or has no lease (its outcome recorded, or every lease given back),
+    is held by no one either."""
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for row_id, attempts in claims.items():
+        by_attempts[attempts].append(row_id)
+    return and_(_OUTBOX.c.status == OutboxStatus.PENDING, _OUTBOX.c.lease_until.is_not(None),
+                or_(*(and_(_OUTBOX.c.attempts == attempts, _OUTBOX.c.id.in_(row_ids))
+                      for attempts, row_ids in by_attempts.items())))
 
 
 def _free(now: datetime) -> ColumnElement[bool]:

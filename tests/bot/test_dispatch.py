@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from telegram import Bot
@@ -17,7 +18,7 @@ from bot.sandbox.server import Fault, SandboxServer
 from bot.sender import OutboxSender
 from seed import MENTOUGOU_2021, seed_path
 from tasks import outbox
-from tasks.clock import FixedClock, planner
+from tasks.clock import Clock, FixedClock, ShiftedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import transaction
@@ -31,7 +32,7 @@ SH = ZoneInfo("Asia/Shanghai")
 ADMIN = Actor("admin", "cli")
 
 
-def queue_rounds(engine: Engine, clock: FixedClock, server: SandboxServer, chats: list[int],
+def queue_rounds(engine: Engine, clock: Clock, server: SandboxServer, chats: list[int],
                  rounds: int = 3) -> list[Member]:
     """An office member per chat (a group where the id is negative), each queued ``rounds`` notifications
     that say their round (第0轮, 第1轮 …), round after round."""
@@ -102,6 +103,74 @@ def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
         with transaction(prepared_engine) as session:
             assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
         assert elapsed >= 2.0  # three messages to each chat need at least two one-second gaps
+    finally:
+        server.stop()
+
+
+def test_two_senders_deliver_each_notification_once_when_a_chat_makes_rows_wait_past_the_lease(
+        prepared_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A chat takes one message a second: its five notifications need four seconds, twice the
+    # (shortened) lease, so the rows a sender claims wait inside its pass longer than a lease.
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=2))
+    running = ShiftedClock(clock.now())  # leases run out in real time, as in production
+    server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
+    try:
+        members = queue_rounds(prepared_engine, running, server, [7200 + n for n in range(3)], rounds=5)
+
+        def pending(session: Session) -> int:
+            return len(session.exec(select(Outbox.id).where(Outbox.status == "pending")).all())
+
+        async def one_sender() -> None:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                ctx = BotContext(prepared_engine, running, SH, "门头沟区")
+                sender = OutboxSender(ctx, bot)
+                deadline = time.monotonic() + 30
+                while await ctx.run(pending) and time.monotonic() < deadline:
+                    if not await sender.deliver_due(limit=100):
+                        await asyncio.sleep(0.05)
+
+        async def run() -> None:
+            await asyncio.gather(one_sender(), one_sender())
+
+        asyncio.run(run())
+        for member in members:
+            rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(member.chat_id)]
+            assert rounds == ["0", "1", "2", "3", "4"]  # each notification received once, in order
+        assert server.state.rejected == []
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+    finally:
+        server.stop()
+
+
+def test_a_sender_whose_lease_ran_out_leaves_its_waiting_rows_to_the_sender_that_claimed_them(
+        prepared_engine: Engine, clock: FixedClock) -> None:
+    # The clock jumps past the lease while a chat's rows wait their turn (the sandbox's :wait, a
+    # paused process): another sender claims them, and the first must not send them as well.
+    server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
+    try:
+        queue_rounds(prepared_engine, clock, server, [7300])
+
+        def sent(session: Session) -> int:
+            return len(session.exec(select(Outbox.id).where(Outbox.status == "sent")).all())
+
+        async def run() -> int:
+            async with Bot(server.token, base_url=server.base_url) as bot:
+                first = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                second = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                passing = asyncio.create_task(first.deliver_due())
+                while not await first.ctx.run(sent):  # the first notification is out and recorded
+                    await asyncio.sleep(0.01)
+                clock.advance(outbox.LEASE + timedelta(seconds=1))
+                claimed = await second.deliver_due()
+                await passing
+                return claimed
+
+        assert asyncio.run(run()) == 2  # the two still waiting in the first sender's pass
+        rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(7300)]
+        assert rounds == ["0", "1", "2"]  # each once, in order
+        with transaction(prepared_engine) as session:
+            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
     finally:
         server.stop()
 
@@ -276,3 +345,31 @@ def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_eng
             assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
     finally:
         server.stop()
+
+
+def test_a_renewed_lease_holds_a_row_until_its_holder_stops_renewing(prepared_engine: Engine,
+                                                                    clock: FixedClock) -> None:
+    """What a kill -9 leaves: rows whose holder renews no more are free one lease after its last
+    renewal, for the next sender to claim and send once; the dead sender's claim is void."""
+    with transaction(prepared_engine) as session:
+        office = office_member(session, clock, 703)
+        enqueue(session, clock, office, "member_unreachable", {"member": "续租", "unit": ""}, "renew")
+    with transaction(prepared_engine) as session:
+        [first] = outbox.claim_due(session, clock)
+    clock.advance(outbox.LEASE / 2)
+    with transaction(prepared_engine) as session:
+        assert outbox.renew_leases(session, clock, {first.id: first.attempts})[0] == {first.id}
+    clock.advance(outbox.LEASE * 3 / 4)  # past the first lease, within the renewed one
+    with transaction(prepared_engine) as session:
+        assert outbox.claim_due(session, clock) == []
+    clock.advance(outbox.LEASE / 2)  # the holder was killed: nothing renewed it
+    with transaction(prepared_engine) as session:
+        [again] = outbox.claim_due(session, clock)
+    assert again.id == first.id
+    with transaction(prepared_engine) as session:
+        # The first claim can neither be renewed nor give the row back: it is the second sender's.
+        assert outbox.renew_leases(session, clock, {first.id: first.attempts})[0] == set()
+        assert outbox.release_leases(session, {first.id: first.attempts}) == 0
+    clock.advance(outbox.LEASE / 2)
+    with transaction(prepared_engine) as session:
+        assert outbox.claim_due(session, clock) == []  # still held by the second sender's lease
