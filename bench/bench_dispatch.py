@@ -35,6 +35,7 @@ from bot.telegram_http import make_bot
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.models import Member, Outbox, Role
+from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 
 
@@ -68,7 +69,8 @@ def main() -> None:
         session.flush()
         for n in range(args.messages):
             member = members[n % len(members)]
-            enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"bench:{n}")
+            enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+                    MemberUnreachable(member=f"第{n}条", unit="", role=Role.OFFICE), f"bench:{n}")
 
     async def one_sender() -> None:
         async with make_bot(server.token, server.base_url) as bot:

@@ -26,6 +26,7 @@ from tasks.models import (
     TaskStatus,
     Unit,
 )
+from tasks.notifications import CompletionReported, ExtensionRequested, NotificationKind
 from tasks.outbox import notify_office
 from tasks.plan.deadlines import latest_date
 
@@ -147,10 +148,10 @@ def report_completion(session: Session, clock: Clock, member: Member, duty: Duty
     duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.REPORTED, now
     record(session, clock, actor_of(member), "assignment.completion_reported", "assignment", duty.assignment.id,
            report_id=report.id, task_id=duty.task.id)
-    notify_office(session, clock, "completion_reported",
-                  {"report_id": report.id, "assignment_id": duty.assignment.id, "task_id": duty.task.id,
-                   "task_text": duty.task.text, "unit": duty.unit.name, "text": text, "author": member.name,
-                   "files": len(evidence or [])},
+    notify_office(session, clock, NotificationKind.COMPLETION_REPORTED,
+                  CompletionReported(report_id=report.id, assignment_id=duty.assignment.id, task_id=duty.task.id,
+                                     task_text=duty.task.text, unit=duty.unit.name, text=text, author=member.name,
+                                     files=len(evidence or [])),
                   f"completion:{report.id}")
     return report
 
@@ -176,10 +177,10 @@ def request_extension(session: Session, clock: Clock, member: Member, duty: Duty
     record(session, clock, actor_of(member), "extension.requested", "extension", extension.id,
            assignment_id=duty.assignment.id, task_id=duty.task.id, old_date=duty.assignment.due_on,
            new_date=new_date, reason=reason)
-    notify_office(session, clock, "extension_requested",
-                  {"extension_id": extension.id, "task_id": duty.task.id, "task_text": duty.task.text,
-                   "unit": duty.unit.name, "old_date": duty.assignment.due_on, "new_date": new_date,
-                   "reason": reason, "author": member.name},
+    notify_office(session, clock, NotificationKind.EXTENSION_REQUESTED,
+                  ExtensionRequested(extension_id=extension.id, task_id=duty.task.id, task_text=duty.task.text,
+                                     unit=duty.unit.name, old_date=duty.assignment.due_on, new_date=new_date,
+                                     reason=reason, author=member.name),
                   f"extension:{extension.id}")
     return extension
 
