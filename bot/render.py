@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from tabulate import tabulate
 
-from tasks.models import Assignment, AssignmentStatus, Task
+from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Task, TaskKind
 from tasks.notifications import (
     CompletionReported,
     CompletionSentBack,
@@ -43,7 +43,7 @@ PAGE_BUDGET = 3800
 LIGHTS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
 STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
                 AssignmentStatus.WITHDRAWN: "已撤销"}
-KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目"}
+KIND_NAMES = {TaskKind.WORKPOINT: "工作要点", TaskKind.TASK: "任务", TaskKind.PROJECT: "项目"}
 
 
 def esc(text: object) -> str:
@@ -260,8 +260,8 @@ def task_card(facts: CardFacts, today: date) -> Reply:
                  f"{esc(due_label(facts.own.due_on, today, task.deadline_text))}")
     else:
         page.add(f"完成时限：{esc(due_label(task.deadline, today, task.deadline_text))}")
-    lead = [name for a, name in facts.assignments if a.role == "lead"]
-    co = [name for a, name in facts.assignments if a.role != "lead"]
+    lead = [name for a, name in facts.assignments if a.role == AssignmentRole.LEAD]
+    co = [name for a, name in facts.assignments if a.role != AssignmentRole.LEAD]
     if lead:
         page.text(f"牵头单位：{'、'.join(lead)}")
     if co:
