@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import col, select
-
 from bot.context import Request
 from bot.parsing import task_number
 from bot.render import LIST_LIMIT, Page, Reply, esc, overdue_table, say, stats_tables, unit_title
 from bot.unit_actions import unit_list
 from tasks.clock import db_time
 from tasks.errors import ServiceError, quoted
-from tasks.models import OPEN_STATUSES, Assignment, AssignmentRole, Role, Task, TaskStatus, Unit
+from tasks.models import OPEN_STATUSES, AssignmentRole, Role, Unit
 from tasks.plan.directory import merge_unit
-from tasks.work.duties import Duty, actor_of, find_task, unit_duties
-from tasks.work.lookup import NotFoundError, find_team, find_unit, latest_plan
+from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
+from tasks.work.lookup import NotFoundError, find_team, find_unit, is_category, latest_plan
 from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
 from tasks.work.progress import Scope, completion_stats, count_open_due, open_duties, unit_scope
 from tasks.work.review import (
@@ -46,9 +44,7 @@ def resolve_scope(req: Request, text: str) -> Scope:
         return Scope(team=find_team(req.session, latest_plan(req.session), text))
     except NotFoundError:
         pass
-    known = req.session.exec(select(Task.id).where(
-        Task.status == TaskStatus.ACTIVE, (col(Task.category) == text) | (col(Task.topic) == text)).limit(1)).first()
-    if known is not None:
+    if is_category(req.session, text):
         return Scope(category=text)
     raise ServiceError(f"没有找到名为“{quoted(text)}”的单位、工作专班或类别。")
 
@@ -134,10 +130,7 @@ def urge_command(req: Request) -> Reply:
         raise ServiceError("用法：/urge 任务编号 [说明]，或 /urge 单位名称 [说明]")
     if text.split()[0].lstrip("#").isdigit():
         number, note = task_number(text, "/urge 任务编号 [说明]")
-        task = find_task(req.session, number)
-        rows = req.session.exec(select(Assignment, Unit).join(Unit, col(Unit.id) == Assignment.unit_id).where(
-            Assignment.task_id == task.id, col(Assignment.status).in_(OPEN_STATUSES))).all()
-        duties = [Duty(a, task, u) for a, u in rows]
+        duties = task_open_duties(req.session, find_task(req.session, number))
     else:
         unit, note = _optional_unit(req, text)
         if unit is None:

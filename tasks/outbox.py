@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Row, or_, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
 from tasks.bulk import insert_new_rows
@@ -107,6 +107,13 @@ def notify_office(session: Session, clock: Clock, kind: NotificationKind, payloa
 
 
 # --- delivery bookkeeping (the chat adapter sends; these record what happened) -------------
+
+
+def count_due(session: Session, clock: Clock) -> int:
+    """How many notifications are waiting to be sent now (claimed or not)."""
+    return session.exec(select(func.count()).select_from(Outbox).where(
+        Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= db_time(clock))).one()
+
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)

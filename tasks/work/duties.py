@@ -62,6 +62,13 @@ def unit_duties(session: Session, unit_id: int) -> list[Duty]:
     return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
 
 
+def task_open_duties(session: Session, task: Task) -> list[Duty]:
+    """The units that still owe ``task`` something: its open and reported assignments."""
+    rows = session.exec(select(Assignment, Unit).join(Unit, col(Unit.id) == Assignment.unit_id).where(
+        Assignment.task_id == task.id, col(Assignment.status).in_(OPEN_STATUSES))).all()
+    return [Duty(assignment, task, unit) for assignment, unit in rows]
+
+
 def find_task(session: Session, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or task.status != TaskStatus.ACTIVE:

@@ -45,6 +45,11 @@ def create_invite(session: Session, clock: Clock, actor: Actor, role: Role, unit
     return invite
 
 
+def has_member_row(session: Session, user_id: int) -> bool:
+    """Whether this person has a member row, bound now or unbound since."""
+    return session.exec(select(Member.id).where(Member.user_id == user_id)).first() is not None
+
+
 def find_member(session: Session, user_id: int, chat_id: int, *, is_group: bool) -> Member | None:
     """Who acts. In a unit's bound group chat that is the person writing when they are a member bound
     to that unit, so that what they report carries their name; anyone else there acts as the group's
