@@ -6,7 +6,6 @@ are split into several messages, never inside a tag, each under the 4096-charact
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +13,8 @@ from typing import Any, NamedTuple
 
 from tabulate import tabulate
 
+from bot import texts
+from bot.texts import esc
 from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Task, TaskKind
 from tasks.notifications import (
     CompletionReported,
@@ -41,13 +42,6 @@ MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
 PAGE_BUDGET = 3800
 LIGHTS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
-STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
-                AssignmentStatus.WITHDRAWN: "已撤销"}
-KIND_NAMES = {TaskKind.WORKPOINT: "工作要点", TaskKind.TASK: "任务", TaskKind.PROJECT: "项目"}
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 class Button(NamedTuple):
@@ -188,9 +182,10 @@ def summary(text: str, width: int = 40) -> str:
 
 def duty_buttons(task_id: int, *, numbered: bool = False) -> list[Button]:
     """报进展 · 办结 · 申请延期 for one task; ``numbered`` names the task on the first button (a list's rows)."""
-    return [Button(f"{task_id} 报进展" if numbered else "报进展", f"rp:{task_id}"),
-            Button("办结", f"dn:{task_id}"),
-            Button("申请延期", f"ex:{task_id}")]
+    progress = texts.BUTTON_PROGRESS
+    return [Button(f"{task_id} {progress}" if numbered else progress, f"rp:{task_id}"),
+            Button(texts.BUTTON_DONE, f"dn:{task_id}"),
+            Button(texts.BUTTON_EXTEND, f"ex:{task_id}")]
 
 
 CARD_BUTTONS = 40  # Telegram allows 100 buttons; 40 in rows of 8 still fit a phone screen
@@ -203,10 +198,6 @@ def card_buttons(task_ids: list[int]) -> Keyboard:
 
 
 LIST_LIMIT = 60  # rows shown in one answer; the rest are counted and can be narrowed down
-
-
-def _more(shown: int, total: int, hint: str) -> str | None:
-    return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
 
 
 def unit_title(scope: Scope) -> str:
@@ -223,16 +214,17 @@ def duty_list(duties: list[Duty], today: date, title: str, total: int | None = N
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
-        return page.add("没有未办结的任务。").reply()
+        return page.add(texts.NO_OPEN_DUTIES).reply()
     for duty in duties:
         light = LIGHTS[traffic_light(duty.assignment, today)]
-        state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
+        status = duty.assignment.status
+        state = "" if status == AssignmentStatus.OPEN else f" [{texts.STATUS_NAMES[status]}]"
         unit = f"{esc(duty.unit.name)} · " if with_units else ""
         page.add(f"{light} <b>{duty.task.id}</b> {unit}{esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
-    if more := _more(len(duties), total, "先办理这些，办结后会显示后面的任务。"):
+    if more := texts.more_than_shown(total, len(duties), texts.OPEN_ONES_FIRST):
         page.add(esc(more))
-    page.add("发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。")
+    page.add(texts.OPEN_A_CARD)
     return page.reply(card_buttons([d.task.id for d in duties if d.task.id is not None]))
 
 
@@ -248,7 +240,7 @@ class CardFacts:
 def task_card(facts: CardFacts, today: date) -> Reply:
     task = facts.task
     page = Page()
-    kind = KIND_NAMES.get(task.kind, "任务")
+    kind = texts.TASK_KIND_NAMES.get(task.kind, texts.TASK_KIND_NAMES[TaskKind.TASK])
     page.add(f"<b>{kind} {task.id}</b>" + (f" · {esc(task.category)}" if task.category else "")
              + (f" · {esc(task.topic)}" if task.topic and task.topic != task.category else ""))
     if facts.parent_text:
@@ -256,7 +248,7 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     page.text(task.text)
     if facts.own is not None:
         light = LIGHTS[traffic_light(facts.own, today)]
-        page.add(f"{light} 本单位：{STATUS_NAMES[facts.own.status]}，完成时限 "
+        page.add(f"{light} 本单位：{texts.STATUS_NAMES[facts.own.status]}，完成时限 "
                  f"{esc(due_label(facts.own.due_on, today, task.deadline_text))}")
     else:
         page.add(f"完成时限：{esc(due_label(task.deadline, today, task.deadline_text))}")
@@ -277,11 +269,11 @@ def overdue_table(duties: list[Duty], today: date, title: str, total: int | None
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
-        return page.add("没有符合条件的任务。").reply()
+        return page.add(texts.NO_MATCHING_DUTIES).reply()
     rows = [[d.task.id, summary(d.unit.name, 10), d.assignment.due_on.isoformat() if d.assignment.due_on else "",
              _days_text(d.assignment.due_on, today), summary(d.task.text, 18)] for d in duties]
     page.table(rows, ["编号", "单位", "截止", "状态", "任务"])
-    if more := _more(len(duties), total, "可按单位、工作专班或类别筛选，如 /overdue 区商务局。"):
+    if more := texts.more_than_shown(total, len(duties), texts.NARROW_OVERDUE):
         page.add(esc(more))
     return page.reply()
 
@@ -328,7 +320,8 @@ def _completion_reported(payload: CompletionReported) -> Reply:
     if payload.files:
         page.add(f"附证明材料 {payload.files} 份")
     report = payload.report_id  # the buttons act on this claim only, never on a later one
-    return page.reply(Keyboard([[Button("审核通过", f"vr:{report}"), Button("退回", f"sr:{report}")]]))
+    return page.reply(Keyboard([[Button(texts.BUTTON_VERIFY, f"vr:{report}"),
+                                Button(texts.BUTTON_SEND_BACK, f"sr:{report}")]]))
 
 
 def _extension_requested(payload: ExtensionRequested) -> Reply:
@@ -337,7 +330,7 @@ def _extension_requested(payload: ExtensionRequested) -> Reply:
     page.add(f"原截止：{esc(payload.old_date or '无')}，申请延至：<b>{esc(payload.new_date)}</b>")
     page.text(f"理由：{payload.reason}")
     eid = payload.extension_id
-    return page.reply(Keyboard([[Button("同意", f"ea:{eid}"), Button("不同意", f"er:{eid}")]]))
+    return page.reply(Keyboard([[Button(texts.BUTTON_APPROVE, f"ea:{eid}"), Button(texts.BUTTON_REFUSE, f"er:{eid}")]]))
 
 
 def _completion_verified(payload: CompletionVerified) -> Reply:
@@ -371,25 +364,20 @@ def _urge(payload: Urge) -> Reply:
         page.add(f"• <b>{item.task_id}</b> {esc(summary(item.text))}（截止 {esc(item.due_on or '无')}）")
     if len(payload.tasks) == 1:
         return page.reply(Keyboard([duty_buttons(payload.tasks[0].task_id)]))
-    page.add("点任务编号查看详情并办理：")
+    page.add(texts.TAP_A_NUMBER)
     return page.reply(card_buttons([item.task_id for item in payload.tasks]))
 
 
 def _duty_unplannable(payload: DutyUnplannable) -> Reply:
-    return say(f"⚠️ <b>自动提醒已暂停</b>：{_task_line(payload.task_id, payload.task_text)}（{esc(payload.unit)}）"
-               f"的完成时限 {esc(payload.due_on or '无')} 无法排出提醒和逾期督办。其他任务照常提醒。"
-               "请核对该任务的完成时限（如延期日期）；时限改正后自动恢复。")
+    return say(texts.duty_unplannable(_task_line(payload.task_id, payload.task_text), payload.unit, payload.due_on))
 
 
 def _notification_undeliverable(payload: NotificationUndeliverable) -> Reply:
-    return say(f"⚠️ <b>消息未能送达</b>：发给 {esc(payload.member)} 的一条通知无法发送，已跳过，"
-               "其他通知照常发送。请运维人员用 <code>taskbot outbox --status dead</code> 查看原因。")
+    return say(texts.notification_undeliverable(payload.member))
 
 
 def _member_unreachable(payload: MemberUnreachable) -> Reply:
-    unit = f"（{esc(payload.unit)}）" if payload.unit else ""
-    return say(f"⚠️ <b>无法送达</b>：{esc(payload.member)}{unit} 已屏蔽或删除了督办助手，后续提醒无法送达，"
-               "请电话联系并请其重新绑定。")
+    return say(texts.member_unreachable(payload.member, payload.unit))
 
 
 # --- scheduled notifications (planner) --------------------------------------------------------
@@ -411,7 +399,7 @@ def _overdue(payload: DutyStep) -> Reply:
     page = Page().add(f"🔴 <b>逾期未办结</b>：任务 <b>{payload.task_id}</b> 已逾期 {payload.days} 天"
                       f"（截止 {_due_text(payload)}）")
     page.text(summary(payload.text, 80))
-    page.add("请尽快办理并报送进展；确需延期请点“申请延期”。")
+    page.add(texts.OVERDUE_ADVICE)
     return page.reply(Keyboard([duty_buttons(payload.task_id)]))
 
 
@@ -462,12 +450,11 @@ def _duties_due(payload: DutiesDue) -> Reply:
             page.add(_due_line(item))
             shown += 1
     if shown < len(items):
-        page.add(f"另有 {len(items) - shown} 项未列出，发送“我的任务”查看全部。")
+        page.add(texts.more_in_my_tasks(len(items) - shown))
     task_ids = list(dict.fromkeys(item.task_id for item in items))
     if len(task_ids) <= ANSWER_ROWS:  # a reminder is answered with one tap, as on a single card
         return page.reply(Keyboard([duty_buttons(task_id, numbered=True) for task_id in task_ids]))
-    page.add("点任务编号查看详情并办理（报进展 · 办结 · 申请延期）" if len(task_ids) <= CARD_BUTTONS
-             else "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。")
+    page.add(texts.TAP_A_NUMBER_TO_ACT if len(task_ids) <= CARD_BUTTONS else texts.TAP_A_NUMBER_OR_TYPE)
     return page.reply(card_buttons(task_ids))
 
 
@@ -478,7 +465,7 @@ def _ladder(title: str) -> Callable[[StepList], Reply]:
         rows = [[i.task_id, summary(i.unit, 10), i.due_on.isoformat() if i.due_on else "", f"{i.days}天",
                  summary(i.text, 18)] for i in items]
         page.table(rows, ["编号", "单位", "截止", "逾期", "任务"])
-        page.add("发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。")
+        page.add(texts.ESCALATION_HINT)
         return page.reply()
     return render
 
@@ -534,8 +521,8 @@ RENDERERS: dict[NotificationKind, Callable[[Any], Reply]] = {
     NotificationKind.CHECKIN: _checkin,
     NotificationKind.REMINDERS_FOLDED: _folded,
     NotificationKind.DUTIES_DUE: _duties_due,
-    NotificationKind.OVERDUE_OFFICE: _ladder("逾期任务督办清单"),
-    NotificationKind.OVERDUE_LEADERSHIP: _ladder("逾期事项报分管领导"),
+    NotificationKind.OVERDUE_OFFICE: _ladder(texts.ESCALATION_TO_OFFICE),
+    NotificationKind.OVERDUE_LEADERSHIP: _ladder(texts.ESCALATION_TO_LEADERSHIP),
     NotificationKind.DIGEST: _digest,
     NotificationKind.DUTY_UNPLANNABLE: _duty_unplannable,
     NotificationKind.NOTIFICATION_UNDELIVERABLE: _notification_undeliverable,

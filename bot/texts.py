@@ -16,6 +16,8 @@ from __future__ import annotations
 import html
 from datetime import date
 
+from tasks.models import AssignmentStatus, ReportKind, ReviewStatus, TaskKind
+
 
 def esc(text: object) -> str:
     """``text`` safe to put into a Telegram HTML message as it is."""
@@ -88,8 +90,9 @@ def file_too_large(size_bytes: int) -> str:
 
 # --- a unit's work (bot/unit_actions.py) --------------------------------------------------------
 
-REPORT_KINDS = {"progress": "进展", "completion": "办结申请", "evidence": "证明材料"}
-REVIEW_MARKS = {"accepted": "（已审核通过）", "sent_back": "（已退回）", "pending": "（待审核）"}
+REPORT_KINDS = {ReportKind.PROGRESS: "进展", ReportKind.COMPLETION: "办结申请", ReportKind.EVIDENCE: "证明材料"}
+REVIEW_MARKS = {ReviewStatus.ACCEPTED: "（已审核通过）", ReviewStatus.SENT_BACK: "（已退回）",
+                ReviewStatus.PENDING: "（待审核）"}
 USAGE_TASK = "/task 编号"
 USAGE_REPORT = "/report 编号 [百分比%] 进展情况，如 /report 12 60% 已完成方案初稿"
 USAGE_DONE = "/done 编号 办结说明，如 /done 12 已签订协议"
@@ -109,14 +112,14 @@ def question(action: str, task_id: int, task_text: str) -> str:
     return QUESTIONS[action].format(n=task_id) + f"\n任务：{esc(task_text[:60])}"
 
 
-def history_line(when: str, unit: str, author: str, kind: str, review_status: str | None, percent: int | None,
-                 text: str, files: int, review_note: str) -> str:
+def history_line(when: str, unit: str, author: str, kind: ReportKind, review_status: ReviewStatus | None,
+                 percent: int | None, text: str, files: int, review_note: str) -> str:
     """One line of a task card's history: plain text (the card escapes it)."""
     percent_text = f" {percent}%" if percent is not None else ""
     files_text = f" [附件{files}]" if files else ""
-    review = REVIEW_MARKS.get(review_status or "", "")
+    review = REVIEW_MARKS[review_status] if review_status else ""
     note = f" 退回理由：{review_note}" if review_note else ""
-    return f"{when} {unit} {author} {REPORT_KINDS.get(kind, kind)}{review}{percent_text}：{text}{files_text}{note}"
+    return f"{when} {unit} {author} {REPORT_KINDS[kind]}{review}{percent_text}：{text}{files_text}{note}"
 
 
 def unit_open_list_title(unit_title: str) -> str:
@@ -292,3 +295,55 @@ COMMAND_DESCRIPTIONS = {
     "members": "已绑定成员：/members [单位]",
     "unbind": "解除绑定：/unbind 成员编号",
 }
+
+
+# --- lists, cards and notifications (bot/render.py): the fixed words among their layout ---------
+
+STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
+                AssignmentStatus.WITHDRAWN: "已撤销"}
+TASK_KIND_NAMES = {TaskKind.WORKPOINT: "工作要点", TaskKind.TASK: "任务", TaskKind.PROJECT: "项目"}
+BUTTON_PROGRESS = "报进展"
+BUTTON_DONE = "办结"
+BUTTON_EXTEND = "申请延期"
+BUTTON_VERIFY = "审核通过"
+BUTTON_SEND_BACK = "退回"
+BUTTON_APPROVE = "同意"
+BUTTON_REFUSE = "不同意"
+NO_OPEN_DUTIES = "没有未办结的任务。"
+NO_MATCHING_DUTIES = "没有符合条件的任务。"
+OPEN_ONES_FIRST = "先办理这些，办结后会显示后面的任务。"
+OPEN_A_CARD = "发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。"
+NARROW_OVERDUE = "可按单位、工作专班或类别筛选，如 /overdue 区商务局。"
+OVERDUE_ADVICE = "请尽快办理并报送进展；确需延期请点“申请延期”。"
+TAP_A_NUMBER = "点任务编号查看详情并办理："
+TAP_A_NUMBER_TO_ACT = "点任务编号查看详情并办理（报进展 · 办结 · 申请延期）"
+TAP_A_NUMBER_OR_TYPE = "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。"
+ESCALATION_HINT = "发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。"
+ESCALATION_TO_OFFICE = "逾期任务督办清单"
+ESCALATION_TO_LEADERSHIP = "逾期事项报分管领导"
+
+
+def more_than_shown(total: int, shown: int, hint: str) -> str | None:
+    """Said under a list cut short; None when nothing was left out."""
+    return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
+
+
+def more_in_my_tasks(count: int) -> str:
+    return f"另有 {count} 项未列出，发送“我的任务”查看全部。"
+
+
+def duty_unplannable(task_line: str, unit: str, due_on: object) -> str:
+    """``task_line``: the task's number and summary, already HTML."""
+    return (f"⚠️ <b>自动提醒已暂停</b>：{task_line}（{esc(unit)}）的完成时限 {esc(due_on or '无')} "
+            "无法排出提醒和逾期督办。其他任务照常提醒。请核对该任务的完成时限（如延期日期）；时限改正后自动恢复。")
+
+
+def notification_undeliverable(member: str) -> str:
+    return (f"⚠️ <b>消息未能送达</b>：发给 {esc(member)} 的一条通知无法发送，已跳过，"
+            "其他通知照常发送。请运维人员用 <code>taskbot outbox --status dead</code> 查看原因。")
+
+
+def member_unreachable(member: str, unit: str) -> str:
+    where = f"（{esc(unit)}）" if unit else ""
+    return (f"⚠️ <b>无法送达</b>：{esc(member)}{where} 已屏蔽或删除了督办助手，后续提醒无法送达，"
+            "请电话联系并请其重新绑定。")

@@ -205,11 +205,11 @@ class HistoryEntry:
     at: datetime
     unit: str
     author: str
-    kind: str
+    kind: ReportKind
     percent: int | None
     text: str
     files: int
-    review_status: str | None
+    review_status: ReviewStatus | None
     review_note: str
 
 
