@@ -22,8 +22,8 @@ from bot.context import BotContext, Request, Who
 from bot.render import Reply, refusal, say
 from bot.sender import send_reply
 from tasks.errors import ServiceError
-from tasks.models import Member, Role, Unit
-from tasks.work.members import ROLE_NAMES, find_member, redeem_invite
+from tasks.models import Member, Role
+from tasks.work.members import ROLE_NAMES, find_member, redeem_invite, unit_of
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ Action = Callable[[Request], Reply]
 
 
 def _refusal(member: Member, what: str) -> Reply:
-    role = ROLE_NAMES.get(Role(member.role), member.role)
+    role = ROLE_NAMES[member.role]
     return say(texts.not_allowed(role, what))
 
 
@@ -59,10 +59,10 @@ async def run_action(update: Update, context: ContextTypes.DEFAULT_TYPE, action:
         if member is None:
             log.warning("refused %s from unbound user %s in chat %s", what, who.user_id, who.chat_id)
             return Outcome(say(texts.UNBOUND_GROUP if who.is_group else texts.UNBOUND), False)
-        if Role(member.role) not in allowed:
+        if member.role not in allowed:
             log.warning("refused %s for member %s with role %s", what, member.id, member.role)
             return Outcome(_refusal(member, what), False)
-        if Role(member.role) == Role.MEMBER and member.unit_id is None:
+        if member.role == Role.MEMBER and member.unit_id is None:
             return Outcome(say(texts.NO_UNIT), False)
         return Outcome(action(Request(session, member, who, args, ctx, files or [])), True)
 
@@ -102,7 +102,7 @@ def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_
 def help_text(member: Member | None) -> str:
     if member is None:
         return texts.UNBOUND
-    role = Role(member.role)
+    role = member.role
     lines = [texts.help_head(ROLE_NAMES[role])]
     for command in commands_for(role):
         lines.append(texts.help_line(command.name, command.description, command.words[0] if command.words else None))
@@ -129,7 +129,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return help_text(find_member(session, who.user_id, who.chat_id, is_group=who.is_group)), None
         member = redeem_invite(session, ctx.clock, code, user_id=who.user_id, chat_id=who.chat_id, name=who.name,
                                is_group=who.is_group)
-        unit = session.get(Unit, member.unit_id) if member.unit_id else None
+        unit = unit_of(session, member)
         return texts.bound(ROLE_NAMES[member.role], unit.name if unit else None) + "\n\n" + help_text(member), \
             member.role
 

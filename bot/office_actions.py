@@ -165,7 +165,7 @@ def invite_command(req: Request) -> Reply:
             pass
         unit = find_unit(req.session, word, req.ctx.district)
     invite = create_invite(req.session, req.clock, actor_of(req.member), role, unit,
-                           inviter_role=Role(req.member.role))
+                           inviter_role=req.member.role)
     link = f"https://t.me/{req.ctx.bot_username}?start={invite.code}" if req.ctx.bot_username else ""
     expires = invite.expires_at.astimezone(req.ctx.timezone).strftime("%Y-%m-%d %H:%M")
     return say("\n".join(texts.invite_lines(unit.name if unit else None, ROLE_NAMES[role], expires, invite.code,
@@ -218,7 +218,7 @@ def members_command(req: Request) -> Reply:
 
 def unbind_command(req: Request) -> Reply:
     number, _ = task_number(req.args, texts.USAGE_UNBIND, texts.MEMBER_NUMBER)
-    member = unbind(req.session, req.clock, actor_of(req.member), Role(req.member.role), number)
+    member = unbind(req.session, req.clock, actor_of(req.member), req.member.role, number)
     return say(texts.unbound_member(member.name or member.id))
 
 

@@ -10,11 +10,12 @@ from bot.parsing import new_date_and_reason, percent_and_text, task_number
 from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, say, task_card, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError
-from tasks.models import Role, Task, Unit
+from tasks.models import Role, Unit
 from tasks.work.duties import (
     HistoryEntry,
     find_task,
     member_duty,
+    parent_text,
     report_completion,
     report_progress,
     request_extension,
@@ -22,14 +23,15 @@ from tasks.work.duties import (
     task_assignments,
     task_history,
 )
+from tasks.work.members import unit_of
 from tasks.work.progress import count_open_due, open_duties, unit_scope
 
 PENDING_LIFETIME = timedelta(hours=2)
 
 
 def my_tasks(req: Request) -> Reply:
-    unit = req.session.get(Unit, req.member.unit_id)
-    assert unit is not None
+    unit = unit_of(req.session, req.member)
+    assert unit is not None  # the dispatcher refuses a unit's member without a unit
     return unit_list(req, unit)
 
 
@@ -48,9 +50,8 @@ def show_task(req: Request) -> Reply:
     if req.member.role == Role.MEMBER:
         own = member_duty(req.session, req.member, number).assignment
     task = find_task(req.session, number)
-    parent = req.session.get(Task, task.parent_id) if task.parent_id else None
     history = [_history_line(entry, req) for entry in task_history(req.session, task.id)]
-    facts = CardFacts(task, parent.text if parent else None, task_assignments(req.session, task.id), history, own)
+    facts = CardFacts(task, parent_text(req.session, task), task_assignments(req.session, task.id), history, own)
     return task_card(facts, req.today)
 
 

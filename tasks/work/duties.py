@@ -69,6 +69,12 @@ def task_open_duties(session: Session, task: Task) -> list[Duty]:
     return [Duty(assignment, task, unit) for assignment, unit in rows]
 
 
+def parent_text(session: Session, task: Task) -> str | None:
+    """The text of the row or work point a sub-item belongs to; None for a task of its own."""
+    parent = session.get(Task, task.parent_id) if task.parent_id else None
+    return parent.text if parent else None
+
+
 def find_task(session: Session, task_id: int) -> Task:
     task = session.get(Task, task_id)
     if task is None or task.status != TaskStatus.ACTIVE:
