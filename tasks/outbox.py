@@ -56,10 +56,14 @@ def enqueue(session: Session, clock: Clock, member: Recipient, kind: Notificatio
             dedupe_key: str) -> Outbox | None:
     """Queue one notification for one chat; a second row with the same key is not written.
     A payload of another kind's type is refused (TypeError) and nothing is written."""
-    row_values = outbox_row(clock, member, kind, payload, dedupe_key)
+    return _enqueue_stored(session, clock, member, kind, stored_payload(kind, payload), dedupe_key)
+
+
+def _enqueue_stored(session: Session, clock: Clock, member: Recipient, kind: NotificationKind,
+                    stored: dict[str, Any], dedupe_key: str) -> Outbox | None:
     if already_queued(session, member, dedupe_key):
         return None
-    row = Outbox(**row_values)
+    row = Outbox(**stored_row(clock, member, kind, stored, dedupe_key))
     session.add(row)
     return row
 
@@ -87,8 +91,9 @@ def role_recipients(session: Session, *roles: Role) -> list[Recipient]:
 def notify_unit(session: Session, clock: Clock, unit_id: int, kind: NotificationKind, payload: Payload,
                 dedupe_key: str, recipients: list[Recipient] | None = None) -> int:
     """``recipients``: the unit's members when the caller already has them (the planner loads a batch's at once)."""
+    stored = stored_payload(kind, payload)  # first: a wrong payload is refused even when no one would hear it
     members = unit_recipients(session, unit_id) if recipients is None else recipients
-    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in members]
+    rows = [_enqueue_stored(session, clock, m, kind, stored, dedupe_key) for m in members]
     return sum(1 for r in rows if r is not None)
 
 
@@ -102,7 +107,8 @@ def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[R
 
 
 def notify_office(session: Session, clock: Clock, kind: NotificationKind, payload: Payload, dedupe_key: str) -> int:
-    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in role_recipients(session, Role.OFFICE)]
+    stored = stored_payload(kind, payload)  # first: a wrong payload is refused even when no one would hear it
+    rows = [_enqueue_stored(session, clock, m, kind, stored, dedupe_key) for m in role_recipients(session, Role.OFFICE)]
     return sum(1 for r in rows if r is not None)
 
 
@@ -210,12 +216,12 @@ def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
             # The office hears once per chat that messages to it are not getting through, not once per message.
             # (Not to the chat that is failing, when that is an office member's own.)
             member = session.get(Member, row.member_id) if row.member_id else None
-            payload = NotificationUndeliverable(member=member.name if member else str(row.chat_id),
-                                                notification=row.kind)
+            kind = NotificationKind.NOTIFICATION_UNDELIVERABLE
+            stored = stored_payload(kind, NotificationUndeliverable(
+                member=member.name if member else str(row.chat_id), notification=row.kind))
             for office in role_recipients(session, Role.OFFICE):
                 if office.chat_id != row.chat_id:
-                    enqueue(session, clock, office, NotificationKind.NOTIFICATION_UNDELIVERABLE, payload,
-                            f"undeliverable:{row.chat_id}")
+                    _enqueue_stored(session, clock, office, kind, stored, f"undeliverable:{row.chat_id}")
 
 
 def chat_migrated(session: Session, clock: Clock, row_id: int, new_chat_id: int) -> None:

@@ -41,7 +41,7 @@ from tasks.notifications import (
     parse_payload,
     stored_payload,
 )
-from tasks.outbox import enqueue, notify_office
+from tasks.outbox import enqueue, notify_office, notify_unit
 
 STEP = DutyStep(key="a7:remind:2021-10-31:d3", task_id=12, text="推进京西商贸区建设", unit="区商务局",
                 due_on=date(2021, 10, 31), step="d3", days=-3)
@@ -142,6 +142,8 @@ def test_a_payload_of_another_kind_is_refused_when_queued_and_nothing_is_written
                                                                                  clock: FixedClock) -> None:
     verified = EXAMPLES[NotificationKind.COMPLETION_VERIFIED][0]
     with transaction(engine) as session:
+        with pytest.raises(TypeError, match="CompletionVerified"):  # refused even with no one to tell
+            notify_unit(session, clock, 1, NotificationKind.URGE, verified, "urge:1")
         office = _office(session, clock)
         with pytest.raises(TypeError, match="CompletionVerified"):
             notify_office(session, clock, NotificationKind.EXTENSION_REQUESTED, verified, "extension:1")
