@@ -350,6 +350,9 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     member_id: int | None = Field(default=None, foreign_key="member.id")
+    # A tasks.notifications.NotificationKind, kept as plain text: a row of a kind this version does
+    # not know (written by another version) must still be claimed, and then fail alone, as a dead
+    # letter, rather than stop every claim that reads it.
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     dedupe_key: str = Field(max_length=200, unique=True)
