@@ -2,6 +2,8 @@
 
 Every string that came from a person or a document goes through ``esc``. Long answers
 are split into several messages, never inside a tag, each under the 4096-character limit.
+The fixed words are in ``bot/texts.py``; a notification is rendered by its kind's renderer
+(RENDERERS, at the end) from its typed payload (``tasks/notifications.py``).
 """
 
 from __future__ import annotations
