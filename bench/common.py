@@ -39,6 +39,7 @@ from tasks.clock import Clock, FixedClock
 from tasks.db import create_schema, libpq_url, make_engine, transaction
 from tasks.events import Actor
 from tasks.models import Assignment, GroupMember, Member, Outbox, Plan, Role, Task, Unit
+from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 from tasks.plan.importer import refresh_statistics
 from tasks.work.members import create_invite
@@ -227,8 +228,8 @@ NOTICE_MARK = re.compile(r"压测第(\d+)条")
 
 def queue_notice(session: Session, clock: Clock, member: Member, number: int) -> None:
     """Queue notification ``number`` for ``member``: one short page whose text carries its number."""
-    enqueue(session, clock, member, "member_unreachable", {"member": f"压测第{number}条", "unit": ""},
-            f"bench:{number}")
+    enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+            MemberUnreachable(member=f"压测第{number}条", unit="", role=Role.OFFICE), f"bench:{number}")
 
 
 def notice_number(message: dict[str, Any]) -> int | None:
@@ -241,7 +242,7 @@ def queued_notices(engine: Engine) -> dict[int, tuple[int, str]]:
     """The notices in the outbox: number -> (chat, status)."""
     with engine.connect() as connection:
         rows = connection.execute(select(Outbox.chat_id, Outbox.status, Outbox.payload)
-                                  .where(Outbox.kind == "member_unreachable")).all()
+                                  .where(Outbox.kind == NotificationKind.MEMBER_UNREACHABLE)).all()
     notices = {}
     for chat_id, status, payload in rows:
         found = NOTICE_MARK.search(str(payload.get("member", "")))

@@ -2,7 +2,7 @@
 
 About 30 messages a second overall, one a second to the same chat, twenty a minute to the
 same group. The limits are the bot's, whichever process sends: the bot that answers and any
-number of ``taskbot worker`` processes. So the budget lives in the database (``SendMark``):
+number of ``taskbot worker`` processes. So the budget lives in the database (tasks/send_marks.py):
 a sender reserves its message there before sending and is never told to wait (no 429 in the
 first place). The sandbox server enforces the same numbers with the same arithmetic.
 """
@@ -16,15 +16,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import delete, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from tasks.models import SendMark
+from tasks import send_marks
 
 T = TypeVar("T")
 RunInTransaction = Callable[[Callable[[Session], T]], Awaitable[T]]
-# Any constant will do: it only has to be the same in every process of this bot.
-POSTGRES_LOCK_KEY = 0x7A5B07
 
 
 @dataclass(frozen=True)
@@ -88,50 +85,26 @@ class SharedFlood:
         The server saw each request before its response came back, so with the marks at the
         response time our count is never looser than the server's, whatever the network delay.
         """
-        if mark_ids:
-            session.execute(update(SendMark).where(col(SendMark.id).in_(mark_ids)).values(at=self.wall()))
+        send_marks.move_marks(session, mark_ids, self.wall())
 
     async def record(self, chat_id: int) -> None:
         """Count a message that went out without waiting (a reply to someone who just wrote)."""
-        await self.run(lambda session: session.add(SendMark(chat_id=chat_id, at=self.wall())))
+        await self.run(lambda session: send_marks.add_mark(session, chat_id, self.wall()))
 
     def _take(self, session: Session, chat_ids: Sequence[int]) -> tuple[int, int] | float:
-        _lock_budget(session)
+        send_marks.lock_budget(session)
         now = self.wall()  # read under the lock: no other sender can slip in between
-        session.execute(delete(SendMark).where(col(SendMark.at) < now - 60.0))
-        overall, by_chat = _recent(session, now, set(chat_ids))
+        send_marks.forget_before(session, now - 60.0)
+        # The last second overall, the last minute (a group's window, the longest) for these chats.
+        overall, by_chat = send_marks.recent(session, now - 1.0, now - 60.0, set(chat_ids))
         shortest = float("inf")
         for index, chat_id in enumerate(chat_ids):
             wait = wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]),
                                chat_id)
             if wait <= 0:
-                mark = SendMark(chat_id=chat_id, at=now)
-                session.add(mark)
-                session.flush()
-                assert mark.id is not None
-                return index, mark.id
+                return index, send_marks.add_mark(session, chat_id, now)
             shortest = min(shortest, wait)
         return shortest
-
-
-def _lock_budget(session: Session) -> None:
-    """Serialise reservations across processes for the rest of this transaction."""
-    # SQLite transactions here start with BEGIN IMMEDIATE and so are serialised already.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY})
-
-
-def _recent(session: Session, now: float, chat_ids: set[int]) -> tuple[list[float], dict[int, list[float]]]:
-    """Send times of the last second overall, and of the last minute for ``chat_ids``; oldest first."""
-    overall = list(session.exec(select(SendMark.at).where(col(SendMark.at) > now - 1.0).order_by(col(SendMark.at))))
-    by_chat: dict[int, list[float]] = defaultdict(list)
-    if chat_ids:
-        rows = session.exec(select(SendMark.chat_id, SendMark.at)
-                            .where(col(SendMark.chat_id).in_(chat_ids), col(SendMark.at) > now - 60.0)
-                            .order_by(col(SendMark.at)))
-        for chat_id, at in rows:
-            by_chat[chat_id].append(at)
-    return overall, by_chat
 
 
 def _within(limits: FloodLimits, now: float, chat_id: int, times: list[float]) -> list[float]:

@@ -16,20 +16,17 @@ from sqlmodel import Session
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import office_actions, unit_actions
+from bot import office_actions, texts, unit_actions
 from bot.commands import BY_NAME, HELP_WORDS, Command, commands_for, match_word
 from bot.context import BotContext, Request, Who
-from bot.render import Reply, esc, refusal, say
+from bot.render import Reply, refusal, say
 from bot.sender import send_reply
 from tasks.errors import ServiceError
-from tasks.models import Member, Role, Unit
-from tasks.work.members import ROLE_NAMES, find_member, redeem_invite
+from tasks.models import Member, Role
+from tasks.work.members import ROLE_NAMES, find_member, redeem_invite, unit_of
 
 log = logging.getLogger(__name__)
 
-UNBOUND = ("您好！这里是支援合作工作督办助手。\n您还没有绑定身份，暂时不能查看或办理任务。"
-           "请向督办办公室（领导小组办公室）索取邀请码，然后发送：\n<code>/start 邀请码</code>")
-UNBOUND_GROUP = "本群尚未绑定责任单位。请单位管理员向督办办公室索取邀请码，在群里发送：<code>/start 邀请码</code>"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 ALLOWED_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".wps", ".et", ".ofd", ".txt",
                       ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".heic", ".zip", ".rar", ".7z", ".csv"}
@@ -40,8 +37,8 @@ Action = Callable[[Request], Reply]
 
 
 def _refusal(member: Member, what: str) -> Reply:
-    role = ROLE_NAMES.get(Role(member.role), member.role)
-    return say(f"您的身份是“{role}”，不能使用{esc(what)}。发送 /help 查看您可以使用的命令。")
+    role = ROLE_NAMES[member.role]
+    return say(texts.not_allowed(role, what))
 
 
 @dataclass(frozen=True)
@@ -61,12 +58,12 @@ async def run_action(update: Update, context: ContextTypes.DEFAULT_TYPE, action:
         member = find_member(session, who.user_id, who.chat_id, is_group=who.is_group)
         if member is None:
             log.warning("refused %s from unbound user %s in chat %s", what, who.user_id, who.chat_id)
-            return Outcome(say(UNBOUND_GROUP if who.is_group else UNBOUND), False)
-        if Role(member.role) not in allowed:
+            return Outcome(say(texts.UNBOUND_GROUP if who.is_group else texts.UNBOUND), False)
+        if member.role not in allowed:
             log.warning("refused %s for member %s with role %s", what, member.id, member.role)
             return Outcome(_refusal(member, what), False)
-        if Role(member.role) == Role.MEMBER and member.unit_id is None:
-            return Outcome(say("您的账号没有关联责任单位，请联系督办办公室。"), False)
+        if member.role == Role.MEMBER and member.unit_id is None:
+            return Outcome(say(texts.NO_UNIT), False)
         return Outcome(action(Request(session, member, who, args, ctx, files or [])), True)
 
     try:
@@ -104,20 +101,20 @@ def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_
 
 def help_text(member: Member | None) -> str:
     if member is None:
-        return UNBOUND
-    role = Role(member.role)
-    lines = [f"您的身份：<b>{ROLE_NAMES[role]}</b>。可以使用："]
+        return texts.UNBOUND
+    role = member.role
+    lines = [texts.help_head(ROLE_NAMES[role])]
     for command in commands_for(role):
-        words = f"（也可发送“{'”“'.join(command.words[:1])}”）" if command.words else ""
-        lines.append(f"/{command.name} — {esc(command.description)}{words}")
+        lines.append(texts.help_line(command.name, command.description, command.words[0] if command.words else None))
     if role == Role.MEMBER:
-        lines.append("也可以直接发送照片或文件作为证明材料，在说明里写任务编号，如 <code>#12</code>。")
-    lines.append("/help — 查看本帮助（也可发送“帮助”）")
+        lines.append(texts.HELP_FILES)
+    lines.append(texts.HELP_HELP)
     return "\n".join(lines)
 
 
 async def set_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int, role: Role) -> None:
-    commands = [BotCommand("help", "帮助")] + [BotCommand(c.name, c.description[:256]) for c in commands_for(role)]
+    commands = [BotCommand("help", texts.HELP_MENU_ENTRY)]
+    commands += [BotCommand(c.name, c.description[:256]) for c in commands_for(role)]
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
 
 
@@ -132,10 +129,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return help_text(find_member(session, who.user_id, who.chat_id, is_group=who.is_group)), None
         member = redeem_invite(session, ctx.clock, code, user_id=who.user_id, chat_id=who.chat_id, name=who.name,
                                is_group=who.is_group)
-        unit = session.get(Unit, member.unit_id) if member.unit_id else None
-        where = f"，单位：<b>{esc(unit.name)}</b>" if unit else ""
-        return f"绑定成功！身份：<b>{ROLE_NAMES[Role(member.role)]}</b>{where}。\n\n" + help_text(member), Role(
-            member.role)
+        unit = unit_of(session, member)
+        return texts.bound(ROLE_NAMES[member.role], unit.name if unit else None) + "\n\n" + help_text(member), \
+            member.role
 
     try:
         text, role = await ctx.run(work)
@@ -161,13 +157,10 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if who is None or update.effective_message is None:
         return
     name = (update.effective_message.text or "").split()[0]
-    await answer(context, who.chat_id, say(f"没有 {esc(name[:40])} 这个命令。发送 /help 查看可用命令。"))
+    await answer(context, who.chat_id, say(texts.unknown_command(name[:40])))
 
 
 # --- edits of earlier messages -------------------------------------------------------------
-
-EDIT_NOT_TAKEN = "修改过的消息不会再执行一次，已办理的内容也不会随之改变。如需再办理，请重新发送一条消息。"
-
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Telegram sends an edited message again, whole: run, it would file a second report or
@@ -180,7 +173,7 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who.is_group and not text.startswith("/") and match_word(text) is None:
         return
     log.info("edited message %s from user %s not taken as a command", message.message_id, who.user_id)
-    await answer(context, who.chat_id, say(EDIT_NOT_TAKEN))
+    await answer(context, who.chat_id, say(texts.EDIT_NOT_TAKEN))
 
 
 # --- plain text: Chinese words, answers to a button's question -----------------------------
@@ -188,13 +181,13 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _answer(req: Request) -> Reply:
     reply = unit_actions.answer_pending(req) or office_actions.answer_reason(req)
-    return reply or say("没有看懂这条消息。发送“帮助”或 /help 查看可用命令。")
+    return reply or say(texts.NOT_UNDERSTOOD)
 
 
 def _cancel(req: Request) -> Reply:
     had = bool(req.member.pending)
     req.member.pending = {}
-    return say("已取消。" if had else "当前没有进行中的操作。")
+    return say(texts.CANCELLED if had else texts.NOTHING_TO_CANCEL)
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -210,8 +203,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if who.is_group:
         return  # in a group only commands are for the bot
-    action = _cancel if text == "取消" else _answer
-    outcome = await run_action(update, context, action, allowed=frozenset(Role), what="这条消息", args=text)
+    action = _cancel if text == texts.CANCEL_WORD else _answer
+    outcome = await run_action(update, context, action, allowed=frozenset(Role), what=texts.THIS_MESSAGE, args=text)
     if outcome is not None:
         await answer(context, who.chat_id, outcome.reply)
 
@@ -226,19 +219,19 @@ def _file_of(update: Update) -> tuple[dict[str, Any] | None, str | None]:
     if message.photo:
         photo = message.photo[-1]
         size = photo.file_size or 0
-        reference = {"file_id": photo.file_id, "kind": "photo", "name": "照片.jpg", "size": size}
+        reference = {"file_id": photo.file_id, "kind": "photo", "name": texts.PHOTO_NAME, "size": size}
     elif message.document:
         document = message.document
-        name = document.file_name or "文件"
+        name = document.file_name or texts.FILE_NAME
         extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
         if extension not in ALLOWED_EXTENSIONS:
-            return None, (f"不支持“{esc(name)}”这种文件。证明材料请用 PDF、Word、Excel、PPT、图片或压缩包。")
+            return None, texts.file_kind_refused(name)
         size = document.file_size or 0
         reference = {"file_id": document.file_id, "kind": "document", "name": name, "size": size}
     else:
-        return None, "没有收到文件。"
+        return None, texts.NO_FILE
     if size > MAX_FILE_BYTES:
-        return None, f"文件过大（{size / 1024 / 1024:.1f} MB），请压缩到 20 MB 以内再发送。"
+        return None, texts.file_too_large(size)
     return reference, None
 
 
@@ -254,7 +247,7 @@ def _evidence(req: Request) -> Reply:
         return unit_actions.report(_with_args(req, caption.lstrip("#")))
     answered = unit_actions.answer_pending(_with_args(req, caption))
     if answered is None:
-        raise ServiceError("请在图片或文件的说明里写上任务编号，如：#12 签约现场照片；或先在任务上点“报进展”再发送。")
+        raise ServiceError(texts.EVIDENCE_NEEDS_TASK)
     return answered
 
 
@@ -270,7 +263,7 @@ async def on_file(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if refusal is not None:
         await answer(context, who.chat_id, say(refusal))
         return
-    outcome = await run_action(update, context, _evidence, allowed=frozenset({Role.MEMBER}), what="证明材料",
+    outcome = await run_action(update, context, _evidence, allowed=frozenset({Role.MEMBER}), what=texts.EVIDENCE,
                                args=message.caption or "", files=[reference] if reference else [])
     if outcome is not None:
         await answer(context, who.chat_id, outcome.reply)
@@ -304,11 +297,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Only ASCII digits are a number here: str.isdigit() also takes "²", which int() then refuses.
     if entry is None or not (value.isascii() and value.isdigit() and len(value) <= 18):
         log.warning("refused malformed button data %r from user %s", query.data, who.user_id)
-        await query.answer("这个按钮已失效。", show_alert=True)
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return
     roles, action, spent = entry
     outcome = await run_action(update, context, lambda req: action(req, int(value)), allowed=roles,
-                               what="这个按钮")
+                               what=texts.THIS_BUTTON)
     await query.answer()
     if outcome is None:
         return
@@ -321,8 +314,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handler failed for update %s", getattr(update, "update_id", None), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id,
-                                       "抱歉，处理这条消息时出错了，没有做任何改动。请稍后再试。")
+        await context.bot.send_message(update.effective_chat.id, texts.HANDLER_FAILED)
 
 
 def all_command_handlers() -> dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]]:

@@ -2,18 +2,41 @@
 
 Every string that came from a person or a document goes through ``esc``. Long answers
 are split into several messages, never inside a tag, each under the 4096-character limit.
+The fixed words are in ``bot/texts.py``; a notification is rendered by its kind's renderer
+(RENDERERS, at the end) from its typed payload (``tasks/notifications.py``).
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
 from tabulate import tabulate
 
-from tasks.models import Assignment, AssignmentStatus, Task
+from bot import texts
+from bot.texts import esc
+from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Task, TaskKind
+from tasks.notifications import (
+    CompletionReported,
+    CompletionSentBack,
+    CompletionVerified,
+    Digest,
+    DueItem,
+    DutiesDue,
+    DutyStep,
+    DutyUnplannable,
+    ExtensionDecided,
+    ExtensionRequested,
+    MemberUnreachable,
+    NotificationKind,
+    NotificationUndeliverable,
+    StepList,
+    TallyLine,
+    Urge,
+    parse_payload,
+)
 from tasks.work.duties import Duty
 from tasks.work.progress import Scope, Tally, traffic_light
 
@@ -21,13 +44,6 @@ MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
 PAGE_BUDGET = 3800
 LIGHTS = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
-STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
-                AssignmentStatus.WITHDRAWN: "已撤销"}
-KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目"}
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 class Button(NamedTuple):
@@ -168,9 +184,10 @@ def summary(text: str, width: int = 40) -> str:
 
 def duty_buttons(task_id: int, *, numbered: bool = False) -> list[Button]:
     """报进展 · 办结 · 申请延期 for one task; ``numbered`` names the task on the first button (a list's rows)."""
-    return [Button(f"{task_id} 报进展" if numbered else "报进展", f"rp:{task_id}"),
-            Button("办结", f"dn:{task_id}"),
-            Button("申请延期", f"ex:{task_id}")]
+    progress = texts.BUTTON_PROGRESS
+    return [Button(f"{task_id} {progress}" if numbered else progress, f"rp:{task_id}"),
+            Button(texts.BUTTON_DONE, f"dn:{task_id}"),
+            Button(texts.BUTTON_EXTEND, f"ex:{task_id}")]
 
 
 CARD_BUTTONS = 40  # Telegram allows 100 buttons; 40 in rows of 8 still fit a phone screen
@@ -183,10 +200,6 @@ def card_buttons(task_ids: list[int]) -> Keyboard:
 
 
 LIST_LIMIT = 60  # rows shown in one answer; the rest are counted and can be narrowed down
-
-
-def _more(shown: int, total: int, hint: str) -> str | None:
-    return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
 
 
 def unit_title(scope: Scope) -> str:
@@ -203,16 +216,17 @@ def duty_list(duties: list[Duty], today: date, title: str, total: int | None = N
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
-        return page.add("没有未办结的任务。").reply()
+        return page.add(texts.NO_OPEN_DUTIES).reply()
     for duty in duties:
         light = LIGHTS[traffic_light(duty.assignment, today)]
-        state = "" if duty.assignment.status == AssignmentStatus.OPEN else f" [{STATUS_NAMES[duty.assignment.status]}]"
+        status = duty.assignment.status
+        state = "" if status == AssignmentStatus.OPEN else f" [{texts.STATUS_NAMES[status]}]"
         unit = f"{esc(duty.unit.name)} · " if with_units else ""
         page.add(f"{light} <b>{duty.task.id}</b> {unit}{esc(summary(duty.task.text))}\n"
                  f"    {esc(due_label(duty.assignment.due_on, today, duty.task.deadline_text))}{state}")
-    if more := _more(len(duties), total, "先办理这些，办结后会显示后面的任务。"):
+    if more := texts.more_than_shown(total, len(duties), texts.OPEN_ONES_FIRST):
         page.add(esc(more))
-    page.add("发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。")
+    page.add(texts.OPEN_A_CARD)
     return page.reply(card_buttons([d.task.id for d in duties if d.task.id is not None]))
 
 
@@ -228,7 +242,7 @@ class CardFacts:
 def task_card(facts: CardFacts, today: date) -> Reply:
     task = facts.task
     page = Page()
-    kind = KIND_NAMES.get(task.kind, "任务")
+    kind = texts.TASK_KIND_NAMES.get(task.kind, texts.TASK_KIND_NAMES[TaskKind.TASK])
     page.add(f"<b>{kind} {task.id}</b>" + (f" · {esc(task.category)}" if task.category else "")
              + (f" · {esc(task.topic)}" if task.topic and task.topic != task.category else ""))
     if facts.parent_text:
@@ -236,12 +250,12 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     page.text(task.text)
     if facts.own is not None:
         light = LIGHTS[traffic_light(facts.own, today)]
-        page.add(f"{light} 本单位：{STATUS_NAMES[facts.own.status]}，完成时限 "
+        page.add(f"{light} 本单位：{texts.STATUS_NAMES[facts.own.status]}，完成时限 "
                  f"{esc(due_label(facts.own.due_on, today, task.deadline_text))}")
     else:
         page.add(f"完成时限：{esc(due_label(task.deadline, today, task.deadline_text))}")
-    lead = [name for a, name in facts.assignments if a.role == "lead"]
-    co = [name for a, name in facts.assignments if a.role != "lead"]
+    lead = [name for a, name in facts.assignments if a.role == AssignmentRole.LEAD]
+    co = [name for a, name in facts.assignments if a.role != AssignmentRole.LEAD]
     if lead:
         page.text(f"牵头单位：{'、'.join(lead)}")
     if co:
@@ -257,11 +271,11 @@ def overdue_table(duties: list[Duty], today: date, title: str, total: int | None
     total = len(duties) if total is None else total
     page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
     if not duties:
-        return page.add("没有符合条件的任务。").reply()
+        return page.add(texts.NO_MATCHING_DUTIES).reply()
     rows = [[d.task.id, summary(d.unit.name, 10), d.assignment.due_on.isoformat() if d.assignment.due_on else "",
              _days_text(d.assignment.due_on, today), summary(d.task.text, 18)] for d in duties]
     page.table(rows, ["编号", "单位", "截止", "状态", "任务"])
-    if more := _more(len(duties), total, "可按单位、工作专班或类别筛选，如 /overdue 区商务局。"):
+    if more := texts.more_than_shown(total, len(duties), texts.NARROW_OVERDUE):
         page.add(esc(more))
     return page.reply()
 
@@ -290,102 +304,119 @@ def stats_tables(units: list[Tally], teams: list[Tally], total: Tally, today: da
 # --- notifications (from outbox rows) -------------------------------------------------
 
 
-def notification(kind: str, payload: dict[str, Any]) -> Reply:
-    """The message for one outbox row; unknown kinds are a programming error."""
-    task = f"任务 <b>{payload.get('task_id')}</b>：{esc(summary(str(payload.get('task_text', '')), 50))}"
-    if kind == "completion_reported":
-        page = Page().add(f"📥 <b>办结申请</b>（{esc(payload['unit'])}，{esc(payload['author'])}）").add(task)
-        page.text(f"说明：{payload['text']}")
-        if payload.get("files"):
-            page.add(f"附证明材料 {payload['files']} 份")
-        report = payload["report_id"]  # the buttons act on this claim only, never on a later one
-        return page.reply(Keyboard([[Button("审核通过", f"vr:{report}"), Button("退回", f"sr:{report}")]]))
-    if kind == "extension_requested":
-        page = Page().add(f"⏳ <b>延期申请 #{payload['extension_id']}</b>（{esc(payload['unit'])}，"
-                          f"{esc(payload['author'])}）").add(task)
-        page.add(f"原截止：{esc(payload.get('old_date') or '无')}，申请延至：<b>{esc(payload['new_date'])}</b>")
-        page.text(f"理由：{payload['reason']}")
-        eid = payload["extension_id"]
-        return page.reply(Keyboard([[Button("同意", f"ea:{eid}"), Button("不同意", f"er:{eid}")]]))
-    if kind == "completion_verified":
-        return Page().add(f"✅ <b>已审核通过</b>，办结。审核人：{esc(payload['reviewer'])}").add(task).reply()
-    if kind == "completion_sent_back":
-        page = Page().add(f"↩️ <b>办结申请被退回</b>，审核人：{esc(payload['reviewer'])}").add(task)
-        page.text(f"退回理由：{payload['reason']}")
-        return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
-    if kind == "extension_decided":
-        if payload["approved"]:
-            head = f"🗓 <b>延期申请 #{payload['extension_id']} 已同意</b>，新的完成时限：{esc(payload['new_date'])}"
-        else:
-            head = f"🚫 <b>延期申请 #{payload['extension_id']} 未同意</b>"
-        page = Page().add(head).add(task)
-        if payload.get("note"):
-            page.text(f"说明：{payload['note']}")
-        return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
-    if kind == "urge":
-        page = Page().add(f"📣 <b>催办</b>：{esc(payload['urger'])} 催办以下任务（{esc(payload['unit'])}）")
-        if payload.get("note"):
-            page.text(f"说明：{payload['note']}")
-        tasks = payload["tasks"]
-        for item in tasks:
-            due_on = esc(item.get("due_on") or "无")
-            page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {due_on}）")
-        if len(tasks) == 1:
-            return page.reply(Keyboard([duty_buttons(int(tasks[0]["task_id"]))]))
-        page.add("点任务编号查看详情并办理：")
-        return page.reply(card_buttons([int(item["task_id"]) for item in tasks]))
-    if kind in SCHEDULED:
-        return SCHEDULED[kind](payload)
-    if kind == "duty_unplannable":
-        return say(f"⚠️ <b>自动提醒已暂停</b>：{task}（{esc(payload['unit'])}）的完成时限 "
-                   f"{esc(payload.get('due_on') or '无')} 无法排出提醒和逾期督办。其他任务照常提醒。"
-                   "请核对该任务的完成时限（如延期日期）；时限改正后自动恢复。")
-    if kind == "notification_undeliverable":
-        return say(f"⚠️ <b>消息未能送达</b>：发给 {esc(payload['member'])} 的一条通知无法发送，已跳过，"
-                   "其他通知照常发送。请运维人员用 <code>taskbot outbox --status dead</code> 查看原因。")
-    if kind == "member_unreachable":
-        unit = f"（{esc(payload['unit'])}）" if payload.get("unit") else ""
-        return say(f"⚠️ <b>无法送达</b>：{esc(payload['member'])}{unit} 已屏蔽或删除了督办助手，后续提醒无法送达，"
-                   "请电话联系并请其重新绑定。")
-    raise ValueError(f"unknown notification kind {kind}")
+def notification(kind: str, stored: dict[str, Any]) -> Reply:
+    """The message for one outbox row: its payload read back as its kind's type, rendered by the
+    kind's renderer. An unknown kind or a payload that does not fit it raises (a programming
+    error: the sender marks that one row dead and goes on)."""
+    return RENDERERS[NotificationKind(kind)](parse_payload(kind, stored))
+
+
+def _task_line(task_id: int, task_text: str) -> str:
+    return f"任务 <b>{task_id}</b>：{esc(summary(task_text, 50))}"
+
+
+def _completion_reported(payload: CompletionReported) -> Reply:
+    page = Page().add(f"📥 <b>办结申请</b>（{esc(payload.unit)}，{esc(payload.author)}）")
+    page.add(_task_line(payload.task_id, payload.task_text))
+    page.text(f"说明：{payload.text}")
+    if payload.files:
+        page.add(f"附证明材料 {payload.files} 份")
+    report = payload.report_id  # the buttons act on this claim only, never on a later one
+    return page.reply(Keyboard([[Button(texts.BUTTON_VERIFY, f"vr:{report}"),
+                                Button(texts.BUTTON_SEND_BACK, f"sr:{report}")]]))
+
+
+def _extension_requested(payload: ExtensionRequested) -> Reply:
+    page = Page().add(f"⏳ <b>延期申请 #{payload.extension_id}</b>（{esc(payload.unit)}，{esc(payload.author)}）")
+    page.add(_task_line(payload.task_id, payload.task_text))
+    page.add(f"原截止：{esc(payload.old_date or '无')}，申请延至：<b>{esc(payload.new_date)}</b>")
+    page.text(f"理由：{payload.reason}")
+    eid = payload.extension_id
+    return page.reply(Keyboard([[Button(texts.BUTTON_APPROVE, f"ea:{eid}"), Button(texts.BUTTON_REFUSE, f"er:{eid}")]]))
+
+
+def _completion_verified(payload: CompletionVerified) -> Reply:
+    return (Page().add(f"✅ <b>已审核通过</b>，办结。审核人：{esc(payload.reviewer)}")
+            .add(_task_line(payload.task_id, payload.task_text)).reply())
+
+
+def _completion_sent_back(payload: CompletionSentBack) -> Reply:
+    page = Page().add(f"↩️ <b>办结申请被退回</b>，审核人：{esc(payload.reviewer)}")
+    page.add(_task_line(payload.task_id, payload.task_text))
+    page.text(f"退回理由：{payload.reason}")
+    return page.reply(Keyboard([duty_buttons(payload.task_id)]))
+
+
+def _extension_decided(payload: ExtensionDecided) -> Reply:
+    if payload.approved:
+        head = f"🗓 <b>延期申请 #{payload.extension_id} 已同意</b>，新的完成时限：{esc(payload.new_date)}"
+    else:
+        head = f"🚫 <b>延期申请 #{payload.extension_id} 未同意</b>"
+    page = Page().add(head).add(_task_line(payload.task_id, payload.task_text))
+    if payload.note:
+        page.text(f"说明：{payload.note}")
+    return page.reply(Keyboard([duty_buttons(payload.task_id)]))
+
+
+def _urge(payload: Urge) -> Reply:
+    page = Page().add(f"📣 <b>催办</b>：{esc(payload.urger)} 催办以下任务（{esc(payload.unit)}）")
+    if payload.note:
+        page.text(f"说明：{payload.note}")
+    for item in payload.tasks:
+        page.add(f"• <b>{item.task_id}</b> {esc(summary(item.text))}（截止 {esc(item.due_on or '无')}）")
+    if len(payload.tasks) == 1:
+        return page.reply(Keyboard([duty_buttons(payload.tasks[0].task_id)]))
+    page.add(texts.TAP_A_NUMBER)
+    return page.reply(card_buttons([item.task_id for item in payload.tasks]))
+
+
+def _duty_unplannable(payload: DutyUnplannable) -> Reply:
+    return say(texts.duty_unplannable(_task_line(payload.task_id, payload.task_text), payload.unit, payload.due_on))
+
+
+def _notification_undeliverable(payload: NotificationUndeliverable) -> Reply:
+    return say(texts.notification_undeliverable(payload.member))
+
+
+def _member_unreachable(payload: MemberUnreachable) -> Reply:
+    return say(texts.member_unreachable(payload.member, payload.unit))
 
 
 # --- scheduled notifications (planner) --------------------------------------------------------
 
-def _due_text(item: dict[str, Any]) -> str:
-    return esc(item.get("due_on") or "无固定时限")
+def _due_text(item: DutyStep) -> str:
+    return esc(item.due_on or "无固定时限")
 
 
-def _reminder(payload: dict[str, Any]) -> Reply:
-    days_left = -int(payload["days"]) if payload.get("days") is not None else None
+def _reminder(payload: DutyStep) -> Reply:
+    days_left = -payload.days if payload.days is not None else None
     when = ("" if days_left is None else "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left > 0
             else f"已逾期{-days_left}天")  # a row queued before the planner stopped reminding of passed deadlines
-    page = Page().add(f"⏰ <b>到期提醒</b>：任务 <b>{payload['task_id']}</b> {when}（截止 {_due_text(payload)}）")
-    page.text(summary(payload["text"], 80))
-    return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
+    page = Page().add(f"⏰ <b>到期提醒</b>：任务 <b>{payload.task_id}</b> {when}（截止 {_due_text(payload)}）")
+    page.text(summary(payload.text, 80))
+    return page.reply(Keyboard([duty_buttons(payload.task_id)]))
 
 
-def _overdue(payload: dict[str, Any]) -> Reply:
-    page = Page().add(f"🔴 <b>逾期未办结</b>：任务 <b>{payload['task_id']}</b> 已逾期 {payload['days']} 天"
+def _overdue(payload: DutyStep) -> Reply:
+    page = Page().add(f"🔴 <b>逾期未办结</b>：任务 <b>{payload.task_id}</b> 已逾期 {payload.days} 天"
                       f"（截止 {_due_text(payload)}）")
-    page.text(summary(payload["text"], 80))
-    page.add("请尽快办理并报送进展；确需延期请点“申请延期”。")
-    return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
+    page.text(summary(payload.text, 80))
+    page.add(texts.OVERDUE_ADVICE)
+    return page.reply(Keyboard([duty_buttons(payload.task_id)]))
 
 
-def _checkin(payload: dict[str, Any]) -> Reply:
-    period = esc(payload["step"])
-    page = Page().add(f"📝 <b>进展调度</b>：请报送任务 <b>{payload['task_id']}</b> 本期（{period}）的进展。")
-    page.text(summary(payload["text"], 80))
-    return page.reply(Keyboard([duty_buttons(int(payload["task_id"]))]))
+def _checkin(payload: DutyStep) -> Reply:
+    page = Page().add(f"📝 <b>进展调度</b>：请报送任务 <b>{payload.task_id}</b> 本期（{esc(payload.step)}）的进展。")
+    page.text(summary(payload.text, 80))
+    return page.reply(Keyboard([duty_buttons(payload.task_id)]))
 
 
-def _folded(payload: dict[str, Any]) -> Reply:
-    items = payload["items"]
+def _folded(payload: StepList) -> Reply:
+    items = payload.items
     page = Page().add(f"⏰ <b>您有 {len(items)} 项任务即将到期</b>（系统恢复后补发的提醒汇总）")
     for item in items:
-        page.add(f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}（截止 {_due_text(item)}）")
-    return page.reply(card_buttons([int(item["task_id"]) for item in items]))
+        page.add(f"• <b>{item.task_id}</b> {esc(summary(item.text))}（截止 {_due_text(item)}）")
+    return page.reply(card_buttons([item.task_id for item in items]))
 
 
 ANSWER_ROWS = 8  # up to this many tasks, a unit's list carries each task's own buttons, a row each
@@ -393,27 +424,27 @@ DUE_SECTIONS = (("overdue", "🔴 <b>逾期未办结</b>"), ("reminder", "⏰ <b
                 ("checkin", "📝 <b>请报送本期进展</b>"))
 
 
-def _due_line(item: dict[str, Any]) -> str:
-    head = f"• <b>{item['task_id']}</b> {esc(summary(item['text']))}"
-    if item["kind"] == "checkin":
-        return f"{head}（本期 {esc(item['step'])}）"
-    days = item.get("days")
-    if item["kind"] == "overdue":
+def _due_line(item: DueItem) -> str:
+    head = f"• <b>{item.task_id}</b> {esc(summary(item.text))}"
+    if item.kind == "checkin":
+        return f"{head}（本期 {esc(item.step)}）"
+    days = item.days
+    if item.kind == "overdue":
         return f"{head}（截止 {_due_text(item)}，已逾期 {days} 天）"
     # The planner no longer reminds of a passed deadline; a row it queued before that (still
     # pending after an upgrade) says the task is late rather than "还有-1天".
-    left = ("" if days is None else "，今天到期" if days == 0 else f"，还有{-int(days)}天" if int(days) < 0
+    left = ("" if days is None else "，今天到期" if days == 0 else f"，还有{-days}天" if days < 0
             else f"，已逾期 {days} 天")
-    return f"{head}（截止 {_due_text(item)}{left}）" + ("（补发）" if item.get("late") else "")
+    return f"{head}（截止 {_due_text(item)}{left}）" + ("（补发）" if item.late else "")
 
 
-def _duties_due(payload: dict[str, Any]) -> Reply:
+def _duties_due(payload: DutiesDue) -> Reply:
     """A unit's steps of one planner batch in one message: overdue first, then reminders, then check-ins."""
-    items = payload["items"]
+    items = payload.items
     page = Page().add(f"📋 <b>督办提醒</b>：本单位有 {len(items)} 项任务需要办理")
     shown = 0
     for kind, title in DUE_SECTIONS:
-        chosen = [item for item in items if item["kind"] == kind]
+        chosen = [item for item in items if item.kind == kind]
         if not chosen:
             continue
         page.add(f"{title}（{len(chosen)} 项）")
@@ -421,64 +452,81 @@ def _duties_due(payload: dict[str, Any]) -> Reply:
             page.add(_due_line(item))
             shown += 1
     if shown < len(items):
-        page.add(f"另有 {len(items) - shown} 项未列出，发送“我的任务”查看全部。")
-    task_ids = list(dict.fromkeys(int(item["task_id"]) for item in items))
+        page.add(texts.more_in_my_tasks(len(items) - shown))
+    task_ids = list(dict.fromkeys(item.task_id for item in items))
     if len(task_ids) <= ANSWER_ROWS:  # a reminder is answered with one tap, as on a single card
         return page.reply(Keyboard([duty_buttons(task_id, numbered=True) for task_id in task_ids]))
-    page.add("点任务编号查看详情并办理（报进展 · 办结 · 申请延期）" if len(task_ids) <= CARD_BUTTONS
-             else "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。")
+    page.add(texts.TAP_A_NUMBER_TO_ACT if len(task_ids) <= CARD_BUTTONS else texts.TAP_A_NUMBER_OR_TYPE)
     return page.reply(card_buttons(task_ids))
 
 
-def _ladder(title: str) -> Any:
-    def render(payload: dict[str, Any]) -> Reply:
-        items = payload["items"]
+def _ladder(title: str) -> Callable[[StepList], Reply]:
+    def render(payload: StepList) -> Reply:
+        items = payload.items
         page = Page().add(f"🔴 <b>{title}</b>（{len(items)} 项）")
-        rows = [[i["task_id"], summary(i["unit"], 10), i.get("due_on") or "", f"{i['days']}天",
-                 summary(i["text"], 18)] for i in items]
+        rows = [[i.task_id, summary(i.unit, 10), i.due_on.isoformat() if i.due_on else "", f"{i.days}天",
+                 summary(i.text, 18)] for i in items]
         page.table(rows, ["编号", "单位", "截止", "逾期", "任务"])
-        page.add("发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。")
+        page.add(texts.ESCALATION_HINT)
         return page.reply()
     return render
 
 
-def _digest(payload: dict[str, Any]) -> Reply:
-    total, lights = payload["total"], payload["lights"]
-    page = Page().add(f"📊 <b>支援合作工作周报</b>（{esc(payload['week_of'])}）")
-    page.add(f"共 {total['total']} 项分工：已办结 {total['done']}（{total['rate']:.0%}），待审核 {total['reported']}，"
-             f"逾期 {total['overdue']}")
+def _tally_row(t: TallyLine, width: int | None = None) -> list[Any]:
+    return [LIGHTS[t.light], summary(t.name, width) if width else t.name, t.total, t.done, f"{t.rate:.0%}", t.overdue]
+
+
+def _digest(payload: Digest) -> Reply:
+    total, lights = payload.total, payload.lights
+    page = Page().add(f"📊 <b>支援合作工作周报</b>（{esc(payload.week_of)}）")
+    page.add(f"共 {total.total} 项分工：已办结 {total.done}（{total.rate:.0%}），待审核 {total.reported}，"
+             f"逾期 {total.overdue}")
     page.add("　".join(f"{LIGHTS[color]} {lights[color]}" for color in ("red", "yellow", "green")))
-    if payload["newly_done"]:
-        page.add(f"<b>本周办结</b>（{len(payload['newly_done'])} 项）")
-        for item in payload["newly_done"]:
-            page.add(f"✅ {item['task_id']} {esc(item['unit'])} {esc(summary(item['text'], 30))}")
-    if payload["newly_overdue"]:
-        page.add(f"<b>本周新增逾期</b>（{len(payload['newly_overdue'])} 项）")
-        for item in payload["newly_overdue"]:
-            page.add(f"🔴 {item['task_id']} {esc(item['unit'])} {esc(summary(item['text'], 30))}")
-    if payload["teams"]:
+    if payload.newly_done:
+        page.add(f"<b>本周办结</b>（{len(payload.newly_done)} 项）")
+        for done in payload.newly_done:
+            page.add(f"✅ {done.task_id} {esc(done.unit)} {esc(summary(done.text, 30))}")
+    if payload.newly_overdue:
+        page.add(f"<b>本周新增逾期</b>（{len(payload.newly_overdue)} 项）")
+        for late in payload.newly_overdue:
+            page.add(f"🔴 {late.task_id} {esc(late.unit)} {esc(summary(late.text, 30))}")
+    if payload.teams:
         page.add("<b>按工作专班</b>")
-        page.table([[LIGHTS[t["light"]], t["name"], t["total"], t["done"], f"{t['rate']:.0%}", t["overdue"]]
-                    for t in payload["teams"]], ["", "专班", "分工", "办结", "完成率", "逾期"])
+        page.table([_tally_row(t) for t in payload.teams], ["", "专班", "分工", "办结", "完成率", "逾期"])
     page.add("<b>按单位</b>")
-    page.table([[LIGHTS[t["light"]], summary(t["name"], 12), t["total"], t["done"], f"{t['rate']:.0%}", t["overdue"]]
-                for t in payload["units"]], ["", "单位", "分工", "办结", "完成率", "逾期"])
-    page.add(f"<b>全部逾期事项</b>（{payload.get('overdue_total', len(payload['overdue']))} 项）")
-    if payload["overdue"]:
-        page.table([[i["task_id"], summary(i["unit"], 10), i["due_on"], f"{i['days']}天", summary(i["text"], 16)]
-                    for i in payload["overdue"]], ["编号", "单位", "截止", "逾期", "任务"])
-    if (total := payload.get("overdue_total", 0)) > len(payload["overdue"]):
-        page.add(f"（列出逾期最久的 {len(payload['overdue'])} 项，其余可发送 /overdue 单位名称 查看）")
-    if payload["silent_units"]:
-        names = "、".join(f"{u['unit']}（{u['open']}项）" for u in payload["silent_units"])
-        page.add(f"<b>{payload['silent_days']}天内未报送任何进展的单位</b>：")
+    page.table([_tally_row(t, 12) for t in payload.units], ["", "单位", "分工", "办结", "完成率", "逾期"])
+    overdue_total = len(payload.overdue) if payload.overdue_total is None else payload.overdue_total
+    page.add(f"<b>全部逾期事项</b>（{overdue_total} 项）")
+    if payload.overdue:
+        page.table([[i.task_id, summary(i.unit, 10), i.due_on.isoformat(), f"{i.days}天", summary(i.text, 16)]
+                    for i in payload.overdue], ["编号", "单位", "截止", "逾期", "任务"])
+    if (payload.overdue_total or 0) > len(payload.overdue):
+        page.add(f"（列出逾期最久的 {len(payload.overdue)} 项，其余可发送 /overdue 单位名称 查看）")
+    if payload.silent_units:
+        names = "、".join(f"{u.unit}（{u.open}项）" for u in payload.silent_units)
+        page.add(f"<b>{payload.silent_days}天内未报送任何进展的单位</b>：")
         page.text(names)
     return page.reply()
 
 
-SCHEDULED = {
-    "reminder": _reminder, "overdue": _overdue, "checkin": _checkin, "reminders_folded": _folded,
-    "duties_due": _duties_due,
-    "overdue_office": _ladder("逾期任务督办清单"), "overdue_leadership": _ladder("逾期事项报分管领导"),
-    "digest": _digest,
+# One renderer per kind; tests/bot/test_render.py checks that every kind has one. Each renderer
+# takes its kind's payload type (tasks.notifications.PAYLOADS), so the table is typed loosely.
+RENDERERS: dict[NotificationKind, Callable[[Any], Reply]] = {
+    NotificationKind.COMPLETION_REPORTED: _completion_reported,
+    NotificationKind.EXTENSION_REQUESTED: _extension_requested,
+    NotificationKind.COMPLETION_VERIFIED: _completion_verified,
+    NotificationKind.COMPLETION_SENT_BACK: _completion_sent_back,
+    NotificationKind.EXTENSION_DECIDED: _extension_decided,
+    NotificationKind.URGE: _urge,
+    NotificationKind.REMINDER: _reminder,
+    NotificationKind.OVERDUE: _overdue,
+    NotificationKind.CHECKIN: _checkin,
+    NotificationKind.REMINDERS_FOLDED: _folded,
+    NotificationKind.DUTIES_DUE: _duties_due,
+    NotificationKind.OVERDUE_OFFICE: _ladder(texts.ESCALATION_TO_OFFICE),
+    NotificationKind.OVERDUE_LEADERSHIP: _ladder(texts.ESCALATION_TO_LEADERSHIP),
+    NotificationKind.DIGEST: _digest,
+    NotificationKind.DUTY_UNPLANNABLE: _duty_unplannable,
+    NotificationKind.NOTIFICATION_UNDELIVERABLE: _notification_undeliverable,
+    NotificationKind.MEMBER_UNREACHABLE: _member_unreachable,
 }

@@ -12,10 +12,33 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index, Numeric, String, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A column of one of the enums below, stored as its value in a VARCHAR of ``length``: the
+    type the column has had since it was declared as plain text, so no migration. A value that
+    is not one of the enum's is refused when written; a read gives the enum member back."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+        self._members: dict[str, E] = {member.value: member for member in enum}  # faster than enum(value)
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self._members[value]
 
 
 class TaskKind(StrEnum):
@@ -94,7 +117,7 @@ class Task(SQLModel, table=True):
     # Identity inside the plan that survives re-numbering and inserted rows (see importer).
     ref: str = Field(max_length=400)
     parent_id: int | None = Field(default=None, foreign_key="task.id", index=True)
-    kind: str = Field(max_length=20)
+    kind: TaskKind = Field(sa_type=EnumText(TaskKind, 20))
     number: str = Field(default="", max_length=20)  # the document's own 序号
     position: int = 0  # order in the document
     category: str | None = Field(default=None, max_length=200)  # 工作事项 / section / project category
@@ -104,7 +127,7 @@ class Task(SQLModel, table=True):
     start: date | None = None
     deadline_text: str = Field(default="", max_length=200)
     recurrence: str | None = Field(default=None, max_length=20)
-    status: str = Field(default=TaskStatus.ACTIVE, max_length=20)
+    status: TaskStatus = Field(default=TaskStatus.ACTIVE, sa_type=EnumText(TaskStatus, 20))
     source_line: int | None = None
     created_at: datetime
     updated_at: datetime
@@ -140,7 +163,7 @@ class WorkTeam(SQLModel, table=True):
     number: str = Field(default="", max_length=20)
     name: str = Field(max_length=200)
     duty: str = Field(default="")
-    status: str = Field(default=TaskStatus.ACTIVE, max_length=20)
+    status: TaskStatus = Field(default=TaskStatus.ACTIVE, sa_type=EnumText(TaskStatus, 20))
 
 
 class WorkTeamLead(SQLModel, table=True):
@@ -165,9 +188,9 @@ class Assignment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id")  # looked up through the (task_id, unit_id) index
     unit_id: int = Field(foreign_key="unit.id")
-    role: str = Field(max_length=10)
+    role: AssignmentRole = Field(sa_type=EnumText(AssignmentRole, 10))
     position: int = 0
-    status: str = Field(default=AssignmentStatus.OPEN, max_length=20)
+    status: AssignmentStatus = Field(default=AssignmentStatus.OPEN, sa_type=EnumText(AssignmentStatus, 20))
     # The deadline in force for this unit: the document's (Task.deadline), or the office's approved
     # extension where that is later. Kept here so the indexes above can serve.
     due_on: date | None = None
@@ -175,9 +198,9 @@ class Assignment(SQLModel, table=True):
     # date of the approved extension, and the status a verified or reported duty had when its task
     # left the document (restored when the task comes back).
     extended_to: date | None = None
-    withdrawn_from: str | None = Field(default=None, max_length=20)
+    withdrawn_from: AssignmentStatus | None = Field(default=None, sa_type=EnumText(AssignmentStatus, 20))
     # The office added this unit to the task, or took it off, whatever the document says (OfficeChoice).
-    office_choice: str | None = Field(default=None, max_length=10)
+    office_choice: OfficeChoice | None = Field(default=None, sa_type=EnumText(OfficeChoice, 10))
     # The planner looks at an assignment when next_check_at has come (indexed above, so a tick
     # costs what is due, not what exists); every step up to planned_until has been handled.
     next_check_at: datetime | None = None
@@ -210,7 +233,7 @@ class DutyTally(SQLModel, table=True):
     __tablename__ = "duty_tally"
 
     unit_id: int = Field(foreign_key="unit.id", primary_key=True)
-    status: str = Field(primary_key=True, max_length=20)
+    status: AssignmentStatus = Field(primary_key=True, sa_type=EnumText(AssignmentStatus, 20))
     due_on: date = Field(primary_key=True)  # NO_DEADLINE when the task has none
     n: int = 0
 
@@ -230,7 +253,7 @@ class ReviewStatus(StrEnum):
 class Report(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
-    kind: str = Field(max_length=20)
+    kind: ReportKind = Field(sa_type=EnumText(ReportKind, 20))
     text: str = ""
     percent: int | None = None
     # Files as the chat transport stores them: [{"file_id", "kind", "name", "size"}].
@@ -239,7 +262,7 @@ class Report(SQLModel, table=True):
     author_member_id: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime
     # Completion reports only: the office's verdict.
-    review_status: str | None = Field(default=None, max_length=20)
+    review_status: ReviewStatus | None = Field(default=None, sa_type=EnumText(ReviewStatus, 20))
     reviewed_by: str | None = Field(default=None, max_length=200)
     reviewed_at: datetime | None = None
     review_note: str = ""
@@ -260,7 +283,7 @@ class Member(SQLModel, table=True):
     user_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
     chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
     name: str = Field(default="", max_length=200)
-    role: str = Field(max_length=10)
+    role: Role = Field(sa_type=EnumText(Role, 10))
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     active: bool = True
     reachable: bool = True  # False once the chat app says the bot was blocked
@@ -271,7 +294,7 @@ class Member(SQLModel, table=True):
 
 class Invite(SQLModel, table=True):
     code: str = Field(primary_key=True, max_length=40)
-    role: str = Field(max_length=10)
+    role: Role = Field(sa_type=EnumText(Role, 10))
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     created_by: str = Field(max_length=200)
     created_at: datetime
@@ -296,7 +319,7 @@ class Extension(SQLModel, table=True):
     old_date: date | None = None
     new_date: date
     reason: str = ""
-    status: str = Field(default=ExtensionStatus.PENDING, max_length=20, index=True)
+    status: ExtensionStatus = Field(default=ExtensionStatus.PENDING, sa_type=EnumText(ExtensionStatus, 20), index=True)
     decided_by: str | None = Field(default=None, max_length=200)
     decided_at: datetime | None = None
     decision_note: str = ""
@@ -327,10 +350,13 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     member_id: int | None = Field(default=None, foreign_key="member.id")
+    # A tasks.notifications.NotificationKind, kept as plain text: a row of a kind this version does
+    # not know (written by another version) must still be claimed, and then fail alone, as a dead
+    # letter, rather than stop every claim that reads it.
     kind: str = Field(max_length=40)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     dedupe_key: str = Field(max_length=200, unique=True)
-    status: str = Field(default=OutboxStatus.PENDING, max_length=10)
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=EnumText(OutboxStatus, 10))
     attempts: int = 0
     next_attempt_at: datetime
     lease_until: datetime | None = None
@@ -403,7 +429,7 @@ class Inbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
     payload: str
-    status: str = Field(default=InboxStatus.PENDING, max_length=10)
+    status: InboxStatus = Field(default=InboxStatus.PENDING, sa_type=EnumText(InboxStatus, 10))
     attempts: int = 0  # times the bot began handling it; a process that died meanwhile left it pending
     error: str = ""
     received_at: datetime

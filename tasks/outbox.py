@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Row, and_, or_, text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
 from tasks.bulk import insert_new_rows
 from tasks.clock import Clock, db_time
-from tasks.events import Actor, jsonable, record
+from tasks.events import Actor, record
 from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
+from tasks.notifications import MemberUnreachable, NotificationKind, NotificationUndeliverable, Payload, stored_payload
 from tasks.redaction import redact
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
@@ -37,22 +38,34 @@ def already_queued(session: Session, member: Recipient, dedupe_key: str) -> bool
                         ).first() is not None
 
 
-def outbox_row(clock: Clock, member: Recipient, kind: str, payload: dict[str, Any], dedupe_key: str) -> dict[str, Any]:
+def outbox_row(clock: Clock, member: Recipient, kind: NotificationKind, payload: Payload,
+               dedupe_key: str) -> dict[str, Any]:
     """The columns of one notification for one chat; the key names the occasion, the chat is added.
-    ``payload`` stays as given: the JSON column's serializer stores its dates as text once, when
-    the row is written (the planner writes thousands of these a tick)."""
-    return {"chat_id": member.chat_id, "member_id": member.id, "kind": kind, "payload": payload,
+    A payload of another kind's type is refused here, before anything is written."""
+    return stored_row(clock, member, kind, stored_payload(kind, payload), dedupe_key)
+
+
+def stored_row(clock: Clock, member: Recipient, kind: NotificationKind, stored: dict[str, Any],
+               dedupe_key: str) -> dict[str, Any]:
+    """``outbox_row`` for a payload already turned into its stored JSON (``stored_payload``): the
+    planner sends one payload to each of a unit's members and turns it into JSON once."""
+    return {"chat_id": member.chat_id, "member_id": member.id, "kind": kind, "payload": stored,
             "dedupe_key": f"{dedupe_key}:{member.chat_id}", "status": OutboxStatus.PENDING, "attempts": 0,
             "last_error": "", "next_attempt_at": db_time(clock), "created_at": db_time(clock)}
 
 
-def enqueue(session: Session, clock: Clock, member: Recipient, kind: str, payload: dict[str, Any],
+def enqueue(session: Session, clock: Clock, member: Recipient, kind: NotificationKind, payload: Payload,
             dedupe_key: str) -> Outbox | None:
-    """Queue one notification for one chat; a second row with the same key is not written."""
+    """Queue one notification for one chat; a second row with the same key is not written.
+    A payload of another kind's type is refused (TypeError) and nothing is written."""
+    return _enqueue_stored(session, clock, member, kind, stored_payload(kind, payload), dedupe_key)
+
+
+def _enqueue_stored(session: Session, clock: Clock, member: Recipient, kind: NotificationKind,
+                    stored: dict[str, Any], dedupe_key: str) -> Outbox | None:
     if already_queued(session, member, dedupe_key):
         return None
-    # The object in the session holds what the column will read back, not the caller's dates.
-    row = Outbox(**{**outbox_row(clock, member, kind, payload, dedupe_key), "payload": jsonable(payload)})
+    row = Outbox(**stored_row(clock, member, kind, stored, dedupe_key))
     session.add(row)
     return row
 
@@ -77,11 +90,12 @@ def role_recipients(session: Session, *roles: Role) -> list[Recipient]:
         .order_by(col(Member.id))).all())
 
 
-def notify_unit(session: Session, clock: Clock, unit_id: int, kind: str, payload: dict[str, Any],
+def notify_unit(session: Session, clock: Clock, unit_id: int, kind: NotificationKind, payload: Payload,
                 dedupe_key: str, recipients: list[Recipient] | None = None) -> int:
     """``recipients``: the unit's members when the caller already has them (the planner loads a batch's at once)."""
+    stored = stored_payload(kind, payload)  # first: a wrong payload is refused even when no one would hear it
     members = unit_recipients(session, unit_id) if recipients is None else recipients
-    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in members]
+    rows = [_enqueue_stored(session, clock, m, kind, stored, dedupe_key) for m in members]
     return sum(1 for r in rows if r is not None)
 
 
@@ -94,12 +108,20 @@ def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[R
     return found
 
 
-def notify_office(session: Session, clock: Clock, kind: str, payload: dict[str, Any], dedupe_key: str) -> int:
-    rows = [enqueue(session, clock, m, kind, payload, dedupe_key) for m in role_recipients(session, Role.OFFICE)]
+def notify_office(session: Session, clock: Clock, kind: NotificationKind, payload: Payload, dedupe_key: str) -> int:
+    stored = stored_payload(kind, payload)  # first: a wrong payload is refused even when no one would hear it
+    rows = [_enqueue_stored(session, clock, m, kind, stored, dedupe_key) for m in role_recipients(session, Role.OFFICE)]
     return sum(1 for r in rows if r is not None)
 
 
 # --- delivery bookkeeping (the chat adapter sends; these record what happened) -------------
+
+
+def count_due(session: Session, clock: Clock) -> int:
+    """How many notifications are waiting to be sent now (claimed or not)."""
+    return session.exec(select(func.count()).select_from(Outbox).where(
+        Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= db_time(clock))).one()
+
 
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
@@ -222,17 +244,16 @@ def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
         row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, stored_error(error)
         record(session, clock, Actor("outbox", "scheduler"), "outbox.dead", "outbox", row_id, kind=row.kind,
                chat_id=row.chat_id, error=row.last_error)
-        if row.kind != UNDELIVERABLE:
+        if row.kind != NotificationKind.NOTIFICATION_UNDELIVERABLE:
             # The office hears once per chat that messages to it are not getting through, not once per message.
             # (Not to the chat that is failing, when that is an office member's own.)
             member = session.get(Member, row.member_id) if row.member_id else None
-            payload = {"member": member.name if member else str(row.chat_id), "notification": row.kind}
+            kind = NotificationKind.NOTIFICATION_UNDELIVERABLE
+            stored = stored_payload(kind, NotificationUndeliverable(
+                member=member.name if member else str(row.chat_id), notification=row.kind))
             for office in role_recipients(session, Role.OFFICE):
                 if office.chat_id != row.chat_id:
-                    enqueue(session, clock, office, UNDELIVERABLE, payload, f"undeliverable:{row.chat_id}")
-
-
-UNDELIVERABLE = "notification_undeliverable"
+                    _enqueue_stored(session, clock, office, kind, stored, f"undeliverable:{row.chat_id}")
 
 
 def chat_migrated(session: Session, clock: Clock, row_id: int, new_chat_id: int) -> None:
@@ -263,6 +284,6 @@ def member_unreachable(session: Session, clock: Clock, row_id: int, error: str) 
     record(session, clock, Actor("outbox", "scheduler"), "member.unreachable", "member", member.id,
            error=stored_error(error)[:200])
     unit = session.get(Unit, member.unit_id) if member.unit_id else None
-    notify_office(session, clock, "member_unreachable",
-                  {"member": member.name, "unit": unit.name if unit else "", "role": member.role},
+    notify_office(session, clock, NotificationKind.MEMBER_UNREACHABLE,
+                  MemberUnreachable(member=member.name, unit=unit.name if unit else "", role=member.role),
                   f"unreachable:{member.id}:{row_id}")

@@ -18,6 +18,7 @@ from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.models import Member, Role, Task, Unit
+from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 from tasks.plan.importer import import_file, prepare_database
 from tasks.plan.units import UnitDirectory
@@ -79,4 +80,5 @@ def queue_one_per_new_chat(session: Session, clock: Clock, server: SandboxServer
     session.add_all(people)
     session.flush()
     for n, member in enumerate(people):
-        enqueue(session, clock, member, "member_unreachable", {"member": f"第{n}条", "unit": ""}, f"{key}:{n}")
+        enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+                MemberUnreachable(member=f"第{n}条", unit="", role=Role.OFFICE), f"{key}:{n}")

@@ -13,18 +13,17 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import col, func, select
 
 from bot.app import Webhook, build_application, run_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
 from bot.scheduler import plan_once
 from tasks import inbox, outbox
-from tasks.clock import db_time
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
-from tasks.work.members import create_invite, redeem_invite
+from tasks.models import Role
+from tasks.work.lookup import unit_named
+from tasks.work.members import create_invite, has_member_row, redeem_invite
 
 SANDBOX_ADMIN = Actor("sandbox", "cli")
 
@@ -77,7 +76,7 @@ class SandboxRuntime:
 
     def invite(self, role: Role, unit_name: str | None = None) -> str:
         with transaction(self.engine) as session:
-            unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+            unit = unit_named(session, unit_name) if unit_name else None
             return create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
 
     def join(self, user_id: int, name: str, role: Role, unit_name: str | None = None) -> Person:
@@ -94,9 +93,9 @@ class SandboxRuntime:
         planner's first pass already has someone to tell. True when newly bound."""
         person = self.server.person(user_id, name)
         with transaction(self.engine) as session:
-            if session.exec(select(Member.id).where(Member.user_id == user_id)).first() is not None:
+            if has_member_row(session, user_id):
                 return person, False
-            unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
+            unit = unit_named(session, unit_name) if unit_name else None
             code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
             redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=user_id, name=name, is_group=False)
         return person, True
@@ -120,9 +119,7 @@ class SandboxRuntime:
         deadline = time.monotonic() + timeout
         while True:
             with transaction(self.engine) as session:
-                pending = session.exec(select(func.count()).select_from(Outbox).where(
-                    Outbox.status == OutboxStatus.PENDING,
-                    col(Outbox.next_attempt_at) <= db_time(self.ctx.clock))).one()
+                pending = outbox.count_due(session, self.ctx.clock)
             if not pending:
                 return
             if time.monotonic() > deadline:

@@ -33,6 +33,18 @@ from tasks.clock.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, step
 from tasks.clock.workdays import WorkCalendar
 from tasks.events import Actor, record
 from tasks.models import Assignment, AssignmentStatus, Role, Task, TaskStatus, Unit
+from tasks.notifications import (
+    Digest,
+    DueItem,
+    DutiesDue,
+    DutyStep,
+    DutyUnplannable,
+    NotificationKind,
+    Payload,
+    StepKind,
+    StepList,
+    stored_payload,
+)
 from tasks.outbox import (
     Recipient,
     already_queued,
@@ -41,6 +53,7 @@ from tasks.outbox import (
     outbox_row,
     recipients_by_unit,
     role_recipients,
+    stored_row,
 )
 
 BATCH = 500
@@ -80,8 +93,8 @@ class _Due:
 class _UnitNote:
     """One duty's step for its unit: sent as its own card when it is the unit's only one this batch."""
 
-    kind: str  # reminder | overdue | checkin
-    item: dict[str, Any]
+    kind: StepKind
+    item: DutyStep
     dedupe_key: str
 
 
@@ -96,16 +109,17 @@ class _Batch:
     members: dict[int, list[Recipient]]
     notes: list[dict[str, Any]] = field(default_factory=list)
     for_units: dict[int, list[_UnitNote]] = field(default_factory=lambda: defaultdict(list))
-    office: list[dict[str, Any]] = field(default_factory=list)
-    leadership: list[dict[str, Any]] = field(default_factory=list)
-    folded: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    office: list[DutyStep] = field(default_factory=list)
+    leadership: list[DutyStep] = field(default_factory=list)
+    folded: dict[int, list[DutyStep]] = field(default_factory=lambda: defaultdict(list))
     memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
-    def to_unit(self, unit_id: int, kind: str, payload: dict[str, Any], dedupe_key: str) -> None:
+    def to_unit(self, unit_id: int, kind: NotificationKind, payload: Payload, dedupe_key: str) -> None:
+        stored = stored_payload(kind, payload)  # once for all of the unit's members
         for member in self.members.get(unit_id, []):
-            self.notes.append(outbox_row(self.clock, member, kind, payload, dedupe_key))
+            self.notes.append(stored_row(self.clock, member, kind, stored, dedupe_key))
 
-    def for_unit(self, unit_id: int, kind: str, item: dict[str, Any], dedupe_key: str) -> None:
+    def for_unit(self, unit_id: int, kind: StepKind, item: DutyStep, dedupe_key: str) -> None:
         self.for_units[unit_id].append(_UnitNote(kind, item, dedupe_key))
 
     def remembered(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
@@ -115,9 +129,9 @@ class _Batch:
         return self.memo[key]
 
 
-def _item(due: _Due, step: Step, today_days: int | None) -> dict[str, Any]:
-    return {"key": step.key(due.assignment_id), "task_id": due.task_id, "text": due.text, "unit": due.unit,
-            "due_on": due.due_on, "step": step.level, "days": today_days}
+def _item(due: _Due, step: Step, today_days: int | None) -> DutyStep:
+    return DutyStep(key=step.key(due.assignment_id), task_id=due.task_id, text=due.text, unit=due.unit,
+                    due_on=due.due_on, step=step.level, days=today_days)
 
 
 def _latest(steps: list[Step], audience: str) -> Step | None:
@@ -167,22 +181,23 @@ def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _
 
 def _send_collected(session: Session, batch: _Batch, stamp: str) -> None:
     """One message per audience for the batch. ``stamp`` names the batch in the dedupe keys."""
-    for kind, items, roles in (("overdue_office", batch.office, (Role.OFFICE,)),
-                               ("overdue_leadership", batch.leadership, (Role.LEADER,))):
+    for kind, items, roles in ((NotificationKind.OVERDUE_OFFICE, batch.office, (Role.OFFICE,)),
+                               (NotificationKind.OVERDUE_LEADERSHIP, batch.leadership, (Role.LEADER,))):
         if items:
+            stored = stored_payload(kind, StepList(items=items))
             for member in role_recipients(session, *roles):
-                batch.notes.append(outbox_row(batch.clock, member, kind, {"items": items}, f"{kind}:{stamp}"))
+                batch.notes.append(stored_row(batch.clock, member, kind, stored, f"{kind}:{stamp}"))
     for unit_id in sorted(batch.for_units.keys() | batch.folded.keys()):
         notes, folded = batch.for_units.get(unit_id, []), batch.folded.get(unit_id, [])
         if len(notes) == 1 and not folded:
-            batch.to_unit(unit_id, notes[0].kind, notes[0].item, notes[0].dedupe_key)
+            batch.to_unit(unit_id, NotificationKind(notes[0].kind), notes[0].item, notes[0].dedupe_key)
         elif not notes:
-            batch.to_unit(unit_id, "reminders_folded", {"items": folded}, f"fold:{unit_id}:{stamp}")
+            batch.to_unit(unit_id, NotificationKind.REMINDERS_FOLDED, StepList(items=folded), f"fold:{unit_id}:{stamp}")
         else:
             # Each item keeps its step's key and says which kind of step it is.
-            items = [{**note.item, "kind": note.kind} for note in notes]
-            items += [{**item, "kind": "reminder", "late": True} for item in folded]
-            batch.to_unit(unit_id, "duties_due", {"items": items}, f"due:{unit_id}:{stamp}")
+            items = [DueItem(**dict(note.item), kind=note.kind) for note in notes]
+            items += [DueItem(**dict(item), kind="reminder", late=True) for item in folded]
+            batch.to_unit(unit_id, NotificationKind.DUTIES_DUE, DutiesDue(items=items), f"due:{unit_id}:{stamp}")
 
 
 def _set_aside(session: Session, batch: _Batch, due: _Due, error: Exception) -> None:
@@ -191,9 +206,9 @@ def _set_aside(session: Session, batch: _Batch, due: _Due, error: Exception) -> 
     log.error("planner: assignment %s (task %s) set aside: %r", due.assignment_id, due.task_id, error)
     record(session, batch.clock, PLANNER, "assignment.planning_failed", "assignment", due.assignment_id,
            task_id=due.task_id, due_on=due.due_on, error=repr(error)[:200])
-    payload = {"task_id": due.task_id, "task_text": due.text, "unit": due.unit, "due_on": due.due_on}
+    payload = DutyUnplannable(task_id=due.task_id, task_text=due.text, unit=due.unit, due_on=due.due_on)
     for member in role_recipients(session, Role.OFFICE):
-        batch.notes.append(outbox_row(batch.clock, member, "duty_unplannable", payload,
+        batch.notes.append(outbox_row(batch.clock, member, NotificationKind.DUTY_UNPLANNABLE, payload,
                                       f"unplannable:{due.assignment_id}"))
 
 
@@ -304,10 +319,10 @@ def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCa
     missing = [m for m in role_recipients(session, Role.LEADER, Role.OFFICE) if not already_queued(session, m, key)]
     if not missing:
         return False
-    digest = weekly_digest(session, local.date(), policy,  # computed once a week, not once a minute
-                           since_day=_previous_digest_day(local.date(), policy, calendar))
+    digest = Digest.model_validate(weekly_digest(  # computed once a week, not once a minute
+        session, local.date(), policy, since_day=_previous_digest_day(local.date(), policy, calendar)))
     for member in missing:
-        enqueue(session, clock, member, "digest", digest, key)
+        enqueue(session, clock, member, NotificationKind.DIGEST, digest, key)
     return True
 
 

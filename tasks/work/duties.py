@@ -26,6 +26,7 @@ from tasks.models import (
     TaskStatus,
     Unit,
 )
+from tasks.notifications import CompletionReported, ExtensionRequested, NotificationKind
 from tasks.outbox import notify_office
 from tasks.plan.deadlines import latest_date
 
@@ -59,6 +60,19 @@ def unit_duties(session: Session, unit_id: int) -> list[Duty]:
                     col(Assignment.status).in_(OPEN_STATUSES))
              .order_by(col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Task.id)))
     return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
+
+
+def task_open_duties(session: Session, task: Task) -> list[Duty]:
+    """The units that still owe ``task`` something: its open and reported assignments."""
+    rows = session.exec(select(Assignment, Unit).join(Unit, col(Unit.id) == Assignment.unit_id).where(
+        Assignment.task_id == task.id, col(Assignment.status).in_(OPEN_STATUSES))).all()
+    return [Duty(assignment, task, unit) for assignment, unit in rows]
+
+
+def parent_text(session: Session, task: Task) -> str | None:
+    """The text of the row or work point a sub-item belongs to; None for a task of its own."""
+    parent = session.get(Task, task.parent_id) if task.parent_id else None
+    return parent.text if parent else None
 
 
 def find_task(session: Session, task_id: int) -> Task:
@@ -147,10 +161,10 @@ def report_completion(session: Session, clock: Clock, member: Member, duty: Duty
     duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.REPORTED, now
     record(session, clock, actor_of(member), "assignment.completion_reported", "assignment", duty.assignment.id,
            report_id=report.id, task_id=duty.task.id)
-    notify_office(session, clock, "completion_reported",
-                  {"report_id": report.id, "assignment_id": duty.assignment.id, "task_id": duty.task.id,
-                   "task_text": duty.task.text, "unit": duty.unit.name, "text": text, "author": member.name,
-                   "files": len(evidence or [])},
+    notify_office(session, clock, NotificationKind.COMPLETION_REPORTED,
+                  CompletionReported(report_id=report.id, assignment_id=duty.assignment.id, task_id=duty.task.id,
+                                     task_text=duty.task.text, unit=duty.unit.name, text=text, author=member.name,
+                                     files=len(evidence or [])),
                   f"completion:{report.id}")
     return report
 
@@ -176,10 +190,10 @@ def request_extension(session: Session, clock: Clock, member: Member, duty: Duty
     record(session, clock, actor_of(member), "extension.requested", "extension", extension.id,
            assignment_id=duty.assignment.id, task_id=duty.task.id, old_date=duty.assignment.due_on,
            new_date=new_date, reason=reason)
-    notify_office(session, clock, "extension_requested",
-                  {"extension_id": extension.id, "task_id": duty.task.id, "task_text": duty.task.text,
-                   "unit": duty.unit.name, "old_date": duty.assignment.due_on, "new_date": new_date,
-                   "reason": reason, "author": member.name},
+    notify_office(session, clock, NotificationKind.EXTENSION_REQUESTED,
+                  ExtensionRequested(extension_id=extension.id, task_id=duty.task.id, task_text=duty.task.text,
+                                     unit=duty.unit.name, old_date=duty.assignment.due_on, new_date=new_date,
+                                     reason=reason, author=member.name),
                   f"extension:{extension.id}")
     return extension
 
@@ -197,11 +211,11 @@ class HistoryEntry:
     at: datetime
     unit: str
     author: str
-    kind: str
+    kind: ReportKind
     percent: int | None
     text: str
     files: int
-    review_status: str | None
+    review_status: ReviewStatus | None
     review_note: str
 
 

@@ -56,6 +56,18 @@ def find_unit(session: Session, name: str, district: str = "") -> Unit:
     raise NotFoundError(f"未找到单位“{quoted(name)}”{hint}")
 
 
+def unit_named(session: Session, name: str) -> Unit:
+    """The unit of exactly this name (no alias, no partial match): for a caller that knows it."""
+    return session.exec(select(Unit).where(Unit.name == name)).one()
+
+
+def is_category(session: Session, name: str) -> bool:
+    """Whether an active task has this 工作事项 / category or 任务类别: a name the office can narrow a list by."""
+    return session.exec(select(Task.id).where(
+        Task.status == TaskStatus.ACTIVE, (col(Task.category) == name) | (col(Task.topic) == name)).limit(1)
+    ).first() is not None
+
+
 def find_team(session: Session, plan: Plan, name: str) -> WorkTeam:
     teams = session.exec(select(WorkTeam).where(WorkTeam.plan_id == plan.id)).all()
     key = compact(name)

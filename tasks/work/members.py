@@ -45,6 +45,16 @@ def create_invite(session: Session, clock: Clock, actor: Actor, role: Role, unit
     return invite
 
 
+def unit_of(session: Session, member: Member) -> Unit | None:
+    """The unit a member speaks for; None for the office, leadership and administrators."""
+    return session.get(Unit, member.unit_id) if member.unit_id else None
+
+
+def has_member_row(session: Session, user_id: int) -> bool:
+    """Whether this person has a member row, bound now or unbound since."""
+    return session.exec(select(Member.id).where(Member.user_id == user_id)).first() is not None
+
+
 def find_member(session: Session, user_id: int, chat_id: int, *, is_group: bool) -> Member | None:
     """Who acts. In a unit's bound group chat that is the person writing when they are a member bound
     to that unit, so that what they report carries their name; anyone else there acts as the group's
@@ -122,8 +132,8 @@ def unbind(session: Session, clock: Clock, actor: Actor, actor_role: Role, membe
     member = session.get(Member, member_id)
     if member is None or not member.active:
         raise ServiceError(f"没有编号为 {member_id} 的已绑定成员。发送 /members 查看成员编号。")
-    if Role(member.role) not in MAY_INVITE.get(actor_role, set()):
-        raise ServiceError(f"您无权解除{ROLE_NAMES[Role(member.role)]}的绑定，请联系管理员。")
+    if member.role not in MAY_INVITE.get(actor_role, set()):
+        raise ServiceError(f"您无权解除{ROLE_NAMES[member.role]}的绑定，请联系管理员。")
     member.active, member.pending = False, {}
     record(session, clock, actor, "member.unbound", "member", member.id, role=member.role, unit_id=member.unit_id,
            group=member.user_id is None)

@@ -22,6 +22,14 @@ from tasks.models import (
     Unit,
     deadline_in_force,
 )
+from tasks.notifications import (
+    CompletionSentBack,
+    CompletionVerified,
+    ExtensionDecided,
+    NotificationKind,
+    Urge,
+    UrgedTask,
+)
 from tasks.outbox import notify_unit
 from tasks.work.duties import Duty, actor_of, check_within_plan, duty_select, find_task
 
@@ -89,8 +97,8 @@ def verify(session: Session, clock: Clock, reviewer: Member, duty: Duty, report_
     duty.assignment.status, duty.assignment.updated_at = AssignmentStatus.DONE, now
     record(session, clock, actor_of(reviewer), "assignment.verified", "assignment", duty.assignment.id,
            report_id=report.id, task_id=duty.task.id)
-    notify_unit(session, clock, duty.unit.id, "completion_verified",
-                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name},
+    notify_unit(session, clock, duty.unit.id, NotificationKind.COMPLETION_VERIFIED,
+                CompletionVerified(task_id=duty.task.id, task_text=duty.task.text, reviewer=reviewer.name),
                 f"verified:{report.id}")
     return report
 
@@ -109,8 +117,9 @@ def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reas
     duty.assignment.next_check_at = duty.assignment.planned_until = now
     record(session, clock, actor_of(reviewer), "assignment.sent_back", "assignment", duty.assignment.id,
            report_id=report.id, task_id=duty.task.id, reason=reason)
-    notify_unit(session, clock, duty.unit.id, "completion_sent_back",
-                {"task_id": duty.task.id, "task_text": duty.task.text, "reviewer": reviewer.name, "reason": reason},
+    notify_unit(session, clock, duty.unit.id, NotificationKind.COMPLETION_SENT_BACK,
+                CompletionSentBack(task_id=duty.task.id, task_text=duty.task.text, reviewer=reviewer.name,
+                                   reason=reason),
                 f"sent_back:{report.id}")
     return report
 
@@ -139,10 +148,10 @@ def decide_extension(session: Session, clock: Clock, reviewer: Member, extension
         assignment.updated_at, assignment.next_check_at = now, now
     record(session, clock, actor_of(reviewer), f"extension.{extension.status}", "extension", extension.id,
            assignment_id=duty.assignment.id, task_id=duty.task.id, new_date=extension.new_date, note=note.strip())
-    notify_unit(session, clock, duty.unit.id, "extension_decided",
-                {"extension_id": extension.id, "task_id": duty.task.id, "task_text": duty.task.text,
-                 "approved": approve, "new_date": extension.new_date, "note": note.strip(),
-                 "reviewer": reviewer.name},
+    notify_unit(session, clock, duty.unit.id, NotificationKind.EXTENSION_DECIDED,
+                ExtensionDecided(extension_id=extension.id, task_id=duty.task.id, task_text=duty.task.text,
+                                 approved=approve, new_date=extension.new_date, note=note.strip(),
+                                 reviewer=reviewer.name),
                 f"extension_decided:{extension.id}")
     return extension
 
@@ -161,10 +170,10 @@ def urge(session: Session, clock: Clock, urger: Member, duties: list[Duty], note
             event = record(session, clock, actor_of(urger), "assignment.urged", "assignment", duty.assignment.id,
                            task_id=duty.task.id, note=note)
         session.flush()
-        notify_unit(session, clock, unit_id, "urge",
-                    {"urger": urger.name, "note": note, "unit": unit_duties[0].unit.name,
-                     "tasks": [{"task_id": d.task.id, "text": d.task.text, "due_on": d.assignment.due_on}
-                               for d in unit_duties]},
+        notify_unit(session, clock, unit_id, NotificationKind.URGE,
+                    Urge(urger=urger.name, note=note, unit=unit_duties[0].unit.name,
+                         tasks=[UrgedTask(task_id=d.task.id, text=d.task.text, due_on=d.assignment.due_on)
+                                for d in unit_duties]),
                     f"urge:{event.id if event else 0}")
     return len(by_unit)
 

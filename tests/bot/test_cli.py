@@ -129,6 +129,7 @@ def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
     from tasks.clock import FixedClock
     from tasks.db import transaction
     from tasks.models import Member, Role
+    from tasks.notifications import NotificationKind, Urge
     from tasks.outbox import enqueue, mark_dead
 
     run(database_url, "import")
@@ -137,8 +138,9 @@ def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
         member = Member(user_id=5, chat_id=5, name="m", role=Role.OFFICE, created_at=clock.now())
         session.add(member)
         session.flush()
-        enqueue(session, clock, member, "urge", {}, "a")
-        dead = enqueue(session, clock, member, "urge", {}, "b")
+        payload = Urge(urger="督办办", unit="区商务局", tasks=[])
+        enqueue(session, clock, member, NotificationKind.URGE, payload, "a")
+        dead = enqueue(session, clock, member, NotificationKind.URGE, payload, "b")
         session.flush()
         mark_dead(session, clock, dead.id, "BadRequest: chat not found")
     code, output = run(database_url, "outbox")

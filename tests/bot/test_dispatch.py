@@ -24,6 +24,7 @@ from tasks.clock.workdays import WorkCalendar
 from tasks.db import transaction
 from tasks.events import Actor
 from tasks.models import Member, Outbox, Role
+from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 from tasks.plan.importer import import_file
 from tests.harness import bind
@@ -46,8 +47,8 @@ def queue_rounds(engine: Engine, clock: Clock, server: SandboxServer, chats: lis
         session.flush()
         for round_ in range(rounds):
             for member in members:
-                enqueue(session, clock, member, "member_unreachable", {"member": f"第{round_}轮", "unit": ""},
-                        f"round:{round_}")
+                enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+                        MemberUnreachable(member=f"第{round_}轮", unit="", role=Role.OFFICE), f"round:{round_}")
         return members
 
 
@@ -203,7 +204,8 @@ def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock
             member = Member(user_id=77, chat_id=77, name="m", role=Role.OFFICE, created_at=clock.now())
             session.add(member)
             session.flush()
-            enqueue(session, clock, member, "member_unreachable", {"member": "超时测试", "unit": ""}, "timeout")
+            enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+                    MemberUnreachable(member="超时测试", unit="", role=Role.OFFICE), "timeout")
         server.inject(Fault("sendMessage", "timeout", delay=1.5))
         ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
 
@@ -275,8 +277,8 @@ def test_a_claim_reads_the_index_of_pending_rows_in_order_and_takes_the_earliest
         rows = []
         for n in range(SENT_BEFORE + 20):  # a few weeks of a district's notifications, the last 20 not sent yet
             clock.advance(timedelta(seconds=1))
-            rows.append(outbox.outbox_row(clock, office, "member_unreachable", {"member": f"m{n}", "unit": ""},
-                                          f"old:{n}"))
+            rows.append(outbox.outbox_row(clock, office, NotificationKind.MEMBER_UNREACHABLE,
+                                          MemberUnreachable(member=f"m{n}", unit="", role=Role.OFFICE), f"old:{n}"))
         outbox.enqueue_rows(session, rows)
     for _ in range(SENT_BEFORE // 500):  # delivered as the sender does: claimed, then marked sent
         with transaction(prepared_engine) as session:
@@ -309,8 +311,8 @@ def test_queueing_rows_again_writes_only_the_new_ones_and_counts_them(prepared_e
         office = office_member(session, clock, 702)
 
         def rows(*occasions: str) -> list[dict[str, object]]:
-            return [outbox.outbox_row(clock, office, "member_unreachable", {"member": occasion, "unit": "区商务局"},
-                                      occasion) for occasion in occasions]
+            return [outbox.outbox_row(clock, office, NotificationKind.MEMBER_UNREACHABLE,
+                                      MemberUnreachable(member=occasion, unit="区商务局", role=Role.OFFICE), occasion) for occasion in occasions]
 
         assert outbox.enqueue_rows(session, rows("甲", "乙")) == 2
         assert outbox.enqueue_rows(session, rows("乙", "丙", "甲")) == 1  # a replayed batch adds only 丙

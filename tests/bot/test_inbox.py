@@ -14,9 +14,9 @@ import pytest
 from sqlmodel import col, func, select
 
 from bot.app import Webhook
-from bot.handlers import EDIT_NOT_TAKEN
 from bot.intake import WEBHOOK_BODY_LIMIT
 from bot.sandbox.webhook import SECRET_HEADER
+from bot.texts import EDIT_NOT_TAKEN
 from tasks import inbox
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction

@@ -10,7 +10,8 @@ from sqlmodel import select
 from bot.sandbox.server import Fault
 from tasks.db import transaction
 from tasks.models import Member, Outbox, Role
-from tasks.outbox import enqueue
+from tasks.notifications import NotificationKind
+from tasks.outbox import stored_row
 from tests.harness import BotHarness
 
 COMMERCE = "区商务局"
@@ -107,9 +108,10 @@ def test_a_message_that_cannot_be_rendered_is_set_aside_and_the_rest_go_out(bot:
     office = bot.join(642, "督办办公室", Role.OFFICE)
     with transaction(bot.engine) as session:
         recipient = session.exec(select(Member).where(Member.user_id == member.id)).one()
-        for n, tasks in enumerate((7, 8)):  # "tasks" must be a list: rendering these raises TypeError
-            enqueue(session, bot.clock, recipient, "urge", {"urger": "督办办", "unit": COMMERCE, "tasks": tasks},
-                    f"broken:{n}")
+        for n, tasks in enumerate((7, 8)):  # "tasks" must be a list: queueing refuses these, so they are written
+            # as a row an earlier version left in the database, which then fails to render
+            broken = {"urger": "督办办", "unit": COMMERCE, "tasks": tasks}
+            session.add(Outbox(**stored_row(bot.clock, recipient, NotificationKind.URGE, broken, f"broken:{n}")))
     bot.say(office, "/urge 区商务局 请尽快报送")
     bot.settle()
     assert len(urges_received(bot, member.id)) == 1

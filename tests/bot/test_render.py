@@ -4,8 +4,9 @@ import re
 
 import pytest
 
-from bot.render import MESSAGE_LIMIT, Page, esc
+from bot.render import MESSAGE_LIMIT, Page
 from bot.sandbox.html_check import visible_text
+from bot.texts import esc
 
 
 def check_pages(pages: list[str]) -> str:

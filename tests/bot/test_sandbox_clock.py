@@ -16,7 +16,8 @@ from sqlmodel import col, func, select
 from bot.cli import main
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.models import Member, Outbox, OutboxStatus
+from tasks.models import Member, Outbox, OutboxStatus, Role
+from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 
 UNIT_OVERDUE_LIST = re.compile(r"\[\d+\] 督办助手 → 商务局·王科长\n📋 督办提醒：本单位有 \d+ 项任务需要办理\n🔴 逾期未办结")
@@ -44,8 +45,8 @@ def queue_for_the_unit(database_url: str, lease_until: datetime | None = None) -
     clock = FixedClock(datetime(2021, 9, 4, 1, tzinfo=UTC))  # due an hour before the sandbox starts
     with transaction(engine) as session:
         member = session.exec(select(Member).where(Member.user_id == 1001)).one()
-        row = enqueue(session, clock, member, "member_unreachable", {"member": "留言测试", "unit": "区商务局"},
-                      "sandbox-test")
+        row = enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
+                      MemberUnreachable(member="留言测试", unit="区商务局", role=Role.MEMBER), "sandbox-test")
         assert row is not None
         row.lease_until = lease_until
     engine.dispose()

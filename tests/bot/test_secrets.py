@@ -20,6 +20,7 @@ from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.events import Actor
 from tasks.models import Event, Member, Outbox, Role
+from tasks.notifications import NotificationKind, Urge
 from tasks.outbox import enqueue
 from tasks.plan.importer import prepare_database
 from tasks.plan.units import UnitDirectory
@@ -64,7 +65,7 @@ def test_a_redirecting_proxys_error_is_stored_without_the_token(database_url: st
         member = Member(user_id=41, chat_id=41, name="甲", role=Role.OFFICE, created_at=clock.now())
         session.add(member)
         session.flush()
-        enqueue(session, clock, member, "urge", {"urger": "督办办", "unit": "区商务局", "tasks": []}, "urge:1")
+        enqueue(session, clock, member, NotificationKind.URGE, Urge(urger="督办办", unit="区商务局", tasks=[]), "urge:1")
 
     async def redirect(request: web.BaseRequest) -> web.StreamResponse:
         if request.url.path.endswith("/getMe"):  # the bot starts; its sends are what get redirected

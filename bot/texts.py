@@ -1,0 +1,349 @@
+"""What the bot says in chat, in one place, so a reviewer can read every reply together.
+
+One constant per fixed text, one small function per text with blanks. Text from a person or a
+document goes into a reply only through ``esc`` (Telegram HTML); the functions here escape
+what they are given, so a caller passes plain values.
+
+Not here: the domain's refusals (``ServiceError`` messages raised in ``tasks/``: a wrong task
+number, a date outside the plan, a claim already handled …) stay where they are raised, beside
+the rule they state; the wording of notifications, and of lists, cards and tables, is laid out
+by their renderers in ``bot/render.py`` (one renderer per notification kind, in its RENDERERS
+table); the CLI's own messages are in ``bot/cli.py``.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+from tasks.models import AssignmentStatus, ReportKind, ReviewStatus, TaskKind
+
+
+def esc(text: object) -> str:
+    """``text`` safe to put into a Telegram HTML message as it is."""
+    return html.escape(str(text), quote=False)
+
+
+# --- who may do what (bot/handlers.py) ---------------------------------------------------------
+
+UNBOUND = ("您好！这里是支援合作工作督办助手。\n您还没有绑定身份，暂时不能查看或办理任务。"
+           "请向督办办公室（领导小组办公室）索取邀请码，然后发送：\n<code>/start 邀请码</code>")
+UNBOUND_GROUP = "本群尚未绑定责任单位。请单位管理员向督办办公室索取邀请码，在群里发送：<code>/start 邀请码</code>"
+NO_UNIT = "您的账号没有关联责任单位，请联系督办办公室。"
+HANDLER_FAILED = "抱歉，处理这条消息时出错了，没有做任何改动。请稍后再试。"
+BUTTON_EXPIRED = "这个按钮已失效。"
+EDIT_NOT_TAKEN = "修改过的消息不会再执行一次，已办理的内容也不会随之改变。如需再办理，请重新发送一条消息。"
+NOT_UNDERSTOOD = "没有看懂这条消息。发送“帮助”或 /help 查看可用命令。"
+CANCELLED = "已取消。"
+NOTHING_TO_CANCEL = "当前没有进行中的操作。"
+CANCEL_WORD = "取消"
+# What a refused action is called in "您的身份是…，不能使用…".
+THIS_MESSAGE = "这条消息"
+EVIDENCE = "证明材料"
+THIS_BUTTON = "这个按钮"
+
+
+def not_allowed(role: str, what: str) -> str:
+    return f"您的身份是“{role}”，不能使用{esc(what)}。发送 /help 查看您可以使用的命令。"
+
+
+def unknown_command(name: str) -> str:
+    return f"没有 {esc(name)} 这个命令。发送 /help 查看可用命令。"
+
+
+# --- binding and help ---------------------------------------------------------------------------
+
+HELP_MENU_ENTRY = "帮助"
+HELP_FILES = "也可以直接发送照片或文件作为证明材料，在说明里写任务编号，如 <code>#12</code>。"
+HELP_HELP = "/help — 查看本帮助（也可发送“帮助”）"
+
+
+def help_head(role: str) -> str:
+    return f"您的身份：<b>{role}</b>。可以使用："
+
+
+def help_line(name: str, description: str, word: str | None) -> str:
+    words = f"（也可发送“{word}”）" if word else ""
+    return f"/{name} — {esc(description)}{words}"
+
+
+def bound(role: str, unit: str | None) -> str:
+    where = f"，单位：<b>{esc(unit)}</b>" if unit else ""
+    return f"绑定成功！身份：<b>{role}</b>{where}。"
+
+
+# --- photos and files as evidence ---------------------------------------------------------------
+
+PHOTO_NAME = "照片.jpg"
+FILE_NAME = "文件"
+NO_FILE = "没有收到文件。"
+EVIDENCE_NEEDS_TASK = "请在图片或文件的说明里写上任务编号，如：#12 签约现场照片；或先在任务上点“报进展”再发送。"
+
+
+def file_kind_refused(name: str) -> str:
+    return f"不支持“{esc(name)}”这种文件。证明材料请用 PDF、Word、Excel、PPT、图片或压缩包。"
+
+
+def file_too_large(size_bytes: int) -> str:
+    return f"文件过大（{size_bytes / 1024 / 1024:.1f} MB），请压缩到 20 MB 以内再发送。"
+
+
+# --- a unit's work (bot/unit_actions.py) --------------------------------------------------------
+
+REPORT_KINDS = {ReportKind.PROGRESS: "进展", ReportKind.COMPLETION: "办结申请", ReportKind.EVIDENCE: "证明材料"}
+REVIEW_MARKS = {ReviewStatus.ACCEPTED: "（已审核通过）", ReviewStatus.SENT_BACK: "（已退回）",
+                ReviewStatus.PENDING: "（待审核）"}
+USAGE_TASK = "/task 编号"
+USAGE_REPORT = "/report 编号 [百分比%] 进展情况，如 /report 12 60% 已完成方案初稿"
+USAGE_DONE = "/done 编号 办结说明，如 /done 12 已签订协议"
+USAGE_EXTEND = "/extend 编号 新日期 理由，如 /extend 12 2021-11-30 等待上级批复"
+PROGRESS_NEEDS_TEXT = "请写明进展情况，如：/report 12 60% 已完成方案初稿"
+QUESTION_TIMED_OUT = "上一次的操作已超时，请重新点按钮或使用命令。"
+# What a button's question asks; {n} is the task number.
+QUESTIONS = {
+    "progress": ("请发送任务 <b>{n}</b> 的进展情况（可写百分比，如：60% 已完成方案初稿；"
+                 "也可以直接发送照片或文件作为证明材料）。发送“取消”放弃。"),
+    "completion": "请发送任务 <b>{n}</b> 的办结说明（如：已签订帮扶协议），也可附照片或文件。发送“取消”放弃。",
+    "extension": "请发送新的完成日期和理由，如：<code>2021-11-30 等待上级批复</code>。发送“取消”放弃。",
+}
+
+
+def question(action: str, task_id: int, task_text: str) -> str:
+    return QUESTIONS[action].format(n=task_id) + f"\n任务：{esc(task_text[:60])}"
+
+
+def history_line(when: str, unit: str, author: str, kind: ReportKind, review_status: ReviewStatus | None,
+                 percent: int | None, text: str, files: int, review_note: str) -> str:
+    """One line of a task card's history: plain text (the card escapes it)."""
+    percent_text = f" {percent}%" if percent is not None else ""
+    files_text = f" [附件{files}]" if files else ""
+    review = REVIEW_MARKS[review_status] if review_status else ""
+    note = f" 退回理由：{review_note}" if review_note else ""
+    return f"{when} {unit} {author} {REPORT_KINDS[kind]}{review}{percent_text}：{text}{files_text}{note}"
+
+
+def unit_open_list_title(unit_title: str) -> str:
+    return f"{unit_title} 未办结任务"
+
+
+def progress_recorded(task_id: int, files: int) -> str:
+    files_text = f"，证明材料 {files} 份" if files else ""
+    return f"已记录任务 <b>{task_id}</b> 的进展{files_text}。"
+
+
+def completion_submitted(task_id: int) -> str:
+    return f"已提交任务 <b>{task_id}</b> 的办结申请，等待督办办公室审核。"
+
+
+def extension_submitted(extension_id: int | None, task_id: int, new_date: date) -> str:
+    return (f"已提交延期申请 #{extension_id}：任务 <b>{task_id}</b> 申请延至 {new_date.isoformat()}，"
+            "等待督办办公室审批。")
+
+
+# --- the office's work (bot/office_actions.py) --------------------------------------------------
+
+USAGE_VERIFY = "/verify 任务编号 [单位]"
+USAGE_SEND_BACK = "/sendback 任务编号 [单位] 理由"
+USAGE_APPROVE = "/approve 延期申请编号"
+USAGE_REFUSE = "/refuse 延期申请编号 理由"
+USAGE_URGE = "用法：/urge 任务编号 [说明]，或 /urge 单位名称 [说明]"
+USAGE_URGE_TASK = "/urge 任务编号 [说明]"
+USAGE_INVITE = "用法：/invite 单位名称 [角色]，或 /invite 办公室；角色可选：成员、办公室、领导"
+USAGE_ASSIGN = "/assign 任务编号 单位 [牵头]"
+USAGE_UNASSIGN = "/unassign 任务编号 单位"
+USAGE_MERGE = "用法：/merge 原名称 并入的单位，如：/merge 区科信局 区科技和信息化局"
+USAGE_UNBIND = "/unbind 成员编号"
+USAGE_REVOKE = "用法：/revoke 邀请码"
+UNIT_NEEDED = "请写单位名称，如：/unit 区商务局"
+EXTENSION_NUMBER = "延期申请编号"
+MEMBER_NUMBER = "成员编号"
+LEAD_WORDS = ("牵头", "lead")  # after /assign: the unit leads the task
+RETIRED_REVIEW_BUTTON = ("这个按钮来自旧的通知，已失效，没有做任何改动。"
+                         "请用 /verify 任务编号 或 /sendback 任务编号 理由 办理。")
+GROUP_CHAT = "单位群"
+UNNAMED = "未命名"
+UNBIND_HINT = "解除绑定：/unbind 编号"
+
+
+def nothing_named(name: str) -> str:
+    return f"没有找到名为“{name}”的单位、工作专班或类别。"
+
+
+def due_days_out_of_range(most: int) -> str:
+    return f"天数应在 1 到 {most} 之间，如：/due 14"
+
+
+def overdue_title(scope: str) -> str:
+    return f"逾期未办结{scope}"
+
+
+def due_title(days: int, scope: str) -> str:
+    return f"{days}天内到期{scope}"
+
+
+def verified(task_id: int | None, unit: str, *, unit_told: bool) -> str:
+    told = "已通知该单位。" if unit_told else ""
+    return f"已审核通过：任务 <b>{task_id}</b>（{esc(unit)}）办结。{told}"
+
+
+def sent_back(task_id: int | None, unit: str) -> str:
+    return f"已退回任务 <b>{task_id}</b>（{esc(unit)}）的办结申请，并通知该单位。"
+
+
+def extension_approved(extension_id: int, new_date: date, *, unit_told: bool) -> str:
+    told = "已通知该单位。" if unit_told else ""
+    return f"已同意延期申请 #{extension_id}，新的完成时限 {new_date.isoformat()}。{told}"
+
+
+def extension_refused(extension_id: int) -> str:
+    return f"已不同意延期申请 #{extension_id}，并通知该单位。"
+
+
+def no_such_unit_to_urge(name: str) -> str:
+    return f"没有找到单位“{name}”。用法：/urge 单位名称 [说明]"
+
+
+def nothing_to_urge_in_group(group_title: str) -> str:
+    return f"{group_title}没有需要催办的未办结任务。"
+
+
+def urged_group(group_title: str, units: int, duties: int) -> str:
+    return f"已催办 {esc(group_title)}中的 {units} 个单位，共 {duties} 项任务。"
+
+
+def urged(units: int, duties: int) -> str:
+    return f"已催办 {units} 个单位，共 {duties} 项任务。"
+
+
+def invite_lines(unit: str | None, role: str, expires: str, code: str, link: str) -> list[str]:
+    target = f"{unit} " if unit else ""
+    lines = [f"邀请码（{esc(target)}{role}，一次有效，{expires} 前使用）：", f"<code>/start {code}</code>"]
+    if link:
+        lines.append(f"或打开链接：{esc(link)}")
+    return lines
+
+
+def unit_needed(usage: str) -> str:
+    return f"请写明单位名称。用法：{usage}"
+
+
+def assigned(unit: str, task_id: int, *, lead: bool) -> str:
+    kind = "牵头" if lead else "配合"
+    return f"已将{esc(unit)}列为任务 <b>{task_id}</b> 的{kind}单位，重新导入文件不会改变这一安排。"
+
+
+def unassigned(unit: str, task_id: int) -> str:
+    return f"已将{esc(unit)}移出任务 <b>{task_id}</b>，其报送记录保留；重新导入文件不会把它加回来。"
+
+
+def merged(source: str, target: str, moved: int) -> str:
+    return (f"已将“{esc(source)}”并入{esc(target)}，转入 {moved} 项任务。以后导入的文件中"
+            f"“{esc(source)}”都按{esc(target)}处理。")
+
+
+def no_members(unit: str | None) -> str:
+    return f"{esc(unit) if unit else ''}还没有已绑定的成员。"
+
+
+def members_title(unit: str | None, count: int) -> str:
+    return f"<b>已绑定成员</b>{f' · {esc(unit)}' if unit else ''}（{count} 个）"
+
+
+def member_line(member_id: int | None, name: str, kind: str, unit: str | None) -> str:
+    where = f"，{esc(unit)}" if unit else ""
+    return f"<b>{member_id}</b> {esc(name or UNNAMED)}（{kind}{where}）"
+
+
+def unbound_member(name: object) -> str:
+    return f"已解除 {esc(name)} 的绑定。其报送记录保留；如需重新绑定，请发新的邀请码。"
+
+
+def invite_revoked(code: str) -> str:
+    return f"已撤销邀请码 <code>{esc(code)}</code>，它不能再用于绑定。"
+
+
+def send_back_question(task_id: int | None, unit: str) -> str:
+    return f"请发送退回任务 <b>{task_id}</b>（{esc(unit)}）的理由。发送“取消”放弃。"
+
+
+def refuse_question(extension_id: int) -> str:
+    return f"请发送不同意延期申请 #{extension_id} 的理由。发送“取消”放弃。"
+
+
+# --- the command menu (bot/commands.py): what each command does, as /help and the menu say -----
+
+COMMAND_DESCRIPTIONS = {
+    "mytasks": "我的任务：本单位未办结的任务",
+    "task": "任务详情：/task 编号",
+    "report": "报进展：/report 编号 [百分比%] 进展",
+    "done": "申请办结：/done 编号 说明",
+    "extend": "申请延期：/extend 编号 新日期 理由",
+    "overdue": "逾期任务：/overdue [单位|专班|类别]",
+    "due": "即将到期：/due [天数] [单位|专班|类别]",
+    "unit": "单位任务：/unit 单位名称",
+    "stats": "完成情况：按单位和工作专班统计",
+    "verify": "审核通过：/verify 任务编号 [单位]",
+    "sendback": "退回办结：/sendback 任务编号 [单位] 理由",
+    "approve": "同意延期：/approve 申请编号",
+    "refuse": "不同意延期：/refuse 申请编号 理由",
+    "urge": "催办：/urge 任务编号或单位 [说明]",
+    "invite": "生成邀请码：/invite 单位 [角色]",
+    "assign": "增加责任单位：/assign 任务编号 单位 [牵头]",
+    "unassign": "移出责任单位：/unassign 任务编号 单位",
+    "merge": "合并单位名称：/merge 原名称 并入的单位",
+    "revoke": "撤销未用的邀请码：/revoke 邀请码",
+    "members": "已绑定成员：/members [单位]",
+    "unbind": "解除绑定：/unbind 成员编号",
+}
+
+
+# --- lists, cards and notifications (bot/render.py): the fixed words among their layout ---------
+
+STATUS_NAMES = {AssignmentStatus.OPEN: "办理中", AssignmentStatus.REPORTED: "待审核", AssignmentStatus.DONE: "已办结",
+                AssignmentStatus.WITHDRAWN: "已撤销"}
+TASK_KIND_NAMES = {TaskKind.WORKPOINT: "工作要点", TaskKind.TASK: "任务", TaskKind.PROJECT: "项目"}
+BUTTON_PROGRESS = "报进展"
+BUTTON_DONE = "办结"
+BUTTON_EXTEND = "申请延期"
+BUTTON_VERIFY = "审核通过"
+BUTTON_SEND_BACK = "退回"
+BUTTON_APPROVE = "同意"
+BUTTON_REFUSE = "不同意"
+NO_OPEN_DUTIES = "没有未办结的任务。"
+NO_MATCHING_DUTIES = "没有符合条件的任务。"
+OPEN_ONES_FIRST = "先办理这些，办结后会显示后面的任务。"
+OPEN_A_CARD = "发送 <code>/task 编号</code> 查看详情并办理，或点下面的编号。"
+NARROW_OVERDUE = "可按单位、工作专班或类别筛选，如 /overdue 区商务局。"
+OVERDUE_ADVICE = "请尽快办理并报送进展；确需延期请点“申请延期”。"
+TAP_A_NUMBER = "点任务编号查看详情并办理："
+TAP_A_NUMBER_TO_ACT = "点任务编号查看详情并办理（报进展 · 办结 · 申请延期）"
+TAP_A_NUMBER_OR_TYPE = "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。"
+ESCALATION_HINT = "发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。"
+ESCALATION_TO_OFFICE = "逾期任务督办清单"
+ESCALATION_TO_LEADERSHIP = "逾期事项报分管领导"
+
+
+def more_than_shown(total: int, shown: int, hint: str) -> str | None:
+    """Said under a list cut short; None when nothing was left out."""
+    return f"共 {total} 项，这里显示最早的 {shown} 项。{hint}" if total > shown else None
+
+
+def more_in_my_tasks(count: int) -> str:
+    return f"另有 {count} 项未列出，发送“我的任务”查看全部。"
+
+
+def duty_unplannable(task_line: str, unit: str, due_on: object) -> str:
+    """``task_line``: the task's number and summary, already HTML."""
+    return (f"⚠️ <b>自动提醒已暂停</b>：{task_line}（{esc(unit)}）的完成时限 {esc(due_on or '无')} "
+            "无法排出提醒和逾期督办。其他任务照常提醒。请核对该任务的完成时限（如延期日期）；时限改正后自动恢复。")
+
+
+def notification_undeliverable(member: str) -> str:
+    return (f"⚠️ <b>消息未能送达</b>：发给 {esc(member)} 的一条通知无法发送，已跳过，"
+            "其他通知照常发送。请运维人员用 <code>taskbot outbox --status dead</code> 查看原因。")
+
+
+def member_unreachable(member: str, unit: str) -> str:
+    where = f"（{esc(unit)}）" if unit else ""
+    return (f"⚠️ <b>无法送达</b>：{esc(member)}{where} 已屏蔽或删除了督办助手，后续提醒无法送达，"
+            "请电话联系并请其重新绑定。")
