@@ -355,7 +355,8 @@ def test_a_renewed_lease_holds_a_row_until_its_holder_stops_renewing(prepared_en
     renewal, for the next sender to claim and send once; the dead sender's claim is void."""
     with transaction(prepared_engine) as session:
         office = office_member(session, clock, 703)
-        enqueue(session, clock, office, "member_unreachable", {"member": "续租", "unit": ""}, "renew")
+        enqueue(session, clock, office, NotificationKind.MEMBER_UNREACHABLE,
+                MemberUnreachable(member="续租", unit="", role=Role.OFFICE), "renew")
     with transaction(prepared_engine) as session:
         [first] = outbox.claim_due(session, clock)
     clock.advance(outbox.LEASE / 2)
