@@ -12,9 +12,10 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
 from seed import UNIT_DIRECTORY, seed_path
@@ -32,6 +33,8 @@ DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 # speed at about that many messages per round trip (README: the delivery bound, with figures).
 DEFAULT_IN_FLIGHT = 4
 TABLE = "一个表（如 [telegram]，下面逐行写 键 = 值）"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+SECRET_KEYS = ("token", "webhook_secret")  # a refusal does not repeat what was written for these
 
 
 class ConfigError(ValueError):
@@ -70,12 +73,23 @@ class DeliverySettings(_Table):
 
 
 class Settings(_Table):
-    database_url: str = Field(DEFAULT_DATABASE_URL, description="数据库地址，如 sqlite:///taskbot.db")
+    database_url: str = Field(DEFAULT_DATABASE_URL,
+                              description="sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 这样的数据库地址")
     timezone: ZoneInfo = Field(DEFAULT_TIMEZONE, description="Asia/Shanghai 这样的时区名")
     directory: DirectorySettings = Field(DirectorySettings(), description=TABLE)
     telegram: TelegramSettings = Field(TelegramSettings(), description=TABLE)
     delivery: DeliverySettings = Field(DeliverySettings(), description=TABLE)
     policy: PolicyRules = Field(PolicyRules(), description=TABLE)
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_we_drive(cls, url: str) -> str:
+        """Said here, in a sentence, rather than by SQLAlchemy when the database is first opened."""
+        scheme, separator, _rest = url.partition("://")
+        if not separator or scheme not in DATABASE_SCHEMES:
+            raise ValueError("数据库地址应以 sqlite:/// 或 postgresql:// 开头")
+        urlsplit(url).port  # noqa: B018  (raises ValueError for a port that is not a number)
+        return url
 
     @property
     def database_configured(self) -> bool:
@@ -119,6 +133,13 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     return settings
 
 
+def malformed_database_url(url: str) -> str:
+    """The sentence for a database URL that cannot be used, wherever it came from (a flag, the
+    environment, the file: all three are named)."""
+    return (f"数据库地址“{url}”无法识别：请写成 sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 的形式"
+            f"（--database-url、环境变量 {DATABASE_URL_ENV} 或配置文件的 database_url）。")
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -139,10 +160,12 @@ def _say(error: ErrorDetails, source: str) -> str:
     where = f"[{table}] {key}".strip() if table else key
     if error["type"] == "extra_forbidden":
         return f"{source}里的 {where} 不认识：请对照 config.example.toml 改正拼写，或删去这一项。"
+    if keys == ["database_url"]:
+        return malformed_database_url(str(error["input"]))
     if error["type"] == "value_error":  # a rule across keys, said by the model itself
         return f"{source}里的 [{keys[0] if keys else 'policy'}] 有误：{error['ctx']['error']}，请改正后重试。"
-    expected = _description(keys)
-    return f"{source}里的 {where} 现为“{error['input']}”：请改为{expected}。"
+    shown = "" if keys[-1:] and keys[-1] in SECRET_KEYS else f"现为“{error['input']}”"
+    return f"{source}里的 {where} {shown}：请改为{_description(keys)}。"
 
 
 def _description(keys: list[str]) -> str:

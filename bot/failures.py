@@ -126,7 +126,9 @@ def explain(error: Exception, database_url: str | None) -> tuple[str, int]:
     if _is(error, "telegram.error", "TelegramError"):
         return f"Telegram 拒绝了请求（{error}）：请检查机器人的设置后重试。", 1
     if _is(error, "sqlalchemy.exc", "ArgumentError"):  # SQLAlchemy cannot read the URL, or has no such dialect
-        return _malformed_url(database_url), 1
+        from bot.config import malformed_database_url
+
+        return malformed_database_url(safe_url(database_url)), 1
     if _is(error, "sqlalchemy.exc", "SQLAlchemyError") or _is(error, "psycopg", "Error") \
             or _is(error, "sqlite3", "Error"):
         return _database_failure(error, database_url), 1
@@ -139,7 +141,7 @@ def explain(error: Exception, database_url: str | None) -> tuple[str, int]:
 
 def _unreachable_telegram(error: Exception) -> str:
     text = str(error)
-    if "DNS" in text or "Name or service not known" in text:
+    if "DNS" in text or "Name or service not known" in text or "name resolution" in text:
         reason = "域名无法解析"
     elif "certificate" in text.lower() or "SSL" in text:
         reason = "证书无法验证"
@@ -172,12 +174,6 @@ def _database_failure(error: Exception, database_url: str | None) -> str:
             "disk I/O error" in text and disk_is_full(_sqlite_folder(database_url))):
         return f"磁盘已满，数据库（{where}）写不进去，这次的改动没有保存：请腾出磁盘空间后重试。"
     return f"数据库操作失败（{type(error).__name__}），没有做任何改动；{DEBUG_HINT}。"
-
-
-def _malformed_url(database_url: str | None) -> str:
-    return (f"数据库地址“{safe_url(database_url)}”无法识别：请写成 sqlite:///taskbot.db 或 "
-            "postgresql://用户@主机:5432/库名 的形式（--database-url、环境变量 TASKBOT_DATABASE_URL "
-            "或配置文件的 database_url）。")
 
 
 def _sqlite_folder(database_url: str | None) -> Path | None:
