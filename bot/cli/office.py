@@ -7,7 +7,6 @@ from tabulate import tabulate
 
 from bot.cli.invocation import Invocation, clip
 from bot.render import notification
-from bot.sandbox.html_check import visible_text
 from tasks.clock import local_today
 from tasks.clock.digest import weekly_digest
 from tasks.db import transaction
@@ -33,6 +32,8 @@ def invite(cli: Invocation) -> int:
 
 
 def digest(cli: Invocation) -> int:
+    from bot.sandbox.html_check import visible_text  # the page as a reader sees it; the other commands need no sandbox
+
     policy, _calendar = cli.policy()
     today = local_today(cli.clock, cli.settings.timezone)
     with Session(cli.engine) as session:
