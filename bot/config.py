@@ -62,7 +62,7 @@ class TelegramSettings(_Table):
     port: int = Field(8443, ge=1, le=65535, description="1–65535 的整数")
     # Telegram's rule for the secret it echoes in every webhook request.
     webhook_secret: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,256}$",
-                                description="由字母、数字、_ 和 - 组成、不超过256个字符的字符串")
+                                description="字母、数字、_ 和 - 组成、不超过256个字符的字符串")
     # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
     ca_bundle: str = Field("", description="PEM 格式证书文件的路径")
 
@@ -164,8 +164,8 @@ def _say(error: ErrorDetails, source: str) -> str:
         return malformed_database_url(str(error["input"]))
     if error["type"] == "value_error":  # a rule across keys, said by the model itself
         return f"{source}里的 [{keys[0] if keys else 'policy'}] 有误：{error['ctx']['error']}，请改正后重试。"
-    shown = "" if keys[-1:] and keys[-1] in SECRET_KEYS else f"现为“{error['input']}”"
-    return f"{source}里的 {where} {shown}：请改为{_description(keys)}。"
+    shown = "" if keys[-1:] and keys[-1] in SECRET_KEYS else f"，现为“{error['input']}”"
+    return f"{source}里的 {where} 应为 {_description(keys)}{shown}：请改正后重试。"
 
 
 def _description(keys: list[str]) -> str:
