@@ -185,19 +185,15 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     stdout = stdout or sys.stdout
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    database_url = args.database_url
-    try:
-        from bot.cli.invocation import Invocation
-        from bot.config import load_settings
+    from bot.cli.invocation import Invocation
 
-        settings = load_settings(args.config, args.database_url)
-        database_url = settings.database_url
-        invocation = Invocation(args, settings, stdin or sys.stdin, stdout, clock)
+    invocation = Invocation(args, stdin or sys.stdin, stdout, clock)
+    try:
         return command_function(args.command)(invocation)
     except Exception as error:  # every failure: one sentence on stderr, the traceback in the debug log
         if isinstance(error, BrokenPipeError) and stdout is sys.stdout:
             _silence_stdout()
-        return report(error, database_url, args.command, sys.stderr)
+        return report(error, invocation.database_url, args.command, sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -1,6 +1,6 @@
-"""One run of a ``taskbot`` command: its arguments, the settings, the clock, where to write, and the
-database, the unit directory and the office's policy made on first use (a command that needs none
-of them, ``taskbot deadline``, loads none of their modules)."""
+"""One run of a ``taskbot`` command: its arguments, where to write, and, made on first use, the
+settings, the clock, the database, the unit directory and the office's policy. A command that needs
+none of them (``taskbot deadline --year 2021``) loads none of their modules, not even the config's."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import unquote, urlsplit
 
-from bot.config import Settings
 from tasks.clock import Clock, FixedClock, SystemClock, parse_moment
 from tasks.redaction import register_secret
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from bot.config import Settings
     from tasks.clock.policy import Policy
     from tasks.clock.workdays import WorkCalendar
     from tasks.events import Actor
@@ -26,18 +26,32 @@ TEXT_WIDTH = 36
 
 
 class Invocation:
-    def __init__(self, args: argparse.Namespace, settings: Settings, stdin: TextIO, stdout: TextIO,
-                 clock: Clock | None = None) -> None:
+    def __init__(self, args: argparse.Namespace, stdin: TextIO, stdout: TextIO, clock: Clock | None = None) -> None:
         self.args = args
-        self.settings = settings
         # A caller's clock stands for real time: the sandbox's own clock runs with it. None: the system's.
         self.wall = clock
-        self.clock: Clock = clock or (FixedClock(parse_moment(args.now, settings.timezone)) if args.now
-                                      else SystemClock())
         self.stdin = stdin
         self.out = stdout
+
+    @cached_property
+    def settings(self) -> Settings:
+        from bot.config import load_settings
+
+        settings = load_settings(self.args.config, self.args.database_url)
         for secret in (settings.telegram.token, settings.telegram.webhook_secret, database_password(settings)):
             register_secret(secret)
+        return settings
+
+    @cached_property
+    def clock(self) -> Clock:
+        if self.wall is not None:
+            return self.wall
+        return FixedClock(parse_moment(self.args.now, self.settings.timezone)) if self.args.now else SystemClock()
+
+    @property
+    def database_url(self) -> str | None:
+        """The database this run uses, as far as it is known (for a failure to name)."""
+        return self.settings.database_url if "settings" in self.__dict__ else self.args.database_url
 
     @cached_property
     def actor(self) -> Actor:
