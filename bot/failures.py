@@ -111,8 +111,13 @@ def configure_logging(level: str | None = None, stream: TextIO | None = None) ->
     formatter.tracebacks = root.isEnabledFor(logging.DEBUG)
 
 
-def explain(error: Exception, database_url: str | None) -> tuple[str, int]:
+EXIT_INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C: 128 + 2
+
+
+def explain(error: BaseException, database_url: str | None) -> tuple[str, int]:
     """What went wrong, in one Chinese sentence that says what to do, and the exit code."""
+    if isinstance(error, KeyboardInterrupt):
+        return "已按 Ctrl-C 中断，命令没有做完：需要时请重新运行。", EXIT_INTERRUPTED
     if isinstance(error, ServiceError) or _is(error, "bot.config", "ConfigError") \
             or _is(error, "tasks.plan.workplan", "DocumentError"):
         return str(error), 1
@@ -209,7 +214,7 @@ def safe_url(url: str | None) -> str:
     return redact(url) if url else "未设置"
 
 
-def report(error: Exception, database_url: str | None, command: str | None, stderr: TextIO) -> int:
+def report(error: BaseException, database_url: str | None, command: str | None, stderr: TextIO) -> int:
     """Write the one sentence for ``error`` (its traceback to the log, at debug level); the exit code."""
     log.debug("taskbot %s failed", command or "", exc_info=error)
     sentence, code = explain(error, database_url)

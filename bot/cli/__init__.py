@@ -35,10 +35,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from bot.cli.invocation import Invocation
 from bot.failures import LOG_LEVELS, configure_logging, report
 
 if TYPE_CHECKING:
-    from bot.cli.invocation import Invocation
     from tasks.clock import Clock
 
 
@@ -185,12 +185,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     stdout = stdout or sys.stdout
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    from bot.cli.invocation import Invocation
-
     invocation = Invocation(args, stdin or sys.stdin, stdout, clock)
     try:
         return command_function(args.command)(invocation)
-    except Exception as error:  # every failure: one sentence on stderr, the traceback in the debug log
+    except (Exception, KeyboardInterrupt) as error:  # one sentence on stderr, the traceback in the debug log
         if isinstance(error, BrokenPipeError) and stdout is sys.stdout:
             _silence_stdout()
         return report(error, invocation.database_url, args.command, sys.stderr)

@@ -220,3 +220,29 @@ def test_output_piped_into_head(database_url: str) -> None:
                           check=False)
     assert done.stdout.startswith("待发 3000 条"), done.stdout
     assert_one_chinese_sentence(done, "head")
+
+
+def test_stopped_with_ctrl_c(tmp_path: Path) -> None:
+    """Ctrl-C while a command waits (here for phrases on stdin): a sentence, not a KeyboardInterrupt traceback."""
+    import platform
+    import signal
+    import time
+
+    read = {"x86_64": "0", "aarch64": "63"}[platform.machine()]  # the read system call's number
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    process = subprocess.Popen([TASKBOT, "deadline", "-", "--year", "2021"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
+    try:
+        syscall = Path(f"/proc/{process.pid}/syscall")
+        deadline = time.monotonic() + 60
+        while not syscall.read_text().startswith(f"{read} 0x0 "):  # read(0, …): it is waiting for stdin
+            assert time.monotonic() < deadline, "taskbot never read its stdin"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert_one_chinese_sentence(done, "Ctrl-C")
+    assert done.returncode == 130
