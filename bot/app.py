@@ -31,12 +31,11 @@ from bot.handlers import (
     on_unknown_command,
 )
 from bot.intake import InboxUpdater, note_failure
-from bot.scheduler import start_scheduler
-from bot.sender import OutboxSender, stop
+from bot.sender import stop
 from bot.telegram_http import AiohttpRequest, file_url_for
+from bot.worker import run_planner_and_sender
 
-SENDER_KEY = "taskbot.sender"
-SCHEDULER_KEY = "taskbot.scheduler"
+PLANNER_AND_SENDER_KEY = "taskbot.planner_and_sender"
 CONSUMER_LOCK_KEY = "taskbot.consumer_lock"
 LOCK_WATCH_KEY = "taskbot.consumer_lock_watch"
 LOCK_LOST_KEY = "taskbot.consumer_lock_lost"
@@ -108,10 +107,8 @@ async def _post_init(application: Application) -> None:
     me = await application.bot.get_me()
     ctx.bot_username = me.username or ""
     await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
-    sender = OutboxSender(ctx, application.bot)
-    application.bot_data[SENDER_KEY] = asyncio.get_running_loop().create_task(sender.run_forever())
-    if ctx.policy is not None:
-        application.bot_data[SCHEDULER_KEY] = start_scheduler(ctx, ctx.planner_interval)
+    application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(
+        run_planner_and_sender(ctx, application.bot))
     lock = application.bot_data[CONSUMER_LOCK_KEY]
     if lock is not None:
         def lost() -> None:
@@ -138,7 +135,4 @@ async def _post_stop(application: Application) -> None:
     watch = application.bot_data.pop(LOCK_WATCH_KEY, None)
     if watch is not None:
         watch.cancel()
-    scheduler = application.bot_data.pop(SCHEDULER_KEY, None)
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
-    await stop(application.bot_data.pop(SENDER_KEY, None))
+    await stop(application.bot_data.pop(PLANNER_AND_SENDER_KEY, None))

@@ -1,122 +1,181 @@
-"""Settings from ``config.toml`` (see config.example.toml), overridable by environment."""
+"""Settings: ``config.toml`` (see config.example.toml) as one declared model, overridable by environment.
+
+Every table of the file is a nested model with its defaults written here once (``[policy]`` is
+tasks.clock.policy's ``PolicyRules``). A key the model does not declare is refused by name, so a
+misspelt ``remind_dayz`` is said at start rather than silently left at its default. Each field's
+``description`` says, in Chinese, what its value must look like: a wrong value is quoted with it.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from seed import UNIT_DIRECTORY, seed_path
-from tasks.db import DEFAULT_DATABASE_URL
+from tasks.clock import DEFAULT_TIMEZONE
+from tasks.clock.policy import Policy, PolicyRules
 
 CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
 CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
+DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 # Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
 # its "sent" not yet written, so it goes out again when its lease runs out. It also caps the
 # speed at about that many messages per round trip (README: the delivery bound, with figures).
 DEFAULT_IN_FLIGHT = 4
+TABLE = "一个表（如 [telegram]，下面逐行写 键 = 值）"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+SECRET_KEYS = ("token", "webhook_secret")  # a refusal does not repeat what was written for these
 
 
 class ConfigError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
-    unit_directory: Path = field(default_factory=lambda: seed_path(UNIT_DIRECTORY))
-    telegram_token: str = ""
+class _Table(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DirectorySettings(_Table):
+    # Empty: the bundled seed/units.toml. Another district copies that file and edits it.
+    file: str = Field("", description="单位名录文件的路径（留空则用内置名录）")
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file) if self.file else seed_path(UNIT_DIRECTORY)
+
+
+class TelegramSettings(_Table):
+    token: str = Field("", description="BotFather 给出的令牌")
     # Empty webhook_url: long polling. Empty webhook_secret: a fresh random one at each start.
-    webhook_url: str = ""
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8443
-    webhook_secret: str = ""
+    webhook_url: str = Field("", description="HTTPS 地址")
+    listen: str = Field("127.0.0.1", description="本机地址，如 127.0.0.1")
+    port: int = Field(8443, ge=1, le=65535, description="1–65535 的整数")
+    # Telegram's rule for the secret it echoes in every webhook request.
+    webhook_secret: str = Field("", pattern=r"^[A-Za-z0-9_-]{0,256}$",
+                                description="字母、数字、_ 和 - 组成、不超过256个字符的字符串")
     # Certificates trusted beside the public roots for the Bot API: a TLS-inspecting gateway's.
-    telegram_ca_bundle: str = ""
-    policy: dict[str, object] = field(default_factory=dict)  # the [policy] table, read by tasks.clock.policy
-    in_flight: int = DEFAULT_IN_FLIGHT  # [delivery] in_flight
-    # True when database_url came from a flag, the environment or a config file rather than the default.
-    database_configured: bool = False
+    ca_bundle: str = Field("", description="PEM 格式证书文件的路径")
+
+
+class DeliverySettings(_Table):
+    # Strict: "in_flight = true" must not read as 1.
+    in_flight: StrictInt = Field(DEFAULT_IN_FLIGHT, ge=1, le=100, description="1 到 100 之间的整数")
+
+
+class Settings(_Table):
+    database_url: str = Field(DEFAULT_DATABASE_URL,
+                              description="sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 这样的数据库地址")
+    timezone: ZoneInfo = Field(DEFAULT_TIMEZONE, description="Asia/Shanghai 这样的时区名")
+    directory: DirectorySettings = Field(DirectorySettings(), description=TABLE)
+    telegram: TelegramSettings = Field(TelegramSettings(), description=TABLE)
+    delivery: DeliverySettings = Field(DeliverySettings(), description=TABLE)
+    policy: PolicyRules = Field(PolicyRules(), description=TABLE)
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_we_drive(cls, url: str) -> str:
+        """Said here, in a sentence, rather than by SQLAlchemy when the database is first opened."""
+        scheme, separator, _rest = url.partition("://")
+        if not separator or scheme not in DATABASE_SCHEMES:
+            raise ValueError("数据库地址应以 sqlite:/// 或 postgresql:// 开头")
+        urlsplit(url).port  # noqa: B018  (raises ValueError for a port that is not a number)
+        return url
+
+    @property
+    def database_configured(self) -> bool:
+        """Whether database_url came from a flag, the environment or a config file rather than the default."""
+        return "database_url" in self.model_fields_set
+
+    def office_policy(self) -> Policy:
+        return self.policy.in_timezone(self.timezone)
 
 
 def load_settings(path: Path | None = None, database_url: str | None = None) -> Settings:
-    """``path``, else $TASKBOT_CONFIG, else ./config.toml if present, else defaults."""
+    """``path``, else $TASKBOT_CONFIG, else ./config.toml if present, else defaults; then the
+    environment and ``database_url`` (a command-line flag) over the file."""
     if path is None:
         env_path = os.environ.get(CONFIG_ENV)
         path = Path(env_path) if env_path else Path("config.toml")
         if not env_path and not path.exists():
             path = None
-    data: dict[str, object] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise ConfigError(f"找不到配置文件：{path}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"配置文件 {path} 格式错误（{error}）：请按 config.example.toml 改正后重试。") from error
-        except UnicodeDecodeError as error:
-            raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码的文本：请用 UTF-8 保存后重试。") from error
-        except OSError as error:  # a directory, no permission, a disk error
-            raise ConfigError(f"无法读取配置文件 {path}：它不是可读的文件，请检查路径和权限。") from error
-    directory = data.get("directory", {})
-    directory_file = directory.get("file") if isinstance(directory, dict) else None
+    data = _read(path) if path is not None else {}
+    source = f"配置文件 {path} " if path is not None else "配置"
     telegram = data.get("telegram", {})
-    if not isinstance(telegram, dict):
-        telegram = {}
-    delivery = data.get("delivery", {})
-    if not isinstance(delivery, dict):
-        delivery = {}
-    configured_url = database_url or os.environ.get(DATABASE_URL_ENV) or data.get("database_url")
-    return Settings(
-        database_url=str(configured_url or DEFAULT_DATABASE_URL),
-        timezone=_timezone(str(data.get("timezone", "Asia/Shanghai")), path),
-        unit_directory=Path(directory_file) if directory_file else seed_path(UNIT_DIRECTORY),
-        telegram_token=os.environ.get(TOKEN_ENV) or str(telegram.get("token", "")),
-        webhook_url=str(telegram.get("webhook_url", "")),
-        webhook_listen=str(telegram.get("listen", "127.0.0.1")),
-        webhook_port=_port(telegram.get("port", 8443), path),
-        webhook_secret=os.environ.get(WEBHOOK_SECRET_ENV) or str(telegram.get("webhook_secret", "")),
-        telegram_ca_bundle=_ca_bundle(str(telegram["ca_bundle"]), f"配置文件 {path} 的 [telegram] ca_bundle")
-        if telegram.get("ca_bundle") else _ca_bundle(os.environ.get(CA_BUNDLE_ENV, ""), f"环境变量 {CA_BUNDLE_ENV}"),
-        database_configured=bool(configured_url),
-        policy=dict(data.get("policy", {})) if isinstance(data.get("policy"), dict) else {},
-        in_flight=_in_flight(delivery.get("in_flight", DEFAULT_IN_FLIGHT)),
-    )
-
-
-def _timezone(name: str, path: Path | None) -> ZoneInfo:
+    source_of_bundle = f"{source}的 [telegram] ca_bundle"
+    if isinstance(telegram, dict):
+        overrides = {"token": os.environ.get(TOKEN_ENV), "webhook_secret": os.environ.get(WEBHOOK_SECRET_ENV)}
+        telegram = {**telegram, **{key: value for key, value in overrides.items() if value}}
+        if not telegram.get("ca_bundle") and os.environ.get(CA_BUNDLE_ENV):
+            telegram["ca_bundle"] = os.environ[CA_BUNDLE_ENV]
+            source_of_bundle = f"环境变量 {CA_BUNDLE_ENV}"
+        data = {**data, "telegram": telegram}
+    url = database_url or os.environ.get(DATABASE_URL_ENV)
+    if url:
+        data = {**data, "database_url": url}
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ConfigError(f"配置文件 {path} 中的时区“{name}”不存在：请写成 Asia/Shanghai 这样的时区名。") from error
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_say(error.errors(include_url=False)[0], source)) from error
+    # Read now, so that a wrong path is said at start, not as a failed connection to Telegram.
+    bundle = settings.telegram.ca_bundle
+    if bundle and not Path(bundle).is_file():
+        raise ConfigError(f"{source_of_bundle}指定的证书文件“{bundle}”不存在：请填写网关根证书（PEM 格式）的路径。")
+    return settings
 
 
-def _port(value: object, path: Path | None) -> int:
+def malformed_database_url(url: str) -> str:
+    """The sentence for a database URL that cannot be used, wherever it came from (a flag, the
+    environment, the file: all three are named)."""
+    return (f"数据库地址“{url}”无法识别：请写成 sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 的形式"
+            f"（--database-url、环境变量 {DATABASE_URL_ENV} 或配置文件的 database_url）。")
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        port = int(str(value))
-    except ValueError:
-        port = 0
-    if not 0 < port < 65536:
-        raise ConfigError(f"配置文件 {path} 中 [telegram] port 现为“{value}”：请改为 1–65535 的整数。")
-    return port
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"找不到配置文件：{path}，请检查路径。") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"配置文件 {path} 格式错误（{error}）：请按 config.example.toml 改正后重试。") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"配置文件 {path} 不是 UTF-8 编码的文本：请用 UTF-8 保存后重试。") from error
+    except OSError as error:  # a directory, no permission, a disk error
+        raise ConfigError(f"无法读取配置文件 {path}：它不是可读的文件，请检查路径和权限。") from error
 
 
-def _ca_bundle(value: str, where: str) -> str:
-    """A CA bundle that can be read now, so that a wrong path is said at start, not as a failed
-    connection to Telegram."""
-    if value and not Path(value).is_file():
-        raise ConfigError(f"{where}指定的证书文件“{value}”不存在：请填写网关根证书（PEM 格式）的路径。")
-    return value
+def _say(error: ErrorDetails, source: str) -> str:
+    """One Chinese sentence for the first thing wrong in the file, naming its key."""
+    keys = [str(part) for part in error["loc"] if isinstance(part, str)]
+    table, key = (keys[0], " ".join(keys[1:])) if len(keys) > 1 else ("", keys[0] if keys else "")
+    where = f"[{table}] {key}".strip() if table else key
+    if error["type"] == "extra_forbidden":
+        return f"{source}里的 {where} 不认识：请对照 config.example.toml 改正拼写，或删去这一项。"
+    if keys == ["database_url"]:
+        return malformed_database_url(str(error["input"]))
+    if error["type"] == "value_error":  # a rule across keys, said by the model itself
+        return f"{source}里的 [{keys[0] if keys else 'policy'}] 有误：{error['ctx']['error']}，请改正后重试。"
+    shown = "" if keys[-1:] and keys[-1] in SECRET_KEYS else f"，现为“{error['input']}”"
+    return f"{source}里的 {where} 应为 {_description(keys)}{shown}：请改正后重试。"
 
 
-def _in_flight(value: object) -> int:
-    # bool is an int in Python: "in_flight = true" must not read as 1.
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-        raise ConfigError(f"配置项 [delivery] in_flight 应为 1 到 100 之间的整数，现在是 {value!r}。")
-    return value
+def _description(keys: list[str]) -> str:
+    model: type[BaseModel] = Settings
+    description = "正确的值"
+    for key in keys:
+        field = model.model_fields.get(key)
+        if field is None:
+            break
+        description = field.description or description
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+    return description

@@ -1,4 +1,5 @@
-"""APScheduler in the bot process: it only ticks; the database decides what is due.
+"""APScheduler, the planner's ticker in `taskbot run` and `taskbot worker` alike (bot/worker.py):
+it only ticks; the database decides what is due.
 
 Every minute the planner turns due steps into outbox rows (``tasks.clock.planner``); the outbox
 sender (``bot.sender``) delivers them continuously. A tick that fails is logged and the
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -44,9 +45,13 @@ def plan_once(ctx: BotContext, policy: Policy, calendar: WorkCalendar) -> planne
         return planner.run_tick(ctx.in_transaction, ctx.clock, policy, calendar)
 
 
-def start_scheduler(ctx: BotContext, interval_seconds: float = PLANNER_INTERVAL_SECONDS) -> AsyncIOScheduler:
+def start_scheduler(ctx: BotContext, interval_seconds: float = PLANNER_INTERVAL_SECONDS, *,
+                    tick_now: bool = True) -> AsyncIOScheduler:
+    """Tick every ``interval_seconds``, the first at once unless ``tick_now`` is False (its caller
+    has just planned)."""
     scheduler = AsyncIOScheduler(timezone=ctx.timezone)
+    first = datetime.now(ctx.timezone) + (timedelta(0) if tick_now else timedelta(seconds=interval_seconds))
     scheduler.add_job(planner_tick, IntervalTrigger(seconds=interval_seconds), args=[ctx], id="planner",
-                      max_instances=1, coalesce=True, next_run_time=datetime.now(ctx.timezone))
+                      max_instances=1, coalesce=True, next_run_time=first)
     scheduler.start()
     return scheduler

@@ -58,21 +58,6 @@ class OutboxSender:
         self.flood = ctx.flood  # None: no pacing (the test double is not enforcing limits)
         self.outcomes = GroupCommit(ctx.run, self._record)
 
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                delivered = await self.deliver_due()
-            except RuntimeError as error:
-                if "after shutdown" in str(error):  # the process is exiting: the rows wait in the outbox
-                    return
-                log.exception("outbox pass failed")
-                delivered = 0
-            except Exception:  # keep delivering after a database hiccup; the rows wait in the outbox
-                log.exception("outbox pass failed")
-                delivered = 0
-            if not delivered:
-                await asyncio.sleep(self.ctx.outbox_interval)
-
     async def deliver_due(self, limit: int = 100) -> int:
         """Claim up to ``limit`` due rows and deliver them; returns how many were claimed.
 

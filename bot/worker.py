@@ -1,4 +1,5 @@
-"""`taskbot worker`: the planner and the outbox sender without the chat side.
+"""The planner and the outbox sender: one loop, run by `taskbot run` beside the chat and by
+`taskbot worker` without it.
 
 Any number of workers may run against one PostgreSQL: the planner and the sender take their
 rows with FOR UPDATE SKIP LOCKED, so each assignment is planned and each notification sent by
@@ -11,26 +12,44 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from telegram import Bot
+
 from bot.context import BotContext
+from bot.scheduler import plan_once, start_scheduler
 from bot.sender import OutboxSender
-from bot.telegram_http import make_bot
-from tasks.clock import planner
 
 log = logging.getLogger(__name__)
 
 
-async def run_worker(ctx: BotContext, token: str, base_url: str | None = None, *, until_idle: bool = False,
-                     ca_bundle: str | None = None) -> None:
-    async with make_bot(token, base_url, ca_bundle=ca_bundle) as bot:
-        sender = OutboxSender(ctx, bot)
-        next_tick = 0.0
-        loop = asyncio.get_running_loop()
+async def run_planner_and_sender(ctx: BotContext, bot: Bot, *, until_idle: bool = False) -> None:
+    """APScheduler ticks the planner (when ``ctx`` has a policy) while the sender delivers the
+    outbox, until cancelled; with ``until_idle``, until a pass finds nothing left to send.
+
+    One error policy for both: a planner tick or an outbox pass that fails is logged and the next
+    one retries, because nothing is marked done until it commits. A run until idle has no next
+    pass to wait for: its failure is raised, so that the command says it and exits non-zero.
+    """
+    sender = OutboxSender(ctx, bot)
+    scheduler = None
+    if ctx.policy is not None and ctx.calendar is not None:
+        if until_idle:  # the whole queue is planned before the sender can find it empty
+            await asyncio.to_thread(plan_once, ctx, ctx.policy, ctx.calendar)
+        scheduler = start_scheduler(ctx, ctx.planner_interval, tick_now=not until_idle)
+    try:
         while True:
-            if ctx.policy is not None and ctx.calendar is not None and loop.time() >= next_tick:
-                await asyncio.to_thread(planner.run_tick, ctx.in_transaction, ctx.clock, ctx.policy, ctx.calendar)
-                next_tick = loop.time() + ctx.planner_interval
-            delivered = await sender.deliver_due()
+            try:
+                delivered = await sender.deliver_due()
+            except Exception as error:  # a database hiccup: the rows wait in the outbox for the next pass
+                if isinstance(error, RuntimeError) and "after shutdown" in str(error):
+                    return  # the process is exiting: the rows wait in the outbox
+                if until_idle:
+                    raise
+                log.exception("outbox pass failed")
+                delivered = 0
             if not delivered:
                 if until_idle:
                     return
                 await asyncio.sleep(ctx.outbox_interval)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)

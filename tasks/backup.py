@@ -60,6 +60,12 @@ def backup(url: str, destination: Path) -> Path:
                             env=environment, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_dump 失败：{result.stderr.strip()}")
+    # pg_dump can report success for a file it could not finish writing (seen on a full disk: an
+    # empty file, exit status 0); a backup is whole only if pg_restore can read its table of contents.
+    listing = subprocess.run([_tool("pg_restore"), "--list", str(destination)], capture_output=True, text=True,
+                             check=False)
+    if listing.returncode != 0:
+        raise ServiceError(f"备份文件 {destination} 没有写完整，不能用来恢复：请检查磁盘空间后重新备份。")
     return destination
 
 

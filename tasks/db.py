@@ -20,7 +20,6 @@ from tasks import models  # noqa: F401  (registers the tables on SQLModel.metada
 from tasks.events import dumps
 from tasks.tally import install_triggers
 
-DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # A PostgreSQL connection that sat in the pool this long is pinged before use (see _ping_when_idle).
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -55,7 +54,7 @@ def libpq_url(url: str) -> str:
     return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def make_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
+def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=dumps)

@@ -1,70 +1,67 @@
-"""When to remind, escalate, check in and send the digest: the office's policy, from the config."""
+"""When to remind, escalate, check in and send the digest: the office's policy.
+
+``PolicyRules`` is the ``[policy]`` table of config.toml as declared, defaults and checks included
+(bot/config.py nests it in the settings); ``Policy`` is those rules read in the configured
+timezone, which is what the planner, the schedule and the digest take. Each ``description`` says,
+in Chinese, what a value must look like: the settings quote it when a config file gets it wrong.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, time
-from typing import Any
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from tasks.errors import ServiceError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tasks.clock import DEFAULT_TIMEZONE
+
+CheckinCycle = Literal["monthly", "quarterly", "half-yearly", "yearly"]
 
 
-@dataclass(frozen=True)
-class Policy:
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+class PolicyRules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     # Working days before the deadline; 0 is the deadline day (or the last working day before it).
-    reminder_offsets: tuple[int, ...] = (10, 5, 2, 1, 0)
-    send_at: time = time(9, 0)
-    quiet_start: time = time(21, 0)  # nothing is sent from quiet_start to send_at
+    reminder_offsets: tuple[int, ...] = Field((10, 5, 2, 1, 0), description="非负整数的列表，如 [10, 5, 2, 1, 0]")
+    send_at: time = Field(time(9, 0), description="“09:00”这样的时刻")
+    # Nothing is sent from quiet_start to send_at.
+    quiet_start: time = Field(time(21, 0), description="“21:00”这样的时刻")
     # The ladder, in working days after the first working day past the deadline.
-    office_after: int = 3
-    leadership_after: int = 7
-    repeat_every: int = 5
-    checkin_cycle: str = "quarterly"  # for tasks with no fixed date
-    digest_weekday: int = 0  # Monday
-    digest_at: time = time(9, 0)
-    silent_days: int = 30  # a unit with no report for this long is named in the digest
+    office_after: int = Field(3, ge=0, description="非负整数（工作日数）")
+    leadership_after: int = Field(7, ge=0, description="非负整数（工作日数）")
+    repeat_every: int = Field(5, ge=1, description="正整数（工作日数）")
+    checkin_cycle: CheckinCycle = Field("quarterly", description="monthly / quarterly / half-yearly / yearly 之一")
+    digest_weekday: int = Field(0, ge=0, le=6, description="0（周一）到 6（周日）的整数")
+    digest_at: time = Field(time(9, 0), description="“09:00”这样的时刻")
+    # A unit with no report for this long is named in the digest.
+    silent_days: int = Field(30, ge=1, description="正整数（天数）")
     # Reminders whose moment passed more than this long ago (the bot was down) are folded together.
-    catch_up_grace_minutes: int = 120
-    holidays: tuple[date, ...] = ()
-    workdays: tuple[date, ...] = ()
+    catch_up_grace_minutes: int = Field(120, ge=0, description="非负整数（分钟数）")
+    holidays: tuple[date, ...] = Field((), description="日期的列表，如 [\"2031-10-01\"]")
+    workdays: tuple[date, ...] = Field((), description="日期的列表，如 [\"2031-10-08\"]")
 
+    @field_validator("reminder_offsets")
     @classmethod
-    def from_config(cls, data: dict[str, Any], timezone: ZoneInfo) -> Policy:
-        try:
-            policy = cls(
-                timezone=timezone,
-                reminder_offsets=tuple(sorted({int(n) for n in data.get("reminder_offsets", (10, 5, 2, 1, 0))},
-                                              reverse=True)),
-                send_at=time.fromisoformat(str(data.get("send_at", "09:00"))),
-                quiet_start=time.fromisoformat(str(data.get("quiet_start", "21:00"))),
-                office_after=int(data.get("office_after", 3)),
-                leadership_after=int(data.get("leadership_after", 7)),
-                repeat_every=int(data.get("repeat_every", 5)),
-                checkin_cycle=str(data.get("checkin_cycle", "quarterly")),
-                digest_weekday=int(data.get("digest_weekday", 0)),
-                digest_at=time.fromisoformat(str(data.get("digest_at", "09:00"))),
-                silent_days=int(data.get("silent_days", 30)),
-                holidays=tuple(date.fromisoformat(str(d)) for d in data.get("holidays", ())),
-                workdays=tuple(date.fromisoformat(str(d)) for d in data.get("workdays", ())),
-            )
-        except (TypeError, ValueError) as error:
-            raise ServiceError(f"配置 [policy] 有误：{error}") from error
-        policy.validate()
-        return policy
+    def _latest_first(cls, offsets: tuple[int, ...]) -> tuple[int, ...]:
+        if any(offset < 0 for offset in offsets):
+            raise ValueError("reminder_offsets 不能有负数")
+        return tuple(sorted(set(offsets), reverse=True))
 
-    def validate(self) -> None:
-        if any(n < 0 for n in self.reminder_offsets):
-            raise ServiceError("配置 [policy] reminder_offsets 不能为负数")
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyRules:
         if not self.send_at < self.quiet_start:
-            raise ServiceError("配置 [policy] send_at 必须早于 quiet_start（安静时段内不发送）")
-        if not 0 <= self.office_after <= self.leadership_after or self.repeat_every < 1:
-            raise ServiceError("配置 [policy] 应满足 0 ≤ office_after ≤ leadership_after，且 repeat_every ≥ 1")
-        if self.checkin_cycle not in ("monthly", "quarterly", "half-yearly", "yearly"):
-            raise ServiceError("配置 [policy] checkin_cycle 只能是 monthly / quarterly / half-yearly / yearly")
-        if not 0 <= self.digest_weekday <= 6:
-            raise ServiceError("配置 [policy] digest_weekday 应为 0（周一）到 6（周日）")
+            raise ValueError("send_at 必须早于 quiet_start（安静时段内不发送）")
+        if self.office_after > self.leadership_after:
+            raise ValueError("office_after 不能大于 leadership_after（先告知办公室，再告知领导）")
+        return self
+
+    def in_timezone(self, timezone: ZoneInfo) -> Policy:
+        return Policy(timezone=timezone, **dict(self))
+
+
+class Policy(PolicyRules):
+    timezone: ZoneInfo = DEFAULT_TIMEZONE
 
     def is_quiet(self, moment_local: time) -> bool:
         return not self.send_at <= moment_local < self.quiet_start

@@ -14,6 +14,7 @@ from tasks.models import (
     AssignmentStatus,
     GroupMember,
     ImportProblem,
+    Outbox,
     Plan,
     Task,
     TaskStatus,
@@ -173,3 +174,16 @@ def unresolved_names(session: Session, plan: Plan) -> list[ImportProblem]:
     return list(session.exec(select(ImportProblem).where(
         ImportProblem.plan_id == plan.id, col(ImportProblem.code).in_(("unit.unresolved", "unit.unknown")))
         .order_by(col(ImportProblem.id))).all())
+
+
+def recent_notifications(session: Session, status: str | None, limit: int) -> list[Outbox]:
+    """The outbox's newest rows, of one status or all: what the administrator reads first."""
+    query = select(Outbox).order_by(col(Outbox.id).desc()).limit(limit)
+    if status:
+        query = query.where(Outbox.status == status)
+    return list(session.exec(query).all())
+
+
+def notification_counts(session: Session) -> dict[str, int]:
+    """How many outbox rows there are of each status."""
+    return dict(session.exec(select(Outbox.status, func.count()).group_by(col(Outbox.status))).all())

@@ -222,3 +222,92 @@ def test_tasks_of_a_group_are_its_members_tasks(database_url: str) -> None:
             col(Unit.kind).in_(("town", "street")), col(Assignment.status).in_(("open", "reported")),
             col(Assignment.due_on) < date(2021, 11, 2))).one()
     assert late > 0 and f"共 {late} 项" in output
+
+
+PROBE = """
+import sys
+from bot.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("MODULES", *sorted(sys.modules))
+"""
+
+
+def modules_loaded_by(*args: str) -> tuple[str, set[str]]:
+    """What ``taskbot ARGS`` printed, and every module it had imported by the end, in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, env=environment,
+                          check=True, timeout=60)
+    output, _, modules = done.stdout.rpartition("MODULES ")
+    return output, set(modules.split())
+
+
+def loaded(modules: set[str], package: str) -> bool:
+    return any(name == package or name.startswith(f"{package}.") for name in modules)
+
+
+def test_help_loads_neither_telegram_nor_the_sandbox_nor_the_database_layer() -> None:
+    output, modules = modules_loaded_by("--help")
+    assert "deadline" in output and "worker" in output  # every command is listed
+    assert not [p for p in ("telegram", "bot.sandbox", "sqlalchemy", "sqlmodel", "apscheduler") if loaded(modules, p)]
+
+
+def test_deadline_loads_neither_telegram_nor_the_sandbox() -> None:
+    output, modules = modules_loaded_by("deadline", "10月底前", "--year", "2021")
+    assert "2021-10-31" in output
+    assert not [p for p in ("telegram", "bot.sandbox", "sqlalchemy", "apscheduler") if loaded(modules, p)]
+
+
+def test_every_command_has_a_function_that_runs_it() -> None:
+    from bot.cli import COMMANDS, build_parser, command_function
+
+    assert len({command.name for command in COMMANDS}) == len(COMMANDS)
+    for command in COMMANDS:
+        assert callable(command_function(command.name)), command.name
+        build_parser().parse_args([command.name, *(["x"] if command.name in ("backup", "restore", "deadline") else [])])
+
+
+def test_the_example_config_is_valid_and_says_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import CA_BUNDLE_ENV, DATABASE_URL_ENV, TOKEN_ENV, WEBHOOK_SECRET_ENV, Settings, load_settings
+
+    for variable in (CA_BUNDLE_ENV, DATABASE_URL_ENV, TOKEN_ENV, WEBHOOK_SECRET_ENV):
+        monkeypatch.delenv(variable, raising=False)
+
+    example = load_settings(Path(__file__).parents[2] / "config.example.toml")
+    assert example.policy == Settings().policy and example.delivery == Settings().delivery
+    assert example.telegram == Settings().telegram and example.timezone == Settings().timezone
+
+
+def test_log_level_debug_shows_the_traceback_and_the_default_one_line(capsys: pytest.CaptureFixture,
+                                                                      tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'taskbot.db'}"
+    assert main(["--database-url", url, "tasks"], stdout=io.StringIO()) == 1
+    quiet = capsys.readouterr().err
+    assert "Traceback" not in quiet and len(quiet.splitlines()) == 1
+    assert main(["--database-url", url, "--log-level", "debug", "tasks"], stdout=io.StringIO()) == 1
+    loud = capsys.readouterr().err
+    assert "Traceback" in loud and loud.splitlines()[-1] == quiet.strip()
+    main(["--log-level", "warning", "deadline", "10月底前", "--year", "2021"], stdout=io.StringIO())  # as it was
+
+
+def test_a_logged_failure_is_one_line_below_debug() -> None:
+    import logging
+
+    from bot.failures import LOG_FORMAT, RedactingFormatter
+
+    try:
+        raise ConnectionError("server closed the connection\nunexpectedly")
+    except ConnectionError:
+        import sys
+
+        record = logging.LogRecord("bot.worker", logging.ERROR, __file__, 1, "outbox pass failed", None, sys.exc_info())
+    line = RedactingFormatter(LOG_FORMAT, tracebacks=False).format(record)
+    assert len(line.splitlines()) == 1 and line.endswith("outbox pass failed (ConnectionError: server closed the "
+                                                         "connection unexpectedly)")
+    assert line[:4].isdigit()  # it starts with its time

@@ -62,6 +62,13 @@ def test_run_with_no_route_to_telegram(database_url: str) -> None:
     assert_one_chinese_sentence(done, "无法连接 Telegram", "HTTPS_PROXY")
 
 
+def test_run_when_the_name_of_telegram_s_server_does_not_resolve(database_url: str) -> None:
+    """DNS is down or the intranet resolves no outside name (.invalid never resolves)."""
+    done = taskbot("--database-url", database_url, "run", "--base-url", "http://api.telegram.invalid/bot",
+                   env={"TASKBOT_TOKEN": TOKEN})
+    assert_one_chinese_sentence(done, "无法连接 Telegram", "域名无法解析")
+
+
 def test_run_with_a_rejected_token_does_not_print_it(database_url: str, server: SandboxServer) -> None:
     wrong = "7012345678:AAHwrongwrongwrongwrongwrongwrong12"
     done = taskbot("--database-url", database_url, "run", "--base-url", server.base_url,
@@ -79,6 +86,15 @@ def test_a_postgresql_database_that_does_not_exist() -> None:
     base, _, _ = POSTGRES_URL.rpartition("/")
     done = taskbot("--database-url", f"{base}/taskbot_no_such_database", "tasks")
     assert_one_chinese_sentence(done, "taskbot_no_such_database", "不存在", "createdb")
+
+
+@pytest.mark.parametrize("url", ["taskbot.db", "mysql://root@localhost/taskbot",
+                                 "postgresql://taskbot:s3cret-pw@127.0.0.1:port/taskbot"])
+def test_a_database_url_that_is_not_one(url: str, tmp_path: Path) -> None:
+    """A file name where a URL belongs, a database taskbot does not drive, a port that is no number."""
+    done = taskbot("--database-url", url, "tasks", cwd=tmp_path)
+    line = assert_one_chinese_sentence(done, "无法识别", "sqlite:///", "--database-url")
+    assert "s3cret-pw" not in line
 
 
 def test_a_postgresql_server_that_does_not_answer() -> None:
@@ -112,6 +128,10 @@ def test_output_closed_by_its_reader(database_url: str) -> None:
     (b'[telegram]\nport = "8443a"\n', "port"),
     (b'[directory]\nfile = "no-such-units.toml"\n', "no-such-units.toml"),
     (b'[telegram]\nca_bundle = "gateway-root.pem"\n', "ca_bundle"),
+    (b"[policy]\nremind_dayz = [3, 1]\n", "[policy] remind_dayz 不认识"),
+    (b'[policy]\nsend_at = "22:00"\n', "send_at 必须早于 quiet_start"),
+    (b"[delivery]\nin_flight = 0\n", "[delivery] in_flight"),
+    (b'[telegram]\nwebhook_secret = "has spaces"\n', "webhook_secret"),
 ])
 def test_a_bad_config_file(tmp_path: Path, config: bytes, needle: str) -> None:
     path = tmp_path / "config.toml"
@@ -148,3 +168,81 @@ def test_restore_into_a_postgresql_database_that_does_not_exist(tmp_path: Path) 
     backup.write_bytes(b"PGDMP")
     done = taskbot("--database-url", f"{base}/taskbot_no_such_database", "restore", str(backup), "--yes")
     assert_one_chinese_sentence(done, "taskbot_no_such_database", "createdb")
+
+
+def on_a_full_disk(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` with ``folder`` a filesystem of its own that is full: a small tmpfs, mounted in a
+    private mount namespace (``unshare``: no privilege needed, nothing mounted for anyone else) and
+    filled up before the command runs."""
+    script = ('mount -t tmpfs -o size=256k tmpfs "$0" && (dd if=/dev/zero of="$0/filler" bs=4k 2>/dev/null; true) '
+              '&& exec "$@"')
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    return subprocess.run(["unshare", "--map-root-user", "--mount", "sh", "-c", script, str(folder), *command],
+                          env=environment, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_full_disk_under_the_sqlite_file(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    full.mkdir()
+    done = on_a_full_disk(full, TASKBOT, "--database-url", f"sqlite:///{full / 'taskbot.db'}", "init")
+    assert_one_chinese_sentence(done, "磁盘已满", "taskbot.db")
+
+
+def test_a_backup_onto_a_full_disk_leaves_no_half_backup(database_url: str, tmp_path: Path) -> None:
+    assert taskbot("--database-url", database_url, "init").returncode == 0
+    full = tmp_path / "full"
+    full.mkdir()
+    done = on_a_full_disk(full, "sh", "-c", f'{TASKBOT} --database-url "$0" backup "$1"; code=$?; ls "$1" 2>&1; '
+                          'exit $code', database_url, str(full / "taskbot.backup"))
+    # The listing after the command says whether a file was left behind; stderr is the command's alone.
+    assert_one_chinese_sentence(done, "磁盘已满", "备份没有写完")
+    assert "No such file" in done.stdout, done.stdout
+
+
+def test_output_piped_into_head(database_url: str) -> None:
+    """`taskbot outbox | head -1`: the reader takes a line and goes; the rest of a long listing
+    meets a closed pipe."""
+    from datetime import UTC, datetime
+
+    from tasks.db import make_engine, transaction
+    from tasks.models import Outbox
+
+    assert taskbot("--database-url", database_url, "init").returncode == 0
+    at = datetime(2021, 9, 1, 1, tzinfo=UTC)
+    engine = make_engine(database_url)
+    with transaction(engine) as session:
+        session.add_all(Outbox(chat_id=n, kind="urge", payload={}, dedupe_key=f"pipe-{n}", status="pending",
+                               attempts=0, next_attempt_at=at, created_at=at) for n in range(3000))
+    engine.dispose()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    done = subprocess.run(["bash", "-c", 'set -o pipefail; "$0" --database-url "$1" outbox --limit 3000 | head -1',
+                           TASKBOT, database_url], env=environment, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.stdout.startswith("待发 3000 条"), done.stdout
+    assert_one_chinese_sentence(done, "head")
+
+
+def test_stopped_with_ctrl_c(tmp_path: Path) -> None:
+    """Ctrl-C while a command waits (here for phrases on stdin): a sentence, not a KeyboardInterrupt traceback."""
+    import platform
+    import signal
+    import time
+
+    read = {"x86_64": "0", "aarch64": "63"}[platform.machine()]  # the read system call's number
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    process = subprocess.Popen([TASKBOT, "deadline", "-", "--year", "2021"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
+    try:
+        syscall = Path(f"/proc/{process.pid}/syscall")
+        deadline = time.monotonic() + 60
+        while not syscall.read_text().startswith(f"{read} 0x0 "):  # read(0, …): it is waiting for stdin
+            assert time.monotonic() < deadline, "taskbot never read its stdin"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert_one_chinese_sentence(done, "Ctrl-C")
+    assert done.returncode == 130

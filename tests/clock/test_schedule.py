@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from tasks.clock.policy import Policy
+from tasks.clock.policy import Policy, PolicyRules
 from tasks.clock.schedule import HORIZON, ladder_steps, next_step, reminder_steps, steps_between
 from tasks.clock.workdays import WorkCalendar
-from tasks.errors import ServiceError
 
 SH = ZoneInfo("Asia/Shanghai")
 D = date
@@ -107,8 +107,16 @@ def test_an_extension_makes_new_occurrences() -> None:
     assert old.isdisjoint(new)
 
 
-@pytest.mark.parametrize("bad", [{"send_at": "22:00"}, {"office_after": 9}, {"checkin_cycle": "daily"},
-                                 {"reminder_offsets": [-1]}, {"send_at": "nine"}])
-def test_bad_policy_is_refused_with_a_message(bad: dict) -> None:
-    with pytest.raises(ServiceError, match="policy"):
-        Policy.from_config(bad, SH)
+@pytest.mark.parametrize(("bad", "field"), [({"send_at": "22:00"}, "send_at"), ({"office_after": 9}, "office_after"),
+                                            ({"checkin_cycle": "daily"}, "checkin_cycle"),
+                                            ({"reminder_offsets": [-1]}, "reminder_offsets"),
+                                            ({"send_at": "nine"}, "send_at"), ({"remind_dayz": [1]}, "remind_dayz")])
+def test_bad_policy_is_refused_naming_the_key(bad: dict, field: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        PolicyRules.model_validate(bad)
+
+
+def test_the_rules_in_a_timezone_keep_every_rule() -> None:
+    rules = PolicyRules(reminder_offsets=(1, 3), office_after=1)
+    policy = rules.in_timezone(ZoneInfo("Asia/Urumqi"))
+    assert policy.reminder_offsets == (3, 1) and policy.office_after == 1 and policy.timezone.key == "Asia/Urumqi"

@@ -1,0 +1,203 @@
+"""The ``taskbot`` command: set up the database, import the year's document, look at it, run the bot.
+
+    taskbot init
+    taskbot import [PATH] [--year 2021] [--dry-run] [--json]
+    taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
+    taskbot units
+    taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
+    taskbot invite [UNIT] [--role member|office|leader|admin]
+    taskbot digest --print   /   taskbot outbox [--status dead]
+    taskbot backup PATH   /   taskbot restore PATH --yes
+    taskbot run [--webhook URL --listen HOST --port N] [--standby]
+                         (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
+    taskbot worker [--until-idle]
+    taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
+
+Global options: --config FILE, --database-url URL, --now 2021-09-01 (the clock, for trying a date
+without waiting for it), --log-level LEVEL (or $TASKBOT_LOG_LEVEL).
+
+Each command is declared once in ``COMMANDS``: its name, help, arguments and the function that
+runs it, named as ``module:function`` and imported only when that command runs. So ``taskbot
+--help`` and ``taskbot deadline`` never load the database layer, python-telegram-bot or the
+sandbox, and start in a fraction of the time (bench/bench_startup.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from bot.cli.invocation import Invocation
+from bot.failures import LOG_LEVELS, configure_logging, report
+
+if TYPE_CHECKING:
+    from tasks.clock import Clock
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"参数错误：{message}\n请运行 taskbot --help 查看用法。\n")
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD，收到“{text}”") from error
+
+
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", type=Path, help="文档路径（默认：内置的2021年门头沟区文档）")
+    parser.add_argument("--year", type=int, help="计划年份（默认从文档标题读取）")
+    parser.add_argument("--title", help="计划标题（默认从文档读取）")
+    parser.add_argument("--dry-run", action="store_true", help="只显示将要导入的内容，不写数据库")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+
+def _tasks_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit", help="只看某单位的任务（可用简称，如 区科信局）")
+    parser.add_argument("--team", help="只看某工作专班牵头单位的任务（名称或序号）")
+    parser.add_argument("--overdue", action="store_true", help="只看已逾期未完成的任务")
+    parser.add_argument("--due-before", type=_iso_date, help="只看该日期（含）前到期未完成的任务")
+    parser.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
+
+
+def _units_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
+
+
+def _invite_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("unit", nargs="?", help="单位名称（邀请责任单位成员时必填）")
+    parser.add_argument("--role", default="member", help="角色：member 成员 / office 办公室 / leader 领导 / admin")
+
+
+def _digest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--print", action="store_true", dest="print_only", help="在终端显示，不发送")
+
+
+def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status", choices=["pending", "sent", "dead"], help="只看某种状态")
+    parser.add_argument("--limit", type=int, default=50, help="最多显示多少条（默认50）")
+
+
+def _base_url_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="Bot API 地址（默认 Telegram；自建 Bot API 服务器或本地沙盒如 "
+                                           "http://127.0.0.1:8081/bot）")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--webhook", metavar="URL",
+                        help="用 webhook 接收消息（Telegram 推送到此 HTTPS 地址），不用长轮询")
+    parser.add_argument("--listen", help="webhook 本地监听地址（默认 127.0.0.1，由反向代理转发）")
+    parser.add_argument("--port", type=int, help="webhook 本地监听端口（默认 8443）")
+    _base_url_argument(parser)
+    parser.add_argument("--standby", action="store_true",
+                        help="已有进程在接收消息时不退出，待命，等它停止后接管（热备）")
+
+
+def _worker_arguments(parser: argparse.ArgumentParser) -> None:
+    _base_url_argument(parser)
+    parser.add_argument("--until-idle", action="store_true", help="队列发完即退出（用于测试和补发）")
+
+
+def _backup_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="备份文件")
+
+
+def _restore_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="备份文件")
+    parser.add_argument("--yes", action="store_true", help="确认替换")
+
+
+def _deadline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("phrases", nargs="+", help="时限表述；用 - 从标准输入逐行读取")
+    parser.add_argument("--year", type=int, help="计划年份（默认今年）")
+    parser.add_argument("--json", action="store_true", help="每行输出一个 JSON 对象")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    run: str  # "module:function" in bot.cli, imported when this command runs
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+
+
+COMMANDS = (
+    Command("init", "建表并载入单位名录", "plan:init"),
+    Command("import", "导入工作要点文档（.txt/.md/.csv/.xlsx/.xls）", "plan:import_plan", _import_arguments),
+    Command("tasks", "列出任务", "plan:tasks", _tasks_arguments),
+    Command("units", "单位名录、别名、单位组和未能识别的名称", "plan:units", _units_arguments),
+    Command("invite", "生成一次性邀请码（管理员）", "office:invite", _invite_arguments),
+    Command("digest", "本周周报（发给分管领导和督办办公室的内容）", "office:digest", _digest_arguments),
+    Command("outbox", "通知发送队列：待发、已发、失败", "office:outbox", _outbox_arguments),
+    Command("run", "启动机器人：有 TASKBOT_TOKEN 时连接 Telegram，否则启动本地沙盒", "serve:run", _run_arguments),
+    Command("backup", "备份数据库（运行中也可）", "backups:backup", _backup_arguments),
+    Command("restore", "用备份替换数据库内容（先停止机器人）", "backups:restore", _restore_arguments),
+    Command("worker", "只运行计划和发送（可多进程，不接收消息）", "serve:worker", _worker_arguments),
+    Command("sandbox", "本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话", "serve:sandbox"),
+    Command("deadline", "查看完成时限的识别结果", "deadline:deadline", _deadline_arguments),
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config", type=Path, default=default, help="配置文件（默认 ./config.toml）")
+    parser.add_argument("--database-url", default=default, help="数据库地址，覆盖配置文件")
+    parser.add_argument("--now", default=default, help="把当前时间设为指定时刻，如 2021-09-01 或 2021-09-01T09:00")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=default,
+                        help="日志级别（默认 WARNING，或环境变量 TASKBOT_LOG_LEVEL）；DEBUG 时错误附带完整的调用栈")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ChineseArgumentParser(prog="taskbot", description="工作要点任务清单督办机器人")
+    _global_options(parser, None)
+    # The same options after the command name too: `taskbot tasks --now 2021-09-01`.
+    after_command = ChineseArgumentParser(add_help=False)
+    _global_options(after_command, argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="命令",
+                                     parser_class=ChineseArgumentParser)
+    for command in COMMANDS:
+        command.arguments(commands.add_parser(command.name, help=command.help, parents=[after_command]))
+    return parser
+
+
+def command_function(name: str) -> Callable[[Invocation], int]:
+    """The function that runs the command ``name``, imported now."""
+    module, _, function = next(command.run for command in COMMANDS if command.name == name).partition(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+         clock: Clock | None = None) -> int:
+    stdout = stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    invocation = Invocation(args, stdin or sys.stdin, stdout, clock)
+    try:
+        return command_function(args.command)(invocation)
+    except (Exception, KeyboardInterrupt) as error:  # one sentence on stderr, the traceback in the debug log
+        if isinstance(error, BrokenPipeError) and stdout is sys.stdout:
+            _silence_stdout()
+        return report(error, invocation.database_url, args.command, sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """The reader of our output has gone (``| head``): what is still buffered for it goes nowhere,
+    instead of failing again, with a second traceback, when Python flushes stdout at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -1,0 +1,163 @@
+"""``taskbot init``, ``import``, ``tasks``, ``units``: the database, the year's plan and its units."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from sqlmodel import Session
+from tabulate import tabulate
+
+from bot.cli.invocation import Invocation, clip
+from bot.failures import safe_url
+from seed import MENTOUGOU_2021, seed_path
+from tasks.clock import local_today
+from tasks.db import make_engine
+from tasks.plan.importer import import_file, prepare_database, preview_file
+from tasks.plan.parsed import ParsedPlan
+from tasks.plan.store import ImportSummary
+from tasks.work.lookup import (
+    NotFoundError,
+    find_team,
+    find_unit,
+    latest_plan,
+    list_tasks,
+    unit_and_members,
+    unit_overview,
+    unresolved_names,
+)
+
+KIND_NAMES = {"workpoint": "工作要点", "task": "任务", "project": "项目", "team": "工作专班"}
+UNIT_KIND_NAMES = {"office": "办公室", "department": "部门", "town": "镇", "street": "街道",
+                   "frontline": "前方", "group": "单位组", "external": "外地单位", "leadership": "领导"}
+
+
+def init(cli: Invocation) -> int:
+    engine = make_engine(cli.settings.database_url)
+    added = prepare_database(engine, cli.seed_directory, cli.clock, cli.actor)
+    cli.print(f"数据库已就绪：{safe_url(cli.settings.database_url)}")
+    cli.print(f"单位名录：新增 {added} 项（共 {len(cli.seed_directory.kinds)} 个单位和单位组）")
+    return 0
+
+
+def import_plan(cli: Invocation) -> int:
+    args = cli.args
+    path = args.path or seed_path(MENTOUGOU_2021)
+    district = cli.seed_directory.district
+    if args.dry_run:
+        with Session(cli.engine) as session:
+            parsed = preview_file(session, path, district=district, year=args.year, title=args.title)
+        if args.json:
+            cli.print(json.dumps(parsed.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_parsed(cli, parsed)
+        return 0
+    parsed, summary = import_file(cli.engine, path, cli.clock, cli.actor, district=district,
+                                  year=args.year, title=args.title)
+    if args.json:
+        cli.print(json.dumps({**parsed.as_dict(), "summary": asdict(summary)}, ensure_ascii=False, indent=2))
+    else:
+        _print_summary(cli, parsed, summary)
+    return 0
+
+
+def tasks(cli: Invocation) -> int:
+    args = cli.args
+    today = local_today(cli.clock, cli.settings.timezone)
+    with Session(cli.engine) as session:
+        plan = latest_plan(session, args.year)
+        district = cli.seed_directory.district
+        unit = find_unit(session, args.unit, district) if args.unit else None
+        team = find_team(session, plan, args.team) if args.team else None
+        rows = list_tasks(session, plan, unit=unit, team=team,
+                          overdue_on=today if args.overdue else None, due_before=args.due_before)
+        # A group's list is its members' tasks: say so, so the count is read as theirs.
+        group = len(unit_and_members(session, unit)) - 1 if unit is not None and unit.kind == "group" else 0
+    table = []
+    for row in rows:
+        task = row.task
+        late = (today - task.deadline).days if task.deadline and task.deadline < today and row.open_units else 0
+        table.append([
+            task.id, KIND_NAMES.get(task.kind, task.kind), clip(task.text),
+            clip("、".join(row.units), 24),
+            task.deadline.isoformat() if task.deadline else (task.deadline_text or "无固定时限"),
+            f"逾期{late}天" if late else f"已办结 {row.done_units}/{row.done_units + row.open_units}",
+        ])
+    cli.print(f"{plan.year}年《{plan.title}》 今天：{today.isoformat()}")
+    if group and unit is not None:
+        cli.print(f"责任单位：{unit.name}（{group}个单位）")
+    if not table:
+        cli.print("没有符合条件的任务。")
+        return 0
+    cli.print(tabulate(table, headers=["编号", "类型", "任务", "责任单位", "完成时限", "状态"]))
+    cli.print(f"共 {len(table)} 项")
+    return 0
+
+
+def units(cli: Invocation) -> int:
+    with Session(cli.engine) as session:
+        overview = unit_overview(session)
+        try:
+            plan = latest_plan(session, cli.args.year)
+            unresolved = unresolved_names(session, plan)
+        except NotFoundError:
+            plan, unresolved = None, []
+    listed = [o for o in overview if o.unit.kind != "group"]
+    cli.print(tabulate(
+        [[o.unit.name, UNIT_KIND_NAMES.get(o.unit.kind, o.unit.kind), clip("、".join(o.aliases), 30),
+          o.open_assignments, "待确认" if o.unit.needs_review else ""] for o in listed],
+        headers=["单位", "类型", "别名", "未办结任务", "备注"]))
+    groups = [o for o in overview if o.unit.kind == "group"]
+    if groups:
+        cli.print("\n单位组（导入时展开为每个成员单位）：")
+        cli.print(tabulate([[o.unit.name, len(o.members), clip("、".join(o.members), 50)] for o in groups],
+                           headers=["单位组", "成员数", "成员"]))
+    if unresolved and plan is not None:
+        cli.print(f"\n《{plan.title}》中未能确定的单位（请办公室指定或合并）：")
+        cli.print(tabulate([[p.where, p.text, p.message] for p in unresolved], headers=["位置", "原文", "说明"]))
+    return 0
+
+
+def _print_parsed(cli: Invocation, parsed: ParsedPlan) -> None:
+    cli.print(f"{parsed.year}年《{parsed.title}》（试导入，未写入数据库）")
+    counts = {kind: len(parsed.of_kind(kind)) for kind in KIND_NAMES}
+    cli.print("，".join(f"{KIND_NAMES[k]} {n} 项" for k, n in counts.items()))
+    cli.print(tabulate(
+        [[KIND_NAMES[i.kind], i.number, clip(i.text), clip("、".join(i.units), 24),
+          i.deadline or i.deadline_text or ""] for i in parsed.items],
+        headers=["类型", "序号", "内容", "责任单位", "完成时限"]))
+    _print_problems(cli, parsed)
+
+
+def _print_summary(cli: Invocation, parsed: ParsedPlan, summary: ImportSummary) -> None:
+    cli.print(f"已导入 {parsed.year}年《{parsed.title}》")
+    cli.print("，".join(f"{KIND_NAMES[k]} {len(parsed.of_kind(k))} 项" for k in KIND_NAMES))
+    if summary.changed:
+        cli.print(f"新增 {summary.created} 项，更新 {summary.updated} 项，撤销 {summary.withdrawn} 项，"
+                  f"责任分工变动 {summary.assignments_changed} 处，工作专班变动 {summary.teams_changed} 处")
+    else:
+        cli.print("与数据库中的内容一致，没有任何改动。")
+    if summary.new_units:
+        cli.print(f"新建单位（待办公室确认）：{'、'.join(summary.new_units)}")
+    _print_kept(cli, summary)
+    _print_problems(cli, parsed)
+
+
+def _print_kept(cli: Invocation, summary: ImportSummary) -> None:
+    """What the office decided stands whatever the document says; the summary says so."""
+    standing = [f"已批准的延期 {summary.extensions_in_force} 项" if summary.extensions_in_force else "",
+                f"已审核办结 {summary.verified} 项" if summary.verified else "",
+                f"待审核的办结申请 {summary.awaiting_review} 项" if summary.awaiting_review else ""]
+    if any(standing):
+        cli.print(f"保留办公室的决定：{'，'.join(s for s in standing if s)}。")
+    for kept in summary.kept:
+        cli.print(f"  任务 {kept.task_id}（{kept.unit}）：{kept.note}")
+
+
+def _print_problems(cli: Invocation, parsed: ParsedPlan) -> None:
+    if not parsed.problems:
+        cli.print("没有发现问题。")
+        return
+    cli.print(f"\n发现 {len(parsed.problems)} 个问题（其余内容已照常处理）：")
+    cli.print(tabulate([[p.where, clip(p.text, 24), p.message] for p in parsed.problems],
+                       headers=["位置", "原文", "说明"]))

@@ -1,0 +1,145 @@
+"""``taskbot run``, ``worker`` and ``sandbox``: the bot, the planner-and-sender alone, and the local sandbox.
+
+The sandbox (bot/sandbox) is imported only when it runs: ``taskbot run`` with a token never loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+import psycopg
+
+from bot.app import Webhook, build_application, lost_consumer_lock, run_application
+from bot.cli.invocation import Invocation
+from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
+from bot.context import BotContext
+from bot.failures import safe_url
+from bot.telegram_http import make_bot
+from bot.worker import run_planner_and_sender
+from tasks.errors import ServiceError
+from tasks.redaction import register_secret
+
+SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
+SANDBOX_START = "2021-09-01T09:00"
+
+
+def bot_context(cli: Invocation) -> BotContext:
+    policy, calendar = cli.policy()
+    return BotContext(cli.engine, cli.clock, cli.settings.timezone, cli.seed_directory.district,
+                      policy=policy, calendar=calendar, in_flight=cli.settings.delivery.in_flight)
+
+
+def worker(cli: Invocation) -> int:
+    token = cli.settings.telegram.token
+    if not token:
+        raise ServiceError("worker 需要 TASKBOT_TOKEN（连接本地沙盒时也要填沙盒的令牌），请设置后重试。")
+    ctx = bot_context(cli)
+
+    async def work() -> None:
+        async with make_bot(token, cli.args.base_url, ca_bundle=cli.settings.telegram.ca_bundle or None) as bot:
+            await run_planner_and_sender(ctx, bot, until_idle=cli.args.until_idle)
+
+    asyncio.run(work())
+    return 0
+
+
+def run(cli: Invocation) -> int:
+    token = cli.settings.telegram.token
+    webhook = _webhook(cli)
+    if not token:
+        cli.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
+        if webhook is not None:
+            # The sandbox server can reach only this machine: it pushes to our listener directly.
+            webhook = replace(webhook, url=f"http://127.0.0.1:{webhook.port}/{webhook.path or 'webhook'}")
+            cli.print(f"webhook 模式：沙盒服务器把消息推送到 {webhook.url}")
+        return sandbox(cli, webhook)
+    ctx = bot_context(cli)
+    lock = consumer_lock(cli.settings.database_url)
+    try:
+        _take_consumer_lock(cli, lock)
+        application = build_application(ctx, token, base_url=cli.args.base_url, lock=lock,
+                                        ca_bundle=cli.settings.telegram.ca_bundle or None)
+        run_application(application, webhook)
+    finally:
+        lock.release()
+    if lost_consumer_lock(application):
+        raise ServiceError("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
+                           "已停止。请重新启动（另一个待命的进程可能已经接管）。")
+    return 0
+
+
+def _take_consumer_lock(cli: Invocation, lock: ConsumerLock) -> None:
+    """Only one process consumes the bot's updates (bot/consumer_lock.py); --standby waits its turn."""
+    standby = cli.args.standby
+    announced = False
+    while not _try_lock(lock, standby=standby):
+        if not standby:
+            raise ServiceError(f"已有一个 taskbot run 在接收这个机器人的消息（{lock.holder()}）。"
+                               "同一数据库只能有一个进程接收消息：要多进程发送提醒请用 taskbot worker，"
+                               "要热备请加 --standby。")
+        if not announced:
+            cli.print(f"已有进程在接收消息（{lock.holder()}）；本进程待命，等它停止后接管。")
+            announced = True
+        time.sleep(CHECK_SECONDS)
+    if announced:
+        cli.print("已接管：本进程开始接收消息。")
+
+
+def _try_lock(lock: ConsumerLock, *, standby: bool) -> bool:
+    try:
+        return lock.acquire()
+    except psycopg.OperationalError:
+        if standby:  # a standby outlives a database restart: it tries again
+            return False
+        raise  # said in one sentence by bot.failures, which knows a missing database from a stopped server
+
+
+def _webhook(cli: Invocation) -> Webhook | None:
+    telegram = cli.settings.telegram
+    url = cli.args.webhook or telegram.webhook_url
+    if not url:
+        return None
+    secret = telegram.webhook_secret  # its shape checked with the settings
+    listen = cli.args.listen or telegram.listen
+    port = cli.args.port or telegram.port
+    webhook = Webhook(url, listen, port, secret) if secret else Webhook(url, listen, port)
+    register_secret(webhook.secret)  # a fresh one too: whoever reads the log could post updates with it
+    return webhook
+
+
+def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
+    from bot.sandbox.console import run_console
+    from bot.sandbox.runtime import SandboxRuntime
+    from seed import MENTOUGOU_2021, seed_path
+    from tasks.clock import ShiftedClock, parse_moment
+    from tasks.db import make_engine
+    from tasks.plan.importer import import_file, prepare_database
+
+    settings = cli.settings
+    url = settings.database_url if settings.database_configured else SANDBOX_DATABASE_URL
+    engine = make_engine(url)
+    # The bundled plan is for 2021: the sandbox starts on 1 September 2021 unless --now says otherwise.
+    # Either way its clock runs at real speed from there (and the console's :wait and :at move it):
+    # a clock stopped at --now would never reach the next reminder. A date alone means its
+    # sending hour, so that `--now 2021-11-04` shows that day's reminders rather than quiet hours.
+    start = cli.args.now or SANDBOX_START
+    if len(start) == len("2021-11-04"):
+        start += "T09:00"
+    clock = ShiftedClock(parse_moment(start, settings.timezone), cli.wall)
+    prepare_database(engine, cli.seed_directory, clock, cli.actor)
+    _parsed, summary = import_file(engine, seed_path(MENTOUGOU_2021), clock, cli.actor,
+                                   district=cli.seed_directory.district)
+    cli.print(f"数据库：{safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
+              f"沙盒时间：{clock.now().astimezone(settings.timezone):%Y-%m-%d %H:%M}")
+    policy, calendar = cli.policy()
+    ctx = BotContext(engine, clock, settings.timezone, cli.seed_directory.district, outbox_interval=0.1,
+                     policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight)
+    runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
+    try:
+        run_console(runtime, cli.stdin, cli.out, interactive=cli.stdin.isatty())
+    finally:
+        runtime.stop()
+        engine.dispose()
+    return 0
