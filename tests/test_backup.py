@@ -27,11 +27,11 @@ PASSWORD = "Hush:pa@ss/wörd"  # characters a URL must escape: the escaped spell
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
     """Each program the test starts: its command line, as `ps` shows it to anyone, and its environment."""
-    seen: list[tuple[list[str], dict[str, str]]] = []
+    seen: list[tuple[list[str], dict[str, str] | None]] = []
     start = subprocess.run
 
     def watched(argv: list[str], **options: Any) -> subprocess.CompletedProcess[str]:
-        seen.append((argv, options["env"]))
+        seen.append((argv, options.get("env")))  # None: the child inherits ours, which holds no password
         return start(argv, **options)
 
     monkeypatch.setattr(subprocess, "run", watched)
@@ -46,7 +46,7 @@ def prepared(database_url: str) -> Engine:
 
 
 def test_pg_dump_and_pg_restore_get_the_password_from_their_environment_only(
-        postgres_database: str, tmp_path: Path, started: list[tuple[list[str], dict[str, str]]]) -> None:
+        postgres_database: str, tmp_path: Path, started: list[tuple[list[str], dict[str, str] | None]]) -> None:
     url = make_url(postgres_database).set(password=PASSWORD).render_as_string(hide_password=False)
     engine = prepared(postgres_database)
     path = backup(url, tmp_path / "taskbot.backup")
@@ -55,21 +55,23 @@ def test_pg_dump_and_pg_restore_get_the_password_from_their_environment_only(
         connection.execute(UnitAlias.__table__.delete())
     restore(url, path)
 
-    assert [Path(argv[0]).name for argv, _ in started] == ["pg_dump", "pg_restore"]
-    for argv, environment in started:
-        command_line = " ".join(argv)
-        assert "Hush" not in command_line
-        assert environment["PGPASSWORD"] == PASSWORD
+    # pg_dump, pg_restore --list (the backup's check that the file is whole: no connection), pg_restore
+    assert [Path(argv[0]).name for argv, _ in started] == ["pg_dump", "pg_restore", "pg_restore"]
+    for argv, _ in started:
+        assert "Hush" not in " ".join(argv)
+    connecting = [environment for argv, environment in started if "--list" not in argv]
+    assert [environment["PGPASSWORD"] for environment in connecting] == [PASSWORD, PASSWORD]
     with Session(engine) as session:
         assert aliases > 0 and session.execute(select(func.count()).select_from(UnitAlias)).scalar_one() == aliases
     engine.dispose()
 
 
 def test_a_password_given_as_a_url_parameter_leaves_the_command_line_too(
-        postgres_database: str, tmp_path: Path, started: list[tuple[list[str], dict[str, str]]]) -> None:
+        postgres_database: str, tmp_path: Path, started: list[tuple[list[str], dict[str, str] | None]]) -> None:
     engine = prepared(postgres_database)
     engine.dispose()
     assert backup(f"{postgres_database}?password=Hush&connect_timeout=5", tmp_path / "taskbot.backup").stat().st_size
-    (argv, environment), = started
+    (argv, environment), (listing, _) = started
     assert "Hush" not in " ".join(argv) and "connect_timeout=5" in argv[-1]
+    assert "Hush" not in " ".join(listing)
     assert environment["PGPASSWORD"] == "Hush"
