@@ -11,9 +11,8 @@ from bot.sandbox.server import Fault
 from tasks.db import transaction
 from tasks.models import Member, Outbox, Role
 from tasks.outbox import enqueue
+from tests.factories import COMMERCE
 from tests.harness import BotHarness
-
-COMMERCE = "区商务局"
 
 
 @pytest.fixture

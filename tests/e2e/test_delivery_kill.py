@@ -25,14 +25,13 @@ from bot.sandbox.server import SandboxServer
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
 from tasks.models import Outbox, OutboxStatus
 from tasks.outbox import LEASE
 from tasks.plan.importer import prepare_database
 from tasks.plan.units import UnitDirectory
+from tests.factories import ADMIN
 from tests.harness import queue_one_per_new_chat
 
-ADMIN = Actor("admin", "cli")
 WINDOW = 2
 ROWS = 40
 KILLS = 3

@@ -20,7 +20,7 @@ from bot.sandbox.server import SandboxServer
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.models import Assignment, Outbox, Task, Unit
-from tests.e2e.test_year_simulation import (
+from tests.e2e.year import (
     PEOPLE,
     SCHEDULED_KINDS,
     SH,

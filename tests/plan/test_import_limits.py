@@ -22,8 +22,8 @@ from tasks.plan.importer import DocumentError, import_file, parse_file
 from tasks.plan.parsed import ParsedPlan
 from tasks.plan.store import ImportSummary, store_plan
 from tasks.plan.units import UnitDirectory
-from tests.conftest import SEED_DOCUMENT
 from tests.dbstate import snapshot
+from tests.factories import SEED_DOCUMENT, write_office_workbook
 
 IMPORTER = Actor("office-admin", "import")
 # Above 65,535: the most parameters one PostgreSQL statement can carry.
@@ -114,8 +114,6 @@ def test_the_workbook_reader_dies_with_the_import_that_started_it(tmp_path: Path
 
 def test_a_workbook_above_the_cell_limit_is_refused_in_one_sentence(
         prepared_engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.plan.test_import_spreadsheets import write_office_workbook
-
     path = tmp_path / "任务清单.xlsx"
     write_office_workbook(path)  # title, header and 18 rows, 6 columns: 120 cells
     before = snapshot(prepared_engine)
