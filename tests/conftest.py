@@ -104,3 +104,19 @@ def bot(database_url: str) -> Iterator[BotHarness]:
     harness.stop()
     # The bot never made a call the Bot API refused: every reply was valid HTML within the limits.
     assert harness.server.state.rejected == []
+
+
+# The files whose tests take longest, longest first. pytest-xdist hands tests out in collection
+# order: a long test handed out last keeps one worker busy while the other has nothing left to do.
+SLOW_FIRST = ("tests/e2e/test_inbox_kill.py", "tests/e2e/test_kill_restart.py", "tests/e2e/test_year_simulation.py",
+              "tests/plan/test_import_limits.py", "tests/e2e/test_workers.py", "tests/e2e/test_delivery_kill.py",
+              "tests/bot/test_consumer_lock.py", "tests/bot/test_sandbox_clock.py", "tests/bot/test_sandbox_console.py",
+              "tests/plan/test_import_spreadsheets.py", "tests/bot/test_hostile_input.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the other files, stays

@@ -47,7 +47,10 @@ def year(postgres_or_sqlite_url: str):
     return simulate(postgres_or_sqlite_url)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+# One simulation per database, run once for the tests that read it: under pytest-xdist each
+# database's tests stay on one worker (--dist loadgroup), and the two simulations may run side by side.
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"year-{name}"))
+                                        for name in BACKENDS])
 def postgres_or_sqlite_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('year') / 'year.db'}"

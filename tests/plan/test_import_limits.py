@@ -56,6 +56,7 @@ def store(engine: Engine, plan: ParsedPlan, clock: FixedClock) -> ImportSummary:
         return store_plan(session, plan, clock, IMPORTER)
 
 
+@pytest.mark.xdist_group("big-plan")  # under pytest-xdist both databases read the one big_plan
 def test_a_plan_above_the_parameter_limit_re_imports(prepared_engine: Engine, clock: FixedClock,
                                                      big_plan: ParsedPlan) -> None:
     assert store(prepared_engine, big_plan, clock).created == BIG_PLAN
