@@ -26,13 +26,32 @@ def taskbot_run(database_url: str, server: SandboxServer, *options: str) -> dict
             "env": {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}}
 
 
-class RunProcess:
-    """A `taskbot run` process; its output goes to files."""
+# `taskbot run` once a line arrives on standard input: Python has started and imported the bot by then.
+HELD_RUN = ("import sys, bot.app, bot.cli\n"
+            "if sys.stdin.readline():\n"
+            "    sys.exit(bot.cli.main(sys.argv[1:]))\n")
 
-    def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str) -> None:
+
+class RunProcess:
+    """A `taskbot run` process; its output goes to files.
+
+    ``held``: the process starts and imports, then waits for go() before the command runs, so
+    a test that restarts the bot can have the next process ready before it kills the last."""
+
+    def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str,
+                 held: bool = False) -> None:
         self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
+        arguments = taskbot_run(database_url, server, *options)
+        if held:
+            arguments["args"] = [sys.executable, "-c", HELD_RUN, *arguments["args"][3:]]  # after `-m bot.cli`
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(**taskbot_run(database_url, server, *options), stdout=out, stderr=err)
+            self.process = subprocess.Popen(**arguments, stdout=out, stderr=err,
+                                            stdin=subprocess.PIPE if held else None, text=True)
+
+    def go(self) -> None:
+        assert self.process.stdin is not None, "only a held process waits for its go"
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
 
     def output(self) -> str:
         return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")

@@ -85,10 +85,18 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
     writer = threading.Thread(target=stream, daemon=True)
     starts = 0
 
-    def start() -> RunProcess:
+    def held() -> RunProcess:  # started, waiting for its go: a restart does not wait for Python to start
         nonlocal starts
         starts += 1
-        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options)
+        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options, held=True)
+
+    next_run = held()
+
+    def start() -> RunProcess:
+        nonlocal next_run
+        run, next_run = next_run, held()
+        run.go()
+        return run
 
     run = start()
     kills = 0
@@ -117,6 +125,7 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
         settle(engine, run)
     finally:
         run.stop()
+        next_run.stop()
         server.stop()
 
     with transaction(engine) as session:
