@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -36,6 +37,7 @@ SCHEDULED_KINDS = {"reminder", "overdue", "checkin", "reminders_folded", "duties
 
 # --- the expected schedule, computed from the calendar and the policy's numbers ------------------
 
+@cache  # the expected schedule asks about the same days again and again, and each answer is slow
 def workday(day: date) -> bool:
     return chinese_calendar.is_workday(day)
 
