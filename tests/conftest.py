@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot.sandbox.server import SandboxServer
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine
@@ -94,6 +95,14 @@ def session(prepared_engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def seed_text() -> str:
     return SEED_DOCUMENT.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    """The local Bot API server, on its own thread until the test ends."""
+    server = SandboxServer().start_in_thread()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -5,24 +5,15 @@ lock stops consuming."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from bot.consumer_lock import APPLICATION_NAME, consumer_lock
 from bot.sandbox.server import Person, SandboxServer
 from tests.processes import RunProcess, taskbot_run
 
 NOT_BOUND = "还没有绑定身份"
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer().start_in_thread()
-    yield server
-    server.stop()
 
 
 def answer(server: SandboxServer, person: Person, text: str) -> str:
