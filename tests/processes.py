@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bot.sandbox.server import SandboxServer
 
@@ -26,32 +27,42 @@ def taskbot_run(database_url: str, server: SandboxServer, *options: str) -> dict
             "env": {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}}
 
 
-# `taskbot run` once a line arrives on standard input: Python has started and imported the bot by then.
-HELD_RUN = ("import sys, bot.app, bot.cli\n"
-            "if sys.stdin.readline():\n"
-            "    sys.exit(bot.cli.main(sys.argv[1:]))\n")
+# A taskbot command run once a line arrives on standard input: Python has started and imported the bot by then.
+HELD_COMMAND = ("import sys, bot.app, bot.cli\n"
+                "if sys.stdin.readline():\n"
+                "    sys.exit(bot.cli.main(sys.argv[1:]))\n")
+
+
+def held_taskbot(arguments: list[str], **popen: Any) -> subprocess.Popen:
+    """`taskbot ARGUMENTS` in a process started now, that runs the command once go() tells it to: a
+    test that restarts a process can have the next one ready before it kills the last. Until then
+    it touches nothing; it ends without running if the test closes its input first."""
+    return subprocess.Popen([sys.executable, "-c", HELD_COMMAND, *arguments], stdin=subprocess.PIPE, text=True,
+                            **popen)
+
+
+def go(process: subprocess.Popen) -> None:
+    assert process.stdin is not None, "only a held process waits for its go"
+    process.stdin.write("go\n")
+    process.stdin.flush()
 
 
 class RunProcess:
-    """A `taskbot run` process; its output goes to files.
-
-    ``held``: the process starts and imports, then waits for go() before the command runs, so
-    a test that restarts the bot can have the next process ready before it kills the last."""
+    """A `taskbot run` process; its output goes to files. ``held``: it waits for go() (see held_taskbot)."""
 
     def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str,
                  held: bool = False) -> None:
         self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
         arguments = taskbot_run(database_url, server, *options)
-        if held:
-            arguments["args"] = [sys.executable, "-c", HELD_RUN, *arguments["args"][3:]]  # after `-m bot.cli`
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(**arguments, stdout=out, stderr=err,
-                                            stdin=subprocess.PIPE if held else None, text=True)
+            if held:
+                command = arguments["args"][3:]  # after `python -m bot.cli`
+                self.process = held_taskbot(command, env=arguments["env"], stdout=out, stderr=err)
+            else:
+                self.process = subprocess.Popen(**arguments, stdout=out, stderr=err)
 
     def go(self) -> None:
-        assert self.process.stdin is not None, "only a held process waits for its go"
-        self.process.stdin.write("go\n")
-        self.process.stdin.flush()
+        go(self.process)
 
     def output(self) -> str:
         return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
