@@ -139,7 +139,7 @@ def _save(engine: Engine, url: str) -> Path | PostgresCopy:
         tables = {}
         for table in SQLModel.metadata.sorted_tables:
             data = bytearray()
-            with cursor.copy(f'COPY "{table.name}" TO STDOUT (FORMAT BINARY)') as copy:
+            with cursor.copy(f"COPY {_columns(table.name)} TO STDOUT (FORMAT BINARY)") as copy:
                 for chunk in copy:
                     data += chunk
             tables[table.name] = bytes(data)
@@ -172,12 +172,19 @@ def _restore(saved: Path | PostgresCopy, url: str) -> None:
         cursor.execute("DELETE FROM " + "; DELETE FROM ".join(f'"{name}"' for name in reversed(saved.tables)))
         for name, data in saved.tables.items():
             if data:
-                with cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT BINARY)') as copy:
+                with cursor.copy(f"COPY {_columns(name)} FROM STDIN (FORMAT BINARY)") as copy:
                     copy.write(data)
         if saved.sequences:
             cursor.execute("SELECT setval(s.name::regclass, coalesce(s.last, 1), s.last IS NOT NULL) FROM (VALUES "
                            + ", ".join(["(%s, %s::bigint)"] * len(saved.sequences)) + ") AS s(name, last)",
                            [value for pair in saved.sequences for value in pair])
+
+
+def _columns(table: str) -> str:
+    """``"table" ("column", …)`` in the models' order: a binary COPY carries no column names, and a
+    migrated table keeps its columns in the order they were added, not the models' order."""
+    columns = ", ".join(f'"{column.name}"' for column in SQLModel.metadata.tables[table].columns)
+    return f'"{table}" ({columns})'
 
 
 def _schema_version(cursor: psycopg.Cursor) -> str | None:
