@@ -169,7 +169,9 @@ def _restore(saved: Path | PostgresCopy, url: str) -> None:
             engine.dispose()
         # Triggers off while rows go in: the copy holds the tallies the triggers made the first time.
         cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute("DELETE FROM " + "; DELETE FROM ".join(f'"{name}"' for name in reversed(saved.tables)))
+        # TRUNCATE, not DELETE: deleted rows stay in the tables as dead tuples until a vacuum, and
+        # hundreds of tests' worth made every later query on this database scan them.
+        cursor.execute("TRUNCATE " + ", ".join(f'"{name}"' for name in saved.tables))
         for name, data in saved.tables.items():
             if data:
                 with cursor.copy(f"COPY {_columns(name)} FROM STDIN (FORMAT BINARY)") as copy:
