@@ -4,38 +4,29 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.app import Webhook
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
 from bot.sandbox.server import SandboxServer
-from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import Clock, FixedClock
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
-from tasks.models import Member, Role, Task, Unit
+from tasks.models import Member, Role, Task
 from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
-from tasks.plan.importer import import_file, prepare_database
-from tasks.plan.units import UnitDirectory
-from tasks.work.members import create_invite, redeem_invite
 from tests.dbstate import snapshot
-
-ADMIN = Actor("admin", "cli")
+from tests.factories import seed_directory, seed_plan
 
 
 class BotHarness(SandboxRuntime):
     def __init__(self, database_url: str, clock: FixedClock, policy: Policy | None = None,
                  webhook: Webhook | None = None) -> None:
         engine = make_engine(database_url)
-        directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-        prepare_database(engine, directory, clock, ADMIN)
-        import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district=directory.district)
-        super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), directory.district,
+        seed_plan(engine, clock)
+        super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), seed_directory().district,
                                     outbox_interval=0.02, paced=False, policy=policy,
                                     calendar=WorkCalendar() if policy else None, planner_interval=0.1),
                          webhook=webhook)
@@ -55,17 +46,6 @@ class BotHarness(SandboxRuntime):
             task_id = session.exec(select(Task.id).where(Task.ref == ref)).one()
             assert task_id is not None
             return task_id
-
-
-def bind(engine: Engine, clock: Clock, user_id: int, role: Role, unit_name: str | None = None) -> int:
-    """A person bound through an invite, as /start CODE does it, without the bot; their member id."""
-    with transaction(engine) as session:
-        unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
-        code = create_invite(session, clock, ADMIN, role, unit).code
-        member = redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=f"{role}{user_id}",
-                               is_group=False)
-        assert member.id is not None
-        return member.id
 
 
 def queue_one_per_new_chat(session: Session, clock: Clock, server: SandboxServer, count: int, first_user_id: int,

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, exc
 
 from tasks import db
-from tests.conftest import POSTGRES_URL
+from tests.databases import POSTGRES_URL
 
 
 def _backend_pid(engine: Engine) -> int:

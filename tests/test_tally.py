@@ -13,13 +13,11 @@ from sqlmodel import select
 from seed import MENTOUGOU_2021, seed_path
 from tasks.clock import FixedClock
 from tasks.db import transaction
-from tasks.events import Actor
 from tasks.models import Assignment, AssignmentStatus, Unit
 from tasks.plan.importer import import_file
 from tasks.tally import BULK_ROWS
 from tests.dbstate import counted, tallied
-
-ADMIN = Actor("admin", "cli")
+from tests.factories import ADMIN
 
 
 def test_random_changes_commits_and_rollbacks_keep_the_tally_exact(prepared_engine: Engine,

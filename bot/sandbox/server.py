@@ -114,6 +114,7 @@ class SandboxServer:
         self._new_update: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._stopping = False  # a long poll still waiting returns at once: stopping waits for it
         self._sent_times: deque[float] = deque()
         self._chat_times: dict[int, deque[float]] = defaultdict(deque)
         self.webhook: WebhookPusher | None = None  # set by setWebhook: updates are pushed, not polled
@@ -149,6 +150,9 @@ class SandboxServer:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop_async(self) -> None:
+        self._stopping = True
+        if self._new_update is not None:
+            self._new_update.set()
         await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -568,7 +572,7 @@ class SandboxServer:
         assert self._new_update is not None
         self._new_update.clear()  # cleared before looking, so a push in between is not missed
         with self._lock:
-            if self.state.updates:
+            if self.state.updates or self._stopping:
                 return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._new_update.wait(), timeout)
@@ -600,7 +604,7 @@ class SandboxServer:
                 if offset:
                     self.state.updates = [u for u in self.state.updates if u["update_id"] >= offset]
                 ready = self.state.updates[:limit]
-                if ready or time.monotonic() >= deadline:
+                if ready or self._stopping or time.monotonic() >= deadline:
                     return ready
             await self._wait_for_updates(max(0.0, deadline - time.monotonic()))
 

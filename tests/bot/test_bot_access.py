@@ -2,13 +2,11 @@
 
 import logging
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
-from tasks.clock import FixedClock, db_time
+from tasks.clock import db_time
 from tasks.db import transaction
 from tasks.models import Assignment, Role, Task, Unit
 from tests.harness import BotHarness
@@ -23,14 +21,6 @@ ALLOWED = {
     "admin": {"task", "overdue", "due", "unit", "stats", "verify", "sendback", "approve", "refuse", "urge", "invite"},
     "unbound": set(),
 }
-
-
-@pytest.fixture
-def bot(database_url: str) -> Iterator[BotHarness]:
-    harness = BotHarness(database_url, FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC)))
-    yield harness
-    harness.stop()
-    assert harness.server.state.rejected == []
 
 
 def test_authorization_matrix(bot: BotHarness) -> None:

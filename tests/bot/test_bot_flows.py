@@ -2,7 +2,6 @@
 
 import re
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,20 +12,10 @@ from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.models import Assignment, Role, Unit
+from tests.factories import COMMERCE, EXHIBITION
 from tests.harness import BotHarness
 
-COMMERCE = "区商务局"
 AGRICULTURE = "区农业农村局"
-EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局 leads, due 2021-10-31
-
-
-@pytest.fixture
-def bot(database_url: str) -> Iterator[BotHarness]:
-    harness = BotHarness(database_url, FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC)))  # 09:00 Beijing
-    yield harness
-    harness.stop()
-    # The bot never made a call the Bot API refused: every reply was valid HTML within the limits.
-    assert harness.server.state.rejected == []
 
 
 def test_unit_member_reports_and_office_verifies(bot: BotHarness) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.sandbox.server import SandboxServer
-from tests.conftest import POSTGRES_URL
+from tests.databases import POSTGRES_URL
 
 TASKBOT = str(Path(sys.executable).with_name("taskbot"))
 # Shaped as BotFather issues them: a leak cannot hide behind an odd shape.

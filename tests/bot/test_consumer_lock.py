@@ -4,61 +4,16 @@ lock stops consuming."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from bot.consumer_lock import APPLICATION_NAME, consumer_lock
 from bot.sandbox.server import Person, SandboxServer
+from tests.processes import RunProcess, taskbot_run
 
 NOT_BOUND = "还没有绑定身份"
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer().start_in_thread()
-    yield server
-    server.stop()
-
-
-def taskbot_run(database_url: str, server: SandboxServer, *options: str) -> dict:
-    """Popen/run arguments for `taskbot run` as a deployment starts it, against the local Bot API server."""
-    return {"args": [sys.executable, "-m", "bot.cli", "--database-url", database_url, "--now", "2021-09-01T09:00",
-                     "run", "--base-url", server.base_url, *options],
-            "env": {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}}
-
-
-class RunProcess:
-    """A `taskbot run` process; its output goes to files."""
-
-    def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str) -> None:
-        self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
-        with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(**taskbot_run(database_url, server, *options), stdout=out, stderr=err)
-
-    def output(self) -> str:
-        return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
-
-    def wait_until(self, condition: Callable[[], object], what: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if self.process.poll() is not None:
-                raise AssertionError(f"taskbot run ended ({self.process.returncode}) waiting for {what}: "
-                                     f"{self.output()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}: {self.output()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
 
 
 def answer(server: SandboxServer, person: Person, text: str) -> str:

@@ -22,15 +22,13 @@ from tasks.clock import Clock, FixedClock, ShiftedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import transaction
-from tasks.events import Actor
 from tasks.models import Member, Outbox, Role
 from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 from tasks.plan.importer import import_file
-from tests.harness import bind
+from tests.factories import ADMIN, bind
 
 SH = ZoneInfo("Asia/Shanghai")
-ADMIN = Actor("admin", "cli")
 
 
 def queue_rounds(engine: Engine, clock: Clock, server: SandboxServer, chats: list[int],

@@ -85,6 +85,7 @@ STATE_CHANGING = ("/report", "/done", "/extend", "/verify", "/sendback", "/appro
                   "/start")
 
 
+@pytest.mark.xdist_group("hostile-bot")  # under pytest-xdist the tests of the one module bot stay together
 @given(st.sampled_from(COMMANDS), TEXT, st.booleans())
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_chat_handlers_answer_anything_with_a_valid_call(bot: BotHarness, command: str, args: str,
@@ -101,6 +102,7 @@ def test_chat_handlers_answer_anything_with_a_valid_call(bot: BotHarness, comman
         assert bot.snapshot() == before
 
 
+@pytest.mark.xdist_group("hostile-bot")
 def test_a_huge_message_is_answered(bot: BotHarness) -> None:
     reply = bot.say(bot.member, "/report 1 " + "很长的进展" * 800)
     assert bot.server.state.rejected == [] and reply["text"]

@@ -21,11 +21,10 @@ from tasks import inbox
 from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.models import Extension, Inbox, InboxStatus, Invite, Report, Role
-from tests.bot.test_webhook import free_port
+from tests.factories import COMMERCE, EXHIBITION
 from tests.harness import BotHarness
+from tests.processes import free_port
 
-COMMERCE = "区商务局"
-EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局 leads, due 2021-10-31
 NOON = datetime(2021, 9, 1, 4, 0, tzinfo=UTC)
 
 

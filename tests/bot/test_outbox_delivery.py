@@ -12,9 +12,8 @@ from tasks.db import transaction
 from tasks.models import Member, Outbox, Role
 from tasks.notifications import NotificationKind
 from tasks.outbox import stored_row
+from tests.factories import COMMERCE
 from tests.harness import BotHarness
-
-COMMERCE = "区商务局"
 
 
 @pytest.fixture

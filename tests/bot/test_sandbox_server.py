@@ -1,7 +1,6 @@
 """The local Bot API server answers as Telegram does, so the bot's errors are found here, not in production."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
@@ -20,13 +19,6 @@ class FakeTime:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer().start_in_thread()
-    yield server
-    server.stop()
 
 
 def call(server: SandboxServer, work, transport: type[BaseRequest] = HTTPXRequest, **request_options):

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,13 +18,6 @@ from telegram.error import NetworkError
 
 from bot.sandbox.server import SandboxServer
 from bot.telegram_http import make_bot
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    server = SandboxServer().start_in_thread()
-    yield server
-    server.stop()
 
 
 def run(bot: Bot, work):

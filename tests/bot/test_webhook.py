@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -20,12 +19,7 @@ from bot.sandbox.webhook import SECRET_HEADER
 from tasks.clock import FixedClock
 from tasks.models import Role
 from tests.harness import BotHarness
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.processes import free_port
 
 
 def post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any] | None]:

@@ -16,15 +16,13 @@ from tasks.clock import FixedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import create_schema, make_engine, transaction
-from tasks.events import Actor
 from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
 from tasks.plan.importer import import_file
 from tasks.work.duties import member_duty, report_completion
 from tasks.work.review import one_reported_duty, send_back, verify
-from tests.harness import bind
+from tests.factories import ADMIN, bind
 
 SH = ZoneInfo("Asia/Shanghai")
-ADMIN = Actor("admin", "cli")
 REF = "list:加强区域协作/引导企业"  # 区科技和信息化局 leads it, 10月底前
 LEAD_UNIT = "区科技和信息化局"
 POLICY, CALENDAR = Policy(timezone=SH), WorkCalendar()

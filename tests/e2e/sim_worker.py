@@ -5,6 +5,9 @@
 It reads the moment to live at from CLOCK_FILE, runs the planner tick and delivers the
 outbox exactly as the bot process does, then writes that moment to ACK_FILE. It is killed
 with SIGKILL at random points by the test and restarted.
+
+It begins once a line arrives on its standard input: the test starts the next process while
+the current one works, so that a restart does not wait for Python to start and import.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 async def main(database_url: str, base_url: str, token: str, clock_file: Path, ack_file: Path) -> None:
-    clock = FixedClock(datetime.fromisoformat(clock_file.read_text()))
+    while not (first := clock_file.read_text()):  # the test has yet to name the first moment
+        time.sleep(0.002)
+    clock = FixedClock(datetime.fromisoformat(first))
     policy, calendar = Policy(timezone=SH), WorkCalendar()
     ctx = BotContext(make_engine(database_url), clock, SH, "门头沟区", policy=policy, calendar=calendar,
                      paced=False)
@@ -53,4 +58,6 @@ async def main(database_url: str, base_url: str, token: str, clock_file: Path, a
 
 
 if __name__ == "__main__":
+    if not sys.stdin.readline():
+        sys.exit(0)  # the test ended (or died) before this process was needed
     asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])))

@@ -13,7 +13,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -25,14 +24,14 @@ from bot.sandbox.server import SandboxServer
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
 from tasks.models import Outbox, OutboxStatus
 from tasks.outbox import LEASE
 from tasks.plan.importer import prepare_database
 from tasks.plan.units import UnitDirectory
+from tests.factories import ADMIN
 from tests.harness import queue_one_per_new_chat
+from tests.processes import go, held_taskbot
 
-ADMIN = Actor("admin", "cli")
 WINDOW = 2
 ROWS = 40
 KILLS = 3
@@ -66,14 +65,20 @@ def test_kill_while_sending_repeats_at_most_the_window_and_loses_nothing(databas
     env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
     rng = random.Random(20211015)
     repeats_per_kill: list[int] = []
+
+    def held_worker(run: int) -> subprocess.Popen:
+        # Each run lives a lease later than the last, as a restart after the lease ran out would.
+        now = (START + run * (LEASE + timedelta(seconds=1))).isoformat()
+        return held_taskbot(["--config", str(config), "--database-url", database_url, "--now", now, "worker",
+                             "--base-url", server.base_url, "--until-idle"], env=env, stderr=subprocess.PIPE)
+
+    worker = next_worker = held_worker(0)  # each next run waits ready while the last one sends
     try:
         for run in range(KILLS + 1):
-            # Each run lives a lease later than the last, as a restart after the lease ran out would.
-            now = (START + run * (LEASE + timedelta(seconds=1))).isoformat()
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "--config", str(config), "--database-url", database_url,
-                 "--now", now, "worker", "--base-url", server.base_url, "--until-idle"],
-                env=env, stderr=subprocess.PIPE, text=True)
+            worker = next_worker
+            go(worker)
+            if run < KILLS:
+                next_worker = held_worker(run + 1)
             if run == KILLS:
                 _, errors = worker.communicate(timeout=120)
                 assert worker.returncode == 0, errors
@@ -91,6 +96,10 @@ def test_kill_while_sending_repeats_at_most_the_window_and_loses_nothing(databas
             repeats_per_kill.append(sum(1 for row in outbox_rows(database_url)
                                         if row.status != OutboxStatus.SENT and received[row.chat_id]))
     finally:
+        for process in (worker, next_worker):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         server.stop()
 
     rows = outbox_rows(database_url)

@@ -19,20 +19,14 @@ import pytest
 from sqlmodel import col, func, select
 
 from bot.sandbox.server import SandboxServer
-from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
 from tasks.models import Inbox, InboxStatus, Report, Role, Task
-from tasks.plan.importer import import_file, prepare_database
-from tasks.plan.units import UnitDirectory
-from tests.bot.test_consumer_lock import RunProcess
-from tests.bot.test_webhook import free_port
-from tests.harness import bind
+from tests.factories import EXHIBITION, bind, seed_plan
+from tests.processes import RunProcess, free_port
 
 UPDATES = 1000
 PEOPLE = (701, 702, 703, 704)
-EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局 leads
 KILLS = 8
 RECORDED = "已记录任务"
 
@@ -40,10 +34,8 @@ RECORDED = "已记录任务"
 def prepared(database_url: str) -> int:
     """The seed plan and four members of 区商务局; the task they report on."""
     engine = make_engine(database_url)
-    clock, admin = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC)), Actor("admin", "cli")
-    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    prepare_database(engine, directory, clock, admin)
-    import_file(engine, seed_path(MENTOUGOU_2021), clock, admin, district=directory.district)
+    clock = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC))
+    seed_plan(engine, clock)
     for user_id in PEOPLE:
         bind(engine, clock, user_id, Role.MEMBER, "区商务局")
     with transaction(engine) as session:
@@ -93,10 +85,18 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
     writer = threading.Thread(target=stream, daemon=True)
     starts = 0
 
-    def start() -> RunProcess:
+    def held() -> RunProcess:  # started, waiting for its go: a restart does not wait for Python to start
         nonlocal starts
         starts += 1
-        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options)
+        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options, held=True)
+
+    next_run = held()
+
+    def start() -> RunProcess:
+        nonlocal next_run
+        run, next_run = next_run, held()
+        run.go()
+        return run
 
     run = start()
     kills = 0
@@ -125,6 +125,7 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
         settle(engine, run)
     finally:
         run.stop()
+        next_run.stop()
         server.stop()
 
     with transaction(engine) as session:

@@ -20,7 +20,7 @@ from bot.sandbox.server import SandboxServer
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.models import Assignment, Outbox, Task, Unit
-from tests.e2e.test_year_simulation import (
+from tests.e2e.year import (
     PEOPLE,
     SCHEDULED_KINDS,
     SH,
@@ -37,14 +37,24 @@ WORKER = Path(__file__).with_name("sim_worker.py")
 
 
 class Worker:
+    """The worker process, killed and restarted. The next process is always started ahead and waits
+    for its go (see sim_worker.py), so a restart takes over at once; it touches nothing before."""
+
     def __init__(self, args: list[str]) -> None:
         self.args = args
         self.process: subprocess.Popen | None = None
+        self.next_process = self._spawn()
         self.kills = 0
 
+    def _spawn(self) -> subprocess.Popen:
+        env = {**os.environ, "PYTHONPATH": str(WORKER.parent.parent.parent)}
+        return subprocess.Popen([sys.executable, str(WORKER), *self.args], env=env, stdin=subprocess.PIPE, text=True)
+
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(WORKER.parent.parent)}
-        self.process = subprocess.Popen([sys.executable, str(WORKER), *self.args], env=env)
+        self.process, self.next_process = self.next_process, self._spawn()
+        assert self.process.stdin is not None
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
 
     def kill(self) -> None:
         assert self.process is not None
@@ -54,9 +64,10 @@ class Worker:
         self.start()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        for process in (self.process, self.next_process):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
 
 
 def wait_ack(ack: Path, stamp: str, worker: Worker, timeout: float = 60) -> None:

@@ -13,28 +13,20 @@ from sqlmodel import select
 
 from bot.flood import FloodLimits
 from bot.sandbox.server import SandboxServer
-from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
 from tasks.models import Outbox, Role, Unit
-from tasks.plan.importer import import_file, prepare_database
-from tasks.plan.units import UnitDirectory
 from tasks.work.members import create_invite, redeem_invite
+from tests.databases import empty_postgres
+from tests.factories import ADMIN, seed_plan
 from tests.harness import queue_one_per_new_chat
-
-ADMIN = Actor("admin", "cli")
 
 
 def test_three_workers_send_each_notification_once(postgres_database: str) -> None:
-    from tests.conftest import _empty_postgres
-
+    empty_postgres(postgres_database)
     engine = make_engine(postgres_database)
-    _empty_postgres(engine)
     clock = FixedClock(datetime(2021, 10, 1, 1, tzinfo=UTC))
-    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    prepare_database(engine, directory, clock, ADMIN)
-    import_file(engine, seed_path(MENTOUGOU_2021), clock, ADMIN, district=directory.district)
+    seed_plan(engine, clock)
     # The server enforces Telegram's limits: three processes together must keep under them.
     server = SandboxServer(flood_limits=FloodLimits()).start_in_thread()
     with transaction(engine) as session:

@@ -1,161 +1,45 @@
 """A whole plan year on a moved clock: every message the bot sends, checked against the policy.
 
 The planner and the outbox sender run as in the bot process (the sender delivers through the
-local Bot API server). The expected schedule is computed here, independently, from the
-official calendar (``chinese_calendar``) and the policy's numbers.
+local Bot API server). The expected schedule is computed independently, from the official
+calendar (``chinese_calendar``) and the policy's numbers, in tests/e2e/year.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import chinese_calendar
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from telegram import Bot
 
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
 from bot.sender import OutboxSender
-from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, transaction
-from tasks.events import Actor
-from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
-from tasks.plan.importer import import_file, prepare_database
+from tasks.models import Assignment, Outbox, Task, Unit
 from tasks.plan.units import UnitDirectory
-from tasks.work.duties import Duty, report_completion, request_extension
-from tasks.work.members import create_invite, redeem_invite
-from tasks.work.review import decide_extension, duty_by_assignment, send_back, verify
-
-SH = ZoneInfo("Asia/Shanghai")
-START = datetime(2021, 6, 18, 8, 0, tzinfo=SH)
-END = datetime(2022, 1, 31, 18, 0, tzinfo=SH)
-UNITS = ("区商务局", "区农业农村局")
-PEOPLE = {"区商务局": 1, "区农业农村局": 2, "office": 3, "leader": 4}
-ROSE = "project:神农架林区:神农架林区高山玫瑰、奇异莓试种项目"  # 区农业农村局, due 2021-05-31
-EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局, due 2021-10-31
-NEW_ROSE_DATE = date(2021, 10, 11)
-SCHEDULED_KINDS = {"reminder", "overdue", "checkin", "reminders_folded", "duties_due", "overdue_office", "overdue_leadership"}  # its d1 reminder falls on Saturday 2021-10-09, an official working day
-
-
-# --- the expected schedule, computed from the calendar and the policy's numbers ------------------
-
-def workday(day: date) -> bool:
-    return chinese_calendar.is_workday(day)
-
-
-def walk(day: date, count: int, step: int) -> date:
-    for _ in range(count):
-        day += timedelta(days=step)
-        while not workday(day):
-            day += timedelta(days=step)
-    return day
-
-
-def expected_steps(due: date | None, recurrence: str | None) -> list[tuple[date, str, str, tuple[str, ...]]]:
-    found = []
-    if due is not None:
-        base = due
-        while not workday(base):
-            base -= timedelta(days=1)
-        found += [(walk(base, k, -1), "remind", f"d{k}", ("unit",)) for k in (10, 5, 2, 1, 0)]
-        first = walk(due, 1, 1)
-        found += [(first, "overdue", "unit", ("unit",)), (walk(first, 3, 1), "overdue", "office", ("office",)),
-                  (walk(first, 7, 1), "overdue", "leadership", ("leadership",))]
-        n = 1
-        while (day := walk(first, 7 + 5 * n, 1)) <= END.date():
-            found.append((day, "overdue", f"repeat{n}", ("unit", "leadership")))
-            n += 1
-    months = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}.get(
-        recurrence or ("quarterly" if due is None else ""))
-    if months:
-        for year in (2021, 2022):
-            for first_month in range(1, 13, months):
-                end_month = first_month + months - 1
-                end = date(year + end_month // 13, (end_month - 1) % 12 + 1, 1) + timedelta(days=32)
-                last = end.replace(day=1) - timedelta(days=1)
-                while not workday(last):
-                    last -= timedelta(days=1)
-                day = last - timedelta(days=last.weekday())
-                while not workday(day):
-                    day += timedelta(days=1)
-                label = {1: f"{year}M{first_month:02d}", 3: f"{year}Q{(first_month + 2) // 3}",
-                         6: f"{year}H{1 if first_month == 1 else 2}", 12: f"{year}"}[months]
-                found.append((day, "checkin", label, ("unit",)))
-    return found
-
-
-@dataclass
-class Window:
-    """When an assignment's steps are live: (after, until], with the due date in force."""
-
-    after: datetime
-    until: datetime
-    due: date | None
-
-
-def nine(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 9, tzinfo=SH)
-
-
-# --- the simulation -------------------------------------------------------------------------------
-
-def bind(session: Session, clock: FixedClock, who: str, unit: Unit | None) -> Member:
-    role = Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
-    code = create_invite(session, clock, Actor("admin", "cli"), role, unit).code
-    return redeem_invite(session, clock, code, user_id=PEOPLE[who], chat_id=PEOPLE[who], name=who, is_group=False)
-
-
-def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
-    """The 2021 document imported at the simulation's start, and the four people bound: their member ids."""
-    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
-    admin = Actor("admin", "cli")
-    prepare_database(engine, directory, clock, admin)
-    import_file(engine, seed_path(MENTOUGOU_2021), clock, admin, district=directory.district)
-    with transaction(engine) as session:
-        members = {}
-        for who in PEOPLE:
-            unit = session.exec(select(Unit).where(Unit.name == who)).first()
-            members[who] = bind(session, clock, who, unit).id
-        return members
-
-
-def scripted_events(engine, clock: FixedClock, members: dict[str, int]) -> dict[datetime, Callable[[], None]]:
-    """What people do during the year: an extension asked and granted, a completion sent back, then verified."""
-
-    def act(work: Callable[[Session, dict[str, Member]], object]) -> Callable[[], None]:
-        def run() -> None:
-            with transaction(engine) as session:
-                work(session, {k: session.get(Member, v) for k, v in members.items()})
-        return run
-
-    return {
-        datetime(2021, 9, 1, 10, tzinfo=SH): act(lambda s, m: request_extension(
-            s, clock, m["区农业农村局"], find(s, ROSE, "区农业农村局"), NEW_ROSE_DATE, "苗木到货推迟", date(2021, 9, 1))),
-        datetime(2021, 9, 1, 11, tzinfo=SH): act(lambda s, m: decide_extension(s, clock, m["office"], 1, approve=True)),
-        datetime(2021, 10, 20, 10, tzinfo=SH): act(lambda s, m: report_completion(
-            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已开业")),
-        datetime(2021, 10, 25, 10, tzinfo=SH): act(lambda s, m: send_back(
-            s, clock, m["office"], find(s, EXHIBITION, "区商务局"), "请补充合同")),
-        datetime(2021, 11, 2, 10, tzinfo=SH): act(lambda s, m: report_completion(
-            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已补充合同")),
-        datetime(2021, 11, 3, 10, tzinfo=SH): act(lambda s, m: verify(
-            s, clock, m["office"], find(s, EXHIBITION, "区商务局"))),
-    }
-
-
-def find(session: Session, ref: str, unit_name: str) -> Duty:
-    assignment = session.exec(select(Assignment).join(Task).join(Unit).where(Task.ref == ref,
-                                                                              Unit.name == unit_name)).one()
-    return duty_by_assignment(session, assignment.id)
+from tests.databases import BACKENDS, empty_postgres
+from tests.e2e.year import (
+    END,
+    PEOPLE,
+    SCHEDULED_KINDS,
+    SH,
+    START,
+    expected,
+    nine,
+    scripted_events,
+    seed_with_people,
+    sent_steps,
+    workday,
+)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +47,10 @@ def year(postgres_or_sqlite_url: str):
     return simulate(postgres_or_sqlite_url)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# One simulation per database, run once for the tests that read it: under pytest-xdist each
+# database's tests stay on one worker (--dist loadgroup), and the two simulations may run side by side.
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"year-{name}"))
+                                        for name in BACKENDS])
 def postgres_or_sqlite_url(request, tmp_path_factory) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('year') / 'year.db'}"
@@ -173,8 +60,7 @@ def postgres_or_sqlite_url(request, tmp_path_factory) -> str:
 def simulate(url: str):
     engine = make_engine(url)
     if not url.startswith("sqlite"):
-        from tests.conftest import _empty_postgres
-        _empty_postgres(engine)
+        empty_postgres(url)
     clock = FixedClock(START)
     members = seed_with_people(engine, clock)
     directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
@@ -212,67 +98,6 @@ def simulate(url: str):
     finally:
         server.stop()
         engine.dispose()
-
-
-def sent_steps(rows: list[Outbox]) -> Counter:
-    """(recipient, assignment, rule, occurrence, local day) for every step any message carried."""
-    found: Counter = Counter()
-    who = {v: k for k, v in PEOPLE.items()}
-    for row in rows:
-        day = row.sent_at.astimezone(SH).date()
-        if row.kind not in SCHEDULED_KINDS:
-            continue  # replies to what people did (completion reported, extension decided …)
-        for item in row.payload.get("items", [row.payload]):
-            assignment, rule, due, level = item["key"].split(":")
-            found[(who[row.chat_id], int(assignment[1:]), rule, due, level, day)] += 1
-    return found
-
-
-def windows_for(ref: str, unit: str, due: date | None, created: datetime, scripted: bool) -> list[Window]:
-    if not scripted:
-        return [Window(created, END, due)]
-    if (ref, unit) == (ROSE, "区农业农村局"):
-        return [Window(created, nine(date(2021, 9, 1)), due),
-                Window(nine(date(2021, 9, 1)), END, NEW_ROSE_DATE)]
-    if (ref, unit) == (EXHIBITION, "区商务局"):
-        return [Window(created, datetime(2021, 10, 20, 10, tzinfo=SH), due),
-                Window(datetime(2021, 10, 25, 10, tzinfo=SH), datetime(2021, 11, 2, 10, tzinfo=SH), due)]
-    return [Window(created, END, due)]
-
-
-def expected(assignments: list, *, scripted: bool = True) -> Counter:
-    """Units hear of their own tasks (only the two bound units have anyone to hear); the office and the
-    leader hear of every unit's escalations."""
-    found: Counter = Counter()
-    recipients = {"unit": None, "office": "office", "leadership": "leader"}
-
-    def add(key: tuple) -> None:
-        if key[0] in ("office", "leader") or key[0] in UNITS:
-            found[key] += 1
-
-    for assignment_id, unit, ref, due, recurrence, created in assignments:
-        created = created.astimezone(SH)
-        for window in windows_for(ref, unit, due, created, scripted):
-            steps = expected_steps(window.due, recurrence)
-            live = [s for s in steps if window.after < nine(s[0]) <= window.until]
-            if window.after == created and window.due is not None:
-                # Imported already overdue: where the ladder stood is sent at the first sending tick.
-                first_tick = nine(created.date())
-                caught = [s for s in steps if s[1] == "overdue" and nine(s[0]) <= created]
-                live = [s for s in live if nine(s[0]) > first_tick]
-                for audience in ("unit", "office", "leadership"):
-                    latest = [s for s in caught + [s for s in steps if nine(s[0]) == first_tick]
-                              if audience in s[3] and s[1] == "overdue"]
-                    if latest:
-                        day, rule, level, _ = latest[-1]
-                        add((recipients[audience] or unit, assignment_id, rule, str(window.due), level,
-                             first_tick.date()))
-                live += [s for s in steps if nine(s[0]) == first_tick and s[1] != "overdue"]
-            for day, rule, level, audience in live:
-                for who in audience:
-                    add((recipients[who] or unit, assignment_id, rule, str(window.due) if rule != "checkin" else "-",
-                         level, day))
-    return found
 
 
 def test_every_message_follows_the_policy(year) -> None:

@@ -26,7 +26,7 @@ from tasks.plan.units import UnitDirectory
 from tasks.work.duties import member_duty, report_completion, request_extension
 from tasks.work.lookup import find_unit
 from tasks.work.review import assign_unit, decide_extension, send_back, unassign_unit, verify
-from tests.harness import bind
+from tests.factories import bind
 
 SEED = seed_path(MENTOUGOU_2021)
 IMPORTER = Actor("office-admin", "import")

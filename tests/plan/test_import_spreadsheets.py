@@ -20,16 +20,7 @@ from tasks.plan.importer import DocumentError, import_file, parse_file
 from tasks.plan.units import UnitDirectory
 from tasks.plan.workplan import read_workplan
 from tests.dbstate import snapshot
-
-HEADER = ["工作事项", "任务类别", "任务内容", "责任部门", "完成时限"]
-
-
-def seed_task_rows() -> list[list[str]]:
-    """The rows of the seed's 任务清单 exactly as the document has them (repeated headers dropped)."""
-    text = seed_path(MENTOUGOU_2021).read_text(encoding="utf-8")
-    section = text[text.index("工作事项\t任务类别"): text.index("## 附件3")]
-    rows = [line.split("\t") for line in section.splitlines() if "\t" in line]
-    return [row + [""] * (5 - len(row)) for row in rows if row[:5] != HEADER]
+from tests.factories import TASK_LIST_HEADER, seed_task_rows, write_office_workbook
 
 
 def seed_task_items(directory: UnitDirectory) -> list[tuple]:
@@ -40,27 +31,6 @@ def seed_task_items(directory: UnitDirectory) -> list[tuple]:
 def items_of(path: Path, directory: UnitDirectory, **kwargs: object) -> list[tuple]:
     plan = parse_file(path, directory, **kwargs)
     return [(i.ref, i.parent, i.text, i.units, i.roles, i.deadline, i.recurrence) for i in plan.of_kind("task")]
-
-
-def write_office_workbook(path: Path) -> None:
-    """Title row, columns renamed and reordered, 工作事项 written once per block as a merged cell."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "任务清单"
-    sheet.append(["门头沟区2021年支援合作工作任务清单"])
-    sheet.merge_cells("A1:F1")
-    sheet.append(["序号", "时间节点", "重点工作", "任务类别", "责任单位", "具体任务"])
-    area, first_row = "", 3
-    rows = seed_task_rows()
-    for number, (row_area, topic, text, units, deadline) in enumerate(rows, start=1):
-        sheet.append([number, deadline, row_area, topic, units, text])
-        current = sheet.max_row
-        if row_area and row_area != area:
-            if current - 1 > first_row:
-                sheet.merge_cells(f"C{first_row}:C{current - 1}")
-            area, first_row = row_area, current
-    sheet.merge_cells(f"C{first_row}:C{sheet.max_row}")
-    workbook.save(path)
 
 
 def test_xlsx_reads_the_same_as_the_document(tmp_path: Path, directory: UnitDirectory) -> None:
@@ -84,7 +54,7 @@ def test_csv_in_gb18030_reads_the_same_as_the_document(tmp_path: Path, directory
 def write_xls(path: Path) -> None:
     workbook = xlwt.Workbook(encoding="utf-8")
     sheet = workbook.add_sheet("任务清单")
-    for row_number, row in enumerate([["2021年支援合作工作任务清单"], HEADER, *seed_task_rows()]):
+    for row_number, row in enumerate([["2021年支援合作工作任务清单"], TASK_LIST_HEADER, *seed_task_rows()]):
         for column, value in enumerate(row):
             sheet.write(row_number, column, value)
     workbook.save(str(path))

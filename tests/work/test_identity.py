@@ -1,27 +1,13 @@
 """Identity (finding 5): in a unit's group chat a report carries the person who sent it, who must be
 bound to that unit; the office sees, unbinds and revokes; an invite code never changes a role."""
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import col, select
 
-from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.models import Event, Member, Report, Role
+from tests.factories import COMMERCE, EXHIBITION
 from tests.harness import BotHarness
-
-COMMERCE = "区商务局"
-EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局 leads
-
-
-@pytest.fixture
-def bot(database_url: str) -> Iterator[BotHarness]:
-    harness = BotHarness(database_url, FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC)))
-    yield harness
-    harness.stop()
-    assert harness.server.state.rejected == []
 
 
 def bound_group(bot: BotHarness, chat_id: int) -> dict:

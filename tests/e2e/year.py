@@ -1,0 +1,208 @@
+"""The simulated year shared by the year simulation and the kill/restart test: the seed plan with four
+people bound, what they do during the year, and the schedule the policy expects, computed here
+independently from the official calendar (``chinese_calendar``) and the policy's numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from sqlmodel import Session, select
+
+from tasks.clock import FixedClock
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
+from tasks.work.duties import Duty, report_completion, request_extension
+from tasks.work.members import create_invite, redeem_invite
+from tasks.work.review import decide_extension, duty_by_assignment, send_back, verify
+from tests.factories import seed_plan
+
+SH = ZoneInfo("Asia/Shanghai")
+START = datetime(2021, 6, 18, 8, 0, tzinfo=SH)
+END = datetime(2022, 1, 31, 18, 0, tzinfo=SH)
+UNITS = ("区商务局", "区农业农村局")
+PEOPLE = {"区商务局": 1, "区农业农村局": 2, "office": 3, "leader": 4}
+ROSE = "project:神农架林区:神农架林区高山玫瑰、奇异莓试种项目"  # 区农业农村局, due 2021-05-31
+EXHIBITION = "project:内蒙古武川县:武川县消费扶贫展销服务中心运营项目"  # 区商务局, due 2021-10-31
+NEW_ROSE_DATE = date(2021, 10, 11)
+SCHEDULED_KINDS = {"reminder", "overdue", "checkin", "reminders_folded", "duties_due", "overdue_office", "overdue_leadership"}  # its d1 reminder falls on Saturday 2021-10-09, an official working day
+
+
+# --- the expected schedule, computed from the calendar and the policy's numbers ------------------
+
+@cache  # the expected schedule asks about the same days again and again, and each answer is slow
+def workday(day: date) -> bool:
+    return chinese_calendar.is_workday(day)
+
+
+def walk(day: date, count: int, step: int) -> date:
+    for _ in range(count):
+        day += timedelta(days=step)
+        while not workday(day):
+            day += timedelta(days=step)
+    return day
+
+
+def expected_steps(due: date | None, recurrence: str | None) -> list[tuple[date, str, str, tuple[str, ...]]]:
+    found = []
+    if due is not None:
+        base = due
+        while not workday(base):
+            base -= timedelta(days=1)
+        found += [(walk(base, k, -1), "remind", f"d{k}", ("unit",)) for k in (10, 5, 2, 1, 0)]
+        first = walk(due, 1, 1)
+        found += [(first, "overdue", "unit", ("unit",)), (walk(first, 3, 1), "overdue", "office", ("office",)),
+                  (walk(first, 7, 1), "overdue", "leadership", ("leadership",))]
+        n = 1
+        while (day := walk(first, 7 + 5 * n, 1)) <= END.date():
+            found.append((day, "overdue", f"repeat{n}", ("unit", "leadership")))
+            n += 1
+    months = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}.get(
+        recurrence or ("quarterly" if due is None else ""))
+    if months:
+        for year in (2021, 2022):
+            for first_month in range(1, 13, months):
+                end_month = first_month + months - 1
+                end = date(year + end_month // 13, (end_month - 1) % 12 + 1, 1) + timedelta(days=32)
+                last = end.replace(day=1) - timedelta(days=1)
+                while not workday(last):
+                    last -= timedelta(days=1)
+                day = last - timedelta(days=last.weekday())
+                while not workday(day):
+                    day += timedelta(days=1)
+                label = {1: f"{year}M{first_month:02d}", 3: f"{year}Q{(first_month + 2) // 3}",
+                         6: f"{year}H{1 if first_month == 1 else 2}", 12: f"{year}"}[months]
+                found.append((day, "checkin", label, ("unit",)))
+    return found
+
+
+@dataclass
+class Window:
+    """When an assignment's steps are live: (after, until], with the due date in force."""
+
+    after: datetime
+    until: datetime
+    due: date | None
+
+
+def nine(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, tzinfo=SH)
+
+
+# --- the simulation -------------------------------------------------------------------------------
+
+def bind(session: Session, clock: FixedClock, who: str, unit: Unit | None) -> Member:
+    role = Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
+    code = create_invite(session, clock, Actor("admin", "cli"), role, unit).code
+    return redeem_invite(session, clock, code, user_id=PEOPLE[who], chat_id=PEOPLE[who], name=who, is_group=False)
+
+
+def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
+    """The 2021 document imported at the simulation's start, and the four people bound: their member ids."""
+    seed_plan(engine, clock)
+    with transaction(engine) as session:
+        members = {}
+        for who in PEOPLE:
+            unit = session.exec(select(Unit).where(Unit.name == who)).first()
+            members[who] = bind(session, clock, who, unit).id
+        return members
+
+
+def scripted_events(engine, clock: FixedClock, members: dict[str, int]) -> dict[datetime, Callable[[], None]]:
+    """What people do during the year: an extension asked and granted, a completion sent back, then verified."""
+
+    def act(work: Callable[[Session, dict[str, Member]], object]) -> Callable[[], None]:
+        def run() -> None:
+            with transaction(engine) as session:
+                work(session, {k: session.get(Member, v) for k, v in members.items()})
+        return run
+
+    return {
+        datetime(2021, 9, 1, 10, tzinfo=SH): act(lambda s, m: request_extension(
+            s, clock, m["区农业农村局"], find(s, ROSE, "区农业农村局"), NEW_ROSE_DATE, "苗木到货推迟", date(2021, 9, 1))),
+        datetime(2021, 9, 1, 11, tzinfo=SH): act(lambda s, m: decide_extension(s, clock, m["office"], 1, approve=True)),
+        datetime(2021, 10, 20, 10, tzinfo=SH): act(lambda s, m: report_completion(
+            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已开业")),
+        datetime(2021, 10, 25, 10, tzinfo=SH): act(lambda s, m: send_back(
+            s, clock, m["office"], find(s, EXHIBITION, "区商务局"), "请补充合同")),
+        datetime(2021, 11, 2, 10, tzinfo=SH): act(lambda s, m: report_completion(
+            s, clock, m["区商务局"], find(s, EXHIBITION, "区商务局"), "已补充合同")),
+        datetime(2021, 11, 3, 10, tzinfo=SH): act(lambda s, m: verify(
+            s, clock, m["office"], find(s, EXHIBITION, "区商务局"))),
+    }
+
+
+def find(session: Session, ref: str, unit_name: str) -> Duty:
+    assignment = session.exec(select(Assignment).join(Task).join(Unit).where(Task.ref == ref,
+                                                                              Unit.name == unit_name)).one()
+    return duty_by_assignment(session, assignment.id)
+
+
+def sent_steps(rows: list[Outbox]) -> Counter:
+    """(recipient, assignment, rule, occurrence, local day) for every step any message carried."""
+    found: Counter = Counter()
+    who = {v: k for k, v in PEOPLE.items()}
+    for row in rows:
+        day = row.sent_at.astimezone(SH).date()
+        if row.kind not in SCHEDULED_KINDS:
+            continue  # replies to what people did (completion reported, extension decided …)
+        for item in row.payload.get("items", [row.payload]):
+            assignment, rule, due, level = item["key"].split(":")
+            found[(who[row.chat_id], int(assignment[1:]), rule, due, level, day)] += 1
+    return found
+
+
+def windows_for(ref: str, unit: str, due: date | None, created: datetime, scripted: bool) -> list[Window]:
+    if not scripted:
+        return [Window(created, END, due)]
+    if (ref, unit) == (ROSE, "区农业农村局"):
+        return [Window(created, nine(date(2021, 9, 1)), due),
+                Window(nine(date(2021, 9, 1)), END, NEW_ROSE_DATE)]
+    if (ref, unit) == (EXHIBITION, "区商务局"):
+        return [Window(created, datetime(2021, 10, 20, 10, tzinfo=SH), due),
+                Window(datetime(2021, 10, 25, 10, tzinfo=SH), datetime(2021, 11, 2, 10, tzinfo=SH), due)]
+    return [Window(created, END, due)]
+
+
+def expected(assignments: list, *, scripted: bool = True) -> Counter:
+    """Units hear of their own tasks (only the two bound units have anyone to hear); the office and the
+    leader hear of every unit's escalations."""
+    found: Counter = Counter()
+    recipients = {"unit": None, "office": "office", "leadership": "leader"}
+
+    def add(key: tuple) -> None:
+        if key[0] in ("office", "leader") or key[0] in UNITS:
+            found[key] += 1
+
+    for assignment_id, unit, ref, due, recurrence, created in assignments:
+        created = created.astimezone(SH)
+        for window in windows_for(ref, unit, due, created, scripted):
+            steps = expected_steps(window.due, recurrence)
+            live = [s for s in steps if window.after < nine(s[0]) <= window.until]
+            if window.after == created and window.due is not None:
+                # Imported already overdue: where the ladder stood is sent at the first sending tick.
+                first_tick = nine(created.date())
+                caught = [s for s in steps if s[1] == "overdue" and nine(s[0]) <= created]
+                live = [s for s in live if nine(s[0]) > first_tick]
+                for audience in ("unit", "office", "leadership"):
+                    latest = [s for s in caught + [s for s in steps if nine(s[0]) == first_tick]
+                              if audience in s[3] and s[1] == "overdue"]
+                    if latest:
+                        day, rule, level, _ = latest[-1]
+                        add((recipients[audience] or unit, assignment_id, rule, str(window.due), level,
+                             first_tick.date()))
+                live += [s for s in steps if nine(s[0]) == first_tick and s[1] != "overdue"]
+            for day, rule, level, audience in live:
+                for who in audience:
+                    add((recipients[who] or unit, assignment_id, rule, str(window.due) if rule != "checkin" else "-",
+                         level, day))
+    return found
+
+
