@@ -128,6 +128,14 @@ def create_schema(engine: Engine) -> None:
         _migrate(connection)
 
 
+def take_migration_lock(session: Session) -> None:
+    """Hold the migration lock to the end of ``session``'s transaction, so what a start does after
+    migrating (adding the seed directory's units) is done by one starter at a time too. SQLite
+    needs nothing: every transaction there begins IMMEDIATE and so already takes its turn."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
 @contextmanager
 def _waiting_for_other_migrators(connection: Connection) -> Iterator[None]:
     if connection.dialect.name != "sqlite":

@@ -21,7 +21,7 @@ from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
 from tasks.db import MIGRATIONS, create_schema, make_engine, migration_config
 from tasks.events import Actor
-from tasks.models import Assignment, Report
+from tasks.models import Assignment, Event, Report, Unit
 from tasks.plan.importer import import_file, prepare_database
 from tasks.plan.units import UnitDirectory
 from tests.dbstate import counted, tallied
@@ -120,9 +120,11 @@ def test_a_new_database_is_created_at_the_current_revision(tmp_path: Path) -> No
 
 
 def _migrate_when_all_are_ready(database_url: str, everyone_ready: Barrier) -> None:
+    """What `taskbot run` and `taskbot worker` do first: migrate, then add the directory's units."""
     engine = make_engine(database_url)
     everyone_ready.wait()
-    create_schema(engine)
+    prepare_database(engine, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)),
+                     FixedClock(datetime(2021, 6, 18, tzinfo=UTC)), Actor("admin", "cli"))
     engine.dispose()
 
 
@@ -151,6 +153,11 @@ def test_a_bot_and_workers_starting_together_create_the_schema_once(database_url
     assert _versions(engine) == [newest_revision()]
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+    directory = UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY))
+    with Session(engine) as session:  # each unit added once, by whichever starter came first
+        assert sorted(session.exec(select(Unit.name)).all()) == sorted(directory.kinds)
+        created = session.exec(select(Event.entity_id).where(Event.action == "unit.created")).all()
+        assert sorted(created) == sorted(session.exec(select(Unit.id)).all())
     engine.dispose()
 
 

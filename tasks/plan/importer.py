@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from tasks.clock import Clock
-from tasks.db import create_schema, transaction
+from tasks.db import create_schema, take_migration_lock, transaction
 from tasks.events import Actor
 from tasks.plan.column_fit import fit_to_columns
 from tasks.plan.directory import directory_from_db, sync_directory
@@ -65,6 +65,7 @@ def prepare_database(engine: Engine, seed_directory: UnitDirectory, clock: Clock
     """Create the tables and add the seed directory's units; safe to run any number of times."""
     create_schema(engine)
     with transaction(engine) as session:
+        take_migration_lock(session)  # starters that add the same units at once would collide on their names
         return sync_directory(session, seed_directory, clock, actor)
 
 
