@@ -46,27 +46,37 @@ def _pg_target(url: str) -> tuple[str, dict[str, str]]:
 
 
 def backup(url: str, destination: Path) -> Path:
-    """A consistent copy, taken while the bot keeps running."""
+    """A consistent copy, taken while the bot keeps running. It is written beside ``destination``
+    and put in its place only once whole, so a failed backup never replaces the last good one."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     path = _sqlite_path(url)
-    if path is not None:
-        if not path.exists():
-            raise ServiceError(f"数据库文件不存在：{path}")
-        with sqlite3.connect(path) as source, sqlite3.connect(destination) as target:
-            source.backup(target)  # the online backup API: a consistent snapshot, WAL included
-        return destination
+    if path is not None and not path.exists():
+        raise ServiceError(f"数据库文件不存在：{path}")
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        if path is not None:
+            with sqlite3.connect(path) as source, sqlite3.connect(partial) as target:
+                source.backup(target)  # the online backup API: a consistent snapshot, WAL included
+        else:
+            _pg_dump(url, partial)
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return destination
+
+
+def _pg_dump(url: str, file: Path) -> None:
     target, environment = _pg_target(url)
-    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}", target],
+    result = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={file}", target],
                             env=environment, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ServiceError(f"pg_dump 失败：{result.stderr.strip()}")
     # pg_dump can report success for a file it could not finish writing (seen on a full disk: an
     # empty file, exit status 0); a backup is whole only if pg_restore can read its table of contents.
-    listing = subprocess.run([_tool("pg_restore"), "--list", str(destination)], capture_output=True, text=True,
+    listing = subprocess.run([_tool("pg_restore"), "--list", str(file)], capture_output=True, text=True,
                              check=False)
     if listing.returncode != 0:
-        raise ServiceError(f"备份文件 {destination} 没有写完整，不能用来恢复：请检查磁盘空间后重新备份。")
-    return destination
+        raise ServiceError("备份没有写完整，不能用来恢复：请检查磁盘空间后重新备份。")
 
 
 def restore(url: str, source: Path) -> None:

@@ -16,6 +16,7 @@ from seed import UNIT_DIRECTORY, seed_path
 from tasks.backup import backup, restore
 from tasks.clock import FixedClock
 from tasks.db import make_engine
+from tasks.errors import ServiceError
 from tasks.events import Actor
 from tasks.models import UnitAlias
 from tasks.plan.importer import prepare_database
@@ -75,3 +76,15 @@ def test_a_password_given_as_a_url_parameter_leaves_the_command_line_too(
     assert "Hush" not in " ".join(argv) and "connect_timeout=5" in argv[-1]
     assert "Hush" not in " ".join(listing)
     assert environment["PGPASSWORD"] == "Hush"
+
+
+def test_a_failed_backup_leaves_the_last_good_one_in_place(postgres_database: str, tmp_path: Path) -> None:
+    engine = prepared(postgres_database)
+    engine.dispose()
+    path = backup(postgres_database, tmp_path / "taskbot.backup")
+    good = path.read_bytes()
+    gone = make_url(postgres_database).set(database="taskbot_no_such_database").render_as_string(hide_password=False)
+    with pytest.raises(ServiceError, match="pg_dump 失败"):
+        backup(gone, path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["taskbot.backup"]  # nothing half-written beside it

@@ -15,14 +15,11 @@ from tasks.errors import ServiceError
 
 def backup(cli: Invocation) -> int:
     destination: Path = cli.args.path
-    existed = destination.exists()
     try:
         path = take_backup(cli.settings.database_url, destination)
     except (OSError, sqlite3.Error, ServiceError) as error:
         if not disk_is_full(destination.parent):
             raise
-        if not existed:  # half a backup looks like a whole one to whoever restores from it later
-            destination.unlink(missing_ok=True)
         raise ServiceError(f"磁盘已满，备份没有写完：{destination.parent} 所在的磁盘没有剩余空间，"
                            "请腾出空间或换一个位置后重试。") from error
     cli.print(f"已备份到 {path}")
