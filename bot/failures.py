@@ -130,7 +130,7 @@ def explain(error: BaseException, database_url: str | None) -> tuple[str, int]:
         return _unreachable_telegram(error), 1
     if _is(error, "telegram.error", "TelegramError"):
         return f"Telegram 拒绝了请求（{error}）：请检查机器人的设置后重试。", 1
-    if _is(error, "sqlalchemy.exc", "ArgumentError"):  # SQLAlchemy cannot read the URL, or has no such dialect
+    if _is(error, "tasks.db", "DatabaseUrlError"):  # SQLAlchemy cannot read the URL, or has no such dialect
         from bot.config import malformed_database_url
 
         return malformed_database_url(safe_url(database_url)), 1

@@ -54,8 +54,19 @@ def libpq_url(url: str) -> str:
     return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be read, or names a database kind taskbot has no driver for."""
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
+    try:
+        return _engine_for(url)
+    except exc.ArgumentError as error:  # raised here only by the URL: later it would mean a bug in a query
+        raise DatabaseUrlError(str(error)) from error
+
+
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, json_serializer=dumps)
         event.listen(engine, "connect", _configure_sqlite)
