@@ -247,7 +247,11 @@ def stored_payload(kind: NotificationKind, payload: Payload) -> dict[str, Any]:
     expected = PAYLOADS[kind]
     if type(payload) is not expected:
         raise TypeError(f"a {kind} notification carries {expected.__name__}, not {type(payload).__name__}")
-    return payload.model_dump(mode="json", exclude_unset=True)
+    stored = payload.model_dump(mode="json", exclude_unset=True)
+    # Checked again as it will be read back at send time: a payload built without validation
+    # (model_construct) or changed after it was built fails here, before its row exists.
+    expected.model_validate(stored)
+    return stored
 
 
 def parse_payload(kind: str, stored: dict[str, Any]) -> Payload:

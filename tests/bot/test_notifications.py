@@ -138,6 +138,17 @@ def test_a_payload_missing_a_field_is_refused_when_queued_and_nothing_is_written
         assert session.exec(select(Outbox)).all() == []
 
 
+def test_a_payload_built_without_validation_is_refused_when_queued(engine: Engine, clock: FixedClock) -> None:
+    """A payload that skipped its checks (model_construct) without a field is caught by enqueue
+    itself, not by the renderer at send time."""
+    with pytest.raises(ValidationError, match="tasks"), transaction(engine) as session:
+        office = _office(session, clock)
+        enqueue(session, clock, office, NotificationKind.URGE, Urge.model_construct(urger="督办办", unit="区商务局"),
+                "urge:1")
+    with Session(engine) as session:
+        assert session.exec(select(Outbox)).all() == []
+
+
 def test_a_payload_of_another_kind_is_refused_when_queued_and_nothing_is_written(engine: Engine,
                                                                                  clock: FixedClock) -> None:
     verified = EXAMPLES[NotificationKind.COMPLETION_VERIFIED][0]
