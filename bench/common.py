@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from sqlalchemy import Engine, insert
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from bot.config import DEFAULT_IN_FLIGHT
@@ -159,7 +160,7 @@ def scratch_database(bench: str, backend: str, admin_url: str = ADMIN_URL) -> It
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -509,7 +509,7 @@ def _digest(payload: Digest) -> Reply:
     return page.reply()
 
 
-# One renderer per kind; tests/bot/test_render.py checks that every kind has one. Each renderer
+# One renderer per kind; tests/bot/test_notifications.py checks that every kind has one. Each renderer
 # takes its kind's payload type (tasks.notifications.PAYLOADS), so the table is typed loosely.
 RENDERERS: dict[NotificationKind, Callable[[Any], Reply]] = {
     NotificationKind.COMPLETION_REPORTED: _completion_reported,
