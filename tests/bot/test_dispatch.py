@@ -50,6 +50,16 @@ def queue_rounds(engine: Engine, clock: Clock, server: SandboxServer, chats: lis
         return members
 
 
+def rounds_received(server: SandboxServer, chat_id: int) -> list[str]:
+    """The rounds (第N轮) a chat received, in the order they arrived."""
+    return [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(chat_id)]
+
+
+def assert_every_row_sent(engine: Engine) -> None:
+    with transaction(engine) as session:
+        assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+
+
 def test_round_robin_interleaves_chats() -> None:
     assert round_robin([1, 1, 1, 2, 2, 3]) == [0, 3, 5, 1, 4, 2]
 
@@ -99,8 +109,7 @@ def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
         elapsed = asyncio.run(run())
         assert server.state.rejected == []  # not one 429
         assert len(server.messages()) == 120
-        with transaction(prepared_engine) as session:
-            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert_every_row_sent(prepared_engine)
         assert elapsed >= 2.0  # three messages to each chat need at least two one-second gaps
     finally:
         server.stop()
@@ -133,11 +142,9 @@ def test_two_senders_deliver_each_notification_once_when_a_chat_makes_rows_wait_
 
         asyncio.run(run())
         for member in members:
-            rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(member.chat_id)]
-            assert rounds == ["0", "1", "2", "3", "4"]  # each notification received once, in order
+            assert rounds_received(server, member.chat_id) == ["0", "1", "2", "3", "4"]  # each notification received once, in order
         assert server.state.rejected == []
-        with transaction(prepared_engine) as session:
-            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert_every_row_sent(prepared_engine)
     finally:
         server.stop()
 
@@ -166,10 +173,8 @@ def test_a_sender_whose_lease_ran_out_leaves_its_waiting_rows_to_the_sender_that
                 return claimed
 
         assert asyncio.run(run()) == 2  # the two still waiting in the first sender's pass
-        rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(7300)]
-        assert rounds == ["0", "1", "2"]  # each once, in order
-        with transaction(prepared_engine) as session:
-            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert rounds_received(server, 7300) == ["0", "1", "2"]  # each once, in order
+        assert_every_row_sent(prepared_engine)
     finally:
         server.stop()
 
@@ -245,10 +250,8 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
         assert server.state.most_sending > 1  # several chats' messages on the wire at once
         assert server.state.overlapped == []  # never two to one chat
         for member in members:
-            rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(member.chat_id)]
-            assert rounds == ["0", "1", "2"]  # each chat's messages in the order they were queued
-        with transaction(prepared_engine) as session:
-            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+            assert rounds_received(server, member.chat_id) == ["0", "1", "2"]  # each chat's messages in the order they were queued
+        assert_every_row_sent(prepared_engine)
     finally:
         server.stop()
 
@@ -339,10 +342,8 @@ def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_eng
                 return await OutboxSender(ctx, bot).deliver_due()
 
         assert asyncio.run(run()) == 2
-        rounds = [re.search(r"第(\d)轮", m["text"]).group(1) for m in server.messages(7100)]
-        assert rounds == ["0", "1", "2"]  # each once, in order
-        with transaction(prepared_engine) as session:
-            assert {r.status for r in session.exec(select(Outbox)).all()} == {"sent"}
+        assert rounds_received(server, 7100) == ["0", "1", "2"]  # each once, in order
+        assert_every_row_sent(prepared_engine)
     finally:
         server.stop()
 
