@@ -45,11 +45,12 @@ class WebhookPusher:
     retry_delay: float = 0.5
 
     last_error: str = ""
+    stopped: bool = False  # set when the webhook is removed or the server stops: run() returns
 
     async def run(self) -> None:
         headers = {SECRET_HEADER: self.secret} if self.secret else {}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
-            while True:
+            while not self.stopped:
                 update = self.next_update()
                 if update is None:
                     await self.wait_for_updates(1.0)

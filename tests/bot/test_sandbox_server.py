@@ -192,3 +192,12 @@ def test_set_webhook_is_checked_as_telegram_checks_it(server: SandboxServer) -> 
     assert call(server, set_then_delete) == ("https://a.example.org:8443/u", "")
     server.send_text(server.person(5, "人"), "你好")
     assert [u["message"]["text"] for u in call(server, lambda bot: bot.get_updates())] == ["你好"]  # polling again
+
+
+def test_a_server_with_a_webhook_set_stops_and_leaves_no_thread_behind() -> None:
+    # The terminal sandbox and every test stop their server this way; a pusher that kept its
+    # thread alive would spin there for the rest of the process.
+    server = SandboxServer().start_in_thread()
+    call(server, lambda bot: bot.set_webhook("http://127.0.0.1:9/updates"))  # nobody listens there
+    server.stop()
+    assert server._thread is not None and not server._thread.is_alive()
