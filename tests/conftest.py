@@ -129,3 +129,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file, and of the other files, stays
+    # pytest-xdist's loadgroup keeps a group on one worker by adding "@group" to the node ids it
+    # hands out (it has run its part of this hook by now). Where that no longer takes, the groups'
+    # shared work is done again on every worker without a word: say so instead.
+    if getattr(config.option, "loadgroup", False):
+        lost = [item.nodeid for item in items
+                if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rpartition("]")[2]]
+        if lost:
+            raise pytest.UsageError(f"--dist loadgroup does not group {lost[0]} (pytest-xdist and pytest "
+                                    "versions that do not work together?)")

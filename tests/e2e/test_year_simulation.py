@@ -24,7 +24,7 @@ from tasks.clock import FixedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
 from tasks.db import make_engine, transaction
-from tasks.models import Assignment, Outbox, Task, Unit
+from tasks.models import Outbox
 from tasks.plan.units import UnitDirectory
 from tests.databases import BACKENDS, empty_postgres
 from tests.e2e.year import (
@@ -34,6 +34,7 @@ from tests.e2e.year import (
     SH,
     START,
     expected,
+    live_assignments,
     nine,
     scripted_events,
     seed_with_people,
@@ -91,9 +92,7 @@ def simulate(url: str):
         asyncio.run(run())
         with transaction(engine) as session:
             rows = list(session.exec(select(Outbox).order_by(col(Outbox.id))).all())
-            assignments = session.exec(
-                select(Assignment.id, Unit.name, Task.ref, Task.deadline, Task.recurrence, Assignment.created_at)
-                .join(Task).join(Unit).where(Assignment.status != "withdrawn")).all()
+            assignments = live_assignments(session)
         return rows, assignments, server.messages(), list(server.state.rejected)
     finally:
         server.stop()

@@ -145,6 +145,14 @@ def find(session: Session, ref: str, unit_name: str) -> Duty:
     return duty_by_assignment(session, assignment.id)
 
 
+def live_assignments(session: Session) -> list:
+    """(id, unit, task ref, deadline, recurrence, created) of every assignment not withdrawn: what
+    ``expected`` computes the schedule from."""
+    return list(session.exec(
+        select(Assignment.id, Unit.name, Task.ref, Task.deadline, Task.recurrence, Assignment.created_at)
+        .join(Task).join(Unit).where(Assignment.status != "withdrawn")).all())
+
+
 def sent_steps(rows: list[Outbox]) -> Counter:
     """(recipient, assignment, rule, occurrence, local day) for every step any message carried."""
     found: Counter = Counter()
