@@ -134,6 +134,9 @@ class Command:
     help: str
     run: str  # "module:function" in bot.cli, imported when this command runs
     arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    # Read (and so checked) before the command's own modules load: a mistake in config.toml is
+    # said at once, without waiting for the database layer or Telegram's library to import.
+    reads_settings: bool = True
 
 
 COMMANDS = (
@@ -149,7 +152,8 @@ COMMANDS = (
     Command("restore", "用备份替换数据库内容（先停止机器人）", "backups:restore", _restore_arguments),
     Command("worker", "只运行计划和发送（可多进程，不接收消息）", "serve:worker", _worker_arguments),
     Command("sandbox", "本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话", "serve:sandbox"),
-    Command("deadline", "查看完成时限的识别结果", "deadline:deadline", _deadline_arguments),
+    # Reads the settings only when no --year is given: with one it starts without pydantic.
+    Command("deadline", "查看完成时限的识别结果", "deadline:deadline", _deadline_arguments, reads_settings=False),
 )
 
 
@@ -187,6 +191,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
     configure_logging(args.log_level)
     invocation = Invocation(args, stdin or sys.stdin, stdout, clock)
     try:
+        if next(command for command in COMMANDS if command.name == args.command).reads_settings:
+            _ = invocation.settings  # read now, for its checks; the command finds them loaded
         return command_function(args.command)(invocation)
     except (Exception, KeyboardInterrupt) as error:  # one sentence on stderr, the traceback in the debug log
         if isinstance(error, BrokenPipeError) and stdout is sys.stdout:

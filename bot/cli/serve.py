@@ -134,8 +134,10 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
     cli.print(f"数据库：{safe_url(url)}；内置文档已{'导入' if summary.changed else '就绪'}；"
               f"沙盒时间：{clock.now().astimezone(settings.timezone):%Y-%m-%d %H:%M}")
     policy, calendar = cli.policy()
+    # Not paced: the local server is the only one listening and sets no flood limits, so keeping
+    # to Telegram's second per chat would only make someone trying the bot wait for each page.
     ctx = BotContext(engine, clock, settings.timezone, cli.seed_directory.district, outbox_interval=0.1,
-                     policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight)
+                     policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight, paced=False)
     runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
     try:
         run_console(runtime, cli.stdin, cli.out, interactive=cli.stdin.isatty())

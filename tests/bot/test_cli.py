@@ -264,6 +264,14 @@ def test_deadline_loads_neither_telegram_nor_the_sandbox() -> None:
     assert not [p for p in ("telegram", "bot.sandbox", "sqlalchemy", "apscheduler") if loaded(modules, p)]
 
 
+def test_a_mistake_in_the_config_is_said_before_the_command_loads_the_database_layer(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('timezone = "Asia/Beijing"\n', encoding="utf-8")
+    _output, modules = modules_loaded_by("--config", str(config), "outbox")
+    assert loaded(modules, "bot.config")
+    assert not [p for p in ("telegram", "sqlmodel", "bot.cli.office", "bot.render") if loaded(modules, p)]
+
+
 def test_every_command_has_a_function_that_runs_it() -> None:
     from bot.cli import COMMANDS, build_parser, command_function
 

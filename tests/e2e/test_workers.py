@@ -36,7 +36,7 @@ def test_three_workers_send_each_notification_once(postgres_database: str) -> No
             server.person(user_id, unit.name)
             code = create_invite(session, clock, ADMIN, Role.MEMBER, unit).code
             redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=unit.name, is_group=False)
-        queue_one_per_new_chat(session, clock, server, 300, 30_000, "queued")  # and a queue already waiting
+        queue_one_per_new_chat(session, clock, server, 120, 30_000, "queued")  # and a queue already waiting
     env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "bot.cli", "--database-url", postgres_database, "--now", "2021-10-15T09:05",
                "worker", "--base-url", server.base_url, "--until-idle"]
