@@ -58,6 +58,20 @@ class DatabaseUrlError(ValueError):
     """The database URL cannot be read, or names a database kind taskbot has no driver for."""
 
 
+# PostgreSQL's wire protocol counts a statement's parameters in 16 bits.
+POSTGRES_MAX_PARAMETERS = 65_535
+
+
+def parameter_limit(connection: Connection) -> int:
+    """The most bind parameters one statement may carry on ``connection``. SQLite's is its build's:
+    999 before 3.32 (still the system SQLite of some long-lived distributions), 32,766 since, more
+    where a distribution raised it; the connection says which."""
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        return driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)  # type: ignore[union-attr]
+    return POSTGRES_MAX_PARAMETERS
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:

@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col, select
 from tasks import tally
 from tasks.bulk import load_rows
 from tasks.clock import Clock, db_time
+from tasks.db import parameter_limit
 from tasks.events import Actor, event_row
 from tasks.models import (
     Assignment,
@@ -46,10 +47,10 @@ TRACKED_KINDS = ("workpoint", "task", "project")
 # a row above a task does not change that task.
 AUDITED_TASK_FIELDS = ("kind", "number", "category", "topic", "text", "deadline", "start",
                        "deadline_text", "recurrence", "parent_id", "status")
+# Rows in one INSERT … RETURNING, and values in one IN list, at most: a plan may hold more tasks
+# than a statement may carry parameters (tasks.db.parameter_limit), so anything written or read
+# per task goes in slices of this many, or fewer where the database's limit is lower.
 INSERT_BATCH = 2000
-# Values in one IN list. A statement carries at most 65,535 parameters on PostgreSQL (the
-# protocol counts them in 16 bits) and 32,766 on a default SQLite build; a plan may hold more
-# tasks than that, so anything listed per task is read in slices of this many.
 SELECT_BATCH = 10_000
 PROJECT_FIELDS = ("region", "nature", "content", "total_investment", "funds", "implementing_unit",
                   "manager", "period_text", "benefit")
@@ -106,10 +107,15 @@ class _Store:
 
     def insert_returning(self, table: type[SQLModel], rows: list[dict[str, Any]], *returning: Any) -> list[Any]:
         """INSERT … RETURNING in batches, for the rows a re-import adds and must name in its events."""
+        if not rows:
+            return []
         connection = self.session.connection()
+        batch = max(1, min(INSERT_BATCH, parameter_limit(connection) // len(rows[0])))
+        # SQLAlchemy sends the rows of one call as multi-row INSERTs of its own page size.
+        statement = insert(table).returning(*returning).execution_options(insertmanyvalues_page_size=batch)
         returned: list[Any] = []
-        for start in range(0, len(rows), INSERT_BATCH):
-            returned += connection.execute(insert(table).returning(*returning), rows[start:start + INSERT_BATCH]).all()
+        for start in range(0, len(rows), batch):
+            returned += connection.execute(statement, rows[start:start + batch]).all()
         return returned
 
     def write_events(self) -> None:
@@ -282,9 +288,10 @@ def _select_in(session: Session, table: type[SQLModel], column: Any, values: Ite
     """The rows of ``table`` whose ``column`` is one of ``values``, in statements of at most
     SELECT_BATCH parameters each (see there)."""
     values = list(values)
+    batch = min(SELECT_BATCH, parameter_limit(session.connection()))
     rows: list[Any] = []
-    for start in range(0, len(values), SELECT_BATCH):
-        rows += session.exec(select(table).where(col(column).in_(values[start:start + SELECT_BATCH]))).all()
+    for start in range(0, len(values), batch):
+        rows += session.exec(select(table).where(col(column).in_(values[start:start + batch]))).all()
     return rows
 
 
