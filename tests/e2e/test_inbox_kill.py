@@ -23,7 +23,7 @@ from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.models import Inbox, InboxStatus, Report, Role, Task
 from tests.factories import EXHIBITION, bind, seed_plan
-from tests.processes import RunProcess, free_port
+from tests.processes import ForkServer, RunProcess, free_port
 
 UPDATES = 500
 PEOPLE = (701, 702, 703, 704)
@@ -83,20 +83,15 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
                 time.sleep(0.2)
 
     writer = threading.Thread(target=stream, daemon=True)
+    # Each run a fork of one process that imported taskbot: a restart does not wait for Python to
+    # start, and the test does not pay for the imports again at each of its kills.
+    forks = ForkServer()
     starts = 0
 
-    def held() -> RunProcess:  # started, waiting for its go: a restart does not wait for Python to start
+    def start() -> RunProcess:
         nonlocal starts
         starts += 1
-        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options, held=True)
-
-    next_run = held()
-
-    def start() -> RunProcess:
-        nonlocal next_run
-        run, next_run = next_run, held()
-        run.go()
-        return run
+        return RunProcess(database_url, server, tmp_path, f"run{starts}", *options, forks=forks)
 
     run = start()
     kills = 0
@@ -125,7 +120,7 @@ def test_killed_runs_handle_every_update_exactly_once(database_url: str, tmp_pat
         settle(engine, run)
     finally:
         run.stop()
-        next_run.stop()
+        forks.stop()
         server.stop()
 
     with transaction(engine) as session:
