@@ -138,11 +138,10 @@ class Forked:
 
 
 class RunProcess:
-    """A `taskbot run` process; its output goes to files. ``held``: it waits for go() (see
-    held_taskbot). ``forks``: forked by that fork server, at once (held is then moot)."""
+    """A `taskbot run` process; its output goes to files. ``forks``: forked by that fork server."""
 
     def __init__(self, database_url: str, server: SandboxServer, folder: Path, name: str, *options: str,
-                 held: bool = False, forks: ForkServer | None = None) -> None:
+                 forks: ForkServer | None = None) -> None:
         self.out, self.err = folder / f"{name}.out", folder / f"{name}.err"
         arguments = taskbot_run(database_url, server, *options)
         self.process: subprocess.Popen | Forked
@@ -150,14 +149,7 @@ class RunProcess:
             self.process = forks.start(arguments["args"][3:], arguments["env"], self.out, self.err)
             return
         with self.out.open("w") as out, self.err.open("w") as err:
-            if held:
-                command = arguments["args"][3:]  # after `python -m bot.cli`
-                self.process = held_taskbot(command, env=arguments["env"], stdout=out, stderr=err)
-            else:
-                self.process = subprocess.Popen(**arguments, stdout=out, stderr=err)
-
-    def go(self) -> None:
-        go(self.process)
+            self.process = subprocess.Popen(**arguments, stdout=out, stderr=err)
 
     def output(self) -> str:
         return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")

@@ -25,6 +25,7 @@ from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
 from tasks.models import Outbox
 from tests.e2e.year import (
+    END,
     PEOPLE,
     SCHEDULED_KINDS,
     SH,
@@ -36,7 +37,6 @@ from tests.e2e.year import (
     sent_steps,
 )
 
-END = datetime(2022, 1, 31, 18, tzinfo=SH)
 KILL_CHANCE = 0.1  # of each tick where work is due
 WORKER = Path(__file__).with_name("sim_worker.py")
 SENDING_HOUR = 9  # the policy's send_at, as nine() in tests/e2e/year.py has it
