@@ -111,12 +111,9 @@ class _Store:
             return []
         connection = self.session.connection()
         batch = max(1, min(INSERT_BATCH, parameter_limit(connection) // len(rows[0])))
-        # SQLAlchemy sends the rows of one call as multi-row INSERTs of its own page size.
+        # SQLAlchemy sends the rows as multi-row INSERTs of this many rows each.
         statement = insert(table).returning(*returning).execution_options(insertmanyvalues_page_size=batch)
-        returned: list[Any] = []
-        for start in range(0, len(rows), batch):
-            returned += connection.execute(statement, rows[start:start + batch]).all()
-        return returned
+        return list(connection.execute(statement, rows).all())
 
     def write_events(self) -> None:
         self.load(Event, self.events)

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tasks.events import Actor
 from tasks.models import Assignment, Task
 from tasks.plan import importer
 from tasks.plan.importer import DocumentError, import_file, parse_file
-from tasks.plan.parsed import ParsedPlan
+from tasks.plan.parsed import Item, ParsedPlan
 from tasks.plan.store import ImportSummary, store_plan
 from tasks.plan.units import UnitDirectory
 from tests.dbstate import snapshot
@@ -66,6 +67,20 @@ def test_a_plan_above_the_parameter_limit_re_imports(prepared_engine: Engine, cl
     with Session(prepared_engine) as session:
         assert session.exec(select(func.count()).select_from(Task)).one() == size
         assert session.exec(select(func.count()).select_from(Assignment)).one() == size
+    # A corrected document names a second unit for a third of the tasks: the re-import adds that many
+    # assignments to tasks already stored (INSERT … RETURNING, for the events that name them), their
+    # four columns each again above the statement's limit.
+    departments = [name for name, kind in directory.kinds.items() if kind == "department"]
+    added = size // 3 + 1
+
+    def seconded(item: Item) -> Item:
+        second = next(d for d in departments if d not in item.units)
+        return replace(item, units=[*item.units, second], roles={**item.roles, second: "co"})
+
+    corrected = replace(plan, items=[seconded(item) for item in plan.items[:added]] + plan.items[added:])
+    assert store(prepared_engine, corrected, clock).assignments_changed == added
+    with Session(prepared_engine) as session:
+        assert session.exec(select(func.count()).select_from(Assignment)).one() == size + added
 
 
 def children_of(pid: int) -> list[int]:
