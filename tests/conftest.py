@@ -117,8 +117,8 @@ def bot(database_url: str) -> Iterator[BotHarness]:
 
 # The files whose tests take longest, longest first. pytest-xdist hands tests out in collection
 # order: a long test handed out last keeps one worker busy while the other has nothing left to do.
-SLOW_FIRST = ("tests/e2e/test_inbox_kill.py", "tests/e2e/test_kill_restart.py", "tests/e2e/test_year_simulation.py",
-              "tests/plan/test_import_limits.py", "tests/e2e/test_workers.py", "tests/e2e/test_delivery_kill.py",
+SLOW_FIRST = ("tests/plan/test_import_limits.py", "tests/e2e/test_year_simulation.py", "tests/e2e/test_kill_restart.py",
+              "tests/e2e/test_inbox_kill.py", "tests/e2e/test_workers.py", "tests/e2e/test_delivery_kill.py",
               "tests/bot/test_consumer_lock.py", "tests/bot/test_sandbox_clock.py", "tests/bot/test_sandbox_console.py",
               "tests/plan/test_import_spreadsheets.py", "tests/bot/test_hostile_input.py")
 
