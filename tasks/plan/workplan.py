@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from tasks.plan.deadlines import find_milestones, find_recurrence
-from tasks.plan.document import Paragraph, Table, read_blocks
+from tasks.plan.document import Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
 from tasks.plan.unit_reading import UnitReader
@@ -98,7 +98,13 @@ def _where(line: int) -> str:
 
 def read_workplan(text: str, directory: UnitDirectory, *, year: int | None = None,
                   source: str = "") -> ParsedPlan:
-    blocks = read_blocks(text)
+    """A document given as converted text (.txt / .md)."""
+    return read_document(read_blocks(text), directory, year=year, source=source)
+
+
+def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | None = None,
+                  source: str = "") -> ParsedPlan:
+    """A document as its paragraphs and tables, from converted text or from a Word file."""
     paragraphs = [b for b in blocks if isinstance(b, Paragraph)]
     title = find_title(paragraphs)
     if year is None:
