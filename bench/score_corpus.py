@@ -73,7 +73,7 @@ def score_document(folder: Path) -> DocumentScore:
             continue
         unused.remove(match)
         score.found += 1
-        score.units_right += [compact(u) for u in match.units] == [compact(u) for u in task["units"]]
+        score.units_right += [compact(u) for u in match.units_as_written] == [compact(u) for u in task["units"]]
         got = match.deadline.isoformat() if match.deadline else ""
         score.deadlines_right += got == expected_deadline(task.get("deadline", ""))
     score.extra_items = len([item for item in unused if item.units])

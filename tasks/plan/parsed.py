@@ -60,6 +60,9 @@ class Item:
     number: str = ""
     units: list[str] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # unit -> lead | co
+    officials: list[str] = field(default_factory=list)  # named leaders (责任领导), never units
+    # The 责任单位 names as the document wrote them, in order, vague ones ("相关部门") included.
+    units_as_written: list[str] = field(default_factory=list)
     deadline: date | None = None
     start: date | None = None
     deadline_text: str = ""
@@ -76,6 +79,7 @@ class Item:
         data: dict[str, Any] = {
             "kind": self.kind, "ref": self.ref, "parent": self.parent, "category": self.category,
             "topic": self.topic, "number": self.number, "text": self.text, "units": self.units,
+            "officials": self.officials, "units_as_written": self.units_as_written,
             "lead": self.lead, "co_units": [u for u in self.units if self.roles.get(u) == "co"],
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "start": self.start.isoformat() if self.start else None,

@@ -155,6 +155,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
         parent = Item(
             kind="task", ref=ref, text=task_row.text, category=task_row.area or None,
             topic=task_row.topic or None, number=task_row.number, units=owners.names, roles=owners.roles,
+            officials=owners.officials, units_as_written=owners.as_written,
             deadline=reading.deadline, start=reading.start, deadline_text=task_row.deadline_text,
             recurrence=reading.recurrence or find_recurrence(task_row.text),
             milestones=list(reading.milestones), line=row.line,

@@ -35,7 +35,8 @@ class UnitReader:
         """Separate 牵头单位 and 配合单位 columns: the columns say the roles."""
         leads = self.read_all_lead(lead_text, where, line, problems) if lead_text else UnitList()
         cos = self.read(co_text, where, line, problems) if co_text else UnitList()
-        merged = UnitList(unresolved=leads.unresolved + cos.unresolved, unknown=leads.unknown + cos.unknown)
+        merged = UnitList(unresolved=leads.unresolved + cos.unresolved, unknown=leads.unknown + cos.unknown,
+                          officials=leads.officials + cos.officials, as_written=leads.as_written + cos.as_written)
         merged.assignees = list(leads.assignees)
         taken = set(leads.names)
         merged.assignees += [Assignee(a.unit, CO, a.known, a.via_group) for a in cos.assignees

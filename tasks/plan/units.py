@@ -85,6 +85,9 @@ class UnitList:
     assignees: list[Assignee] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    officials: list[str] = field(default_factory=list)  # named people (责任领导), never units
+    # Every name as the document wrote it, in its order, vague ones included: what the office reads.
+    as_written: list[str] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -101,18 +104,28 @@ class UnitList:
 
 # --- tokenising ---------------------------------------------------------------
 
-# 牵头单位：… is not a plain label: it marks roles and is read clause by clause below.
-_LABEL = re.compile(r"^(?:责任单位|责任部门|责任主体|负责单位)\s*[:：]\s*")
-_CLAUSE_SPLIT = re.compile(r"[;；。,，\n]+")
-_NAME_SPLIT = re.compile(r"[、/／\s]+")
+# A label inside a 责任单位 text says what the names after it are, up to the next label:
+# "牵头单位：A、B；责任单位：C", "主办单位:A,协办单位:B", "责任领导：张三；牵头单位：区发改局".
+_SEGMENT_LABEL = re.compile(
+    r"(?:^|(?<=[;；。,，\s(（\[【]))(?P<label>[\u4e00-\u9fff]{0,6}?"
+    r"(?:单位|部门|领导|责任人|负责人|主体|处室|科室|牵头|配合|协办|参与))\s*[:：]\s*")
+_OFFICIAL_LABEL = re.compile(r"领导|责任人|负责人")
+_LEAD_WORDS = re.compile(r"牵头|主办|主责|主抓")
+_CO_WORDS = re.compile(r"配合|协办|协同|参与|协助|协作|数据提供")
+_CLAUSE_SEPARATORS = frozenset(";；。,，\n")
+_NAME_SEPARATORS = frozenset("、/／ \t\n")
+_OPENING, _CLOSING = "（(〔[【", "）)〕]】"
 _AND_SPLIT = re.compile(r"以及|及(?!时)")
 _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
+# "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
+_ETC_BEFORE_GROUP = re.compile(
+    r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
 _SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
-_LEAD_LABEL = re.compile(r"^(?:牵头单位|牵头部门|牵头|主责单位|主责部门)\s*[:：]\s*")
-_CO_LABEL = re.compile(r"^(?:配合单位|配合部门|配合|协办单位|协办部门|参与单位|协助单位)\s*[:：]\s*")
 _LEAD_SUFFIX = re.compile(r"(?:牵头负责|牵头|负责)$")
 _CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助)$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
+# ▲ or ★ before a name marks the lead unit in many tables.
+_LEAD_MARK = re.compile(r"^[▲△★☆*＊]+")
 _PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
 # A place name at the start of a unit name: 城关区 in 城关区发改委, 区 in 区财政局.
 _PLACE_PREFIX = re.compile(r"^(?P<place>.*?(?:自治区|自治州|自治县|特区|新区|林区|省|市|州|盟|旗|区|县))(?P<rest>.+)$")
@@ -127,36 +140,83 @@ class _Name:
     after_and: bool = False  # joined to the previous name by 及, so it may share its place
 
 
-def _tokenise(text: str) -> tuple[list[_Name], bool]:
-    """Names in document order with any explicit role; and whether duty is shared."""
+def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
+    """Split at any of ``separators`` except inside brackets: "各县〔市、区〕政府" and
+    "县发改局(粮食局)" are one name each."""
+    pieces: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for character in text:
+        if character in _OPENING:
+            depth += 1
+        elif character in _CLOSING and depth:
+            depth -= 1
+        if character in separators and depth == 0:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+    pieces.append("".join(current))
+    return pieces
+
+
+def _label_role(label: str) -> Role | Literal["official"] | None:
+    if _OFFICIAL_LABEL.search(label):
+        return "official"
+    if _LEAD_WORDS.search(label):
+        return LEAD
+    if _CO_WORDS.search(label):
+        return CO
+    return None
+
+
+def _segments(text: str) -> list[tuple[Role | Literal["official"] | None, str]]:
+    """The text cut at its labels, each piece with the role its label gives."""
+    segments: list[tuple[Role | Literal["official"] | None, str]] = []
+    role: Role | Literal["official"] | None = None
+    position = 0
+    for match in _SEGMENT_LABEL.finditer(text):
+        segments.append((role, text[position:match.start()]))
+        role, position = _label_role(match["label"]), match.end()
+    segments.append((role, text[position:]))
+    return [(r, t) for r, t in segments if t.strip(" ;；。,，\n")]
+
+
+def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
+    """Names in document order with any explicit role; whether duty is shared; named officials."""
     text = fold_width(strip_markup(text)).strip()
-    text = _LABEL.sub("", text)
+    if text[:1] in "[【" and text[-1:] in "]】":
+        text = text[1:-1]
     shared_duty = bool(_SHARED_DUTY.search(text))
     text = _SHARED_DUTY.sub("", text)
     names: list[_Name] = []
-    for clause in _CLAUSE_SPLIT.split(text):
-        clause = clause.strip()
-        if not clause:
-            continue
-        clause_role: Role | None = None
-        if m := _LEAD_LABEL.match(clause):
-            clause_role, clause = LEAD, clause[m.end():]
-        elif m := _CO_LABEL.match(clause):
-            clause_role, clause = CO, clause[m.end():]
-        elif _LEAD_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
-            clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
-        elif _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
-            clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
-        for piece in _NAME_SPLIT.split(clause):
-            for part_index, part in enumerate(_AND_SPLIT.split(piece)):
-                part = _TRAILING_ETC.sub("", part.strip()).strip()
-                role = clause_role
-                if m := _INLINE_ROLE.search(part):
-                    role = LEAD if m.group(1) in ("牵头", "主责") else CO
-                    part = _INLINE_ROLE.sub("", part).strip()
-                if part:
-                    names.append(_Name(part, role, after_and=part_index > 0))
-    return names, shared_duty
+    officials: list[str] = []
+    for segment_role, segment in _segments(text):
+        for clause in split_outside_brackets(segment, _CLAUSE_SEPARATORS):
+            clause = clause.strip()
+            if not clause:
+                continue
+            if segment_role == "official":
+                officials += [o.strip() for o in split_outside_brackets(clause, _NAME_SEPARATORS) if o.strip()]
+                continue
+            clause_role: Role | None = segment_role
+            if clause_role is None and _LEAD_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
+                clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
+            elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
+                clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
+            for piece in split_outside_brackets(clause, _NAME_SEPARATORS):
+                for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
+                    for part_index, part in enumerate(_AND_SPLIT.split(grouped)):
+                        part = _TRAILING_ETC.sub("", part.strip()).strip()
+                        role = clause_role
+                        if mark := _LEAD_MARK.match(part):
+                            role, part = LEAD, part[mark.end():].strip()
+                        if m := _INLINE_ROLE.search(part):
+                            role = LEAD if m.group(1) in ("牵头", "主责") else CO
+                            part = _INLINE_ROLE.sub("", part).strip()
+                        if part:
+                            names.append(_Name(part, role, after_and=part_index > 0 and etc_index == 0))
+    return names, shared_duty, officials
 
 
 def _share_heads(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
@@ -205,11 +265,11 @@ def guess_kind(name: str) -> str:
 
 def parse_units(text: str, directory: UnitDirectory) -> UnitList:
     """Read one 责任单位 text into ordered assignees; unresolved phrases are listed, not guessed."""
-    names, shared_duty = _tokenise(text)
+    names, shared_duty, officials = _tokenise(text)
     names = _share_tails(_share_heads(names, directory), directory)
     explicit_roles = any(n.role is not None for n in names)
 
-    result = UnitList()
+    result = UnitList(officials=officials)
     seen: dict[str, int] = {}
 
     def add(unit: str, role: Role, known: bool, via_group: str | None = None) -> None:
@@ -222,6 +282,7 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
         result.assignees.append(Assignee(unit, role, known, via_group))
 
     for position, name in enumerate(names):
+        result.as_written.append(name.text)
         if shared_duty:
             role: Role = LEAD
         elif explicit_roles:

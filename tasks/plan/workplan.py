@@ -13,7 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tasks.plan.deadlines import find_milestones, find_recurrence
+from tasks.plan.annotations import LABEL_LINE, read_annotation, split_annotated, split_inline_labels
+from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
 from tasks.plan.document import Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
@@ -29,19 +30,9 @@ class DocumentError(ValueError):
 _TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务)$")
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
-_ARABIC_POINT = re.compile(r"^(?P<number>\d{1,3})\s*[.．、]\s*(?P<text>\S.*)$")
-_CHINESE_POINT = re.compile(r"^[（(](?P<number>[一二三四五六七八九十]+)[）)]\s*(?P<text>\S.*)$")
-_UNIT_LINE = re.compile(r"^(?:责任单位|责任部门|责任主体|牵头单位|牵头部门)\s*[:：]")
-_EMBEDDED_UNITS = (
-    # "…。（公安厅、财政厅、医保局按职责分工负责）" / "（区商务局牵头，区财政局配合）"
-    # (The keyword is looked for ahead, not matched between two runs of the same characters: that
-    # form tried every way to split a long bracket around each keyword in it, 20 s for 100 KB.)
-    re.compile(r"[（(](?=[^（）()]*?(?:负责|牵头|配合))(?P<units>[^（）()]*)[）)]\s*[。.]?$"),
-    # "…（责任单位：区商务局、区财政局）"
-    re.compile(r"[（(](?P<units>(?:责任单位|责任部门|牵头单位|牵头部门)\s*[:：][^（）()]+)[）)]\s*[。.]?$"),
-    # "…。责任单位：区商务局、区财政局。"
-    re.compile(r"(?<=[。；;\s])(?P<units>(?:责任单位|责任部门|牵头单位)\s*[:：].+?)[。.]?$"),
-)
+# 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*[.．、](?!\d)|[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
+                           r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．])\s*")
 _ATTACHMENT_LIST = re.compile(r"^附件\s*[:：]")
 _ATTACHMENT_MARK = re.compile(r"^附件\s*(?P<number>\d+)\s*[:：]?\s*(?P<title>.*)$")
 _TEAM = re.compile(r"^(?P<number>\d{1,2})\s*[.．、]\s*(?P<name>[^，,：:；;。]+?专班)[，,：:。]?\s*(?P<rest>.*)$")
@@ -54,6 +45,9 @@ class _WorkPoint:
     item: Item
     units_text: str = ""
     units_line: int | None = None
+    deadline_text: str = ""
+    labels: set[str] = field(default_factory=set)  # label lines already read (责任单位, 牵头领导 …)
+    heading_only: bool = False  # its sentences below carry their own units: not a task itself
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -114,7 +108,6 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             raise DocumentError("无法从文档中确定年份，请用 --year 指定")
         year = int(match.group(1))
     reading = _Reading(year=year, units=UnitReader(directory))
-    point_pattern = _ARABIC_POINT if any(_ARABIC_POINT.match(p.text) for p in paragraphs) else _CHINESE_POINT
 
     mode, attachment_kind, awaiting_title = "body", "", False
     section: str | None = None
@@ -141,18 +134,18 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             elif attachment_kind == "team":
                 _read_team_paragraph(block, reading)
             continue
-        if (heading := _SECTION.match(content)) and (block.heading or len(content) < 60):
-            section = heading["title"]
+        if LABEL_LINE.match(content):
+            _attach_label_line(block, content, reading)
             continue
-        if _UNIT_LINE.match(content):
-            _attach_units(block, reading)
+        pieces = split_annotated(content)
+        if len(pieces) == 1 and pieces[0][1] is None:
+            if (heading := _SECTION.match(content)) and (block.heading or len(content) < 60):
+                section = heading["title"]
+                continue
+            _read_words(block, content, None, section, reading, first=True)
             continue
-        if match := point_pattern.match(content):
-            _start_point(block, match, section, reading)
-            continue
-        if reading.points and not reading.points[-1].units_text:
-            # A work point that runs over several paragraphs.
-            reading.points[-1].more_text.append(content)
+        for index, (words, annotation) in enumerate(pieces):
+            _read_words(block, words, annotation, section, reading, first=index == 0)
 
     _finish_points(reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
@@ -162,32 +155,83 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     return plan
 
 
-def _start_point(block: Paragraph, match: re.Match[str], section: str | None, reading: _Reading) -> None:
-    text = match["text"].strip()
-    units_text = ""
-    for pattern in _EMBEDDED_UNITS:
-        if embedded := pattern.search(text):
-            units_text = embedded["units"]
-            text = text[: embedded.start()].rstrip()
-            break
+def _numbering(text: str) -> re.Match[str] | None:
+    return _POINT_NUMBER.match(text)
+
+
+def _read_words(block: Paragraph, words: str, annotation: str | None, section: str | None,
+                reading: _Reading, *, first: bool) -> None:
+    """A paragraph's words up to the annotation that closes them (if any)."""
+    last = reading.points[-1] if reading.points else None
+    open_point = last if last is not None and not last.units_text else None
+    if not words:
+        if annotation is not None:
+            if open_point is not None:
+                _annotate(open_point, annotation, block.line)
+            else:
+                reading.problems.append(Problem("unit.orphan", _where(block.line), annotation,
+                                                "这段责任单位前面没有任务，已忽略", block.line))
+        return
+    numbered = _numbering(words)
+    if numbered is None and annotation is None:
+        if open_point is not None:
+            # A point that runs over several paragraphs, or the words after its last annotation.
+            open_point.more_text.append(words)
+        return
+    if numbered is None and open_point is not None and first and not _heading_like(open_point):
+        # The closing words of a point begun in an earlier paragraph.
+        open_point.more_text.append(words)
+        _annotate(open_point, annotation or "", block.line)
+        return
+    if numbered is None and open_point is not None and _heading_like(open_point):
+        # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading.
+        open_point.heading_only = True
+    number = next((g for g in numbered.groups() if g), "") if numbered else ""
+    text = words[numbered.end():].strip() if numbered else words
+    topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
+    _start_point(block, text, number, section, topic, reading)
+    if annotation is not None:
+        _annotate(reading.points[-1], annotation, block.line)
+
+
+def _heading_like(point: _WorkPoint) -> bool:
+    return not point.more_text and len(point.item.text) <= 30
+
+
+def _start_point(block: Paragraph, text: str, number: str, section: str | None, topic: str | None,
+                 reading: _Reading) -> None:
+    text, labelled = split_inline_labels(text)
     heading = re.split(r"[。！？]", text, maxsplit=1)[0]
-    item = Item(kind="workpoint", ref="", text=text, category=section, number=match["number"],
+    item = Item(kind="workpoint", ref="", text=text, category=section, topic=topic, number=number,
                 line=block.line)
-    reading.points.append(_WorkPoint(item, units_text, block.line if units_text else None))
+    reading.points.append(_WorkPoint(item))
     item.ref = "wp:" + compact(heading)[:60]
+    if labelled:
+        _annotate(reading.points[-1], labelled, block.line)
 
 
-def _attach_units(block: Paragraph, reading: _Reading) -> None:
+def _annotate(point: _WorkPoint, annotation: str, line: int) -> None:
+    found = read_annotation(annotation)
+    if found.units_text:
+        point.units_text = "；".join(t for t in (point.units_text, found.units_text) if t)
+        point.units_line = point.units_line or line
+    if found.deadline_text:
+        point.deadline_text = found.deadline_text
+
+
+def _attach_label_line(block: Paragraph, content: str, reading: _Reading) -> None:
     if not reading.points:
         reading.problems.append(Problem("unit.orphan", _where(block.line), block.text,
                                         "这一行责任单位前面没有工作要点，已忽略", block.line))
         return
     point = reading.points[-1]
-    if point.units_text:
+    label = compact(re.split(r"[:：]", content, maxsplit=1)[0])
+    if label in point.labels:
         reading.problems.append(Problem("unit.duplicate_line", _where(block.line), block.text,
-                                        f"工作要点{point.item.number}已有责任单位，这一行已忽略", block.line))
+                                        f"工作要点{point.item.number}已有“{label}”，这一行已忽略", block.line))
         return
-    point.units_text, point.units_line = block.text, block.line
+    point.labels.add(label)
+    _annotate(point, content, block.line)
 
 
 def _finish_points(reading: _Reading) -> None:
@@ -196,6 +240,8 @@ def _finish_points(reading: _Reading) -> None:
     expected = 1
     for point in reading.points:
         item = point.item
+        if point.heading_only:
+            continue
         # Joined once: adding each paragraph to the text as it came copied the whole point every
         # time, quadratic in a long one (4 MB of paragraphs after one point took 5 s).
         item.text = "".join([item.text, *point.more_text])
@@ -203,19 +249,28 @@ def _finish_points(reading: _Reading) -> None:
         where = _where(point.units_line or item.line or 0)
         if point.units_text:
             owners = reading.units.read(point.units_text, where, point.units_line, reading.problems)
-            item.units, item.roles = owners.names, owners.roles
+            item.units, item.roles, item.officials = owners.names, owners.roles, owners.officials
+            item.units_as_written = owners.as_written
         else:
             reading.problems.append(Problem("workpoint.no_units", _where(item.line or 0), item.text[:60],
                                             f"工作要点{item.number}没有写责任单位，已导入但无人负责", item.line))
         if item.number.isdigit():
             number = int(item.number)
-            if number != expected:
+            if number not in (expected, 1):
                 reading.problems.append(Problem(
                     "workpoint.numbering", _where(item.line or 0), item.text[:60],
                     f"工作要点序号为{number}，按顺序应为{expected}（序号重复或跳号）；已按原序号导入", item.line))
             expected = number + 1
         item.recurrence = find_recurrence(item.text)
         item.milestones = find_milestones(item.text, reading.year)
+        if point.deadline_text:
+            deadline = read_deadline(point.deadline_text, reading.year)
+            item.deadline_text, item.deadline, item.start = point.deadline_text, deadline.deadline, deadline.start
+            item.recurrence = deadline.recurrence or item.recurrence
+            item.milestones += deadline.milestones
+            if not deadline.understood:
+                reading.problems.append(Problem("deadline.unreadable", where, point.deadline_text,
+                                                f"{deadline.note}；该任务暂无截止日期", point.units_line))
         items.append(item)
     reading.items[:0] = items
 

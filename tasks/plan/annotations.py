@@ -1,0 +1,144 @@
+"""Where a document says who does a task and by when, outside a table.
+
+Paragraph documents put it after the task's words, in one of a few forms:
+
+    …增长7%以上。（区发改局牵头，各镇街按职责分工负责）
+    …增长11%。[牵头单位:县发改局(粮食局);责任单位:各镇人民政府]
+    …增长8%以上。(责任领导:杜新国;牵头单位:区发改局)
+    …。责任单位：区商务局、区财政局；完成时限：9月底前。
+    主办单位:县城投公司,协办单位:住建局、凤城镇。          (a line of its own)
+    问题整改责任单位：区城管委  整改时限：15天             (a line of its own)
+
+Several tasks can share one paragraph, each sentence closed by its own bracket
+("…20%。(市经委牵头)万元工业增加值取水量降低20%。(市节水办、市经委牵头)").
+This module finds those annotations and splits them into the 责任单位 text (read by
+``tasks.plan.units``) and the 完成时限 phrase; it knows nothing of the rest of the document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tasks.plan.units import split_outside_brackets
+from tasks.text import fold_width
+
+_OPENING = "（(〔[【"
+_CLOSING = "）)〕]】"
+_PAIRS = dict(zip(_CLOSING, _OPENING, strict=True))
+
+# A label that introduces units, people or a time limit.
+_UNIT_LABEL = r"[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)"
+_OFFICIAL_LABEL = r"[\u4e00-\u9fff]{0,4}?(?:领导|责任人|负责人)"
+_DEADLINE_LABEL = (r"[\u4e00-\u9fff]{0,4}?(?:完成时限|完成时间|办结时限|整改时限|整改期限|时限要求|时间要求|"
+                   r"时间节点|完成期限|时限|截止时间|计划完成时间)")
+_ANY_LABEL = re.compile(rf"(?:{_UNIT_LABEL}|{_OFFICIAL_LABEL}|{_DEADLINE_LABEL}|牵头|配合|协办)\s*[:：]")
+LABEL_LINE = re.compile(rf"^(?:{_UNIT_LABEL}|{_OFFICIAL_LABEL}|{_DEADLINE_LABEL})\s*[:：]")
+_DEADLINE_SEGMENT = re.compile(
+    rf"(?:^|(?<=[;；。,，\s]))(?:{_DEADLINE_LABEL})\s*[:：]\s*(?P<deadline>[^;；。]*)[;；。]?")
+# The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
+_ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
+_DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:负责|牵头|配合|主办|协办|参与|落实|办理)$")
+# How a unit's name ends, for a bracket that lists names without any duty word: "(市发展改革委,各县〔市、区〕政府)".
+_UNIT_ENDING = re.compile(
+    r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
+    r"管委会|集团|指挥部|海关|办事处|小组|专班|区|县|市|旗)(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
+_NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
+_PIECE_SEPARATORS = frozenset("、,，;；/ ")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    units_text: str
+    deadline_text: str
+
+
+def looks_like_unit_list(text: str) -> bool:
+    """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 …"""
+    pieces = [p.strip() for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS) if p.strip()]
+    return bool(pieces) and all(len(p) <= 30 and _UNIT_ENDING.search(p.rstrip("等")) for p in pieces)
+
+
+def is_annotation(contents: str) -> bool:
+    """Whether a bracket's contents say who is responsible (rather than explain the text)."""
+    text = contents.strip()
+    if not text or len(text) > 300:
+        return False
+    if _ANY_LABEL.match(text):
+        return True
+    last_clause = split_outside_brackets(text, frozenset("，,；;"))[-1].strip()
+    if _DUTY_ENDING.search(last_clause) and _DUTY_ENDING.sub("", last_clause).strip():
+        return True
+    return looks_like_unit_list(text)
+
+
+def _says_duty(contents: str) -> bool:
+    return bool(_ANY_LABEL.match(contents.strip()) or _ROLE_WORDS.search(contents))
+
+
+def _closes_sentence(text: str, start: int, end: int) -> bool:
+    """A bare list of names in brackets is an annotation only where a sentence ends: after 。 or at
+    the start, and before the end, 。 or the next sentence — "镇（街道）、村（社区）" is not one."""
+    before = text[:start].rstrip()
+    after = text[end:].lstrip()
+    sentence_before = not before or before[-1] in "。！？；;.!?"
+    sentence_after = not after or after[0] in "。；;.（(" or bool(_NEXT_NUMBER.match(after))
+    return sentence_before and sentence_after
+
+
+def _bracket_end(text: str, start: int) -> int | None:
+    """Index just after the bracket opened at ``start``, nested brackets included."""
+    depth = 0
+    for index in range(start, len(text)):
+        character = text[index]
+        if character in _OPENING:
+            depth += 1
+        elif character in _CLOSING:
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return None
+
+
+def split_annotated(text: str) -> list[tuple[str, str | None]]:
+    """The text cut after each annotation bracket: [(words, annotation contents), …], the words
+    after the last annotation (if any) with ``None``."""
+    pieces: list[tuple[str, str | None]] = []
+    position = index = 0
+    while index < len(text):
+        if text[index] in _OPENING:
+            end = _bracket_end(text, index)
+            if end is None:
+                break
+            contents = text[index + 1:end - 1]
+            if is_annotation(contents) and (_closes_sentence(text, index, end) or _says_duty(contents)):
+                after = end
+                while after < len(text) and text[after] in "。.；; ":
+                    after += 1
+                pieces.append((text[position:index].strip(), contents.strip()))
+                position = index = after
+                continue
+            index = end
+            continue
+        index += 1
+    if rest := text[position:].strip():
+        pieces.append((rest, None))
+    return pieces
+
+
+_INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])")
+
+
+def split_inline_labels(text: str) -> tuple[str, str | None]:
+    """"…工作。责任单位：区商务局；完成时限：9月底前" -> the words, and the labelled tail."""
+    for match in _INLINE_LABELS.finditer(text):
+        if match.start() > 0:
+            return text[:match.start()].strip(), text[match.start():].strip()
+    return text, None
+
+
+def read_annotation(text: str) -> Annotation:
+    """The units and the time limit an annotation (or a label line) gives."""
+    deadlines = [m["deadline"].strip() for m in _DEADLINE_SEGMENT.finditer(text)]
+    units_text = _DEADLINE_SEGMENT.sub("；", text).strip(" ;；。,，")
+    return Annotation(units_text, "；".join(d for d in deadlines if d))
