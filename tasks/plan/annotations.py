@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.plan.units import split_outside_brackets
+from tasks.plan.units import UNIT_ENDING, split_outside_brackets
 from tasks.text import fold_width
 
 _OPENING = "（(〔[【"
@@ -39,10 +39,6 @@ _DEADLINE_SEGMENT = re.compile(
 # The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
 _ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
 _DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:负责|牵头|配合|主办|协办|参与|落实|办理)$")
-# How a unit's name ends, for a bracket that lists names without any duty word: "(市发展改革委,各县〔市、区〕政府)".
-_UNIT_ENDING = re.compile(
-    r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
-    r"管委会|集团|指挥部|海关|办事处|小组|专班|区|县|市|旗)(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ ")
 
@@ -56,7 +52,7 @@ class Annotation:
 def looks_like_unit_list(text: str) -> bool:
     """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 …"""
     pieces = [p.strip() for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS) if p.strip()]
-    return bool(pieces) and all(len(p) <= 30 and _UNIT_ENDING.search(p.rstrip("等")) for p in pieces)
+    return bool(pieces) and all(len(p) <= 30 and UNIT_ENDING.search(p.rstrip("等")) for p in pieces)
 
 
 def is_annotation(contents: str) -> bool:

@@ -121,8 +121,12 @@ _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
 _SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
-_LEAD_SUFFIX = re.compile(r"(?:牵头负责|牵头|负责)$")
-_CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助)$")
+_LEAD_SUFFIX = re.compile(r"(?:牵头负责|牵头|负责|主办|主责)$")
+_CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同)$")
+# How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
+UNIT_ENDING = re.compile(
+    r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
+    r"管委会|集团|指挥部|海关|办事处|小组|专班|区|县|市|旗)(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
 # ▲ or ★ before a name marks the lead unit in many tables.
 _LEAD_MARK = re.compile(r"^[▲△★☆*＊]+")
@@ -130,6 +134,8 @@ _PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
 # A place name at the start of a unit name: 城关区 in 城关区发改委, 区 in 区财政局.
 _PLACE_PREFIX = re.compile(r"^(?P<place>.*?(?:自治区|自治州|自治县|特区|新区|林区|省|市|州|盟|旗|区|县))(?P<rest>.+)$")
 _BARE_PLACE = re.compile(r"^.+(?:自治区|自治州|自治县|新区|林区|省|市|州|盟|旗|区|县|乡|镇|街道)$")
+# What several places can share: "城关区、当雄县有关部门" (not "区直各部门" after "各街道").
+_SHARED_TAIL = re.compile(r"^(?:有关|相关)?(?:部门|单位|人民政府|政府)$")
 _VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
 
 
@@ -158,6 +164,14 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
             current.append(character)
     pieces.append("".join(current))
     return pieces
+
+
+def _split_and(text: str) -> list[str]:
+    parts = _AND_SPLIT.split(text)
+    joined = [p for part in parts for p in part.split("和")]
+    if len(joined) > len(parts) and all(UNIT_ENDING.search(p.strip()) for p in joined if p.strip()):
+        return joined
+    return parts
 
 
 def _label_role(label: str) -> Role | Literal["official"] | None:
@@ -206,7 +220,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
             for piece in split_outside_brackets(clause, _NAME_SEPARATORS):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
-                    for part_index, part in enumerate(_AND_SPLIT.split(grouped)):
+                    for part_index, part in enumerate(_split_and(grouped)):
                         part = _TRAILING_ETC.sub("", part.strip()).strip()
                         role = clause_role
                         if mark := _LEAD_MARK.match(part):
@@ -238,7 +252,7 @@ def _share_tails(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
     result = list(names)
     for index, name in enumerate(result):
         match = _PLACE_PREFIX.match(name.text)
-        if not match or directory.resolve(name.text) is not None:
+        if not match or directory.resolve(name.text) is not None or not _SHARED_TAIL.match(match["rest"]):
             continue
         tail = match["rest"]
         start = index

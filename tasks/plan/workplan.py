@@ -131,9 +131,11 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
         if mode == "attachment":
             if awaiting_title:
                 attachment_kind, awaiting_title = _attachment_kind(content), False
-            elif attachment_kind == "team":
+                continue
+            if attachment_kind == "team":
                 _read_team_paragraph(block, reading)
-            continue
+                continue
+            # Other attachments (责任分解, 任务分工) are read like the body: their points carry units.
         if LABEL_LINE.match(content):
             _attach_label_line(block, content, reading)
             continue
