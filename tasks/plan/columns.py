@@ -8,21 +8,33 @@ them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tasks.text import compact
 
 TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("序号", "编号"),
-    "area": ("工作事项", "重点工作", "工作领域", "领域", "工作板块", "板块", "工作类别", "重点领域"),
-    "topic": ("任务类别", "任务分类", "类别", "分类", "事项", "子项"),
+    "area": ("工作事项", "重点工作", "工作领域", "领域", "工作板块", "板块", "工作类别", "重点领域", "分块", "项目",
+             "类别", "指标类别"),
+    "topic": ("任务类别", "任务分类", "分类", "事项", "子项"),
     "text": ("任务内容", "工作内容", "具体任务", "工作任务", "主要任务", "任务事项", "具体措施",
-             "工作措施", "任务要求", "目标任务", "重点任务", "任务", "内容"),
-    "units": ("责任部门", "责任单位", "责任主体", "承办单位", "负责单位", "责任处室"),
-    "lead": ("牵头单位", "牵头部门", "主责单位", "主责部门", "牵头"),
-    "co": ("配合单位", "配合部门", "协办单位", "参与单位", "协同单位", "配合"),
+             "工作措施", "任务要求", "目标任务", "重点任务", "任务", "内容", "民生实事", "建设任务",
+             "主要工作", "重点工作任务", "工作目标", "预期目标", "目标", "问题描述", "存在问题", "问题",
+             "问题清单", "指标名称", "主要指标", "整改任务", "实事项目"),
+    "units": ("责任部门", "责任单位", "责任主体", "承办单位", "负责单位", "责任处室", "责任清单", "主体责任单位",
+              "实施单位"),
+    "lead": ("牵头单位", "牵头部门", "主责单位", "主责部门", "牵头", "牵头责任单位", "主办单位"),
+    "co": ("配合单位", "配合部门", "协办单位", "参与单位", "协同单位", "配合", "协同部门", "数据提供单位"),
     "deadline": ("完成时限", "时间节点", "完成时间", "时限", "时间要求", "完成期限", "进度安排",
-                 "时间安排", "截止时间", "完成时限要求"),
+                 "时间安排", "截止时间", "完成时限要求", "计划完成时间", "时限清单", "整改时限", "办结时限"),
+    # Named people, progress and targets: kept apart so that none of them is read as a unit.
+    "officials": ("责任领导", "牵头领导", "分管领导", "包保领导", "联系领导", "督办领导", "责任人", "分管区领导",
+                  "分管市领导", "分管县领导", "区政府分管领导", "市政府分管领导", "县政府分管领导", "牵头市领导",
+                  "牵头区领导", "牵头县领导"),
+    "progress": ("目前完成情况", "完成情况", "进展情况", "是否达到序时进度", "进度评价", "当前进度", "工作进展",
+                 "推进情况", "上半年推进情况", "进度情况"),
+    "target": ("工作指标", "标准", "目标值", "指标", "工作标准", "年度目标", "预期指标"),
     "note": ("备注",),
 }
 
@@ -72,28 +84,39 @@ class Header:
         return len(cells) >= n and all(compact(c) == h for c, h in zip(cells[:n], self.cells, strict=True))
 
 
+_YEAR_PREFIX = re.compile(r"^(?:19|20)\d{2}年(?:度)?")
+
+
+def header_key(cell: str) -> str:
+    """A header cell as compared: "2022年预期目标" is a 预期目标 column."""
+    return _YEAR_PREFIX.sub("", compact(cell))
+
+
 def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]) -> str | None:
-    key = compact(cell)
-    if not key:
+    key = header_key(cell)
+    if not key or len(key) > 16:
         return None
     for field_name, names in columns.items():
         if field_name not in taken and key in names:
             return field_name
-    best: tuple[int, str] | None = None
+    # A compound names its kind last: 重点工作目标任务 is a 目标任务, 牵头领导 is not a 牵头 column.
+    best: tuple[bool, int, str] | None = None
     for field_name, names in columns.items():
         if field_name in taken:
             continue
         for name in names:
-            if len(name) >= 2 and name in key and (best is None or len(name) > best[0]):
-                best = (len(name), field_name)
-    return best[1] if best else None
+            if len(name) >= 2 and name in key:
+                candidate = (key.endswith(name), len(name), field_name)
+                if best is None or candidate[:2] > best[:2]:
+                    best = candidate
+    return best[2] if best else None
 
 
 def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
     mapping: dict[str, int] = {}
     # Exact names first, so 开工竣工时间 is the period and not a start column.
     for index, cell in enumerate(cells):
-        key = compact(cell)
+        key = header_key(cell)
         for field_name, names in columns.items():
             if field_name not in mapping and key in names:
                 mapping[field_name] = index

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import strip_markup
 
 
@@ -86,9 +87,17 @@ def read_blocks(text: str) -> list[Block]:
     # Trailing tabs are kept: they are the empty cells at the end of a table row.
     lines = [raw.replace("\u3000", " ").rstrip(" \r\n") for raw in text.splitlines()]
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
+    flat_tables = {table.first_line: table for table in find_flat_tables(lines, [c is not None for c in cell_rows])}
+    skip_until = 0
     for index, raw in enumerate(lines):
         number = index + 1
-        if not raw.strip():
+        if index < skip_until or not raw.strip():
+            continue
+        if (flat := flat_tables.get(index)) is not None:
+            if blocks and isinstance(blocks[-1], Paragraph):
+                _join(blocks[-1], pieces)
+            blocks.append(Table(line=number, rows=[TableRow(line + 1, cells) for line, cells in flat.rows]))
+            skip_until = flat.end_line
             continue
         cells = cell_rows[index]
         inside_table = bool(blocks) and isinstance(blocks[-1], Table) and _table_follows(lines, cell_rows, index)

@@ -1,0 +1,288 @@
+"""Tables that a conversion flattened to one cell per line.
+
+Copied from a web page or a PDF, a task table often loses its rows: each cell comes on
+a line of its own, sometimes with a line holding only ``|`` between cells, and
+
+- cells merged down several rows (分块, 序号, 牵头领导) appear once and are then missing;
+- a cell holding several units or a long text runs over several lines;
+- one 序号 can hold two rows (开工建设县老年养护楼 / 开工建设老年大学).
+
+So the rows cannot be counted off. They are rebuilt by fitting the cells, in order, to
+the header's columns: every cell goes to the column its content suits best (a number to
+序号, "12月底前" to 完成时限, "区住建局" to 责任单位, a sentence to the task), columns are
+filled left to right within a row, and a new row starts where the cells turn back to an
+earlier column. The best fit over the whole table is found by dynamic programming, so one
+odd cell cannot throw off the rows after it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tasks.plan.columns import Header, detect_header
+from tasks.plan.units import UNIT_ENDING, split_outside_brackets
+from tasks.text import compact, strip_markup
+
+MAX_HEADER_CELLS = 12
+MAX_HEADER_CELL_LENGTH = 16
+# A line that ends such a table: the next attachment, a signature date.
+_TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)")
+_SEPARATORS_ONLY = re.compile(r"^\|+$")
+_NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
+_DEADLINE_WORDS = re.compile(
+    r"(?:\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
+    r"立行立改|即知即改|工作日|\d+\s*[天日]内|底前|月前|前完成)")
+_PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
+_PERSON_LIST_SEPARATORS = frozenset("、，,；; ")
+_UNIT_SEPARATORS = frozenset("、，,；;/ \n")
+_LEAD_MARKS = "▲△★☆*＊"
+
+# What each kind of column accepts, as scores for a cell: higher is a better fit.
+_IMPOSSIBLE = -100.0
+_RESTART = -3.0  # a new row that does not start at its number: allowed, but only when the cells ask for it
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    line: int  # 0-based index of its first line
+
+
+@dataclass
+class FlatTable:
+    first_line: int  # 0-based, the header's first line
+    end_line: int  # 0-based, one past the table's last line
+    rows: list[tuple[int, list[str]]]  # (0-based line, cells) — the header row first
+
+
+def _cell_text(line: str) -> str:
+    return strip_markup(line).strip().strip("|").strip()
+
+
+def _is_header_cell(text: str) -> bool:
+    key = compact(text)
+    return 0 < len(key) <= MAX_HEADER_CELL_LENGTH and not re.search(r"[。，,；;：:、]|^\d+$", key)
+
+
+def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, bool] | None:
+    """A header written one cell per line from ``start``: the header, its cells, the index
+    after its last line, and whether ``|`` separates the cells."""
+    cells: list[str] = []
+    ends: list[int] = []
+    separated = False
+    index = start
+    while index < len(lines) and len(cells) < MAX_HEADER_CELLS:
+        raw = lines[index].strip()
+        if not raw:
+            index += 1
+            continue
+        if _SEPARATORS_ONLY.match(raw):
+            separated = True
+            index += 1
+            continue
+        text = _cell_text(raw)
+        if not _is_header_cell(text):
+            break
+        separated = separated or raw.endswith("|")
+        cells.append(text)
+        ends.append(index + 1)
+        index += 1
+    # The longest run that reads as a header and ends on a name we know (a body cell right after
+    # a header, such as a short area name, is not part of it).
+    for count in range(len(cells), 1, -1):
+        header = detect_header(cells[:count])
+        if header is not None and header.kind == "task" and count - 1 in header.columns.values():
+            return header, cells[:count], ends[count - 1], separated
+    return None
+
+
+def _tokens(lines: list[str], start: int, separated: bool) -> tuple[list[_Cell], int]:
+    """The body's cells from ``start`` up to where the table ends, and that end."""
+    cells: list[_Cell] = []
+    index = start
+    pending: list[str] = []
+    pending_line = start
+    last_separator = start
+    while index < len(lines):
+        raw = lines[index].strip()
+        if not raw:
+            index += 1
+            continue
+        text = _cell_text(raw)
+        if _TABLE_END.match(text) or (_is_header_cell(text) and _header_at(lines, index) is not None):
+            break
+        if separated:
+            if _SEPARATORS_ONLY.match(raw):
+                bars = raw.count("|")
+                cells.append(_Cell("".join(pending), pending_line))
+                cells += [_Cell("", index)] * (bars - 1)
+                pending, last_separator = [], index + 1
+            elif raw.endswith("|"):
+                if not pending:
+                    pending_line = index
+                pending.append(text)
+                cells.append(_Cell("".join(pending), pending_line))
+                pending, last_separator = [], index + 1
+            else:
+                if not pending:
+                    pending_line = index
+                pending.append(text)
+        else:
+            cells.append(_Cell(text, index))
+            last_separator = index + 1
+        index += 1
+    if separated:
+        # Words after the last separator are not a cell of this table: the text goes on below it.
+        return cells, last_separator
+    return cells, index
+
+
+def _kind_of(text: str) -> str:
+    if not text:
+        return "empty"
+    key = compact(text)
+    if _NUMBER.match(key):
+        return "number"
+    if len(key) <= 30 and "。" not in key and _DEADLINE_WORDS.search(key) and not _unit_like(text):
+        return "deadline"
+    if _unit_like(text):
+        return "units"
+    pieces = [p for p in split_outside_brackets(text, _PERSON_LIST_SEPARATORS) if p.strip()]
+    if pieces and all(_PERSON.match(p.strip()) for p in pieces) and not UNIT_ENDING.search(key):
+        return "person"
+    return "text"
+
+
+def _unit_like(text: str) -> bool:
+    pieces = [p.strip().lstrip(_LEAD_MARKS).rstrip("等") for p in split_outside_brackets(text, _UNIT_SEPARATORS)]
+    pieces = [p for p in pieces if p]
+    return bool(pieces) and len(compact(text)) <= 120 and all(
+        len(p) <= 30 and UNIT_ENDING.search(p) for p in pieces)
+
+
+_UNIT_FIELDS = frozenset({"units", "lead", "co"})
+_TEXT_FIELDS = frozenset({"text"})
+_LOOSE_FIELDS = frozenset({"progress", "target", "note"})
+_AREA_FIELDS = frozenset({"area", "topic"})
+
+
+def _score(kind: str, text: str, field: str | None) -> float:
+    """How well a cell of this kind fits a column of this field (None: a column we do not read)."""
+    if kind == "empty":
+        return 0.0
+    if field == "number":
+        return 5.0 if kind == "number" else _IMPOSSIBLE
+    if kind == "number":
+        return -5.0
+    if field in _TEXT_FIELDS:
+        return {"text": 3.0 + min(len(text), 60) / 60, "deadline": -2.0, "units": -3.0, "person": -3.0}[kind]
+    if field in _UNIT_FIELDS:
+        return {"units": 4.0, "person": -2.0, "deadline": -4.0, "text": -4.0}[kind]
+    if field == "deadline":
+        return {"deadline": 4.0, "units": -4.0, "person": -4.0, "text": -3.0}[kind]
+    if field == "officials":
+        return {"person": 4.0, "units": -3.0, "deadline": -3.0, "text": -3.0}[kind]
+    if field in _AREA_FIELDS:
+        if kind == "text" and len(compact(text)) <= 15:
+            return 1.0
+        return -2.0
+    # Progress, targets, notes and unknown columns take whatever is written there, but weakly.
+    return {"text": 0.5, "deadline": 0.0, "units": -1.0, "person": -1.0}[kind]
+
+
+# Columns whose cell can run over several lines (or list several units on several lines).
+_MULTI_LINE = _UNIT_FIELDS | _TEXT_FIELDS | _LOOSE_FIELDS | {None}
+
+
+def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, bool]]:
+    """For each cell its column, and whether it starts a new row: the best-scoring fit."""
+    width = len(fields)
+    kinds = [_kind_of(c.text) for c in cells]
+    minus_infinity = float("-inf")
+    # best[i][c]: the best score of cells[:i+1] with cell i in column c; back-pointers beside it.
+    best = [[minus_infinity] * width for _ in cells]
+    back: list[list[tuple[int, bool]]] = [[(-1, True)] * width for _ in cells]
+    for column in range(width):
+        best[0][column] = _score(kinds[0], cells[0].text, fields[column]) + _restart_cost(column, number_column)
+    for i in range(1, len(cells)):
+        for column in range(width):
+            fit = _score(kinds[i], cells[i].text, fields[column])
+            if fit <= _IMPOSSIBLE:
+                continue
+            choice, came_from, restarted = minus_infinity, -1, True
+            for previous in range(width):
+                before = best[i - 1][previous]
+                if before == minus_infinity:
+                    continue
+                if previous < column:
+                    value, restart = before, False
+                elif previous == column and fields[column] in _MULTI_LINE and kinds[i] != "empty":
+                    value, restart = before - 0.5, False
+                else:
+                    value, restart = before + _restart_cost(column, number_column), True
+                if value > choice:
+                    choice, came_from, restarted = value, previous, restart
+            best[i][column] = choice + fit
+            back[i][column] = (came_from, restarted)
+    column = max(range(width), key=lambda c: best[-1][c])
+    path: list[tuple[int, bool]] = []
+    for i in range(len(cells) - 1, -1, -1):
+        came_from, restarted = back[i][column]
+        path.append((column, restarted or i == 0))
+        column = came_from
+    path.reverse()
+    return path
+
+
+def _restart_cost(column: int, number_column: int | None) -> float:
+    """A row that starts at its 序号 (or before it, with a merged-area cell) costs nothing."""
+    if number_column is not None and column <= number_column:
+        return 0.0
+    if number_column is None and column == 0:
+        return 0.0
+    return _RESTART
+
+
+def _join(field: str | None, parts: list[str]) -> str:
+    parts = [p for p in parts if p]
+    if field in _UNIT_FIELDS:
+        return "、".join(parts)
+    return "".join(parts) if field in _TEXT_FIELDS | _AREA_FIELDS else " ".join(parts)
+
+
+def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
+    """Every table written one cell per line, with its rows rebuilt. ``taken`` marks lines
+    already read as table rows of another form (tab or ``|`` rows)."""
+    tables: list[FlatTable] = []
+    index = 0
+    while index < len(lines):
+        raw = lines[index].strip()
+        if not raw or taken[index] or not _is_header_cell(_cell_text(raw)):
+            index += 1
+            continue
+        found = _header_at(lines, index)
+        if found is None:
+            index += 1
+            continue
+        header, header_cells, body_start, separated = found
+        cells, end = _tokens(lines, body_start, separated)
+        if not any(c.text for c in cells):
+            index += 1
+            continue
+        fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
+        fields = [fields_by_column.get(column) for column in range(len(header_cells))]
+        rows = _rows(cells, fields, header.columns.get("number"))
+        tables.append(FlatTable(index, end, [(index, header_cells), *rows]))
+        index = end
+    return tables
+
+
+def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, list[str]]]:
+    path = _fit(cells, fields, number_column)
+    rows: list[tuple[int, list[list[str]]]] = []
+    for cell, (column, starts_row) in zip(cells, path, strict=True):
+        if starts_row or not rows:
+            rows.append((cell.line, [[] for _ in fields]))
+        rows[-1][1][column].append(cell.text)
+    return [(line, [_join(fields[c], parts) for c, parts in enumerate(columns)]) for line, columns in rows]
