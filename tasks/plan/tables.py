@@ -24,6 +24,7 @@ from tasks.text import WHITE_SPACE, compact, fold_width
 HEADER_SEARCH_ROWS = 6
 _SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
 _GROUP_WITH_COUNT = re.compile(r"^(?P<label>.+?)\s*[（(]\s*(?P<count>\d+)\s*个\s*[）)]$")
+_SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
 
 
@@ -105,6 +106,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         deadline_text = values.get("deadline", "")
         if values.get("area") and not (values.get("topic") or text or owners or deadline_text):
             area, topic = values["area"], ""  # a section row spanning the table
+            continue
+        if text and _SECTION_ROW.match(text) and not (owners or deadline_text or values.get("number")):
+            area, topic = _SECTION_ROW.sub("", text), ""  # "一、主要预期目标" across the table
             continue
         if text and not values.get("topic") and not owners and not deadline_text and collected \
                 and not values.get("area"):

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from tasks.plan.columns import Header, detect_header
+from tasks.plan.deadlines import read_deadline
 from tasks.plan.units import UNIT_ENDING, split_outside_brackets
 from tasks.text import compact, strip_markup
 
@@ -29,18 +30,23 @@ MAX_HEADER_CELL_LENGTH = 16
 # A line that ends such a table: the next attachment, a signature date.
 _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)")
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
+_NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
 _DEADLINE_WORDS = re.compile(
     r"(?:\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
     r"立行立改|即知即改|工作日|\d+\s*[天日]内|底前|月前|前完成)")
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
-_PERSON_LIST_SEPARATORS = frozenset("、，,；; ")
+_HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 _UNIT_SEPARATORS = frozenset("、，,；;/ \n")
 _LEAD_MARKS = "▲△★☆*＊"
 
 # What each kind of column accepts, as scores for a cell: higher is a better fit.
 _IMPOSSIBLE = -100.0
-_RESTART = -3.0  # a new row that does not start at its number: allowed, but only when the cells ask for it
+# A new row that does not start at its number: allowed, but only when the cells ask for it.
+_RESTART = -3.0
+# A second line in the same cell: cheap for a list of units, dearer for a task's text, which more
+# often is the next cell (an area name above the task) than a wrapped line.
+_CONTINUATION = {False: 0.5, True: 2.0}
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,8 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, bo
     # a header, such as a short area name, is not part of it).
     for count in range(len(cells), 1, -1):
         header = detect_header(cells[:count])
-        if header is not None and header.kind == "task" and count - 1 in header.columns.values():
+        known = header.columns.values() if header is not None else ()
+        if header is not None and header.kind == "task" and 0 in known and count - 1 in known:
             return header, cells[:count], ends[count - 1], separated
     return None
 
@@ -144,14 +151,35 @@ def _kind_of(text: str) -> str:
     key = compact(text)
     if _NUMBER.match(key):
         return "number"
-    if len(key) <= 30 and "。" not in key and _DEADLINE_WORDS.search(key) and not _unit_like(text):
+    if _deadline_like(key) and not _unit_like(text):
         return "deadline"
     if _unit_like(text):
         return "units"
-    pieces = [p for p in split_outside_brackets(text, _PERSON_LIST_SEPARATORS) if p.strip()]
-    if pieces and all(_PERSON.match(p.strip()) for p in pieces) and not UNIT_ENDING.search(key):
+    if _NUMBERED.match(key):
+        return "numbered"
+    if len(key) <= 12 and re.search(r"\d", key):
+        return "measure"  # 9.8%, 3幢, 6%以上: a target or a result, not a task
+    if _person_like(text, key):
         return "person"
     return "text"
+
+
+def _person_like(text: str, key: str) -> bool:
+    """"钱 宇", "杜新国、丁玲": people's names, padded with a space as tables do for two-character ones."""
+    if not _HAN_ONLY.match(key) or len(key) > 12 or UNIT_ENDING.search(key):
+        return False
+    names = [p for p in re.split(r"[、，,；;]", text) if p.strip()]
+    return all(_PERSON.match(n.strip()) and len(compact(n)) <= 3 for n in names)
+
+
+def _deadline_like(key: str) -> bool:
+    """Short and about time ("12月底前", "9月投入使用", "长期坚持"), or read whole as a deadline."""
+    if len(key) <= 12 and _DEADLINE_WORDS.search(key):
+        return True
+    if len(key) > 20 or re.search(r"[。，,；;]", key):
+        return False
+    reading = read_deadline(key, 2000)
+    return reading.understood and bool(reading.deadline or reading.recurrence or reading.note)
 
 
 def _unit_like(text: str) -> bool:
@@ -175,20 +203,26 @@ def _score(kind: str, text: str, field: str | None) -> float:
         return 5.0 if kind == "number" else _IMPOSSIBLE
     if kind == "number":
         return -5.0
+    if kind == "numbered":
+        # "1、地区生产总值增长率": the task of a row that starts here.
+        return 4.0 if field in _TEXT_FIELDS else -3.0
     if field in _TEXT_FIELDS:
-        return {"text": 3.0 + min(len(text), 60) / 60, "deadline": -2.0, "units": -3.0, "person": -3.0}[kind]
+        return {"text": 3.0 + min(len(text), 60) / 60, "deadline": -2.0, "units": -3.0, "person": -3.0,
+                "measure": -1.0}[kind]
     if field in _UNIT_FIELDS:
-        return {"units": 4.0, "person": -2.0, "deadline": -4.0, "text": -4.0}[kind]
+        return {"units": 4.0, "person": -2.0, "deadline": -4.0, "text": -4.0, "measure": -4.0}[kind]
     if field == "deadline":
-        return {"deadline": 4.0, "units": -4.0, "person": -4.0, "text": -3.0}[kind]
+        return {"deadline": 4.0, "units": -4.0, "person": -4.0, "text": -3.0, "measure": -3.0}[kind]
     if field == "officials":
-        return {"person": 4.0, "units": -3.0, "deadline": -3.0, "text": -3.0}[kind]
+        return {"person": 4.0, "units": -3.0, "deadline": -3.0, "text": -3.0, "measure": -3.0}[kind]
     if field in _AREA_FIELDS:
         if kind == "text" and len(compact(text)) <= 15:
-            return 1.0
+            return 2.5
         return -2.0
     # Progress, targets, notes and unknown columns take whatever is written there, but weakly.
-    return {"text": 0.5, "deadline": 0.0, "units": -1.0, "person": -1.0}[kind]
+    if kind == "text":
+        return 1.0 if len(compact(text)) <= 15 else 0.5
+    return {"deadline": 0.0, "units": -1.0, "person": -1.0, "measure": 1.5}[kind]
 
 
 # Columns whose cell can run over several lines (or list several units on several lines).
@@ -204,7 +238,8 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
     best = [[minus_infinity] * width for _ in cells]
     back: list[list[tuple[int, bool]]] = [[(-1, True)] * width for _ in cells]
     for column in range(width):
-        best[0][column] = _score(kinds[0], cells[0].text, fields[column]) + _restart_cost(column, number_column)
+        best[0][column] = _score(kinds[0], cells[0].text, fields[column]) + _restart_cost(
+            column, number_column, fields[column], kinds[0])
     for i in range(1, len(cells)):
         for column in range(width):
             fit = _score(kinds[i], cells[i].text, fields[column])
@@ -217,10 +252,10 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
                     continue
                 if previous < column:
                     value, restart = before, False
-                elif previous == column and fields[column] in _MULTI_LINE and kinds[i] != "empty":
-                    value, restart = before - 0.5, False
+                elif previous == column and fields[column] in _MULTI_LINE:
+                    value, restart = before - _CONTINUATION[fields[column] in _TEXT_FIELDS], False
                 else:
-                    value, restart = before + _restart_cost(column, number_column), True
+                    value, restart = before + _restart_cost(column, number_column, fields[column], kinds[i]), True
                 if value > choice:
                     choice, came_from, restarted = value, previous, restart
             best[i][column] = choice + fit
@@ -235,12 +270,15 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
     return path
 
 
-def _restart_cost(column: int, number_column: int | None) -> float:
-    """A row that starts at its 序号 (or before it, with a merged-area cell) costs nothing."""
-    if number_column is not None and column <= number_column:
+def _restart_cost(column: int, number_column: int | None, field: str | None, kind: str) -> float:
+    """A row that starts at its 序号, or at a numbered task, costs nothing; at a merged area cell
+    before them, little."""
+    if (number_column is not None and column == number_column) or (kind == "numbered" and field in _TEXT_FIELDS):
         return 0.0
+    if number_column is not None and column < number_column:
+        return -1.0
     if number_column is None and column == 0:
-        return 0.0
+        return -2.0
     return _RESTART
 
 
@@ -279,6 +317,10 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
 
 
 def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, list[str]]]:
+    # An empty cell says nothing about where it belongs: converters pad rows with them.
+    cells = [c for c in cells if c.text]
+    if not cells:
+        return []
     path = _fit(cells, fields, number_column)
     rows: list[tuple[int, list[list[str]]]] = []
     for cell, (column, starts_row) in zip(cells, path, strict=True):
