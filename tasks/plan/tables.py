@@ -87,6 +87,7 @@ class _TaskRow:
     co_text: str
     deadline_text: str
     number: str
+    officials_text: str = ""
     more_text: list[str] = field(default_factory=list)  # rows it continues into, joined once read
 
 
@@ -121,16 +122,35 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if values.get("area"):
             area, topic = values["area"], ""
         topic = values.get("topic") or topic
+        if not text and owners and collected and not values.get("number"):
+            # The task's cell is merged down over this row: more units for the task above.
+            above = collected[-1]
+            above.units_text = "、".join(t for t in (above.units_text, values.get("units", "")) if t)
+            above.lead_text = "、".join(t for t in (above.lead_text, values.get("lead", "")) if t)
+            above.co_text = "、".join(t for t in (above.co_text, values.get("co", "")) if t)
+            above.deadline_text = above.deadline_text or deadline_text
+            continue
         if not text:
             problems.append(_problem(row, "task.no_text", "\t".join(row.cells)[:200], "该行没有任务内容，未导入"))
             continue
-        collected.append(_TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
-                                  values.get("co", ""), deadline_text, values.get("number", "")))
+        task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
+                            values.get("co", ""), deadline_text, values.get("number", ""),
+                            officials_text=values.get("officials", ""))
+        if not owners and collected and not task_row.number and "number" in header.columns:
+            # A second row under one 序号 whose 责任单位 cell is merged with the row above.
+            above = collected[-1]
+            task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
+                                                                         above.co_text)
+        collected.append(task_row)
     for task_row in collected:
         # Joined once: adding each row to the text as it came copied the whole text every time,
         # quadratic in a long run of continued rows (4 MB of them took 17 s).
         task_row.text = " ".join([task_row.text, *task_row.more_text])
     return collected, problems
+
+
+def _officials(text: str) -> list[str]:
+    return [name.strip() for name in re.split(r"[、，,；;\n]", text) if name.strip()]
 
 
 def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
@@ -159,7 +179,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
         parent = Item(
             kind="task", ref=ref, text=task_row.text, category=task_row.area or None,
             topic=task_row.topic or None, number=task_row.number, units=owners.names, roles=owners.roles,
-            officials=owners.officials, units_as_written=owners.as_written,
+            officials=owners.officials + _officials(task_row.officials_text), units_as_written=owners.as_written,
             deadline=reading.deadline, start=reading.start, deadline_text=task_row.deadline_text,
             recurrence=reading.recurrence or find_recurrence(task_row.text),
             milestones=list(reading.milestones), line=row.line,
