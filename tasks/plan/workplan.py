@@ -48,6 +48,7 @@ class _WorkPoint:
     deadline_text: str = ""
     labels: set[str] = field(default_factory=set)  # label lines already read (责任单位, 牵头领导 …)
     heading_only: bool = False  # its sentences below carry their own units: not a task itself
+    style: str = ""  # how it is numbered: "1." / "(1)" / "(一)" / "一是" / "一、", "" if not
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -189,11 +190,20 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading.
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
+    style = _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
     _start_point(block, text, number, section, topic, reading)
+    reading.points[-1].style = style
     if annotation is not None:
         _annotate(reading.points[-1], annotation, block.line)
+
+
+def _numbering_style(numbered: re.Match[str] | None) -> str:
+    if numbered is None:
+        return ""
+    group = next(index for index, g in enumerate(numbered.groups()) if g)
+    return f"{group}:{numbered.group(group + 1).isdigit()}"
 
 
 def _heading_like(point: _WorkPoint) -> bool:
@@ -234,6 +244,25 @@ def _attach_label_line(block: Paragraph, content: str, reading: _Reading) -> Non
         return
     point.labels.add(label)
     _annotate(point, content, block.line)
+    _share_with_siblings(reading.points, content, block.line)
+
+
+def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> None:
+    """"(1)…(2)…(3)… 问题整改责任单位：市科技馆 整改时限：3天": a label line after a run of numbered
+    items that have none of their own is theirs as much as the last one's; the item above them
+    in another numbering ("1. 市科技馆") is then their heading."""
+    last = points[-1]
+    index = len(points) - 2
+    while index >= 0 and not points[index].units_text and points[index].style == last.style \
+            and not points[index].heading_only:
+        _annotate(points[index], content, line)
+        index -= 1
+    if index < len(points) - 2 and index >= 0:
+        parent = points[index]
+        if not parent.units_text and parent.style != last.style and _heading_like(parent):
+            parent.heading_only = True
+            for child in points[index + 1:]:
+                child.item.topic = child.item.topic or parent.item.text.rstrip("。：:")
 
 
 def _finish_points(reading: _Reading) -> None:
