@@ -138,3 +138,26 @@ def read_annotation(text: str) -> Annotation:
     deadlines = [m["deadline"].strip() for m in _DEADLINE_SEGMENT.finditer(text)]
     units_text = _DEADLINE_SEGMENT.sub("；", text).strip(" ;；。,，")
     return Annotation(units_text, "；".join(d for d in deadlines if d))
+
+
+# Problem lists often name the unit in the sentence itself: "整改措施：由县住建局负责修复",
+# "权属单位为十堰农商银行火车站支行，责任单位为市银保监分局".
+_PROSE_UNITS = (
+    re.compile(r"由(?:包片单位|责任单位|牵头单位|属地)?(?P<units>[^，。；,;:：由]{2,40}?)(?:牵头)?负责"),
+    re.compile(r"(?:权属单位|责任单位|责任主体|责任部门)(?:为|是)(?P<units>[^，。；,;]{2,40})"),
+)
+
+
+def units_in_prose(text: str) -> str:
+    """The bodies a task's own sentences make responsible, in order, or "" when they name none."""
+    found: list[tuple[int, str]] = []
+    for pattern in _PROSE_UNITS:
+        for match in pattern.finditer(text):
+            names = match["units"].strip()
+            if looks_like_unit_list(names):
+                found.append((match.start(), names))
+    ordered: list[str] = []
+    for _, names in sorted(found):
+        if names not in ordered:
+            ordered.append(names)
+    return "、".join(ordered)

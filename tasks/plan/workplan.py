@@ -13,7 +13,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tasks.plan.annotations import LABEL_LINE, read_annotation, split_annotated, split_inline_labels
+from tasks.plan.annotations import (
+    LABEL_LINE,
+    read_annotation,
+    split_annotated,
+    split_inline_labels,
+    units_in_prose,
+)
 from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
 from tasks.plan.document import Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
@@ -278,6 +284,11 @@ def _finish_points(reading: _Reading) -> None:
         item.text = "".join([item.text, *point.more_text])
         item.ref = unique_ref(item.ref, reading.refs)
         where = _where(point.units_line or item.line or 0)
+        if not point.units_text and (prose := units_in_prose(item.text)):
+            point.units_text, point.units_line = prose, item.line
+            reading.problems.append(Problem(
+                "unit.from_prose", _where(item.line or 0), prose,
+                f"责任单位“{prose}”是从正文读出的（如“由…负责”），请核对", item.line))
         if point.units_text:
             owners = reading.units.read(point.units_text, where, point.units_line, reading.problems)
             item.units, item.roles, item.officials = owners.names, owners.roles, owners.officials
