@@ -40,9 +40,10 @@ from tasks.plan.parsed import Problem
 from tasks.plan.workplan import DocumentError
 from tasks.text import without_nul
 
-# Unpacked bytes of the XML parts lxml parses: the bundled year's document as .docx has about
-# 0.3 MB; a Word table of 10,000 task rows about 25 MB. What lxml builds is several times that.
-MAX_XML_BYTES = 64 << 20
+# Unpacked bytes of the XML parts lxml parses: a Word table of tens of thousands of task rows fits,
+# and the tree lxml builds (several times the XML) and the seconds it takes stay within what the
+# text and workbook limits allow.
+MAX_XML_BYTES = 32 << 20
 # Unpacked bytes of every part, pictures included (python-docx holds them all in memory).
 MAX_PACKAGE_BYTES = 512 << 20
 # Word itself allows 63 columns; a larger span or grid is a damaged or hostile file.
