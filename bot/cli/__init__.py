@@ -1,7 +1,8 @@
 """The ``taskbot`` command: set up the database, import the year's document, look at it, run the bot.
 
     taskbot init
-    taskbot import [PATH] [--year 2021] [--dry-run] [--json]
+    taskbot import [PATH] [--year 2021] [--dry-run] [--json] [--columns 任务=B,责任单位=D] [--header-row N]
+    taskbot template 任务清单.xlsx [--year 2022]
     taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
     taskbot units
     taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
@@ -65,6 +66,18 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="计划标题（默认从文档读取）")
     parser.add_argument("--dry-run", action="store_true", help="只显示将要导入的内容，不写数据库")
     parser.add_argument("--json", action="store_true", help="以 JSON 输出")
+    parser.add_argument("--columns", metavar="列名=列,…",
+                        help="表头无法自动识别时指明各列，如 任务=B,责任单位=D,完成时限=E（列字母或表头中写的列名）")
+    parser.add_argument("--header-row", type=int, metavar="N",
+                        help="与 --columns 一起用：表头在第 N 行（0 表示没有表头）；默认为写有这些列名的行，"
+                             "只用列字母时为第一个至少两格有字的行")
+    parser.add_argument("--progress", action="store_true", help="显示导入的各个阶段（在终端上默认显示）")
+
+
+def _template_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="模板文件（.xlsx）")
+    parser.add_argument("--year", type=int, help="计划年份，写入标题行（导入时据此确定年份）")
+    parser.add_argument("--force", action="store_true", help="文件已存在时覆盖")
 
 
 def _tasks_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +154,9 @@ class Command:
 
 COMMANDS = (
     Command("init", "建表并载入单位名录", "plan:init"),
-    Command("import", "导入工作要点文档（.txt/.md/.csv/.xlsx/.xls）", "plan:import_plan", _import_arguments),
+    Command("import", "导入工作要点文档（.docx/.txt/.md/.csv/.xlsx/.xls）", "plan:import_plan", _import_arguments),
+    Command("template", "生成任务清单（台账）Excel 模板，填好后可直接导入", "plan:template", _template_arguments,
+            reads_settings=False),
     Command("tasks", "列出任务", "plan:tasks", _tasks_arguments),
     Command("units", "单位名录、别名、单位组和未能识别的名称", "plan:units", _units_arguments),
     Command("invite", "生成一次性邀请码（管理员）", "office:invite", _invite_arguments),

@@ -1,19 +1,25 @@
-"""``taskbot init``, ``import``, ``tasks``, ``units``: the database, the year's plan and its units."""
+"""``taskbot init``, ``import``, ``template``, ``tasks``, ``units``: the database, the year's plan and its units."""
 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 
 from sqlmodel import Session
 from tabulate import tabulate
 
 from bot.cli.invocation import Invocation, clip
+from bot.cli.preview import render_preview
+from bot.cli.progress import import_progress
 from bot.failures import safe_url
 from seed import MENTOUGOU_2021, seed_path
 from tasks.clock import local_today
 from tasks.db import make_engine
-from tasks.plan.importer import import_file, prepare_database, preview_file
+from tasks.errors import ServiceError
+from tasks.plan.chosen_columns import parse_columns
+from tasks.plan.importer import Progress, Stage, import_file, prepare_database, preview_file
+from tasks.plan.ledger import write_template
 from tasks.plan.parsed import ParsedPlan
 from tasks.plan.store import ImportSummary
 from tasks.work.lookup import (
@@ -40,24 +46,47 @@ def init(cli: Invocation) -> int:
     return 0
 
 
+def _no_progress(_stage: Stage) -> None:
+    pass
+
+
 def import_plan(cli: Invocation) -> int:
     args = cli.args
     path = args.path or seed_path(MENTOUGOU_2021)
     district = cli.seed_directory.district
+    # Checked before the database is opened: a mistake in --columns is said at once.
+    columns = parse_columns(args.columns, args.header_row) if args.columns else None
+    if args.header_row is not None and columns is None:
+        raise ServiceError("--header-row 只与 --columns 一起使用；没有 --columns 时表头按列名自动识别")
+    progress: Progress = import_progress(sys.stderr, args.progress) or _no_progress
     if args.dry_run:
         with Session(cli.engine) as session:
-            parsed = preview_file(session, path, district=district, year=args.year, title=args.title)
+            parsed = preview_file(session, path, district=district, year=args.year, title=args.title,
+                                  columns=columns, progress=progress)
         if args.json:
             cli.print(json.dumps(parsed.as_dict(), ensure_ascii=False, indent=2))
         else:
-            _print_parsed(cli, parsed)
+            cli.print("\n".join(render_preview(parsed)))
         return 0
     parsed, summary = import_file(cli.engine, path, cli.clock, cli.actor, district=district,
-                                  year=args.year, title=args.title)
+                                  year=args.year, title=args.title, columns=columns, progress=progress)
     if args.json:
         cli.print(json.dumps({**parsed.as_dict(), "summary": asdict(summary)}, ensure_ascii=False, indent=2))
     else:
         _print_summary(cli, parsed, summary)
+    return 0
+
+
+def template(cli: Invocation) -> int:
+    path = cli.args.path
+    if path.suffix.lower() != ".xlsx":
+        raise ServiceError(f"模板是 Excel 工作簿，文件名应以 .xlsx 结尾（收到“{path.name}”）")
+    if path.exists() and not cli.args.force:
+        raise ServiceError(f"文件已存在：{path}；要覆盖请加 --force")
+    write_template(path, year=cli.args.year)
+    cli.print(f"已写入任务清单模板：{path}")
+    year = "" if cli.args.year else " --year 年份"
+    cli.print(f"填好后先试导入核对：taskbot import {path.name}{year} --dry-run（“填写说明”页说明了各列的写法）")
     return 0
 
 
@@ -116,17 +145,6 @@ def units(cli: Invocation) -> int:
         cli.print(f"\n《{plan.title}》中未能确定的单位（请办公室指定或合并）：")
         cli.print(tabulate([[p.where, p.text, p.message] for p in unresolved], headers=["位置", "原文", "说明"]))
     return 0
-
-
-def _print_parsed(cli: Invocation, parsed: ParsedPlan) -> None:
-    cli.print(f"{parsed.year}年《{parsed.title}》（试导入，未写入数据库）")
-    counts = {kind: len(parsed.of_kind(kind)) for kind in KIND_NAMES}
-    cli.print("，".join(f"{KIND_NAMES[k]} {n} 项" for k, n in counts.items()))
-    cli.print(tabulate(
-        [[KIND_NAMES[i.kind], i.number, clip(i.text), clip("、".join(i.units), 24),
-          i.deadline or i.deadline_text or ""] for i in parsed.items],
-        headers=["类型", "序号", "内容", "责任单位", "完成时限"]))
-    _print_problems(cli, parsed)
 
 
 def _print_summary(cli: Invocation, parsed: ParsedPlan, summary: ImportSummary) -> None:

@@ -74,7 +74,7 @@ def _fit_project(plan: ParsedPlan, item: Item) -> None:
         # Compared as stored, to the cent: 999999999999.995 rounds up to 10¹², which no longer fits.
         if amount is not None and (not amount.is_finite() or abs(amount.quantize(CENT)) >= AMOUNT_LIMIT):
             plan.problems.append(_problem("fit.amount", _where(item), str(amount),
-                                          f"{label}不是可以存储的金额（应为 1 万亿以内的数字），已留空"))
+                                          f"{label}不是可以存储的金额（应为 1 万亿以内的数字），已留空", item.line))
             setattr(detail, field, None)
 
 
@@ -92,7 +92,7 @@ def _fit_unit_names(plan: ParsedPlan) -> dict[str, str]:
 def _fit(plan: ParsedPlan, item: Item, label: str, value: str, limit: int) -> str:
     if len(value) <= limit:
         return value
-    plan.problems.append(_problem("fit.length", _where(item), value, f"{label}超过 {limit} 字，已截断"))
+    plan.problems.append(_problem("fit.length", _where(item), value, f"{label}超过 {limit} 字，已截断", item.line))
     return _cut(value, limit)
 
 
@@ -124,5 +124,6 @@ def _where(item: Item) -> str:
     return f"第{item.line}行" if item.line else ""
 
 
-def _problem(code: str, where: str, text: str, message: str) -> Problem:
-    return Problem(code, where, text[:200], message)
+def _problem(code: str, where: str, text: str, message: str, line: int | None = None) -> Problem:
+    # The line too, so that a Word document's problem is said at its 表N第M行 (tasks.plan.importer).
+    return Problem(code, where, text[:200], message, line)

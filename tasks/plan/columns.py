@@ -38,6 +38,13 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "note": ("备注",),
 }
 
+# The one name each task field goes by where a single name is written: the ledger template's header
+# (tasks.plan.ledger) and what ``taskbot import --columns`` lists as accepted.
+TASK_FIELD_LABELS: dict[str, str] = {
+    "number": "序号", "area": "工作领域", "topic": "任务类别", "text": "任务内容", "units": "责任单位",
+    "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限", "note": "备注",
+}
+
 PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
     "number": ("序号", "编号"),
     "name": ("项目名称", "项目"),

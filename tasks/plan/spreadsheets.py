@@ -4,6 +4,9 @@ Each sheet (or the CSV file) is one table; the header row is found by its column
 names, title rows above it are skipped, and merged cells (which the reader reports
 as empty) are carried forward by the table reader like any other empty cell.
 
+When the office names the columns (``taskbot import --columns``, tasks.plan.chosen_columns) the
+header is not looked for by its names. The ledger template's "填写说明" sheet is never read.
+
 Workbooks (.xlsx, .xlsm and the older .xls that many offices still send) are read with calamine
 in a fenced child process (see ``tasks.plan.workbook_reader``).
 """
@@ -15,6 +18,8 @@ import io
 from collections import Counter
 from pathlib import Path
 
+from tasks.plan.chosen_columns import ColumnChoice, chosen_header, not_found, skipped_sheet
+from tasks.plan.ledger import GUIDE_SHEET
 from tasks.plan.parsed import ParsedPlan, Problem
 from tasks.plan.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
 from tasks.plan.unit_reading import UnitReader
@@ -45,6 +50,7 @@ def nul_problem(data: bytes) -> Problem | None:
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+SPREADSHEET_SUFFIXES = (".csv", ".tsv", *WORKBOOK_SUFFIXES)
 
 
 def csv_sheets(path: Path, data: bytes) -> list[tuple[str, list[SourceRow]]]:
@@ -64,14 +70,29 @@ def workbook_sheets(path: Path) -> list[tuple[str, list[SourceRow]]]:
             for name, rows in read_workbook(path)]
 
 
-def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,
-                     title: str | None = None) -> ParsedPlan:
-    dropped: Problem | None = None
+Sheet = tuple[str, list[SourceRow]]
+
+
+def load_sheets(path: Path) -> tuple[list[Sheet], Problem | None]:
+    """Every sheet's rows (the ledger template's instructions left out), and the NUL characters a
+    CSV file held, as a problem."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        sheets = workbook_sheets(path)
-    else:
-        data = path.read_bytes()
-        sheets, dropped = csv_sheets(path, data), nul_problem(data)
+        return [(name, rows) for name, rows in workbook_sheets(path) if name != GUIDE_SHEET], None
+    data = path.read_bytes()
+    return csv_sheets(path, data), nul_problem(data)
+
+
+def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None = None,
+                     title: str | None = None, columns: ColumnChoice | None = None) -> ParsedPlan:
+    sheets, dropped = load_sheets(path)
+    return read_sheets(path, sheets, dropped, directory, year=year, title=title, columns=columns)
+
+
+def read_sheets(path: Path, sheets: list[Sheet], dropped: Problem | None, directory: UnitDirectory, *,
+                year: int | None = None, title: str | None = None,
+                columns: ColumnChoice | None = None) -> ParsedPlan:
+    """The sheets' tables as one plan: each sheet's header found by its names, or the columns the
+    office named (``columns``)."""
     # A title row above the header ("2021年…任务清单") names the plan and its year.
     title_cells = [compact(c) for _name, rows in sheets for r in rows[:HEADER_SEARCH_ROWS]
                    for c in r.cells if c and YEAR.search(c)]
@@ -86,12 +107,22 @@ def read_spreadsheet(path: Path, directory: UnitDirectory, *, year: int | None =
     if dropped is not None:
         plan.problems.append(dropped)
     refs: Counter[str] = Counter()
-    for _name, rows in sheets:
+    found = False
+    for name, rows in sheets:
         if not any(any(c for c in r.cells) for r in rows):
             continue
-        result = read_table(rows, year, reader, refs)
+        if columns is None:
+            result = read_table(rows, year, reader, refs)
+        elif chosen := chosen_header(columns, rows):
+            found = True
+            result = read_table(chosen[1], year, reader, refs, header=chosen[0])
+        else:
+            plan.problems.append(skipped_sheet(columns, name))
+            continue
         plan.items += result.items
         plan.problems += result.problems
+    if columns is not None and not found:
+        raise not_found(columns, sheets)
     if not plan.items:
         raise DocumentError("表格中没有读到任何任务或项目（需要“任务内容”“责任单位”等列）")
     return plan

@@ -59,15 +59,18 @@ def _problem(row: SourceRow, code: str, text: str, message: str) -> Problem:
 
 
 def read_table(rows: list[SourceRow], plan_year: int, units: UnitReader,
-               used_refs: Counter[str]) -> TableResult:
-    """Find the header, then read the rows below it as that kind of table."""
+               used_refs: Counter[str], header: Header | None = None) -> TableResult:
+    """Find the header, then read the rows below it as that kind of table. A header given (the
+    columns the office named: ``taskbot import --columns``) is not looked for: ``rows`` are its body."""
+    readers = {"task": _read_task_rows, "project": _read_project_rows, "team": _read_team_rows}
+    if header is not None:
+        return readers[header.kind](header, rows, plan_year, units, used_refs)
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         header = detect_header(row.cells)
         if header is None:
             continue
         body = [r for r in rows[index + 1:] if not header.repeats(r.cells)]
-        reader = {"task": _read_task_rows, "project": _read_project_rows, "team": _read_team_rows}[header.kind]
-        return reader(header, body, plan_year, units, used_refs)
+        return readers[header.kind](header, body, plan_year, units, used_refs)
     first = rows[0] if rows else SourceRow("?", [])
     return TableResult(problems=[_problem(first, "table.no_header", " | ".join(first.cells)[:200],
                                           "无法识别该表格的表头（需要如“任务内容”“责任单位”“项目名称”等列名），整张表未导入")])
@@ -89,6 +92,8 @@ class _TaskRow:
     number: str
     officials_text: str = ""
     more_text: list[str] = field(default_factory=list)  # rows it continues into, joined once read
+    # Units of the rows under a task cell merged down over them (a Word table), joined once read.
+    more_units: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_TaskRow], list[Problem]]:
@@ -119,6 +124,19 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if len([c for c in row.cells if c.strip()]) and len(row.cells) < width:
             problems.append(_problem(row, "table.short_row", "\t".join(row.cells)[:200],
                                      f"该行只有{len(row.cells)}列，表头有{width}列（表格可能被截断），已按现有内容导入"))
+        if not text and owners and collected and not values.get("area") and not values.get("topic"):
+            # The task's cell is merged down over several rows, one unit (or a few) each: a merged
+            # cell reads as empty below its first row, so the row's units belong to the task above.
+            merged_into = collected[-1]
+            merged_into.more_units.append((values.get("units", ""), values.get("lead", ""), values.get("co", "")))
+            if deadline_text and deadline_text != merged_into.deadline_text:
+                if merged_into.deadline_text:
+                    problems.append(_problem(row, "task.merged_deadline", deadline_text,
+                                             f"与上方合并单元格的任务完成时限“{merged_into.deadline_text}”不同，"
+                                             "按上方的时限导入；请办公室核对"))
+                else:
+                    merged_into.deadline_text = deadline_text
+            continue
         if values.get("area"):
             area, topic = values["area"], ""
         topic = values.get("topic") or topic
@@ -146,6 +164,11 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         # Joined once: adding each row to the text as it came copied the whole text every time,
         # quadratic in a long run of continued rows (4 MB of them took 17 s).
         task_row.text = " ".join([task_row.text, *task_row.more_text])
+        if task_row.more_units:
+            units_pieces, lead_pieces, co_pieces = zip(*task_row.more_units, strict=True)
+            task_row.units_text = "、".join(filter(None, [task_row.units_text, *units_pieces]))
+            task_row.lead_text = "、".join(filter(None, [task_row.lead_text, *lead_pieces]))
+            task_row.co_text = "、".join(filter(None, [task_row.co_text, *co_pieces]))
     return collected, problems
 
 
