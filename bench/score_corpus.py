@@ -105,7 +105,8 @@ def score_documents(corpus: Path, verbose: bool) -> None:
     for s in scores:
         note = f"  refused: {s.refused[:60]}" if s.refused else ""
         print(f"{s.slug:40} {s.tasks:5}  {ratio(s.found, s.tasks):>6}  {ratio(s.units_right, s.tasks):>5}  "
-              f"{ratio(s.deadlines_right, s.tasks) if not s.asked_year else 'n/a':>9}  {s.extra_items:5}{note if verbose or s.refused else ''}")
+              f"{ratio(s.deadlines_right, s.tasks) if not s.asked_year else 'n/a':>9}  {s.extra_items:5}"
+              f"{note if verbose or s.refused else ''}")
     total = sum(s.tasks for s in scores)
     dated = [s for s in scores if not s.asked_year and not s.refused.startswith("导入了没有年份")]
     imported = sum(1 for s in scores if not s.refused)

@@ -42,7 +42,8 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
 # (tasks.plan.ledger) and what ``taskbot import --columns`` lists as accepted.
 TASK_FIELD_LABELS: dict[str, str] = {
     "number": "序号", "area": "工作领域", "topic": "任务类别", "text": "任务内容", "units": "责任单位",
-    "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限", "note": "备注",
+    "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限", "officials": "责任领导", "progress": "进展情况",
+    "target": "工作指标", "note": "备注",
 }
 
 PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {

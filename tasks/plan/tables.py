@@ -140,14 +140,6 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if values.get("area"):
             area, topic = values["area"], ""
         topic = values.get("topic") or topic
-        if not text and owners and collected and not values.get("number"):
-            # The task's cell is merged down over this row: more units for the task above.
-            above = collected[-1]
-            above.units_text = "、".join(t for t in (above.units_text, values.get("units", "")) if t)
-            above.lead_text = "、".join(t for t in (above.lead_text, values.get("lead", "")) if t)
-            above.co_text = "、".join(t for t in (above.co_text, values.get("co", "")) if t)
-            above.deadline_text = above.deadline_text or deadline_text
-            continue
         if not text:
             problems.append(_problem(row, "task.no_text", "\t".join(row.cells)[:200], "该行没有任务内容，未导入"))
             continue

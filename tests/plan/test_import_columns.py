@@ -82,7 +82,7 @@ def test_mistakes_in_columns_are_said_with_what_is_accepted(database_url: str, t
         assert run(database_url, "import", str(path), "--dry-run", "--columns", columns)[0] == 1
         said[columns] = capsys.readouterr().err
     assert said["任务=B,负责人=C"].startswith("错误：--columns 中的“负责人”不是能识别的列：可以写 序号（或编号）、"
-                                          "工作领域（或工作事项、重点工作）、任务类别（或任务分类、类别）、任务内容（或工作内容、具体任务）、"
+                                          "工作领域（或工作事项、重点工作）、任务类别（或任务分类、分类）、任务内容（或工作内容、具体任务）、"
                                           "责任单位（或责任部门、责任主体）、牵头单位（或牵头部门、主责单位）")
     assert "至少要指明任务内容一列和责任单位（或牵头单位、配合单位）一列" in said["任务=B"]
     assert "有两项指向同一列" in said["任务=B,责任单位=B"]
