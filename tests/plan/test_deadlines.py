@@ -143,10 +143,12 @@ def test_empty_cell_is_reported_not_dated() -> None:
     assert not reading.understood and reading.deadline is None
 
 
-def test_two_steps_in_one_cell_give_a_deadline_and_a_milestone() -> None:
+def test_two_steps_in_one_cell_give_a_deadline_and_a_milestone_each() -> None:
     reading = read_deadline("6月底前启动，10月底前完成", YEAR)
     assert reading.deadline == D(2021, 10, 31)
-    assert [(m.due, m.text) for m in reading.milestones] == [(D(2021, 6, 30), "6月底前启动")]
+    assert reading.start == D(2021, 6, 30)  # 启动 is when the work begins, not a completion
+    assert [(m.due, m.text) for m in reading.milestones] == [(D(2021, 6, 30), "6月底前启动"),
+                                                            (D(2021, 10, 31), "10月底前完成")]
 
 
 def test_plan_year_decides_the_year() -> None:
