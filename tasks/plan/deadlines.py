@@ -190,7 +190,8 @@ _YEAR_PREFIX = re.compile(r"^(?:(?P<year>\d{4}) ?(?:年度|年)|(?P<rel>" + "|".
     sorted(_RELATIVE_YEAR, key=len, reverse=True)) + r"))的?")
 _ANY_YEAR = re.compile(r"\d{4}|" + "|".join(sorted(_RELATIVE_YEAR, key=len, reverse=True)))
 
-_WEEKDAY = r"(?:\((?:星期|周|礼拜)(?P<wd>[一二三四五六日天1-7])\))?"
+# A weekday in brackets after a day, and an hour: "4月20日(星期五)前", "12月31日24时前".
+_WEEKDAY = r"(?:\((?:星期|周|礼拜)(?P<wd>[一二三四五六日天1-7])\))?(?:\d{1,2}(?:时|点)(?:\d{1,2}分)?|\d{1,2}:\d{2})?"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
              "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _MONTH_DAY = re.compile(rf"(?P<m>\d{{1,2}})月(?P<d>\d{{1,2}})[日号]{_WEEKDAY}")
@@ -573,7 +574,7 @@ _DONE_VERBS = (r"(?:完成|完工|竣工|建成|投入使用|投入运营|投用
 _ADVERBS = r"(?:全面|全部|基本|如期|按时|按期|确保|力争|争取|基本)?"
 _ACTION = re.compile(rf"{_ADVERBS}(?P<verb>{_START_VERBS}|{_ONGOING_VERBS}|{_DONE_VERBS})")
 # The words of an action's object, or of a clause's subject, carry no time of their own.
-_TIMELESS = re.compile(r"[^\d年月日号周季旬天前后起至到每内底末初节旦半次§]*")
+_TIMELESS = re.compile(r"[^\d年月日号周季旬天前后起至到每内底末初节旦半次§,，;；、]*")
 
 
 @dataclass(frozen=True)
@@ -593,11 +594,14 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
         return _Stage(clause, period, "from")
     if (period := _read_time(text, ctx)) is not None:
         return _Stage(clause, period, "due")
+    if (ending := re.fullmatch(r"(?P<when>.+?)结束", text)) and (period := _read_time(ending["when"], ctx)):
+        # "上半年结束时": the moment the span ends, not the span.
+        return _Stage(clause, replace(period, is_span=False), "due")
     for action in _ACTION.finditer(text):
         if action.start() == 0 or not _TIMELESS.fullmatch(text[action.end():]):
             continue
         before = text[:action.start()]
-        period = _read_time(before, ctx) or _read_time(re.sub(r"(?:结束)$", "", before), ctx)
+        period = _read_time(before, ctx)
         for cut in range(1, len(before)):
             if period is not None:
                 break
@@ -619,11 +623,14 @@ _TIMES = re.compile(r"分[\d一二三四五六七八九十]+次$")
 def _stages(normalised: str, ctx: _Context) -> list[_Stage] | None:
     """The phrase as one stage, or as several split at ，；、 and 并; None unless every part reads
     and at least one is dated."""
-    if (whole := _read_stage(normalised, ctx)) is not None:
-        return [whole]
     clauses = [c.strip() for c in _CLAUSE_SEPARATOR.split(normalised) if c.strip()]
-    if len(clauses) < 2:
-        return None
+    if len(clauses) < 2 or (stages := _compound(clauses, ctx)) is None:
+        whole = _read_stage(normalised, ctx)
+        return [whole] if whole is not None else None
+    return stages
+
+
+def _compound(clauses: list[str], ctx: _Context) -> list[_Stage] | None:
     stages: list[_Stage] = []
     year_ctx = ctx
     for clause in clauses:
