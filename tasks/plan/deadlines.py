@@ -577,6 +577,9 @@ _ACTION = re.compile(rf"{_ADVERBS}(?P<verb>{_START_VERBS}|{_ONGOING_VERBS}|{_DON
 _TIMELESS = re.compile(r"[^\d年月日号周季旬天前后起至到每内底末初节旦半次§,，;；、]*")
 
 
+_TIMELESS_WORDS = re.compile(r"\d+(?:\.\d+)?%|年度|季度|月度|半年度")
+
+
 @dataclass(frozen=True)
 class _Stage:
     text: str
@@ -598,7 +601,8 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
         # "上半年结束时": the moment the span ends, not the span.
         return _Stage(clause, replace(period, is_span=False), "due")
     for action in _ACTION.finditer(text):
-        if action.start() == 0 or not _TIMELESS.fullmatch(text[action.end():]):
+        # An amount in the object ("完成50%") is not a time, nor is a kind of report ("完成年度考核").
+        if action.start() == 0 or not _TIMELESS.fullmatch(_TIMELESS_WORDS.sub("", text[action.end():])):
             continue
         before = text[:action.start()]
         period = _read_time(before, ctx)
