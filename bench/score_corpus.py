@@ -29,8 +29,8 @@ one, and no call at all for ``document:0``. Its answer is mapped to the same lab
   1 week weekly, 1 month monthly, 2 months bimonthly, 3 months or 1 quarter quarterly, 6 months
   half-yearly, 1 year yearly (any other delta is a cycle no label has);
 - ``time_delta`` (a duration without a date, "为期一年"), an exception, or no answer: "unknown".
-JioNLP is a 250 MB install, so it is not in the lock; without it the bench says how to add it and
-prints our figure alone.
+JioNLP is a large install (a word segmenter's model and numpy), so it is not in the lock; without it
+the bench says how to add it and prints our figure alone.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def score_document(folder: Path) -> DocumentScore:
 
 
 def ratio(part: int, whole: int, places: int = 2) -> str:
-    # Three places for the phrases: at 0.99 the second place would round 138 of 140 up to the target.
+    # Three places for the phrases: two would round a figure just under a target up to it.
     return f"{part / whole:.{places}f}" if whole else "  - "
 
 
@@ -164,7 +164,7 @@ def jionlp_reading_of(jio, phrase: str, year: int, reference: date | None) -> st
 def load_jionlp():
     """JioNLP, or None with the line that says how to install it."""
     try:
-        # Optional (250 MB), so loaded only here; it prints a banner on import, and logs a traceback
+        # Optional and large, so loaded only here; it prints a banner on import, and logs a traceback
         # for every phrase it refuses, which would bury the figures.
         with contextlib.redirect_stdout(io.StringIO()):
             import jionlp
