@@ -93,7 +93,7 @@ _LAYOUT_SPACE = re.compile(rf"(?<={_CJK})\s+|\s+(?={_CJK})")
 _TRADITIONAL_PAIRS = (
     "於于內内為为節节點点續续進进來来從从個个週周後后間间號号開开動动啟启驗验報报實实這这當当終终標标檢检調调評评結结時时長长"
     "態态兩两慶庆勞劳農农規规劃划計计務务達达現现須须應应屆届將将與与並并設设會会議议運运營营試试項项製制發发頒颁佈布備备辦办"
-    "齊齐穩稳層层過过還还舉举體体確确歲岁曆历際际關关單单導导專专條条區区處处縣县鎮镇鄉乡產产業业總总審审執执記记雙双隔隔歷历屆届號号節节檢检驗验"
+    "齊齐穩稳層层過过還还舉举體体確确歲岁曆历際际關关單单導导專专條条區区處处縣县鎮镇鄉乡產产業业總总審审執执記记雙双歷历"
 )
 _TRADITIONAL = str.maketrans(_TRADITIONAL_PAIRS[0::2], _TRADITIONAL_PAIRS[1::2])
 # A zero written as a circle or a letter O in a Chinese year (二○○六年).
@@ -663,7 +663,7 @@ def _schedule_cycle(normalised: str, ctx: _Context) -> str | None:
         if (m := _YEAR_PREFIX.match(clause)) and m["year"]:
             year_ctx = replace(ctx, year=int(m["year"]), missing=ctx.missing)
         period = _read_time(clause, year_ctx)
-        if period is None or period.start != period.end:
+        if period is None or period.is_span:  # "3月底" is a moment; "第一季度" a stretch of work
             return None
         days.append(period.end)
     gaps = [(b - a).days for a, b in itertools.pairwise(days)]

@@ -263,7 +263,8 @@ def test_spring_festival_comes_from_the_lunar_calendar() -> None:
 
 
 def test_dates_listed_a_quarter_apart_are_a_quarterly_schedule() -> None:
-    for phrase in ("3月25日、6月25日、9月25日、12月25日前", "2021年3月31日、6月30日、9月30日和12月31日前分四次"):
+    for phrase in ("3月25日、6月25日、9月25日、12月25日前", "2021年3月31日、6月30日、9月30日和12月31日前分四次",
+                   "3月底、6月底、9月底、12月底前"):
         reading = read_deadline(phrase, YEAR)
         assert (reading.recurrence, reading.deadline) == ("quarterly", None), phrase
     assert read_deadline("按月", YEAR).recurrence == "monthly"
