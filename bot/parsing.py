@@ -37,7 +37,7 @@ def percent_and_text(text: str) -> tuple[int | None, str]:
 
 
 def new_date_and_reason(text: str, today: date) -> tuple[date, str]:
-    """"2021-11-30 等待批复" or "11月底 等待批复": the date a unit asks for, and why."""
+    """"2021-11-30 等待批复", "11月底 等待批复" or "下月底 等待批复": the date a unit asks for, and why."""
     text = fold_width(text).strip()
     usage = "格式：新日期 理由，如 2021-11-30 等待上级批复"
     if match := _ISO_DATE.match(text):
@@ -47,7 +47,8 @@ def new_date_and_reason(text: str, today: date) -> tuple[date, str]:
             raise ServiceError(f"日期“{match.group(0).strip()}”不存在。{usage}") from error
         return wanted, text[match.end():].strip()
     if match := _WORD_DATE.match(text):
-        reading = read_deadline(match.group(1), today.year)
+        # Typed in chat: "下月底", "两周后" count from today, and "1月底" typed in December is next January.
+        reading = read_deadline(match.group(1), today.year, reference=today, upcoming=True)
         if reading.deadline is not None:
             return reading.deadline, text[match.end():].strip()
     raise ServiceError(f"没有读懂新的完成日期。{usage}")

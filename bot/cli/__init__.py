@@ -5,7 +5,7 @@
     taskbot template 任务清单.xlsx [--year 2022]
     taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
     taskbot units
-    taskbot deadline 10月底前 上半年 … --year 2021 [--json]     (or - to read lines from stdin)
+    taskbot deadline 10月底前 上半年 … --year 2021 [--reference 2021-08-31] [--chat] [--json]   (or - for stdin)
     taskbot invite [UNIT] [--role member|office|leader|admin]
     taskbot digest --print   /   taskbot outbox [--status dead]
     taskbot backup PATH   /   taskbot restore PATH --yes
@@ -137,7 +137,11 @@ def _restore_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _deadline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("phrases", nargs="+", help="时限表述；用 - 从标准输入逐行读取")
-    parser.add_argument("--year", type=int, help="计划年份（默认今年）")
+    parser.add_argument("--year", type=int, help="计划年份（默认参照日期所在年份，否则今年）")
+    parser.add_argument("--reference", type=_iso_date, metavar="YYYY-MM-DD",
+                        help="参照日期：发文日期或申请当天；“限期30天”“下月底”等相对时限从这一天算起（不给则不识别）")
+    parser.add_argument("--chat", action="store_true",
+                        help="按聊天中的申请理解：不写年份的日期取参照日期当天或之后最近的一个（参照日期默认今天）")
     parser.add_argument("--json", action="store_true", help="每行输出一个 JSON 对象")
 
 

@@ -13,9 +13,12 @@ from tasks.plan.deadlines import read_deadline
 
 def deadline(cli: Invocation) -> int:
     args = cli.args
-    year = args.year or local_today(cli.clock, cli.settings.timezone).year
+    reference = args.reference
+    if reference is None and args.chat:
+        reference = local_today(cli.clock, cli.settings.timezone)
+    year = args.year or (reference.year if reference else local_today(cli.clock, cli.settings.timezone).year)
     phrases = [line.strip() for line in cli.stdin if line.strip()] if args.phrases == ["-"] else args.phrases
-    readings = [read_deadline(phrase, year) for phrase in phrases]
+    readings = [read_deadline(phrase, year, reference=reference, upcoming=args.chat) for phrase in phrases]
     if args.json:
         for reading in readings:
             cli.print(json.dumps({**reading.as_dict(), "understood": reading.understood}, ensure_ascii=False))

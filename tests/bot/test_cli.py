@@ -95,6 +95,19 @@ def test_unreadable_deadline_phrase_exits_nonzero(database_url: str) -> None:
     assert code == 1 and "无法识别" in output
 
 
+def test_deadline_phrases_relative_to_a_reference_day_and_in_chat(database_url: str) -> None:
+    code, output = run(database_url, "deadline", "限期30天", "1月底", "--reference", "2021-12-10", "--json")
+    assert code == 0
+    # A document issued on 10 December 2021: its 1月底 is its plan year's.
+    assert [json.loads(line)["deadline"] for line in output.splitlines()] == ["2022-01-09", "2021-01-31"]
+    code, output = run(database_url, "deadline", "1月底", "下月底", "--reference", "2021-12-10", "--chat", "--json")
+    assert code == 0
+    # Written in chat on 10 December 2021: next January for both.
+    assert [json.loads(line)["deadline"] for line in output.splitlines()] == ["2022-01-31", "2022-01-31"]
+    code, output = run(database_url, "deadline", "下月底", "--year", "2021", "--json")
+    assert code == 1 and json.loads(output)["understood"] is False
+
+
 def test_missing_file_and_bad_arguments_are_explained_in_chinese(database_url: str, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture) -> None:
     code, _ = run(database_url, "import", str(tmp_path / "nope.txt"))

@@ -143,10 +143,12 @@ def test_empty_cell_is_reported_not_dated() -> None:
     assert not reading.understood and reading.deadline is None
 
 
-def test_two_steps_in_one_cell_give_a_deadline_and_a_milestone() -> None:
+def test_two_steps_in_one_cell_give_a_deadline_and_a_milestone_each() -> None:
     reading = read_deadline("6月底前启动，10月底前完成", YEAR)
     assert reading.deadline == D(2021, 10, 31)
-    assert [(m.due, m.text) for m in reading.milestones] == [(D(2021, 6, 30), "6月底前启动")]
+    assert reading.start == D(2021, 6, 30)  # 启动 is when the work begins, not a completion
+    assert [(m.due, m.text) for m in reading.milestones] == [(D(2021, 6, 30), "6月底前启动"),
+                                                            (D(2021, 10, 31), "10月底前完成")]
 
 
 def test_plan_year_decides_the_year() -> None:
@@ -172,3 +174,180 @@ def test_period_of_a_project_column() -> None:
     period = read_period("2021年6月-2021年9月", YEAR)
     assert period is not None and (period.start, period.end) == (D(2021, 6, 1), D(2021, 9, 30))
     assert read_period("看情况", YEAR) is None
+
+
+# --- the family of real phrases (issue 16) -------------------------------------------
+
+# (phrase, deadline, start) in a 2021 plan, dates worked out by hand from the conventions of
+# tests/corpus/LABELLING.md.
+FAMILY = [
+    # a month alone, with what is to happen then
+    ("9月投入使用", D(2021, 9, 30), None),
+    ("11月底前完成", D(2021, 11, 30), None),
+    ("主体工程8月底前全面完成", D(2021, 8, 31), None),
+    # quarters, in Chinese and Arabic numerals
+    ("三季度末", D(2021, 9, 30), None),
+    ("一季度内", D(2021, 3, 31), None),
+    ("3季度末", D(2021, 9, 30), None),
+    ("第4季度", D(2021, 12, 31), D(2021, 10, 1)),
+    ("2021年第一季度", D(2021, 3, 31), D(2021, 1, 1)),
+    # next year and this year
+    ("明年6月底前", D(2022, 6, 30), None),
+    ("次年一季度末", D(2022, 3, 31), None),
+    ("今年4月底前", D(2021, 4, 30), None),
+    # the whole year
+    ("全年", D(2021, 12, 31), None),
+    ("年终", D(2021, 12, 31), None),
+    ("年度目标", D(2021, 12, 31), None),
+    ("上半年结束时", D(2021, 6, 30), None),
+    ("在2023年中", D(2023, 6, 30), None),
+    ("年内持续推进", D(2021, 12, 31), None),
+    # festivals: 国庆 is 1 October; a plan's 元旦 is the one closing its year
+    ("国庆节前", D(2021, 9, 30), None),
+    ("元旦前", D(2021, 12, 31), None),
+    ("2021年元旦前", D(2020, 12, 31), None),
+    ("五一前", D(2021, 4, 30), None),
+    # the 2021 Mid-Autumn Festival (8th month, 15th day) fell on Tuesday 21 September 2021
+    ("中秋节前", D(2021, 9, 20), None),
+    # traditional characters (Hong Kong documents)
+    ("於 2023 年底前", D(2023, 12, 31), None),
+    ("年內持續推進", D(2021, 12, 31), None),
+    ("以期在2024年或之前", D(2024, 12, 31), None),
+    # years and plans written as ranges
+    ("(2018—2020年)", D(2020, 12, 31), D(2018, 1, 1)),
+    ("到2025年", D(2025, 12, 31), None),
+    ("十四五期间", D(2025, 12, 31), D(2021, 1, 1)),  # the 14th five-year plan is 2021–2025
+    ("第十一个五年", D(2010, 12, 31), D(2006, 1, 1)),  # the 11th, 2006–2010
+    ("2023-24年度", D(2024, 3, 31), D(2023, 4, 1)),  # Hong Kong's financial year, April to March
+    ("在未來五年(2023-24 至 2027-28 年度)", D(2028, 3, 31), D(2023, 4, 1)),
+    # a date whose 月 a conversion lost, when only one split of the digits is a date
+    ("615日", D(2021, 6, 15), None),
+    ("1215日前", D(2021, 12, 15), None),
+    # a weekday beside the date, which agrees with it (1 October 2021 was a Friday)
+    ("10月1日(星期五)前", D(2021, 10, 1), None),
+    ("二○二一年四月二十八日", D(2021, 4, 28), None),
+]
+
+
+@pytest.mark.parametrize(("phrase", "deadline", "start"), FAMILY)
+def test_family_of_real_phrases(phrase: str, deadline: date, start: date | None) -> None:
+    reading = read_deadline(phrase, YEAR)
+    assert reading.understood, reading.note
+    assert (reading.deadline, reading.start) == (deadline, start)
+
+
+def test_a_start_milestone_is_not_a_completion() -> None:
+    reading = read_deadline("5月底前动工", YEAR)
+    assert reading.understood
+    assert (reading.start, reading.deadline) == (D(2021, 5, 31), None)
+    reading = read_deadline("6月底前开工，12月底前完工", YEAR)
+    assert (reading.start, reading.deadline) == (D(2021, 6, 30), D(2021, 12, 31))
+    reading = read_deadline("从2022年3月起", YEAR)
+    assert (reading.start, reading.deadline) == (D(2022, 3, 1), None)
+
+
+def test_compound_every_dated_stage_a_milestone_the_last_the_deadline_the_rest_ongoing() -> None:
+    reading = read_deadline("1月底前完成方案制定；其它事项12月底前完成并长期坚持", YEAR)
+    assert reading.understood
+    assert reading.deadline == D(2021, 12, 31)
+    assert [(m.due, m.text) for m in reading.milestones] == [(D(2021, 1, 31), "1月底前完成方案制定"),
+                                                            (D(2021, 12, 31), "其它事项12月底前完成")]
+    assert reading.note is not None and "长期坚持" in reading.note
+
+
+def test_spring_festival_comes_from_the_lunar_calendar() -> None:
+    # Spring Festival fell on 12 February 2021 and on 1 February 2022: the day before is the deadline.
+    assert read_deadline("春节前", 2021).deadline == D(2021, 2, 11)
+    assert read_deadline("春节前", 2022).deadline == D(2022, 1, 31)
+    assert read_deadline("2022年春节前", 2021).deadline == D(2022, 1, 31)
+
+
+def test_dates_listed_a_quarter_apart_are_a_quarterly_schedule() -> None:
+    for phrase in ("3月25日、6月25日、9月25日、12月25日前", "2021年3月31日、6月30日、9月30日和12月31日前分四次",
+                   "3月底、6月底、9月底、12月底前"):
+        reading = read_deadline(phrase, YEAR)
+        assert (reading.recurrence, reading.deadline) == ("quarterly", None), phrase
+    assert read_deadline("按月", YEAR).recurrence == "monthly"
+    assert read_deadline("季检查", YEAR).recurrence == "quarterly"
+    assert read_deadline("以季度為節點", YEAR).recurrence == "quarterly"
+
+
+# (phrase, reference day, deadline): counted from a document's issue date or a chat message's day.
+RELATIVE = [
+    ("限期30天", D(2021, 8, 31), D(2021, 9, 30)),
+    ("限期三十天", D(2021, 8, 31), D(2021, 9, 30)),
+    ("15日内", D(2021, 8, 31), D(2021, 9, 15)),
+    # 31 August 2022 was a Wednesday: Thursday 1, Friday 2 and Monday 5 September are the three.
+    ("三个工作日内", D(2022, 8, 31), D(2022, 9, 5)),
+    # 1–7 October 2021 were the National Day holiday and Saturday 9 October a working day in their
+    # stead: the working days after 30 September are 8, 9 and 11 October.
+    ("3个工作日内", D(2021, 9, 30), D(2021, 10, 11)),
+    ("下月底", D(2021, 1, 15), D(2021, 2, 28)),
+    ("下个月底前", D(2021, 12, 10), D(2022, 1, 31)),
+    ("本月底前", D(2021, 4, 10), D(2021, 4, 30)),
+    ("两周后", D(2021, 3, 1), D(2021, 3, 15)),
+    ("2个月内", D(2021, 3, 1), D(2021, 5, 1)),
+    ("下周五", D(2021, 11, 3), D(2021, 11, 12)),  # 3 November 2021 was a Wednesday
+    ("明天", D(2021, 2, 28), D(2021, 3, 1)),
+    ("即日起至9月27日", D(2022, 9, 14), D(2022, 9, 27)),
+    ("通告之日起至2022年10月20日", D(2022, 10, 8), D(2022, 10, 20)),
+]
+
+
+@pytest.mark.parametrize(("phrase", "reference", "deadline"), RELATIVE)
+def test_relative_phrases_count_from_the_reference_day(phrase: str, reference: date, deadline: date) -> None:
+    reading = read_deadline(phrase, reference.year, reference=reference)
+    assert reading.understood, reading.note
+    assert reading.deadline == deadline
+
+
+@pytest.mark.parametrize("phrase", ["限期30天", "三个工作日内", "下月底", "两周后", "本月底以前", "下周五", "明天"])
+def test_relative_phrase_without_a_reference_is_not_understood(phrase: str) -> None:
+    reading = read_deadline(phrase, YEAR)
+    assert not reading.understood
+    assert reading.deadline is None and reading.start is None
+    assert reading.note is not None and "参照日期" in reading.note
+
+
+def test_working_days_beyond_the_official_calendar_are_not_counted() -> None:
+    # chinese_calendar carries the State Council's calendar from 2004 on; 2003 is not in it.
+    reading = read_deadline("5个工作日内", 2003, reference=D(2003, 6, 2))
+    assert not reading.understood and reading.deadline is None
+    assert reading.note is not None and "2003" in reading.note
+
+
+def test_chat_reads_a_date_without_a_year_as_the_next_one_from_the_request() -> None:
+    december = D(2021, 12, 10)
+    assert read_deadline("1月底", december.year, reference=december, upcoming=True).deadline == D(2022, 1, 31)
+    assert read_deadline("12月底", december.year, reference=december, upcoming=True).deadline == D(2021, 12, 31)
+    assert read_deadline("春节前", december.year, reference=december, upcoming=True).deadline == D(2022, 1, 31)
+    assert read_deadline("2021年1月底", december.year, reference=december, upcoming=True).deadline == D(2021, 1, 31)
+    # A document's "1月底" is its plan year's, whatever its issue date.
+    assert read_deadline("1月底", december.year, reference=december).deadline == D(2021, 1, 31)
+
+
+def test_chat_extension_request_reads_dates_from_the_day_it_is_written() -> None:
+    from bot.parsing import new_date_and_reason
+
+    assert new_date_and_reason("1月底 等待批复", D(2021, 12, 10)) == (D(2022, 1, 31), "等待批复")
+    assert new_date_and_reason("下月底 材料待补", D(2021, 12, 10)) == (D(2022, 1, 31), "材料待补")
+    assert new_date_and_reason("两周后", D(2021, 11, 1)) == (D(2021, 11, 15), "")
+
+
+@pytest.mark.parametrize("phrase", [
+    "128日前",  # 1月28日 or 12月8日: two readings, so none
+    "2022121日",  # 2022年1月21日 or 2022年12月1日
+    "每月双月底前",  # two cycles that contradict each other
+    "在 2023 年下半年至 2024",  # a bare 2024 with nothing to borrow a unit from
+    "10月底后开工",
+    "春节后",
+    "在国卫复审暗访以前",
+    "4月20日(星期四)前",  # 20 April 2021 was a Tuesday
+    "为期一年",
+    "立行立改",
+])
+def test_unknown_or_contradictory_text_is_not_guessed(phrase: str) -> None:
+    reading = read_deadline(phrase, YEAR, reference=D(2021, 3, 1))
+    assert not reading.understood
+    assert reading.deadline is None and reading.start is None and reading.recurrence is None
+    assert reading.text == phrase
