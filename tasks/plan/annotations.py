@@ -79,7 +79,8 @@ def _closes_sentence(text: str, start: int, end: int) -> bool:
     after = text[end:].lstrip()
     sentence_before = not before or before[-1] in "。！？；;.!?"
     sentence_after = not after or after[0] in "。；;.（(" or bool(_NEXT_NUMBER.match(after))
-    return sentence_before and sentence_after
+    # "…增长11%(市发改委,各县市区政府)。": a full stop right after the bracket closes the sentence too.
+    return sentence_after and (sentence_before or (bool(after) and after[0] in "。；;"))
 
 
 def _bracket_end(text: str, start: int) -> int | None:

@@ -37,8 +37,11 @@ _TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
-_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*[.．、](?!\d)|[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*[.．、﹒](?!\d)|[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．])\s*")
+# A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
+_MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
+                         r"[一二三四五六七八九十]+[、])")
 _ATTACHMENT_LIST = re.compile(r"^附件\s*[:：]")
 _ATTACHMENT_MARK = re.compile(r"^附件\s*(?P<number>\d+)\s*[:：]?\s*(?P<title>.*)$")
 _TEAM = re.compile(r"^(?P<number>\d{1,2})\s*[.．、]\s*(?P<name>[^，,：:；;。]+?专班)[，,：:。]?\s*(?P<rest>.*)$")
@@ -147,14 +150,24 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             _attach_label_line(block, content, reading)
             continue
         pieces = split_annotated(content)
-        if len(pieces) == 1 and pieces[0][1] is None:
-            if (heading := _SECTION.match(content)) and (block.heading or len(content) < 60):
-                section = heading["title"]
-                continue
-            _read_words(block, content, None, section, reading, first=True)
+        if len(pieces) == 1 and pieces[0][1] is None and (heading := _SECTION.match(content)) \
+                and (block.heading or len(content) < 60):
+            section = heading["title"]
             continue
-        for index, (words, annotation) in enumerate(pieces):
-            _read_words(block, words, annotation, section, reading, first=index == 0)
+        first = True
+        for words, annotation in pieces:
+            # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
+            # has its numbered items inside one paragraph: each starts where its number does.
+            parts = _MID_NUMBER.split(words)
+            for index, part in enumerate(parts):
+                part = part.strip()
+                last = index == len(parts) - 1
+                if not last and (heading := _SECTION.match(part)) and len(part) < 60 and not first:
+                    section = heading["title"]
+                    continue
+                if part or last:
+                    _read_words(block, part, annotation if last else None, section, reading, first=first)
+                    first = False
 
     _finish_points(reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
