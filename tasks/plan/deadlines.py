@@ -27,6 +27,7 @@ import chinese_calendar
 from dateutil.relativedelta import relativedelta
 from lunardate import LunarDate
 
+from tasks.script import to_simplified
 from tasks.text import WHITE_SPACE, arabic_numerals, chinese_number, fold_width, strip_markup
 
 
@@ -87,15 +88,6 @@ _TRAILING_NOISE = re.compile(r"[\s。.,，;；:：!！]+$")
 # Spaces between CJK characters, or between a digit and CJK, are layout, not meaning;
 # "2021 5" (year, month) keeps its space because both sides are digits.
 _LAYOUT_SPACE = re.compile(rf"(?<={_CJK})\s+|\s+(?={_CJK})")
-# Hong Kong, Macao and Taiwan documents write traditional characters. Only the characters the grammar
-# below reads need folding: any other character is not read either way, so a full converter (and its
-# dictionary) would add nothing here.
-_TRADITIONAL_PAIRS = (
-    "於于內内為为節节點点續续進进來来從从個个週周後后間间號号開开動动啟启驗验報报實实這这當当終终標标檢检調调評评結结時时長长"
-    "態态兩两慶庆勞劳農农規规劃划計计務务達达現现須须應应屆届將将與与並并設设會会議议運运營营試试項项製制發发頒颁佈布備备辦办"
-    "齊齐穩稳層层過过還还舉举體体確确歲岁曆历際际關关單单導导專专條条區区處处縣县鎮镇鄉乡產产業业總总審审執执記记雙双歷历"
-)
-_TRADITIONAL = str.maketrans(_TRADITIONAL_PAIRS[0::2], _TRADITIONAL_PAIRS[1::2])
 # A zero written as a circle or a letter O in a Chinese year (二○○六年).
 _ZERO_LOOKALIKE = re.compile(r"(?<=[〇零一二三四五六七八九])[○◯OoΟ]|[○◯OoΟ](?=[〇零一二三四五六七八九○◯])")
 # Counts before the units relative phrases use (三个工作日内, 三十天内); tasks.text reads the calendar units.
@@ -112,7 +104,7 @@ def _five_year_token(match: re.Match[str]) -> str:
 
 
 def _normalise(text: str) -> str:
-    text = fold_width(strip_markup(text)).translate(_TRADITIONAL)
+    text = to_simplified(fold_width(strip_markup(text)))
     text = _ZERO_LOOKALIKE.sub("〇", text.replace("○", "〇").replace("◯", "〇"))
     text = _FIVE_YEAR_PLAN.sub(_five_year_token, text)
     text = _COUNT_BEFORE_UNIT.sub(lambda m: str(chinese_number(m[1]) or m[1]), arabic_numerals(text)).strip()

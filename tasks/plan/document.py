@@ -57,6 +57,9 @@ def _table_cells(raw: str) -> list[str] | None:
         if _PIPE_SEPARATOR.match(stripped):
             return []
         return [strip_markup(cell).strip() for cell in stripped[1:-1].split("|")]
+    if stripped.count(" | ") >= 2:
+        # "1 | 中小学校护眼灯光工程 | … | 县教育局 | |": a row written without its outer bars.
+        return [strip_markup(cell).strip() for cell in stripped.removesuffix("|").split("|")]
     return None
 
 

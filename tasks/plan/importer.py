@@ -24,7 +24,7 @@ from tasks.events import Actor
 from tasks.plan.chosen_columns import ColumnChoice, ColumnsError
 from tasks.plan.column_fit import fit_to_columns
 from tasks.plan.directory import directory_from_db, sync_directory
-from tasks.plan.document import Table, read_blocks
+from tasks.plan.document import Block, Paragraph, Table, read_blocks
 from tasks.plan.formats import input_kind
 from tasks.plan.parsed import ParsedPlan
 from tasks.plan.spreadsheets import decode_text, load_sheets, nul_problem, read_sheets
@@ -32,6 +32,7 @@ from tasks.plan.store import ImportSummary, store_plan
 from tasks.plan.units import UnitDirectory
 from tasks.plan.word import read_docx
 from tasks.plan.workplan import DocumentError, read_document
+from tasks.script import AsWritten, is_traditional, to_simplified
 
 __all__ = ["DocumentError", "Progress", "Stage", "import_file", "parse_file", "prepare_database"]
 
@@ -82,15 +83,20 @@ def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
     elif kind == "word":
         word = read_docx(path)
         progress(Stage("读取文件", (("段落", word.paragraphs), ("表格", word.tables))))
-        plan = read_document(word.blocks, directory, year=year, source=str(path))
+        blocks, back = _read_as_simplified(word.blocks)
+        plan = _given_back(read_document(blocks, directory, year=year, source=str(path)), back)
         plan.problems += word.problems
         locations = word.locations
     else:
         data = path.read_bytes()
-        blocks = read_blocks(decode_text(data))
+        written = decode_text(data)
+        simplified = to_simplified(written) if is_traditional(written) else written
+        blocks = read_blocks(simplified)
         progress(Stage("读取文件", (("行", data.count(b"\n") + 1),
                                    ("表格", sum(1 for b in blocks if isinstance(b, Table))))))
         plan = read_document(blocks, directory, year=year, source=str(path))
+        if simplified is not written:
+            plan = _given_back(plan, AsWritten(written, simplified))
         if dropped := nul_problem(data):
             plan.problems.append(dropped)
         plan.problems.sort(key=lambda p: (p.line is None, p.line or 0))
@@ -105,6 +111,39 @@ def parse_file(path: Path, directory: UnitDirectory, *, year: int | None = None,
     named = {unit for item in plan.items for unit in item.units}
     progress(Stage("核对单位", (("单位", len(named)), ("新单位", len(plan.new_units)),
                                ("问题", len(plan.problems)))))
+    return plan
+
+
+def _read_as_simplified(blocks: list[Block]) -> tuple[list[Block], AsWritten | None]:
+    """A Word document in traditional characters, as simplified blocks (see tasks.script)."""
+    written = "\n".join(b.text if isinstance(b, Paragraph) else "\n".join("\t".join(r.cells) for r in b.rows)
+                        for b in blocks)
+    if not is_traditional(written):
+        return blocks, None
+    converted: list[Block] = [
+        replace(b, text=to_simplified(b.text)) if isinstance(b, Paragraph)
+        else replace(b, rows=[replace(r, cells=[to_simplified(c) for c in r.cells]) for r in b.rows])
+        for b in blocks]
+    return converted, AsWritten(written, to_simplified(written))
+
+
+def _given_back(plan: ParsedPlan, back: AsWritten | None) -> ParsedPlan:
+    """What was read from a traditional document, in the document's own characters: its words and
+    the units it names; units the directory already knows keep the directory's names."""
+    if back is None:
+        return plan
+    new_units = set(plan.new_units)
+    plan.title = back(plan.title)
+    plan.new_units = {back(name): kind for name, kind in plan.new_units.items()}
+    for item in plan.items:
+        item.text, item.deadline_text = back(item.text), back(item.deadline_text)
+        item.category = back(item.category) if item.category else item.category
+        item.topic = back(item.topic) if item.topic else item.topic
+        item.units = [back(u) if u in new_units else u for u in item.units]
+        item.roles = {back(u) if u in new_units else u: role for u, role in item.roles.items()}
+        item.units_as_written = [back(u) for u in item.units_as_written]
+        item.officials = [back(o) for o in item.officials]
+    plan.problems = [replace(p, text=back(p.text)) for p in plan.problems]
     return plan
 
 

@@ -126,7 +126,7 @@ _CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同)$")
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
-    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会)"
+    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会|联|协)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
 # ▲ or ★ before a name marks the lead unit in many tables.
@@ -168,11 +168,12 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
 
 
 def _split_and(text: str) -> list[str]:
-    parts = _AND_SPLIT.split(text)
-    joined = [p for part in parts for p in part.split("和")]
-    if len(joined) > len(parts) and all(UNIT_ENDING.search(p.strip()) for p in joined if p.strip()):
-        return joined
-    return parts
+    """"A及B" / "A和B" are two names only when both end like one: "劳工及福利局" and
+    "科技和信息化局" are one."""
+    parts = [p for part in _AND_SPLIT.split(text) for p in part.split("和")]
+    if len(parts) > 1 and all(UNIT_ENDING.search(_TRAILING_ETC.sub("", p.strip())) for p in parts if p.strip()):
+        return parts
+    return [text]
 
 
 def _label_role(label: str) -> Role | Literal["official"] | None:
