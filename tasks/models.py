@@ -127,6 +127,9 @@ class Task(SQLModel, table=True):
     start: date | None = None
     deadline_text: str = Field(default="", max_length=200)
     recurrence: str | None = Field(default=None, max_length=20)
+    # Named leaders the document puts beside the units (责任领导 / 牵头领导), "、"-separated: people
+    # the office reports to, never units the bot chases.
+    officials: str = Field(default="", max_length=200)
     status: TaskStatus = Field(default=TaskStatus.ACTIVE, sa_type=EnumText(TaskStatus, 20))
     source_line: int | None = None
     created_at: datetime

@@ -53,6 +53,7 @@ def fit_to_columns(plan: ParsedPlan) -> None:
             item.category = _fit_optional(plan, item, "类别", item.category, _length(Task, "category"))
             item.topic = _fit_optional(plan, item, "任务类别", item.topic, _length(Task, "topic"))
             item.deadline_text = _fit(plan, item, "完成时限", item.deadline_text, _length(Task, "deadline_text"))
+            item.officials = _fit_officials(plan, item, _length(Task, "officials"))
         if renamed_units:
             item.units = [renamed_units.get(unit, unit) for unit in item.units]
             item.roles = {renamed_units.get(unit, unit): role for unit, role in item.roles.items()}
@@ -61,6 +62,18 @@ def fit_to_columns(plan: ParsedPlan) -> None:
     for item in plan.items:
         if item.parent in renamed_refs:
             item.parent = renamed_refs[item.parent]
+
+
+def _fit_officials(plan: ParsedPlan, item: Item, limit: int) -> list[str]:
+    """As many named leaders as the column holds, in document order; the rest said."""
+    kept: list[str] = []
+    for name in item.officials:
+        if len("、".join([*kept, name])) > limit:
+            plan.problems.append(_problem("fit.officials", f"第{item.line}行" if item.line else "", name,
+                                          f"责任领导超过 {limit} 字，“{name}”及其后未保存", item.line))
+            break
+        kept.append(name)
+    return kept
 
 
 def _fit_project(plan: ParsedPlan, item: Item) -> None:

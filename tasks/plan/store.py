@@ -46,7 +46,7 @@ TRACKED_KINDS = ("workpoint", "task", "project")
 # Where a row sits in the document (line, position) is refreshed silently: inserting
 # a row above a task does not change that task.
 AUDITED_TASK_FIELDS = ("kind", "number", "category", "topic", "text", "deadline", "start",
-                       "deadline_text", "recurrence", "parent_id", "status")
+                       "deadline_text", "recurrence", "officials", "parent_id", "status")
 # Rows in one INSERT … RETURNING, and values in one IN list, at most: a plan may hold more tasks
 # than a statement may carry parameters (tasks.db.parameter_limit), so anything written or read
 # per task goes in slices of this many, or fewer where the database's limit is lower.
@@ -304,6 +304,7 @@ def _task_fields(item: Item, ids: dict[str, int]) -> dict[str, Any]:
         "kind": item.kind, "number": item.number, "category": item.category, "topic": item.topic,
         "text": item.text, "deadline": item.deadline, "start": item.start,
         "deadline_text": item.deadline_text, "recurrence": item.recurrence,
+        "officials": "、".join(item.officials),
         "parent_id": ids[item.parent] if item.parent else None, "status": TaskStatus.ACTIVE,
     }
 
