@@ -82,3 +82,10 @@ def arabic_numerals(text: str) -> str:
         return match.group(1) if value is None else str(value)
 
     return _NUMERAL_BEFORE_UNIT.sub(replace, text)
+
+
+# A heading that sets the year of what follows in a multi-year plan: "2020年任务：", "（二）2021年重点任务",
+# "2022年度工作安排".
+YEAR_HEADING = re.compile(
+    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(]\s*[一二三四五六七八九十\d]+\s*[）)]|\d{1,2}\s*[.．、])?\s*"
+    r"(?P<year>(?:19|20)\d{2})\s*年度?(?:主要|重点)?(?:工作)?(?:任务|目标|工作|计划|安排|重点)?(?:清单)?\s*[:：]?$")

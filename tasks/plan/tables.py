@@ -19,7 +19,7 @@ from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
 from tasks.plan.parsed import Item, Problem, ProjectDetail
 from tasks.plan.subitems import split_subitems
 from tasks.plan.unit_reading import UnitReader
-from tasks.text import WHITE_SPACE, compact, fold_width
+from tasks.text import WHITE_SPACE, YEAR_HEADING, compact, fold_width
 
 HEADER_SEARCH_ROWS = 6
 _SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
@@ -91,6 +91,7 @@ class _TaskRow:
     deadline_text: str
     number: str
     officials_text: str = ""
+    year: int | None = None  # set under a "2021年任务" row; otherwise the plan's
     more_text: list[str] = field(default_factory=list)  # rows it continues into, joined once read
     # Units of the rows under a task cell merged down over them (a Word table), joined once read.
     more_units: list[tuple[str, str, str]] = field(default_factory=list)
@@ -100,6 +101,7 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
     collected: list[_TaskRow] = []
     problems: list[Problem] = []
     area = topic = ""
+    year: int | None = None  # a multi-year plan's year for the rows below its heading
     width = max(header.columns.values()) + 1
     for row in rows:
         values = {name: _cell(row, header, name) for name in header.columns}
@@ -110,6 +112,11 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         text = values.get("text", "")
         owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")
         deadline_text = values.get("deadline", "")
+        heading = next((v for v in (values.get("area"), text) if v), "")
+        if (stage := YEAR_HEADING.match(compact(heading))) and not (owners or deadline_text):
+            # "2021年任务" across a multi-year plan's table: the rows below are that year's.
+            year, area, topic = int(stage["year"]), stage.string, ""
+            continue
         if values.get("area") and not (values.get("topic") or text or owners or deadline_text):
             area, topic = values["area"], ""  # a section row spanning the table
             continue
@@ -145,7 +152,7 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             continue
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
-                            officials_text=values.get("officials", ""))
+                            officials_text=values.get("officials", ""), year=year)
         if not owners and collected and not task_row.number and "number" in header.columns:
             # A second row under one 序号 whose 责任单位 cell is merged with the row above.
             above = collected[-1]
@@ -173,7 +180,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
     collected, problems = _collect_task_rows(header, rows)
     result = TableResult(problems=problems)
     # A task list repeats a few 完成时限 phrases (年底前, 长期坚持) down thousands of rows.
-    deadline_of = functools.cache(lambda text: read_deadline(text, plan_year))
+    deadline_of = functools.cache(read_deadline)
     for task_row in collected:
         row = task_row.row
         ref = unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
@@ -187,7 +194,8 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             owners = units.empty()
             result.problems.append(_problem(row, "task.no_units", task_row.text[:80],
                                             "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
-        reading = deadline_of(task_row.deadline_text)
+        row_year = task_row.year or plan_year
+        reading = deadline_of(task_row.deadline_text, row_year)
         if not reading.understood:
             result.problems.append(_problem(row, "deadline.unreadable", task_row.deadline_text,
                                             f"{reading.note}；该任务暂无截止日期"))
@@ -202,14 +210,14 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
         result.items.append(parent)
         subitems = split_subitems(task_row.text)
         if not subitems:
-            parent.milestones += find_milestones(task_row.text, plan_year)
+            parent.milestones += find_milestones(task_row.text, row_year)
         for number, subtext in subitems:
             result.items.append(Item(
                 kind="task", ref=f"{ref}#{number}", parent=ref, text=subtext, category=parent.category,
                 topic=parent.topic, number=str(number), units=list(parent.units), roles=dict(parent.roles),
                 deadline=parent.deadline, start=parent.start, deadline_text=parent.deadline_text,
                 recurrence=find_recurrence(subtext) or reading.recurrence,
-                milestones=find_milestones(subtext, plan_year), line=row.line,
+                milestones=find_milestones(subtext, row_year), line=row.line,
             ))
     return result
 

@@ -26,7 +26,7 @@ from tasks.plan.parsed import Item, ParsedPlan, Problem
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
 from tasks.plan.unit_reading import UnitReader
 from tasks.plan.units import UnitDirectory
-from tasks.text import YEAR, compact
+from tasks.text import YEAR, YEAR_HEADING, compact
 
 
 class DocumentError(ValueError):
@@ -58,6 +58,7 @@ class _WorkPoint:
     labels: set[str] = field(default_factory=set)  # label lines already read (责任单位, 牵头领导 …)
     heading_only: bool = False  # its sentences below carry their own units: not a task itself
     style: str = ""  # how it is numbered: "1." / "(1)" / "(一)" / "一是" / "一、", "" if not
+    year: int = 0  # the year its deadlines are in
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -72,6 +73,7 @@ class _Reading:
     problems: list[Problem] = field(default_factory=list)
     refs: Counter[str] = field(default_factory=Counter)
     points: list[_WorkPoint] = field(default_factory=list)
+    stage_year: int | None = None  # set by a "2021年任务" heading in a multi-year plan
 
 
 def find_title(paragraphs: list[Paragraph]) -> str | None:
@@ -146,6 +148,10 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                 _read_team_paragraph(block, reading)
                 continue
             # Other attachments (责任分解, 任务分工) are read like the body: their points carry units.
+        if stage := YEAR_HEADING.match(compact(content)):
+            # A multi-year plan: the deadlines below are in this year until the next such heading.
+            reading.stage_year = int(stage["year"])
+            continue
         if LABEL_LINE.match(content):
             _attach_label_line(block, content, reading)
             continue
@@ -235,7 +241,7 @@ def _start_point(block: Paragraph, text: str, number: str, section: str | None, 
     heading = re.split(r"[。！？]", text, maxsplit=1)[0]
     item = Item(kind="workpoint", ref="", text=text, category=section, topic=topic, number=number,
                 line=block.line)
-    reading.points.append(_WorkPoint(item))
+    reading.points.append(_WorkPoint(item, year=reading.stage_year or reading.year))
     item.ref = "wp:" + compact(heading)[:60]
     if labelled:
         _annotate(reading.points[-1], labelled, block.line)
@@ -317,9 +323,9 @@ def _finish_points(reading: _Reading) -> None:
                     f"工作要点序号为{number}，按顺序应为{expected}（序号重复或跳号）；已按原序号导入", item.line))
             expected = number + 1
         item.recurrence = find_recurrence(item.text)
-        item.milestones = find_milestones(item.text, reading.year)
+        item.milestones = find_milestones(item.text, point.year)
         if point.deadline_text:
-            deadline = read_deadline(point.deadline_text, reading.year)
+            deadline = read_deadline(point.deadline_text, point.year)
             item.deadline_text, item.deadline, item.start = point.deadline_text, deadline.deadline, deadline.start
             item.recurrence = deadline.recurrence or item.recurrence
             item.milestones += deadline.milestones
