@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Iterator
 
 from tasks.plan.parsed import Item, ParsedPlan
+from tasks.plan.units import VAGUE
 
 WIDTH = 80
 PART_NAMES = {"workpoint": "工作要点", "task": "任务清单", "project": "项目计划", "team": "工作专班"}
@@ -62,14 +63,18 @@ def wrap(text: str, first: str, rest: str, width: int = WIDTH) -> Iterator[str]:
 
 
 def units_text(item: Item) -> str:
+    # Names that name nobody ("各有关部门") are shown too, marked for the office to decide.
+    pending = "、".join(f"{n}（待指定）" for n in item.units_as_written if n not in item.units and VAGUE.search(n))
     if not item.units:
-        return "（未写，导入后无人负责）"
+        return pending or "（未写，导入后无人负责）"
     leads = [u for u in item.units if item.roles.get(u) == "lead"]
     if len(item.units) == 1:
-        return item.units[0]
-    if len(leads) == len(item.units):
-        return "、".join(item.units) + "（均为牵头）"
-    return "、".join(f"{u}（牵头）" if u in leads else u for u in item.units)
+        named = item.units[0]
+    elif len(leads) == len(item.units):
+        named = "、".join(item.units) + "（均为牵头）"
+    else:
+        named = "、".join(f"{u}（牵头）" if u in leads else u for u in item.units)
+    return "、".join(p for p in (named, pending) if p)
 
 
 def deadline_text(item: Item) -> str:
@@ -96,6 +101,8 @@ def _item_lines(item: Item, parent: Item | None, width: int) -> Iterator[str]:
     if parent is None or (item.units, item.roles) != (parent.units, parent.roles):
         yield from wrap(units_text(item), f"{detail}{'牵头部门' if item.kind == 'team' else '责任单位'}：",
                         detail + "          ", width)
+    if item.officials:
+        yield from wrap("、".join(item.officials), f"{detail}责任领导：", detail + "          ", width)
     undated_point = item.kind == "workpoint" and item.deadline is None  # a work point rarely has one
     if item.kind != "team" and not undated_point and (parent is None or (item.deadline, item.deadline_text) != (
             parent.deadline, parent.deadline_text)):

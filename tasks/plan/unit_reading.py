@@ -15,6 +15,7 @@ class UnitReader:
     def __init__(self, directory: UnitDirectory) -> None:
         self.directory = directory
         self.new_units: dict[str, str] = {}  # name -> guessed kind, in order of first mention
+        self._reported: set[tuple[str, str]] = set()
 
     def empty(self) -> UnitList:
         return UnitList()
@@ -48,6 +49,10 @@ class UnitReader:
 
     def _report(self, text: str, result: UnitList, where: str, line: int | None,
                 problems: list[Problem]) -> None:
+        # One label line can serve several items (a problem list's closing 整改责任单位): said once.
+        if (text, where) in self._reported:
+            return
+        self._reported.add((text, where))
         for name in result.unknown:
             if name not in self.new_units:
                 self.new_units[name] = guess_kind(name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tasks.text import compact, fold_width, strip_markup
+from tasks.text import compact, strip_markup
 
 Role = Literal["lead", "co"]
 LEAD: Role = "lead"
@@ -137,7 +137,7 @@ _PLACE_PREFIX = re.compile(r"^(?P<place>.*?(?:自治区|自治州|自治县|特�
 _BARE_PLACE = re.compile(r"^.+(?:自治区|自治州|自治县|新区|林区|省|市|州|盟|旗|区|县|乡|镇|街道)$")
 # What several places can share: "城关区、当雄县有关部门" (not "区直各部门" after "各街道").
 _SHARED_TAIL = re.compile(r"^(?:有关|相关)?(?:部门|单位|人民政府|政府)$")
-_VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
+VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
 
 
 @dataclass
@@ -200,7 +200,8 @@ def _segments(text: str) -> list[tuple[Role | Literal["official"] | None, str]]:
 
 def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
     """Names in document order with any explicit role; whether duty is shared; named officials."""
-    text = fold_width(strip_markup(text)).strip()
+    # Names are kept as the document writes them (全角括号 included); only its wide spaces are folded.
+    text = strip_markup(text).replace("\u3000", " ").strip()
     if text[:1] in "[【" and text[-1:] in "]】":
         text = text[1:-1]
     shared_duty = bool(_SHARED_DUTY.search(text))
@@ -241,7 +242,7 @@ def _share_heads(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
     for name in names:
         previous = result[-1] if result else None
         if (name.after_and and previous is not None and directory.resolve(name.text) is None
-                and not _PLACE_PREFIX.match(name.text) and not _VAGUE.search(name.text)
+                and not _PLACE_PREFIX.match(name.text) and not VAGUE.search(name.text)
                 and (head := _PLACE_PREFIX.match(previous.text)) and head["place"] != previous.text):
             result.append(_Name(head["place"] + name.text, name.role, after_and=True))
         else:
@@ -260,7 +261,7 @@ def _share_tails(names: list[_Name], directory: UnitDirectory) -> list[_Name]:
         start = index
         while start > 0:
             candidate = result[start - 1].text
-            if directory.resolve(candidate) is not None or not _BARE_PLACE.match(candidate) or _VAGUE.search(candidate):
+            if directory.resolve(candidate) is not None or not _BARE_PLACE.match(candidate) or VAGUE.search(candidate):
                 break
             start -= 1
         for position in range(start, index):
@@ -312,7 +313,7 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
                 add(member, role, True, canonical)
         elif canonical is not None:
             add(canonical, role, True)
-        elif _VAGUE.search(name.text) and not _is_placed(name.text):
+        elif VAGUE.search(name.text) and not _is_placed(name.text):
             result.unresolved.append(name.text)
         else:
             result.unknown.append(name.text)
@@ -328,4 +329,4 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
 def _is_placed(name: str) -> bool:
     """"城关区有关部门" names a real body in a real place; "相关镇" does not."""
     match = _PLACE_PREFIX.match(name)
-    return bool(match) and match["place"] != "区" and not _VAGUE.search(match["place"])
+    return bool(match) and match["place"] != "区" and not VAGUE.search(match["place"])

@@ -33,7 +33,8 @@ class DocumentError(ValueError):
     """The document cannot be imported at all (no year, nothing recognisable)."""
 
 
-_TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务)$")
+_TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务|责任分工|任务分解|责任分解|分解表|"
+                    r"责任清单|整改清单|问题清单|分工方案|民生实事|为民办实事|目标任务|工作任务|行动方案|行动计划)$")
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
