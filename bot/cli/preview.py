@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from tasks.plan.parsed import Item, ParsedPlan
 from tasks.plan.units import VAGUE
+from tasks.script import to_simplified
 
 WIDTH = 80
 PART_NAMES = {"workpoint": "工作要点", "task": "任务清单", "project": "项目计划", "team": "工作专班"}
@@ -48,6 +49,9 @@ def clip(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
+_NO_LINE_START = frozenset("）)】」』”’，,。、；;：:！!？?…")
+
+
 def wrap(text: str, first: str, rest: str, width: int = WIDTH) -> Iterator[str]:
     """``text`` after the prefix ``first``, continued on lines starting with ``rest``."""
     text = " ".join(text.split())
@@ -55,8 +59,12 @@ def wrap(text: str, first: str, rest: str, width: int = WIDTH) -> Iterator[str]:
     for ch in text:
         w = width_of(ch)
         if used + w > width and line.strip():
+            carried = ""
+            if ch in _NO_LINE_START and len(line) > len(rest) + 1:
+                # A closing bracket or a comma never starts a line: the character before it goes along.
+                line, carried = line[:-1], line[-1]
             yield line.rstrip()
-            line, used = rest, columns(rest)
+            line, used = rest + carried, columns(rest) + columns(carried)
         line += ch
         used += w
     yield line.rstrip()
@@ -64,7 +72,8 @@ def wrap(text: str, first: str, rest: str, width: int = WIDTH) -> Iterator[str]:
 
 def units_text(item: Item) -> str:
     # Names that name nobody ("各有关部门") are shown too, marked for the office to decide.
-    pending = "、".join(f"{n}（待指定）" for n in item.units_as_written if n not in item.units and VAGUE.search(n))
+    pending = "、".join(f"{n}（待指定）" for n in item.units_as_written
+                       if n not in item.units and VAGUE.search(to_simplified(n)))
     if not item.units:
         return pending or "（未写，导入后无人负责）"
     leads = [u for u in item.units if item.roles.get(u) == "lead"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from tasks.plan.annotations import LABEL_LINE
 from tasks.plan.vertical_tables import find_flat_tables
-from tasks.text import strip_markup
+from tasks.text import YEAR_HEADING, compact, strip_markup
 
 
 @dataclass
@@ -45,6 +46,7 @@ _STRUCTURAL_START = re.compile(
     r"附件|责任单位|责任部门|牵头单位|牵头部门|配合单位|第[一二三四五六七八九十\d]+[章节条部分]|"
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)"
 )
+_SHORT_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]|第[一二三四五六七八九十]+[章节部分])\S.{0,28}$")
 _PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
 _BULLET = re.compile(r"^[-*+]\s+")
 
@@ -69,9 +71,18 @@ def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: i
     return following is not None and cell_rows[following] is not None
 
 
+def _starts_something(content: str) -> bool:
+    """A numbered item, a label line (完成时限：…, 牵头领导：…), a year heading: never the rest of
+    the paragraph before it."""
+    return bool(_STRUCTURAL_START.match(content) or LABEL_LINE.match(content) or YEAR_HEADING.match(compact(content)))
+
+
 def _is_open(paragraph: Paragraph, pieces: list[str]) -> bool:
-    """Whether a page break cut ``paragraph``, whose text so far ends with its last piece."""
-    return paragraph.heading == 0 and not (pieces[-1] if pieces else paragraph.text).endswith(_CLOSED_ENDINGS)
+    """Whether a page break cut ``paragraph``, whose text so far ends with its last piece. A short
+    numbered heading ("二、重点任务") is whole without a full stop."""
+    if paragraph.heading or (not pieces and _SHORT_HEADING.match(paragraph.text)):
+        return False
+    return not (pieces[-1] if pieces else paragraph.text).endswith(_CLOSED_ENDINGS)
 
 
 def _join(paragraph: Paragraph, pieces: list[str]) -> None:
@@ -125,7 +136,7 @@ def read_blocks(text: str) -> list[Block]:
             continue
         previous = blocks[-1] if blocks else None
         if isinstance(previous, Paragraph):
-            if level == 0 and _is_open(previous, pieces) and not _STRUCTURAL_START.match(content):
+            if level == 0 and _is_open(previous, pieces) and not _starts_something(content):
                 pieces.append(content)
                 continue
             _join(previous, pieces)

@@ -10,6 +10,7 @@ them on a terminal); nothing here prints.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -127,6 +128,9 @@ def _read_as_simplified(blocks: list[Block]) -> tuple[list[Block], AsWritten | N
     return converted, AsWritten(written, to_simplified(written))
 
 
+_QUOTED = re.compile(r"“([^”]*)”")
+
+
 def _given_back(plan: ParsedPlan, back: AsWritten | None) -> ParsedPlan:
     """What was read from a traditional document, in the document's own characters: its words and
     the units it names; units the directory already knows keep the directory's names."""
@@ -143,7 +147,8 @@ def _given_back(plan: ParsedPlan, back: AsWritten | None) -> ParsedPlan:
         item.roles = {back(u) if u in new_units else u: role for u, role in item.roles.items()}
         item.units_as_written = [back(u) for u in item.units_as_written]
         item.officials = [back(o) for o in item.officials]
-    plan.problems = [replace(p, text=back(p.text)) for p in plan.problems]
+    plan.problems = [replace(p, text=back(p.text), message=_QUOTED.sub(lambda m: f"“{back(m[1])}”", p.message))
+                     for p in plan.problems]
     return plan
 
 

@@ -38,7 +38,9 @@ _TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
-_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*[.．、﹒](?!\d)|[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
+# ("3.6月底前…" is item 3; "3.5%" is not a number.)
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[.．、﹒](?!\d)|[.．](?=\d{1,2}月))|"
+                           r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．])\s*")
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
 _MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
