@@ -110,6 +110,8 @@ def read_blocks(text: str) -> list[Block]:
         if (flat := flat_tables.get(index)) is not None:
             if blocks and isinstance(blocks[-1], Paragraph):
                 _join(blocks[-1], pieces)
+            if flat.before:
+                blocks.append(Paragraph(number, strip_markup(flat.before)))
             blocks.append(Table(line=number, rows=[TableRow(line + 1, cells) for line, cells in flat.rows]))
             skip_until = flat.end_line
             continue

@@ -29,6 +29,8 @@ MAX_HEADER_CELLS = 12
 MAX_HEADER_CELL_LENGTH = 16
 # A line that ends such a table: the next attachment, a signature date.
 _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)")
+# How a flattened table's cells are told apart: a line each, "|" between them, or spaces on a row's line.
+LINES, BARS, SPACES = "lines", "bars", "spaces"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
@@ -60,6 +62,7 @@ class FlatTable:
     first_line: int  # 0-based, the header's first line
     end_line: int  # 0-based, one past the table's last line
     rows: list[tuple[int, list[str]]]  # (0-based line, cells) — the header row first
+    before: str = ""  # words on the header's line before it, when a document runs into its table
 
 
 def _cell_text(line: str) -> str:
@@ -71,9 +74,32 @@ def _is_header_cell(text: str) -> bool:
     return 0 < len(key) <= MAX_HEADER_CELL_LENGTH and not re.search(r"[。，,；;：:、]|^\d+$", key)
 
 
-def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, bool] | None:
-    """A header written one cell per line from ``start``: the header, its cells, the index
-    after its last line, and whether ``|`` separates the cells."""
+def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str] | None:
+    """A header on one line with single spaces between its names ("序号 目标任务 责任单位 上半年推进情况"),
+    the whole line or its end (a document run into one line before its table): the header, its cells,
+    the next line's index, the mode, and the words before the header on its line."""
+    raw = lines[start].strip()
+    if "|" in raw or "\t" in raw:
+        return None
+    spans = [m.span() for m in re.finditer(r"\S+", raw)]
+    words = [raw[a:b] for a, b in spans]
+    for first in range(max(0, len(words) - MAX_HEADER_CELLS), len(words) - 1):
+        cells = words[first:]
+        if not all(_is_header_cell(c) for c in cells):
+            continue
+        header = detect_header(cells)
+        known = header.columns.values() if header is not None else ()
+        if header is not None and header.kind == "task" and 0 in known and len(cells) - 1 in known:
+            return header, cells, start + 1, SPACES, raw[:spans[first][0]].rstrip()
+    return None
+
+
+def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str] | None:
+    """A header written one cell per line from ``start`` (or on one line, spaced): the header, its
+    cells, the index after its last line, how the body's cells are separated, and any words before
+    the header on its first line."""
+    if spaced := _spaced_header(lines, start):
+        return spaced
     cells: list[str] = []
     ends: list[int] = []
     separated = False
@@ -100,11 +126,11 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, bo
         header = detect_header(cells[:count])
         known = header.columns.values() if header is not None else ()
         if header is not None and header.kind == "task" and 0 in known and count - 1 in known:
-            return header, cells[:count], ends[count - 1], separated
+            return header, cells[:count], ends[count - 1], BARS if separated else LINES, ""
     return None
 
 
-def _tokens(lines: list[str], start: int, separated: bool) -> tuple[list[_Cell], int]:
+def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
     """The body's cells from ``start`` up to where the table ends, and that end."""
     cells: list[_Cell] = []
     index = start
@@ -119,7 +145,10 @@ def _tokens(lines: list[str], start: int, separated: bool) -> tuple[list[_Cell],
         text = _cell_text(raw)
         if _TABLE_END.match(text) or (_is_header_cell(text) and _header_at(lines, index) is not None):
             break
-        if separated:
+        if mode == SPACES:
+            cells += [_Cell(piece, index) for piece in text.split()]
+            last_separator = index + 1
+        elif mode == BARS:
             if _SEPARATORS_ONLY.match(raw):
                 bars = raw.count("|")
                 cells.append(_Cell("".join(pending), pending_line))
@@ -139,7 +168,7 @@ def _tokens(lines: list[str], start: int, separated: bool) -> tuple[list[_Cell],
             cells.append(_Cell(text, index))
             last_separator = index + 1
         index += 1
-    if separated:
+    if mode == BARS:
         # Words after the last separator are not a cell of this table: the text goes on below it.
         return cells, last_separator
     return cells, index
@@ -296,22 +325,22 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
     index = 0
     while index < len(lines):
         raw = lines[index].strip()
-        if not raw or taken[index] or not _is_header_cell(_cell_text(raw)):
+        if not raw or taken[index] or not (_is_header_cell(_cell_text(raw)) or " " in raw[-120:]):
             index += 1
             continue
         found = _header_at(lines, index)
         if found is None:
             index += 1
             continue
-        header, header_cells, body_start, separated = found
-        cells, end = _tokens(lines, body_start, separated)
+        header, header_cells, body_start, mode, before = found
+        cells, end = _tokens(lines, body_start, mode)
         if not any(c.text for c in cells):
             index += 1
             continue
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
         fields = [fields_by_column.get(column) for column in range(len(header_cells))]
         rows = _rows(cells, fields, header.columns.get("number"))
-        tables.append(FlatTable(index, end, [(index, header_cells), *rows]))
+        tables.append(FlatTable(index, end, [(index, header_cells), *rows], before))
         index = end
     return tables
 
