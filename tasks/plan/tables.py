@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from tasks.plan.columns import Header, detect_header
@@ -54,15 +56,21 @@ def unique_ref(base: str, used: Counter[str]) -> str:
     return base if used[base] == 1 else f"{base}~{used[base]}"
 
 
+_RowReader = Callable[[Header, list[SourceRow], int, UnitReader, Counter[str]], "TableResult"]
+
+
 def _problem(row: SourceRow, code: str, text: str, message: str) -> Problem:
     return Problem(code, row.where, text, message, row.line)
 
 
 def read_table(rows: list[SourceRow], plan_year: int, units: UnitReader,
-               used_refs: Counter[str], header: Header | None = None) -> TableResult:
+               used_refs: Counter[str], header: Header | None = None, *,
+               issued: date | None = None) -> TableResult:
     """Find the header, then read the rows below it as that kind of table. A header given (the
-    columns the office named: ``taskbot import --columns``) is not looked for: ``rows`` are its body."""
-    readers = {"task": _read_task_rows, "project": _read_project_rows, "team": _read_team_rows}
+    columns the office named: ``taskbot import --columns``) is not looked for: ``rows`` are its body.
+    ``issued`` is the document's date, which relative time limits (限期15天) count from."""
+    readers: dict[str, _RowReader] = {"task": functools.partial(_read_task_rows, issued=issued),
+                                      "project": _read_project_rows, "team": _read_team_rows}
     if header is not None:
         return readers[header.kind](header, rows, plan_year, units, used_refs)
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -176,7 +184,7 @@ def _officials(text: str) -> list[str]:
 
 
 def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
-                    used_refs: Counter[str]) -> TableResult:
+                    used_refs: Counter[str], *, issued: date | None = None) -> TableResult:
     collected, problems = _collect_task_rows(header, rows)
     result = TableResult(problems=problems)
     # A task list repeats a few 完成时限 phrases (年底前, 长期坚持) down thousands of rows.
@@ -195,7 +203,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             result.problems.append(_problem(row, "task.no_units", task_row.text[:80],
                                             "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
         row_year = task_row.year or plan_year
-        reading = deadline_of(task_row.deadline_text, row_year)
+        reading = deadline_of(task_row.deadline_text, row_year, reference=issued)
         if not reading.understood:
             result.problems.append(_problem(row, "deadline.unreadable", task_row.deadline_text,
                                             f"{reading.note}；该任务暂无截止日期"))

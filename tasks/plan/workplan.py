@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 
 from tasks.plan.annotations import (
     LABEL_LINE,
@@ -45,6 +46,12 @@ _POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[.．、﹒](?!\d)|[.．](?=\d{1
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
 _MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
                          r"[一二三四五六七八九十]+[、])")
+# The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
+# "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
+_CLOSING_DEADLINE = re.compile(r"(?:于|在)?(?P<phrase>[^，。；,;:：于在]{2,16}?(?:前|内))\s*(?:完成|全部)?整改")
+# The document's date: its signature line ("2022年8月31日") or the page's 发布日期.
+_ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
+                         r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
 _ATTACHMENT_LIST = re.compile(r"^附件\s*[:：]")
 _ATTACHMENT_MARK = re.compile(r"^附件\s*(?P<number>\d+)\s*[:：]?\s*(?P<title>.*)$")
 _TEAM = re.compile(r"^(?P<number>\d{1,2})\s*[.．、]\s*(?P<name>[^，,：:；;。]+?专班)[，,：:。]?\s*(?P<rest>.*)$")
@@ -77,6 +84,21 @@ class _Reading:
     refs: Counter[str] = field(default_factory=Counter)
     points: list[_WorkPoint] = field(default_factory=list)
     stage_year: int | None = None  # set by a "2021年任务" heading in a multi-year plan
+    issued: date | None = None  # the document's date: relative time limits count from it
+    # "…三个工作日内完成整改": a problem list's one time limit for every problem, said after them.
+    closing_deadline: str = ""
+    closing_line: int | None = None
+
+
+def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
+    """The first date that stands alone on its line (a signature) or after 发布日期."""
+    for paragraph in paragraphs:
+        if match := _ISSUE_DATE.match(paragraph.text.strip()):
+            try:
+                return date(int(match["year"]), int(match["month"]), int(match["day"]))
+            except ValueError:
+                continue
+    return None
 
 
 def find_title(paragraphs: list[Paragraph]) -> str | None:
@@ -122,14 +144,14 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
         if match is None:
             raise DocumentError("无法从文档中确定年份，请用 --year 指定")
         year = int(match.group(1))
-    reading = _Reading(year=year, units=UnitReader(directory))
+    reading = _Reading(year=year, units=UnitReader(directory), issued=find_issue_date(paragraphs))
 
     mode, attachment_kind, awaiting_title = "body", "", False
     section: str | None = None
     for block in blocks:
         if isinstance(block, Table):
             rows = [SourceRow(_where(r.line), r.cells, r.line) for r in block.rows]
-            result = read_table(rows, year, reading.units, reading.refs)
+            result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
             reading.items += result.items
             reading.problems += result.problems
             continue
@@ -208,6 +230,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         if open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
+        elif reading.points and (closing := _CLOSING_DEADLINE.search(words)):
+            reading.closing_deadline, reading.closing_line = closing["phrase"].strip(), block.line
         return
     if numbered is None and open_point is not None and first and not _heading_like(open_point):
         # The closing words of a point begun in an earlier paragraph.
@@ -327,8 +351,10 @@ def _finish_points(reading: _Reading) -> None:
             expected = number + 1
         item.recurrence = find_recurrence(item.text)
         item.milestones = find_milestones(item.text, point.year)
+        if not point.deadline_text and reading.closing_deadline and (item.line or 0) < (reading.closing_line or 0):
+            point.deadline_text = reading.closing_deadline
         if point.deadline_text:
-            deadline = read_deadline(point.deadline_text, point.year)
+            deadline = read_deadline(point.deadline_text, point.year, reference=reading.issued)
             item.deadline_text, item.deadline, item.start = point.deadline_text, deadline.deadline, deadline.start
             item.recurrence = deadline.recurrence or item.recurrence
             item.milestones += deadline.milestones

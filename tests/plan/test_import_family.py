@@ -64,6 +64,17 @@ MULTI_YEAR = """\
 完成时限：6月底前
 """
 
+PROBLEM_LIST = """\
+关于城区环境卫生暗访督查情况的通报
+一、主次干道
+1、通羊大道 - 线缆垮塌存在安全隐患
+(责任单位:视讯公司)
+2、九宫大道 - 路面坑洼不平、塌陷
+(责任单位:住建局)
+各单位要针对本次通报指出的问题,三个工作日内完成整改任务,并将整改落实情况报送县创文办。
+2022年8月31日
+"""  # after hubei-tongshan-2022-cwtb
+
 FLATTENED_TABLE = """\
 大竹县2016年民生实事目标任务分解表
 
@@ -183,6 +194,14 @@ def test_a_multi_year_plan_dates_each_year_s_tasks_in_that_year(database_url: st
     tasks = stored(database_url)
     assert tasks["建成政务服务一网通办平台。"][1] == date(2021, 6, 30)
     assert tasks["实现工程建设项目审批全程网办。"][1] == date(2022, 6, 30)
+
+
+def test_a_problem_list_s_time_limit_counts_working_days_from_its_date(database_url: str, tmp_path: Path) -> None:
+    """Issued on Wednesday 31 August 2022: three working days are 1, 2 and (after the weekend) 5 September."""
+    preview = import_twice(database_url, write(tmp_path, PROBLEM_LIST))
+    assert "  1 通羊大道 - 线缆垮塌存在安全隐患\n     责任单位：视讯公司\n     完成时限：2022-09-05（三个工作日内）\n" in preview
+    tasks = stored(database_url)
+    assert tasks["九宫大道 - 路面坑洼不平、塌陷"] == ([("住建局", "lead")], date(2022, 9, 5), "")
 
 
 def test_a_table_flattened_to_one_cell_per_line(database_url: str, tmp_path: Path) -> None:
