@@ -123,6 +123,26 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
+_LABEL_PAIR = rf"(?:{_UNIT_LABEL}|{_OFFICIAL_LABEL}|{_DEADLINE_LABEL})\s*[:：]\s*\S+"
+# Labels and their values written inside a paragraph, after a space or a sentence's end; a value ends
+# at the first space ("整改责任单位:县市场监督管理局 整改时限:2021年8月13日前").
+_LABEL_RUN = re.compile(rf"(?:^|(?<=[\s。；;]))(?:{_LABEL_PAIR})(?:\s+{_LABEL_PAIR})*")
+
+
+def split_label_runs(text: str) -> list[tuple[str, str | None]]:
+    """The text cut after each run of labels: [(words, labels), …], the words after the last run with
+    ``None``."""
+    pieces: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _LABEL_RUN.finditer(text):
+        pieces.append((text[position:match.start()].strip(), match.group()))
+        position = match.end()
+    rest = text[position:].strip()
+    if rest or not pieces:
+        pieces.append((rest, None))
+    return pieces
+
+
 _INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])")
 
 

@@ -299,7 +299,8 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
         result.assignees.append(Assignee(unit, role, known, via_group))
 
     for position, name in enumerate(names):
-        result.as_written.append(name.text)
+        if name.text not in result.as_written:
+            result.as_written.append(name.text)
         if shared_duty:
             role: Role = LEAD
         elif explicit_roles:

@@ -33,6 +33,7 @@ _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\
 LINES, BARS, SPACES = "lines", "bars", "spaces"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
+_MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$)")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
 _DEADLINE_WORDS = re.compile(
     r"(?:\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
@@ -186,8 +187,8 @@ def _kind_of(text: str) -> str:
         return "units"
     if _NUMBERED.match(key):
         return "numbered"
-    if len(key) <= 12 and re.search(r"\d", key):
-        return "measure"  # 9.8%, 3幢, 6%以上: a target or a result, not a task
+    if _MEASURE.match(key):
+        return "measure"  # 9.8%, 3幢, 6%以上, 80%(进度滞后): a target or a result, not a task
     if _person_like(text, key):
         return "person"
     return "text"

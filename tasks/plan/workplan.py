@@ -19,6 +19,7 @@ from tasks.plan.annotations import (
     read_annotation,
     split_annotated,
     split_inline_labels,
+    split_label_runs,
     units_in_prose,
 )
 from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
@@ -186,19 +187,28 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             section = heading["title"]
             continue
         first = True
-        for words, annotation in pieces:
-            # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
-            # has its numbered items inside one paragraph: each starts where its number does.
-            parts = _MID_NUMBER.split(words)
-            for index, part in enumerate(parts):
-                part = part.strip()
-                last = index == len(parts) - 1
-                if not last and (heading := _SECTION.match(part)) and len(part) < 60 and not first:
-                    section = heading["title"]
-                    continue
-                if part or last:
-                    _read_words(block, part, annotation if last else None, section, reading, first=first)
-                    first = False
+        for bracketed_words, bracket in pieces:
+            # "…杂物; 整改责任单位:县市场监督管理局 整改时限:2021年8月13日前 1.…": labels inside a paragraph
+            # close the words before them as a bracket does, and serve the items they follow.
+            runs = split_label_runs(bracketed_words)
+            for run_index, (words, labels) in enumerate(runs):
+                annotation = labels
+                if run_index == len(runs) - 1 and bracket is not None:
+                    annotation = "；".join(a for a in (labels, bracket) if a)
+                # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
+                # has its numbered items inside one paragraph: each starts where its number does.
+                parts = _MID_NUMBER.split(words)
+                for index, part in enumerate(parts):
+                    part = part.strip()
+                    last = index == len(parts) - 1
+                    if not last and (heading := _SECTION.match(part)) and len(part) < 60 and not first:
+                        section = heading["title"]
+                        continue
+                    if part or last:
+                        _read_words(block, part, annotation if last else None, section, reading, first=first)
+                        first = False
+                if labels is not None and reading.points:
+                    _share_with_siblings(reading.points, labels, block.line)
 
     _finish_points(reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
