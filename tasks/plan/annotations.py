@@ -28,7 +28,8 @@ _CLOSING = "）)〕]】"
 _PAIRS = dict(zip(_CLOSING, _OPENING, strict=True))
 
 # A label that introduces units, people or a time limit.
-_UNIT_LABEL = r"[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)"
+# (主体责任 / 监督责任: the body that must put a problem right, and the one that sees to it.)
+_UNIT_LABEL = r"(?:[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)|(?:主体|监督|属地|管理|直接)责任)"
 _OFFICIAL_LABEL = r"[\u4e00-\u9fff]{0,4}?(?:领导|责任人|负责人)"
 _DEADLINE_LABEL = (r"[\u4e00-\u9fff]{0,4}?(?:完成时限|完成时间|办结时限|整改时限|整改期限|时限要求|时间要求|"
                    r"时间节点|完成期限|时限|截止时间|计划完成时间)")

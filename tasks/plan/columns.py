@@ -21,9 +21,9 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "text": ("任务内容", "工作内容", "具体任务", "工作任务", "主要任务", "任务事项", "具体措施",
              "工作措施", "任务要求", "目标任务", "重点任务", "任务", "内容", "民生实事", "建设任务",
              "主要工作", "重点工作任务", "工作目标", "预期目标", "目标", "问题描述", "存在问题", "问题",
-             "问题清单", "指标名称", "主要指标", "整改任务", "实事项目"),
+             "问题清单", "指标名称", "主要指标", "整改任务", "实事项目", "具体要求", "工作要求"),
     "units": ("责任部门", "责任单位", "责任主体", "承办单位", "负责单位", "责任处室", "责任清单", "主体责任单位",
-              "实施单位"),
+              "实施单位", "责任科室", "责任股室", "责任处(科)室"),
     "lead": ("牵头单位", "牵头部门", "主责单位", "主责部门", "牵头", "牵头责任单位", "主办单位"),
     "co": ("配合单位", "配合部门", "协办单位", "参与单位", "协同单位", "配合", "协同部门", "数据提供单位"),
     "deadline": ("完成时限", "时间节点", "完成时间", "时限", "时间要求", "完成期限", "进度安排",
@@ -138,11 +138,25 @@ def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[
     return mapping
 
 
+def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], mapping: dict[str, int]) -> None:
+    """Two columns that both name the task ("工作任务 | 具体要求"): the first groups the rows, the second
+    is each row's own task."""
+    if "text" not in mapping or "area" in mapping:
+        return
+    later = next((index for index, cell in enumerate(cells)
+                  if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]),
+                 None)
+    if later is not None:
+        mapping["area"], mapping["text"] = mapping["text"], later
+
+
 def detect_header(cells: list[str]) -> Header | None:
     """The table kind and column positions if this row is a header row."""
     best: Header | None = None
     for kind, (columns, required) in TABLE_KINDS.items():
         mapping = _map_columns(cells, columns)
+        if kind == "task":
+            _second_text_column(cells, columns, mapping)
         if not required <= mapping.keys() or len(mapping) < 3:
             continue
         if kind == "task" and not ({"units", "lead"} & mapping.keys()):

@@ -347,8 +347,9 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
 
 
 def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, list[str]]]:
-    # An empty cell says nothing about where it belongs: converters pad rows with them.
-    cells = [c for c in cells if c.text]
+    # An empty cell says nothing about where it belongs: converters pad rows with them. A bare number
+    # in a table whose header has no 序号 is that missing column's.
+    cells = [c for c in cells if c.text and (number_column is not None or not _NUMBER.match(compact(c.text)))]
     if not cells:
         return []
     path = _fit(cells, fields, number_column)

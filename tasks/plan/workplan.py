@@ -41,9 +41,10 @@ _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
 # ("3.6月底前…" is item 3; "3.5%" is not a number.)
-_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[.．、﹒](?!\d)|[.．](?=\d{1,2}月))|"
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
-                           r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．])\s*")
+                           r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
+_BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
 _MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
                          r"[一二三四五六七八九十]+[、])")
@@ -252,6 +253,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading.
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
+    number = "" if number in _BULLETS else number
     style = _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
