@@ -306,17 +306,21 @@ def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, un
             kind="project", ref=ref, text=name, category=category.label if category else None,
             topic=region_label or None, number=values.get("number", ""), units=owners.names,
             roles=owners.roles, deadline=deadline, start=start, deadline_text=period_text,
-            project=detail, line=row.line,
+            project=detail, line=row.line, units_as_written=owners.as_written, officials=owners.officials,
         ))
     _check_count(category, "类别", result.problems)
     _check_count(region, "地区", result.problems)
     return result
 
 
+_BARE_YEAR = re.compile(r"((?:19|20)\d{2})(?!\s*[年\d.．/-]\s*\d)(?!\s*年)")
+
+
 def _project_period(values: dict[str, str], plan_year: int) -> tuple[object, object, str]:
     """Start and completion of a project from one period column or two date columns."""
     if period_text := values.get("period", ""):
-        period = read_period(period_text, plan_year)
+        # In a 建设年限 column a bare "2022" or "2022-2023" is a year (elsewhere it could be anything).
+        period = read_period(_BARE_YEAR.sub(r"\1年", period_text), plan_year)
         return (period.start, period.end, period_text) if period else (None, None, period_text)
     start_text, end_text = values.get("start", ""), values.get("end", "")
     start_period = read_period(start_text, plan_year) if start_text else None
@@ -344,4 +348,5 @@ def team_item(name: str, lead_text: str, number: str, duty: str, row: SourceRow,
               used_refs: Counter[str], problems: list[Problem]) -> Item:
     owners = units.read_all_lead(lead_text, row.where, row.line, problems)
     return Item(kind="team", ref=unique_ref(f"team:{compact(name)}", used_refs), text=name, number=number,
-                units=owners.names, roles=owners.roles, category=duty or None, line=row.line)
+                units=owners.names, roles=owners.roles, category=duty or None, line=row.line,
+                units_as_written=owners.as_written)
