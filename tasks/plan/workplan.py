@@ -44,6 +44,8 @@ _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<tit
 _POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
+# "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
+_LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
 _BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
 _MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
@@ -71,6 +73,7 @@ class _WorkPoint:
     heading_only: bool = False  # its sentences below carry their own units: not a task itself
     style: str = ""  # how it is numbered: "1." / "(1)" / "(一)" / "一是" / "一、", "" if not
     year: int = 0  # the year its deadlines are in
+    lead_heading: str = ""  # "省监察厅牵头": a heading naming who leads the items under it
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -238,6 +241,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         return
     numbered = _numbering(words)
     if numbered is None and annotation is None:
+        if open_point is not None and open_point.lead_heading and not open_point.more_text:
+            # The first item under "（一）省监察厅牵头的工作": a task of its own.
+            _start_point(block, words, "", section, open_point.item.text, reading)
+            return
         if open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
@@ -259,6 +266,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
     _start_point(block, text, number, section, topic, reading)
     reading.points[-1].style = style
+    if annotation is None and (lead := _LEAD_HEADING.match(text)):
+        reading.points[-1].lead_heading = lead["units"] + "牵头"
     if annotation is not None:
         _annotate(reading.points[-1], annotation, block.line)
 
@@ -333,8 +342,17 @@ def _finish_points(reading: _Reading) -> None:
     """Units, refs, dates and numbering checks once every point has all its text."""
     items: list[Item] = []
     expected = 1
+    carrier: _WorkPoint | None = None
     for point in reading.points:
         item = point.item
+        if point.lead_heading:
+            carrier = point
+            continue
+        if carrier is not None and point.style == carrier.style and point.style:
+            carrier = None  # the next heading of the same rank: its items are no longer under it
+        if carrier is not None:
+            point.units_text = "；".join(t for t in (carrier.lead_heading, point.units_text) if t)
+            point.units_line = point.units_line or carrier.item.line
         if point.heading_only:
             continue
         # Joined once: adding each paragraph to the text as it came copied the whole point every
