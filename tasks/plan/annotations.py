@@ -23,13 +23,16 @@ from dataclasses import dataclass
 from tasks.plan.units import UNIT_ENDING, split_outside_brackets
 from tasks.text import fold_width
 
+MAX_BRACKET = 400
 _OPENING = "（(〔[【"
 _CLOSING = "）)〕]】"
 _PAIRS = dict(zip(_CLOSING, _OPENING, strict=True))
 
 # A label that introduces units, people or a time limit.
 # (主体责任 / 监督责任: the body that must put a problem right, and the one that sees to it.)
-_UNIT_LABEL = r"(?:[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)|(?:主体|监督|属地|管理|直接)责任)"
+# (联系单位 / 报送单位 are who to call or write to, never who does the task.)
+_UNIT_LABEL = (r"(?:(?!联系|报送|咨询)[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)|"
+               r"(?:主体|监督|属地|管理|直接)责任)")
 _OFFICIAL_LABEL = r"[\u4e00-\u9fff]{0,4}?(?:领导|责任人|负责人)"
 _DEADLINE_LABEL = (r"[\u4e00-\u9fff]{0,4}?(?:完成时限|完成时间|办结时限|整改时限|整改期限|时限要求|时间要求|"
                    r"时间节点|完成期限|时限|截止时间|计划完成时间)")
@@ -40,6 +43,15 @@ _DEADLINE_SEGMENT = re.compile(
 # The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
 _ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
 _DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:负责|牵头|配合|主办|协办|参与|落实|办理)$")
+# A clause that is a time limit, inside an annotation: "9月底前", "2021年12月底前完成", "长期坚持".
+_TIME_CLAUSE = re.compile(r"\d{1,2}\s*月|年底|年内|年末|季度|上半年|下半年|[上中下]旬|长期|持续|常态|前完成|底前")
+_DONE_WORD = re.compile(r"(?:全面|全部)?完成$")
+_EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附件|注|例如|如|等$|共")
+# How the name of a body ends, strictly: what a bracket holding nothing but names must show.
+_BODY_ENDING = re.compile(
+    r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
+    r"开发区|园区|新区|学校|小学|中学|幼儿园)"
+    r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ ")
 
@@ -50,10 +62,10 @@ class Annotation:
     deadline_text: str
 
 
-def looks_like_unit_list(text: str) -> bool:
+def looks_like_unit_list(text: str, ending: re.Pattern[str] = UNIT_ENDING) -> bool:
     """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 …"""
     pieces = [p.strip() for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS) if p.strip()]
-    return bool(pieces) and all(len(p) <= 30 and UNIT_ENDING.search(p.rstrip("等")) for p in pieces)
+    return bool(pieces) and all(len(p) <= 30 and ending.search(p.rstrip("等")) for p in pieces)
 
 
 def is_annotation(contents: str) -> bool:
@@ -63,10 +75,15 @@ def is_annotation(contents: str) -> bool:
         return False
     if _ANY_LABEL.match(text):
         return True
-    last_clause = split_outside_brackets(text, frozenset("，,；;"))[-1].strip()
-    if _DUTY_ENDING.search(last_clause) and _DUTY_ENDING.sub("", last_clause).strip():
+    clauses = [c.strip() for c in split_outside_brackets(text, frozenset("，,；;")) if c.strip()]
+    # "（区发改委牵头，2021年12月底前完成）": a duty clause, and perhaps a time limit beside it.
+    if any(_DUTY_ENDING.search(c) and _DUTY_ENDING.sub("", c).strip() and looks_like_unit_list(
+            _DUTY_ENDING.sub("", c)) for c in clauses) and all(
+            _DUTY_ENDING.search(c) or _TIME_CLAUSE.search(c) or looks_like_unit_list(c) for c in clauses):
         return True
-    return looks_like_unit_list(text)
+    # A bare list of names: stricter, as a bracket more often explains ("（试行）", "（共3处）",
+    # "（国家卫生城市）") than names bodies.
+    return not _EXPLAINS.search(text) and looks_like_unit_list(text, _BODY_ENDING)
 
 
 def _says_duty(contents: str) -> bool:
@@ -76,18 +93,24 @@ def _says_duty(contents: str) -> bool:
 def _closes_sentence(text: str, start: int, end: int) -> bool:
     """A bare list of names in brackets is an annotation only where a sentence ends: after 。 or at
     the start, and before the end, 。 or the next sentence — "镇（街道）、村（社区）" is not one."""
-    before = text[:start].rstrip()
-    after = text[end:].lstrip()
-    sentence_before = not before or before[-1] in "。！？；;.!?"
-    sentence_after = not after or after[0] in "。；;.（(" or bool(_NEXT_NUMBER.match(after))
+    before = start - 1
+    while before >= 0 and text[before].isspace():
+        before -= 1
+    after = end
+    while after < len(text) and text[after].isspace():
+        after += 1
+    sentence_before = before < 0 or text[before] in "。！？；;.!?"
+    next_character = text[after] if after < len(text) else ""
+    sentence_after = not next_character or next_character in "。；;.（(" or bool(_NEXT_NUMBER.match(text, after))
     # "…增长11%(市发改委,各县市区政府)。": a full stop right after the bracket closes the sentence too.
-    return sentence_after and (sentence_before or (bool(after) and after[0] in "。；;"))
+    return sentence_after and (sentence_before or next_character in ("。", "；", ";"))
 
 
 def _bracket_end(text: str, start: int) -> int | None:
     """Index just after the bracket opened at ``start``, nested brackets included."""
     depth = 0
-    for index in range(start, len(text)):
+    # An annotation is short: a bracket not closed within this many characters is a stray one.
+    for index in range(start, min(len(text), start + MAX_BRACKET)):
         character = text[index]
         if character in _OPENING:
             depth += 1
@@ -107,7 +130,8 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
         if text[index] in _OPENING:
             end = _bracket_end(text, index)
             if end is None:
-                break
+                index += 1  # a bracket never closed: read on past it
+                continue
             contents = text[index + 1:end - 1]
             if is_annotation(contents) and (_closes_sentence(text, index, end) or _says_duty(contents)):
                 after = end
@@ -159,6 +183,13 @@ def read_annotation(text: str) -> Annotation:
     """The units and the time limit an annotation (or a label line) gives."""
     deadlines = [m["deadline"].strip() for m in _DEADLINE_SEGMENT.finditer(text)]
     units_text = _DEADLINE_SEGMENT.sub("；", text).strip(" ;；。,，")
+    # An unlabelled time beside the units: "（区住建委牵头，区财政局配合；9月底前）".
+    clauses = split_outside_brackets(units_text, frozenset("，,；;"))
+    times = [c.strip() for c in clauses if _TIME_CLAUSE.search(c) and not looks_like_unit_list(c)
+             and not _DUTY_ENDING.search(c.strip())]
+    if times:
+        units_text = "；".join(c.strip() for c in clauses if c.strip() and c.strip() not in times)
+        deadlines += [_DONE_WORD.sub("", t) for t in times]
     return Annotation(units_text, "；".join(d for d in deadlines if d))
 
 
@@ -170,13 +201,16 @@ _PROSE_UNITS = (
 )
 
 
+_NOT_A_BODY = re.compile(r"自行|各自|本人|个人|产权")
+
+
 def units_in_prose(text: str) -> str:
     """The bodies a task's own sentences make responsible, in order, or "" when they name none."""
     found: list[tuple[int, str]] = []
     for pattern in _PROSE_UNITS:
         for match in pattern.finditer(text):
             names = match["units"].strip()
-            if looks_like_unit_list(names):
+            if looks_like_unit_list(names, _BODY_ENDING) and not _NOT_A_BODY.search(names):
                 found.append((match.start(), names))
     ordered: list[str] = []
     for _, names in sorted(found):

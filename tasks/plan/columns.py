@@ -92,12 +92,14 @@ class Header:
         return len(cells) >= n and all(compact(c) == h for c, h in zip(cells[:n], self.cells, strict=True))
 
 
+# "帮扶资金（万元）", "新增数量(个)": the measure's unit in brackets after the column's name.
+_UNIT_SUFFIX = re.compile(r"[（(][^（）()]{1,6}[）)]$")
 _YEAR_PREFIX = re.compile(r"^(?:19|20)\d{2}年(?:度)?")
 
 
 def header_key(cell: str) -> str:
     """A header cell as compared: "2022年预期目标" is a 预期目标 column."""
-    return _YEAR_PREFIX.sub("", compact(cell))
+    return _UNIT_SUFFIX.sub("", _YEAR_PREFIX.sub("", compact(cell)))
 
 
 def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]) -> str | None:
@@ -107,17 +109,20 @@ def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]
     for field_name, names in columns.items():
         if field_name not in taken and key in names:
             return field_name
-    # A compound names its kind last: 重点工作目标任务 is a 目标任务, 牵头领导 is not a 牵头 column.
-    best: tuple[bool, int, str] | None = None
+    # A compound names its kind last: 重点工作目标任务 is a 目标任务, 牵头领导 is not a 牵头 column, and
+    # "重点工作任务分解表" (a table's title) is no column at all.
+    best: tuple[int, str] | None = None
     for field_name, names in columns.items():
         if field_name in taken:
             continue
         for name in names:
-            if len(name) >= 2 and name in key:
-                candidate = (key.endswith(name), len(name), field_name)
-                if best is None or candidate[:2] > best[:2]:
-                    best = candidate
-    return best[2] if best else None
+            if len(name) >= 2 and key.endswith(name) and (best is None or len(name) > best[0]):
+                best = (len(name), field_name)
+    return best[1] if best else None
+
+
+# Fields that may come in more than one column, none of them read as a task's words or units.
+_KEPT_FIELDS = frozenset({"progress", "target", "note", "officials"})
 
 
 def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -135,6 +140,10 @@ def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[
         field_name = _match_field(cell, columns, set(mapping))
         if field_name is not None:
             mapping[field_name] = index
+        elif (again := _match_field(cell, columns, set())) in _KEPT_FIELDS:
+            # A second progress or target column ("目前完成情况 | 是否达到序时进度"): kept apart too,
+            # so the cells after it stay under their own names.
+            mapping[f"{again}:{index}"] = index
     return mapping
 
 
@@ -157,6 +166,8 @@ def detect_header(cells: list[str]) -> Header | None:
         mapping = _map_columns(cells, columns)
         if kind == "task":
             _second_text_column(cells, columns, mapping)
+            if "text" not in mapping and "area" in mapping:
+                mapping["text"] = mapping.pop("area")  # "序号 | 重点工作 | 责任单位": the only task column
         if not required <= mapping.keys() or len(mapping) < 3:
             continue
         if kind == "task" and not ({"units", "lead"} & mapping.keys()):

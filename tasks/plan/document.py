@@ -46,6 +46,8 @@ _STRUCTURAL_START = re.compile(
     r"附件|责任单位|责任部门|牵头单位|牵头部门|配合单位|第[一二三四五六七八九十\d]+[章节条部分]|"
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)"
 )
+# "联系人：张三" and any other short label with its colon start a line of their own.
+_ANY_LABEL_START = re.compile(r"^[\u4e00-\u9fff]{2,8}[:：]")
 _SHORT_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]\S.{0,28}|"
                             r"第[一二三四五六七八九十]+[章节部分]\S.{0,28}|[（(][一二三四五六七八九十]+[）)]\S.{0,18})$")
 _PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
@@ -75,7 +77,8 @@ def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: i
 def _starts_something(content: str) -> bool:
     """A numbered item, a label line (完成时限：…, 牵头领导：…), a year heading: never the rest of
     the paragraph before it."""
-    return bool(_STRUCTURAL_START.match(content) or LABEL_LINE.match(content) or YEAR_HEADING.match(compact(content)))
+    return bool(_STRUCTURAL_START.match(content) or LABEL_LINE.match(content) or _ANY_LABEL_START.match(content)
+                or YEAR_HEADING.match(compact(content)))
 
 
 def _is_open(paragraph: Paragraph, pieces: list[str]) -> bool:

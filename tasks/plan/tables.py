@@ -180,7 +180,10 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
 
 
 def _officials(text: str) -> list[str]:
-    return [name.strip() for name in re.split(r"[、，,；;\n]", text) if name.strip()]
+    names = [name.strip() for name in re.split(r"[、，,；;\n]", text) if name.strip()]
+    # "钱七 孙八" is two people; "钱 宇" is one, padded as tables pad two-character names.
+    return [part for name in names
+            for part in (name.split() if all(len(p) >= 2 for p in name.split()) else [name])]
 
 
 def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,

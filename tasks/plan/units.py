@@ -107,7 +107,7 @@ class UnitList:
 # A label inside a 责任单位 text says what the names after it are, up to the next label:
 # "牵头单位：A、B；责任单位：C", "主办单位:A,协办单位:B", "责任领导：张三；牵头单位：区发改局".
 _SEGMENT_LABEL = re.compile(
-    r"(?:^|(?<=[;；。,，\s(（\[【]))(?P<label>[\u4e00-\u9fff]{0,6}?"
+    r"(?:^|(?<=[;；。,，\s(（\[【]))(?!联系|报送|咨询)(?P<label>[\u4e00-\u9fff]{0,6}?"
     r"(?:单位|部门|领导|责任人|负责人|主体|处室|科室|牵头|配合|协办|参与|(?:主体|监督|属地|管理|直接)责任))"
     r"\s*[:：]\s*")
 _OFFICIAL_LABEL = re.compile(r"领导|责任人|负责人")

@@ -33,11 +33,17 @@ _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\
 LINES, BARS, SPACES = "lines", "bars", "spaces"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
+_TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$)")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
 _DEADLINE_WORDS = re.compile(
     r"(?:\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
     r"立行立改|即知即改|工作日|\d+\s*[天日]内|底前|月前|前完成)")
+# A task starts with what is to be done; a body's name never does ("新建社区卫生服务站" is a task).
+_ACTION = re.compile(
+    r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
+    r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新\(改、扩\)建|"
+    r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
 _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 _UNIT_SEPARATORS = frozenset("、，,；;/ \n")
@@ -121,6 +127,8 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
         cells.append(text)
         ends.append(index + 1)
         index += 1
+    if cells and _TITLE_LIKE.match(compact(cells[0])):
+        return None  # "2021年工作任务" above the header is the table's title, not its first column
     # The longest run that reads as a header and ends on a name we know (a body cell right after
     # a header, such as a short area name, is not part of it).
     for count in range(len(cells), 1, -1):
@@ -183,7 +191,7 @@ def _kind_of(text: str) -> str:
         return "number"
     if _deadline_like(key) and not _unit_like(text):
         return "deadline"
-    if _unit_like(text):
+    if _unit_like(text) and not _ACTION.match(key):
         return "units"
     if _NUMBERED.match(key):
         return "numbered"
@@ -199,6 +207,8 @@ def _person_like(text: str, key: str) -> bool:
     if not _HAN_ONLY.match(key) or len(key) > 12 or UNIT_ENDING.search(key):
         return False
     names = [p for p in re.split(r"[、，,；;]", text) if p.strip()]
+    if len(names) == 1 and " " in text.strip() and all(2 <= len(n) <= 3 for n in text.split()):
+        names = text.split()  # "钱七 孙八": two people, a space between them
     return all(_PERSON.match(n.strip()) and len(compact(n)) <= 3 for n in names)
 
 

@@ -48,8 +48,9 @@ _POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\
 _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
 _BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
-_MID_NUMBER = re.compile(r"(?:(?<=\s)|(?<=[。；;]))(?=\d{1,3}\s*[.．、﹒](?!\d)|[（(][一二三四五六七八九十\d]+[）)]|"
-                         r"[一二三四五六七八九十]+[、])")
+# (After a space only: "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".)
+_MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一二三四五六七八九十\d]+[）)]|"
+                         r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))")
 # The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
 # "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
 _CLOSING_DEADLINE = re.compile(r"(?:于|在)?(?P<phrase>[^，。；,;:：于在]{2,16}?(?:前|内))\s*(?:完成|全部)?整改")
@@ -322,20 +323,29 @@ def _attach_label_line(block: Paragraph, content: str, reading: _Reading) -> Non
 
 def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> None:
     """"(1)…(2)…(3)… 问题整改责任单位：市科技馆 整改时限：3天": a label line after a run of numbered
-    items that have none of their own is theirs as much as the last one's; the item above them
-    in another numbering ("1. 市科技馆") is then their heading."""
+    items that have none of their own is theirs as much as the last one's, when the items are one
+    group: under a heading of another numbering ("1. 市科技馆"), or in one paragraph with it.
+    Otherwise an item without units stays without (and is reported so)."""
     last = points[-1]
     index = len(points) - 2
     while index >= 0 and not points[index].units_text and points[index].style == last.style \
             and not points[index].heading_only:
-        _annotate(points[index], content, line)
         index -= 1
-    if index < len(points) - 2 and index >= 0:
-        parent = points[index]
-        if not parent.units_text and parent.style != last.style and _heading_like(parent):
-            parent.heading_only = True
-            for child in points[index + 1:]:
-                child.item.topic = child.item.topic or parent.item.text.rstrip("。：:")
+    siblings = points[index + 1:-1]
+    if not siblings:
+        return
+    parent = points[index] if index >= 0 else None
+    under_heading = parent is not None and not parent.units_text and parent.style != last.style \
+        and _heading_like(parent)
+    one_paragraph = all(p.item.line == line for p in siblings)
+    if not (under_heading or one_paragraph):
+        return
+    for sibling in siblings:
+        _annotate(sibling, content, line)
+    if under_heading and parent is not None:
+        parent.heading_only = True
+        for child in points[index + 1:]:
+            child.item.topic = child.item.topic or parent.item.text.rstrip("。：:")
 
 
 def _finish_points(reading: _Reading) -> None:
