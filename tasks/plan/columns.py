@@ -175,3 +175,15 @@ def detect_header(cells: list[str]) -> Header | None:
         if best is None or len(mapping) > len(best.columns):
             best = Header(kind, mapping, tuple(compact(c) for c in cells))
     return best
+
+
+_ALL_NAMES = frozenset(name for columns in (TASK_COLUMNS, PROJECT_COLUMNS, TEAM_COLUMNS)
+                       for names in columns.values() for name in names)
+_LONGEST_NAME = max(len(name) for name in _ALL_NAMES)
+
+
+def names_a_column(cell: str) -> bool:
+    """Whether a cell is (or ends with) a column name we know: the cheap test a line must pass before
+    anything looks for a header starting there."""
+    key = header_key(cell)
+    return any(key[-length:] in _ALL_NAMES for length in range(2, min(len(key), _LONGEST_NAME) + 1))

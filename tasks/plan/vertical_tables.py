@@ -17,10 +17,11 @@ odd cell cannot throw off the rows after it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from tasks.plan.columns import Header, detect_header
+from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
 from tasks.plan.units import UNIT_ENDING, split_outside_brackets
 from tasks.text import compact, strip_markup
@@ -101,6 +102,15 @@ def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int
     return None
 
 
+def _may_start_header(raw: str) -> bool:
+    """A line a header can start on: a column name of its own, or a spaced line whose last word is one."""
+    text = _cell_text(raw)
+    if _is_header_cell(text) and names_a_column(text):
+        return True
+    words = raw[-120:].split()
+    return len(words) >= 2 and names_a_column(words[-1])
+
+
 def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str] | None:
     """A header written one cell per line from ``start`` (or on one line, spaced): the header, its
     cells, the index after its last line, how the body's cells are separated, and any words before
@@ -152,7 +162,7 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
             index += 1
             continue
         text = _cell_text(raw)
-        if _TABLE_END.match(text) or (_is_header_cell(text) and _header_at(lines, index) is not None):
+        if _TABLE_END.match(text) or (_may_start_header(raw) and _header_at(lines, index) is not None):
             break
         if mode == SPACES:
             cells += [_Cell(piece, index) for piece in text.split()]
@@ -183,6 +193,7 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
     return cells, index
 
 
+@functools.lru_cache(maxsize=65536)  # a table repeats its cells: 12月底前, 是, 已完成, unit names
 def _kind_of(text: str) -> str:
     if not text:
         return "empty"
@@ -235,7 +246,8 @@ _LOOSE_FIELDS = frozenset({"progress", "target", "note"})
 _AREA_FIELDS = frozenset({"area", "topic"})
 
 
-def _score(kind: str, text: str, field: str | None) -> float:
+@functools.lru_cache(maxsize=4096)
+def _score(kind: str, length: int, field: str | None) -> float:
     """How well a cell of this kind fits a column of this field (None: a column we do not read)."""
     if kind == "empty":
         return 0.0
@@ -247,7 +259,7 @@ def _score(kind: str, text: str, field: str | None) -> float:
         # "1、地区生产总值增长率": the task of a row that starts here.
         return 4.0 if field in _TEXT_FIELDS else -3.0
     if field in _TEXT_FIELDS:
-        return {"text": 3.0 + min(len(text), 60) / 60, "deadline": -2.0, "units": -3.0, "person": -3.0,
+        return {"text": 3.0 + min(length, 60) / 60, "deadline": -2.0, "units": -3.0, "person": -3.0,
                 "measure": -1.0}[kind]
     if field in _UNIT_FIELDS:
         return {"units": 4.0, "person": -2.0, "deadline": -4.0, "text": -4.0, "measure": -4.0}[kind]
@@ -256,12 +268,12 @@ def _score(kind: str, text: str, field: str | None) -> float:
     if field == "officials":
         return {"person": 4.0, "units": -3.0, "deadline": -3.0, "text": -3.0, "measure": -3.0}[kind]
     if field in _AREA_FIELDS:
-        if kind == "text" and len(compact(text)) <= 15:
+        if kind == "text" and length <= 15:
             return 2.5
         return -2.0
     # Progress, targets, notes and unknown columns take whatever is written there, but weakly.
     if kind == "text":
-        return 1.0 if len(compact(text)) <= 15 else 0.5
+        return 1.0 if length <= 15 else 0.5
     return {"deadline": 0.0, "units": -1.0, "person": -1.0, "measure": 1.5}[kind]
 
 
@@ -273,32 +285,46 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
     """For each cell its column, and whether it starts a new row: the best-scoring fit."""
     width = len(fields)
     kinds = [_kind_of(c.text) for c in cells]
+    lengths = [min(len(compact(c.text)), 61) for c in cells]  # what a score needs of a cell's words
     minus_infinity = float("-inf")
     # best[i][c]: the best score of cells[:i+1] with cell i in column c; back-pointers beside it.
     best = [[minus_infinity] * width for _ in cells]
     back: list[list[tuple[int, bool]]] = [[(-1, True)] * width for _ in cells]
     for column in range(width):
-        best[0][column] = _score(kinds[0], cells[0].text, fields[column]) + _restart_cost(
+        best[0][column] = _score(kinds[0], lengths[0], fields[column]) + _restart_cost(
             column, number_column, fields[column], kinds[0])
     for i in range(1, len(cells)):
+        previous_row = best[i - 1]
+        # The best previous column before each column (moving right), and after it (starting a row):
+        # running maxima, so that each cell costs the table's width, not its square.
+        before_max: list[tuple[float, int]] = []
+        running = (minus_infinity, -1)
         for column in range(width):
-            fit = _score(kinds[i], cells[i].text, fields[column])
+            before_max.append(running)
+            if previous_row[column] > running[0]:
+                running = (previous_row[column], column)
+        after_max: list[tuple[float, int]] = [(minus_infinity, -1)] * width
+        running = (minus_infinity, -1)
+        for column in range(width - 1, -1, -1):
+            after_max[column] = running
+            if previous_row[column] > running[0]:
+                running = (previous_row[column], column)
+        for column in range(width):
+            fit = _score(kinds[i], lengths[i], fields[column])
             if fit <= _IMPOSSIBLE:
                 continue
-            choice, came_from, restarted = minus_infinity, -1, True
-            for previous in range(width):
-                before = best[i - 1][previous]
-                if before == minus_infinity:
-                    continue
-                if previous < column:
-                    value, restart = before, False
-                elif previous == column and fields[column] in _MULTI_LINE:
-                    value, restart = before - _CONTINUATION[fields[column] in _TEXT_FIELDS], False
-                else:
-                    value, restart = before + _restart_cost(column, number_column, fields[column], kinds[i]), True
-                if value > choice:
-                    choice, came_from, restarted = value, previous, restart
-            best[i][column] = choice + fit
+            restart_cost = _restart_cost(column, number_column, fields[column], kinds[i])
+            options = [(before_max[column][0], before_max[column][1], False),
+                       (after_max[column][0] + restart_cost, after_max[column][1], True)]
+            if fields[column] in _MULTI_LINE:
+                continuation = _CONTINUATION[fields[column] in _TEXT_FIELDS]
+                options.append((previous_row[column] - continuation, column, False))
+            else:
+                options.append((previous_row[column] + restart_cost, column, True))
+            value, came_from, restarted = max(options, key=lambda option: option[0])
+            if value == minus_infinity:
+                continue
+            best[i][column] = value + fit
             back[i][column] = (came_from, restarted)
     column = max(range(width), key=lambda c: best[-1][c])
     path: list[tuple[int, bool]] = []
@@ -336,7 +362,7 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
     index = 0
     while index < len(lines):
         raw = lines[index].strip()
-        if not raw or taken[index] or not (_is_header_cell(_cell_text(raw)) or " " in raw[-120:]):
+        if not raw or taken[index] or not _may_start_header(raw):
             index += 1
             continue
         found = _header_at(lines, index)
