@@ -86,10 +86,19 @@ def units_text(item: Item) -> str:
     return "、".join(p for p in (named, pending) if p)
 
 
+_CYCLES = {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
+
+
 def deadline_text(item: Item) -> str:
     written = item.deadline_text.strip()
     if item.deadline is None:
-        return f"无固定日期（{written}）" if written else "未写"
+        if item.recurrence:
+            when = _CYCLES.get(item.recurrence, item.recurrence)
+        elif item.start:
+            when = f"{item.start.isoformat()} 开始"
+        else:
+            when = "无固定日期"
+        return f"{when}（{written}）" if written else "未写"
     when = f"{item.start.isoformat()} 至 {item.deadline.isoformat()}" if item.start else item.deadline.isoformat()
     same = written in (item.deadline.isoformat(), "")
     return when if same else f"{when}（{written}）"
@@ -112,7 +121,8 @@ def _item_lines(item: Item, parent: Item | None, width: int) -> Iterator[str]:
                         detail + "          ", width)
     if item.officials:
         yield from wrap("、".join(item.officials), f"{detail}责任领导：", detail + "          ", width)
-    undated_point = item.kind == "workpoint" and item.deadline is None  # a work point rarely has one
+    # A work point rarely has a time limit: the line is left out only when it has none at all.
+    undated_point = item.kind == "workpoint" and item.deadline is None and not item.deadline_text.strip()
     if item.kind != "team" and not undated_point and (parent is None or (item.deadline, item.deadline_text) != (
             parent.deadline, parent.deadline_text)):
         yield from wrap(deadline_text(item), f"{detail}完成时限：", detail + "          ", width)

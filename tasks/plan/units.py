@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tasks.script import to_simplified
 from tasks.text import compact, strip_markup
 
 Role = Literal["lead", "co"]
@@ -47,7 +48,8 @@ class UnitDirectory:
         self.kinds.setdefault(name, kind)
         known = self.aliases.setdefault(name, [])
         for alias in (name, *aliases):
-            self._lookup.setdefault(compact(alias), name)
+            # Script-blind: a unit stored as a 繁體 document named it is found from its simplified twin.
+            self._lookup.setdefault(to_simplified(compact(alias)), name)
             if alias != name and alias not in known:
                 known.append(alias)
 
@@ -60,7 +62,7 @@ class UnitDirectory:
 
     def resolve(self, name: str) -> str | None:
         """The canonical unit or group a name stands for, or None."""
-        key = compact(name)
+        key = to_simplified(compact(name))
         if key in self._lookup:
             return self._lookup[key]
         if self.district and key.startswith(self.district):

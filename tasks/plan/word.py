@@ -135,6 +135,9 @@ def _chinese(n: int) -> str | None:
     return written + (_CHINESE_DIGITS[ones] if ones else "")
 
 
+MAX_LIST_NUMBER = 9999
+
+
 def _letters(n: int) -> str:
     # Word's a…z, aa…zz, aaa…: the letter repeated.
     return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1) if n > 0 else ""
@@ -149,7 +152,10 @@ def _roman(n: int) -> str:
 
 
 def format_number(n: int, fmt: str) -> str | None:
-    """Number ``n`` written as Word's ``w:numFmt`` says; None for a format not known here."""
+    """Number ``n`` written as Word's ``w:numFmt`` says; None for a format not known here, or for a
+    number no document's list reaches (a file that starts a list at 30,000,000 is not read as one)."""
+    if not 0 <= n <= MAX_LIST_NUMBER:
+        return None
     if fmt in ("decimal", "decimalHalfWidth"):
         return str(n)
     if fmt == "decimalZero":
