@@ -249,6 +249,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         if open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
+        elif not first and not _CLOSING_DEADLINE.search(words):
+            # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
+            # an annotated sentence begin the next task, whose units the next paragraph brings.
+            _start_point(block, words, "", section, None, reading)
         elif reading.points and (closing := _CLOSING_DEADLINE.search(words)):
             reading.closing_deadline, reading.closing_line = closing["phrase"].strip(), block.line
         return
