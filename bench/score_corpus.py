@@ -210,6 +210,11 @@ def context_of(context: str) -> tuple[int, date | None]:
     return (int(m.group()), None) if m else (0, None)
 
 
+def undated(read, phrase: str) -> str:
+    readings = {read(phrase, stand_in, None) for stand_in in (2001, 2002)}
+    return readings.pop() if len(readings) == 1 else "unknown"
+
+
 def score_phrases(corpus: Path, verbose: bool) -> None:
     rows = []
     for path in sorted((corpus / "phrases").glob("*.tsv")):
@@ -226,7 +231,9 @@ def score_phrases(corpus: Path, verbose: bool) -> None:
         misses = []
         for row in rows:
             year, reference = context_of(row["context"])
-            got = read(row["phrase"], year, reference) if year else "unknown"
+            # An undated document's phrase is read as the importer reads it, with a stand-in year; what
+            # depends on that year ("10月底前") counts as not read, what does not ("持续推进") is kept.
+            got = read(row["phrase"], year, reference) if year else undated(read, row["phrase"])
             if got == row["expected"]:
                 right[kind_of(row["expected"])] += 1
             else:

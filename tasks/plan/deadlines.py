@@ -103,8 +103,30 @@ def _five_year_token(match: re.Match[str]) -> str:
     return f"{_FIVE_YEAR_TOKEN}{number}" if number else match[0]
 
 
+# Quotation marks around a name ("十四五", "五一") carry no meaning for the date.
+_QUOTES = re.compile(r"[“”\"‘’「」『』]")
+# A 一 between a day and the next date is a dash ("5月30日一6月4日"), typed for "—".
+_ONE_AS_DASH = re.compile(r"(?<=[日号])一(?=\d|[一二三四五六七八九十]+月)")
+# Several numbers sharing one unit: "三、四季度" is 三季度、四季度; "6、7月" is 6月、7月.
+_SHARED_QUARTER = re.compile(r"(?<![\d一二三四五六七八九十])([一二三四1-4])(?=(?:[、和及与][一二三四1-4])+季度)")
+_SHARED_MONTH = re.compile(r"(?<![\d一二三四五六七八九十年])(1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九])"
+                           r"(?=(?:[、和及与](?:1[0-2]|[1-9]|十[一二]?|[一二三四五六七八九]))+月)")
+# Years listed and then counted, "今年和明年两年": the count only repeats the list.
+_YEAR_WORD = r"(?:今年|本年|明年|次年|\d{4}年)"
+_COUNTED_YEARS = re.compile(rf"(?P<list>{_YEAR_WORD}(?:[和、及与]{_YEAR_WORD})+)(?P<n>[两二三四五2-5])个?年$")
+
+
+def _uncount_years(match: re.Match[str]) -> str:
+    count = int(match["n"]) if match["n"].isdigit() else chinese_number(match["n"])
+    return match["list"] if len(re.findall(_YEAR_WORD, match["list"])) == count else match[0]
+
+
 def _normalise(text: str) -> str:
     text = to_simplified(fold_width(strip_markup(text)))
+    text = _QUOTES.sub("", text).replace("之内", "内").replace("零时", "0时").replace("零点", "0点")
+    text = re.sub(r"(?<![公纪])元月", "1月", text)
+    text = _ONE_AS_DASH.sub("-", text)
+    text = _SHARED_MONTH.sub(r"\1月", _SHARED_QUARTER.sub(r"\1季度", text))
     text = _ZERO_LOOKALIKE.sub("〇", text.replace("○", "〇").replace("◯", "〇"))
     text = _FIVE_YEAR_PLAN.sub(_five_year_token, text)
     text = _COUNT_BEFORE_UNIT.sub(lambda m: str(chinese_number(m[1]) or m[1]), arabic_numerals(text)).strip()
@@ -115,12 +137,16 @@ def _normalise(text: str) -> str:
     # A phrase wrapped whole in parentheses, "(2018—2020年)", reads as its content.
     if text.startswith("(") and text.endswith(")") and text.count("(") == 1 and text.count(")") == 1:
         text = text[1:-1].strip()
-    return text
+        # "(2023-2025)", as a plan's title gives its years: bracketed, two bare years are a span of years.
+        if (m := re.fullmatch(r"(\d{4})-(\d{4})", text)) and 1900 <= int(m[1]) < int(m[2]) <= 2200:
+            text += "年"
+    return _COUNTED_YEARS.sub(_uncount_years, text)
 
 
 # --- recurrence and open-ended phrases -----------------------------------------
 
 _CADENCE_VERB = r"(?:调度|检查|通报|考核|督查|督导|评估|讲评|点评|盘点|报告|小结|总结|分析|会商|例会|报送|上报|报)"
+_NOT_A_CYCLE = r"(?![份初中底末内]|度?(?:计划|安排|要求|目标|任务|进度|序时|分解|节点))"
 _RECURRENCES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"每(?:个)?(?:半年|6个月)"), "half-yearly"),
     (re.compile(r"每(?:2|两)个?月|双月|隔月"), "bimonthly"),
@@ -140,6 +166,18 @@ _RECURRENCES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"按(?:每)?半年度?(?=$|{_CADENCE_VERB}|推进|更新|统计)"), "half-yearly"),
     (re.compile(rf"按(?:每)?年度?(?=$|{_CADENCE_VERB}|推进|更新|统计)"), "yearly"),
     (re.compile(rf"按(?:每)?周(?=$|{_CADENCE_VERB}|推进|更新|统计)"), "weekly"),
+    # "按月足额支付", "按月逐级向上报送": by the month, unless a plan or target follows (按月度计划).
+    (re.compile(rf"按(?:每)?季度?{_NOT_A_CYCLE}"), "quarterly"),
+    (re.compile(rf"按(?:每)?月度?{_NOT_A_CYCLE}"), "monthly"),
+    (re.compile(rf"按(?:每)?周{_NOT_A_CYCLE}"), "weekly"),
+    # "逐月查账", "逐季盘点": month by month.
+    (re.compile(r"逐季度?"), "quarterly"),
+    (re.compile(r"逐月"), "monthly"),
+    # "一月一调度", "一季度一观摩", "一年一考核": once in every month, quarter, year.
+    (re.compile(r"^(?:1|一)个?(?:季度?)(?:1|一)次?[\u3400-\u9fff]"), "quarterly"),
+    (re.compile(r"^(?:1|一)个?月(?:1|一)次?[\u3400-\u9fff]"), "monthly"),
+    (re.compile(r"^(?:1|一)(?:周|星期)(?:1|一)次?[\u3400-\u9fff]"), "weekly"),
+    (re.compile(r"^(?:1|一)年(?:1|一)次?[\u3400-\u9fff]"), "yearly"),
     # A cadence written as its own activity: 月调度、季检查、半年通报、年终考核, 季报, 年报.
     (re.compile(rf"^(?:月度?){_CADENCE_VERB}$"), "monthly"),
     (re.compile(rf"^(?:季度?){_CADENCE_VERB}$"), "quarterly"),
@@ -198,10 +236,11 @@ _YEAR_END = re.compile(r"年?(?:底|末|内|终)|全年|年度(?:目标|指标|�
 _MID_YEAR = re.compile(r"年?中")
 _FESTIVAL = re.compile(r"(?P<name>春节|元宵节?|端午节?|中秋节?|元旦|五一(?:国际)?(?:劳动节)?|(?:国际)?劳动节"
                        r"|国庆节?|清明节?)(?:假期)?")
-_FIVE_YEAR = re.compile(rf"{_FIVE_YEAR_TOKEN}(?P<n>\d{{1,2}})(?:期间|时期|末|内|)")
+_FIVE_YEAR = re.compile(rf"{_FIVE_YEAR_TOKEN}(?P<n>\d{{1,2}})(?:期间|时期|期末|末|内|)")
 # Hong Kong's financial year: "2023-24年度" runs from 1 April 2023 to 31 March 2024.
 _FINANCIAL_YEAR = re.compile(r"(?P<y>\d{4})-(?P<yy>\d{2})(?P<unit>年度)?")
 _NUMERIC_DATE = re.compile(rf"(?P<y>\d{{4}})[-./年](?P<m>\d{{1,2}})[-./月](?P<d>\d{{1,2}})日?{_WEEKDAY}")
+_YEAR_MONTH_RUN = re.compile(r"(?P<y>\d{4})(?P<rest>\d{1,2}月.*)")
 _NUMERIC_MONTH = re.compile(r"(?P<y>\d{4})(?:[./]| )(?P<m>\d{1,2})")
 _BARE_NUMBER = re.compile(r"\d{1,4}")
 
@@ -342,6 +381,9 @@ def _read_point(text: str, plan_year: int, *, bare_unit: str | None = None) -> P
     if m := _FIVE_YEAR.fullmatch(text):
         plan = _five_year_plan(int(m["n"]))
         return replace(plan, is_span=False) if plan and m[0].endswith("末") else plan
+    if (m := _YEAR_MONTH_RUN.fullmatch(text)) and 1900 <= int(m["y"]) <= 2200:
+        # "202111月底": a conversion lost the 年; a year has four digits, so the split is the only one.
+        return _read_point(f"{m['y']}年{m['rest']}", plan_year)
     if (m := _FINANCIAL_YEAR.fullmatch(text)) and (m["unit"] or bare_unit == "financial"):
         first = int(m["y"])
         if (first + 1) % 100 != int(m["yy"]):
@@ -378,6 +420,9 @@ _WORKING_DAYS = re.compile(rf"(?:限期|限)?(?P<n>\d+)个?工作日{_WITHIN}")
 _WEEKS = re.compile(rf"(?P<n>\d+)(?:周|个星期|个礼拜){_WITHIN}")
 _MONTHS = re.compile(r"(?P<n>\d+)个月(?:内|后)?")
 _DAY_WORDS = {"今天": 0, "今日": 0, "当天": 0, "当日": 0, "明天": 1, "明日": 1, "次日": 1, "后天": 2, "大后天": 3}
+# "今天晚间", "明天上午": the day, whatever its hour.
+_DAY_WORD = re.compile(r"(?P<day>" + "|".join(sorted(_DAY_WORDS, key=len, reverse=True))
+                       + r")(?:上午|中午|下午|晚上|晚间|夜间|夜里|下班)?")
 _THIS_OR_NEXT = {"本": 0, "这": 0, "这个": 0, "当": 0, "下": 1, "下个": 1, "下一个": 1, "次": 1}
 _REL_MONTH = re.compile(r"(?P<which>本|这个?|当|下一?个?|次)?月(?P<rest>上旬|中旬|下旬|初|中|底|末|份|内|"
                         r"\d{1,2}[日号]|)")
@@ -411,8 +456,12 @@ def _read_relative(core: str, ctx: _Context) -> Period | None:
         if m := pattern.fullmatch(core):
             kind = name
             break
-    if kind is None and core in _DAY_WORDS:
-        kind, m = "dayword", None
+    if kind is None and (m := _TODAY_ON.match(core)) and 0 < m.end() < len(core) and any(
+            p.fullmatch(core[m.end():]) for p in (_DAYS, _WORKING_DAYS, _WEEKS, _MONTHS)):
+        # "本公告公布之日起十日内": counted from the day itself, which is the reference.
+        return _read_relative(core[m.end():], ctx)
+    if kind is None and (m := _DAY_WORD.fullmatch(core)):
+        kind, core = "dayword", m["day"]
     if kind is None:
         return None
     reference = ctx.reference
@@ -458,7 +507,10 @@ def _read_relative(core: str, ctx: _Context) -> Period | None:
 # --- ranges and single phrases ----------------------------------------------------
 
 # Word separators first: "2021-06-01至2021-09-30" must not be split at its hyphens.
-_RANGE_SEPARATORS = (re.compile(r"\s*(?:至|到|~|～|—|–)\s*"), re.compile(r"\s*-\s*"))
+_RANGE_SEPARATORS = (re.compile(r"\s*(?:至|到|~|～|—+|–+)\s*"), re.compile(r"\s*-+\s*"))
+# "9月15日-25日", "10月11-31日": the side written without its month borrows it from the other.
+_DAY_ONLY = re.compile(r"\d{1,2}[日号]")
+_WITH_MONTH = re.compile(r"(?P<month>.*\d{1,2}月)\d{1,2}(?P<unit>[日号]?)")
 
 
 def _unit_of(text: str) -> str:
@@ -482,13 +534,25 @@ def _read_range_parts(left_text: str, right_text: str, ctx: _Context, year: int)
     left_text = re.sub(r"^(?:自|从|由)", "", left_text).strip()
     left_text = re.sub(r"(?:起|开始)$", "", left_text).strip()
     right_text = re.sub(r"(?:止|为止)$", "", right_text).strip()
-    right = _read_point(right_text, year, bare_unit="month")
+    if _DAY_ONLY.fullmatch(right_text) and (m := _WITH_MONTH.fullmatch(left_text)):
+        right_text = m["month"] + right_text
+        left_text += "" if m["unit"] else right_text[-1]
+    right_year = year
+    if (m := _YEAR_PREFIX.match(left_text)) and m["year"] and not _ANY_YEAR.search(right_text):
+        right_year = int(m["year"])  # "2009年1月5日至15日": the right side is in the left side's year
+    if right_text.endswith("前"):
+        # "9月底至今年年底前", "至2020年春节前": the end is read as a deadline of its own.
+        right = _read_absolute(right_text, ctx, right_year)
+        year = right_year
+    else:
+        right = _read_point(right_text, right_year, bare_unit="month")
     if right is None and re.fullmatch(r"\d{4}", right_text) and re.fullmatch(r"\d{4}年", left_text):
         # "2021年-2025": the left side's 年 covers a bare year on the right.
         right = _read_point(right_text, year, bare_unit="year")
     if right is None:
         return None
-    if _TODAY_ON.fullmatch(left_text):
+    if _TODAY_ON.fullmatch(left_text) or _read_relative(left_text, replace(ctx, missing=set())) is not None \
+            or (ctx.reference is None and _RELATIVE_START.fullmatch(left_text)):
         # "即日起至9月27日": from the issue day on; the end is what matters.
         if ctx.reference and ctx.reference <= right.end:
             return Period(ctx.reference, right.end, is_span=True)
@@ -500,8 +564,11 @@ def _read_range_parts(left_text: str, right_text: str, ctx: _Context, year: int)
     return Period(left.start, right.end, is_span=True)
 
 
-_LEAD_WORDS = re.compile(r"^(?:以期|力争|争取|确保|预计|计划|拟|务必|必须|须|最迟|最晚|不晚于)?"
+# A start counted from the day ("从本周起至5月底"): the end is what matters.
+_RELATIVE_START = re.compile(r"(?:本|这|当|今)(?:周|星期|月|天|日)")
+_LEAD_WORDS = re.compile(r"^(?:分别)?(?:以期|力争|争取|确保|预计|计划|拟|务必|必须|须|最迟|最晚|不晚于)?"
                          r"(?:于|在|截至|截止到|截止|到|至)?")
+_COMING_YEARS = re.compile(r"(?:未来|今后)(?P<n>\d+)年内?")
 _YEARS_AHEAD = re.compile(r"(?:未来|今后)?(?P<n>\d+)年内?\((?P<range>.+)\)")
 
 
@@ -526,6 +593,10 @@ def _read_absolute(text: str, ctx: _Context, year: int) -> Period | None:
     core = text[:-1] if by else text
     if not core:
         return None
+    if m := _COMING_YEARS.fullmatch(core):
+        # "今后四年" in a 2008 plan: the four years after it, 2009–2012.
+        count = int(m["n"])
+        return Period(date(year + 1, 1, 1), date(year + count, 12, 31), is_span=True) if 0 < count <= 10 else None
     if m := _YEARS_AHEAD.fullmatch(core):
         # "在未来十年(2023-24至2032-33年度)": the years in brackets, which must be as many as said.
         span = _read_range(m["range"], ctx, year)
@@ -533,6 +604,11 @@ def _read_absolute(text: str, ctx: _Context, year: int) -> Period | None:
             return None
         return span
     period = _read_point(core, year)
+    if period is not None and ctx.reference is not None and _FESTIVAL.fullmatch(core):
+        # A festival named without its year, in a dated document: the next one on or after that day
+        # ("春节前" written on 22 December 2020 is before the Spring Festival of 2021).
+        period = next((p for y in (ctx.reference.year, ctx.reference.year + 1)
+                       if (p := _festival(core, y, explicit_year=True)) and p.end >= ctx.reference), None)
     if period is None and core.endswith("内"):
         inner = _read_point(core[:-1], year)
         period = replace(inner, is_span=False) if inner else None
@@ -546,9 +622,8 @@ def _read_absolute(text: str, ctx: _Context, year: int) -> Period | None:
             end = period.start - timedelta(days=1)
             return Period(end, end)
         return period
-    if not by:
-        return _read_range(core, ctx, year)
-    return None
+    # "9月底至今年年底前": a range whose end carries the 前.
+    return _read_range(text if by else core, ctx, year)
 
 
 def read_period(text: str, plan_year: int, *, reference: date | None = None) -> Period | None:
@@ -609,16 +684,55 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
         if re.fullmatch(_START_VERBS, verb):
             return _Stage(clause, period, "start")
         return _Stage(clause, period, "due", ongoing=bool(re.fullmatch(_ONGOING_VERBS, verb)))
+    if (period := _framed_time(text, ctx)) is not None:
+        return _Stage(clause, period, "due")
     return None
 
 
-_CLAUSE_SEPARATOR = re.compile(r"[,，;；、]|(?:并且|并|且|和|及)(?=\d|长期|持续|常态|坚持)")
+# The name of the work before a time: no numbers, nor words that make a time (本, 下, 年, 月, 季度…);
+# "季" only in a season's name (夏季, 收获季节).
+_LABEL = re.compile(r"(?:[^\d年月日号周旬天前后起至到每内底末初半次本下当这上§,，;；、季()]"
+                    r"|(?<=[春夏秋冬])季|季(?=节))*")
+
+
+def _framed_time(text: str, ctx: _Context) -> Period | None:
+    """A time expression between words that carry no time of their own: a campaign word before it
+    ("决战四季度", "大干20天"), a name of the work ("夏收季节4月20日-6月20日", "麦收期间(6月5日-6月30日)"),
+    or what is to be done after it ("年底兑现", "12月底前取得明显成效"). The longest such time is read;
+    words that start work (开工, 启动) are left to the stages that know them."""
+    if len(text) > 60:
+        return None
+    lead = len(_LABEL.match(text)[0])
+    for i in (0, *range(2, lead + 1)):  # a one-character word before a time is part of it (跨年度)
+        for j in range(len(text), i, -1):
+            rest = _TIMELESS_WORDS.sub("", text[j:])
+            if not _TIMELESS.fullmatch(rest):
+                break
+            if (i == 0 and j == len(text)) or re.search(_START_VERBS, rest) or (i and text[i] == "年"):
+                continue
+            core = text[i:j]
+            if core.startswith("(") and core.endswith(")"):
+                core = core[1:-1]
+            if core and (period := _read_time(core, ctx)) is not None:
+                return period
+    return None
+
+
+_CLAUSE_SEPARATOR = re.compile(r"[,，;；、]|(?:并且|并|且|和|及)(?=\d|长期|持续|常态|坚持|今年|明年|次年)")
+_FESTIVAL_NAME = _FESTIVAL.pattern.replace("?P<name>", "?:")
+_FESTIVAL_LIST = re.compile(rf"(?P<names>{_FESTIVAL_NAME}(?:[、和及与]{_FESTIVAL_NAME})+)前")
 _TIMES = re.compile(r"分[\d一二三四五六七八九十]+次$")
 
 
 def _stages(normalised: str, ctx: _Context) -> list[_Stage] | None:
     """The phrase as one stage, or as several split at ，；、 and 并; None unless every part reads
     and at least one is dated."""
+    if m := _FESTIVAL_LIST.fullmatch(normalised):
+        # "中秋、国庆节前": before the holidays, so before the first of them.
+        stages = [_read_stage(f"{name}前", ctx) for name in re.split(r"[、和及与]", m["names"])]
+        if all(stages):
+            first = min(stages, key=lambda s: s.period.end if s and s.period else date.max)
+            return [replace(first, text=normalised)] if first else None
     clauses = [c.strip() for c in _CLAUSE_SEPARATOR.split(normalised) if c.strip()]
     if len(clauses) < 2 or (stages := _compound(clauses, ctx)) is None:
         whole = _read_stage(normalised, ctx)
@@ -666,6 +780,10 @@ def _schedule_cycle(normalised: str, ctx: _Context) -> str | None:
     return None
 
 
+# "一月内" without a year: within one month, or in January? Neither is read.
+_MONTHS_OR_MONTH = re.compile(r"(?<![\d〇零一二三四五六七八九十年])[一两三四五六七八九十]{1,2}月内")
+
+
 def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
                   upcoming: bool = False) -> DeadlineReading:
     """Read one 完成时限 phrase. Unknown text is kept verbatim with ``understood=False``.
@@ -678,6 +796,10 @@ def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
     normalised = _normalise(text)
     if not normalised:
         return DeadlineReading(original, note="未写完成时限", understood=False)
+
+    if _MONTHS_OR_MONTH.search(to_simplified(fold_width(text))):
+        return DeadlineReading(original, note=f"“{normalised}”可读作几个月内，也可读作某月内，已按原文保留",
+                               understood=False)
 
     cycles = _cycles_in(normalised)
     if len(cycles) > 1:

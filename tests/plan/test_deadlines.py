@@ -351,3 +351,94 @@ def test_unknown_or_contradictory_text_is_not_guessed(phrase: str) -> None:
     assert not reading.understood
     assert reading.deadline is None and reading.start is None and reading.recurrence is None
     assert reading.text == phrase
+
+
+# --- ranges, campaign words, relative days and cadences (the phrase corpus's misses) ---------
+
+# (phrase, plan year, reference, deadline): the end of a range is the deadline; dates by hand.
+MORE = [
+    # a range whose right side has only its day borrows the month (and year) of the left
+    ("9月15日-25日", 2013, None, D(2013, 9, 25)),
+    ("8月11日至21日", 2015, None, D(2015, 8, 21)),
+    ("10月11-31日", 2020, None, D(2020, 10, 31)),
+    ("2009年1月5日至15日", 2009, None, D(2009, 1, 15)),
+    ("自2018年5月18日至28日", 2018, None, D(2018, 5, 28)),
+    # a long dash, and a 一 typed for a dash between two dates
+    ("2020年9月30日——10月30日", 2020, None, D(2020, 10, 30)),
+    ("5月30日一6月4日", 2021, None, D(2021, 6, 4)),
+    # the right side with its own 前; 五一 is 1 May, so before it is 30 April of the next year
+    ("9月底至今年年底前", 2005, None, D(2005, 12, 31)),
+    ("今年年底至明年“五一”前", 2005, None, D(2006, 4, 30)),
+    # the 2020 Spring Festival fell on 25 January 2020
+    ("从2019年11月20日至2020年春节前", 2019, None, D(2020, 1, 24)),
+    ("从本周起至5月底", 2007, D(2007, 5, 8), D(2007, 5, 31)),
+    # several ranges listed, each after the name of its season: the last end
+    ("夏收季节4月20日-6月20日;秋收季节8月20日-11月20日", 2018, None, D(2018, 11, 20)),
+    ("夏季麦收期间(6月5日一6月30日)、秋季秋收期间(10月1日一10月31日)", 2021, None, D(2021, 10, 31)),
+    # quarters after a campaign word, and numbers sharing one unit
+    ("决战四季度", 2022, None, D(2022, 12, 31)),
+    ("決勝二季度", 2023, None, D(2023, 6, 30)),
+    ("三、四季度", 2022, None, D(2022, 12, 31)),
+    ("分别于6月底和7月底", 2009, None, D(2009, 7, 31)),
+    # counted from the reference day: 11 Oct + 7 days; 25 Apr + 10 days; 16 Dec + 20 days crosses the year
+    ("7日之内", 2017, D(2017, 10, 11), D(2017, 10, 18)),
+    ("在本公告公布之日起十日内", 2025, D(2025, 4, 25), D(2025, 5, 5)),
+    ("大干20天", 2017, D(2017, 12, 16), D(2018, 1, 5)),
+    ("本月底前", 2017, D(2017, 12, 5), D(2017, 12, 31)),
+    ("月底前", 2008, D(2008, 7, 16), D(2008, 7, 31)),
+    ("今天晚间前", 2018, D(2018, 11, 28), D(2018, 11, 28)),
+    # festivals with a reference: the next one on or after it (Spring Festival 2021 was 12 February)
+    ("春节前", 2020, D(2020, 12, 22), D(2021, 2, 11)),
+    # 2023: 中秋 on 29 September, 国庆 on 1 October; before both is before the first
+    ("中秋、国庆节前", 2023, None, D(2023, 9, 28)),
+    # a time with what is done in it
+    ("年底兑现", 2018, None, D(2018, 12, 31)),
+    ("年内可以完成", 2021, None, D(2021, 12, 31)),
+    ("12月底前取得明显成效并长期坚持", 2023, None, D(2023, 12, 31)),
+    ("11月前全麵完成、12月查漏補缺和完善提升", 2024, None, D(2024, 12, 31)),
+    # 元月 is January; the years ahead of a plan; a plan's years in brackets; the end of a five-year plan
+    ("于元月底前", 2012, None, D(2012, 1, 31)),
+    ("今后四年", 2008, None, D(2012, 12, 31)),
+    ("今年和明年两年", 2018, None, D(2019, 12, 31)),
+    ("(2023-2025)", 2023, None, D(2025, 12, 31)),
+    ("到“十四五”期末", 2023, None, D(2025, 12, 31)),
+    # a year run into its month: a year has four digits, so there is one split
+    ("202111月底前", 2021, None, D(2021, 11, 30)),
+    ("2021910日前动工,202112月底前全部竣工", 2021, None, D(2021, 12, 31)),
+]
+
+
+@pytest.mark.parametrize(("phrase", "year", "reference", "deadline"), MORE)
+def test_ranges_campaigns_relative_days(phrase: str, year: int, reference: date | None, deadline: date) -> None:
+    reading = read_deadline(phrase, year, reference=reference)
+    assert reading.understood, reading.note
+    assert reading.deadline == deadline
+
+
+def test_range_and_year_run_starts() -> None:
+    assert read_deadline("9月15日-25日", 2013).start == D(2013, 9, 15)
+    assert read_deadline("2021910日前动工,202112月底前全部竣工", 2021).start == D(2021, 9, 10)
+    assert read_deadline("4月1日零時起", 2006).start == D(2006, 4, 1)
+
+
+@pytest.mark.parametrize(("phrase", "recurrence"), [
+    ("一月一调度", "monthly"), ("一月一通報", "monthly"), ("一季度一观摩", "quarterly"), ("逐月查账", "monthly"),
+    ("按月足额支付", "monthly"), ("按月逐级向上报送", "monthly")])
+def test_cadences_written_as_once_per_period(phrase: str, recurrence: str) -> None:
+    reading = read_deadline(phrase, YEAR)
+    assert reading.understood and reading.recurrence == recurrence and reading.deadline is None
+
+
+@pytest.mark.parametrize("phrase", [
+    "按月度计划推进",  # following a plan, not a cycle
+    "在一月内",  # within one month, or in January
+    "跨年度施工",  # 跨年度 is not the year's end
+    "春节前后", "汛前", "128日前", "2022121日", "2022", "2022-2023", "本月底前"])
+def test_still_not_read(phrase: str) -> None:
+    reading = read_deadline(phrase, YEAR)
+    assert reading.recurrence is None
+    assert reading.deadline is None
+
+
+def test_a_festival_without_a_reference_is_the_plan_years() -> None:
+    assert read_deadline("春节前", 2021).deadline == D(2021, 2, 11)
