@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tasks.plan.annotations import LABEL_LINE
+from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
 from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import YEAR_HEADING, compact, strip_markup
 
@@ -48,6 +48,8 @@ _STRUCTURAL_START = re.compile(
 )
 # "联系人：张三" and any other short label with its colon start a line of their own.
 _ANY_LABEL_START = re.compile(r"^[\u4e00-\u9fff]{2,8}[:：]")
+_TITLE_ENDING = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务|责任分工|任务分解|责任分解|"
+                           r"分解表|责任清单|整改清单|问题清单|分工方案|行动方案|行动计划|通知|通报)$")
 _SHORT_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]\S.{0,28}|"
                             r"第[一二三四五六七八九十]+[章节部分]\S.{0,28}|[（(][一二三四五六七八九十]+[）)]\S.{0,18})$")
 _PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
@@ -81,11 +83,17 @@ def _starts_something(content: str) -> bool:
                 or YEAR_HEADING.match(compact(content)))
 
 
+def _more_names(content: str) -> bool:
+    names = strip_markup(content).rstrip("。；;，,*")
+    return bool(re.search(r"[、，,；;]", names)) and looks_like_unit_list(names)
+
+
 def _is_open(paragraph: Paragraph, pieces: list[str]) -> bool:
     """Whether a page break cut ``paragraph``, whose text so far ends with its last piece. A short
     numbered heading ("二、重点任务") is whole without a full stop."""
-    if paragraph.heading or (not pieces and _SHORT_HEADING.match(paragraph.text)):
-        return False
+    if paragraph.heading or (not pieces and (_SHORT_HEADING.match(paragraph.text)
+                                             or _TITLE_ENDING.search(paragraph.text))):
+        return False  # a heading or a title is whole without a full stop
     return not (pieces[-1] if pieces else paragraph.text).endswith(_CLOSED_ENDINGS)
 
 
@@ -142,7 +150,10 @@ def read_blocks(text: str) -> list[Block]:
             continue
         previous = blocks[-1] if blocks else None
         if isinstance(previous, Paragraph):
-            if level == 0 and _is_open(previous, pieces) and not _starts_something(content):
+            if level == 0 and _is_open(previous, pieces) and not _starts_something(content) and (
+                    not LABEL_LINE.match(previous.text) or _more_names(content)):
+                # (A label line runs on only into more names: "…、区科技" / "和信息化局、区工商联…"; a
+                # signature under it, "中共某区委办公室", is not one of them.)
                 pieces.append(content)
                 continue
             _join(previous, pieces)

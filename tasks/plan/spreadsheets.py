@@ -34,7 +34,8 @@ def decode_text(data: bytes) -> str:
     NUL characters are dropped (see tasks.text.NUL; ``nul_problem`` reports them)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return without_nul(data.decode(encoding))
+            # Old Macs end lines with a lone CR, which the csv reader refuses.
+            return without_nul(data.decode(encoding)).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError:
             continue
     raise DocumentError("文件编码无法识别（应为 UTF-8 或 GB18030）")

@@ -120,7 +120,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         text = values.get("text", "")
         owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")
         deadline_text = values.get("deadline", "")
-        heading = next((v for v in (values.get("area"), text) if v), "")
+        filled = [c.strip() for c in row.cells if c.strip()]
+        # A row with one cell only, wherever the converter put it ("2022年任务", "一、生态保护").
+        heading = filled[0] if len(filled) == 1 else next((v for v in (values.get("area"), text) if v), "")
         if (stage := YEAR_HEADING.match(compact(heading))) and not (owners or deadline_text):
             # "2021年任务" across a multi-year plan's table: the rows below are that year's.
             year, area, topic = int(stage["year"]), stage.string, ""
@@ -128,8 +130,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if values.get("area") and not (values.get("topic") or text or owners or deadline_text):
             area, topic = values["area"], ""  # a section row spanning the table
             continue
-        if text and _SECTION_ROW.match(text) and not (owners or deadline_text or values.get("number")):
-            area, topic = _SECTION_ROW.sub("", text), ""  # "一、主要预期目标" across the table
+        if heading and _SECTION_ROW.match(heading) and (len(filled) == 1 or not (
+                owners or deadline_text or values.get("number"))):
+            area, topic = _SECTION_ROW.sub("", heading), ""  # "一、主要预期目标" across the table
             continue
         if text and not values.get("topic") and not owners and not deadline_text and collected \
                 and not values.get("area"):

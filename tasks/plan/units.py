@@ -290,6 +290,7 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
     explicit_roles = any(n.role is not None for n in names)
 
     result = UnitList(officials=officials)
+    written: set[str] = set()
     seen: dict[str, int] = {}
 
     def add(unit: str, role: Role, known: bool, via_group: str | None = None) -> None:
@@ -302,12 +303,14 @@ def parse_units(text: str, directory: UnitDirectory) -> UnitList:
         result.assignees.append(Assignee(unit, role, known, via_group))
 
     for position, name in enumerate(names):
-        if name.text not in result.as_written:
+        if name.text not in written:
+            written.add(name.text)
             result.as_written.append(name.text)
-        if shared_duty:
-            role: Role = LEAD
-        elif explicit_roles:
-            role = name.role or CO
+        if explicit_roles and (name.role is not None or not shared_duty):
+            # "A牵头，B、C按职责分工负责": A leads; the others share the work, as co-units.
+            role: Role = name.role or CO
+        elif shared_duty:
+            role = CO if explicit_roles else LEAD
         else:
             role = LEAD if position == 0 else CO
         canonical = directory.resolve(name.text) or directory.resolve(_PARENTHESES.sub("", name.text))

@@ -41,11 +41,13 @@ _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
 # ("3.6月底前…" is item 3; "3.5%" is not a number.)
-_POINT_NUMBER = re.compile(r"^(?:(\d{1,3})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月))|"
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
 # "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
 _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
+_TASK_LABEL = re.compile(
+    r"^(?:具体任务|工作任务|任务内容|主要任务|重点任务|整改任务|存在问题|问题描述|问题)\s*[:：]\s*(?P<text>\S.*)$")
 _BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
 # (After a space only: "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".)
@@ -53,7 +55,9 @@ _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一�
                          r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))")
 # The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
 # "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
-_CLOSING_DEADLINE = re.compile(r"(?:于|在)?(?P<phrase>[^，。；,;:：于在]{2,16}?(?:前|内))\s*(?:完成|全部)?整改")
+_CLOSING_DEADLINE = re.compile(
+    r"(?P<phrase>[\d一二三四五六七八九十两]+\s*个?(?:工作日|自然日|日|天|周|星期|个月)(?:之)?内|"
+    r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|上旬|中旬|下旬)?\s*(?:之)?前)\s*(?:完成|全部)?整改")
 # The document's date: its signature line ("2022年8月31日") or the page's 发布日期.
 _ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
                          r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
@@ -75,6 +79,7 @@ class _WorkPoint:
     style: str = ""  # how it is numbered: "1." / "(1)" / "(一)" / "一是" / "一、", "" if not
     year: int = 0  # the year its deadlines are in
     lead_heading: str = ""  # "省监察厅牵头": a heading naming who leads the items under it
+    remainder: bool = False  # words after an annotated sentence, a task only if units follow
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -144,13 +149,19 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     """A document as its paragraphs and tables, from converted text or from a Word file."""
     paragraphs = [b for b in blocks if isinstance(b, Paragraph)]
     title = find_title(paragraphs)
+    issued = find_issue_date(paragraphs)
     if year is None:
-        match = YEAR.search(title or "") or next(
-            (m for p in paragraphs if (m := YEAR.search(p.text))), None)
-        if match is None:
-            raise DocumentError("无法从文档中确定年份，请用 --year 指定")
-        year = int(match.group(1))
-    reading = _Reading(year=year, units=UnitReader(directory), issued=find_issue_date(paragraphs))
+        # The title's year, else the date it was signed; a year in its text ("2020年，全区经济…") may
+        # look back, so it is the last resort.
+        match = YEAR.search(title or "")
+        if match is None and issued is not None:
+            year = issued.year
+        else:
+            match = match or next((m for p in paragraphs if (m := YEAR.search(p.text))), None)
+            if match is None:
+                raise DocumentError("无法从文档中确定年份，请用 --year 指定")
+            year = int(match.group(1))
+    reading = _Reading(year=year, units=UnitReader(directory), issued=issued)
 
     mode, attachment_kind, awaiting_title = "body", "", False
     section: str | None = None
@@ -182,6 +193,14 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
         if stage := YEAR_HEADING.match(compact(content)):
             # A multi-year plan: the deadlines below are in this year until the next such heading.
             reading.stage_year = int(stage["year"])
+            continue
+        if task := _TASK_LABEL.match(content):
+            # "具体任务：推进项目建设" then its 责任单位 / 完成时限 lines: a task of a label/value block.
+            last = reading.points[-1] if reading.points else None
+            topic = None
+            if last is not None and not last.units_text and not last.more_text and _heading_like(last):
+                last.heading_only, topic = True, last.item.text.rstrip("。：:")
+            _start_point(block, task["text"], "", section, topic, reading)
             continue
         if LABEL_LINE.match(content):
             _attach_label_line(block, content, reading)
@@ -251,9 +270,13 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
             open_point.more_text.append(words)
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
-            # an annotated sentence begin the next task, whose units the next paragraph brings.
+            # an annotated sentence begin the next task, whose units the next paragraph brings; if none
+            # comes, they were the annotated task's last words (see _finish_points).
             _start_point(block, words, "", section, None, reading)
-        elif reading.points and (closing := _CLOSING_DEADLINE.search(words)):
+            reading.points[-1].remainder = True
+        elif reading.points and section == reading.points[-1].item.category and \
+                (closing := _CLOSING_DEADLINE.search(words)):
+            # Only where the list ends: under a heading of its own (三、工作要求) it is advice, not a limit.
             reading.closing_deadline, reading.closing_line = closing["phrase"].strip(), block.line
         return
     if numbered is None and open_point is not None and first and not _heading_like(open_point):
@@ -352,10 +375,32 @@ def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> N
             child.item.topic = child.item.topic or parent.item.text.rstrip("。：:")
 
 
+def _settle_headings(points: list[_WorkPoint]) -> None:
+    """Before units are read: words after an annotation that no units followed go back to their task,
+    and an item without units over a list that starts again at 1 ("（一）推进污染防治" over "1. …",
+    "2. 市图书馆" over "(1)…") is that list's heading."""
+    for index, point in enumerate(points):
+        if point.remainder and not point.units_text and index > 0:
+            points[index - 1].more_text.append(point.item.text)
+            point.heading_only = True
+    for index, point in enumerate(points[:-1]):
+        following = points[index + 1]
+        if point.units_text or point.heading_only or point.lead_heading or not _heading_like(point):
+            continue
+        if following.style and following.style != point.style and following.item.number == "1":
+            point.heading_only = True
+            topic = point.item.text.rstrip("。：:")
+            for child in points[index + 1:]:
+                if child.style == point.style:
+                    break
+                child.item.topic = child.item.topic or topic
+
+
 def _finish_points(reading: _Reading) -> None:
     """Units, refs, dates and numbering checks once every point has all its text."""
     items: list[Item] = []
     expected = 1
+    _settle_headings(reading.points)
     carrier: _WorkPoint | None = None
     for point in reading.points:
         item = point.item

@@ -96,3 +96,63 @@ def test_a_traditional_name_is_the_unit_the_directory_holds_in_simplified(tmp_pa
     assert plan.items[0].units == ["区城管委"]
     assert plan.items[0].units_as_written == ["區城管委"]
     assert plan.new_units == {}
+
+
+def test_advice_under_its_own_heading_is_no_one_s_deadline(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区安全生产工作要点\n1. 开展安全生产大检查。（区应急局负责）\n"
+                          "三、工作要求\n各单位对检查发现的隐患，要督促企业在3日内完成整改。\n\n2021年3月1日\n")
+    assert readings(plan) == [("开展安全生产大检查。", ["区应急局"], "")]
+
+
+def test_a_heading_over_a_list_that_starts_again_at_one(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n一、加强生态保护\n（一）推进污染防治\n"
+                          "1. 开展大气治理。（区生态环境局负责）\n2. 加强水环境治理。（区水务局负责）\n")
+    assert [(item.text, item.topic) for item in plan.items] == [
+        ("开展大气治理。", "推进污染防治"), ("加强水环境治理。", "推进污染防治")]
+    plan = read(tmp_path, "2021年督查问题整改清单\n1. 市科技馆\n(1)电动车乱停放;\n问题整改责任单位：市科技馆\n"
+                          "2. 市图书馆\n(1)消防通道堵塞;\n问题整改责任单位：市图书馆\n")
+    assert [(item.text, item.units, item.topic) for item in plan.items] == [
+        ("电动车乱停放;", ["市科技馆"], "市科技馆"), ("消防通道堵塞;", ["市图书馆"], "市图书馆")]
+
+
+def test_label_value_blocks_without_numbers(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区重点任务清单\n具体任务：推进项目建设\n责任单位：区发改委\n完成时限：6月底前\n"
+                          "具体任务：改造老旧小区\n责任单位：区住建委\n完成时限：9月底前\n")
+    assert readings(plan) == [("推进项目建设", ["区发改委"], "2021-06-30"), ("改造老旧小区", ["区住建委"], "2021-09-30")]
+
+
+def test_one_lead_and_units_sharing_the_work(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n1. 推进项目建设。（区发改委牵头，区财政局、区住建委按职责分工负责）\n")
+    assert plan.items[0].roles == {"区发改委": "lead", "区财政局": "co", "区住建委": "co"}
+
+
+def test_a_year_row_in_a_table_whichever_column_it_lands_in(tmp_path: Path) -> None:
+    plan = read(tmp_path, "某区三年行动计划任务分解表\n序号\t工作任务\t责任单位\t完成时限\n2021年任务\n"
+                          "1\t开展大气治理\t区生态环境局\t6月底前\n2022年任务\n2\t改造老旧小区\t区住建委\t9月底前\n")
+    assert readings(plan) == [("开展大气治理", ["区生态环境局"], "2021-06-30"),
+                              ("改造老旧小区", ["区住建委"], "2022-09-30")]
+    assert plan.problems == [p for p in plan.problems if p.code.startswith("unit.")]
+
+
+def test_words_after_an_annotation_stay_with_their_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n1. 推进项目建设。（区发改委负责）力争年底前完成投资10亿元。\n"
+                          "2. 加强宣传。（区委宣传部负责）\n")
+    assert readings(plan) == [("推进项目建设。力争年底前完成投资10亿元。", ["区发改委"], ""),
+                              ("加强宣传。", ["区委宣传部"], "")]
+
+
+def test_a_title_and_a_label_line_end_without_a_full_stop(tmp_path: Path) -> None:
+    path = tmp_path / "文件.txt"
+    path.write_text("2021年某区重点工作任务分解\n\n为贯彻落实区委全会精神，制定本分解方案。\n"
+                    "1. 推进项目建设。\n责任单位：区发改委\n\n中共某区委办公室\n2021年3月1日\n", encoding="utf-8")
+    plan = parse_file(path, UnitDirectory())
+    assert (plan.year, plan.title) == (2021, "2021年某区重点工作任务分解")
+    assert readings(plan) == [("推进项目建设。", ["区发改委"], "")]
+
+
+def test_the_year_is_the_title_s_or_the_signature_s_not_a_look_back(tmp_path: Path) -> None:
+    path = tmp_path / "文件.txt"
+    path.write_text("某区重点工作任务分解\n2020年，全区经济保持平稳增长。\n1. 推进项目建设。（区发改委负责，6月底前）\n"
+                    "2021年3月1日\n", encoding="utf-8")
+    plan = parse_file(path, UnitDirectory())
+    assert plan.year == 2021 and readings(plan) == [("推进项目建设。", ["区发改委"], "2021-06-30")]
