@@ -137,7 +137,15 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
                 after = end
                 while after < len(text) and text[after] in "。.；; ":
                     after += 1
-                pieces.append((text[position:index].strip(), contents.strip()))
+                annotation = contents.strip()
+                # "（区发改委负责）（2021年12月底前）": a time in the next bracket belongs to it.
+                if after < len(text) and text[after] in _OPENING and (time_end := _bracket_end(text, after)):
+                    time = text[after + 1:time_end - 1].strip()
+                    if _TIME_CLAUSE.search(time) and len(time) <= 30 and not looks_like_unit_list(time):
+                        annotation, after = f"{annotation}；{time}", time_end
+                        while after < len(text) and text[after] in "。.；; ":
+                            after += 1
+                pieces.append((text[position:index].strip(), annotation))
                 position = index = after
                 continue
             index = end

@@ -95,11 +95,16 @@ def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int
         cells = words[first:]
         if not all(_is_header_cell(c) for c in cells):
             continue
-        header = detect_header(cells)
+        header = _detect(tuple(cells))
         known = header.columns.values() if header is not None else ()
         if header is not None and header.kind == "task" and 0 in known and len(cells) - 1 in known:
             return header, cells, start + 1, SPACES, raw[:spans[first][0]].rstrip()
     return None
+
+
+@functools.lru_cache(maxsize=1024)  # a page-repeated header is looked at again at every page
+def _detect(cells: tuple[str, ...]) -> Header | None:
+    return detect_header(list(cells))
 
 
 def _may_start_header(raw: str) -> bool:
@@ -142,7 +147,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
     # The longest run that reads as a header and ends on a name we know (a body cell right after
     # a header, such as a short area name, is not part of it).
     for count in range(len(cells), 1, -1):
-        header = detect_header(cells[:count])
+        header = _detect(tuple(cells[:count]))
         known = header.columns.values() if header is not None else ()
         if header is not None and header.kind == "task" and 0 in known and count - 1 in known:
             return header, cells[:count], ends[count - 1], BARS if separated else LINES, ""

@@ -156,3 +156,8 @@ def test_the_year_is_the_title_s_or_the_signature_s_not_a_look_back(tmp_path: Pa
                     "2021年3月1日\n", encoding="utf-8")
     plan = parse_file(path, UnitDirectory())
     assert plan.year == 2021 and readings(plan) == [("推进项目建设。", ["区发改委"], "2021-06-30")]
+
+
+def test_a_time_in_the_bracket_after_the_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n1. 推进项目建设。（区发改委负责）（2021年12月底前）\n")
+    assert readings(plan) == [("推进项目建设。", ["区发改委"], "2021-12-31")]
