@@ -43,8 +43,10 @@ _DEADLINE_SEGMENT = re.compile(
 # The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
 _ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
 _DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:负责|牵头|配合|主办|协办|参与|落实|办理)$")
-# A clause that is a time limit, inside an annotation: "9月底前", "2021年12月底前完成", "长期坚持".
-_TIME_CLAUSE = re.compile(r"\d{1,2}\s*月|年底|年内|年末|季度|上半年|下半年|[上中下]旬|长期|持续|常态|前完成|底前")
+# Words of a time limit, in an annotation or a table cell: "9月底前", "2021年12月底前完成", "长期坚持".
+TIME_WORDS = re.compile(
+    r"\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
+    r"立行立改|即知即改|工作日|\d+\s*[天日]内|底前|月前|前完成")
 _DONE_WORD = re.compile(r"(?:全面|全部)?完成$")
 _EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附件|注|例如|如|等$|共")
 # How the name of a body ends, strictly: what a bracket holding nothing but names must show.
@@ -79,7 +81,7 @@ def is_annotation(contents: str) -> bool:
     # "（区发改委牵头，2021年12月底前完成）": a duty clause, and perhaps a time limit beside it.
     if any(_DUTY_ENDING.search(c) and _DUTY_ENDING.sub("", c).strip() and looks_like_unit_list(
             _DUTY_ENDING.sub("", c)) for c in clauses) and all(
-            _DUTY_ENDING.search(c) or _TIME_CLAUSE.search(c) or looks_like_unit_list(c) for c in clauses):
+            _DUTY_ENDING.search(c) or TIME_WORDS.search(c) or looks_like_unit_list(c) for c in clauses):
         return True
     # A bare list of names: stricter, as a bracket more often explains ("（试行）", "（共3处）",
     # "（国家卫生城市）") than names bodies.
@@ -141,7 +143,7 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
                 # "（区发改委负责）（2021年12月底前）": a time in the next bracket belongs to it.
                 if after < len(text) and text[after] in _OPENING and (time_end := _bracket_end(text, after)):
                     time = text[after + 1:time_end - 1].strip()
-                    if _TIME_CLAUSE.search(time) and len(time) <= 30 and not looks_like_unit_list(time):
+                    if TIME_WORDS.search(time) and len(time) <= 30 and not looks_like_unit_list(time):
                         annotation, after = f"{annotation}；{time}", time_end
                         while after < len(text) and text[after] in "。.；; ":
                             after += 1
@@ -193,7 +195,7 @@ def read_annotation(text: str) -> Annotation:
     units_text = _DEADLINE_SEGMENT.sub("；", text).strip(" ;；。,，")
     # An unlabelled time beside the units: "（区住建委牵头，区财政局配合；9月底前）".
     clauses = split_outside_brackets(units_text, frozenset("，,；;"))
-    times = [c.strip() for c in clauses if _TIME_CLAUSE.search(c) and not looks_like_unit_list(c)
+    times = [c.strip() for c in clauses if TIME_WORDS.search(c) and not looks_like_unit_list(c)
              and not _DUTY_ENDING.search(c.strip())]
     if times:
         units_text = "；".join(c.strip() for c in clauses if c.strip() and c.strip() not in times)

@@ -21,6 +21,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from tasks.plan.annotations import TIME_WORDS
 from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
 from tasks.plan.units import UNIT_ENDING, split_outside_brackets
@@ -37,9 +38,6 @@ _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$)")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
-_DEADLINE_WORDS = re.compile(
-    r"(?:\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
-    r"立行立改|即知即改|工作日|\d+\s*[天日]内|底前|月前|前完成)")
 # A task starts with what is to be done; a body's name never does ("新建社区卫生服务站" is a task).
 _ACTION = re.compile(
     r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
@@ -230,7 +228,7 @@ def _person_like(text: str, key: str) -> bool:
 
 def _deadline_like(key: str) -> bool:
     """Short and about time ("12月底前", "9月投入使用", "长期坚持"), or read whole as a deadline."""
-    if len(key) <= 12 and _DEADLINE_WORDS.search(key):
+    if len(key) <= 12 and TIME_WORDS.search(key):
         return True
     if len(key) > 20 or re.search(r"[。，,；;]", key):
         return False
