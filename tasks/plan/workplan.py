@@ -1,10 +1,13 @@
-"""Reading a whole work-point document: title, work points, attachments.
+"""Reading a whole document: title, year, work points and tasks, attachments.
 
-The document is read as its author laid it out: a title, sections (一、…) of
-numbered work points each followed by its 责任单位 line (or ending in
-"（…按职责分工负责）"), a list of attachments, then the attachments themselves —
-the work teams as numbered paragraphs, the task list and the project plan as
-tables, recognised by their header names.
+The document is read as its author laid it out: a title, sections (一、…) of numbered
+items (1. / （一） / 一是 / ●), each given its units and time limit by a label line under it
+(责任单位：… 完成时限：…), by a bracket closing its sentence ("（…牵头，…按职责分工负责）",
+see ``tasks.plan.annotations``), by a heading above it ("省监察厅牵头的工作") or, in a
+problem list, by a line shared with its neighbours and a closing time limit; then the
+attachments — the work teams as numbered paragraphs, task lists and project plans as
+tables recognised by their header names (``tasks.plan.tables``), other attachments read
+like the body. Multi-year plans set the year of the items under each "2021年任务".
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负�
 _TASK_LABEL = re.compile(
     r"^(?:具体任务|工作任务|任务内容|主要任务|重点任务|整改任务|存在问题|问题描述|问题)\s*[:：]\s*(?P<text>\S.*)$")
 _BULLETS = frozenset("●•◆■□▪")
-# A number that starts an item in the middle of a paragraph: after a space or a sentence's end.
-# (After a space only: "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".)
+# A number that starts an item in the middle of a paragraph, after a space (a document run into one
+# line): "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".
 _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一二三四五六七八九十\d]+[）)]|"
                          r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))")
 # The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
@@ -271,7 +274,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
             # an annotated sentence begin the next task, whose units the next paragraph brings; if none
-            # comes, they were the annotated task's last words (see _finish_points).
+            # comes, they were the annotated task's last words (see _settle_headings).
             _start_point(block, words, "", section, None, reading)
             reading.points[-1].remainder = True
         elif reading.points and section == reading.points[-1].item.category and \
