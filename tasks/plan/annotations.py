@@ -20,13 +20,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tasks.plan.units import UNIT_ENDING, split_outside_brackets
+from tasks.plan.units import (
+    CLOSING_BRACKETS,
+    LEAD_MARKS,
+    OPENING_BRACKETS,
+    UNIT_ENDING,
+    split_outside_brackets,
+)
 from tasks.text import fold_width
 
 MAX_BRACKET = 400
-_OPENING = "（(〔[【"
-_CLOSING = "）)〕]】"
-_PAIRS = dict(zip(_CLOSING, _OPENING, strict=True))
 
 # A label that introduces units, people or a time limit.
 # (主体责任 / 监督责任: the body that must put a problem right, and the one that sees to it.)
@@ -55,7 +58,7 @@ _BODY_ENDING = re.compile(
     r"开发区|园区|新区|学校|小学|中学|幼儿园)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
-_PIECE_SEPARATORS = frozenset("、,，;；/ ")
+_PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,9 @@ class Annotation:
 
 
 def looks_like_unit_list(text: str, ending: re.Pattern[str] = UNIT_ENDING) -> bool:
-    """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 …"""
-    pieces = [p.strip() for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS) if p.strip()]
+    """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 … (a ▲ before one marks the lead)."""
+    pieces = [p.strip().lstrip(LEAD_MARKS) for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS)]
+    pieces = [p for p in pieces if p]
     return bool(pieces) and all(len(p) <= 30 and ending.search(p.rstrip("等")) for p in pieces)
 
 
@@ -114,9 +118,9 @@ def _bracket_end(text: str, start: int) -> int | None:
     # An annotation is short: a bracket not closed within this many characters is a stray one.
     for index in range(start, min(len(text), start + MAX_BRACKET)):
         character = text[index]
-        if character in _OPENING:
+        if character in OPENING_BRACKETS:
             depth += 1
-        elif character in _CLOSING:
+        elif character in CLOSING_BRACKETS:
             depth -= 1
             if depth == 0:
                 return index + 1
@@ -129,7 +133,7 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
     pieces: list[tuple[str, str | None]] = []
     position = index = 0
     while index < len(text):
-        if text[index] in _OPENING:
+        if text[index] in OPENING_BRACKETS:
             end = _bracket_end(text, index)
             if end is None:
                 index += 1  # a bracket never closed: read on past it
@@ -141,7 +145,7 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
                     after += 1
                 annotation = contents.strip()
                 # "（区发改委负责）（2021年12月底前）": a time in the next bracket belongs to it.
-                if after < len(text) and text[after] in _OPENING and (time_end := _bracket_end(text, after)):
+                if after < len(text) and text[after] in OPENING_BRACKETS and (time_end := _bracket_end(text, after)):
                     time = text[after + 1:time_end - 1].strip()
                     if TIME_WORDS.search(time) and len(time) <= 30 and not looks_like_unit_list(time):
                         annotation, after = f"{annotation}；{time}", time_end

@@ -48,8 +48,11 @@ _STRUCTURAL_START = re.compile(
 )
 # "联系人：张三" and any other short label with its colon start a line of their own.
 _ANY_LABEL_START = re.compile(r"^[\u4e00-\u9fff]{2,8}[:：]")
-_TITLE_ENDING = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务|责任分工|任务分解|责任分解|"
-                           r"分解表|责任清单|整改清单|问题清单|分工方案|行动方案|行动计划|通知|通报)$")
+# How the title of a task document ends: the words its kinds of document are called by.
+TITLE_WORDS = ("工作要点|工作计划|任务清单|实施方案|工作方案|重点任务|责任分工|任务分解|责任分解|分解表|责任清单|"
+               "整改清单|问题清单|分工方案|行动方案|行动计划")
+# (A notice's own title, "…的通知", is whole without a full stop too.)
+_TITLE_ENDING = re.compile(f"(?:{TITLE_WORDS}|通知|通报)$")
 _SHORT_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]\S.{0,28}|"
                             r"第[一二三四五六七八九十]+[章节部分]\S.{0,28}|[（(][一二三四五六七八九十]+[）)]\S.{0,18})$")
 _PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")

@@ -117,7 +117,7 @@ _LEAD_WORDS = re.compile(r"牵头|主办|主责|主抓")
 _CO_WORDS = re.compile(r"配合|协办|协同|参与|协助|协作|数据提供")
 _CLAUSE_SEPARATORS = frozenset(";；。,，\n")
 _NAME_SEPARATORS = frozenset("、/／ \t\n")
-_OPENING, _CLOSING = "（(〔[【", "）)〕]】"
+OPENING_BRACKETS, CLOSING_BRACKETS = "（(〔[【", "）)〕]】"
 _AND_SPLIT = re.compile(r"以及|及(?!时)")
 _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 # "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
@@ -133,7 +133,8 @@ UNIT_ENDING = re.compile(
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
 # ▲ or ★ before a name marks the lead unit in many tables.
-_LEAD_MARK = re.compile(r"^[▲△★☆*＊]+")
+LEAD_MARKS = "▲△★☆*＊"
+_LEAD_MARK = re.compile(f"^[{re.escape(LEAD_MARKS)}]+")
 _PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
 # A place name at the start of a unit name: 城关区 in 城关区发改委, 区 in 区财政局.
 _PLACE_PREFIX = re.compile(r"^(?P<place>.*?(?:自治区|自治州|自治县|特区|新区|林区|省|市|州|盟|旗|区|县))(?P<rest>.+)$")
@@ -157,9 +158,9 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
     depth = 0
     current: list[str] = []
     for character in text:
-        if character in _OPENING:
+        if character in OPENING_BRACKETS:
             depth += 1
-        elif character in _CLOSING and depth:
+        elif character in CLOSING_BRACKETS and depth:
             depth -= 1
         if character in separators and depth == 0:
             pieces.append("".join(current))

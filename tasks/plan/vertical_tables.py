@@ -21,10 +21,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-from tasks.plan.annotations import TIME_WORDS
+from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list
 from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
-from tasks.plan.units import UNIT_ENDING, split_outside_brackets
+from tasks.plan.units import UNIT_ENDING
 from tasks.text import compact, strip_markup
 
 MAX_HEADER_CELLS = 12
@@ -45,8 +45,6 @@ _ACTION = re.compile(
     r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
 _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
-_UNIT_SEPARATORS = frozenset("、，,；;/ \n")
-_LEAD_MARKS = "▲△★☆*＊"
 
 # What each kind of column accepts, as scores for a cell: higher is a better fit.
 _IMPOSSIBLE = -100.0
@@ -237,10 +235,7 @@ def _deadline_like(key: str) -> bool:
 
 
 def _unit_like(text: str) -> bool:
-    pieces = [p.strip().lstrip(_LEAD_MARKS).rstrip("等") for p in split_outside_brackets(text, _UNIT_SEPARATORS)]
-    pieces = [p for p in pieces if p]
-    return bool(pieces) and len(compact(text)) <= 120 and all(
-        len(p) <= 30 and UNIT_ENDING.search(p) for p in pieces)
+    return len(compact(text)) <= 120 and looks_like_unit_list(text)
 
 
 _UNIT_FIELDS = frozenset({"units", "lead", "co"})

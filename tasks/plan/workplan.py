@@ -26,7 +26,7 @@ from tasks.plan.annotations import (
     units_in_prose,
 )
 from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
-from tasks.plan.document import Block, Paragraph, Table, read_blocks
+from tasks.plan.document import TITLE_WORDS, Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
 from tasks.plan.unit_reading import UnitReader
@@ -38,8 +38,7 @@ class DocumentError(ValueError):
     """The document cannot be imported at all (no year, nothing recognisable)."""
 
 
-_TITLE = re.compile(r"(?:工作要点|工作计划|任务清单|实施方案|工作方案|重点任务|责任分工|任务分解|责任分解|分解表|"
-                    r"责任清单|整改清单|问题清单|分工方案|民生实事|为民办实事|目标任务|工作任务|行动方案|行动计划)$")
+_TITLE = re.compile(f"(?:{TITLE_WORDS}|民生实事|为民办实事|目标任务|工作任务)$")
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
@@ -245,10 +244,6 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     return plan
 
 
-def _numbering(text: str) -> re.Match[str] | None:
-    return _POINT_NUMBER.match(text)
-
-
 def _read_words(block: Paragraph, words: str, annotation: str | None, section: str | None,
                 reading: _Reading, *, first: bool) -> None:
     """A paragraph's words up to the annotation that closes them (if any)."""
@@ -262,7 +257,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                 reading.problems.append(Problem("unit.orphan", _where(block.line), annotation,
                                                 "这段责任单位前面没有任务，已忽略", block.line))
         return
-    numbered = _numbering(words)
+    numbered = _POINT_NUMBER.match(words)
     if numbered is None and annotation is None:
         if open_point is not None and open_point.lead_heading and not open_point.more_text:
             # The first item under "（一）省监察厅牵头的工作": a task of its own.
@@ -372,31 +367,39 @@ def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> N
         return
     for sibling in siblings:
         _annotate(sibling, content, line)
-    if under_heading and parent is not None:
-        parent.heading_only = True
-        for child in points[index + 1:]:
-            child.item.topic = child.item.topic or parent.item.text.rstrip("。：:")
+    if under_heading:
+        _make_heading(points, index)
 
 
 def _settle_headings(points: list[_WorkPoint]) -> None:
     """Before units are read: words after an annotation that no units followed go back to their task,
     and an item without units over a list that starts again at 1 ("（一）推进污染防治" over "1. …",
     "2. 市图书馆" over "(1)…") is that list's heading."""
-    for index, point in enumerate(points):
-        if point.remainder and not point.units_text and index > 0:
-            points[index - 1].more_text.append(point.item.text)
-            point.heading_only = True
+    kept: list[_WorkPoint] = []
+    for point in points:
+        if point.remainder and not point.units_text and kept:
+            kept[-1].more_text.append(point.item.text)
+        else:
+            kept.append(point)
+    points[:] = kept
     for index, point in enumerate(points[:-1]):
         following = points[index + 1]
         if point.units_text or point.heading_only or point.lead_heading or not _heading_like(point):
             continue
         if following.style and following.style != point.style and following.item.number == "1":
-            point.heading_only = True
-            topic = point.item.text.rstrip("。：:")
-            for child in points[index + 1:]:
-                if child.style == point.style:
-                    break
-                child.item.topic = child.item.topic or topic
+            _make_heading(points, index)
+
+
+def _make_heading(points: list[_WorkPoint], index: int) -> None:
+    """``points[index]`` is no task but the heading of the items after it, up to the next item
+    numbered the way it is: they take its words as their topic."""
+    heading = points[index]
+    heading.heading_only = True
+    topic = heading.item.text.rstrip("。：:")
+    for child in points[index + 1:]:
+        if child.style == heading.style:
+            break
+        child.item.topic = child.item.topic or topic
 
 
 def _finish_points(reading: _Reading) -> None:
