@@ -74,6 +74,11 @@ def looks_like_unit_list(text: str, ending: re.Pattern[str] = UNIT_ENDING) -> bo
     return bool(pieces) and all(len(p) <= 30 and ending.search(p.rstrip("等")) for p in pieces)
 
 
+def names_bodies(text: str) -> bool:
+    """Every piece is a body's name by the stricter ending (局, 委, 办事处, 街道 …, not 区 or 组)."""
+    return looks_like_unit_list(text, _BODY_ENDING)
+
+
 def is_annotation(contents: str) -> bool:
     """Whether a bracket's contents say who is responsible (rather than explain the text)."""
     text = contents.strip()
@@ -127,6 +132,9 @@ def _bracket_end(text: str, start: int) -> int | None:
     return None
 
 
+_LABEL_THEN_SEMICOLON = re.compile(rf"^\s*(?P<label>{_UNIT_LABEL})\s*[;；]")
+
+
 def split_annotated(text: str) -> list[tuple[str, str | None]]:
     """The text cut after each annotation bracket: [(words, annotation contents), …], the words
     after the last annotation (if any) with ``None``."""
@@ -138,7 +146,8 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
             if end is None:
                 index += 1  # a bracket never closed: read on past it
                 continue
-            contents = text[index + 1:end - 1]
+            # "（责任单位；住建局、畜牧局）": a semicolon typed for the label's colon.
+            contents = _LABEL_THEN_SEMICOLON.sub(r"\g<label>：", text[index + 1:end - 1])
             if is_annotation(contents) and (_closes_sentence(text, index, end) or _says_duty(contents)):
                 after = end
                 while after < len(text) and text[after] in "。.；; ":
@@ -182,14 +191,23 @@ def split_label_runs(text: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
-_INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])")
+_INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;，,\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])")
+_SENTENCE_END = re.compile(r"[。！？!?]")
 
 
 def split_inline_labels(text: str) -> tuple[str, str | None]:
-    """"…工作。责任单位：区商务局；完成时限：9月底前" -> the words, and the labelled tail."""
+    """"…工作。责任单位：区商务局；完成时限：9月底前" -> the words, and the labelled tail. The tail
+    ends with the sentence that holds the labels: "…工程，牵头部门：市交通局。建设进度较慢的县区为
+    舒城县。" keeps its last sentence with the words."""
     for match in _INLINE_LABELS.finditer(text):
-        if match.start() > 0:
-            return text[:match.start()].strip(), text[match.start():].strip()
+        if match.start() == 0:
+            continue
+        words, tail = text[:match.start()].strip(), text[match.start():].strip()
+        for end in _SENTENCE_END.finditer(tail):
+            rest = tail[end.end():].strip()
+            if rest and not _ANY_LABEL.match(rest):
+                return words + rest, tail[:end.end()].strip()
+        return words, tail
     return text, None
 
 
@@ -209,9 +227,11 @@ def read_annotation(text: str) -> Annotation:
 
 # Problem lists often name the unit in the sentence itself: "整改措施：由县住建局负责修复",
 # "权属单位为十堰农商银行火车站支行，责任单位为市银保监分局".
+# "由X负责" says less than "责任单位为X", so what it names must end more strictly like a body.
 _PROSE_UNITS = (
-    re.compile(r"由(?:包片单位|责任单位|牵头单位|属地)?(?P<units>[^，。；,;:：由]{2,40}?)(?:牵头)?负责"),
-    re.compile(r"(?:权属单位|责任单位|责任主体|责任部门)(?:为|是)(?P<units>[^，。；,;]{2,40})"),
+    (re.compile(r"由(?:包片单位|责任单位|牵头单位|属地)?(?P<units>[^，。；,;:：由]{2,40}?)(?:牵头)?负责"),
+     _BODY_ENDING),
+    (re.compile(r"(?:权属单位|责任单位|责任主体|责任部门)(?:为|是)(?P<units>[^，。；,;]{2,40})"), UNIT_ENDING),
 )
 
 
@@ -221,10 +241,10 @@ _NOT_A_BODY = re.compile(r"自行|各自|本人|个人|产权")
 def units_in_prose(text: str) -> str:
     """The bodies a task's own sentences make responsible, in order, or "" when they name none."""
     found: list[tuple[int, str]] = []
-    for pattern in _PROSE_UNITS:
+    for pattern, ending in _PROSE_UNITS:
         for match in pattern.finditer(text):
             names = match["units"].strip()
-            if looks_like_unit_list(names, _BODY_ENDING) and not _NOT_A_BODY.search(names):
+            if looks_like_unit_list(names, ending) and not _NOT_A_BODY.search(names):
                 found.append((match.start(), names))
     ordered: list[str] = []
     for _, names in sorted(found):

@@ -121,8 +121,14 @@ def _uncount_years(match: re.Match[str]) -> str:
     return match["list"] if len(re.findall(_YEAR_WORD, match["list"])) == count else match[0]
 
 
+# "1.2021年8月 2.2021年12月", "1、…7月1日投入试运营 2、…12月底完成": numbered stages of one time limit.
+_STAGE_NUMBER = re.compile(r"(?:^|(?<=\s))[1-9][、.．](?=\d{4}年|[^\d\s])")
+
+
 def _normalise(text: str) -> str:
     text = to_simplified(fold_width(strip_markup(text)))
+    if len(_STAGE_NUMBER.findall(text)) > 1:
+        text = _STAGE_NUMBER.sub("；", text).strip("；")
     text = _QUOTES.sub("", text).replace("之内", "内").replace("零时", "0时").replace("零点", "0点")
     text = re.sub(r"(?<![公纪])元月", "1月", text)
     text = _ONE_AS_DASH.sub("-", text)
@@ -137,9 +143,11 @@ def _normalise(text: str) -> str:
     # A phrase wrapped whole in parentheses, "(2018—2020年)", reads as its content.
     if text.startswith("(") and text.endswith(")") and text.count("(") == 1 and text.count(")") == 1:
         text = text[1:-1].strip()
-        # "(2023-2025)", as a plan's title gives its years: bracketed, two bare years are a span of years.
-        if (m := re.fullmatch(r"(\d{4})-(\d{4})", text)) and 1900 <= int(m[1]) < int(m[2]) <= 2200:
-            text += "年"
+    # A time limit that is only a year or a span of years ("2022", "2022-2023", "(2023-2025)", as a
+    # 建设年限 cell or a plan's title gives them) is that year, that span of years.
+    if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1900 <= int(m[1]) <= 2200 and (
+            m[2] is None or int(m[1]) < int(m[2]) <= 2200):
+        text += "年"
     return _COUNTED_YEARS.sub(_uncount_years, text)
 
 
@@ -871,3 +879,49 @@ def find_milestones(text: str, plan_year: int) -> list[Milestone]:
         clause = re.sub(r"^\s*\d{1,2}[.、]\s*", "", normalised[start:stop]).strip()
         found.append(Milestone(period.end, clause))
     return found
+
+
+# --- a time limit written inside a task's sentence ---------------------------------
+
+# "年底前完成…", "於2023年底前消除…", "到2025年实现…", "6月底前建成…，10月底前投入使用": a time
+# said as a limit, by its ending (前, 底, 末, 内, 年中) or by a word before it (于, 在, 到, 力争 …).
+# A bare date is an event, not a limit ("10月9日督查发现"), and is left alone.
+_BY_WORD = r"(?:于|於|在|到|至|力争|确保|争取|务必)"
+_PART_OF_YEAR = r"(?:年底|年末|年内|年中|上半年|下半年|(?:第)?[一二三四1-4]季度末?)"
+_MONTH_SAID = r"\d{1,2}月(?:\d{1,2}[日号]|份|底|末|上旬|中旬|下旬)?"
+_LIMIT_IN_TEXT = re.compile(
+    rf"(?P<by>{_BY_WORD})?(?P<phrase>(?:\d{{4}}年(?:度)?(?:{_MONTH_SAID}|底|末|内|中|{_PART_OF_YEAR})?"
+    rf"|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"
+)
+# "5月底前开工": when work starts, not when it is done.
+_STARTS = re.compile(r"^(?:全面|正式|陆续|全部)?(?:开工|动工|启动|开建|开始|开展)")
+
+
+def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
+    """The time limit a task's own sentence sets when nothing else gives it one: the last limit
+    said is the deadline, each earlier one a milestone. None when the sentence says no limit."""
+    # Spaces dropped: a converter writes "於 2023 年底前".
+    normalised = WHITE_SPACE.sub("", to_simplified(arabic_numerals(fold_width(strip_markup(text)))))
+    stages: list[Milestone] = []
+    said: list[str] = []
+    for match in _LIMIT_IN_TEXT.finditer(normalised):
+        phrase = match["phrase"]
+        said_as_limit = bool(match["by"] or match["before"]) or re.search(r"(?:底|末|年内|年中)$", phrase)
+        after = normalised[match.end():]
+        if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) \
+                or normalised[:match.start("phrase")].endswith(("截至", "截止")):
+            continue  # "截至2022年底，已完成…" reports, it sets no limit
+        if not match["before"] and not re.search(r"[年月日号底末内中季]$", phrase):
+            continue
+        reading = read_deadline(phrase, plan_year)
+        if reading.deadline is None:
+            continue
+        start = max((b.end() for b in _CLAUSE_BOUNDARY.finditer(normalised, 0, match.start())), default=0)
+        stop_match = _CLAUSE_BOUNDARY.search(normalised, match.end())
+        clause = normalised[start:stop_match.start() if stop_match else len(normalised)].strip()
+        stages.append(Milestone(reading.deadline, clause))
+        said.append(match[0])
+    if not stages:
+        return None
+    last = max(stages, key=lambda stage: stage.due)
+    return DeadlineReading("；".join(said), deadline=last.due, milestones=tuple(stages) if len(stages) > 1 else ())

@@ -55,6 +55,8 @@ TITLE_WORDS = ("工作要点|工作计划|任务清单|实施方案|工作方案
 _TITLE_ENDING = re.compile(f"(?:{TITLE_WORDS}|通知|通报)$")
 _SHORT_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]\S.{0,28}|"
                             r"第[一二三四五六七八九十]+[章节部分]\S.{0,28}|[（(][一二三四五六七八九十]+[）)]\S.{0,18})$")
+# (Not <br>: a table's cell breaks its lines with it, and stays one cell.)
+_BLOCK_TAGS = re.compile(r"</?(?:p|div|li|h[1-6]|section|article|blockquote)(?:\s[^>]*)?>", re.IGNORECASE)
 _PIPE_SEPARATOR = re.compile(r"^\|?[\s:|-]+\|?$")
 _BULLET = re.compile(r"^[-*+]\s+")
 
@@ -67,7 +69,7 @@ def _table_cells(raw: str) -> list[str] | None:
         if _PIPE_SEPARATOR.match(stripped):
             return []
         return [strip_markup(cell).strip() for cell in stripped[1:-1].split("|")]
-    if stripped.count(" | ") >= 2:
+    if stripped.count("|") >= 2 and " | " in stripped:
         # "1 | 中小学校护眼灯光工程 | … | 县教育局 | |": a row written without its outer bars.
         return [strip_markup(cell).strip() for cell in stripped.removesuffix("|").split("|")]
     return None
@@ -79,11 +81,18 @@ def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: i
     return following is not None and cell_rows[following] is not None
 
 
+# "水真路农贸市场 存在问题：…": a place's name, then the label of what is found there.
+_NAME_THEN_LABEL = re.compile(r"^[^\s，。；,;:：]{2,20}\s+[\u4e00-\u9fff]{2,8}[:：]")
+# "通会桥社区（责任单位：通会桥社区）": a group's name and its units, heading the items below it.
+_NAME_THEN_BRACKET = re.compile(r"^[^，。；,;（(]{1,24}[:：]?[（(](?P<inside>.+)")
+
+
 def _starts_something(content: str) -> bool:
-    """A numbered item, a label line (完成时限：…, 牵头领导：…), a year heading: never the rest of
-    the paragraph before it."""
+    """A numbered item, a label line (完成时限：…, 牵头领导：…), a year heading, a name with its
+    units in a bracket: never the rest of the paragraph before it."""
     return bool(_STRUCTURAL_START.match(content) or LABEL_LINE.match(content) or _ANY_LABEL_START.match(content)
-                or YEAR_HEADING.match(compact(content)))
+                or YEAR_HEADING.match(compact(content)) or _NAME_THEN_LABEL.match(content)
+                or ((named := _NAME_THEN_BRACKET.match(content)) and LABEL_LINE.match(named["inside"])))
 
 
 def _more_names(content: str) -> bool:
@@ -114,12 +123,20 @@ def read_blocks(text: str) -> list[Block]:
     # of unfinished lines took 5 s).
     pieces: list[str] = []
     # Trailing tabs are kept: they are the empty cells at the end of a table row.
-    lines = [raw.replace("\u3000", " ").rstrip(" \r\n") for raw in text.splitlines()]
+    # "1﹑" with the small form of 、 numbers an item as "1、" does. A page's HTML pasted whole
+    # ("<p>一、…</p> <p>1.…</p>" on one line) has a paragraph in each of its block elements, each
+    # said to be on the line it came from.
+    lines: list[str] = []
+    numbers: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        for part in _BLOCK_TAGS.split(raw) if "<" in raw and "|" not in raw and "\t" not in raw else (raw,):
+            lines.append(part.replace("\u3000", " ").replace("\ufe51", "、").rstrip(" \r\n"))
+            numbers.append(number)
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
     flat_tables = {table.first_line: table for table in find_flat_tables(lines, [c is not None for c in cell_rows])}
     skip_until = 0
     for index, raw in enumerate(lines):
-        number = index + 1
+        number = numbers[index]
         if index < skip_until or not raw.strip():
             continue
         if (flat := flat_tables.get(index)) is not None:
@@ -127,7 +144,7 @@ def read_blocks(text: str) -> list[Block]:
                 _join(blocks[-1], pieces)
             if flat.before:
                 blocks.append(Paragraph(number, strip_markup(flat.before)))
-            blocks.append(Table(line=number, rows=[TableRow(line + 1, cells) for line, cells in flat.rows]))
+            blocks.append(Table(line=number, rows=[TableRow(numbers[line], cells) for line, cells in flat.rows]))
             skip_until = flat.end_line
             continue
         cells = cell_rows[index]

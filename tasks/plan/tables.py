@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list
 from tasks.plan.columns import Header, detect_header
-from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline, read_period
+from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
 from tasks.plan.subitems import split_subitems
 from tasks.plan.unit_reading import UnitReader
@@ -35,6 +36,8 @@ class SourceRow:
     where: str
     cells: list[str]
     line: int | None = None
+    # Its empty cells are merged with the row above (a converter had dropped them): a row of its own.
+    merged_above: bool = False
 
 
 @dataclass
@@ -48,6 +51,32 @@ def _cell(row: SourceRow, header: Header, name: str) -> str:
     if index is None or index >= len(row.cells):
         return ""
     return WHITE_SPACE.sub(" ", row.cells[index]).strip()
+
+
+_UNIT_FIELDS = ("units", "lead", "co")
+# Characters a body's name ends with somewhere: a cell with none of them names no unit at all.
+_BODY_CHARACTER = re.compile(r"[局委办院部厅府街镇乡司队所站心处科室组会团社馆行区县市盟旗]")
+
+
+def _row_values(row: SourceRow, header: Header) -> dict[str, str]:
+    """The row's cells under the header's names. A converter that drops a row's empty cells (or a
+    two-level header whose second row the rows follow) shifts the later cells away from their
+    names: a units cell holding "100" or "完成" then means the units are elsewhere in the row, in
+    the cell nearest to where the header put them that reads as a list of units."""
+    values = {name: _cell(row, header, name) for name in header.columns}
+    taken = set(header.columns.values())
+    for name in _UNIT_FIELDS:
+        value = values.get(name, "")
+        if not value or _BODY_CHARACTER.search(value):
+            continue
+        expected = header.columns[name]
+        candidates = [index for index, cell in enumerate(row.cells)
+                      if index != expected and (index not in taken or index > expected) and cell.strip()
+                      and looks_like_unit_list(cell)]
+        if candidates:
+            nearest = min(candidates, key=lambda index: (abs(index - expected), -index))
+            values[name] = WHITE_SPACE.sub(" ", row.cells[nearest]).strip()
+    return values
 
 
 def unique_ref(base: str, used: Counter[str]) -> str:
@@ -78,10 +107,70 @@ def read_table(rows: list[SourceRow], plan_year: int, units: UnitReader,
         if header is None:
             continue
         body = [r for r in rows[index + 1:] if not header.repeats(r.cells)]
-        return readers[header.kind](header, body, plan_year, units, used_refs)
+        if body and _is_second_header_row(body[0], header):
+            body = body[1:]
+        return readers[header.kind](header, _restore_merged_cells(header, body), plan_year, units, used_refs)
     first = rows[0] if rows else SourceRow("?", [])
     return TableResult(problems=[_problem(first, "table.no_header", " | ".join(first.cells)[:200],
                                           "无法识别该表格的表头（需要如“任务内容”“责任单位”“项目名称”等列名），整张表未导入")])
+
+
+_FIGURE = re.compile(r"^[\d.．、]+$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape(cell: str) -> str:
+    """What a cell holds, coarsely: enough to tell which column a cell of a shifted row came from."""
+    text = compact(cell)
+    if not text:
+        return "empty"
+    if len(text) <= 16 and (TIME_WORDS.search(text) or read_deadline(text, 2000).deadline):
+        return "time"
+    if _FIGURE.match(text):
+        return "figure"
+    if looks_like_unit_list(cell):
+        return "units"
+    return "short" if len(text) <= 6 else "long"
+
+
+def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceRow]:
+    """Rows whose merged cells a converter dropped instead of leaving empty: "新增绿化面积387亩 | 已完成
+    新增造林387亩 | 已完成 | | |" under "序号 | 项目名称 | 项目内容 | 当前进展情况 | 进度评价 | 主办单位"
+    lost its 序号, 项目名称 and 主办单位 to the row above. Its cells are put back where the last full
+    row has cells of the same shape (a figure, a time, units, a short word, a long text), so the
+    empty ones inherit as merged cells do; a row that fits best where it is stays as it is."""
+    width = len(header.cells)
+    template: list[str] | None = None
+    restored: list[SourceRow] = []
+    for row in rows:
+        own = [cell for cell in row.cells if cell.strip()]
+        if len(own) >= width:
+            template = row.cells
+        elif template is not None and len(own) >= 2 and own == row.cells[:len(own)]:
+            # (One cell alone is a heading across the table, "2022年任务", or text run on from above.)
+            def fit(offset: int, own: list[str] = own, template: list[str] = template) -> int:
+                return sum(index + offset < len(template) and _shape(cell) == _shape(template[index + offset])
+                           for index, cell in enumerate(own))
+            best = max(range(width - len(own) + 1), key=lambda offset: (fit(offset), -offset))
+            if best and fit(best) > fit(0):
+                row = SourceRow(row.where, [""] * best + own + [""] * (width - best - len(own)), row.line,
+                                merged_above=True)
+        restored.append(row)
+    return restored
+
+
+# The words a two-level header's second row splits its columns into: 投资 | 形象进度 | 完成投资 | %.
+_SUBHEADER_CELL = re.compile(r"^(?:[（(]?[%％][）)]?|.{0,10}(?:投资|进度|情况|时间|金额|数量|比例|万元|名称|内容|单位"
+                             r"|完成|计划|实际|目标|指标|措施))$")
+
+
+def _is_second_header_row(row: SourceRow, header: Header) -> bool:
+    """The row under a two-level header ("2022年工作计划" over "投资 | 工程主要形象进度"): no 序号 or
+    other figures, and at least two of its cells name a column's part."""
+    filled = [compact(cell) for cell in row.cells if cell.strip()]
+    if any(len(cell) > 12 or (re.search(r"\d", cell) and not re.search(r"\d+-\d+月", cell)) for cell in filled):
+        return False
+    return sum(bool(_SUBHEADER_CELL.match(cell)) for cell in filled) >= 2
 
 
 # --- 任务清单 -------------------------------------------------------------------
@@ -112,7 +201,7 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
     year: int | None = None  # a multi-year plan's year for the rows below its heading
     width = max(header.columns.values()) + 1
     for row in rows:
-        values = {name: _cell(row, header, name) for name in header.columns}
+        values = _row_values(row, header)
         if not any(values.values()):
             continue
         if any(_SUBTOTAL.match(v) for v in values.values() if v):
@@ -135,7 +224,7 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             area, topic = _SECTION_ROW.sub("", heading), ""  # "一、主要预期目标" across the table
             continue
         if text and not values.get("topic") and not owners and not deadline_text and collected \
-                and not values.get("area"):
+                and not values.get("area") and not row.merged_above:
             # The row continues the previous one across a page break.
             collected[-1].more_text.append(text)
             continue
@@ -210,20 +299,25 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
                                             "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
         row_year = task_row.year or plan_year
         reading = deadline_of(task_row.deadline_text, row_year, reference=issued)
-        if not reading.understood:
+        if not task_row.deadline_text and owners.names and (said := deadline_in_text(task_row.text, row_year)):
+            # No 完成时限 cell, but the task's words set one ("年底前完成…").
+            reading = said
+            result.problems.append(_problem(row, "deadline.from_text", said.text,
+                                            f"完成时限“{said.text}”是从任务内容读出的，请核对"))
+        elif not reading.understood:
             result.problems.append(_problem(row, "deadline.unreadable", task_row.deadline_text,
                                             f"{reading.note}；该任务暂无截止日期"))
         parent = Item(
             kind="task", ref=ref, text=task_row.text, category=task_row.area or None,
             topic=task_row.topic or None, number=task_row.number, units=owners.names, roles=owners.roles,
             officials=owners.officials + _officials(task_row.officials_text), units_as_written=owners.as_written,
-            deadline=reading.deadline, start=reading.start, deadline_text=task_row.deadline_text,
+            deadline=reading.deadline, start=reading.start, deadline_text=reading.text,
             recurrence=reading.recurrence or find_recurrence(task_row.text),
             milestones=list(reading.milestones), line=row.line,
         )
         result.items.append(parent)
         subitems = split_subitems(task_row.text)
-        if not subitems:
+        if not subitems and reading.text == task_row.deadline_text:
             parent.milestones += find_milestones(task_row.text, row_year)
         for number, subtext in subitems:
             result.items.append(Item(
@@ -269,7 +363,7 @@ def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, un
     region: _Group | None = None
     category: _Group | None = None
     for row in rows:
-        values = {name: _cell(row, header, name) for name in header.columns}
+        values = _row_values(row, header)
         if not any(values.values()) or any(_SUBTOTAL.match(v) for v in values.values() if v):
             continue
         name = values.get("name", "")

@@ -124,12 +124,14 @@ _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
 _SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
-_LEAD_SUFFIX = re.compile(r"(?:牵头负责|牵头|负责|主办|主责)$")
+_LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头负责|牵头|负责|主办|主责)$")
+# "(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)": a note on how to read the list, no name's part.
+_READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排名第一|为牵头|汇总单位)[^（）()]*[）)]")
 _CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同)$")
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
-    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会|联|协)"
+    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会|联|协|股)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
 # ▲ or ★ before a name marks the lead unit in many tables.
@@ -142,6 +144,8 @@ _BARE_PLACE = re.compile(r"^.+(?:自治区|自治州|自治县|新区|林区|省
 # What several places can share: "城关区、当雄县有关部门" (not "区直各部门" after "各街道").
 _SHARED_TAIL = re.compile(r"^(?:有关|相关)?(?:部门|单位|人民政府|政府)$")
 VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
+# A name has a letter in it: "100", "55.6%" or "—" in a units cell is another column's value, never a unit.
+_NAMES_SOMETHING = re.compile(r"[^\W\d_]")
 
 
 @dataclass
@@ -169,6 +173,21 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
             current.append(character)
     pieces.append("".join(current))
     return pieces
+
+
+_LEVEL_ONLY = re.compile(r"^各?[乡镇县市区]$")
+
+
+def _join_shared_levels(pieces: list[str]) -> list[str]:
+    """"各乡、镇人民政府", "各县、市、区": levels listed before the name they share are one group."""
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and _LEVEL_ONLY.match(joined[-1].split("、")[-1].strip()) and joined[-1].strip().startswith("各") \
+                and piece.strip()[:1] in "乡镇县市区":
+            joined[-1] = f"{joined[-1]}、{piece}"
+        else:
+            joined.append(piece)
+    return joined
 
 
 def _split_and(text: str) -> list[str]:
@@ -208,6 +227,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
     text = strip_markup(text).replace("\u3000", " ").strip()
     if text[:1] in "[【" and text[-1:] in "]】":
         text = text[1:-1]
+    text = _READING_NOTE.sub("", text)
     shared_duty = bool(_SHARED_DUTY.search(text))
     text = _SHARED_DUTY.sub("", text)
     names: list[_Name] = []
@@ -225,7 +245,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                 clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
             elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
-            for piece in split_outside_brackets(clause, _NAME_SEPARATORS):
+            for piece in _join_shared_levels(split_outside_brackets(clause, _NAME_SEPARATORS)):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
                     for part_index, part in enumerate(_split_and(grouped)):
                         part = _TRAILING_ETC.sub("", part.strip()).strip()
@@ -235,7 +255,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                         if m := _INLINE_ROLE.search(part):
                             role = LEAD if m.group(1) in ("牵头", "主责") else CO
                             part = _INLINE_ROLE.sub("", part).strip()
-                        if part:
+                        if _NAMES_SOMETHING.search(part):
                             names.append(_Name(part, role, after_and=part_index > 0 and etc_index == 0))
     return names, shared_duty, officials
 

@@ -145,7 +145,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
     for count in range(len(cells), 1, -1):
         header = _detect(tuple(cells[:count]))
         known = header.columns.values() if header is not None else ()
-        if header is not None and header.kind == "task" and 0 in known and count - 1 in known:
+        if header is not None and header.kind in ("task", "project") and 0 in known and count - 1 in known:
             return header, cells[:count], ends[count - 1], BARS if separated else LINES, ""
     return None
 
@@ -238,6 +238,10 @@ def _unit_like(text: str) -> bool:
     return len(compact(text)) <= 120 and looks_like_unit_list(text)
 
 
+# A project table's columns, scored as the task table's column of the same sort.
+_AS_TASK_FIELD = {"name": "text", "implementer": "lead", "period": "deadline", "start": "deadline",
+                  "end": "deadline", "content": "progress", "benefit": "progress", "use": "progress",
+                  "nature": "area", "manager": "officials", "total": "money", "funds": "money"}
 _UNIT_FIELDS = frozenset({"units", "lead", "co"})
 _TEXT_FIELDS = frozenset({"text"})
 _LOOSE_FIELDS = frozenset({"progress", "target", "note"})
@@ -249,6 +253,8 @@ def _score(kind: str, length: int, field: str | None) -> float:
     """How well a cell of this kind fits a column of this field (None: a column we do not read)."""
     if kind == "empty":
         return 0.0
+    if field == "money":  # 300, 1360, 2.5亿元
+        return 2.0 if kind in ("number", "measure") or (kind == "text" and length <= 8) else -2.0
     if field == "number":
         return 5.0 if kind == "number" else _IMPOSSIBLE
     if kind == "number":
@@ -373,11 +379,30 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             index += 1
             continue
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
-        fields = [fields_by_column.get(column) for column in range(len(header_cells))]
-        rows = _rows(cells, fields, header.columns.get("number"))
+        fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column)) else None
+                  for column in range(len(header_cells))]
+        rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
+            cells, fields, header.columns.get("number"))
         tables.append(FlatTable(index, end, [(index, header_cells), *rows], before))
         index = end
     return tables
+
+
+def _rows_between_bars(cells: list[_Cell], width: int) -> list[tuple[int, list[str]]] | None:
+    """Cells written "text |" a line each, a line holding only "|" after each row: when every run
+    between those lines is as wide as the header, the runs are the rows and need no fitting."""
+    rows: list[tuple[int, list[str]]] = []
+    run: list[_Cell] = []
+    for cell in [*cells, _Cell("", -1)]:
+        if cell.text:
+            run.append(cell)
+            continue
+        if run:
+            if len(run) != width:
+                return None
+            rows.append((run[0].line, [c.text for c in run]))
+            run = []
+    return rows
 
 
 def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, list[str]]]:

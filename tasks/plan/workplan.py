@@ -19,13 +19,14 @@ from datetime import date
 
 from tasks.plan.annotations import (
     LABEL_LINE,
+    names_bodies,
     read_annotation,
     split_annotated,
     split_inline_labels,
     split_label_runs,
     units_in_prose,
 )
-from tasks.plan.deadlines import find_milestones, find_recurrence, read_deadline
+from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline
 from tasks.plan.document import TITLE_WORDS, Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
@@ -64,6 +65,8 @@ _CLOSING_DEADLINE = re.compile(
 _ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
                          r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
 _ATTACHMENT_LIST = re.compile(r"^附件\s*[:：]")
+# An entry of the list of attachments after the body: "2.重点任务分解表", "2、项目清单（共15项）".
+_LISTED_ATTACHMENT = re.compile(r"^\d{1,2}\s*[.．、]\s*[^。；;]{2,58}$")
 _ATTACHMENT_MARK = re.compile(r"^附件\s*(?P<number>\d+)\s*[:：]?\s*(?P<title>.*)$")
 _TEAM = re.compile(r"^(?P<number>\d{1,2})\s*[.．、]\s*(?P<name>[^，,：:；;。]+?专班)[，,：:。]?\s*(?P<rest>.*)$")
 _TEAM_LEAD = re.compile(
@@ -81,6 +84,8 @@ class _WorkPoint:
     style: str = ""  # how it is numbered: "1." / "(1)" / "(一)" / "一是" / "一、", "" if not
     year: int = 0  # the year its deadlines are in
     lead_heading: str = ""  # "省监察厅牵头": a heading naming who leads the items under it
+    # "三义街社区（责任单位：三义街社区）" over "1、…" "2、…": the units of the items under it that name none.
+    heading_units: str = ""
     remainder: bool = False  # words after an annotated sentence, a task only if units follow
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
@@ -183,7 +188,11 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             mode = "attachment-list"
             continue
         if mode == "attachment-list":
-            continue
+            if _LISTED_ATTACHMENT.match(content):
+                continue
+            # The list has ended ("附件：" then the attachment's own title on the next line, or the
+            # signature before the attachments): this line may title what follows.
+            mode, awaiting_title = "attachment", True
         if mode == "attachment":
             if awaiting_title:
                 attachment_kind, awaiting_title = _attachment_kind(content), False
@@ -237,11 +246,37 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                     _share_with_siblings(reading.points, labels, block.line)
 
     _finish_points(reading)
+    if not reading.items:
+        _read_prose_report(paragraphs, reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
                       problems=reading.problems, new_units=reading.units.new_units)
     if not plan.items:
         raise DocumentError("文档中没有读到任何工作要点、任务或项目，请检查文件是否为工作要点文档")
     return plan
+
+
+# "金河办事处：1.丰泽路…；2.郭庄…。雪松街道办事处：纱北路…。": a body, then what it is to put right.
+_BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:：，,\s]{2,20})[:：]")
+_LISTED = re.compile(r"(?:^|(?<=[；;。]))\s*\d{1,2}\s*[.．、]\s*")
+
+
+def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
+    """A notice written as a news report (督查通报, 曝光台), nothing numbered or labelled: each
+    paragraph whose sentences make a body responsible ("该项整治由市住建局负责", "责任单位为市经信委")
+    is a task, and so is each problem listed after a body's name and a colon. Read only when nothing
+    else was, so it never adds to a document of another shape."""
+    for block in paragraphs:
+        content = block.text.strip()
+        bodies = [m for m in _BODY_THEN_COLON.finditer(content) if names_bodies(m["body"])]
+        for index, match in enumerate(bodies):
+            stop = bodies[index + 1].start() if index + 1 < len(bodies) else len(content)
+            listed = [p.strip() for p in _LISTED.split(content[match.end():stop]) if p.strip()]
+            for number, problem in enumerate(listed, start=1):
+                _start_point(block, problem, str(number) if len(listed) > 1 else "", None, None, reading)
+                reading.points[-1].units_text, reading.points[-1].units_line = match["body"], block.line
+        if not bodies and units_in_prose(content):
+            _start_point(block, content, "", None, None, reading)
+    _finish_points(reading)
 
 
 def _read_words(block: Paragraph, words: str, annotation: str | None, section: str | None,
@@ -282,8 +317,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         open_point.more_text.append(words)
         _annotate(open_point, annotation or "", block.line)
         return
-    if numbered is None and open_point is not None and _heading_like(open_point):
-        # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading.
+    if numbered is None and open_point is not None and _heading_like(open_point) and (
+            len(reading.points) < 2 or reading.points[-2].style != open_point.style):
+        # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading. (Not the
+        # last item of a list, "4、占道停车", before the next group's "通会桥社区（责任单位：…）".)
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
     number = "" if number in _BULLETS else number
@@ -384,10 +421,16 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
     points[:] = kept
     for index, point in enumerate(points[:-1]):
         following = points[index + 1]
-        if point.units_text or point.heading_only or point.lead_heading or not _heading_like(point):
+        if point.heading_only or point.lead_heading or not _heading_like(point):
             continue
-        if following.style and following.style != point.style and following.item.number == "1":
+        if not (following.style and following.style != point.style and following.item.number == "1"):
+            continue
+        if not point.units_text:
             _make_heading(points, index)
+        elif not following.units_text:
+            # A heading with units over a list whose items name none: the items are the tasks.
+            _make_heading(points, index)
+            point.heading_units, point.units_text = point.units_text, ""
 
 
 def _make_heading(points: list[_WorkPoint], index: int) -> None:
@@ -408,6 +451,7 @@ def _finish_points(reading: _Reading) -> None:
     expected = 1
     _settle_headings(reading.points)
     carrier: _WorkPoint | None = None
+    owner: _WorkPoint | None = None  # the heading whose units its items take when they name none
     for point in reading.points:
         item = point.item
         if point.lead_heading:
@@ -418,6 +462,12 @@ def _finish_points(reading: _Reading) -> None:
         if carrier is not None:
             point.units_text = "；".join(t for t in (carrier.lead_heading, point.units_text) if t)
             point.units_line = point.units_line or carrier.item.line
+        if owner is not None and (point.style == owner.style or point.heading_units):
+            owner = None
+        if point.heading_units:
+            owner = point
+        elif owner is not None and not point.units_text:
+            point.units_text, point.units_line = owner.heading_units, owner.units_line
         if point.heading_only:
             continue
         # Joined once: adding each paragraph to the text as it came copied the whole point every
@@ -456,6 +506,12 @@ def _finish_points(reading: _Reading) -> None:
             if not deadline.understood:
                 reading.problems.append(Problem("deadline.unreadable", where, point.deadline_text,
                                                 f"{deadline.note}；该任务暂无截止日期", point.units_line))
+        elif item.units and not item.recurrence and (said := deadline_in_text(item.text, point.year)):
+            # "於2023年底前消除…（環境及生態局）": no time limit of its own but the one its sentence sets.
+            item.deadline_text, item.deadline, item.milestones = said.text, said.deadline, list(said.milestones)
+            reading.problems.append(Problem(
+                "deadline.from_text", _where(item.line or 0), said.text,
+                f"完成时限“{said.text}”是从任务正文读出的，请核对", item.line))
         items.append(item)
     reading.items[:0] = items
 

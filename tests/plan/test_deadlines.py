@@ -401,6 +401,9 @@ MORE = [
     ("今后四年", 2008, None, D(2012, 12, 31)),
     ("今年和明年两年", 2018, None, D(2019, 12, 31)),
     ("(2023-2025)", 2023, None, D(2025, 12, 31)),
+    # a 建设年限 cell: the year itself, or the last of a span of years
+    ("2022", 2022, None, D(2022, 12, 31)),
+    ("2022-2023", 2022, None, D(2023, 12, 31)),
     ("到“十四五”期末", 2023, None, D(2025, 12, 31)),
     # a year run into its month: a year has four digits, so there is one split
     ("202111月底前", 2021, None, D(2021, 11, 30)),
@@ -433,7 +436,8 @@ def test_cadences_written_as_once_per_period(phrase: str, recurrence: str) -> No
     "按月度计划推进",  # following a plan, not a cycle
     "在一月内",  # within one month, or in January
     "跨年度施工",  # 跨年度 is not the year's end
-    "春节前后", "汛前", "128日前", "2022121日", "2022", "2022-2023", "本月底前"])
+    "春节前后", "汛前", "128日前", "2022121日", "本月底前",
+    "20221", "2022-2021", "1234"])  # a year run into a figure, years backwards, no year at all
 def test_still_not_read(phrase: str) -> None:
     reading = read_deadline(phrase, YEAR)
     assert reading.recurrence is None

@@ -137,7 +137,7 @@ def test_a_year_row_in_a_table_whichever_column_it_lands_in(tmp_path: Path) -> N
 def test_words_after_an_annotation_stay_with_their_task(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年某区工作要点\n1. 推进项目建设。（区发改委负责）力争年底前完成投资10亿元。\n"
                           "2. 加强宣传。（区委宣传部负责）\n")
-    assert readings(plan) == [("推进项目建设。力争年底前完成投资10亿元。", ["区发改委"], ""),
+    assert readings(plan) == [("推进项目建设。力争年底前完成投资10亿元。", ["区发改委"], "2021-12-31"),
                               ("加强宣传。", ["区委宣传部"], "")]
 
 

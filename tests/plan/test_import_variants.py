@@ -133,6 +133,7 @@ def test_another_districts_layout(directory: UnitDirectory) -> None:
     assert points[0].recurrence == "quarterly"
     assert points[0].text == "健全工作机制。完善联席会议制度，每季度召开一次工作推进会。"
     assert points[1].roles == {"区财政局": "lead", "区审计局": "lead"}
+    assert points[1].deadline == D(2023, 12, 31)  # "年内足额拨付": the time limit its sentence sets
     assert points[2].units == ["区商务局", "城关区有关部门", "堆龙德庆区有关部门", "当雄县有关部门", "尼木县有关部门"]
     tasks = plan.of_kind("task")
     assert [(t.text, t.deadline, t.lead) for t in tasks] == [
@@ -142,7 +143,7 @@ def test_another_districts_layout(directory: UnitDirectory) -> None:
     assert tasks[1].roles["大峪街道"] == "co" and len(tasks[1].units) == 14
     assert set(plan.new_units) == {"城关区发改委", "城关区工商联", "城关区有关部门", "堆龙德庆区有关部门",
                                    "当雄县有关部门", "尼木县有关部门"}
-    assert {p.code for p in plan.problems} == {"unit.unknown"}
+    assert {p.code for p in plan.problems} == {"unit.unknown", "deadline.from_text"}
 
 
 PROJECT_PLAN_WITH_DATE_COLUMNS = """\

@@ -1,0 +1,137 @@
+"""Tables a converter damaged on the way to text, time limits written inside a task's sentence, and
+notices written as news: what an office sees after importing them."""
+
+from pathlib import Path
+
+from tasks.plan.deadlines import deadline_in_text
+from tasks.plan.units import UnitDirectory, parse_units
+from tests.plan.test_family_readings import read, readings
+
+
+def test_a_two_level_header_and_rows_that_lost_an_empty_cell(tmp_path: Path) -> None:
+    # The second header row splits 2022年工作计划 in two; the converter dropped each row's empty
+    # 累计完成 cell and padded the row at its end, so 责任单位 is one cell to the left of its name.
+    plan = read(tmp_path, "序号 | 项目名称 | 总投资 | 建设年限 | 累计完成 | 2022年工作计划 | 责任单位 | 备注 | |\n"
+                          "投资 | 形象进度 | | | | | | | |\n"
+                          "1 | 护眼灯光工程 | 1800 | 2022 | 1800 | 建成 | 县教育局 | | |\n"
+                          "2 | 停车场改造工程 | 300 | 2022-2023 | 100 | 完成基础 | 县城投集团 | | |\n")
+    assert [(i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
+        ("护眼灯光工程", ["县教育局"], "2022-12-31"), ("停车场改造工程", ["县城投集团"], "2023-12-31")]
+    assert not [p for p in plan.problems if p.text in ("1800", "100", "投资", "形象进度")]
+
+
+def test_a_figure_is_never_a_unit() -> None:
+    assert parse_units("100、55.6%、区住建委", UnitDirectory()).as_written == ["区住建委"]
+
+
+def test_rows_whose_merged_cells_were_dropped_belong_to_the_row_above(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号 | 项目名称 | 项目内容 | 当前进展情况 | 进度评价 | 主办单位 |\n"
+                          "1 | 人居环境整治工程 | 实行网格化管理,试点村达到100个。 | 试点村达到100个; | 已完成 | 县人居环境专班 |\n"
+                          "新增绿化面积387亩。 | 已完成新增造林387亩。 | 已完成 | |||\n"
+                          "完成废弃坑塘治理村庄10个。 | 已完成10个坑塘整治。 | 正常推进 | |||\n")
+    assert readings(plan) == [("实行网格化管理,试点村达到100个。", ["县人居环境专班"], ""),
+                              ("新增绿化面积387亩。", ["县人居环境专班"], ""),
+                              ("完成废弃坑塘治理村庄10个。", ["县人居环境专班"], "")]
+
+
+def test_a_second_unit_and_time_under_a_merged_task_cell(tmp_path: Path) -> None:
+    plan = read(tmp_path, "项目名称 | 工作任务 | 计划完成时间 | 牵头单位 |\n"
+                          "1.城市提升项目 | 对三条城区道路进行综合改造; | 11月 | 建设局 |\n"
+                          "2021.8 | 城投集团 | ||\n"
+                          "对重点区域进行绿化亮化提档升级; | 2021.12 | 城投集团 | |\n")
+    assert readings(plan) == [("对三条城区道路进行综合改造;", ["建设局", "城投集团"], "2021-11-30"),
+                              ("对重点区域进行绿化亮化提档升级;", ["城投集团"], "2021-12-31")]
+
+
+def test_a_one_cell_row_stays_a_heading(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号 | 工作任务 | 责任单位 | 完成时限\n1 | 开展大气治理 | 区生态环境局 | 6月底前\n"
+                          "2022年任务 | | |\n2 | 改造老旧小区 | 区住建委 | 9月底前\n")
+    assert readings(plan) == [("开展大气治理", ["区生态环境局"], "2021-06-30"),
+                              ("改造老旧小区", ["区住建委"], "2022-09-30")]
+
+
+def test_a_table_one_cell_per_line_each_row_closed_by_a_bar(tmp_path: Path) -> None:
+    cells = [["序号", "项目名称", "建设地点", "建设时间", "建设内容", "投资(万元)", "责任单位"],
+             ["1", "中小学运动场改造项目", "相关镇(街道)", "2024", "对三所学校运动场地进行改造。", "300", "教体局"],
+             ["2", "城北小学门前道路项目", "纸坊街道", "2024", "建成城北小学门前道路。", "300", "住建局"]]
+    text = "某县2024年十大民生实事项目清单\n|\n" + "|\n".join("".join(f"{c} |\n" for c in row) for row in cells) + "|\n"
+    plan = read(tmp_path, text)
+    assert [(i.kind, i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
+        ("project", "中小学运动场改造项目", ["教体局"], "2024-12-31"),
+        ("project", "城北小学门前道路项目", ["住建局"], "2024-12-31")]
+
+
+def test_the_time_limit_a_task_s_sentence_sets(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n"
+                          "1. 年底前完成老旧小区改造20个。（区住建委牵头）\n"
+                          "2. 6月底前建成公园3个，10月底前全部投入使用。（区园林局牵头）\n"
+                          "3. 10月9日督查发现道路破损，及时修复。（区交通局）\n"
+                          "4. 总投资3亿元，9月底前开工建设。（区发改委）\n"
+                          "5. 截至2020年底，已建成公园5个，继续巩固提升。（区园林局）\n")
+    assert readings(plan) == [
+        ("年底前完成老旧小区改造20个。", ["区住建委"], "2021-12-31"),
+        ("6月底前建成公园3个，10月底前全部投入使用。", ["区园林局"], "2021-10-31"),
+        ("10月9日督查发现道路破损，及时修复。", ["区交通局"], ""),  # the day it was found, not a limit
+        ("总投资3亿元，9月底前开工建设。", ["区发改委"], ""),  # when work starts, not when it is done
+        ("截至2020年底，已建成公园5个，继续巩固提升。", ["区园林局"], ""),  # a report of what was done
+    ]
+    parks = plan.items[1]
+    assert [m.due.isoformat() for m in parks.milestones] == ["2021-06-30", "2021-10-31"]
+    said = [(p.code, p.line) for p in plan.problems if p.code == "deadline.from_text"]
+    assert said == [("deadline.from_text", 2), ("deadline.from_text", 3)]
+
+
+def test_a_time_limit_in_the_text_never_overrides_the_one_written_for_it() -> None:
+    assert deadline_in_text("力争年底前完成投资10亿元", 2021).deadline.isoformat() == "2021-12-31"
+    assert deadline_in_text("於 2023 年中完成法例檢討", 2022).deadline.isoformat() == "2023-06-30"
+    assert deadline_in_text("推进垃圾分类，到2025年实现全覆盖", 2021).deadline.isoformat() == "2025-12-31"
+    assert deadline_in_text("2022年全区地区生产总值增长6%", 2022) is None
+    assert deadline_in_text("全年接待游客100万人次", 2022) is None
+
+
+def test_a_table_row_without_a_time_takes_the_one_its_words_set(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号 | 工作任务 | 责任单位 | 完成时限\n1 | 9月底前建成农贸市场 | 区商务局 | \n"
+                          "2 | 年内完成道路修缮 | 区交通局 | 12月底前\n")
+    assert readings(plan) == [("9月底前建成农贸市场", ["区商务局"], "2021-09-30"),
+                              ("年内完成道路修缮", ["区交通局"], "2021-12-31")]
+    assert [p.code for p in plan.problems if p.code.startswith("deadline")] == ["deadline.from_text"]
+
+
+def test_a_notice_written_as_a_news_report(tmp_path: Path) -> None:
+    plan = read(tmp_path, "【创城曝光台】部分道路垃圾未及时清理\n"
+                          "7月6日，市创城办督查组对部分道路进行督查，要求相关责任单位及时整改。\n"
+                          "督查发现，某工地围挡广告破损，该项整治由市住建局负责。\n"
+                          "华声小区的责任单位是市人社局，该小区的垃圾桶无分类标识。\n"
+                          "车站路16号门前有汽车乱停放。权属单位为某银行支行，责任单位为市银保监分局。\n")
+    assert [i.units_as_written for i in plan.items] == [["市住建局"], ["市人社局"], ["某银行支行", "市银保监分局"]]
+    assert {p.code for p in plan.problems} >= {"unit.from_prose"}
+
+
+def test_news_prose_is_not_read_in_a_document_that_has_items(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n该项工作由区发改委负责统筹。\n1. 推进项目建设。（区发改委负责）\n")
+    assert readings(plan) == [("推进项目建设。", ["区发改委"], "")]
+
+
+def test_an_attachment_titled_on_the_line_after_its_mark(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于征集意见的通告\n附件:\n2021年某市民生实事项目\n一、教育惠民领域\n"
+                          "1. 新建中小学15所。(牵头单位:市教育局;共同责任单位:市财政局,各县区)\n")
+    assert readings(plan) == [("新建中小学15所。", ["市教育局", "市财政局", "各县区"], "")]
+
+
+def test_the_list_of_attachments_is_not_read_as_tasks(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某区工作要点\n1. 推进项目建设。（区发改委负责）\n"
+                          "附件：1. 重点任务分解表\n2. 项目清单\n某区人民政府\n2021年3月1日\n")
+    assert readings(plan) == [("推进项目建设。", ["区发改委"], "")]
+
+
+def test_a_label_after_a_comma_and_a_remark_after_it(tmp_path: Path) -> None:
+    plan = read(tmp_path, "二、部分项目进展情况\n1、农村道路畅通工程,牵头部门:市交通局。建设进度较慢的县区为舒城县。\n"
+                          "2、农村饮水安全工程,牵头部门:市水利局。\n")
+    assert readings(plan) == [("农村道路畅通工程,建设进度较慢的县区为舒城县。", ["市交通局"], ""),
+                              ("农村饮水安全工程,", ["市水利局"], "")]
+
+
+def test_levels_listed_before_the_name_they_share_are_one_group() -> None:
+    assert parse_units("市统计局,各乡、镇人民政府,人民大垸、荒湖管理区", UnitDirectory()).as_written == [
+        "市统计局", "各乡、镇人民政府", "人民大垸", "荒湖管理区"]
+    assert parse_units("区发改委、各镇、街道", UnitDirectory()).as_written == ["区发改委", "各镇", "街道"]
