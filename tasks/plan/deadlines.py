@@ -125,6 +125,9 @@ def _uncount_years(match: re.Match[str]) -> str:
 _STAGE_NUMBER = re.compile(r"(?:^|(?<=\s))[1-9][、.．](?=\d{4}年|[^\d\s])")
 
 
+_YEAR_WITHOUT_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=第?[一二三四1-4]季度|[上下]半年)")
+
+
 def _normalise(text: str) -> str:
     text = to_simplified(fold_width(strip_markup(text)))
     if len(_STAGE_NUMBER.findall(text)) > 1:
@@ -148,6 +151,8 @@ def _normalise(text: str) -> str:
     if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1900 <= int(m[1]) <= 2200 and (
             m[2] is None or int(m[1]) < int(m[2]) <= 2200):
         text += "年"
+    # "2020第三季度", "2021上半年": a year written without its 年.
+    text = _YEAR_WITHOUT_NIAN.sub(r"\1年", text)
     return _COUNTED_YEARS.sub(_uncount_years, text)
 
 
@@ -893,6 +898,9 @@ _LIMIT_IN_TEXT = re.compile(
     rf"(?P<by>{_BY_WORD})?(?P<phrase>(?:\d{{4}}年(?:度)?(?:{_MONTH_SAID}|底|末|内|中|{_PART_OF_YEAR})?"
     rf"|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"
 )
+# "3月中旬完成", "9月投入使用": a date said as when the work is done.
+_DONE = re.compile(r"^(?:全面|全部|基本|如期|按期|顺利)?"
+                   r"(?:完成|完工|建成|竣工|投入使用|投用|封顶|到位|办结|实现|交付|通车|开放|运营)")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(r"^(?:全面|正式|陆续|全部)?(?:开工|动工|启动|开建|开始|开展)")
 
@@ -906,12 +914,13 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     said: list[str] = []
     for match in _LIMIT_IN_TEXT.finditer(normalised):
         phrase = match["phrase"]
-        said_as_limit = bool(match["by"] or match["before"]) or re.search(r"(?:底|末|年内|年中)$", phrase)
         after = normalised[match.end():]
+        said_as_limit = bool(match["by"] or match["before"] or _DONE.match(after)) or re.search(
+            r"(?:底|末|年内|年中)$", phrase)
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) \
                 or normalised[:match.start("phrase")].endswith(("截至", "截止")):
             continue  # "截至2022年底，已完成…" reports, it sets no limit
-        if not match["before"] and not re.search(r"[年月日号底末内中季]$", phrase):
+        if not match["before"] and not re.search(r"[年月日号底末内中季旬份]$", phrase):
             continue
         reading = read_deadline(phrase, plan_year)
         if reading.deadline is None:

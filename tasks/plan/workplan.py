@@ -44,7 +44,7 @@ _QUOTED_TITLE = re.compile(r"《(.+?)》")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
 # ("3.6月底前…" is item 3; "3.5%" is not a number.)
-_POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月))|"
+_POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月|(?:19|20)\d{2}年))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
 # "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
@@ -386,8 +386,9 @@ def _attach_label_line(block: Paragraph, content: str, reading: _Reading) -> Non
 def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> None:
     """"(1)…(2)…(3)… 问题整改责任单位：市科技馆 整改时限：3天": a label line after a run of numbered
     items that have none of their own is theirs as much as the last one's, when the items are one
-    group: under a heading of another numbering ("1. 市科技馆"), or in one paragraph with it.
-    Otherwise an item without units stays without (and is reported so)."""
+    group: under a heading of another numbering ("1. 市科技馆"), in one paragraph with it, or after
+    an item of theirs whose units came on a label line of its own. Otherwise an item without units
+    stays without (and is reported so)."""
     last = points[-1]
     index = len(points) - 2
     while index >= 0 and not points[index].units_text and points[index].style == last.style \
@@ -400,7 +401,10 @@ def _share_with_siblings(points: list[_WorkPoint], content: str, line: int) -> N
     under_heading = parent is not None and not parent.units_text and parent.style != last.style \
         and _heading_like(parent)
     one_paragraph = all(p.item.line == line for p in siblings)
-    if not (under_heading or one_paragraph):
+    # "1.…\n责任单位：A\n2.…\n3.…\n责任单位：B": where each item's units follow it on a label line,
+    # a label line after several items is theirs.
+    after_labelled_sibling = parent is not None and parent.style == last.style and bool(parent.labels)
+    if not (under_heading or one_paragraph or after_labelled_sibling):
         return
     for sibling in siblings:
         _annotate(sibling, content, line)

@@ -404,6 +404,10 @@ MORE = [
     # a 建设年限 cell: the year itself, or the last of a span of years
     ("2022", 2022, None, D(2022, 12, 31)),
     ("2022-2023", 2022, None, D(2023, 12, 31)),
+    ("2020第三季度", 2021, None, D(2020, 9, 30)),  # a year written without its 年
+    # numbered stages of one time limit: the last one due
+    ("1.2021年8月 2.2021年12月", 2021, None, D(2021, 12, 31)),
+    ("1、物流中心7月1日投入试运营 2、南岩市场2022年12月底完成建设 3、钟楼市场10月1日前完成", 2021, None, D(2022, 12, 31)),
     ("到“十四五”期末", 2023, None, D(2025, 12, 31)),
     # a year run into its month: a year has four digits, so there is one split
     ("202111月底前", 2021, None, D(2021, 11, 30)),

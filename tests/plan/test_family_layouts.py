@@ -135,3 +135,50 @@ def test_levels_listed_before_the_name_they_share_are_one_group() -> None:
     assert parse_units("市统计局,各乡、镇人民政府,人民大垸、荒湖管理区", UnitDirectory()).as_written == [
         "市统计局", "各乡、镇人民政府", "人民大垸", "荒湖管理区"]
     assert parse_units("区发改委、各镇、街道", UnitDirectory()).as_written == ["区发改委", "各镇", "街道"]
+
+
+def test_a_label_line_after_several_items_where_each_item_has_its_own(tmp_path: Path) -> None:
+    plan = read(tmp_path, "（二）具体任务、完成时限及责任单位\n1.电线迁改工程,3月中旬完成。\n责任单位:市供电公司。\n"
+                          "2.基坑开挖工程,6月30日前完工;\n3.地下室工程,10月30日前完成;\n"
+                          "4.2011年底主体施工,2012年4月30日前封顶。\n责任单位:市发改委(代建办)。\n")
+    assert readings(plan) == [("电线迁改工程,3月中旬完成。", ["市供电公司"], "2021-03-20"),
+                              ("基坑开挖工程,6月30日前完工;", ["市发改委(代建办)"], "2021-06-30"),
+                              ("地下室工程,10月30日前完成;", ["市发改委(代建办)"], "2021-10-30"),
+                              ("2011年底主体施工,2012年4月30日前封顶。", ["市发改委(代建办)"], "2012-04-30")]
+
+
+def test_how_a_unit_list_is_read_is_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.固定资产投资增长10%。\n"
+                          "责任单位:市发改委、市卫生健康委(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)\n"
+                          "2.城乡居民收入增速保持全省领先。\n责任单位:市人力社保局、市农业农村局分别牵头\n"
+                          "3.改厨改厕。(责任单位;住建局、畜牧局)\n")
+    assert readings(plan) == [("固定资产投资增长10%。", ["市发改委", "市卫生健康委"], ""),
+                              ("城乡居民收入增速保持全省领先。", ["市人力社保局", "市农业农村局"], ""),
+                              ("改厨改厕。", ["住建局", "畜牧局"], "")]
+    assert plan.items[1].roles == {"市人力社保局": "lead", "市农业农村局": "lead"}
+
+
+def test_a_unit_heading_over_problems_each_with_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "现就问题清单曝光如下:\n一﹑植物园社区 (责任单位:植物园社区)\n1﹑无障碍通道破损\n2﹑电线乱牵乱搭\n"
+                          "长港路社区(责任单位:长港路社区)\n1、灭烟台缺失\n2、大厅秩序杂乱\n"
+                          "江汉社区(责任单位:江汉社区)\n1、杂物乱堆\n2、垃圾未清(责任单位:区城管局)\n")
+    assert readings(plan) == [("无障碍通道破损", ["植物园社区"], ""), ("电线乱牵乱搭", ["植物园社区"], ""),
+                              ("灭烟台缺失", ["长港路社区"], ""), ("大厅秩序杂乱", ["长港路社区"], ""),
+                              ("杂物乱堆", ["江汉社区"], ""), ("垃圾未清", ["区城管局"], "")]
+
+
+def test_a_page_pasted_as_html(tmp_path: Path) -> None:
+    plan = read(tmp_path, '<p class="ql-block">督查发现问题如下:</p> <p class="ql-block">一、南山景区(责任单位:市旅文局)</p> '
+                          '<p class="ql-block">1.空地散养家禽。</p> <p class="ql-block">2.广告栏倾倒。</p>\n'
+                          "| 序号 | 任务 | 责任单位 |\n| 1 | 整治道路 | 区住建委<br>区城管委 |\n")
+    assert readings(plan) == [("空地散养家禽。", ["市旅文局"], ""), ("广告栏倾倒。", ["市旅文局"], ""),
+                              ("整治道路", ["区住建委", "区城管委"], "")]
+    assert [item.line for item in plan.items] == [1, 1, 3]
+
+
+def test_a_news_report_listing_problems_after_each_body(tmp_path: Path) -> None:
+    plan = read(tmp_path, "市指挥部通报城中村问题\n问题严重的地方是:金河办事处:1.丰泽路菜市场占道经营严重;"
+                          "2.郭庄城中村道路两边占道经营。雪松街道办事处:纱北路垃圾清运不及时。\n")
+    assert readings(plan) == [("丰泽路菜市场占道经营严重;", ["金河办事处"], ""),
+                              ("郭庄城中村道路两边占道经营。", ["金河办事处"], ""),
+                              ("纱北路垃圾清运不及时。", ["雪松街道办事处"], "")]
