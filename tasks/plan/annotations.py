@@ -45,7 +45,8 @@ _DEADLINE_SEGMENT = re.compile(
     rf"(?:^|(?<=[;；。,，\s]))(?:{_DEADLINE_LABEL})\s*[:：]\s*(?P<deadline>[^;；。]*)[;；。]?")
 # The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
 _ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
-_DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:负责|牵头|配合|主办|协办|参与|落实|办理)$")
+_DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:牵头|负责|具体|抓好)?"
+                          r"(?:负责|牵头|配合|主办|协办|参与|落实|办理|组织实施|组织|实施)$")
 # Words of a time limit, in an annotation or a table cell: "9月底前", "2021年12月底前完成", "长期坚持".
 TIME_WORDS = re.compile(
     r"\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
@@ -171,7 +172,9 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
-_LABEL_PAIR = rf"(?:{_UNIT_LABEL}|{_OFFICIAL_LABEL}|{_DEADLINE_LABEL})\s*[:：]\s*\S+"
+# A value ends at a space, or at the full stop before the next item's number ("…前。3、完成…").
+_LABEL_PAIR = (rf"(?:{_UNIT_LABEL}|{_OFFICIAL_LABEL}|{_DEADLINE_LABEL})\s*[:：]\s*"
+               r"\S+?(?=\s|$|(?<=[。；;])\d{1,3}\s*[、.．](?!\d))")
 # Labels and their values written inside a paragraph, after a space or a sentence's end; a value ends
 # at the first space ("整改责任单位:县市场监督管理局 整改时限:2021年8月13日前").
 _LABEL_RUN = re.compile(rf"(?:^|(?<=[\s。；;]))(?:{_LABEL_PAIR})(?:\s+{_LABEL_PAIR})*")

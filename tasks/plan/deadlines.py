@@ -152,7 +152,8 @@ def _normalise(text: str) -> str:
             m[2] is None or int(m[1]) < int(m[2]) <= 2200):
         text += "年"
     # "2020第三季度", "2021上半年": a year written without its 年.
-    text = _YEAR_WITHOUT_NIAN.sub(r"\1年", text)
+    if "季度" in text or "半年" in text:
+        text = _YEAR_WITHOUT_NIAN.sub(r"\1年", text)
     return _COUNTED_YEARS.sub(_uncount_years, text)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list
+from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
@@ -64,11 +64,11 @@ def _row_values(row: SourceRow, header: Header) -> dict[str, str]:
     names: a units cell holding "100" or "完成" then means the units are elsewhere in the row, in
     the cell nearest to where the header put them that reads as a list of units."""
     values = {name: _cell(row, header, name) for name in header.columns}
-    taken = set(header.columns.values())
     for name in _UNIT_FIELDS:
         value = values.get(name, "")
         if not value or _BODY_CHARACTER.search(value):
             continue
+        taken = set(header.columns.values())
         expected = header.columns[name]
         candidates = [index for index, cell in enumerate(row.cells)
                       if index != expected and (index not in taken or index > expected) and cell.strip()
@@ -128,7 +128,7 @@ def _shape(cell: str) -> str:
         return "time"
     if _FIGURE.match(text):
         return "figure"
-    if looks_like_unit_list(cell):
+    if looks_like_unit_list(cell) or is_annotation(cell):  # "区城管局 区水投", "办公室牵头,各科室配合"
         return "units"
     return "short" if len(text) <= 6 else "long"
 

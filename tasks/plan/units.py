@@ -124,10 +124,11 @@ _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
 _SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
-_LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头负责|牵头|负责|主办|主责)$")
+_LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头组织实施|牵头组织|牵头负责|牵头|负责|主办|主责)$")
 # "(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)": a note on how to read the list, no name's part.
 _READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排名第一|为牵头|汇总单位)[^（）()]*[）)]")
-_CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同)$")
+# "各区政府负责落实", "各镇组织实施": the ones who carry out what another leads.
+_CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同|负责落实|具体落实|抓好落实|组织落实|组织实施|落实)$")
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
@@ -175,6 +176,8 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
     return pieces
 
 
+# "区发改局区统计局": two bodies printed with nothing between them, split where the second's place begins.
+_RUN_TOGETHER = re.compile(r"(?<=[局委办])(?=[区市县][\u4e00-\u9fff]{1,10}[局委办]$)")
 _LEVEL_ONLY = re.compile(r"^各?[乡镇县市区]$")
 
 
@@ -245,7 +248,9 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                 clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
             elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
-            for piece in _join_shared_levels(split_outside_brackets(clause, _NAME_SEPARATORS)):
+            pieces = [part for piece in split_outside_brackets(clause, _NAME_SEPARATORS)
+                      for part in _RUN_TOGETHER.split(piece)]
+            for piece in _join_shared_levels(pieces):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
                     for part_index, part in enumerate(_split_and(grouped)):
                         part = _TRAILING_ETC.sub("", part.strip()).strip()

@@ -43,6 +43,9 @@ _ACTION = re.compile(
     r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
     r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新\(改、扩\)建|"
     r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
+# How the name of a column we do not know ends: 评分部门, 考核单位, 联系人, 分值.
+_NAMES_SOME_COLUMN = re.compile(
+    r"^[\u4e00-\u9fff]{0,6}(?:部门|单位|时间|情况|内容|指标|目标|备注|分值|名称|领导|人|方式|依据)$")
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
 _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 
@@ -146,6 +149,9 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
         header = _detect(tuple(cells[:count]))
         known = header.columns.values() if header is not None else ()
         if header is not None and header.kind in ("task", "project") and 0 in known and count - 1 in known:
+            # Columns we do not read after the last one we do ("责任部门 | 评分部门"): still the header's.
+            while count < len(cells) and _NAMES_SOME_COLUMN.search(compact(cells[count])):
+                count += 1
             return header, cells[:count], ends[count - 1], BARS if separated else LINES, ""
     return None
 

@@ -47,6 +47,8 @@ _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<tit
 _POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月|(?:19|20)\d{2}年))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
+# A problem that begins with the village or community where it was found, then a comma.
+_PLACE_AT_HEAD = re.compile(r"^(?P<place>[\u4e00-\u9fff]{2,12}(?:村|社区|居委会|街道|镇|乡))[,，:：]")
 # "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
 _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
 _TASK_LABEL = re.compile(
@@ -431,6 +433,9 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
             continue
         if not point.units_text:
             _make_heading(points, index)
+            if not following.units_text and names_bodies(name := point.item.text.rstrip("：:。 ")):
+                # "（三）闻喜县政府" over "1、…2、…": the items are that body's to do.
+                point.heading_units, point.units_line = name, point.item.line
         elif not following.units_text:
             # A heading with units over a list whose items name none: the items are the tasks.
             _make_heading(points, index)
@@ -484,6 +489,13 @@ def _finish_points(reading: _Reading) -> None:
             reading.problems.append(Problem(
                 "unit.from_prose", _where(item.line or 0), prose,
                 f"责任单位“{prose}”是从正文读出的（如“由…负责”），请核对", item.line))
+        elif not point.units_text and (place := _PLACE_AT_HEAD.match(item.text)):
+            # "北安乐乡北安乐村,村北砖厂路东边垃圾未清理;": a notice that names each problem's village
+            # ("逐村通报") makes the village answer for it.
+            point.units_text, point.units_line = place["place"], item.line
+            reading.problems.append(Problem(
+                "unit.from_place", _where(item.line or 0), place["place"],
+                f"责任单位“{place['place']}”是从问题开头的地名读出的，请核对", item.line))
         if point.units_text:
             owners = reading.units.read(point.units_text, where, point.units_line, reading.problems)
             item.units, item.roles, item.officials = owners.names, owners.roles, owners.officials

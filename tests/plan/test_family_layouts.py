@@ -182,3 +182,44 @@ def test_a_news_report_listing_problems_after_each_body(tmp_path: Path) -> None:
     assert readings(plan) == [("丰泽路菜市场占道经营严重;", ["金河办事处"], ""),
                               ("郭庄城中村道路两边占道经营。", ["金河办事处"], ""),
                               ("纱北路垃圾清运不及时。", ["雪松街道办事处"], "")]
+
+
+def test_a_heading_that_names_a_body_over_items_that_name_none(tmp_path: Path) -> None:
+    plan = read(tmp_path, "（三）闻喜县政府\n1、清除高速公路两侧的垃圾,2006年底前完成。\n2、取缔非法小选矿企业。\n"
+                          "（四）稷山县政府\n1、淘汰落后生产工艺,2006年8月底完成。\n")
+    assert readings(plan) == [("清除高速公路两侧的垃圾,2006年底前完成。", ["闻喜县政府"], "2006-12-31"),
+                              ("取缔非法小选矿企业。", ["闻喜县政府"], ""),
+                              ("淘汰落后生产工艺,2006年8月底完成。", ["稷山县政府"], "2006-08-31")]
+    assert "unit.from_place" not in {p.code for p in plan.problems}
+
+
+def test_who_organises_and_who_carries_out(tmp_path: Path) -> None:
+    plan = read(tmp_path, "3.加强环境监督管理(市环保局牵头组织,各区政府、各经济功能区管委会负责落实)。\n")
+    assert readings(plan) == [("加强环境监督管理", ["市环保局", "各区政府", "各经济功能区管委会"], "")]
+    assert plan.items[0].roles == {"市环保局": "lead", "各区政府": "co", "各经济功能区管委会": "co"}
+
+
+def test_the_next_item_after_a_label_value_in_one_paragraph(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2、完成江滩防护林建设。责任单位:开发区管委会、市水利局,完成时间:2009年5月10日前。"
+                          "3、完成绿化隔离带建设。责任单位:市林业局,完成时间:2009年5月30日前。\n")
+    assert readings(plan) == [("完成江滩防护林建设。", ["开发区管委会", "市水利局"], "2009-05-10"),
+                              ("完成绿化隔离带建设。", ["市林业局"], "2009-05-30")]
+
+
+def test_a_village_named_at_the_head_of_each_problem(tmp_path: Path) -> None:
+    plan = read(tmp_path, "现将督办问题逐村通报如下:\n1、北安乐乡北安乐村,村北砖厂路东边垃圾未清理;\n"
+                          "2、邑城镇赵店村,学校往北200米成堆垃圾未清理;\n")
+    assert [i.units_as_written for i in plan.items] == [["北安乐乡北安乐村"], ["邑城镇赵店村"]]
+    assert [p.code for p in plan.problems if p.code == "unit.from_place"] == ["unit.from_place"] * 2
+
+
+def test_two_bodies_printed_without_a_separator() -> None:
+    assert parse_units("区发改局区统计局、区商务局", UnitDirectory()).as_written == ["区发改局", "区统计局", "区商务局"]
+    assert parse_units("县委县政府督查室", UnitDirectory()).as_written == ["县委县政府督查室"]
+
+
+def test_a_table_whose_merged_cells_were_dropped_keeps_a_duty_cell(tmp_path: Path) -> None:
+    plan = read(tmp_path, "工作任务 | 具体要求 | 责任部门 |\n一、做好网站信息公开。 | 1.更新网站概况信息。 | 办公室 |\n"
+                          "2.更新微信公众号信息。 | 办公室牵头,各科室配合 | |\n")
+    assert readings(plan) == [("1.更新网站概况信息。", ["办公室"], ""),
+                              ("2.更新微信公众号信息。", ["办公室", "各科室"], "")]
