@@ -194,10 +194,10 @@ def _join_shared_levels(pieces: list[str]) -> list[str]:
 
 
 def _split_and(text: str) -> list[str]:
-    """"A及B" / "A和B" are two names only when both end like one: "劳工及福利局" and
-    "科技和信息化局" are one."""
+    """"A及B" / "A和B" are two names only when both end like one: "劳工及福利局",
+    "科技和信息化局" and "和平区" are one."""
     parts = [p for part in _AND_SPLIT.split(text) for p in part.split("和")]
-    if len(parts) > 1 and all(UNIT_ENDING.search(_TRAILING_ETC.sub("", p.strip())) for p in parts if p.strip()):
+    if len(parts) > 1 and all(p.strip() and UNIT_ENDING.search(_TRAILING_ETC.sub("", p.strip())) for p in parts):
         return parts
     return [text]
 

@@ -259,6 +259,11 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
 
 # "金河办事处：1.丰泽路…；2.郭庄…。雪松街道办事处：纱北路…。": a body, then what it is to put right.
 _BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:：，,\s]{2,20})[:：]")
+# "河东区90万平方米,其中公园绿地45万平方米;": a place and the figures it is to reach.
+_PLACE_WITH_FIGURES = re.compile(r"^(?P<place>[\u4e00-\u9fff]{1,8}(?:区|县|市|旗))(?=\d)")
+# "市教育局要在11月底新建幼儿园9所": a sentence whose subject is the body that is to do it.
+_SUBJECT = re.compile(r"^(?P<body>[\u4e00-\u9fff]{2,24}?(?:局|委|办|公司|政府|管委会|中心|集团))"
+                      r"(?:要|将|须|需|于|\d{1,2}月)")
 _LISTED = re.compile(r"(?:^|(?<=[；;。]))\s*\d{1,2}\s*[.．、]\s*")
 
 
@@ -276,9 +281,28 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
             for number, problem in enumerate(listed, start=1):
                 _start_point(block, problem, str(number) if len(listed) > 1 else "", None, None, reading)
                 reading.points[-1].units_text, reading.points[-1].units_line = match["body"], block.line
-        if not bodies and units_in_prose(content):
+        if bodies:
+            continue
+        if units_in_prose(content):
             _start_point(block, content, "", None, None, reading)
+        elif place := _PLACE_WITH_FIGURES.match(content):
+            _start_said(block, content, place["place"], reading)
+        else:
+            for sentence in re.findall(r"[^。！？]+[。！？]?", content):
+                # The subject may follow an opening clause: "根据目标任务要求,今年,市住建局要在8月底完成…".
+                for clause in re.finditer(r"(?:^|(?<=[，,]))[^，,]+", sentence):
+                    if subject := _SUBJECT.match(clause[0].strip()):
+                        _start_said(block, sentence[clause.start():].strip(), subject["body"], reading)
+                        break
     _finish_points(reading)
+
+
+def _start_said(block: Paragraph, text: str, units: str, reading: _Reading) -> None:
+    """A task of a news report whose body is said by its words, not by a label: reported so."""
+    _start_point(block, text, "", None, None, reading)
+    reading.points[-1].units_text, reading.points[-1].units_line = units, block.line
+    reading.problems.append(Problem("unit.from_prose", _where(block.line), units,
+                                    f"责任单位“{units}”是从正文读出的，请核对", block.line))
 
 
 def _read_words(block: Paragraph, words: str, annotation: str | None, section: str | None,

@@ -223,3 +223,21 @@ def test_a_table_whose_merged_cells_were_dropped_keeps_a_duty_cell(tmp_path: Pat
                           "2.更新微信公众号信息。 | 办公室牵头,各科室配合 | |\n")
     assert readings(plan) == [("1.更新网站概况信息。", ["办公室"], ""),
                               ("2.更新微信公众号信息。", ["办公室", "各科室"], "")]
+
+
+def test_a_name_that_begins_with_and_is_one_name() -> None:
+    assert parse_units("和平区、河东区", UnitDirectory()).as_written == ["和平区", "河东区"]
+    assert parse_units("区发改委和区财政局", UnitDirectory()).as_written == ["区发改委", "区财政局"]
+
+
+def test_a_news_report_of_places_and_of_bodies_as_subjects(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于落实2021年城市绿化建设任务的通知\n和平区25万平方米,其中公园绿地12万平方米;\n"
+                          "河东区90万平方米,其中公园绿地45万平方米;\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("和平区25万平方米,其中公园绿地12万平方米;", ["和平区"]), ("河东区90万平方米,其中公园绿地45万平方米;", ["河东区"])]
+    plan = read(tmp_path, "市政府公布今年重点任务分工\n根据目标任务要求,今年,市住建局要在8月底完成燃煤散烧综合治理任务。"
+                          "市教育局要在11月底新建幼儿园9所。赛罕区政府11月底启动旗舰店项目。\n")
+    assert readings(plan) == [("市住建局要在8月底完成燃煤散烧综合治理任务。", ["市住建局"], "2021-08-31"),
+                              ("市教育局要在11月底新建幼儿园9所。", ["市教育局"], "2021-11-30"),
+                              ("赛罕区政府11月底启动旗舰店项目。", ["赛罕区政府"], "")]
+    assert {p.code for p in plan.problems} == {"unit.from_prose", "unit.unknown", "deadline.from_text"}
