@@ -38,6 +38,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
                  "推进情况", "上半年推进情况", "进度情况"),
     "target": ("工作指标", "标准", "目标值", "指标", "工作标准", "年度目标", "预期指标"),
     "note": ("备注",),
+    "score": ("分值", "权重", "分数", "考核分值", "赋分"),  # an assessment's points: kept apart, never read
 }
 
 # The one name each task field goes by where a single name is written: the ledger template's header
@@ -45,7 +46,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
 TASK_FIELD_LABELS: dict[str, str] = {
     "number": "序号", "area": "工作领域", "topic": "任务类别", "text": "任务内容", "units": "责任单位",
     "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限", "officials": "责任领导", "progress": "进展情况",
-    "target": "工作指标", "note": "备注",
+    "target": "工作指标", "note": "备注", "score": "分值",
 }
 
 PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -124,7 +125,7 @@ def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]
 
 
 # Fields that may come in more than one column, none of them read as a task's words or units.
-_KEPT_FIELDS = frozenset({"progress", "target", "note", "officials"})
+_KEPT_FIELDS = frozenset({"progress", "target", "note", "officials", "score"})
 
 
 def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -170,6 +171,11 @@ def detect_header(cells: list[str]) -> Header | None:
             _second_text_column(cells, columns, mapping)
             if "text" not in mapping and "area" in mapping:
                 mapping["text"] = mapping.pop("area")  # "序号 | 重点工作 | 责任单位": the only task column
+            elif {"score", "area", "text"} <= mapping.keys() and "目标" in header_key(cells[mapping["text"]]) \
+                    and "target" not in mapping:
+                # "项目 | 分值 | 目标任务 | 监考单位": in a scored table the item is the indicator and its
+                # 目标任务 the figure to reach.
+                mapping["target"], mapping["text"] = mapping["text"], mapping.pop("area")
         if not required <= mapping.keys() or len(mapping) < 3:
             continue
         if kind == "task" and not ({"units", "lead"} & mapping.keys()):

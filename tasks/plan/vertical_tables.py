@@ -259,12 +259,13 @@ def _score(kind: str, length: int, field: str | None) -> float:
     """How well a cell of this kind fits a column of this field (None: a column we do not read)."""
     if kind == "empty":
         return 0.0
-    if field == "money":  # 300, 1360, 2.5亿元
+    if field in ("money", "score"):  # 300, 1360, 2.5亿元; an assessment's 3 points
         return 2.0 if kind in ("number", "measure") or (kind == "text" and length <= 8) else -2.0
     if field == "number":
         return 5.0 if kind == "number" else _IMPOSSIBLE
     if kind == "number":
-        return -5.0
+        # A figure is a target's or a result's value ("186", "18.4"); elsewhere a row's lost 序号.
+        return 1.5 if field in _LOOSE_FIELDS else -5.0
     if kind == "numbered":
         # "1、地区生产总值增长率": the task of a row that starts here.
         return 4.0 if field in _TEXT_FIELDS else -3.0
@@ -414,7 +415,8 @@ def _rows_between_bars(cells: list[_Cell], width: int) -> list[tuple[int, list[s
 def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, list[str]]]:
     # An empty cell says nothing about where it belongs: converters pad rows with them. A bare number
     # in a table whose header has no 序号 is that missing column's.
-    cells = [c for c in cells if c.text and (number_column is not None or not _NUMBER.match(compact(c.text)))]
+    takes_figures = number_column is not None or bool({"money", "score"} & set(fields))
+    cells = [c for c in cells if c.text and (takes_figures or not _NUMBER.match(compact(c.text)))]
     if not cells:
         return []
     path = _fit(cells, fields, number_column)

@@ -241,3 +241,15 @@ def test_a_news_report_of_places_and_of_bodies_as_subjects(tmp_path: Path) -> No
                               ("市教育局要在11月底新建幼儿园9所。", ["市教育局"], "2021-11-30"),
                               ("赛罕区政府11月底启动旗舰店项目。", ["赛罕区政府"], "")]
     assert {p.code for p in plan.problems} == {"unit.from_prose", "unit.unknown", "deadline.from_text"}
+
+
+def test_a_scored_table_one_cell_per_line(tmp_path: Path) -> None:
+    # "项目 | 分值 | 目标任务 | 监考单位": the item is the indicator, 分值 its points, 目标任务 the figure.
+    cells = ["某区2021年度目标任务分解表", "项 目", "分值", "目标任务", "监考单位",
+             "地区生产总值增长率", "3", "年终根据全省平均水平综合考核", "区发改局区统计局",
+             "全社会固定资产投资额", "3", "186", "区发改委",
+             "工业投资", "1", "52", "区经信局"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("地区生产总值增长率", ["区发改局", "区统计局"]), ("全社会固定资产投资额", ["区发改委"]),
+        ("工业投资", ["区经信局"])]
