@@ -386,7 +386,8 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             index += 1
             continue
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
-        fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column)) else None
+        # A second target or progress column ("target:2") is scored as the first is.
+        fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column, "").split(":")[0]) else None
                   for column in range(len(header_cells))]
         rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
             cells, fields, header.columns.get("number"))
