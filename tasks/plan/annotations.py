@@ -34,7 +34,7 @@ MAX_BRACKET = 400
 # A label that introduces units, people or a time limit.
 # (主体责任 / 监督责任: the body that must put a problem right, and the one that sees to it.)
 # (联系单位 / 报送单位 are who to call or write to, never who does the task.)
-_UNIT_LABEL = (r"(?:(?!联系|报送|咨询)[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室)|"
+_UNIT_LABEL = (r"(?:(?!联系|报送|咨询)[\u4e00-\u9fff]{0,6}?(?:单位|部门|主体|处室|科室|辖区)|"
                r"(?:主体|监督|属地|管理|直接)责任)")
 _OFFICIAL_LABEL = r"[\u4e00-\u9fff]{0,4}?(?:领导|责任人|负责人)"
 _DEADLINE_LABEL = (r"[\u4e00-\u9fff]{0,4}?(?:完成时限|完成时间|办结时限|整改时限|整改期限|时限要求|时间要求|"
@@ -46,7 +46,7 @@ _DEADLINE_SEGMENT = re.compile(
 # The duty words that close a unit list: "A、B牵头，C配合", "（X负责）", "（X主办,Y协办）".
 _ROLE_WORDS = re.compile(r"(?:负责|牵头|配合|主办|协办|参与|落实|按职责分工)")
 _DUTY_ENDING = re.compile(r"(?:按职责分工|按职责|分别|共同)?(?:牵头|负责|具体|抓好)?"
-                          r"(?:负责|牵头|配合|主办|协办|参与|落实|办理|组织实施|组织|实施)$")
+                          r"(?:负责|牵头|配合|主办|协办|参与|落实|办理|组织实施|牵头组织)$")
 # Words of a time limit, in an annotation or a table cell: "9月底前", "2021年12月底前完成", "长期坚持".
 TIME_WORDS = re.compile(
     r"\d{1,2}\s*月|年底|年末|年内|季度|上半年|下半年|长期|持续|常态|全年|[上中下]旬|\d{4}\s*年|春节|元旦|国庆|"
@@ -73,6 +73,17 @@ def looks_like_unit_list(text: str, ending: re.Pattern[str] = UNIT_ENDING) -> bo
     pieces = [p.strip().lstrip(LEAD_MARKS) for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS)]
     pieces = [p for p in pieces if p]
     return bool(pieces) and all(len(p) <= 30 and ending.search(p.rstrip("等")) for p in pieces)
+
+
+# A task starts with what is to be done; a body's name never does ("新建社区卫生服务站" is a task).
+_ACTION = re.compile(
+    r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
+    r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新\(改、扩\)建|"
+    r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
+
+
+def starts_with_action(text: str) -> bool:
+    return bool(_ACTION.match(text))
 
 
 def names_bodies(text: str) -> bool:
@@ -194,7 +205,10 @@ def split_label_runs(text: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
-_INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;，,\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])")
+# After a sentence's end any label; after a comma only a label that can mean nothing else ("，重点单位：
+# 学校、医院" lists places, not who answers for them).
+_INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])|"
+                            r"(?<=[，,])(?=(?:牵头|责任|主责|配合|协办)(?:单位|部门)\s*[:：])")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 
 

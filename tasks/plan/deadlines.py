@@ -17,6 +17,7 @@ The parser is strict: a phrase must be read whole, otherwise it is kept verbatim
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import re
@@ -122,9 +123,11 @@ def _uncount_years(match: re.Match[str]) -> str:
 
 
 # "1.2021年8月 2.2021年12月", "1、…7月1日投入试运营 2、…12月底完成": numbered stages of one time limit.
-_STAGE_NUMBER = re.compile(r"(?:^|(?<=\s))[1-9][、.．](?=\d{4}年|[^\d\s])")
+_STAGE_NUMBER = re.compile(r"(?:^|(?<=\s))[1-9][、.．](?=\d{4}年|\d{1,2}月|[^\d\s])")
 
 
+_DASHED_YEARS = re.compile(r"((?:19|20)\d{2})\s*[-—–~～]+\s*((?:19|20)\d{2})\s*年")
+_MONTH_WITHOUT_YUE = re.compile(r"(?<=年)(1[0-2]|[1-9])(?=底|末|上旬|中旬|下旬)")
 _YEAR_WITHOUT_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=第?[一二三四1-4]季度|[上下]半年)")
 
 
@@ -148,9 +151,12 @@ def _normalise(text: str) -> str:
         text = text[1:-1].strip()
     # A time limit that is only a year or a span of years ("2022", "2022-2023", "(2023-2025)", as a
     # 建设年限 cell or a plan's title gives them) is that year, that span of years.
-    if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1900 <= int(m[1]) <= 2200 and (
-            m[2] is None or int(m[1]) < int(m[2]) <= 2200):
+    if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1950 <= int(m[1]) <= 2100 and (
+            m[2] is None or int(m[1]) < int(m[2]) <= 2100):
         text += "年"
+    # "2016—2017年底前": a span of years written with a dash; "2016年6底前": a month without its 月.
+    text = _DASHED_YEARS.sub(r"\1年至\2年", text)
+    text = _MONTH_WITHOUT_YUE.sub(r"\1月", text)
     # "2020第三季度", "2021上半年": a year written without its 年.
     if "季度" in text or "半年" in text:
         text = _YEAR_WITHOUT_NIAN.sub(r"\1年", text)
@@ -649,7 +655,9 @@ def read_period(text: str, plan_year: int, *, reference: date | None = None) -> 
 
 _START_VERBS = r"(?:开工建设|开工|动工|开建|破土动工|进场施工|进场|启动|开始|着手)"
 _ONGOING_VERBS = r"(?:持续推进|持续开展|长期坚持|坚持|常态化开展|常态化推进|常态化|长期推进|持续)"
-_DONE_VERBS = (r"(?:完成|完工|竣工|建成|投入使用|投入运营|投用|投产|通车|开业|运营|交付|验收|办结|结束|到位|落实|"
+# The verbs that say a piece of work is done (as opposed to started, reported or pushed on).
+_COMPLETION_VERBS = r"(?:完成|完工|竣工|建成|投入使用|投入运营|投用|投产|通车|开业|交付|办结|封顶|到位|实现)"
+_DONE_VERBS = (rf"(?:{_COMPLETION_VERBS}|运营|验收|结束|落实|"
                r"出台|印发|制定|上报|报送|提交|实现|达到|达标|整改|形成|召开|举办|开展|推进|部署|发布|公布|实施|"
                r"见效|覆盖|挂牌|揭牌|签约|签订|审批|批复|销号|清零|上线|试运行|运行)")
 _ADVERBS = r"(?:全面|全部|基本|如期|按时|按期|确保|力争|争取|基本)?"
@@ -804,8 +812,21 @@ def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
 
     ``reference`` is the day relative phrases count from (a document's issue date, a chat message's
     day); without it "限期30天" or "下月底" are not read. ``upcoming`` (chat) reads a date without a
-    year as the next such date on or after ``reference``.
+    year as the next such date on or after ``reference``. A time limit followed by the work it
+    limits ("5月底前完成2008年度保障性住房选房", "计划到2010年完成100个") is read as the limit.
     """
+    reading = _read_phrase(text, plan_year, reference=reference, upcoming=upcoming)
+    if reading.understood or upcoming or not _WORK_DONE.search(text):
+        return reading
+    said = deadline_in_text(text, plan_year)
+    if said is None:
+        return reading
+    return DeadlineReading(text, deadline=said.deadline, milestones=said.milestones,
+                           note=f"时限读自“{said.text}”")
+
+
+def _read_phrase(text: str, plan_year: int, *, reference: date | None = None,
+                 upcoming: bool = False) -> DeadlineReading:
     original = text
     normalised = _normalise(text)
     if not normalised:
@@ -900,37 +921,50 @@ _LIMIT_IN_TEXT = re.compile(
     rf"|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"
 )
 # "3月中旬完成", "9月投入使用": a date said as when the work is done.
-_DONE = re.compile(r"^(?:全面|全部|基本|如期|按期|顺利)?"
-                   r"(?:完成|完工|建成|竣工|投入使用|投用|封顶|到位|办结|实现|交付|通车|开放|运营)")
+_DONE = re.compile(rf"^{_ADVERBS}(?:顺利)?{_COMPLETION_VERBS}")
+# A phrase that names the work as well as its time: "年内完成153个".
+_WORK_DONE = re.compile(_COMPLETION_VERBS)
+# "2月底召开的会议", "1月份至3月份", "3月1日起施行", "年底前已完成", "6月底完成了": no limit set.
+_NOT_A_LIMIT_AFTER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}的|[至到~-](?=\d|[一二三四五六七八九十])|起|以来|已"
+                                r"|(?:完成|建成|竣工|完工)了)")
+_NOT_A_LIMIT_BEFORE = ("截至", "截止", "去年", "上年", "前年", "今年以来")
 # "5月底前开工": when work starts, not when it is done.
-_STARTS = re.compile(r"^(?:全面|正式|陆续|全部)?(?:开工|动工|启动|开建|开始|开展)")
+_STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 
 
 def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     """The time limit a task's own sentence sets when nothing else gives it one: the last limit
-    said is the deadline, each earlier one a milestone. None when the sentence says no limit."""
+    said is the deadline, each earlier one a milestone. None when the sentence says no limit: a
+    date before the plan's year or of what was done ("去年12月底完成验收的", "截至2020年底", "在2020年
+    完成…的基础上", "于3月1日起施行") tells the past or a start, not a limit."""
     # Spaces dropped: a converter writes "於 2023 年底前".
     normalised = WHITE_SPACE.sub("", to_simplified(arabic_numerals(fold_width(strip_markup(text)))))
+    boundaries = [b.end() for b in _CLAUSE_BOUNDARY.finditer(normalised)]
     stages: list[Milestone] = []
     said: list[str] = []
     for match in _LIMIT_IN_TEXT.finditer(normalised):
-        phrase = match["phrase"]
-        after = normalised[match.end():]
+        phrase, start, end = match["phrase"], match.start("phrase"), match.end()
+        after = normalised[end:end + 16]
         said_as_limit = bool(match["by"] or match["before"] or _DONE.match(after)) or re.search(
             r"(?:底|末|年内|年中)$", phrase)
-        if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) \
-                or normalised[:match.start("phrase")].endswith(("截至", "截止")):
-            continue  # "截至2022年底，已完成…" reports, it sets no limit
+        if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \
+                or normalised.endswith(_NOT_A_LIMIT_BEFORE, 0, start):
+            continue
         if not match["before"] and not re.search(r"[年月日号底末内中季旬份]$", phrase):
             continue
-        reading = read_deadline(phrase, plan_year)
-        if reading.deadline is None:
+        reading = _read_phrase(phrase, plan_year)
+        if reading.deadline is None or reading.deadline.year < plan_year:
             continue
-        start = max((b.end() for b in _CLAUSE_BOUNDARY.finditer(normalised, 0, match.start())), default=0)
-        stop_match = _CLAUSE_BOUNDARY.search(normalised, match.end())
-        clause = normalised[start:stop_match.start() if stop_match else len(normalised)].strip()
+        clause_start = boundaries[bisect.bisect_right(boundaries, match.start()) - 1] if boundaries and \
+            boundaries[0] <= match.start() else 0
+        following = bisect.bisect_left(boundaries, end)
+        clause_end = boundaries[following] - 1 if following < len(boundaries) else len(normalised)
+        clause = normalised[clause_start:clause_end].strip()
+        if "的基础上" in clause[clause.find(phrase):]:
+            continue  # "在2020年完成32个小区改造的基础上": what was done before
         stages.append(Milestone(reading.deadline, clause))
-        said.append(match[0])
+        if match[0] not in said:
+            said.append(match[0])
     if not stages:
         return None
     last = max(stages, key=lambda stage: stage.due)

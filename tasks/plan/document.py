@@ -82,17 +82,21 @@ def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: i
 
 
 # "水真路农贸市场 存在问题：…": a place's name, then the label of what is found there.
-_NAME_THEN_LABEL = re.compile(r"^[^\s，。；,;:：]{2,20}\s+[\u4e00-\u9fff]{2,8}[:：]")
+_NAME_THEN_LABEL = re.compile(r"^(?P<name>[^\s，。；,;:：]{2,20})\s+(?P<label>[\u4e00-\u9fff]{2,8})[:：]")
+_PROBLEM_LABELS = frozenset({"存在问题", "问题", "主要问题", "发现问题", "问题描述"})
 # "通会桥社区（责任单位：通会桥社区）": a group's name and its units, heading the items below it.
-_NAME_THEN_BRACKET = re.compile(r"^[^，。；,;（(]{1,24}[:：]?[（(](?P<inside>.+)")
+_NAME_THEN_BRACKET = re.compile(r"^(?P<name>[^，。；,;（(:：]{1,24}?)\s*[:：]?[（(](?P<inside>.+)")
 
 
 def _starts_something(content: str) -> bool:
     """A numbered item, a label line (完成时限：…, 牵头领导：…), a year heading, a name with its
     units in a bracket: never the rest of the paragraph before it."""
     return bool(_STRUCTURAL_START.match(content) or LABEL_LINE.match(content) or _ANY_LABEL_START.match(content)
-                or YEAR_HEADING.match(compact(content)) or _NAME_THEN_LABEL.match(content)
-                or ((named := _NAME_THEN_BRACKET.match(content)) and LABEL_LINE.match(named["inside"])))
+                or YEAR_HEADING.match(compact(content))
+                or ((named := _NAME_THEN_LABEL.match(content))
+                    and (looks_like_unit_list(named["name"]) or named["label"] in _PROBLEM_LABELS))
+                or ((named := _NAME_THEN_BRACKET.match(content)) and LABEL_LINE.match(named["inside"])
+                    and looks_like_unit_list(named["name"])))
 
 
 def _more_names(content: str) -> bool:

@@ -54,20 +54,19 @@ def _cell(row: SourceRow, header: Header, name: str) -> str:
 
 
 _UNIT_FIELDS = ("units", "lead", "co")
-# Characters a body's name ends with somewhere: a cell with none of them names no unit at all.
-_BODY_CHARACTER = re.compile(r"[局委办院部厅府街镇乡司队所站心处科室组会团社馆行区县市盟旗]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _row_values(row: SourceRow, header: Header) -> dict[str, str]:
     """The row's cells under the header's names. A converter that drops a row's empty cells (or a
     two-level header whose second row the rows follow) shifts the later cells away from their
-    names: a units cell holding "100" or "完成" then means the units are elsewhere in the row, in
+    names: a units cell holding "100" or "55.6%" then means the units are elsewhere in the row, in
     the cell nearest to where the header put them that reads as a list of units."""
     values = {name: _cell(row, header, name) for name in header.columns}
     for name in _UNIT_FIELDS:
         value = values.get(name, "")
-        if not value or _BODY_CHARACTER.search(value):
-            continue
+        if not value or _HAN.search(value):
+            continue  # (a name without a body's ending, 妇联 or 各村, is still a name)
         taken = set(header.columns.values())
         expected = header.columns[name]
         candidates = [index for index, cell in enumerate(row.cells)
@@ -146,7 +145,7 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
         own = [cell for cell in row.cells if cell.strip()]
         if len(own) >= width:
             template = row.cells
-        elif template is not None and len(own) >= 2 and own == row.cells[:len(own)]:
+        elif template is not None and len(own) >= 2 and own == row.cells[:len(own)] and _shape(own[0]) != "figure":
             # (One cell alone is a heading across the table, "2022年任务", or text run on from above.)
             def fit(offset: int, own: list[str] = own, template: list[str] = template) -> int:
                 return sum(index + offset < len(template) and _shape(cell) == _shape(template[index + offset])
@@ -168,8 +167,9 @@ def _is_second_header_row(row: SourceRow, header: Header) -> bool:
     """The row under a two-level header ("2022年工作计划" over "投资 | 工程主要形象进度"): no 序号 or
     other figures, and at least two of its cells name a column's part."""
     filled = [compact(cell) for cell in row.cells if cell.strip()]
-    if any(len(cell) > 12 or (re.search(r"\d", cell) and not re.search(r"\d+-\d+月", cell)) for cell in filled):
-        return False
+    if any(len(cell) > 12 or (re.search(r"\d", cell) and not re.search(r"\d+-\d+月", cell))
+           or _shape(cell) in ("units", "time") or _SECTION_ROW.match(cell + "、") for cell in filled):
+        return False  # a row of the body: "一 | 扩大有效投资 | 区发改局 | 年底前完成"
     return sum(bool(_SUBHEADER_CELL.match(cell)) for cell in filled) >= 2
 
 
@@ -299,7 +299,8 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
                                             "该任务没有写责任单位，已导入但无人负责，请办公室指定"))
         row_year = task_row.year or plan_year
         reading = deadline_of(task_row.deadline_text, row_year, reference=issued)
-        if not task_row.deadline_text and owners.names and (said := deadline_in_text(task_row.text, row_year)):
+        if not task_row.deadline_text and owners.names and not find_recurrence(task_row.text) \
+                and (said := deadline_in_text(task_row.text, row_year)):
             # No 完成时限 cell, but the task's words set one ("年底前完成…").
             reading = said
             result.problems.append(_problem(row, "deadline.from_text", said.text,

@@ -110,9 +110,9 @@ class UnitList:
 # "牵头单位：A、B；责任单位：C", "主办单位:A,协办单位:B", "责任领导：张三；牵头单位：区发改局".
 _SEGMENT_LABEL = re.compile(
     r"(?:^|(?<=[;；。,，\s(（\[【]))(?!联系|报送|咨询)(?P<label>[\u4e00-\u9fff]{0,6}?"
-    r"(?:单位|部门|领导|责任人|负责人|主体|处室|科室|牵头|配合|协办|参与|(?:主体|监督|属地|管理|直接)责任))"
+    r"(?:单位|部门|辖区|领导|责任人|负责人|监理|主体|处室|科室|牵头|配合|协办|参与|(?:主体|监督|属地|管理|直接)责任))"
     r"\s*[:：]\s*")
-_OFFICIAL_LABEL = re.compile(r"领导|责任人|负责人")
+_OFFICIAL_LABEL = re.compile(r"领导|责任人|负责人|监理")
 _LEAD_WORDS = re.compile(r"牵头|主办|主责|主抓")
 _CO_WORDS = re.compile(r"配合|协办|协同|参与|协助|协作|数据提供")
 _CLAUSE_SEPARATORS = frozenset(";；。,，\n")
@@ -178,7 +178,18 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
 
 # "区发改局区统计局": two bodies printed with nothing between them, split where the second's place begins.
 _RUN_TOGETHER = re.compile(r"(?<=[局委办])(?=[区市县][\u4e00-\u9fff]{1,10}[局委办]$)")
+_PARTY_COMMITTEE = re.compile(r"^[省市县区州]委$")
+
+
+def _split_run_together(piece: str) -> list[str]:
+    parts = _RUN_TOGETHER.split(piece)
+    # "市委市直机关工委", "市委市政府督查办": a committee's name begins with its party committee.
+    return [piece] if len(parts) > 1 and _PARTY_COMMITTEE.match(parts[0].strip()) else parts
+
+
 _LEVEL_ONLY = re.compile(r"^各?[乡镇县市区]$")
+# What follows such a level: another level, or the name they share ("镇人民政府"), not "区直各部门".
+_SHARED_LEVEL_TAIL = re.compile(r"^[乡镇县市区](?:人民政府|政府|党委|党委政府)?$")
 
 
 def _join_shared_levels(pieces: list[str]) -> list[str]:
@@ -186,7 +197,7 @@ def _join_shared_levels(pieces: list[str]) -> list[str]:
     joined: list[str] = []
     for piece in pieces:
         if joined and _LEVEL_ONLY.match(joined[-1].split("、")[-1].strip()) and joined[-1].strip().startswith("各") \
-                and piece.strip()[:1] in "乡镇县市区":
+                and _SHARED_LEVEL_TAIL.match(piece.strip()):
             joined[-1] = f"{joined[-1]}、{piece}"
         else:
             joined.append(piece)
@@ -249,7 +260,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
             elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
             pieces = [part for piece in split_outside_brackets(clause, _NAME_SEPARATORS)
-                      for part in _RUN_TOGETHER.split(piece)]
+                      for part in _split_run_together(piece)]
             for piece in _join_shared_levels(pieces):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
                     for part_index, part in enumerate(_split_and(grouped)):

@@ -21,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list
+from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
 from tasks.plan.units import UNIT_ENDING
@@ -38,11 +38,6 @@ _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$)")
 _NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
-# A task starts with what is to be done; a body's name never does ("新建社区卫生服务站" is a task).
-_ACTION = re.compile(
-    r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
-    r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新\(改、扩\)建|"
-    r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
 # How the name of a column we do not know ends: 评分部门, 考核单位, 联系人, 分值.
 _NAMES_SOME_COLUMN = re.compile(
     r"^[\u4e00-\u9fff]{0,6}(?:部门|单位|时间|情况|内容|指标|目标|备注|分值|名称|领导|人|方式|依据)$")
@@ -209,7 +204,7 @@ def _kind_of(text: str) -> str:
         return "number"
     if _deadline_like(key) and not _unit_like(text):
         return "deadline"
-    if _unit_like(text) and not _ACTION.match(key):
+    if _unit_like(text) and not starts_with_action(key):
         return "units"
     if _NUMBERED.match(key):
         return "numbered"

@@ -24,6 +24,7 @@ from tasks.plan.annotations import (
     split_annotated,
     split_inline_labels,
     split_label_runs,
+    starts_with_action,
     units_in_prose,
 )
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline
@@ -48,7 +49,8 @@ _POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
 # A problem that begins with the village or community where it was found, then a comma.
-_PLACE_AT_HEAD = re.compile(r"^(?P<place>[\u4e00-\u9fff]{2,12}(?:村|社区|居委会|街道|镇|乡))[,，:：]")
+_PLACE_AT_HEAD = re.compile(
+    r"^(?P<place>[\u4e00-\u9fff]{1,6}(?:乡|镇|街道|街道办)[\u4e00-\u9fff]{1,8}(?:村|社区|居委会))[,，:：]")
 # "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
 _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
 _TASK_LABEL = re.compile(
@@ -62,13 +64,14 @@ _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一�
 # "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
 _CLOSING_DEADLINE = re.compile(
     r"(?P<phrase>[\d一二三四五六七八九十两]+\s*个?(?:工作日|自然日|日|天|周|星期|个月)(?:之)?内|"
-    r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|上旬|中旬|下旬)?\s*(?:之)?前)\s*(?:完成|全部)?整改")
+    r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|上旬|中旬|下旬)?\s*(?:之)?前)\s*"
+    r"(?:将[^，。；,;]{0,8}?)?(?:完成|全部)?整改")
 # The document's date: its signature line ("2022年8月31日") or the page's 发布日期.
 _ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
                          r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
 _ATTACHMENT_LIST = re.compile(r"^附件\s*[:：]")
 # An entry of the list of attachments after the body: "2.重点任务分解表", "2、项目清单（共15项）".
-_LISTED_ATTACHMENT = re.compile(r"^\d{1,2}\s*[.．、]\s*[^。；;]{2,58}$")
+_LISTED_ATTACHMENT = re.compile(r"^\d{1,2}\s*[.．、]\s*[^。；;]{2,58}[。；;]?$")
 _ATTACHMENT_MARK = re.compile(r"^附件\s*(?P<number>\d+)\s*[:：]?\s*(?P<title>.*)$")
 _TEAM = re.compile(r"^(?P<number>\d{1,2})\s*[.．、]\s*(?P<name>[^，,：:；;。]+?专班)[，,：:。]?\s*(?P<rest>.*)$")
 _TEAM_LEAD = re.compile(
@@ -108,6 +111,7 @@ class _Reading:
     # "…三个工作日内完成整改": a problem list's one time limit for every problem, said after them.
     closing_deadline: str = ""
     closing_line: int | None = None
+    opening_deadline: str = ""  # the limit a notice sets its problems before it lists them
 
 
 def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
@@ -248,7 +252,7 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                     _share_with_siblings(reading.points, labels, block.line)
 
     _finish_points(reading)
-    if not reading.items:
+    if not reading.items and any(_REPORT_WORDS.search(p.text) for p in paragraphs[:4]):
         _read_prose_report(paragraphs, reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,
                       problems=reading.problems, new_units=reading.units.new_units)
@@ -259,11 +263,15 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
 
 # "金河办事处：1.丰泽路…；2.郭庄…。雪松街道办事处：纱北路…。": a body, then what it is to put right.
 _BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:：，,\s]{2,20})[:：]")
+# A notice of what an inspection found or of who is to do what: only such a text is read as a report.
+_REPORT_WORDS = re.compile(r"督查|检查|暗访|曝光|通报|整改|巡查|督办|交办|任务分工|重点任务|责任分工|分工")
+# "区直各部门：现将《…》印发给你们": the bodies a notice is addressed to, not a problem's owner.
+_ADDRESSES = re.compile(r"^\s*(?:现将|现就|为|根据|按照|经|请|《)")
 # "河东区90万平方米,其中公园绿地45万平方米;": a place and the figures it is to reach.
-_PLACE_WITH_FIGURES = re.compile(r"^(?P<place>[\u4e00-\u9fff]{1,8}(?:区|县|市|旗))(?=\d)")
+_PLACE_WITH_FIGURES = re.compile(r"^(?P<place>(?![全该本城各])[\u4e00-\u9fff]{1,8}(?:区|县|市|旗))(?=\d)")
 # "市教育局要在11月底新建幼儿园9所": a sentence whose subject is the body that is to do it.
 _SUBJECT = re.compile(r"^(?P<body>[\u4e00-\u9fff]{2,24}?(?:局|委|办|公司|政府|管委会|中心|集团))"
-                      r"(?:要|将|须|需|于|\d{1,2}月)")
+                      r"(?:要(?!求)|将|须|需|\d{1,2}月)")
 _LISTED = re.compile(r"(?:^|(?<=[；;。]))\s*\d{1,2}\s*[.．、]\s*")
 
 
@@ -274,7 +282,8 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
     else was, so it never adds to a document of another shape."""
     for block in paragraphs:
         content = block.text.strip()
-        bodies = [m for m in _BODY_THEN_COLON.finditer(content) if names_bodies(m["body"])]
+        bodies = [m for m in _BODY_THEN_COLON.finditer(content) if names_bodies(m["body"])
+                  and not LABEL_LINE.match(m["body"] + "：") and not _ADDRESSES.match(content[m.end():])]
         for index, match in enumerate(bodies):
             stop = bodies[index + 1].start() if index + 1 < len(bodies) else len(content)
             listed = [p.strip() for p in _LISTED.split(content[match.end():stop]) if p.strip()]
@@ -295,6 +304,11 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
                         _start_said(block, sentence[clause.start():].strip(), subject["body"], reading)
                         break
     _finish_points(reading)
+    if reading.items:
+        first = paragraphs[0]
+        reading.problems.append(Problem(
+            "document.read_as_report", _where(first.line), first.text[:60],
+            "文档中没有编号的任务或任务表格，已按督查通报的写法逐段读出任务和责任单位，请逐条核对", first.line))
 
 
 def _start_said(block: Paragraph, text: str, units: str, reading: _Reading) -> None:
@@ -337,6 +351,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                 (closing := _CLOSING_DEADLINE.search(words)):
             # Only where the list ends: under a heading of its own (三、工作要求) it is advice, not a limit.
             reading.closing_deadline, reading.closing_line = closing["phrase"].strip(), block.line
+        elif not reading.points and (opening := _CLOSING_DEADLINE.search(words)):
+            # "…请立即进行整改，并于5月20日前将问题整改完成" before the list: every problem's limit.
+            reading.opening_deadline = opening["phrase"].strip()
         return
     if numbered is None and open_point is not None and first and not _heading_like(open_point):
         # The closing words of a point begun in an earlier paragraph.
@@ -457,13 +474,22 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
             continue
         if not point.units_text:
             _make_heading(points, index)
-            if not following.units_text and names_bodies(name := point.item.text.rstrip("：:。 ")):
+            if not following.units_text and _names_a_body(name := point.item.text.rstrip("：:。 ")):
                 # "（三）闻喜县政府" over "1、…2、…": the items are that body's to do.
                 point.heading_units, point.units_line = name, point.item.line
         elif not following.units_text:
             # A heading with units over a list whose items name none: the items are the tasks.
             _make_heading(points, index)
             point.heading_units, point.units_text = point.units_text, ""
+
+
+# A body's name begins with its place ("闻喜县政府", "区商务局", "各乡镇"); a heading that begins with
+# what is to be done ("加快建设法治政府", "深化一网通办") names work, whatever its last word.
+_PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟|县|区|旗|镇|乡|街道))")
+
+
+def _names_a_body(text: str) -> bool:
+    return len(text) <= 20 and names_bodies(text) and bool(_PLACED.match(text)) and not starts_with_action(text)
 
 
 def _make_heading(points: list[_WorkPoint], index: int) -> None:
@@ -495,12 +521,15 @@ def _finish_points(reading: _Reading) -> None:
         if carrier is not None:
             point.units_text = "；".join(t for t in (carrier.lead_heading, point.units_text) if t)
             point.units_line = point.units_line or carrier.item.line
-        if owner is not None and (point.style == owner.style or point.heading_units):
-            owner = None
+        if owner is not None and (point.style == owner.style or point.heading_units
+                                  or point.item.category != owner.item.category):
+            owner = None  # the next heading of its rank, or the next section
         if point.heading_units:
             owner = point
-        elif owner is not None and not point.units_text:
-            point.units_text, point.units_line = owner.heading_units, owner.units_line
+        elif owner is not None:
+            if not point.units_text:
+                point.units_text, point.units_line = owner.heading_units, owner.units_line
+            point.deadline_text = point.deadline_text or owner.deadline_text
         if point.heading_only:
             continue
         # Joined once: adding each paragraph to the text as it came copied the whole point every
@@ -538,6 +567,8 @@ def _finish_points(reading: _Reading) -> None:
         item.milestones = find_milestones(item.text, point.year)
         if not point.deadline_text and reading.closing_deadline and (item.line or 0) < (reading.closing_line or 0):
             point.deadline_text = reading.closing_deadline
+        elif not point.deadline_text and reading.opening_deadline:
+            point.deadline_text = reading.opening_deadline
         if point.deadline_text:
             deadline = read_deadline(point.deadline_text, point.year, reference=reading.issued)
             item.deadline_text, item.deadline, item.start = point.deadline_text, deadline.deadline, deadline.start
@@ -548,7 +579,9 @@ def _finish_points(reading: _Reading) -> None:
                                                 f"{deadline.note}；该任务暂无截止日期", point.units_line))
         elif item.units and not item.recurrence and (said := deadline_in_text(item.text, point.year)):
             # "於2023年底前消除…（環境及生態局）": no time limit of its own but the one its sentence sets.
-            item.deadline_text, item.deadline, item.milestones = said.text, said.deadline, list(said.milestones)
+            item.deadline_text, item.deadline = said.text, said.deadline
+            known = {milestone.due for milestone in item.milestones}
+            item.milestones += [milestone for milestone in said.milestones if milestone.due not in known]
             reading.problems.append(Problem(
                 "deadline.from_text", _where(item.line or 0), said.text,
                 f"完成时限“{said.text}”是从任务正文读出的，请核对", item.line))

@@ -3,7 +3,10 @@ notices written as news: what an office sees after importing them."""
 
 from pathlib import Path
 
+import pytest
+
 from tasks.plan.deadlines import deadline_in_text
+from tasks.plan.importer import DocumentError
 from tasks.plan.units import UnitDirectory, parse_units
 from tests.plan.test_family_readings import read, readings
 
@@ -140,11 +143,11 @@ def test_levels_listed_before_the_name_they_share_are_one_group() -> None:
 def test_a_label_line_after_several_items_where_each_item_has_its_own(tmp_path: Path) -> None:
     plan = read(tmp_path, "（二）具体任务、完成时限及责任单位\n1.电线迁改工程,3月中旬完成。\n责任单位:市供电公司。\n"
                           "2.基坑开挖工程,6月30日前完工;\n3.地下室工程,10月30日前完成;\n"
-                          "4.2011年底主体施工,2012年4月30日前封顶。\n责任单位:市发改委(代建办)。\n")
+                          "4.2021年底主体施工,2022年4月30日前封顶。\n责任单位:市发改委(代建办)。\n")
     assert readings(plan) == [("电线迁改工程,3月中旬完成。", ["市供电公司"], "2021-03-20"),
                               ("基坑开挖工程,6月30日前完工;", ["市发改委(代建办)"], "2021-06-30"),
                               ("地下室工程,10月30日前完成;", ["市发改委(代建办)"], "2021-10-30"),
-                              ("2011年底主体施工,2012年4月30日前封顶。", ["市发改委(代建办)"], "2012-04-30")]
+                              ("2021年底主体施工,2022年4月30日前封顶。", ["市发改委(代建办)"], "2022-04-30")]
 
 
 def test_how_a_unit_list_is_read_is_no_unit(tmp_path: Path) -> None:
@@ -185,11 +188,13 @@ def test_a_news_report_listing_problems_after_each_body(tmp_path: Path) -> None:
 
 
 def test_a_heading_that_names_a_body_over_items_that_name_none(tmp_path: Path) -> None:
-    plan = read(tmp_path, "（三）闻喜县政府\n1、清除高速公路两侧的垃圾,2006年底前完成。\n2、取缔非法小选矿企业。\n"
-                          "（四）稷山县政府\n1、淘汰落后生产工艺,2006年8月底完成。\n")
-    assert readings(plan) == [("清除高速公路两侧的垃圾,2006年底前完成。", ["闻喜县政府"], "2006-12-31"),
+    plan = read(tmp_path, "（三）闻喜县政府\n1、清除高速公路两侧的垃圾,2021年底前完成。\n2、取缔非法小选矿企业。\n"
+                          "（四）稷山县政府\n1、淘汰落后生产工艺,2021年8月底完成。\n"
+                          "（五）加快建设法治政府\n1、推进依法行政。\n")
+    assert readings(plan) == [("清除高速公路两侧的垃圾,2021年底前完成。", ["闻喜县政府"], "2021-12-31"),
                               ("取缔非法小选矿企业。", ["闻喜县政府"], ""),
-                              ("淘汰落后生产工艺,2006年8月底完成。", ["稷山县政府"], "2006-08-31")]
+                              ("淘汰落后生产工艺,2021年8月底完成。", ["稷山县政府"], "2021-08-31"),
+                              ("推进依法行政。", [], "")]  # a heading that names work, not a body
     assert "unit.from_place" not in {p.code for p in plan.problems}
 
 
@@ -230,8 +235,13 @@ def test_a_name_that_begins_with_and_is_one_name() -> None:
     assert parse_units("区发改委和区财政局", UnitDirectory()).as_written == ["区发改委", "区财政局"]
 
 
+def test_a_summary_that_is_no_notice_is_still_refused(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError):
+        read(tmp_path, "2020年工作总结\n区发改局于6月底完成了全区重大项目谋划工作。市教育局要求各学校加强管理。\n")
+
+
 def test_a_news_report_of_places_and_of_bodies_as_subjects(tmp_path: Path) -> None:
-    plan = read(tmp_path, "关于落实2021年城市绿化建设任务的通知\n和平区25万平方米,其中公园绿地12万平方米;\n"
+    plan = read(tmp_path, "关于落实2021年城市绿化建设任务和责任分工的通知\n和平区25万平方米,其中公园绿地12万平方米;\n"
                           "河东区90万平方米,其中公园绿地45万平方米;\n")
     assert [(i.text, i.units_as_written) for i in plan.items] == [
         ("和平区25万平方米,其中公园绿地12万平方米;", ["和平区"]), ("河东区90万平方米,其中公园绿地45万平方米;", ["河东区"])]
@@ -240,7 +250,8 @@ def test_a_news_report_of_places_and_of_bodies_as_subjects(tmp_path: Path) -> No
     assert readings(plan) == [("市住建局要在8月底完成燃煤散烧综合治理任务。", ["市住建局"], "2021-08-31"),
                               ("市教育局要在11月底新建幼儿园9所。", ["市教育局"], "2021-11-30"),
                               ("赛罕区政府11月底启动旗舰店项目。", ["赛罕区政府"], "")]
-    assert {p.code for p in plan.problems} == {"unit.from_prose", "unit.unknown", "deadline.from_text"}
+    assert {p.code for p in plan.problems} == {"unit.from_prose", "unit.unknown", "deadline.from_text",
+                                               "document.read_as_report"}
 
 
 def test_a_scored_table_one_cell_per_line(tmp_path: Path) -> None:
@@ -253,3 +264,51 @@ def test_a_scored_table_one_cell_per_line(tmp_path: Path) -> None:
     assert [(i.text, i.units_as_written) for i in plan.items] == [
         ("地区生产总值增长率", ["区发改局", "区统计局"]), ("全社会固定资产投资额", ["区发改委"]),
         ("工业投资", ["区经信局"])]
+
+
+def test_dates_that_set_no_limit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年工作要点\n"
+                          "1. 持续巩固2020年底脱贫成果。（区农业农村局）\n"
+                          "2. 在2020年完成32个小区改造的基础上，再改造20个。（区住建委）\n"
+                          "3. 落实在2月底召开的会议上部署的工作。（区政府办）\n"
+                          "4. 条例于2021年3月1日起施行，做好宣传。（区司法局）\n"
+                          "5. 鼠患黑点数目于2021年底前至少减半。（区卫健委）\n")
+    assert [item.deadline.isoformat() if item.deadline else "" for item in plan.items] == ["", "", "", "", "2021-12-31"]
+
+
+def test_a_bracket_that_says_how_is_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年工作要点\n1.推进生活垃圾分类（试点先行实施）。\n")
+    assert readings(plan) == [("推进生活垃圾分类（试点先行实施）。", [], "")]
+
+
+def test_headings_and_labels_that_name_work_not_bodies(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年工作要点\n一、扩大消费\n（一）区商务局\n1.举办消费节。\n二、保障民生\n1.新增就业5000人。\n"
+                          "（三）打造区域医疗中心\n1.建设胸痛中心。\n"
+                          "1.打造特色小镇，推进产业融合。\n"
+                          "1.开展消防检查，重点单位：学校、医院。（区消防救援大队负责）\n")
+    assert readings(plan) == [("举办消费节。", ["区商务局"], ""), ("新增就业5000人。", [], ""),
+                              ("建设胸痛中心。", [], ""), ("打造特色小镇，推进产业融合。", [], ""),
+                              ("开展消防检查，重点单位：学校、医院。", ["区消防救援大队"], "")]
+
+
+def test_a_line_wrapped_before_its_bracket_is_joined_back(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年工作要点\n1.加快推进城区污水管网改造\n工程（责任单位：区住建局；完成时限：2021年10月底）\n")
+    assert readings(plan) == [("加快推进城区污水管网改造工程", ["区住建局"], "2021-10-31")]
+
+
+def test_table_rows_the_repairs_leave_alone(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 工作任务 | 牵头单位 | 配合单位 | 完成时限 |\n| 一 | 扩大有效投资 | 区发改局 | | 年底前完成 |\n"
+                          "| 1 | 关爱妇女 | 妇联 | 县人社局 | 年底前 |\n| 2 | 乡村振兴 | 各村 | 县农业农村局 | 年底前 |\n")
+    assert readings(plan) == [("扩大有效投资", ["区发改局"], "2021-12-31"), ("关爱妇女", ["妇联", "县人社局"], "2021-12-31"),
+                              ("乡村振兴", ["各村", "县农业农村局"], "2021-12-31")]
+
+
+def test_names_the_unit_splitters_keep_whole() -> None:
+    assert parse_units("各镇、区直各部门", UnitDirectory()).as_written == ["各镇", "区直各部门"]
+    assert parse_units("市委市直机关工委、市委市政府督查办", UnitDirectory()).as_written == [
+        "市委市直机关工委", "市委市政府督查办"]
+
+
+def test_a_long_task_with_many_dates_says_each_limit_once() -> None:
+    said = deadline_in_text("确保6月底前完成，" * 2999 + "确保12月底前完成。", 2021)
+    assert said is not None and said.deadline.isoformat() == "2021-12-31" and said.text.count("；") == 1
