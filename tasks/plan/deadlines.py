@@ -658,7 +658,7 @@ _ONGOING_VERBS = r"(?:持续推进|持续开展|长期坚持|坚持|常态化开
 # The verbs that say a piece of work is done (as opposed to started, reported or pushed on).
 _COMPLETION_VERBS = r"(?:完成|完工|竣工|建成|投入使用|投入运营|投用|投产|通车|开业|交付|办结|封顶|到位|实现)"
 _DONE_VERBS = (rf"(?:{_COMPLETION_VERBS}|运营|验收|结束|落实|"
-               r"出台|印发|制定|上报|报送|提交|实现|达到|达标|整改|形成|召开|举办|开展|推进|部署|发布|公布|实施|"
+               r"出台|印发|制定|上报|报送|提交|达到|达标|整改|形成|召开|举办|开展|推进|部署|发布|公布|实施|"
                r"见效|覆盖|挂牌|揭牌|签约|签订|审批|批复|销号|清零|上线|试运行|运行)")
 _ADVERBS = r"(?:全面|全部|基本|如期|按时|按期|确保|力争|争取|基本)?"
 _ACTION = re.compile(rf"{_ADVERBS}(?P<verb>{_START_VERBS}|{_ONGOING_VERBS}|{_DONE_VERBS})")
