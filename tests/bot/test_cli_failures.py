@@ -240,9 +240,16 @@ def test_stopped_with_ctrl_c(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "taskbot never read its stdin"
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        # stdin stays open until it exits: closing it now (as communicate() does) can let a busy
+        # machine's read see the end of input before the signal, and the command finish normally.
+        process.wait(timeout=60)
+        assert process.stdout is not None and process.stderr is not None
+        out, err = process.stdout.read(), process.stderr.read()
     finally:
         process.kill()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
     done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert_one_chinese_sentence(done, "Ctrl-C")
     assert done.returncode == 130
