@@ -208,7 +208,7 @@ def split_label_runs(text: str) -> list[tuple[str, str | None]]:
 # After a sentence's end any label; after a comma only a label that can mean nothing else ("，重点单位：
 # 学校、医院" lists places, not who answers for them).
 _INLINE_LABELS = re.compile(rf"(?:^|(?<=[。；;\s]))(?={_UNIT_LABEL}\s*[:：]|{_OFFICIAL_LABEL}\s*[:：])|"
-                            r"(?<=[，,])(?=(?:牵头|责任|主责|配合|协办)(?:单位|部门)\s*[:：])")
+                            r"(?<=[，,])(?=(?:牵头|责任|主责|配合|协办)(?:单位|部门|辖区)\s*[:：])")
 _SENTENCE_END = re.compile(r"[。！？!?]")
 
 

@@ -312,3 +312,10 @@ def test_names_the_unit_splitters_keep_whole() -> None:
 def test_a_long_task_with_many_dates_says_each_limit_once() -> None:
     said = deadline_in_text("确保6月底前完成，" * 2999 + "确保12月底前完成。", 2021)
     assert said is not None and said.deadline.isoformat() == "2021-12-31" and said.text.count("；") == 1
+
+
+def test_a_jurisdiction_label_after_a_comma(tmp_path: Path) -> None:
+    plan = read(tmp_path, "二、管理较差路段\n1.育新路沿线生活垃圾多,责任辖区:川汇区。\n"
+                          "2.交通大道人行道树根堆积,责任辖区:川汇区,环卫监理:孙海叶、王晓霞。\n")
+    assert readings(plan) == [("育新路沿线生活垃圾多,", ["川汇区"], ""), ("交通大道人行道树根堆积,", ["川汇区"], "")]
+    assert plan.items[1].officials == ["孙海叶", "王晓霞"]
