@@ -681,8 +681,11 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
     """One clause: a time expression, optionally with a subject before it and an action after it."""
     clause = clause.strip()
     text = re.sub(r"(?:时|止|为止)$", "", clause)
-    from_then = re.fullmatch(r"(?:自|从)?(?P<when>[^至到]+?)(?:起|开始)(?:实施|执行|施行)?", text)
-    if from_then and (period := _read_time(from_then["when"], ctx)):
+    # "从3月起", "3月中旬起", "3月开始实施": in force from the first day. A bare "3月上旬开始" names
+    # a start like "3月上旬开工" does, which is due by the end of that time.
+    from_then = re.fullmatch(r"(?P<from>自|从)?(?P<when>[^至到]+?)(?P<word>起|开始)(?P<rule>实施|执行|施行)?", text)
+    if (from_then and (from_then["from"] or from_then["word"] == "起" or from_then["rule"])
+            and (period := _read_time(from_then["when"], ctx))):
         return _Stage(clause, period, "from")
     if (period := _read_time(text, ctx)) is not None:
         return _Stage(clause, period, "due")

@@ -223,8 +223,10 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
                 owners or deadline_text or values.get("number"))):
             area, topic = _SECTION_ROW.sub("", heading), ""  # "一、主要预期目标" across the table
             continue
+        # A figure of its own (分值, 金额) is never the wrapped end of the row above.
+        own_figure = any(values.get(name) for name in ("score", "money"))
         if text and not values.get("topic") and not owners and not deadline_text and collected \
-                and not values.get("area") and not row.merged_above:
+                and not values.get("area") and not row.merged_above and not own_figure:
             # The row continues the previous one across a page break.
             collected[-1].more_text.append(text)
             continue
@@ -253,8 +255,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
-        if not owners and collected and not task_row.number and "number" in header.columns:
-            # A second row under one 序号 whose 责任单位 cell is merged with the row above.
+        if not owners and collected and not task_row.number and (own_figure or "number" in header.columns):
+            # A second row under one 序号, or a row with a figure of its own but no 责任单位: that cell
+            # is merged with the row above.
             above = collected[-1]
             task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
                                                                          above.co_text)

@@ -36,8 +36,9 @@ LINES, BARS, SPACES = "lines", "bars", "spaces"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
-_MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$)")
-_NUMBER = re.compile(r"^\d{1,3}(?:[.．、]|-\d{1,3})?$")
+# A figure with or without its measure: 9.8%, 3幢, 6%以上, 18.4, 1500 (a 序号 is shorter and has no decimals).
+_MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$|$)")
+_NUMBER = re.compile(r"^(?:\d{1,3}(?:[.．、]|-\d{1,3})?|[一二三四五六七八九十]{1,3}[、.．]?)$")
 # How the name of a column we do not know ends: 评分部门, 考核单位, 联系人, 分值.
 _NAMES_SOME_COLUMN = re.compile(
     r"^[\u4e00-\u9fff]{0,6}(?:部门|单位|时间|情况|内容|指标|目标|备注|分值|名称|领导|人|方式|依据)$")
@@ -48,6 +49,7 @@ _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 _IMPOSSIBLE = -100.0
 # A new row that does not start at its number: allowed, but only when the cells ask for it.
 _RESTART = -3.0
+_SKIPPED_NUMBER = -3.0
 # A second line in the same cell: cheap for a list of units, dearer for a task's text, which more
 # often is the next cell (an area name above the task) than a wrapped line.
 _CONTINUATION = {False: 0.5, True: 2.0}
@@ -101,6 +103,13 @@ def _detect(cells: tuple[str, ...]) -> Header | None:
     return detect_header(list(cells))
 
 
+def _is_body_cell(text: str) -> bool:
+    """A short cell that cannot name a column: a section's numeral ("一"), a body's name ("区住建局")."""
+    key = compact(text)
+    return bool(re.fullmatch(r"[一二三四五六七八九十]+", key)) or (
+        looks_like_unit_list(text) and not names_a_column(key) and not _NAMES_SOME_COLUMN.search(key))
+
+
 def _may_start_header(raw: str) -> bool:
     """A line a header can start on: a column name of its own, or a spaced line whose last word is one."""
     text = _cell_text(raw)
@@ -130,7 +139,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
             index += 1
             continue
         text = _cell_text(raw)
-        if not _is_header_cell(text):
+        if not _is_header_cell(text) or _is_body_cell(text):
             break
         separated = separated or raw.endswith("|")
         cells.append(text)
@@ -244,6 +253,10 @@ _AS_TASK_FIELD = {"name": "text", "implementer": "lead", "period": "deadline", "
                   "end": "deadline", "content": "progress", "benefit": "progress", "use": "progress",
                   "nature": "area", "manager": "officials", "total": "money", "funds": "money"}
 _UNIT_FIELDS = frozenset({"units", "lead", "co"})
+_MEASURE_COLUMNS = frozenset({"单位", "计量单位", "计量"})
+# A target's measure: 万元/人, 亿斤, %, "-" for none.
+_MEASURE_WORD = re.compile(r"^(?:[%％‰-]|[万亿千百]?(?:平方|立方)?(?:公里|千米|米|亩|斤|吨|头|只|个|户|家|所|座"
+                           r"|元|次|项|件|套|台|辆|床|张|册|人|千瓦|度|倍|分|天)(?:/[\u4e00-\u9fff]{1,2})?)$")
 _TEXT_FIELDS = frozenset({"text"})
 _LOOSE_FIELDS = frozenset({"progress", "target", "note"})
 _AREA_FIELDS = frozenset({"area", "topic"})
@@ -254,6 +267,12 @@ def _score(kind: str, length: int, field: str | None) -> float:
     """How well a cell of this kind fits a column of this field (None: a column we do not read)."""
     if kind == "empty":
         return 0.0
+    if field == "measure":
+        return 3.0 if kind == "measure_word" else -2.0
+    if field == "other_units":
+        return {"units": 4.0, "measure_word": -2.0}.get(kind, -3.0)
+    if kind == "measure_word":
+        kind = "measure"
     if field in ("money", "score"):  # 300, 1360, 2.5亿元; an assessment's 3 points
         return 2.0 if kind in ("number", "measure") or (kind == "text" and length <= 8) else -2.0
     if field == "number":
@@ -290,7 +309,7 @@ _MULTI_LINE = _UNIT_FIELDS | _TEXT_FIELDS | _LOOSE_FIELDS | {None}
 def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None) -> list[tuple[int, bool]]:
     """For each cell its column, and whether it starts a new row: the best-scoring fit."""
     width = len(fields)
-    kinds = [_kind_of(c.text) for c in cells]
+    kinds = _kinds(cells, number_column, "measure" in fields)
     lengths = [min(len(compact(c.text)), 61) for c in cells]  # what a score needs of a cell's words
     minus_infinity = float("-inf")
     # best[i][c]: the best score of cells[:i+1] with cell i in column c; back-pointers beside it.
@@ -303,11 +322,18 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
         previous_row = best[i - 1]
         # The best previous column before each column (moving right), and after it (starting a row):
         # running maxima, so that each cell costs the table's width, not its square.
+        # A row begun left of its 序号 (a merged area cell) that passes it by is unlikely: moving from
+        # those columns to one right of the 序号 costs more.
         before_max: list[tuple[float, int]] = []
-        running = (minus_infinity, -1)
+        left_of_number = running = (minus_infinity, -1)
         for column in range(width):
-            before_max.append(running)
-            if previous_row[column] > running[0]:
+            skipping = number_column is not None and column > number_column
+            before_max.append(max(running, (left_of_number[0] + _SKIPPED_NUMBER, left_of_number[1]) if skipping
+                                  else left_of_number))
+            if number_column is not None and column < number_column:
+                if previous_row[column] > left_of_number[0]:
+                    left_of_number = (previous_row[column], column)
+            elif previous_row[column] > running[0]:
                 running = (previous_row[column], column)
         after_max: list[tuple[float, int]] = [(minus_infinity, -1)] * width
         running = (minus_infinity, -1)
@@ -342,6 +368,28 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
     return path
 
 
+def _kinds(cells: list[_Cell], number_column: int | None, has_measures: bool) -> list[str]:
+    """Each cell's kind. Under a 序号 column a bare number is a row's number only where it goes on
+    from the one before ("0" between 5 and 6 is a target's value); beside a 单位 column a short word
+    may be a measure."""
+    kinds = [_kind_of(c.text) for c in cells]
+    if has_measures:
+        kinds = ["measure_word" if kind in ("text", "measure", "person") and _MEASURE_WORD.match(compact(c.text))
+                 else kind for kind, c in zip(kinds, cells, strict=True)]
+    if number_column is None:
+        return kinds
+    numbers = [(i, int(m[1])) for i, c in enumerate(cells)
+               if kinds[i] == "number" and (m := re.match(r"^(\d{1,3})[.．、]?$", compact(c.text)))]
+    last = 0
+    for position, (i, value) in enumerate(numbers):
+        following = numbers[position + 1][1] if position + 1 < len(numbers) else None
+        if value == last + 1 or (value == 1 and following in (None, 2)):
+            last = value
+        else:
+            kinds[i] = "measure"
+    return kinds
+
+
 def _restart_cost(column: int, number_column: int | None, field: str | None, kind: str) -> float:
     """A row that starts at its 序号, or at a numbered task, costs nothing; at a merged area cell
     before them, little."""
@@ -352,6 +400,17 @@ def _restart_cost(column: int, number_column: int | None, field: str | None, kin
     if number_column is None and column == 0:
         return -2.0
     return _RESTART
+
+
+def _unread_column(name: str) -> str | None:
+    """How a column we do not read is scored, from its name: "单位" beside a target is the target's
+    measure (%, 万亩); "评分部门", "考核单位" hold bodies that are not the task's own."""
+    key = compact(name)
+    if key in _MEASURE_COLUMNS:
+        return "measure"
+    if re.search(r"(?:部门|单位)$", key):
+        return "other_units"
+    return None
 
 
 def _join(field: str | None, parts: list[str]) -> str:
@@ -382,8 +441,8 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             continue
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
         # A second target or progress column ("target:2") is scored as the first is.
-        fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column, "").split(":")[0]) else None
-                  for column in range(len(header_cells))]
+        fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column, "").split(":")[0])
+                  else _unread_column(header_cells[column]) for column in range(len(header_cells))]
         rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
             cells, fields, header.columns.get("number"))
         tables.append(FlatTable(index, end, [(index, header_cells), *rows], before))

@@ -246,6 +246,14 @@ def test_a_start_milestone_is_not_a_completion() -> None:
     assert (reading.start, reading.deadline) == (D(2022, 3, 1), None)
 
 
+def test_work_that_begins_in_a_time_is_due_to_begin_by_its_end_but_from_then_is_its_first_day() -> None:
+    reading = read_deadline("3月上旬开始，6月30日前完工", YEAR)
+    assert (reading.start, reading.deadline) == (D(2021, 3, 10), D(2021, 6, 30))
+    assert read_deadline("从3月上旬开始", YEAR).start == D(2021, 3, 1)
+    assert read_deadline("3月中旬起", YEAR).start == D(2021, 3, 11)
+    assert read_deadline("7月开始实施", YEAR).start == D(2021, 7, 1)
+
+
 def test_compound_every_dated_stage_a_milestone_the_last_the_deadline_the_rest_ongoing() -> None:
     reading = read_deadline("1月底前完成方案制定；其它事项12月底前完成并长期坚持", YEAR)
     assert reading.understood

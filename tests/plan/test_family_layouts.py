@@ -266,6 +266,48 @@ def test_a_scored_table_one_cell_per_line(tmp_path: Path) -> None:
         ("工业投资", ["区经信局"])]
 
 
+def test_a_scored_row_without_its_unit_cell_shares_the_unit_above(tmp_path: Path) -> None:
+    # The 监考单位 cell is merged over two indicators, so the second row has none; its 分值 and its
+    # figure (a decimal, or four digits, never a row's 序号) are its own.
+    cells = ["某区2021年度目标任务分解表", "项 目", "分值", "目标任务", "监考单位",
+             "全社会固定资产投资额", "3", "186", "区发改委",
+             "完成重点项目年度投资计划", "2", "18.4",
+             "外商投资实际到位资金", "1", "1500", "区商务局",
+             "外贸进出口额", "1"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("全社会固定资产投资额", ["区发改委"]), ("完成重点项目年度投资计划", ["区发改委"]),
+        ("外商投资实际到位资金", ["区商务局"]), ("外贸进出口额", ["区商务局"])]
+
+
+def test_an_assessment_table_with_measures_and_the_bodies_that_score_it(tmp_path: Path) -> None:
+    # 单位 is the target's measure, 评分部门 the body that scores the indicator (not the one that does
+    # the work); a target of 0 or 1 between two 序号 is a figure, not a row's number.
+    cells = ["某县2021年乡村振兴任务清单", "考核项目", "序号", "考核指标", "考核内容", "单位", "年度目标", "责任部门",
+             "评分部门",
+             "农业高质高效", "1", "确保粮食和重要农产品有效供给", "农林牧渔业增加值增幅", "%", "≥2%",
+             "县海洋与渔业局", "县农业农村局", "市海洋渔业局",
+             "2", "粮食安全责任制", "-", "良好以上", "县经济和信息化局", "市商务局",
+             "3", "油菜面积", "万亩", "0", "县农业农村局", "市农业农村局",
+             "4", "家禽出栏", "万只", "1", "县农业农村局", "市农业农村局",
+             "5", "水产品产量", "万吨", "42", "县农业农村局", "市海洋渔业局"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("确保粮食和重要农产品有效供给农林牧渔业增加值增幅", ["县海洋与渔业局", "县农业农村局"]),
+        ("粮食安全责任制", ["县经济和信息化局"]), ("油菜面积", ["县农业农村局"]), ("家禽出栏", ["县农业农村局"]),
+        ("水产品产量", ["县农业农村局"])]
+
+
+def test_a_header_ends_where_the_body_begins(tmp_path: Path) -> None:
+    # The first body cells (a section's numeral, a body's name) come right after the header's names.
+    cells = ["某区2024年民生实事项目进度表", "序号", "牵头单位", "项目名称", "业主单位", "本月进展情况",
+             "一", "区住建局", "老旧小区改造项目", "区城投公司", "已完工",
+             "二", "区城管局", "井盖整治项目", "区水务公司", "已完工"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written, i.project.implementing_unit) for i in plan.items] == [
+        ("老旧小区改造项目", ["区住建局"], "区城投公司"), ("井盖整治项目", ["区城管局"], "区水务公司")]
+
+
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年工作要点\n"
                           "1. 持续巩固2020年底脱贫成果。（区农业农村局）\n"
