@@ -43,6 +43,16 @@ def strip_markup(line: str) -> str:
     return _BOLD_MARKS.sub("", line)
 
 
+# Some mirrored pages print a character's reading after it: "責(zé)任單位", "縣發(fā)改委". A reading is
+# lower-case pinyin with a tone mark, in brackets, right after a Chinese character.
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+_PINYIN_GLOSS = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-zü]*[{_TONED}])[a-zü{_TONED}]{{1,7}}[)）]")
+
+
+def without_pinyin_glosses(text: str) -> str:
+    return _PINYIN_GLOSS.sub("", text) if "(" in text or "（" in text else text
+
+
 def fold_width(text: str) -> str:
     """Full-width digits, letters and punctuation to their ASCII forms (NFKC)."""
     return unicodedata.normalize("NFKC", text)

@@ -72,13 +72,16 @@ def looks_like_unit_list(text: str, ending: re.Pattern[str] = UNIT_ENDING) -> bo
     """Every piece ends like a body's name: 局, 委, 政府, 街道, 各部门 … (a ▲ before one marks the lead)."""
     pieces = [p.strip().lstrip(LEAD_MARKS) for p in split_outside_brackets(fold_width(text), _PIECE_SEPARATORS)]
     pieces = [p for p in pieces if p]
+    if len(pieces) > 1:
+        # A list may close like a sentence ("…，魏武国控集团。"); one name that does is a sentence.
+        pieces[-1] = pieces[-1].rstrip("。.")
     return bool(pieces) and all(len(p) <= 30 and ending.search(p.rstrip("等")) for p in pieces)
 
 
 # A task starts with what is to be done; a body's name never does ("新建社区卫生服务站" is a task).
 _ACTION = re.compile(
     r"^(?:新建|新增|新改扩建|建成|建设|改造|改建|扩建|推进|推动|完成|开展|实施|启动|加快|提升|加强|深化|落实|组织|打造|创建|"
-    r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新\(改、扩\)建|"
+    r"培育|实现|确保|开工|修建|整治|提高|优化|健全|完善|建立|制定|做好|持续|全面|大力|积极|着力|力争|新[(（][改扩、]+[)）]建|"
     r"支持|引导|鼓励|促进|保障|规范|强化|巩固|拓展|扩大|增加|减少|降低|控制|实行|探索|争取|筹建|迁建|续建|整合)")
 
 

@@ -26,6 +26,8 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
     "units": ("责任部门", "责任单位", "责任主体", "承办单位", "负责单位", "责任处室", "责任清单", "主体责任单位",
               "实施单位", "责任科室", "责任股室", "责任处(科)室", "责任单位及责任人", "责任单位和责任人",
               "责任单位(责任人)", "责任单位及责任领导", "监考单位", "负责部门"),
+    # What a named item is to achieve ("事项名称 | 项目内容"): read after its name.
+    "detail": ("项目内容", "主要内容", "建设内容", "实施内容", "具体内容"),
     "lead": ("牵头单位", "牵头部门", "主责单位", "主责部门", "牵头", "牵头责任单位", "主办单位"),
     "co": ("配合单位", "配合部门", "协办单位", "参与单位", "协同单位", "配合", "协同部门", "数据提供单位"),
     "deadline": ("完成时限", "时间节点", "完成时间", "时限", "时间要求", "完成期限", "进度安排",
@@ -36,7 +38,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
                   "分管市领导", "分管县领导", "区政府分管领导", "市政府分管领导", "县政府分管领导", "牵头市领导",
                   "牵头区领导", "牵头县领导"),
     "progress": ("目前完成情况", "完成情况", "进展情况", "是否达到序时进度", "进度评价", "当前进度", "工作进展",
-                 "推进情况", "上半年推进情况", "进度情况"),
+                 "推进情况", "上半年推进情况", "进度情况", "落实情况", "进展", "完成进度"),
     "target": ("工作指标", "标准", "目标值", "指标", "工作标准", "年度目标", "预期指标"),
     "note": ("备注",),
     "score": ("分值", "权重", "分数", "考核分值", "赋分"),  # an assessment's points: kept apart, never read
@@ -47,7 +49,7 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
 TASK_FIELD_LABELS: dict[str, str] = {
     "number": "序号", "area": "工作领域", "topic": "任务类别", "text": "任务内容", "units": "责任单位",
     "lead": "牵头单位", "co": "配合单位", "deadline": "完成时限", "officials": "责任领导", "progress": "进展情况",
-    "target": "工作指标", "note": "备注", "score": "分值",
+    "target": "工作指标", "note": "备注", "score": "分值", "detail": "项目内容",
 }
 
 PROJECT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -171,6 +173,8 @@ def detect_header(cells: list[str]) -> Header | None:
         mapping = _map_columns(cells, columns)
         if kind == "task":
             _second_text_column(cells, columns, mapping)
+            if "text" not in mapping and "detail" in mapping:
+                mapping["text"] = mapping.pop("detail")  # "项目 | 主要内容 | 责任单位": the content is the task
             if "text" not in mapping and "area" in mapping:
                 mapping["text"] = mapping.pop("area")  # "序号 | 重点工作 | 责任单位": the only task column
             elif {"score", "area", "text"} <= mapping.keys() and "目标" in header_key(cells[mapping["text"]]) \

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
 from tasks.plan.vertical_tables import find_flat_tables
-from tasks.text import YEAR_HEADING, compact, strip_markup
+from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
 
 
 @dataclass
@@ -127,6 +127,7 @@ def read_blocks(text: str) -> list[Block]:
     # of unfinished lines took 5 s).
     pieces: list[str] = []
     # Trailing tabs are kept: they are the empty cells at the end of a table row.
+    # A mirrored page's pinyin glosses ("責(zé)任") are dropped.
     # "1﹑" with the small form of 、 numbers an item as "1、" does. A page's HTML pasted whole
     # ("<p>一、…</p> <p>1.…</p>" on one line) has a paragraph in each of its block elements, each
     # said to be on the line it came from.
@@ -134,7 +135,7 @@ def read_blocks(text: str) -> list[Block]:
     numbers: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         for part in _BLOCK_TAGS.split(raw) if "<" in raw and "|" not in raw and "\t" not in raw else (raw,):
-            lines.append(part.replace("\u3000", " ").replace("\ufe51", "、").rstrip(" \r\n"))
+            lines.append(without_pinyin_glosses(part.replace("\u3000", " ").replace("\ufe51", "、").rstrip(" \r\n")))
             numbers.append(number)
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
     flat_tables = {table.first_line: table for table in find_flat_tables(lines, [c is not None for c in cell_rows])}

@@ -145,17 +145,47 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
         own = [cell for cell in row.cells if cell.strip()]
         if len(own) >= width:
             template = row.cells
-        elif template is not None and len(own) >= 2 and own == row.cells[:len(own)] and _shape(own[0]) != "figure":
+        elif template is not None and len(own) >= 2 and own == row.cells[:len(own)]:
             # (One cell alone is a heading across the table, "2022年任务", or text run on from above.)
-            def fit(offset: int, own: list[str] = own, template: list[str] = template) -> int:
-                return sum(index + offset < len(template) and _shape(cell) == _shape(template[index + offset])
-                           for index, cell in enumerate(own))
-            best = max(range(width - len(own) + 1), key=lambda offset: (fit(offset), -offset))
-            if best and fit(best) > fit(0):
-                row = SourceRow(row.where, [""] * best + own + [""] * (width - best - len(own)), row.line,
-                                merged_above=True)
+            columns = _placement([_shape(cell) for cell in own], [_shape(cell) for cell in template[:width]])
+            if columns is not None:
+                cells = [""] * width
+                for cell, column in zip(own, columns, strict=True):
+                    cells[column] = cell
+                row = SourceRow(row.where, cells, row.line, merged_above=True)
         restored.append(row)
     return restored
+
+
+def _placement(own: list[str], template: list[str]) -> list[int] | None:
+    """The columns, in order, where cells of these shapes agree best with the full row's: the most
+    agreements, then the fewest runs of dropped cells (cells are dropped together, as one merged
+    block), then the dropped ones first (merged leading cells are the most common loss). None when
+    they agree no better where they stand."""
+    count, width = len(own), len(template)
+    worst = (-1, 0)
+    # best[i][j][placed]: (agreements, -runs) of own[i:] placed within template[j:], where placed says
+    # whether column j-1 holds a cell (so that skipping column j begins a run).
+    best = [[[(0, 0) if i == count else worst for _ in range(2)] for _ in range(width + 1)] for i in range(count + 1)]
+    for i in range(count - 1, -1, -1):
+        for j in range(width - 1, -1, -1):
+            for placed in (0, 1):
+                here = best[i + 1][j + 1][1]
+                here = (here[0] + (own[i] == template[j]), here[1]) if here != worst else worst
+                skip = best[i][j + 1][0]
+                skip = (skip[0], skip[1] - placed) if skip != worst else worst
+                best[i][j][placed] = max(here, skip)
+    where_they_stand = sum(shape == template[i] for i, shape in enumerate(own))
+    if best[0][0][1][0] <= where_they_stand:
+        return None
+    columns: list[int] = []
+    j, placed = 0, 1
+    for i in range(count):
+        while (skip := best[i][j + 1][0]) != worst and (skip[0], skip[1] - placed) == best[i][j][placed]:
+            j, placed = j + 1, 0
+        columns.append(j)
+        j, placed = j + 1, 1
+    return columns
 
 
 # The words a two-level header's second row splits its columns into: 投资 | 形象进度 | 完成投资 | %.
@@ -207,6 +237,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if any(_SUBTOTAL.match(v) for v in values.values() if v):
             continue
         text = values.get("text", "")
+        if detail := values.get("detail", ""):
+            text = f"{text}{'' if not text or text[-1] in '。；;：:' else '：'}{detail}"
         owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")
         deadline_text = values.get("deadline", "")
         filled = [c.strip() for c in row.cells if c.strip()]
@@ -255,9 +287,10 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
-        if not owners and collected and not task_row.number and (own_figure or "number" in header.columns):
-            # A second row under one 序号, or a row with a figure of its own but no 责任单位: that cell
-            # is merged with the row above.
+        if not owners and collected and (row.merged_above or (
+                not task_row.number and (own_figure or "number" in header.columns))):
+            # A second row under one 序号, a row with a figure of its own but no 责任单位, or one whose
+            # dropped cells were put back: that cell is merged with the row above.
             above = collected[-1]
             task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
                                                                          above.co_text)
@@ -291,11 +324,13 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
         row = task_row.row
         ref = unique_ref("list:" + "/".join(p for p in (task_row.area, task_row.topic) if p)
                           if (task_row.area or task_row.topic) else f"list:{task_row.text[:40]}", used_refs)
-        if task_row.units_text:
+        if task_row.units_text and not (task_row.lead_text or task_row.co_text):
             owners = units.read(task_row.units_text, row.where, row.line, result.problems)
         elif task_row.lead_text or task_row.co_text:
-            owners = units.read_lead_and_co(task_row.lead_text, task_row.co_text, row.where, row.line,
-                                            result.problems)
+            # 责任单位 beside a 配合单位 column leads; beside a 牵头单位 column it works with it.
+            lead_text = task_row.lead_text or task_row.units_text
+            co_text = "、".join(filter(None, [task_row.units_text if task_row.lead_text else "", task_row.co_text]))
+            owners = units.read_lead_and_co(lead_text, co_text, row.where, row.line, result.problems)
         else:
             owners = units.empty()
             result.problems.append(_problem(row, "task.no_units", task_row.text[:80],

@@ -43,6 +43,8 @@ _NUMBER = re.compile(r"^(?:\d{1,3}(?:[.．、]|-\d{1,3})?|[一二三四五六七
 _NAMES_SOME_COLUMN = re.compile(
     r"^[\u4e00-\u9fff]{0,6}(?:部门|单位|时间|情况|内容|指标|目标|备注|分值|名称|领导|人|方式|依据)$")
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{1,2}\s?[\u4e00-\u9fff]{1,2}$")
+# What a table writes in a cell that has nothing to say.
+_NOTHING_WRITTEN = frozenset({"", "/", "／", "—", "——", "无", "空"})
 _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 
 # What each kind of column accepts, as scores for a cell: higher is a better fit.
@@ -206,9 +208,9 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
 
 @functools.lru_cache(maxsize=65536)  # a table repeats its cells: 12月底前, 是, 已完成, unit names
 def _kind_of(text: str) -> str:
-    if not text:
-        return "empty"
     key = compact(text)
+    if key in _NOTHING_WRITTEN:
+        return "empty"
     if _NUMBER.match(key):
         return "number"
     if _deadline_like(key) and not _unit_like(text):
@@ -257,7 +259,7 @@ _MEASURE_COLUMNS = frozenset({"单位", "计量单位", "计量"})
 # A target's measure: 万元/人, 亿斤, %, "-" for none.
 _MEASURE_WORD = re.compile(r"^(?:[%％‰-]|[万亿千百]?(?:平方|立方)?(?:公里|千米|米|亩|斤|吨|头|只|个|户|家|所|座"
                            r"|元|次|项|件|套|台|辆|床|张|册|人|千瓦|度|倍|分|天)(?:/[\u4e00-\u9fff]{1,2})?)$")
-_TEXT_FIELDS = frozenset({"text"})
+_TEXT_FIELDS = frozenset({"text", "detail"})
 _LOOSE_FIELDS = frozenset({"progress", "target", "note"})
 _AREA_FIELDS = frozenset({"area", "topic"})
 
@@ -296,9 +298,10 @@ def _score(kind: str, length: int, field: str | None) -> float:
         if kind == "text" and length <= 15:
             return 2.5
         return -2.0
-    # Progress, targets, notes and unknown columns take whatever is written there, but weakly.
+    # Progress, targets, notes and unknown columns take whatever is written there, but weakly; a
+    # progress column's report runs long.
     if kind == "text":
-        return 1.0 if length <= 15 else 0.5
+        return 1.0 if length <= 15 else 2.0 if field == "progress" else 0.5
     return {"deadline": 0.0, "units": -1.0, "person": -1.0, "measure": 1.5}[kind]
 
 
@@ -413,10 +416,21 @@ def _unread_column(name: str) -> str | None:
     return None
 
 
+def _rejoin_wrapped_names(parts: list[str]) -> list[str]:
+    """A narrow column wraps a long name: "市生态" over "环境局" is 市生态环境局."""
+    names: list[str] = []
+    for part in parts:
+        if names and not _unit_like(names[-1]) and _unit_like(names[-1] + part):
+            names[-1] += part
+        else:
+            names.append(part)
+    return names
+
+
 def _join(field: str | None, parts: list[str]) -> str:
     parts = [p for p in parts if p]
-    if field in _UNIT_FIELDS:
-        return "、".join(parts)
+    if field in _UNIT_FIELDS | {"other_units"}:
+        return "、".join(_rejoin_wrapped_names(parts))
     return "".join(parts) if field in _TEXT_FIELDS | _AREA_FIELDS else " ".join(parts)
 
 
@@ -471,7 +485,8 @@ def _rows(cells: list[_Cell], fields: list[str | None], number_column: int | Non
     # An empty cell says nothing about where it belongs: converters pad rows with them. A bare number
     # in a table whose header has no 序号 is that missing column's.
     takes_figures = number_column is not None or bool({"money", "score"} & set(fields))
-    cells = [c for c in cells if c.text and (takes_figures or not _NUMBER.match(compact(c.text)))]
+    cells = [c for c in cells if compact(c.text) not in _NOTHING_WRITTEN
+             and (takes_figures or not _NUMBER.match(compact(c.text)))]
     if not cells:
         return []
     path = _fit(cells, fields, number_column)

@@ -308,6 +308,61 @@ def test_a_header_ends_where_the_body_begins(tmp_path: Path) -> None:
         ("老旧小区改造项目", ["区住建局"], "区城投公司"), ("井盖整治项目", ["区城管局"], "区水务公司")]
 
 
+def test_a_responsible_column_beside_a_column_of_those_who_help(tmp_path: Path) -> None:
+    # 主要责任单位 leads and 协同配合单位 works with it: both columns are the task's units, and a list
+    # may close like a sentence.
+    plan = read(tmp_path, "序号 重点工作任务 主要责任单位 协同配合单位\n"
+                          "1 地区生产总值增长6.5%左右。 区发改委 区政府各部门,各乡镇人民政府、街道办事处,区城投集团。\n"
+                          "2 一般公共预算收入增长5%左右。 区财政局 区税务局\n")
+    assert [(i.text, i.units_as_written, i.roles) for i in plan.items] == [
+        ("地区生产总值增长6.5%左右。", ["区发改委", "区政府各部门", "各乡镇人民政府", "街道办事处", "区城投集团"],
+         {"区发改委": "lead", "区政府各部门": "co", "各乡镇人民政府": "co", "街道办事处": "co", "区城投集团": "co"}),
+        ("一般公共预算收入增长5%左右。", ["区财政局", "区税务局"], {"区财政局": "lead", "区税务局": "co"})]
+
+
+def test_a_named_item_and_what_it_is_to_achieve(tmp_path: Path) -> None:
+    # 事项名称 then 项目内容, one cell per line; the 事项分类 cell is merged over rows, "/" says no
+    # helper, and a narrow column wraps a unit's name.
+    cells = ["某区2024年民生实事任务分解方案", "序号", "事项分类", "事项名称", "项目内容", "牵头单位", "协同单位",
+             "1", "打造区域教育高地", "中小学校阳光厨房建设", "对28所中小学校食堂安装数字化验收平台。", "区教体局", "/",
+             "2", "献血屋建设", "建设献血屋1个。", "区卫健局", "区生态", "环境局", "区红十字会",
+             "3", "“医”心为民工程", "新(改)建村卫生室", "新(改)建村卫生室80家。", "区卫健局", "各乡镇(街道)"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("中小学校阳光厨房建设：对28所中小学校食堂安装数字化验收平台。", ["区教体局"]),
+        ("献血屋建设：建设献血屋1个。", ["区卫健局", "区生态环境局", "区红十字会"]),
+        ("新(改)建村卫生室：新(改)建村卫生室80家。", ["区卫健局", "各乡镇(街道)"])]
+
+
+def test_a_progress_column_one_cell_per_line_is_not_the_task(tmp_path: Path) -> None:
+    cells = ["某市2024年重点工作上半年落实情况", "序号", "重点工作", "牵头责任单位", "上半年落实情况",
+             "1", "力争实施技改项目400个。", "市工信局", "1-6月,全市305家规模工业企业共开展335个技改项目,完成投资48.4亿元。",
+             "2", "推进水土流失综合治理,新增治理面积91平方公里。", "市水利局", "截至6月底,已完成治理面积78.93平方公里。"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("力争实施技改项目400个。", ["市工信局"]), ("推进水土流失综合治理,新增治理面积91平方公里。", ["市水利局"])]
+
+
+def test_a_row_that_lost_its_merged_middle_cell(tmp_path: Path) -> None:
+    # The converter dropped the merged 牵头单位 cell and padded the row at its end: the report is put
+    # back under 落实情况, and the unit comes from the row above.
+    plan = read(tmp_path, "2024年4月民生实事项目进展情况汇总表\n"
+                          "序号 | 项目内容 | 月度工作计划 | 牵头单位 | 落实情况 |\n"
+                          "1 | 为全县老年人免费接种流感疫苗。 | 4月:制定工作方案。 | 县卫生健康局 | 已完成。 已下发工作方案。 |\n"
+                          "2 | 为重点人群免费开展结直肠癌筛查。 | 4月:完成筛查1480人。 | 已完成。 完成筛查3495人。 | |\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("为全县老年人免费接种流感疫苗。", ["县卫生健康局"]), ("为重点人群免费开展结直肠癌筛查。", ["县卫生健康局"])]
+
+
+def test_a_mirrored_page_s_pinyin_glosses_are_dropped(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2025年縣政府重點(diǎn)工作任務(wù)\n"
+                          "序號(hào) 重點(diǎn)工作任務(wù) 牽頭責(zé)任單位 一季度完成情況\n"
+                          "1 地區(qū)生產(chǎn)總值增長6%以上。 縣發(fā)改委 一季度增長6.8%\n"
+                          "2 財(cái)政收入增長3.7%以上。 縣財(cái)政局、縣稅務(wù)局 增長4.8%\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("地區生產總值增長6%以上。", ["縣發改委"]), ("財政收入增長3.7%以上。", ["縣財政局", "縣稅務局"])]
+
+
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年工作要点\n"
                           "1. 持续巩固2020年底脱贫成果。（区农业农村局）\n"
