@@ -849,6 +849,10 @@ def _read_phrase(text: str, plan_year: int, *, reference: date | None = None,
     if cycle := _schedule_cycle(normalised, ctx):
         return DeadlineReading(original, recurrence=cycle, note=f"周期性：{normalised}")
 
+    if (narrowed := _NARROWED.fullmatch(normalised)) and (outer := _read_time(narrowed["outer"], ctx)) \
+            and (inner := _read_time(narrowed["inner"], ctx)) and outer.start <= inner.start <= inner.end <= outer.end:
+        normalised = narrowed["inner"]  # "第四季度(11月份)": the bracket says when within it
+
     if (stages := _stages(normalised, ctx)) is not None:
         return _reading_of(original, stages)
 
@@ -857,6 +861,9 @@ def _read_phrase(text: str, plan_year: int, *, reference: date | None = None,
 
     why = "；".join(sorted(ctx.missing)) or "无法识别的完成时限"
     return DeadlineReading(original, note=f"{why}，已按原文保留", understood=False)
+
+
+_NARROWED = re.compile(r"(?P<outer>[^()]+)\((?P<inner>[^()]+)\)")
 
 
 def _reading_of(original: str, stages: list[_Stage]) -> DeadlineReading:

@@ -246,6 +246,13 @@ def test_a_start_milestone_is_not_a_completion() -> None:
     assert (reading.start, reading.deadline) == (D(2022, 3, 1), None)
 
 
+def test_a_bracket_that_says_when_within_the_time_before_it() -> None:
+    assert read_deadline("第四季度(11月份)", YEAR).deadline == D(2021, 11, 30)
+    assert read_deadline("年底前（12月15日）", YEAR).deadline == D(2021, 12, 15)
+    # A bracket outside the time before it narrows nothing; the phrase is read as it was.
+    assert read_deadline("第四季度（3月）", YEAR).deadline != D(2021, 3, 31)
+
+
 def test_work_that_begins_in_a_time_is_due_to_begin_by_its_end_but_from_then_is_its_first_day() -> None:
     reading = read_deadline("3月上旬开始，6月30日前完工", YEAR)
     assert (reading.start, reading.deadline) == (D(2021, 3, 10), D(2021, 6, 30))
