@@ -34,6 +34,8 @@ class TableRow:
 class Table:
     line: int
     rows: list[TableRow] = field(default_factory=list)
+    # Each row was closed by a separator, so none is the run-on end of the one above it.
+    closed_rows: bool = False
 
 
 Block = Paragraph | Table
@@ -149,7 +151,8 @@ def read_blocks(text: str) -> list[Block]:
                 _join(blocks[-1], pieces)
             if flat.before:
                 blocks.append(Paragraph(number, strip_markup(flat.before)))
-            blocks.append(Table(line=number, rows=[TableRow(numbers[line], cells) for line, cells in flat.rows]))
+            blocks.append(Table(line=number, rows=[TableRow(numbers[line], cells) for line, cells in flat.rows],
+                                closed_rows=flat.closed_rows))
             skip_until = flat.end_line
             continue
         cells = cell_rows[index]

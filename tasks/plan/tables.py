@@ -294,6 +294,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             above = collected[-1]
             task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
                                                                          above.co_text)
+        elif row.merged_above and collected and "lead" in header.columns and not task_row.lead_text:
+            # Its 牵头单位 cell is merged over the rows below it; their own units work with it.
+            task_row.lead_text = collected[-1].lead_text
         collected.append(task_row)
     for task_row in collected:
         # Joined once: adding each row to the text as it came copied the whole text every time,

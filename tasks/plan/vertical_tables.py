@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from itertools import combinations
+from math import comb
 
 from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header, names_a_column
@@ -33,6 +35,8 @@ MAX_HEADER_CELL_LENGTH = 16
 _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)")
 # How a flattened table's cells are told apart: a line each, "|" between them, or spaces on a row's line.
 LINES, BARS, SPACES = "lines", "bars", "spaces"
+# "| cell" on each line but a row's first, a line holding only "|" after each row.
+LEADING_BARS = "leading bars"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
 _TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
@@ -51,6 +55,8 @@ _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff、，,；;]+$")
 _IMPOSSIBLE = -100.0
 # A new row that does not start at its number: allowed, but only when the cells ask for it.
 _RESTART = -3.0
+# Beyond this many ways to place a short row's cells, they are left where they stand.
+_MAX_PLACEMENTS = 500
 _SKIPPED_NUMBER = -3.0
 # A second line in the same cell: cheap for a list of units, dearer for a task's text, which more
 # often is the next cell (an area name above the task) than a wrapped line.
@@ -69,6 +75,9 @@ class FlatTable:
     end_line: int  # 0-based, one past the table's last line
     rows: list[tuple[int, list[str]]]  # (0-based line, cells) — the header row first
     before: str = ""  # words on the header's line before it, when a document runs into its table
+    # Every row was closed by a separator: a row is never the wrapped end of the one above, and its
+    # missing cells are merged with the row above.
+    closed_rows: bool = False
 
 
 def _cell_text(line: str) -> str:
@@ -129,7 +138,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
         return spaced
     cells: list[str] = []
     ends: list[int] = []
-    separated = False
+    separated = leading_bars = False
     index = start
     while index < len(lines) and len(cells) < MAX_HEADER_CELLS:
         raw = lines[index].strip()
@@ -144,6 +153,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
         if not _is_header_cell(text) or _is_body_cell(text):
             break
         separated = separated or raw.endswith("|")
+        leading_bars = leading_bars or (raw.startswith("|") and not raw.endswith("|"))
         cells.append(text)
         ends.append(index + 1)
         index += 1
@@ -158,8 +168,58 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
             # Columns we do not read after the last one we do ("责任部门 | 评分部门"): still the header's.
             while count < len(cells) and _NAMES_SOME_COLUMN.search(compact(cells[count])):
                 count += 1
-            return header, cells[:count], ends[count - 1], BARS if separated else LINES, ""
+            mode = LEADING_BARS if leading_bars else BARS if separated else LINES
+            return header, cells[:count], ends[count - 1], mode, ""
     return None
+
+
+def _ends_table(lines: list[str], index: int) -> bool:
+    raw = lines[index].strip()
+    return bool(_TABLE_END.match(_cell_text(raw)) or (_may_start_header(raw) and _header_at(lines, index) is not None))
+
+
+def _rows_led_by_bars(lines: list[str], start: int,
+                      fields: list[str | None]) -> tuple[list[tuple[int, list[str]]], int]:
+    """Rows written "first cell" then "| cell" a line each, closed by a line holding only "|". A cell
+    printed one or two characters a line ("市\n监\n察\n局", a narrow merged cell) is joined back; a
+    row with fewer cells than the header lost its merged ones, and its cells go where they fit."""
+    rows: list[tuple[int, list[str]]] = []
+    cells: list[str] = []
+    first_line = index = start
+    while index < len(lines):
+        raw = lines[index].strip()
+        if raw and _ends_table(lines, index):
+            break
+        if _SEPARATORS_ONLY.match(raw):
+            if cells:
+                rows.append((first_line, _placed(cells, fields)))
+            cells = []
+        elif raw.startswith("|"):
+            cells.append(_cell_text(raw))
+        elif raw:
+            if not cells:
+                first_line = index
+                cells.append("")
+            cells[-1] += _cell_text(raw)
+        index += 1
+    if cells:
+        rows.append((first_line, _placed(cells, fields)))
+    return rows, index
+
+
+def _placed(cells: list[str], fields: list[str | None]) -> list[str]:
+    """A row's cells under the columns they fit best, in order (all of them when none is missing)."""
+    width = len(fields)
+    if len(cells) >= width or comb(width, len(cells)) > _MAX_PLACEMENTS:
+        return cells + [""] * (width - len(cells))
+    kinds = [(_kind_of(c), min(len(compact(c)), 61)) for c in cells]
+    best = max(combinations(range(width), len(cells)),
+               key=lambda columns: sum(_score(kind, length, fields[column])
+                                       for (kind, length), column in zip(kinds, columns, strict=True)))
+    placed = [""] * width
+    for cell, column in zip(cells, best, strict=True):
+        placed[column] = cell
+    return placed
 
 
 def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
@@ -175,7 +235,7 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
             index += 1
             continue
         text = _cell_text(raw)
-        if _TABLE_END.match(text) or (_may_start_header(raw) and _header_at(lines, index) is not None):
+        if _ends_table(lines, index):
             break
         if mode == SPACES:
             cells += [_Cell(piece, index) for piece in text.split()]
@@ -449,14 +509,22 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             index += 1
             continue
         header, header_cells, body_start, mode, before = found
-        cells, end = _tokens(lines, body_start, mode)
-        if not any(c.text for c in cells):
-            index += 1
-            continue
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
         # A second target or progress column ("target:2") is scored as the first is.
         fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column, "").split(":")[0])
                   else _unread_column(header_cells[column]) for column in range(len(header_cells))]
+        if mode == LEADING_BARS:
+            rows, end = _rows_led_by_bars(lines, body_start, fields)
+            if rows:
+                tables.append(FlatTable(index, end, [(index, header_cells), *rows], before, closed_rows=True))
+                index = end
+            else:
+                index += 1
+            continue
+        cells, end = _tokens(lines, body_start, mode)
+        if not any(c.text for c in cells):
+            index += 1
+            continue
         rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
             cells, fields, header.columns.get("number"))
         tables.append(FlatTable(index, end, [(index, header_cells), *rows], before))

@@ -180,7 +180,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     section: str | None = None
     for block in blocks:
         if isinstance(block, Table):
-            rows = [SourceRow(_where(r.line), r.cells, r.line) for r in block.rows]
+            rows = [SourceRow(_where(r.line), r.cells, r.line, merged_above=block.closed_rows and n > 0)
+                    for n, r in enumerate(block.rows)]
             result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
             reading.items += result.items
             reading.problems += result.problems

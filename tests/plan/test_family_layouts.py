@@ -363,6 +363,21 @@ def test_a_mirrored_page_s_pinyin_glosses_are_dropped(tmp_path: Path) -> None:
         ("地區生產總值增長6%以上。", ["縣發改委"]), ("財政收入增長3.7%以上。", ["縣財政局", "縣稅務局"])]
 
 
+def test_a_table_whose_cells_follow_bars_and_whose_lead_is_printed_down_the_page(tmp_path: Path) -> None:
+    # "| cell" lines, a "|" line after each row; the merged 牵头单位 cell printed a character or two a
+    # line; rows below it lost that cell, and the last rows their 责任单位 as well.
+    text = ("牵头单位\n| 目 标 任 务\n| 责 任 单 位\n|\n"
+            "市\n监\n察\n局\n| 严肃查处利用职权谋取私利的腐败行为\n| 审计局、财政局\n|\n"
+            "建设诚信、廉洁的政府\n| 市直各单位\n|\n"
+            "市发\n改委\n| 地区生产总值增长13%\n| 统计局\n|\n"
+            "固定资产投资增长20%\n|\n")
+    plan = read(tmp_path, text)
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("严肃查处利用职权谋取私利的腐败行为", ["市监察局", "审计局", "财政局"]),
+        ("建设诚信、廉洁的政府", ["市监察局", "市直各单位"]),
+        ("地区生产总值增长13%", ["市发改委", "统计局"]), ("固定资产投资增长20%", ["市发改委", "统计局"])]
+
+
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年工作要点\n"
                           "1. 持续巩固2020年底脱贫成果。（区农业农村局）\n"
