@@ -30,6 +30,7 @@ from tasks.plan.annotations import (
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline
 from tasks.plan.document import TITLE_WORDS, Block, Paragraph, Table, read_blocks
 from tasks.plan.parsed import Item, ParsedPlan, Problem
+from tasks.plan.run_together import run_together_rows
 from tasks.plan.tables import SourceRow, read_table, team_item, unique_ref
 from tasks.plan.unit_reading import UnitReader
 from tasks.plan.units import UnitDirectory
@@ -253,6 +254,12 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                     _share_with_siblings(reading.points, labels, block.line)
 
     _finish_points(reading)
+    if not reading.items and (rows := run_together_rows(paragraphs)):
+        result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
+        reading.items += result.items
+        reading.problems += [*result.problems, Problem(
+            "table.run_together", rows[1].where, "\t".join(rows[1].cells)[:200],
+            "表格各列之间没有分隔符，已按行首的序号、行末的时间和单位拆分，请逐行核对", rows[1].line)]
     if not reading.items and any(_REPORT_WORDS.search(p.text) for p in paragraphs[:4]):
         _read_prose_report(paragraphs, reading)
     plan = ParsedPlan(year=year, title=title or source, source=source, items=reading.items,

@@ -378,6 +378,25 @@ def test_a_table_whose_cells_follow_bars_and_whose_lead_is_printed_down_the_page
         ("地区生产总值增长13%", ["市发改委", "统计局"]), ("固定资产投资增长20%", ["市发改委", "统计局"])]
 
 
+def test_a_table_that_lost_every_separator(tmp_path: Path) -> None:
+    # Each row one run of words: number, project, content, progress, start, completion, the official,
+    # the units; page breaks joined the rows, a unit's name wrapped to its own line.
+    text = ("某市2008年为民办实事项目进展情况的通报\n"
+            "市城管执法局\n"
+            "57城区绿化工程建成区绿地率达35%已完成萍水河两岸绿化2008年2009年市建设局\n"
+            "58滨河北路临河房屋立面改造方案已报市政府2008年2008年11月市治河办\n"
+            "59迎宾路改造按60米宽城市道路标准改造已开工2008年2008年新城区管委会、\n上栗县、安源区\n"
+            "60鹅湖公园三期改造人工岛修建已开工建设2008年1月2008年12月张学民市建设局\n"
+            "61煤气质量改造工程新上湿法脱硫工艺已启动前期工作2008年2008年12月萍钢、市环保局\n")
+    plan = read(tmp_path, text)
+    assert [(i.text[:8], i.units_as_written, i.officials, str(i.deadline)) for i in plan.items] == [
+        ("城区绿化工程建成", ["市建设局"], [], "2009-12-31"), ("滨河北路临河房屋", ["市治河办"], [], "2008-11-30"),
+        ("迎宾路改造按60", ["新城区管委会", "上栗县", "安源区"], [], "2008-12-31"),
+        ("鹅湖公园三期改造", ["市建设局"], ["张学民"], "2008-12-31"),
+        ("煤气质量改造工程", ["萍钢", "市环保局"], [], "2008-12-31")]
+    assert "table.run_together" in {p.code for p in plan.problems}
+
+
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年工作要点\n"
                           "1. 持续巩固2020年底脱贫成果。（区农业农村局）\n"
