@@ -51,7 +51,7 @@ _POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\
                            r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
 # A problem that begins with the village or community where it was found, then a comma.
 _PLACE_AT_HEAD = re.compile(
-    r"^(?P<place>[\u4e00-\u9fff]{1,6}(?:乡|镇|街道|街道办)[\u4e00-\u9fff]{1,8}(?:村|社区|居委会))[,，:：]")
+    r"^(?P<place>[\u4e00-\u9fff]{1,6}(?:乡|镇|街道|街道办)[\u4e00-\u9fff]{1,8}(?:村|社区|居委会|街))[,，:：]")
 # "（一）省监察厅牵头的工作": a heading that gives the items under it their lead unit.
 _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负责|主抓)的(?:工作|任务|事项)[：:。]?$")
 _TASK_LABEL = re.compile(

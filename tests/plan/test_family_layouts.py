@@ -213,9 +213,10 @@ def test_the_next_item_after_a_label_value_in_one_paragraph(tmp_path: Path) -> N
 
 def test_a_village_named_at_the_head_of_each_problem(tmp_path: Path) -> None:
     plan = read(tmp_path, "现将督办问题逐村通报如下:\n1、北安乐乡北安乐村,村北砖厂路东边垃圾未清理;\n"
-                          "2、邑城镇赵店村,学校往北200米成堆垃圾未清理;\n")
-    assert [i.units_as_written for i in plan.items] == [["北安乐乡北安乐村"], ["邑城镇赵店村"]]
-    assert [p.code for p in plan.problems if p.code == "unit.from_place"] == ["unit.from_place"] * 2
+                          "2、邑城镇赵店村,学校往北200米成堆垃圾未清理;\n"
+                          "3、上团城乡崇义二街,村东北角有一处垃圾;\n")
+    assert [i.units_as_written for i in plan.items] == [["北安乐乡北安乐村"], ["邑城镇赵店村"], ["上团城乡崇义二街"]]
+    assert [p.code for p in plan.problems if p.code == "unit.from_place"] == ["unit.from_place"] * 3
 
 
 def test_two_bodies_printed_without_a_separator() -> None:
