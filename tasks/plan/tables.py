@@ -333,7 +333,12 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             # 责任单位 beside a 配合单位 column leads; beside a 牵头单位 column it works with it.
             lead_text = task_row.lead_text or task_row.units_text
             co_text = "、".join(filter(None, [task_row.units_text if task_row.lead_text else "", task_row.co_text]))
-            owners = units.read_lead_and_co(lead_text, co_text, row.where, row.line, result.problems)
+            columns = header.columns
+            lead_column = columns.get("lead" if task_row.lead_text else "units", 0)
+            lead_first = lead_column <= min((columns[f] for f in ("units", "co") if f in columns
+                                             and columns[f] != lead_column), default=lead_column)
+            owners = units.read_lead_and_co(lead_text, co_text, row.where, row.line, result.problems,
+                                            lead_first=lead_first)
         else:
             owners = units.empty()
             result.problems.append(_problem(row, "task.no_units", task_row.text[:80],

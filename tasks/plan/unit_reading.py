@@ -32,12 +32,15 @@ class UnitReader:
         return result
 
     def read_lead_and_co(self, lead_text: str, co_text: str, where: str, line: int | None,
-                         problems: list[Problem]) -> UnitList:
-        """Separate 牵头单位 and 配合单位 columns: the columns say the roles."""
+                         problems: list[Problem], *, lead_first: bool = True) -> UnitList:
+        """Separate 牵头单位 and 配合单位 columns: the columns say the roles. The names as written
+        follow the columns' order, each once (a 牵头单位 column often repeats a name of the 责任单位
+        column beside it)."""
         leads = self.read_all_lead(lead_text, where, line, problems) if lead_text else UnitList()
         cos = self.read(co_text, where, line, problems) if co_text else UnitList()
+        written = leads.as_written + cos.as_written if lead_first else cos.as_written + leads.as_written
         merged = UnitList(unresolved=leads.unresolved + cos.unresolved, unknown=leads.unknown + cos.unknown,
-                          officials=leads.officials + cos.officials, as_written=leads.as_written + cos.as_written)
+                          officials=leads.officials + cos.officials, as_written=list(dict.fromkeys(written)))
         merged.assignees = list(leads.assignees)
         taken = set(leads.names)
         merged.assignees += [Assignee(a.unit, CO, a.known, a.via_group) for a in cos.assignees

@@ -321,6 +321,18 @@ def test_a_responsible_column_beside_a_column_of_those_who_help(tmp_path: Path) 
         ("一般公共预算收入增长5%左右。", ["区财政局", "区税务局"], {"区财政局": "lead", "区税务局": "co"})]
 
 
+def test_a_lead_column_after_the_units_it_comes_from(tmp_path: Path) -> None:
+    # 分类 groups the rows, 事项 is the task; 牵头单位 repeats one of the 责任单位 beside it.
+    cells = ["2023年某区政府工作报告重点工作责任分解", "分类", "序号", "事项", "责任单位", "牵头单位",
+             "发展目标", "1", "地区生产总值增长6.5%以上。", "区农业农村局、区经商局、区发改局", "区发改局",
+             "2", "区本级规上工业增加值增长10%。", "区经商局、莲都经开区管委会", "区经商局"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written, i.roles) for i in plan.items] == [
+        ("地区生产总值增长6.5%以上。", ["区农业农村局", "区经商局", "区发改局"],
+         {"区发改局": "lead", "区农业农村局": "co", "区经商局": "co"}),
+        ("区本级规上工业增加值增长10%。", ["区经商局", "莲都经开区管委会"], {"区经商局": "lead", "莲都经开区管委会": "co"})]
+
+
 def test_a_named_item_and_what_it_is_to_achieve(tmp_path: Path) -> None:
     # 事项名称 then 项目内容, one cell per line; the 事项分类 cell is merged over rows, "/" says no
     # helper, and a narrow column wraps a unit's name.
