@@ -433,8 +433,8 @@ def _fit(cells: list[_Cell], fields: list[str | None], number_column: int | None
 
 def _kinds(cells: list[_Cell], number_column: int | None, has_measures: bool) -> list[str]:
     """Each cell's kind. Under a 序号 column a bare number is a row's number only where it goes on
-    from the one before ("0" between 5 and 6 is a target's value); beside a 单位 column a short word
-    may be a measure."""
+    from the one before ("0" between 5 and 6 is a target's value, and so is "42" between 9 and 10);
+    beside a 单位 column a short word may be a measure."""
     kinds = [_kind_of(c.text) for c in cells]
     if has_measures:
         kinds = ["measure_word" if kind in ("text", "measure", "person") and _MEASURE_WORD.match(compact(c.text))
@@ -443,10 +443,14 @@ def _kinds(cells: list[_Cell], number_column: int | None, has_measures: bool) ->
         return kinds
     numbers = [(i, int(m[1])) for i, c in enumerate(cells)
                if kinds[i] == "number" and (m := re.match(r"^(\d{1,3})[.．、]?$", compact(c.text)))]
+    # A 序号 need not start at 1 or go up by one (an excerpt, a numbering carried over), but it never
+    # goes back, except to start again at 1; a number above the next one's is a figure between them.
     last = 0
     for position, (i, value) in enumerate(numbers):
         following = numbers[position + 1][1] if position + 1 < len(numbers) else None
-        if value == last + 1 or (value == 1 and following in (None, 2)):
+        restart = value == 1 and following in (None, 2)
+        skipped_over = value > last + 1 and (following == last + 1 or (following is None and last > 0))
+        if restart or (value > last and not skipped_over):
             last = value
         else:
             kinds[i] = "measure"

@@ -299,6 +299,19 @@ def test_an_assessment_table_with_measures_and_the_bodies_that_score_it(tmp_path
         ("水产品产量", ["县农业农村局"])]
 
 
+def test_an_excerpt_whose_numbers_do_not_start_at_one(tmp_path: Path) -> None:
+    # The rows are numbered on from an earlier page; a figure in 目标值 is no row's number.
+    cells = ["某县农业农村局承担重点工作完成情况", "序号", "目标任务", "牵头责任单位", "目标值", "计划完成时间",
+             "52", "建成高标准农田8.3万亩。", "农田建设管理股", "8", "2023年底",
+             "53", "完成“一村一块田”改革试验20万亩。", "经管站", "20", "2023年10月底",
+             "54", "持续开展农资打假专项治理行动。", "农业执法大队", "100", "2023年底"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.number, i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
+        ("52", "建成高标准农田8.3万亩。", ["农田建设管理股"], "2023-12-31"),
+        ("53", "完成“一村一块田”改革试验20万亩。", ["经管站"], "2023-10-31"),
+        ("54", "持续开展农资打假专项治理行动。", ["农业执法大队"], "2023-12-31")]
+
+
 def test_a_header_ends_where_the_body_begins(tmp_path: Path) -> None:
     # The first body cells (a section's numeral, a body's name) come right after the header's names.
     cells = ["某区2024年民生实事项目进度表", "序号", "牵头单位", "项目名称", "业主单位", "本月进展情况",
