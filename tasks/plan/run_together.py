@@ -30,6 +30,8 @@ _SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林
                       "贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 _BODY_CHARACTERS = re.compile(r"[区县市省局委办镇乡街村会所院司队站中]")
 HEADER = ["序号", "任务内容", "完成时限", "责任领导", "责任单位"]
+# A row longer than this is no table row: the search for rows stops looking that far back.
+_LONGEST_ROW = 2000
 
 
 def run_together_rows(paragraphs: list[Paragraph]) -> list[SourceRow] | None:
@@ -46,16 +48,26 @@ def run_together_rows(paragraphs: list[Paragraph]) -> list[SourceRow] | None:
     def line_at(position: int) -> int:
         return paragraphs[bisect_right(starts, position) - 1].line
 
-    candidates = [m for m in _ROW_NUMBER.finditer(text)]
+    # Every number may begin a chain of rows; a chain waits for its next number, which must come
+    # after a row's ending, within a row's length. One pass, so a long text without rows costs
+    # no more than reading it.
+    waiting: dict[int, list[list[re.Match[str]]]] = {}  # the next number → the chains expecting it
     best: list[re.Match[str]] = []
-    for first_index, first in enumerate(candidates):
-        chain = [first]
-        for candidate in candidates[first_index + 1:]:
-            if int(candidate["number"]) == int(chain[-1]["number"]) + 1 \
-                    and _cells(0, "", text[chain[-1].end():candidate.start()]) is not None:
-                chain.append(candidate)
-        if len(chain) > len(best):
-            best = chain
+    for candidate in _ROW_NUMBER.finditer(text):
+        number = int(candidate["number"])
+        grown = None
+        still_waiting = []
+        for chain in sorted(waiting.pop(number, []), key=len, reverse=True):  # the longest goes on first
+            if candidate.start() - chain[-1].end() > _LONGEST_ROW:
+                best = max(best, chain, key=len)  # too far back to go on
+            elif grown is None and _cells(0, "", text[chain[-1].end():candidate.start()]) is not None:
+                grown = [*chain, candidate]
+            else:
+                still_waiting.append(chain)  # "按60米宽": a figure inside the row, not the next row
+        if still_waiting:
+            waiting[number] = still_waiting
+        waiting.setdefault(number + 1, []).append(grown or [candidate])
+    best = max([best, *(chain for chains in waiting.values() for chain in chains)], key=len)
     rows: list[SourceRow] = []
     for index, number in enumerate(best):
         stop = best[index + 1].start() if index + 1 < len(best) else len(text)
