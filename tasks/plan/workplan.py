@@ -126,6 +126,9 @@ def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
     return None
 
 
+_NOTICE_TITLE = re.compile(r"(?:通报|通知|报告|情况|汇总表|进度表)$")
+
+
 def find_title(paragraphs: list[Paragraph]) -> str | None:
     for paragraph in sorted(paragraphs, key=lambda p: (p.heading == 0, p.line)):
         text = compact(paragraph.text)
@@ -134,6 +137,10 @@ def find_title(paragraphs: list[Paragraph]) -> str | None:
     for paragraph in paragraphs:
         if match := _QUOTED_TITLE.search(paragraph.text):
             return compact(match.group(1))
+    # "…为民办实事项目1-3月份进展情况的通报": a notice that names no document of tasks.
+    for paragraph in paragraphs[:3]:
+        if _NOTICE_TITLE.search(text := compact(paragraph.text)) and len(text) <= 80:
+            return text
     headings = [p for p in paragraphs if p.heading]
     return compact(headings[0].text) if headings else None
 

@@ -421,6 +421,7 @@ def test_a_table_that_lost_every_separator(tmp_path: Path) -> None:
         ("鹅湖公园三期改造", ["市建设局"], ["张学民"], "2008-12-31"),
         ("煤气质量改造工程", ["萍钢", "市环保局"], [], "2008-12-31")]
     assert "table.run_together" in {p.code for p in plan.problems}
+    assert plan.title == "某市2008年为民办实事项目进展情况的通报"
 
 
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
