@@ -443,6 +443,13 @@ def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, un
         if period_text and deadline is None:
             result.problems.append(_problem(row, "deadline.unreadable", period_text,
                                             "无法识别的开工竣工时间，已按原文保留；该项目暂无截止日期"))
+        elif deadline is not None and _BARE_YEAR_PERIOD.fullmatch(compact(period_text)) \
+                and (said := deadline_in_text(values.get("content", ""), deadline.year)) is not None \
+                and said.deadline is not None and said.deadline.year == deadline.year and said.deadline < deadline:
+            # 建设年限 "2022" is the whole year; the content says when within it ("2022年11月份前完成改造").
+            deadline = said.deadline
+            result.problems.append(_problem(row, "deadline.from_text", said.text,
+                                            f"完成时限“{said.text}”是从建设内容读出的，请核对"))
         detail = ProjectDetail(
             region=region_label, nature=values.get("nature", ""), content=values.get("content", ""),
             total_investment=_money(values.get("total", "")), funds=_money(values.get("funds", "")),
@@ -460,6 +467,7 @@ def _read_project_rows(header: Header, rows: list[SourceRow], plan_year: int, un
     return result
 
 
+_BARE_YEAR_PERIOD = re.compile(r"(?:19|20)\d{2}年?(?:度)?")
 _BARE_YEAR = re.compile(r"((?:19|20)\d{2})(?!\s*[年\d.．/-]\s*\d)(?!\s*年)")
 
 

@@ -23,6 +23,15 @@ def test_a_two_level_header_and_rows_that_lost_an_empty_cell(tmp_path: Path) -> 
     assert not [p for p in plan.problems if p.text in ("1800", "100", "投资", "形象进度")]
 
 
+def test_a_project_of_one_year_whose_content_says_when_within_it(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号 | 项目名称 | 建设规模及内容 | 建设起止年限 | 责任单位 |\n"
+                          "1 | 敬老院电梯加装工程 | 7个单位加装电梯10台,由各单位在2022年11月份前完成改造 | 2022 | 县民政局 |\n"
+                          "2 | 护眼灯光工程 | 对70所中小学校教室照明进行提升 | 2022 | 县教育局 |\n")
+    assert [(i.text, str(i.deadline)) for i in plan.items] == [
+        ("敬老院电梯加装工程", "2022-11-30"), ("护眼灯光工程", "2022-12-31")]
+    assert [p.text for p in plan.problems if p.code == "deadline.from_text"] == ["在2022年11月份前"]
+
+
 def test_a_figure_is_never_a_unit() -> None:
     assert parse_units("100、55.6%、区住建委", UnitDirectory()).as_written == ["区住建委"]
 
