@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from itertools import combinations
+from itertools import combinations, pairwise
 from math import comb
 
 from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list, starts_with_action
@@ -89,23 +89,36 @@ def _is_header_cell(text: str) -> bool:
     return 0 < len(key) <= MAX_HEADER_CELL_LENGTH and not re.search(r"[。，,；;：:、]|^\d+$", key)
 
 
-def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str] | None:
-    """A header on one line with single spaces between its names ("序号 目标任务 责任单位 上半年推进情况"),
-    the whole line or its end (a document run into one line before its table): the header, its cells,
-    the next line's index, the mode, and the words before the header on its line."""
+def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str, str] | None:
+    """A header on one line with single spaces between its names ("序号 目标任务 责任单位 上半年推进情况"):
+    the whole line, its end (a document run into one line before its table), or its middle (the
+    table's first row run on after it). The header, its cells, the next line's index, the mode, the
+    words before the header on its line and those after it."""
     raw = lines[start].strip()
     if "|" in raw or "\t" in raw:
         return None
     spans = [m.span() for m in re.finditer(r"\S+", raw)]
     words = [raw[a:b] for a, b in spans]
-    for first in range(max(0, len(words) - MAX_HEADER_CELLS), len(words) - 1):
-        cells = words[first:]
-        if not all(_is_header_cell(c) for c in cells):
-            continue
-        header = _detect(tuple(cells))
-        known = header.columns.values() if header is not None else ()
-        if header is not None and header.kind == "task" and 0 in known and len(cells) - 1 in known:
-            return header, cells, start + 1, SPACES, raw[:spans[first][0]].rstrip()
+    header_like = [_is_header_cell(w) and not _is_body_cell(w) for w in words]
+    run_end = len(words)
+    while run_end > 0:
+        # The run of words that could each name a column, ending at run_end.
+        run_start = run_end
+        while run_start > 0 and header_like[run_start - 1] and run_end - run_start < MAX_HEADER_CELLS:
+            run_start -= 1
+        for first in range(run_start, run_end - 2 if run_end < len(words) else run_end - 1):
+            for last in range(run_end, first + (3 if run_end < len(words) else 2) - 1, -1):
+                cells = words[first:last]
+                header = _detect(tuple(cells))
+                known = header.columns.values() if header is not None else ()
+                if header is not None and header.kind == "task" and 0 in known and len(cells) - 1 in known:
+                    return (header, cells, start + 1, SPACES, raw[:spans[first][0]].rstrip(),
+                            raw[spans[last - 1][1]:].strip())
+                if last == len(words):
+                    break  # a header that ends the line ends it: no shorter one is tried
+        run_end = run_start - 1 if run_start == run_end else run_start
+        while run_end > 0 and not header_like[run_end - 1]:
+            run_end -= 1
     return None
 
 
@@ -122,15 +135,18 @@ def _is_body_cell(text: str) -> bool:
 
 
 def _may_start_header(raw: str) -> bool:
-    """A line a header can start on: a column name of its own, or a spaced line whose last word is one."""
+    """A line a header can start on: a column name of its own, or a spaced line with two column names
+    side by side."""
     text = _cell_text(raw)
     if _is_header_cell(text) and names_a_column(text):
         return True
-    words = raw[-120:].split()
-    return len(words) >= 2 and names_a_column(words[-1])
+    if " " not in raw:
+        return False
+    words = raw.split()
+    return any(names_a_column(a) and names_a_column(b) for a, b in pairwise(words))
 
 
-def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str] | None:
+def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str, str] | None:
     """A header written one cell per line from ``start`` (or on one line, spaced): the header, its
     cells, the index after its last line, how the body's cells are separated, and any words before
     the header on its first line."""
@@ -169,7 +185,7 @@ def _header_at(lines: list[str], start: int) -> tuple[Header, list[str], int, st
             while count < len(cells) and _NAMES_SOME_COLUMN.search(compact(cells[count])):
                 count += 1
             mode = LEADING_BARS if leading_bars else BARS if separated else LINES
-            return header, cells[:count], ends[count - 1], mode, ""
+            return header, cells[:count], ends[count - 1], mode, "", ""
     return None
 
 
@@ -512,7 +528,7 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
         if found is None:
             index += 1
             continue
-        header, header_cells, body_start, mode, before = found
+        header, header_cells, body_start, mode, before, after = found
         fields_by_column: dict[int, str] = {column: field for field, column in header.columns.items()}
         # A second target or progress column ("target:2") is scored as the first is.
         fields = [_AS_TASK_FIELD.get(name, name) if (name := fields_by_column.get(column, "").split(":")[0])
@@ -526,6 +542,7 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
                 index += 1
             continue
         cells, end = _tokens(lines, body_start, mode)
+        cells = [_Cell(word, index) for word in after.split()] + cells  # the first row, run on after the header
         if not any(c.text for c in cells):
             index += 1
             continue
