@@ -507,6 +507,24 @@ def _rejoin_wrapped_names(parts: list[str]) -> list[str]:
     return names
 
 
+# A body's name starts with its level or place more often than not; its wrapped end never does.
+_PLACE_START = re.compile(r"^[省市县区镇乡州旗]")
+
+
+def _rejoin_wrapped_cells(cells: list[_Cell]) -> list[_Cell]:
+    """Spaces separate a spaced table's cells, but a page also wraps a name with one: "县交通" before
+    "运输局" is 县交通运输局 (what is cut is no name on its own, and the rest starts with no place)."""
+    joined: list[_Cell] = []
+    for cell in cells:
+        if joined and len(compact(joined[-1].text)) <= 8 and not _unit_like(joined[-1].text) \
+                and not _PLACE_START.match(cell.text) and _unit_like(cell.text) \
+                and _unit_like(joined[-1].text + cell.text) and _PLACE_START.match(joined[-1].text):
+            joined[-1] = _Cell(joined[-1].text + cell.text, joined[-1].line)
+        else:
+            joined.append(cell)
+    return joined
+
+
 def _join(field: str | None, parts: list[str]) -> str:
     parts = [p for p in parts if p]
     if field in _UNIT_FIELDS | {"other_units"}:
@@ -543,6 +561,8 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             continue
         cells, end = _tokens(lines, body_start, mode)
         cells = [_Cell(word, index) for word in after.split()] + cells  # the first row, run on after the header
+        if mode == SPACES:
+            cells = _rejoin_wrapped_cells(cells)
         if not any(c.text for c in cells):
             index += 1
             continue

@@ -434,10 +434,11 @@ def test_a_table_that_lost_every_separator(tmp_path: Path) -> None:
 
 
 def test_a_spaced_table_whose_first_row_runs_on_after_its_header(tmp_path: Path) -> None:
-    # The page ran the title, the header and the rows together, a space between cells.
+    # The page ran the title, the header and the rows together, a space between cells and one
+    # where it wrapped a name (县交通 运输局).
     text = ("附件 某县2018年环境空气质量综合整治方案职责清单 工作任务和内容 责任单位 配合单位 完成时间 "
             "负责全县环境空气质量达标整治工作的舆论宣传. 县委宣传部 持续开展 负责大气污染综合治理工作任务的督导和检查考核工作. "
-            "县政府督查室 县环保局 7月底前 负责抓好砂石场的扬尘污染防治工作. 县交通运输局 12月底前\n")
+            "县政府督查室 县环保局 7月底前 负责抓好砂石场的扬尘污染防治工作. 县交通 运输局 12月底前\n")
     plan = read(tmp_path, text)
     assert [(i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
         ("负责全县环境空气质量达标整治工作的舆论宣传.", ["县委宣传部"], "None"),
