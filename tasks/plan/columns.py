@@ -8,6 +8,7 @@ them.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -85,6 +86,7 @@ TABLE_KINDS: dict[str, tuple[dict[str, tuple[str, ...]], frozenset[str]]] = {
     "team": (TEAM_COLUMNS, frozenset({"name", "lead"})),
     "task": (TASK_COLUMNS, frozenset({"text"})),
 }
+_KINDS_BY_ID = {id(columns): kind for kind, (columns, _) in TABLE_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,12 @@ def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]
     key = header_key(cell)
     if not key or len(key) > 16:
         return None
+    return _match_key(key, _KINDS_BY_ID[id(columns)], frozenset(taken))
+
+
+@functools.lru_cache(maxsize=16384)  # a spaced line of column words is tried many ways
+def _match_key(key: str, kind: str, taken: frozenset[str]) -> str | None:
+    columns = TABLE_KINDS[kind][0]
     for field_name, names in columns.items():
         if field_name not in taken and key in names:
             return field_name

@@ -30,6 +30,8 @@ from tasks.plan.units import UNIT_ENDING
 from tasks.text import compact, strip_markup
 
 MAX_HEADER_CELLS = 12
+# The ways one spaced line is tried as a header before it is taken for a line of text.
+_MAX_HEADER_ATTEMPTS = 24
 MAX_HEADER_CELL_LENGTH = 16
 # A line that ends such a table: the next attachment, a signature date.
 _TABLE_END = re.compile(r"^(?:附件\s*\d*\s*[:：]?\s*$|附件\s*\d+|(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)")
@@ -99,23 +101,34 @@ def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int
         return None
     spans = [m.span() for m in re.finditer(r"\S+", raw)]
     words = [raw[a:b] for a, b in spans]
-    header_like = [_is_header_cell(w) and not _is_body_cell(w) for w in words]
+    # A header begins and ends on a name we know, names each column once, and is tried a bounded
+    # number of ways: a line of nothing but such words must not cost more than a few lines.
+    named = [names_a_column(w) for w in words]
+    header_like = [named[i] or (_is_header_cell(w) and not _is_body_cell(w)) for i, w in enumerate(words)]
+    attempts = 0
     run_end = len(words)
-    while run_end > 0:
-        # The run of words that could each name a column, ending at run_end.
+    while run_end > 0 and attempts < _MAX_HEADER_ATTEMPTS:
         run_start = run_end
         while run_start > 0 and header_like[run_start - 1] and run_end - run_start < MAX_HEADER_CELLS:
             run_start -= 1
-        for first in range(run_start, run_end - 2 if run_end < len(words) else run_end - 1):
-            for last in range(run_end, first + (3 if run_end < len(words) else 2) - 1, -1):
+        ends_line = run_end == len(words)
+        for first in range(run_start, run_end - (1 if ends_line else 2)):
+            if not named[first]:
+                continue
+            for last in range(run_end, first + (1 if ends_line else 2), -1):
                 cells = words[first:last]
+                if not named[last - 1] or len({compact(c) for c in cells}) < len(cells):
+                    continue
+                attempts += 1
                 header = _detect(tuple(cells))
                 known = header.columns.values() if header is not None else ()
                 if header is not None and header.kind == "task" and 0 in known and len(cells) - 1 in known:
                     return (header, cells, start + 1, SPACES, raw[:spans[first][0]].rstrip(),
                             raw[spans[last - 1][1]:].strip())
-                if last == len(words):
+                if ends_line or attempts >= _MAX_HEADER_ATTEMPTS:
                     break  # a header that ends the line ends it: no shorter one is tried
+            if attempts >= _MAX_HEADER_ATTEMPTS:
+                break
         run_end = run_start - 1 if run_start == run_end else run_start
         while run_end > 0 and not header_like[run_end - 1]:
             run_end -= 1
