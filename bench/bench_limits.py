@@ -2,10 +2,13 @@
 into a scratch database of its own (SQLite, or PostgreSQL with --backend postgresql), or refused;
 wall time and the peak memory of the whole process tree, best and median of --runs imports.
 
-    .venv/bin/python bench/bench_limits.py [--text-mb 50] [--xlsx-mb 20] [--runs 1] [--keep DIR]
+    .venv/bin/python bench/bench_limits.py [--text-mb 50] [--xlsx-mb 20] [--hostile-mb 5] [--runs 1] [--keep DIR]
                                            [--backend sqlite|postgresql] [--postgres URL]
 
-The text document is the bundled 2021 document repeated; the workbook is a task list shaped like
+The text document is the bundled 2021 document repeated; the text without tasks (--hostile-mb) is made
+of what costs the readers most and never makes a task: lines of column names with spaces between them
+and runs of numbered words ending in a body's name, so that every header and row search has to try
+and fail; the workbook is a task list shaped like
 bench_import's (areas, topics, sub-items, unit lists), written as XLSX directly so that making it
 takes seconds. Peak memory is the largest sum of the resident sizes of `taskbot import` and its
 children (the workbook reader), sampled every 10 ms from /proc.
@@ -35,6 +38,26 @@ DEADLINES = ["6月底前", "8月底前", "10月底前", "年底前", "三季度�
 def write_text(path: Path, megabytes: float) -> None:
     seed = seed_path(MENTOUGOU_2021).read_text(encoding="utf-8")
     path.write_text(seed * max(1, round(megabytes * 1e6 / len(seed.encode()))), encoding="utf-8")
+
+
+# Every one names a column or looks as if it might, but none names the units a task table needs.
+COLUMN_WORDS = ["序号", "工作任务", "完成时限", "建设", "内容", "情况", "进展", "措施", "目标", "项目", "投资", "推进",
+                "完成", "时限", "单位", "任务", "备注", "分值"]
+
+
+def write_hostile(path: Path, megabytes: float) -> None:
+    rng = random.Random(2021)
+    lines: list[str] = ["2021年工作情况"]
+    size = 0
+    while size < megabytes * 1e6:
+        if rng.random() < 0.5:
+            line = " ".join(rng.choice(COLUMN_WORDS) for _ in range(rng.randint(3, 40)))
+        else:
+            line = "".join(f"{rng.randint(1, 99)}项工作推进{rng.randint(1, 999)}个区住建局"
+                           for _ in range(rng.randint(1, 20)))
+        lines.append(line)
+        size += len(line.encode()) + 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_xlsx(path: Path, megabytes: float) -> int:
@@ -134,6 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text-mb", type=float, default=50)
     parser.add_argument("--xlsx-mb", type=float, default=20)
+    parser.add_argument("--hostile-mb", type=float, default=5)
     parser.add_argument("--keep", type=Path, help="write the documents here and keep them")
     add_runs_option(parser, 1, "imports of each document, each into a fresh database")
     add_database_options(parser)
@@ -141,10 +165,12 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="taskbot-limits-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        text, workbook = work / "工作要点.txt", work / "任务清单.xlsx"
+        text, hostile, workbook = work / "工作要点.txt", work / "无任务.txt", work / "任务清单.xlsx"
         write_text(text, args.text_mb)
+        write_hostile(hostile, args.hostile_mb)
         rows = write_xlsx(workbook, args.xlsx_mb)
         for label, path in ((f"text document, {text.stat().st_size / 1e6:.1f} MB", text),
+                            (f"text without tasks, {hostile.stat().st_size / 1e6:.1f} MB", hostile),
                             (f"XLSX, {workbook.stat().st_size / 1e6:.1f} MB, {rows} rows", workbook)):
             seconds, peaks, outcomes = [], [], set()
             for _ in range(args.runs):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list
+from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
@@ -127,7 +127,8 @@ def _shape(cell: str) -> str:
         return "time"
     if _FIGURE.match(text):
         return "figure"
-    if looks_like_unit_list(cell) or is_annotation(cell):  # "区城管局 区水投", "办公室牵头,各科室配合"
+    if (looks_like_unit_list(cell) and not starts_with_action(text)) or is_annotation(cell):
+        # "区城管局 区水投", "办公室牵头,各科室配合" (but "新建公办幼儿园5所" is a task)
         return "units"
     return "short" if len(text) <= 6 else "long"
 
@@ -147,7 +148,9 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
             template = row.cells
         elif template is not None and len(own) >= 2 and own == row.cells[:len(own)]:
             # (One cell alone is a heading across the table, "2022年任务", or text run on from above.)
-            columns = _placement([_shape(cell) for cell in own], [_shape(cell) for cell in template[:width]])
+            # A row that starts with its 序号 keeps it and its task where they are: what it lost is after them.
+            fixed = 2 if _shape(own[0]) == "figure" else 0
+            columns = _placement([_shape(cell) for cell in own], [_shape(cell) for cell in template[:width]], fixed)
             if columns is not None:
                 cells = [""] * width
                 for cell, column in zip(own, columns, strict=True):
@@ -157,11 +160,21 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
     return restored
 
 
-def _placement(own: list[str], template: list[str]) -> list[int] | None:
+def _placement(own: list[str], template: list[str], fixed: int = 0) -> list[int] | None:
     """The columns, in order, where cells of these shapes agree best with the full row's: the most
     agreements, then the fewest runs of dropped cells (cells are dropped together, as one merged
-    block), then the dropped ones first (merged leading cells are the most common loss). None when
-    they agree no better where they stand."""
+    block), then the dropped ones first (merged leading cells are the most common loss) or, after a
+    ``fixed`` start that stays where it is, last (an empty 配合单位 more often than a 牵头单位). None
+    when they agree no better where they stand."""
+    if fixed:
+        if len(own) <= fixed:
+            return None
+        rest = _free_placement(own[fixed:], template[fixed:], leftmost=True)
+        return None if rest is None else [*range(fixed), *(fixed + column for column in rest)]
+    return _free_placement(own, template, leftmost=False)
+
+
+def _free_placement(own: list[str], template: list[str], *, leftmost: bool) -> list[int] | None:
     count, width = len(own), len(template)
     worst = (-1, 0)
     # best[i][j][placed]: (agreements, -runs) of own[i:] placed within template[j:], where placed says
@@ -181,7 +194,13 @@ def _placement(own: list[str], template: list[str]) -> list[int] | None:
     columns: list[int] = []
     j, placed = 0, 1
     for i in range(count):
-        while (skip := best[i][j + 1][0]) != worst and (skip[0], skip[1] - placed) == best[i][j][placed]:
+        while True:
+            here = best[i + 1][j + 1][1]
+            can_place = here != worst and (here[0] + (own[i] == template[j]), here[1]) == best[i][j][placed]
+            skip = best[i][j + 1][0]
+            can_skip = skip != worst and (skip[0], skip[1] - placed) == best[i][j][placed]
+            if can_place and (leftmost or not can_skip):
+                break
             j, placed = j + 1, 0
         columns.append(j)
         j, placed = j + 1, 1

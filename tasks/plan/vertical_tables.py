@@ -141,10 +141,12 @@ def _detect(cells: tuple[str, ...]) -> Header | None:
 
 
 def _is_body_cell(text: str) -> bool:
-    """A short cell that cannot name a column: a section's numeral ("一"), a body's name ("区住建局")."""
+    """A short cell that cannot name a column: a section's numeral ("一"), one body's name with its
+    level ("区住建局"; "所在乡镇", "牵头科室" and "县（市、区）" name columns)."""
     key = compact(text)
     return bool(re.fullmatch(r"[一二三四五六七八九十]+", key)) or (
-        looks_like_unit_list(text) and not names_a_column(key) and not _NAMES_SOME_COLUMN.search(key))
+        bool(re.match(r"[省市县区州旗]", key)) and len(key) >= 3 and not re.search(r"[(（]", key)
+        and looks_like_unit_list(text) and not names_a_column(key) and not _NAMES_SOME_COLUMN.search(key))
 
 
 def _may_start_header(raw: str) -> bool:
@@ -219,14 +221,22 @@ def _rows_led_by_bars(lines: list[str], start: int,
         raw = lines[index].strip()
         if raw and _ends_table(lines, index):
             break
+        following = _next_line(lines, index)
         if _SEPARATORS_ONLY.match(raw):
-            if cells:
-                rows.append((first_line, _placed(cells, fields)))
-            cells = []
+            if cells and following.startswith("|") and not _SEPARATORS_ONLY.match(following):
+                cells.append("")  # "|" then "| cell": an empty cell, not the row's end
+            else:
+                if cells:
+                    rows.append((first_line, _placed(cells, fields)))
+                cells = []
         elif raw.startswith("|"):
             cells.append(_cell_text(raw))
         elif raw:
             if not cells:
+                # A row's first cell is followed by its "| cell"s, or is a narrow cell printed a few
+                # characters a line; anything else is the text after the table.
+                if not following.startswith("|") and not (len(compact(raw)) <= 6 and len(compact(following)) <= 6):
+                    break
                 first_line = index
                 cells.append("")
             cells[-1] += _cell_text(raw)
@@ -234,6 +244,11 @@ def _rows_led_by_bars(lines: list[str], start: int,
     if cells:
         rows.append((first_line, _placed(cells, fields)))
     return rows, index
+
+
+def _next_line(lines: list[str], index: int) -> str:
+    """The next line with anything on it, stripped ("" at the end)."""
+    return next((line.strip() for line in lines[index + 1:index + 50] if line.strip()), "")
 
 
 def _placed(cells: list[str], fields: list[str | None]) -> list[str]:
@@ -500,11 +515,12 @@ def _restart_cost(column: int, number_column: int | None, field: str | None, kin
 
 def _unread_column(name: str) -> str | None:
     """How a column we do not read is scored, from its name: "单位" beside a target is the target's
-    measure (%, 万亩); "评分部门", "考核单位" hold bodies that are not the task's own."""
+    measure (%, 万亩); "评分部门", "考核单位" hold bodies that are not the task's own, and "所在乡镇",
+    "建设地点" the places where it is done."""
     key = compact(name)
     if key in _MEASURE_COLUMNS:
         return "measure"
-    if re.search(r"(?:部门|单位)$", key):
+    if re.search(r"(?:部门|单位|乡镇|镇街|街道|地点|所在地)$", key):
         return "other_units"
     return None
 
@@ -518,24 +534,6 @@ def _rejoin_wrapped_names(parts: list[str]) -> list[str]:
         else:
             names.append(part)
     return names
-
-
-# A body's name starts with its level or place more often than not; its wrapped end never does.
-_PLACE_START = re.compile(r"^[省市县区镇乡州旗]")
-
-
-def _rejoin_wrapped_cells(cells: list[_Cell]) -> list[_Cell]:
-    """Spaces separate a spaced table's cells, but a page also wraps a name with one: "县交通" before
-    "运输局" is 县交通运输局 (what is cut is no name on its own, and the rest starts with no place)."""
-    joined: list[_Cell] = []
-    for cell in cells:
-        if joined and len(compact(joined[-1].text)) <= 8 and not _unit_like(joined[-1].text) \
-                and not _PLACE_START.match(cell.text) and _unit_like(cell.text) \
-                and _unit_like(joined[-1].text + cell.text) and _PLACE_START.match(joined[-1].text):
-            joined[-1] = _Cell(joined[-1].text + cell.text, joined[-1].line)
-        else:
-            joined.append(cell)
-    return joined
 
 
 def _join(field: str | None, parts: list[str]) -> str:
@@ -574,8 +572,6 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             continue
         cells, end = _tokens(lines, body_start, mode)
         cells = [_Cell(word, index) for word in after.split()] + cells  # the first row, run on after the header
-        if mode == SPACES:
-            cells = _rejoin_wrapped_cells(cells)
         if not any(c.text for c in cells):
             index += 1
             continue

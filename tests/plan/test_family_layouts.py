@@ -308,6 +308,23 @@ def test_an_assessment_table_with_measures_and_the_bodies_that_score_it(tmp_path
         ("水产品产量", ["县农业农村局"])]
 
 
+def test_short_tasks_of_a_spaced_table_stay_tasks(tmp_path: Path) -> None:
+    # (A task that starts with 市 or 县 is not the cut-off start of the unit after it.)
+    plan = read(tmp_path, "序号 工作任务 责任单位 完成时限\n1 推进老旧小区改造 住建局 2021年10月底\n"
+                          "2 市容环境整治 城管局 2021年6月底\n3 县城绿化提升 园林局 2021年9月底\n")
+    assert [(i.text, i.units_as_written) for i in plan.items] == [
+        ("推进老旧小区改造", ["住建局"]), ("市容环境整治", ["城管局"]), ("县城绿化提升", ["园林局"])]
+
+
+def test_a_column_of_places_is_a_column(tmp_path: Path) -> None:
+    cells = ["某县2021年民生实事", "序号", "民生实事", "所在乡镇", "责任单位", "完成时限",
+             "1", "新建农村公路20公里", "城关镇", "县交通局", "2021年10月底",
+             "2", "改造农村危房100户", "河口乡", "县住建局", "2021年12月底"]
+    plan = read(tmp_path, "\n".join(cells) + "\n")
+    assert [(i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
+        ("新建农村公路20公里", ["县交通局"], "2021-10-31"), ("改造农村危房100户", ["县住建局"], "2021-12-31")]
+
+
 def test_an_excerpt_whose_numbers_do_not_start_at_one(tmp_path: Path) -> None:
     # The rows are numbered on from an earlier page; a figure in 目标值 is no row's number.
     cells = ["某县农业农村局承担重点工作完成情况", "序号", "目标任务", "牵头责任单位", "目标值", "计划完成时间",
@@ -389,6 +406,17 @@ def test_a_row_that_lost_its_merged_middle_cell(tmp_path: Path) -> None:
         ("为全县老年人免费接种流感疫苗。", ["县卫生健康局"]), ("为重点人群免费开展结直肠癌筛查。", ["县卫生健康局"])]
 
 
+def test_a_numbered_row_that_lost_its_empty_helper_cell(tmp_path: Path) -> None:
+    # The converter dropped row 3's empty 配合单位 and padded the row at its end; its 序号 and task
+    # stay where they are, its 牵头单位 stays its lead.
+    plan = read(tmp_path, "序号 | 工作任务 | 牵头单位 | 配合单位 | 完成时限 |\n"
+                          "2 | 新建公办幼儿园5所 | 市教育局 | 市财政局 | 2021年9月底 |\n"
+                          "3 | 开展全市财政资金绩效评价 | 市财政局 | 2021年12月底 | |\n")
+    assert [(i.text, i.units_as_written, i.roles, str(i.deadline)) for i in plan.items] == [
+        ("新建公办幼儿园5所", ["市教育局", "市财政局"], {"市教育局": "lead", "市财政局": "co"}, "2021-09-30"),
+        ("开展全市财政资金绩效评价", ["市财政局"], {"市财政局": "lead"}, "2021-12-31")]
+
+
 def test_a_mirrored_page_s_pinyin_glosses_are_dropped(tmp_path: Path) -> None:
     plan = read(tmp_path, "2025年縣政府重點(diǎn)工作任務(wù)\n"
                           "序號(hào) 重點(diǎn)工作任務(wù) 牽頭責(zé)任單位 一季度完成情況\n"
@@ -434,11 +462,10 @@ def test_a_table_that_lost_every_separator(tmp_path: Path) -> None:
 
 
 def test_a_spaced_table_whose_first_row_runs_on_after_its_header(tmp_path: Path) -> None:
-    # The page ran the title, the header and the rows together, a space between cells and one
-    # where it wrapped a name (县交通 运输局).
+    # The page ran the title, the header and the rows together, a space between cells.
     text = ("附件 某县2018年环境空气质量综合整治方案职责清单 工作任务和内容 责任单位 配合单位 完成时间 "
             "负责全县环境空气质量达标整治工作的舆论宣传. 县委宣传部 持续开展 负责大气污染综合治理工作任务的督导和检查考核工作. "
-            "县政府督查室 县环保局 7月底前 负责抓好砂石场的扬尘污染防治工作. 县交通 运输局 12月底前\n")
+            "县政府督查室 县环保局 7月底前 负责抓好砂石场的扬尘污染防治工作. 县交通运输局 12月底前\n")
     plan = read(tmp_path, text)
     assert [(i.text, i.units_as_written, str(i.deadline)) for i in plan.items] == [
         ("负责全县环境空气质量达标整治工作的舆论宣传.", ["县委宣传部"], "None"),
@@ -449,6 +476,18 @@ def test_a_spaced_table_whose_first_row_runs_on_after_its_header(tmp_path: Path)
 def test_words_that_name_columns_inside_a_sentence_make_no_table(tmp_path: Path) -> None:
     plan = read(tmp_path, "2021年某区工作要点\n1. 明确 责任单位 完成时限 要求，压实各方责任（区委办牵头）。\n")
     assert [(i.text, i.units_as_written) for i in plan.items] == [("明确 责任单位 完成时限 要求，压实各方责任", ["区委办"])]
+
+
+def test_the_text_after_a_table_of_leading_bars_is_read_as_text(tmp_path: Path) -> None:
+    text = ("序号\n| 工作任务\n| 责任单位\n| 完成时限\n|\n"
+            "1\n| 开展全民健身活动\n|\n| 2021年10月底\n|\n"
+            "2\n| 改造老旧小区\n| 市住建局\n| 2021年12月底\n|\n"
+            "二、其他工作要求\n1.加强组织领导，压实工作责任（市政府办公室）。\n")
+    plan = read(tmp_path, text)
+    # (A "|" line before a "| cell" is an empty cell: the first row has no unit but keeps its time.)
+    assert sorted((i.line, i.text, i.units_as_written, str(i.deadline)) for i in plan.items) == [
+        (6, "开展全民健身活动", [], "2021-10-31"), (11, "改造老旧小区", ["市住建局"], "2021-12-31"),
+        (17, "加强组织领导，压实工作责任", ["市政府办公室"], "None")]
 
 
 def test_dates_that_set_no_limit(tmp_path: Path) -> None:
