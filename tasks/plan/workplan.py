@@ -261,7 +261,7 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                     _share_with_siblings(reading.points, labels, block.line)
 
     _finish_points(reading)
-    if not reading.items and (rows := run_together_rows(paragraphs)):
+    if not reading.items and (rows := run_together_rows(paragraphs, year)):
         result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
         reading.items += result.items
         reading.problems += [*result.problems, Problem(

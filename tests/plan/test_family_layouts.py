@@ -444,21 +444,41 @@ def test_a_table_whose_cells_follow_bars_and_whose_lead_is_printed_down_the_page
 def test_a_table_that_lost_every_separator(tmp_path: Path) -> None:
     # Each row one run of words: number, project, content, progress, start, completion, the official,
     # the units; page breaks joined the rows, a unit's name wrapped to its own line.
-    text = ("某市2008年为民办实事项目进展情况的通报\n"
+    text = ("某市2021年为民办实事项目进展情况的通报\n"
             "市城管执法局\n"
-            "57城区绿化工程建成区绿地率达35%已完成萍水河两岸绿化2008年2009年市建设局\n"
-            "58滨河北路临河房屋立面改造方案已报市政府2008年2008年11月市治河办\n"
-            "59迎宾路改造按60米宽城市道路标准改造已开工2008年2008年新城区管委会、\n上栗县、安源区\n"
-            "60鹅湖公园三期改造人工岛修建已开工建设2008年1月2008年12月张学民市建设局\n"
-            "61煤气质量改造工程新上湿法脱硫工艺已启动前期工作2008年2008年12月萍钢、市环保局\n")
+            "57城区绿化工程建成区绿地率达35%已完成萍水河两岸绿化2021年2022年市建设局\n"
+            "58滨河北路临河房屋立面改造方案已报市政府2021年2021年11月市治河办\n"
+            "59迎宾路改造按60米宽城市道路标准改造已开工2021年2021年新城区管委会、\n上栗县、安源区\n"
+            "60鹅湖公园三期改造人工岛修建已开工建设2021年1月2021年12月张学民市建设局\n"
+            "61煤气质量改造工程新上湿法脱硫工艺已启动前期工作2021年2021年12月萍钢、市环保局\n")
     plan = read(tmp_path, text)
     assert [(i.text[:8], i.units_as_written, i.officials, str(i.deadline)) for i in plan.items] == [
-        ("城区绿化工程建成", ["市建设局"], [], "2009-12-31"), ("滨河北路临河房屋", ["市治河办"], [], "2008-11-30"),
-        ("迎宾路改造按60", ["新城区管委会", "上栗县", "安源区"], [], "2008-12-31"),
-        ("鹅湖公园三期改造", ["市建设局"], ["张学民"], "2008-12-31"),
-        ("煤气质量改造工程", ["萍钢", "市环保局"], [], "2008-12-31")]
+        ("城区绿化工程建成", ["市建设局"], [], "2022-12-31"), ("滨河北路临河房屋", ["市治河办"], [], "2021-11-30"),
+        ("迎宾路改造按60", ["新城区管委会", "上栗县", "安源区"], [], "2021-12-31"),
+        ("鹅湖公园三期改造", ["市建设局"], ["张学民"], "2021-12-31"),
+        ("煤气质量改造工程", ["萍钢", "市环保局"], [], "2021-12-31")]
     assert "table.run_together" in {p.code for p in plan.problems}
-    assert plan.title == "某市2008年为民办实事项目进展情况的通报"
+    assert plan.title == "某市2021年为民办实事项目进展情况的通报"
+
+
+def test_what_a_table_without_separators_is_not(tmp_path: Path) -> None:
+    # A list of people who lost their separators is no table of tasks.
+    with pytest.raises(DocumentError):
+        read(tmp_path, "公示名单\n1张伟男1985年3月市公安局\n2李娜女1990年5月市财政局\n3王强男1988年7月市教育局\n"
+                       "4赵敏女1992年1月市民政局\n")
+    # Names that begin like a surname stay whole; the preamble's "第57项" and the date after the table
+    # are neither rows nor parts of one. (A signature right after the last row, on a line that does not
+    # end its sentence, would still be read as the last of its units.)
+    text = ("某区2021年重点项目第57项至第60项进展情况的通报\n"
+            "57老旧小区改造已开工2021年2021年12月高新区管委会\n"
+            "58林地保护修复已完成2021年2021年10月林业和草原局\n"
+            "59江北片区道路建设已开工2021年2021年11月江北新区管委会\n"
+            "60河道治理已启动2021年2021年12月黄河河务局。\n"
+            "2021年12月5日\n")
+    plan = read(tmp_path, text)
+    assert [(i.text, i.units_as_written, i.officials) for i in plan.items] == [
+        ("老旧小区改造已开工", ["高新区管委会"], []), ("林地保护修复已完成", ["林业和草原局"], []),
+        ("江北片区道路建设已开工", ["江北新区管委会"], []), ("河道治理已启动", ["黄河河务局"], [])]
 
 
 def test_a_spaced_table_whose_first_row_runs_on_after_its_header(tmp_path: Path) -> None:
