@@ -86,7 +86,6 @@ TABLE_KINDS: dict[str, tuple[dict[str, tuple[str, ...]], frozenset[str]]] = {
     "team": (TEAM_COLUMNS, frozenset({"name", "lead"})),
     "task": (TASK_COLUMNS, frozenset({"text"})),
 }
-_KINDS_BY_ID = {id(columns): kind for kind, (columns, _) in TABLE_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -111,11 +110,11 @@ def header_key(cell: str) -> str:
     return _UNIT_SUFFIX.sub("", _YEAR_PREFIX.sub("", compact(cell)))
 
 
-def _match_field(cell: str, columns: dict[str, tuple[str, ...]], taken: set[str]) -> str | None:
+def _match_field(cell: str, kind: str, taken: set[str]) -> str | None:
     key = header_key(cell)
     if not key or len(key) > 16:
         return None
-    return _match_key(key, _KINDS_BY_ID[id(columns)], frozenset(taken))
+    return _match_key(key, kind, frozenset(taken))
 
 
 @functools.lru_cache(maxsize=16384)  # a spaced line of column words is tried many ways
@@ -140,7 +139,8 @@ def _match_key(key: str, kind: str, taken: frozenset[str]) -> str | None:
 _KEPT_FIELDS = frozenset({"progress", "target", "note", "officials", "score"})
 
 
-def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[str, int]:
+def _map_columns(cells: list[str], kind: str) -> dict[str, int]:
+    columns = TABLE_KINDS[kind][0]
     mapping: dict[str, int] = {}
     # Exact names first, so 开工竣工时间 is the period and not a start column.
     for index, cell in enumerate(cells):
@@ -152,10 +152,10 @@ def _map_columns(cells: list[str], columns: dict[str, tuple[str, ...]]) -> dict[
     for index, cell in enumerate(cells):
         if index in mapping.values():
             continue
-        field_name = _match_field(cell, columns, set(mapping))
+        field_name = _match_field(cell, kind, set(mapping))
         if field_name is not None:
             mapping[field_name] = index
-        elif (again := _match_field(cell, columns, set())) in _KEPT_FIELDS:
+        elif (again := _match_field(cell, kind, set())) in _KEPT_FIELDS:
             # A second progress or target column ("目前完成情况 | 是否达到序时进度"): kept apart too,
             # so the cells after it stay under their own names.
             mapping[f"{again}:{index}"] = index
@@ -178,7 +178,7 @@ def detect_header(cells: list[str]) -> Header | None:
     """The table kind and column positions if this row is a header row."""
     best: Header | None = None
     for kind, (columns, required) in TABLE_KINDS.items():
-        mapping = _map_columns(cells, columns)
+        mapping = _map_columns(cells, kind)
         if kind == "task":
             _second_text_column(cells, columns, mapping)
             if "text" not in mapping and "detail" in mapping:

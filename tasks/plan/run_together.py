@@ -76,7 +76,9 @@ def run_together_rows(paragraphs: list[Paragraph], plan_year: int) -> list[Sourc
         for chain in sorted(waiting.pop(number, []), key=len, reverse=True):  # the longest goes on first
             if candidate.start() - chain[-1].end() > _LONGEST_ROW:
                 best = max(best, chain, key=len)  # too far back to go on
-            elif grown is None and _cells(0, "", text[chain[-1].end():candidate.start()], plan_year) is not None:
+            elif grown is None and _cells(0, "", text[max(chain[-1].end(), candidate.start() - _LONGEST_ENDING):
+                                                      candidate.start()], plan_year) is not None:
+                # (Only the row's end decides, so only its end is looked at.)
                 grown = [*chain, candidate]
             else:
                 still_waiting.append(chain)

@@ -221,8 +221,8 @@ def _rows_led_by_bars(lines: list[str], start: int,
         raw = lines[index].strip()
         if raw and _ends_table(lines, index):
             break
-        following = _next_line(lines, index)
         if _SEPARATORS_ONLY.match(raw):
+            following = _next_line(lines, index)
             if cells and following.startswith("|") and not _SEPARATORS_ONLY.match(following):
                 cells.append("")  # "|" then "| cell": an empty cell, not the row's end
             else:
@@ -235,6 +235,7 @@ def _rows_led_by_bars(lines: list[str], start: int,
             if not cells:
                 # A row's first cell is followed by its "| cell"s, or is a narrow cell printed a few
                 # characters a line; anything else is the text after the table.
+                following = _next_line(lines, index)
                 if not following.startswith("|") and not (len(compact(raw)) <= 6 and len(compact(following)) <= 6):
                     break
                 first_line = index
