@@ -926,9 +926,11 @@ def find_milestones(text: str, plan_year: int) -> list[Milestone]:
 _BY_WORD = r"(?:于|於|在|到|至|力争|确保|争取|务必)"
 _PART_OF_YEAR = r"(?:年底|年末|年内|年中|上半年|下半年|(?:第)?[一二三四1-4]季度末?)"
 _MONTH_SAID = r"\d{1,2}月(?:\d{1,2}[日号]|份|底|末|上旬|中旬|下旬)?"
+# "在未来十年(2023-24至2032-33年度)": the years ahead, with their span in brackets.
+_YEARS_AHEAD_SAID = r"(?:未来|今后)\d+年内?\(\d{4}(?:-\d{2})?年?度?至\d{4}(?:-\d{2})?年?度?\)"
 _LIMIT_IN_TEXT = re.compile(
-    rf"(?P<by>{_BY_WORD})?(?P<phrase>(?:\d{{4}}年(?:度)?(?:{_MONTH_SAID}|底|末|内|中|{_PART_OF_YEAR})?"
-    rf"|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"
+    rf"(?P<by>{_BY_WORD})?(?P<phrase>(?P<ahead>{_YEARS_AHEAD_SAID})|(?:\d{{4}}年(?:度)?(?:{_MONTH_SAID}|底|末|内|中"
+    rf"|{_PART_OF_YEAR})?|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"
 )
 # "3月中旬完成", "9月投入使用": a date said as when the work is done.
 _DONE = re.compile(rf"^{_ADVERBS}(?:顺利)?{_COMPLETION_VERBS}")
@@ -955,12 +957,12 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     for match in _LIMIT_IN_TEXT.finditer(normalised):
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
-        said_as_limit = bool(match["by"] or match["before"] or _DONE.match(after)) or re.search(
+        said_as_limit = bool(match["by"] or match["before"] or match["ahead"] or _DONE.match(after)) or re.search(
             r"(?:底|末|年内|年中)$", phrase)
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \
                 or normalised.endswith(_NOT_A_LIMIT_BEFORE, 0, start):
             continue
-        if not match["before"] and not re.search(r"[年月日号底末内中季旬份]$", phrase):
+        if not match["before"] and not match["ahead"] and not re.search(r"[年月日号底末内中季旬份]$", phrase):
             continue
         reading = _read_phrase(phrase, plan_year)
         if reading.deadline is None or reading.deadline.year < plan_year:

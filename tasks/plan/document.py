@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
+from tasks.plan.columns import names_a_column
 from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
 
@@ -22,6 +23,7 @@ class Paragraph:
     line: int
     text: str
     heading: int = 0  # markdown heading level, 0 for body text
+    bullet: bool = False  # begun with a list mark ("- ", "* "): an item of a list, as a number begins one
 
 
 @dataclass
@@ -75,6 +77,33 @@ def _table_cells(raw: str) -> list[str] | None:
         # "1 | 中小学校护眼灯光工程 | … | 县教育局 | |": a row written without its outer bars.
         return [strip_markup(cell).strip() for cell in stripped.removesuffix("|").split("|")]
     return None
+
+
+def _join_wrapped_headers(lines: list[str], cell_rows: list[list[str] | None]) -> None:
+    """A table's header wrapped over lines ("工作任务 | 具体要求" then "| 责任单位 |") has too few
+    bars on each line to be read as a row: lines of nothing but column names, right above the
+    table's first row, are its header row."""
+    index = 0
+    while index < len(lines):
+        run: list[int] = []
+        while index < len(lines) and cell_rows[index] is None and _names_columns_only(lines[index]):
+            run.append(index)
+            index += 1
+        following = next((j for j in range(index, len(lines)) if lines[j].strip()), None)
+        if run and following is not None and cell_rows[following]:
+            cell_rows[run[0]] = [cell for line in run for cell in _bar_cells(lines[line])]
+            for line in run[1:]:
+                cell_rows[line] = []
+        index += 0 if run else 1
+
+
+def _bar_cells(raw: str) -> list[str]:
+    return [cell for piece in raw.split("|") if (cell := strip_markup(piece).strip())]
+
+
+def _names_columns_only(raw: str) -> bool:
+    cells = _bar_cells(raw)
+    return "|" in raw and bool(cells) and all(names_a_column(cell) for cell in cells)
 
 
 def _table_follows(lines: list[str], cell_rows: list[list[str] | None], index: int) -> bool:
@@ -140,6 +169,7 @@ def read_blocks(text: str) -> list[Block]:
             lines.append(without_pinyin_glosses(part.replace("\u3000", " ").replace("\ufe51", "、").rstrip(" \r\n")))
             numbers.append(number)
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
+    _join_wrapped_headers(lines, cell_rows)
     flat_tables = {table.first_line: table for table in find_flat_tables(lines, [c is not None for c in cell_rows])}
     skip_until = 0
     for index, raw in enumerate(lines):
@@ -159,7 +189,7 @@ def read_blocks(text: str) -> list[Block]:
         inside_table = bool(blocks) and isinstance(blocks[-1], Table) and _table_follows(lines, cell_rows, index)
         if cells is None and inside_table:
             # A merged row spanning the table ("某县（2个）") loses its tabs in conversion.
-            cells = [strip_markup(raw).strip()]
+            cells = [strip_markup(raw).strip().strip("|").strip()]
         if cells is not None:
             if not cells:
                 continue
@@ -173,19 +203,22 @@ def read_blocks(text: str) -> list[Block]:
             continue
         stripped = raw.strip()
         level = len(stripped) - len(stripped.lstrip("#"))
-        content = _BULLET.sub("", strip_markup(stripped.lstrip("#")).strip())
+        unmarked = strip_markup(stripped.lstrip("#")).strip()
+        content = _BULLET.sub("", unmarked)
         if not content:
             continue
         previous = blocks[-1] if blocks else None
         if isinstance(previous, Paragraph):
-            if level == 0 and _is_open(previous, pieces) and not _starts_something(content) and (
-                    not LABEL_LINE.match(previous.text) or _more_names(content)):
+            # A bullet ("- ", "* ") begins an item of its own, whatever the line before left open.
+            if level == 0 and content == unmarked and _is_open(previous, pieces) \
+                    and not _starts_something(content) \
+                    and (not LABEL_LINE.match(previous.text) or _more_names(content)):
                 # (A label line runs on only into more names: "…、区科技" / "和信息化局、区工商联…"; a
                 # signature under it, "中共某区委办公室", is not one of them.)
                 pieces.append(content)
                 continue
             _join(previous, pieces)
-        blocks.append(Paragraph(number, content, level))
+        blocks.append(Paragraph(number, content, level, bullet=content != unmarked))
     if blocks and isinstance(blocks[-1], Paragraph):
         _join(blocks[-1], pieces)
     return blocks

@@ -140,12 +140,22 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
     row has cells of the same shape (a figure, a time, units, a short word, a long text), so the
     empty ones inherit as merged cells do; a row that fits best where it is stays as it is."""
     width = len(header.cells)
+    # A full row fills every column; until one is seen, a row that fills every column up to the last one
+    # saying what, who or when will do (a 备注 or a progress column after it is often left off).
+    full = max(column for name, column in header.columns.items() if name.split(":")[0] not in _OFTEN_EMPTY) + 1
     template: list[str] | None = None
     restored: list[SourceRow] = []
+    numbered_at: tuple[int, int] | None = None  # the column of the last row's numbered cell, and its number
     for row in rows:
         own = [cell for cell in row.cells if cell.strip()]
-        if len(own) >= width:
+        if len(own) >= width or (template is None and len(own) >= full and own == row.cells[:len(own)]):
             template = row.cells
+        elif len(own) == 1 and numbered_at is not None and _cell_number(own[0]) == numbered_at[1] + 1:
+            # "8.持续深化…" alone under "…| 7.积极推进… | 市财政局牵头…": the next numbered cell of that
+            # column, every other cell merged with the row above (not a heading across the table).
+            cells = [""] * width
+            cells[numbered_at[0]] = own[0]
+            row = SourceRow(row.where, cells, row.line, merged_above=True)
         elif template is not None and len(own) >= 2 and own == row.cells[:len(own)]:
             # (One cell alone is a heading across the table, "2022年任务", or text run on from above.)
             # A row that starts with its 序号 keeps it and its task where they are: what it lost is after them.
@@ -156,8 +166,21 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
                 for cell, column in zip(own, columns, strict=True):
                     cells[column] = cell
                 row = SourceRow(row.where, cells, row.line, merged_above=True)
+        numbered_at = next(((column, number) for column, cell in enumerate(row.cells[:width])
+                            if (number := _cell_number(cell)) is not None), None)
         restored.append(row)
     return restored
+
+
+_CELL_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[、.．](?!\d)")
+
+
+def _cell_number(cell: str) -> int | None:
+    """The list number a cell's text begins with ("8.持续深化…", "12、…"), if any."""
+    return int(match[1]) if (match := _CELL_NUMBER.match(cell)) else None
+
+
+_OFTEN_EMPTY = frozenset({"note", "progress"})
 
 
 def _placement(own: list[str], template: list[str], fixed: int = 0) -> list[int] | None:
@@ -297,7 +320,11 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
                 else:
                     merged_into.deadline_text = deadline_text
             continue
-        if values.get("area"):
+        if not text and values.get("area") and owners and "text" in header.columns:
+            # "2 | 扎实做好疫苗接种信息公开 | 疾控处 | 长期推进" under 工作任务 | 细化分工: a task written
+            # across both columns, with nothing to divide it into.
+            text = values["area"]
+        elif values.get("area"):
             area, topic = values["area"], ""
         topic = values.get("topic") or topic
         if not text:

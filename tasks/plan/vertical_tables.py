@@ -26,7 +26,7 @@ from math import comb
 from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
-from tasks.plan.units import UNIT_ENDING
+from tasks.plan.units import UNIT_ENDING, rejoin_wrapped_names
 from tasks.text import compact, strip_markup
 
 MAX_HEADER_CELLS = 12
@@ -526,21 +526,10 @@ def _unread_column(name: str) -> str | None:
     return None
 
 
-def _rejoin_wrapped_names(parts: list[str]) -> list[str]:
-    """A narrow column wraps a long name: "市生态" over "环境局" is 市生态环境局."""
-    names: list[str] = []
-    for part in parts:
-        if names and not _unit_like(names[-1]) and _unit_like(names[-1] + part):
-            names[-1] += part
-        else:
-            names.append(part)
-    return names
-
-
 def _join(field: str | None, parts: list[str]) -> str:
     parts = [p for p in parts if p]
     if field in _UNIT_FIELDS | {"other_units"}:
-        return "、".join(_rejoin_wrapped_names(parts))
+        return "、".join(rejoin_wrapped_names(parts))
     return "".join(parts) if field in _TEXT_FIELDS | _AREA_FIELDS else " ".join(parts)
 
 

@@ -67,6 +67,12 @@ _CLOSING_DEADLINE = re.compile(
     r"(?P<phrase>[\d一二三四五六七八九十两]+\s*个?(?:工作日|自然日|日|天|周|星期|个月)(?:之)?内|"
     r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|上旬|中旬|下旬)?\s*(?:之)?前)\s*"
     r"(?:将[^，。；,;]{0,8}?)?(?:完成|全部)?整改")
+# The time limit a plan sets all its tasks before it lists them: "各项民生工程于11月底前全面完成",
+# "任务目标力争10月底前基本完成，12月底前高标准、高质量完成" (the whole of it, every stage).
+_PLAN_WIDE_DEADLINE = re.compile(
+    r"(?:各项|全部|所有|年度)?(?:任务目标|目标任务|任务|民生工程|民生实事|实事项目|工程|项目)\s*(?:均|都|全部)?\s*"
+    r"(?:力争|确保|务必|必须|要|须|在|于)*\s*(?P<phrase>(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|末)?\s*(?:之)?前"
+    r"[^。；;，,]{0,12}?完成(?:[，,][^。；;，,]{0,16}?完成)*)")
 # The document's date: its signature line ("2022年8月31日") or the page's 发布日期.
 _ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
                          r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
@@ -113,6 +119,7 @@ class _Reading:
     closing_deadline: str = ""
     closing_line: int | None = None
     opening_deadline: str = ""  # the limit a notice sets its problems before it lists them
+    plan_deadline: str = ""  # the limit a plan sets all its tasks in its 总体要求, below each task's own
 
 
 def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
@@ -348,7 +355,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                                                 "这段责任单位前面没有任务，已忽略", block.line))
         return
     numbered = _POINT_NUMBER.match(words)
-    if numbered is None and annotation is None:
+    bulleted = block.bullet and first and numbered is None
+    if numbered is None and annotation is None and not bulleted:
         if open_point is not None and open_point.lead_heading and not open_point.more_text:
             # The first item under "（一）省监察厅牵头的工作": a task of its own.
             _start_point(block, words, "", section, open_point.item.text, reading)
@@ -369,20 +377,24 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif not reading.points and (opening := _CLOSING_DEADLINE.search(words)):
             # "…请立即进行整改，并于5月20日前将问题整改完成" before the list: every problem's limit.
             reading.opening_deadline = opening["phrase"].strip()
+        elif not reading.points and (plan_wide := _PLAN_WIDE_DEADLINE.search(words)):
+            # "2024年任务目标力争10月底前基本完成，12月底前高标准完成" in the 总体要求 before the list.
+            reading.plan_deadline = plan_wide["phrase"].strip()
         return
-    if numbered is None and open_point is not None and first and not _heading_like(open_point):
+    if numbered is None and open_point is not None and first and not bulleted and not _heading_like(open_point):
         # The closing words of a point begun in an earlier paragraph.
         open_point.more_text.append(words)
         _annotate(open_point, annotation or "", block.line)
         return
     if numbered is None and open_point is not None and _heading_like(open_point) and (
-            len(reading.points) < 2 or reading.points[-2].style != open_point.style):
+            len(reading.points) < 2 or reading.points[-2].style != open_point.style) and not (
+            bulleted and open_point.style == _BULLET_STYLE):
         # "1.主要指标的责任部门。" over sentences that each carry their own units: a heading. (Not the
         # last item of a list, "4、占道停车", before the next group's "通会桥社区（责任单位：…）".)
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
     number = "" if number in _BULLETS else number
-    style = _numbering_style(numbered)
+    style = _BULLET_STYLE if bulleted else _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
     _start_point(block, text, number, section, topic, reading)
@@ -391,6 +403,13 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         reading.points[-1].lead_heading = lead["units"] + "牵头"
     if annotation is not None:
         _annotate(reading.points[-1], annotation, block.line)
+        if bulleted:
+            # "确保土地如期到位：- …  - …  - …（发展局）": the list's one closing parenthesis is every
+            # bullet's under it that has none.
+            _share_with_siblings(reading.points, annotation, block.line)
+
+
+_BULLET_STYLE = "bullet"
 
 
 def _numbering_style(numbered: re.Match[str] | None) -> str:
@@ -485,7 +504,8 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
         following = points[index + 1]
         if point.heading_only or point.lead_heading or not _heading_like(point):
             continue
-        if not (following.style and following.style != point.style and following.item.number == "1"):
+        if not (following.style and following.style != point.style
+                and (following.item.number == "1" or following.style == _BULLET_STYLE)):
             continue
         if not point.units_text:
             _make_heading(points, index)
@@ -584,6 +604,10 @@ def _finish_points(reading: _Reading) -> None:
             point.deadline_text = reading.closing_deadline
         elif not point.deadline_text and reading.opening_deadline:
             point.deadline_text = reading.opening_deadline
+        said = deadline_in_text(item.text, point.year) if not point.deadline_text and item.units \
+            and not item.recurrence else None
+        if said is None and not point.deadline_text and reading.plan_deadline:
+            point.deadline_text = reading.plan_deadline  # the plan's, for a task that sets no limit of its own
         if point.deadline_text:
             deadline = read_deadline(point.deadline_text, point.year, reference=reading.issued)
             item.deadline_text, item.deadline, item.start = point.deadline_text, deadline.deadline, deadline.start
@@ -592,7 +616,7 @@ def _finish_points(reading: _Reading) -> None:
             if not deadline.understood:
                 reading.problems.append(Problem("deadline.unreadable", where, point.deadline_text,
                                                 f"{deadline.note}；该任务暂无截止日期", point.units_line))
-        elif item.units and not item.recurrence and (said := deadline_in_text(item.text, point.year)):
+        elif said is not None:
             # "於2023年底前消除…（環境及生態局）": no time limit of its own but the one its sentence sets.
             item.deadline_text, item.deadline = said.text, said.deadline
             known = {milestone.due for milestone in item.milestones}

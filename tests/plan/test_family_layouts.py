@@ -563,3 +563,73 @@ def test_a_jurisdiction_label_after_a_comma(tmp_path: Path) -> None:
                           "2.交通大道人行道树根堆积,责任辖区:川汇区,环卫监理:孙海叶、王晓霞。\n")
     assert readings(plan) == [("育新路沿线生活垃圾多,", ["川汇区"], ""), ("交通大道人行道树根堆积,", ["川汇区"], "")]
     assert plan.items[1].officials == ["孙海叶", "王晓霞"]
+
+
+def test_a_unit_name_wrapped_across_two_cells_is_one_name(tmp_path: Path) -> None:
+    # Flattened with spaces, a narrow 责任单位 cell's wrap reads as a second cell, or a second name.
+    plan = read(tmp_path, "工作任务 责任单位 配合单位 完成时间\n负责抓好道路运输扬尘的污染防治工作. 县交通 运输局 12月底前完成\n")
+    assert readings(plan) == [("负责抓好道路运输扬尘的污染防治工作.", ["县交通运输局"], "2021-12-31")]
+    assert parse_units("县交通 运输局、区生态 环境局", UnitDirectory()).as_written == ["县交通运输局", "区生态环境局"]
+    assert parse_units("张三 区发改局", UnitDirectory()).as_written == ["张三", "区发改局"]
+
+
+def test_a_span_of_financial_years_inside_a_task_is_its_limit() -> None:
+    ten = deadline_in_text("在未來十年(2023-24 至 2032-33 年度)依時提供約 3,300 公頃新平整土地", 2022)
+    five = deadline_in_text("在未來五年(2023-24 至 2027-28 年度),準備好可供市場興建的土地", 2022)
+    assert ten is not None and ten.deadline.isoformat() == "2033-03-31"
+    assert five is not None and five.deadline.isoformat() == "2028-03-31"
+
+
+def test_bullets_under_a_heading_share_the_parenthesis_that_closes_them(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年施政指標\n1. 改善環境衛生:\n- 環境衛生黑點於 2021 年底前消除。(環境局)\n- 每年進行聯合清潔行動。(房屋局)\n"
+                          "2. 確保土地如期到位:\n- 於 2021 年中提供新平整土地。\n- 準備好可供興建的土地。\n- 每年公布供應預測。(發展局)\n")
+    assert readings(plan) == [("環境衛生黑點於 2021 年底前消除。", ["環境局"], "2021-12-31"),
+                              ("每年進行聯合清潔行動。", ["房屋局"], ""),
+                              ("於 2021 年中提供新平整土地。", ["發展局"], "2021-06-30"),
+                              ("準備好可供興建的土地。", ["發展局"], ""), ("每年公布供應預測。", ["發展局"], "")]
+
+
+def test_a_table_header_wrapped_over_two_lines(tmp_path: Path) -> None:
+    plan = read(tmp_path, "工作任务 | 具体要求\n| 责任单位 |\n"
+                          "一、做好规划公开。 | 1.主动公开规划纲要。 | 市直有关部门;各镇(街) |\n"
+                          "2.做好规划的归集整理。 | 市政府办公室牵头,市直有关部门配合;各镇(街)参照落实 |\n")
+    assert readings(plan) == [("1.主动公开规划纲要。", ["市直有关部门", "各镇(街)"], ""),
+                              ("2.做好规划的归集整理。", ["市政府办公室", "市直有关部门", "各镇(街)"], "")]
+    assert plan.items[1].lead == "市政府办公室"
+
+
+def test_a_numbered_task_cell_alone_shares_the_merged_cells_above(tmp_path: Path) -> None:
+    plan = read(tmp_path, "工作任务 | 具体要求 | 责任单位 |\n"
+                          "三、做好财政信息公开。 | 7.推进预算、决算公开。 | 市财政局牵头,市直各部门落实 |\n"
+                          "8.深化债务信息公开。 |\n"
+                          "四、做好网站信息公开。 | 9.更新网站概况信息。 | 各镇(街) |\n")
+    assert readings(plan) == [("7.推进预算、决算公开。", ["市财政局", "市直各部门"], ""),
+                              ("8.深化债务信息公开。", ["市财政局", "市直各部门"], ""),
+                              ("9.更新网站概况信息。", ["各镇(街)"], "")]
+
+
+def test_a_task_written_across_both_task_columns(tmp_path: Path) -> None:
+    # 工作任务 and 细化分工 merged into one cell where there is nothing to divide, and no 备注 given.
+    plan = read(tmp_path, "序号 | 工作任务 | 细化分工 | 责任处室 | 完成时限 | 备注 |\n"
+                          "1 | 做好疫情信息发布 | 围绕隔离管控发布权威信息 | 应急处、疾控处 | 长期推进 |\n"
+                          "2 | 做好疫苗接种信息公开 | 疾控处 | 长期推进 |\n"
+                          "3 | 提高信息发布规范化水平 | 宣传处会办公室 | 2021年8月前 |\n")
+    assert readings(plan) == [("围绕隔离管控发布权威信息", ["应急处", "疾控处"], ""),
+                              ("做好疫苗接种信息公开", ["疾控处"], ""),
+                              ("提高信息发布规范化水平", ["宣传处", "办公室"], "2021-07-31")]
+    assert plan.items[0].category == "做好疫情信息发布"
+
+
+def test_names_joined_by_hui_are_two_unless_one_name() -> None:
+    directory = UnitDirectory()
+    assert parse_units("市财政局会同市审计局", directory).as_written == ["市财政局", "市审计局"]
+    assert parse_units("开发区管委会办公室、区社会福利院", directory).as_written == ["开发区管委会办公室", "区社会福利院"]
+
+
+def test_a_plan_wide_limit_before_the_list_is_every_task_s_own(tmp_path: Path) -> None:
+    plan = read(tmp_path, "某市2021年民生工程实施方案\n一、总体要求\n坚持以人民为中心。2021年任务目标力争10月底前基本完成，"
+                          "12月底前高标准、高质量完成。\n二、主要任务\n1.棚户区改造工程。建成安置房1559套。(责任单位:市住建局)\n"
+                          "2.口袋公园建设工程。新建口袋公园14个,6月底前完成。(责任单位:市城管局)\n")
+    assert readings(plan) == [("棚户区改造工程。建成安置房1559套。", ["市住建局"], "2021-12-31"),
+                              ("口袋公园建设工程。新建口袋公园14个,6月底前完成。", ["市城管局"], "2021-06-30")]
+    assert [m.due.isoformat() for m in plan.items[0].milestones] == ["2021-10-31", "2021-12-31"]
