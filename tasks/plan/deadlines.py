@@ -677,6 +677,9 @@ class _Stage:
     ongoing: bool = False
 
 
+_DURING_FESTIVAL = re.compile(r"(?:\d{4}年)?(?:" + _FESTIVAL.pattern.replace("?P<name>", "?:") + r")(?:假日|假期)?期间")
+
+
 def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
     """One clause: a time expression, optionally with a subject before it and an action after it."""
     clause = clause.strip()
@@ -687,6 +690,8 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
     if (from_then and (from_then["from"] or from_then["word"] == "起" or from_then["rule"])
             and (period := _read_time(from_then["when"], ctx))):
         return _Stage(clause, period, "from")
+    if _DURING_FESTIVAL.search(text):
+        return None  # "春节期间值班": when the work is done, through the holiday, not a day it is due by
     if (period := _read_time(text, ctx)) is not None:
         return _Stage(clause, period, "due")
     if (ending := re.fullmatch(r"(?P<when>.+?)结束", text)) and (period := _read_time(ending["when"], ctx)):

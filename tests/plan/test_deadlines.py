@@ -465,3 +465,9 @@ def test_still_not_read(phrase: str) -> None:
 
 def test_a_festival_without_a_reference_is_the_plan_years() -> None:
     assert read_deadline("春节前", 2021).deadline == D(2021, 2, 11)
+
+
+@pytest.mark.parametrize("phrase", ["春节期间", "春節期間", "国庆节假期期间", "2021年春节期间做好值班"])
+def test_during_a_holiday_is_when_not_by_when(phrase: str) -> None:
+    reading = read_deadline(phrase, 2021)
+    assert reading.deadline is None and not reading.understood
