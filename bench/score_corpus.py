@@ -6,7 +6,8 @@ Documents (``tests/corpus/documents/*/``): each ``source.txt`` is read as an off
 (the deadlines' year from its key, a unit directory that knows none of its units), and compared with
 its hand-written ``key.toml``:
 - task recall: key tasks found among the items read (an item matches a task when its text, white
-  space removed, contains the key's text; each item matches one task at most); a key copies a
+  space removed, contains the key's text; each item matches one task at most, and of several items
+  that hold a task's words the one that agrees best with the key is taken); a key copies a
   mirrored page's pinyin glosses ("責(zé)任") as stored, and they are left out of the comparison,
   since the importer drops them;
 - unit exactness: key tasks found with exactly the key's units, in its order;
@@ -113,16 +114,28 @@ def score_document(folder: Path) -> DocumentScore:
     unused = list(items)
     for task in tasks:
         wanted = key_form(task["text"])
-        match = next((item for item in unused if wanted and wanted in compact(item.text)), None)
-        if match is None:
+        units = [key_form(u) for u in task["units"]]
+        deadline = expected_deadline(task.get("deadline", ""))
+
+        # Of the items that hold the task's words (a document may say a task twice, as a work point
+        # and as a row of its table), the one that agrees best with the key, the first of equals.
+        candidates = [item for item in unused if wanted and wanted in compact(item.text)]
+        if not candidates:
             continue
+        match = max(candidates, key=lambda item: sum(_agreement(item, units, deadline)))
         unused.remove(match)
         score.found += 1
-        score.units_right += [compact(u) for u in match.units_as_written] == [key_form(u) for u in task["units"]]
-        got = match.deadline.isoformat() if match.deadline else ""
-        score.deadlines_right += got == expected_deadline(task.get("deadline", ""))
+        units_right, deadline_right = _agreement(match, units, deadline)
+        score.units_right += units_right
+        score.deadlines_right += deadline_right
     score.extra_items = len([item for item in unused if item.units])
     return score
+
+
+def _agreement(item: Item, units: list[str], deadline: str) -> tuple[bool, bool]:
+    """Whether an item has the key's units, in order, and its deadline."""
+    return ([compact(u) for u in item.units_as_written] == units,
+            (item.deadline.isoformat() if item.deadline else "") == deadline)
 
 
 def ratio(part: int, whole: int, places: int = 2) -> str:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
+from tasks.plan.box_tables import find_box_tables
 from tasks.plan.columns import names_a_column
 from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
@@ -79,6 +80,13 @@ def _table_cells(raw: str) -> list[str] | None:
     return None
 
 
+_PAGE_NUMBER = re.compile(r"^\d{1,4}\s*[-—]*$")
+
+
+def _opens_list(text: str, pieces: list[str]) -> bool:
+    return (pieces[-1] if pieces else text).rstrip().endswith((":", "："))
+
+
 def _join_wrapped_headers(lines: list[str], cell_rows: list[list[str] | None]) -> None:
     """A table's header wrapped over lines ("工作任务 | 具体要求" then "| 责任单位 |") has too few
     bars on each line to be read as a row: lines of nothing but column names, right above the
@@ -90,8 +98,20 @@ def _join_wrapped_headers(lines: list[str], cell_rows: list[list[str] | None]) -
             run.append(index)
             index += 1
         following = next((j for j in range(index, len(lines)) if lines[j].strip()), None)
+        before = next((j for j in range(run[0] - 1, -1, -1) if lines[j].strip()), None) if run else None
+        header_above = cell_rows[before] if before is not None else None
         if run and following is not None and cell_rows[following]:
-            cell_rows[run[0]] = [cell for line in run for cell in _bar_cells(lines[line])]
+            cells = [cell for line in run for cell in _bar_cells(lines[line])]
+            if header_above is None:
+                cell_rows[run[0]] = cells  # the table begins with them
+            elif all(header_above) and all(names_a_column(cell) for cell in header_above):
+                # "序号 | 工作任务 | 责任单位 |" then "| 完成时限 |": the header's last names. (Not under a
+                # header with an empty cell: "牵头单位 | 配合单位" there is its second row, under 责任单位.)
+                header_above.extend(cells)
+                cell_rows[run[0]] = []
+            else:
+                index += 1
+                continue
             for line in run[1:]:
                 cell_rows[line] = []
         index += 0 if run else 1
@@ -170,7 +190,11 @@ def read_blocks(text: str) -> list[Block]:
             numbers.append(number)
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
     _join_wrapped_headers(lines, cell_rows)
-    flat_tables = {table.first_line: table for table in find_flat_tables(lines, [c is not None for c in cell_rows])}
+    boxed = find_box_tables(lines)
+    taken = [c is not None for c in cell_rows]
+    for box in boxed:
+        taken[box.first_line:box.end_line] = [True] * (box.end_line - box.first_line)
+    flat_tables = {table.first_line: table for table in [*boxed, *find_flat_tables(lines, taken)]}
     skip_until = 0
     for index, raw in enumerate(lines):
         number = numbers[index]
@@ -205,12 +229,16 @@ def read_blocks(text: str) -> list[Block]:
         level = len(stripped) - len(stripped.lstrip("#"))
         unmarked = strip_markup(stripped.lstrip("#")).strip()
         content = _BULLET.sub("", unmarked)
-        if not content:
-            continue
+        if not content or (content != unmarked and _PAGE_NUMBER.match(content)):
+            continue  # (nothing, or a PDF's page number, "- 3 -")
         previous = blocks[-1] if blocks else None
+        # A bullet ("- ", "* ") under words that end in a colon ("确保土地如期到位：") is an item of the
+        # list they open, and so is each bullet after it; other bullets (a page's "- 3 -", its links,
+        # its 索引号, names under 责任单位：) are read as the lines they are.
+        bullet = content != unmarked and isinstance(previous, Paragraph) and (
+            previous.bullet or (_opens_list(previous.text, pieces) and not LABEL_LINE.match(previous.text)))
         if isinstance(previous, Paragraph):
-            # A bullet ("- ", "* ") begins an item of its own, whatever the line before left open.
-            if level == 0 and content == unmarked and _is_open(previous, pieces) \
+            if level == 0 and not bullet and _is_open(previous, pieces) \
                     and not _starts_something(content) \
                     and (not LABEL_LINE.match(previous.text) or _more_names(content)):
                 # (A label line runs on only into more names: "…、区科技" / "和信息化局、区工商联…"; a
@@ -218,7 +246,7 @@ def read_blocks(text: str) -> list[Block]:
                 pieces.append(content)
                 continue
             _join(previous, pieces)
-        blocks.append(Paragraph(number, content, level, bullet=content != unmarked))
+        blocks.append(Paragraph(number, content, level, bullet=bullet))
     if blocks and isinstance(blocks[-1], Paragraph):
         _join(blocks[-1], pieces)
     return blocks

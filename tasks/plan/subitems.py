@@ -1,4 +1,4 @@
-"""Numbered sub-items inside one task cell: "1. … 2. … 3. …" are tasks of their own."""
+"""Numbered sub-items inside one task cell: "1. … 2. … 3. …" (or "△… △…") are tasks of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 # "1." / "1、" / "1．" at the start or after a sentence break, and "（1）" / "(1)".
 _DOTTED = re.compile(r"(?:^|(?<=[\s。；;，,！!？?]))(\d{1,2})\s*[.．、](?!\d)")
 _BRACKETED = re.compile(r"(?:^|(?<=[\s。；;，,！!？?]))[（(](\d{1,2})[）)]")
+# "△加强财政监督… △加强税源监控…": bullets, each at the cell's start or after a line break or space.
+_BULLETED = re.compile(r"(?:^|(?<=\s))\s*[△▲●◆■□▪•◇○]\s*")
 
 
 def _sequential_marks(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int, int]]:
@@ -20,8 +22,9 @@ def _sequential_marks(text: str, pattern: re.Pattern[str]) -> list[tuple[int, in
 
 def split_subitems(text: str) -> list[tuple[int, str]]:
     """The numbered sub-items of a cell, or [] when it is one task."""
-    for pattern in (_DOTTED, _BRACKETED):
-        marks = _sequential_marks(text, pattern)
+    bullets = [(number, match.start(), match.end()) for number, match in enumerate(_BULLETED.finditer(text), start=1)]
+    for pattern in (_DOTTED, _BRACKETED, None):
+        marks = _sequential_marks(text, pattern) if pattern is not None else bullets
         if len(marks) >= 2:
             items = []
             for index, (number, _start, end) in enumerate(marks):

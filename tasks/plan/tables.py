@@ -27,7 +27,7 @@ from tasks.text import WHITE_SPACE, YEAR_HEADING, compact, fold_width
 HEADER_SEARCH_ROWS = 6
 _SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
 _GROUP_WITH_COUNT = re.compile(r"^(?P<label>.+?)\s*[（(]\s*(?P<count>\d+)\s*个\s*[）)]$")
-_SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
+_SECTION_ROW = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[）)])\s*")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
 
 
@@ -150,7 +150,8 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
         own = [cell for cell in row.cells if cell.strip()]
         if len(own) >= width or (template is None and len(own) >= full and own == row.cells[:len(own)]):
             template = row.cells
-        elif len(own) == 1 and numbered_at is not None and _cell_number(own[0]) == numbered_at[1] + 1:
+        elif len(own) == 1 and numbered_at is not None and _cell_number(own[0]) == numbered_at[1] + 1 \
+                and _reads_as_task(own[0]):
             # "8.持续深化…" alone under "…| 7.积极推进… | 市财政局牵头…": the next numbered cell of that
             # column, every other cell merged with the row above (not a heading across the table).
             cells = [""] * width
@@ -173,6 +174,11 @@ def _restore_merged_cells(header: Header, rows: list[SourceRow]) -> list[SourceR
 
 
 _CELL_NUMBER = re.compile(r"^\s*(\d{1,3})\s*[、.．](?!\d)")
+
+
+def _reads_as_task(cell: str) -> bool:
+    """A sentence, not a heading across the table ("2.社会民生")."""
+    return len(compact(cell)) > 15 or cell.rstrip().endswith(("。", "；", ";"))
 
 
 def _cell_number(cell: str) -> int | None:
@@ -322,8 +328,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             continue
         if not text and values.get("area") and owners and "text" in header.columns:
             # "2 | 扎实做好疫苗接种信息公开 | 疾控处 | 长期推进" under 工作任务 | 细化分工: a task written
-            # across both columns, with nothing to divide it into.
-            text = values["area"]
+            # across both columns, with nothing to divide it into (and under no area of the rows above).
+            text, area, topic = values["area"], "", ""
         elif values.get("area"):
             area, topic = values["area"], ""
         topic = values.get("topic") or topic
@@ -333,6 +339,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
+        if row.merged_above and collected and not task_row.deadline_text:
+            task_row.deadline_text = collected[-1].deadline_text  # a 完成时限 cell merged down as well
         if not owners and collected and (row.merged_above or (
                 not task_row.number and (own_figure or "number" in header.columns))):
             # A second row under one 序号, a row with a figure of its own but no 责任单位, or one whose
@@ -416,6 +424,7 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             result.items.append(Item(
                 kind="task", ref=f"{ref}#{number}", parent=ref, text=subtext, category=parent.category,
                 topic=parent.topic, number=str(number), units=list(parent.units), roles=dict(parent.roles),
+                units_as_written=list(parent.units_as_written), officials=list(parent.officials),
                 deadline=parent.deadline, start=parent.start, deadline_text=parent.deadline_text,
                 recurrence=find_recurrence(subtext) or reading.recurrence,
                 milestones=find_milestones(subtext, row_year), line=row.line,

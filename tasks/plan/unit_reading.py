@@ -8,7 +8,7 @@ alias; phrases that name nobody are reported and assign no one.
 from __future__ import annotations
 
 from tasks.plan.parsed import Problem
-from tasks.plan.units import CO, LEAD, Assignee, UnitDirectory, UnitList, guess_kind, parse_units, rejoin_wrapped_names
+from tasks.plan.units import CO, LEAD, Assignee, UnitDirectory, UnitList, guess_kind, parse_units
 
 
 class UnitReader:
@@ -35,10 +35,7 @@ class UnitReader:
                          problems: list[Problem], *, lead_first: bool = True) -> UnitList:
         """Separate 牵头单位 and 配合单位 columns: the columns say the roles. The names as written
         follow the columns' order, each once (a 牵头单位 column often repeats a name of the 责任单位
-        column beside it). A name the 牵头 cell leaves unfinished ("县交通") that the next cell completes
-        ("运输局") is one name wrapped across them when the row was flattened with spaces."""
-        if lead_first and lead_text and co_text and len(joined := rejoin_wrapped_names([lead_text, co_text])) == 1:
-            lead_text, co_text = joined[0], ""
+        column beside it)."""
         leads = self.read_all_lead(lead_text, where, line, problems) if lead_text else UnitList()
         cos = self.read(co_text, where, line, problems) if co_text else UnitList()
         written = leads.as_written + cos.as_written if lead_first else cos.as_written + leads.as_written

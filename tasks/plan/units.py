@@ -117,13 +117,11 @@ _LEAD_WORDS = re.compile(r"牵头|主办|主责|主抓")
 _CO_WORDS = re.compile(r"配合|协办|协同|参与|协助|协作|数据提供")
 _CLAUSE_SEPARATORS = frozenset(";；。,，\n")
 _NAME_SEPARATORS = frozenset("、/／ \t\n")
-# Of those, the ones a narrow cell's wrap leaves inside a name, and the ones a list is written with.
-_WRAP_SEPARATORS = frozenset(" \t\n")
-_LIST_SEPARATORS = _NAME_SEPARATORS - _WRAP_SEPARATORS
 OPENING_BRACKETS, CLOSING_BRACKETS = "（(〔[【", "）)〕]】"
 # "宣传处会办公室", "市财政局会同市审计局": 会(同) joins two bodies where the first ends like an office
-# (never 委: "管委会办公室" is one name).
-_AND_SPLIT = re.compile(r"以及|及(?!时)|(?<=[局处科室办])会同?(?=[\u4e00-\u9fff]{2})")
+# (never 委: "管委会办公室" is one name; nor 会计, 会展, 会商…: "县财政局会计核算中心" is one too).
+_AND_SPLIT = re.compile(r"以及|及(?!时)|(?<=[局处科室办])会同(?=[\u4e00-\u9fff]{2})"
+                        r"|(?<=[局处科室办])会(?![计展商议员所堂馆务谈签审同])(?=[\u4e00-\u9fff]{2})")
 _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 # "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
 _ETC_BEFORE_GROUP = re.compile(
@@ -133,8 +131,9 @@ _LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头组织实施|牵头组织|牵头
 # "(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)": a note on how to read the list, no name's part.
 _READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排名第一|为牵头|汇总单位)[^（）()]*[）)]")
 # "各区政府负责落实", "各镇组织实施": the ones who carry out what another leads.
+# ("配合落实": the role words may come two together.)
 _CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同|负责落实|具体落实|抓好落实|组织落实|组织实施|参照落实|参照执行"
-                        r"|落实)$")
+                        r"|落实)+$")
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
@@ -195,22 +194,14 @@ def _split_run_together(piece: str) -> list[str]:
 
 _LEVEL_ONLY = re.compile(r"^各?[乡镇县市区]$")
 # What follows such a level: another level, or the name they share ("镇人民政府"), not "区直各部门".
-_SHARED_LEVEL_TAIL = re.compile(r"^[乡镇县市区](?:人民政府|政府|党委|党委政府)?$")
+_SHARED_LEVEL_TAIL = re.compile(r"^[乡镇县市区](?:[（(][乡镇县市区、]{1,5}[）)])?(?:人民政府|政府|党委|党委政府)?"
+                                r"(?:[（(][^（）()]{1,8}[）)])?$")
 
 
-def rejoin_wrapped_names(parts: list[str]) -> list[str]:
-    """A name wrapped in a narrow cell comes apart at the wrap: "县交通" over "运输局" is 县交通运输局.
-    A part that does not end like a body joins the next when together they do and the next does not
-    begin with a place of its own ("张三 区发改局" stays two)."""
-    names: list[str] = []
-    for part in parts:
-        previous = names[-1].strip() if names else ""
-        if previous and not UNIT_ENDING.search(previous) and UNIT_ENDING.search(previous + part.strip()) \
-                and not _PLACE_PREFIX.match(part.strip()) and not VAGUE.search(part):
-            names[-1] = previous + part.strip()
-        else:
-            names.append(part)
-    return names
+def without_role_suffix(text: str) -> str:
+    """A list of names without the part its bodies play written after it ("…团市委配合落实")."""
+    stripped = text.strip()
+    return _LEAD_SUFFIX.sub("", _CO_SUFFIX.sub("", stripped)) or stripped
 
 
 def _join_shared_levels(pieces: list[str]) -> list[str]:
@@ -280,9 +271,8 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                 clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
             elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
-            pieces = [part for piece in split_outside_brackets(clause, _LIST_SEPARATORS)
-                      for wrapped in rejoin_wrapped_names(split_outside_brackets(piece, _WRAP_SEPARATORS))
-                      for part in _split_run_together(wrapped)]
+            pieces = [part for piece in split_outside_brackets(clause, _NAME_SEPARATORS)
+                      for part in _split_run_together(piece)]
             for piece in _join_shared_levels(pieces):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):
                     for part_index, part in enumerate(_split_and(grouped)):

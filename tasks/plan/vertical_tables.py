@@ -26,7 +26,7 @@ from math import comb
 from tasks.plan.annotations import TIME_WORDS, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header, names_a_column
 from tasks.plan.deadlines import read_deadline
-from tasks.plan.units import UNIT_ENDING, rejoin_wrapped_names
+from tasks.plan.units import UNIT_ENDING, without_role_suffix
 from tasks.text import compact, strip_markup
 
 MAX_HEADER_CELLS = 12
@@ -41,6 +41,8 @@ LINES, BARS, SPACES = "lines", "bars", "spaces"
 LEADING_BARS = "leading bars"
 _SEPARATORS_ONLY = re.compile(r"^\|+$")
 _NUMBERED = re.compile(r"^\d{1,3}\s*[、.．](?!\d)\S")
+_LIST_NUMBER = re.compile(r"^(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．]"
+                          r"|\d{1,3}[、.．](?!\d))")
 _TITLE_LIKE = re.compile(r"^(?:19|20)\d{2}年|(?:表|清单|方案|计划|要点)$")
 # A figure with or without its measure: 9.8%, 3幢, 6%以上, 18.4, 1500 (a 序号 is shorter and has no decimals).
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?\s*(?:[%％]|[\u4e00-\u9fff]{1,3}(?:以上|以内|左右)?$|$)")
@@ -88,7 +90,9 @@ def _cell_text(line: str) -> str:
 
 def _is_header_cell(text: str) -> bool:
     key = compact(text)
-    return 0 < len(key) <= MAX_HEADER_CELL_LENGTH and not re.search(r"[。，,；;：:、]|^\d+$", key)
+    # (Not "(一)刘忻市长牵头重点工作", a numbered group row under the header, whatever its last words.)
+    return 0 < len(key) <= MAX_HEADER_CELL_LENGTH and not re.search(r"[。，,；;：:、]|^\d+$", key) \
+        and not _LIST_NUMBER.match(key)
 
 
 def _spaced_header(lines: list[str], start: int) -> tuple[Header, list[str], int, str, str, str] | None:
@@ -306,6 +310,10 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
             last_separator = index + 1
         index += 1
     if mode == BARS:
+        if pending and index == len(lines) and len(pending) == 1 and _unit_like(pending[0]):
+            # The document ends on the last row's units, their closing bar left off.
+            cells.append(_Cell(pending[0], pending_line))
+            return cells, index
         # Words after the last separator are not a cell of this table: the text goes on below it.
         return cells, last_separator
     return cells, index
@@ -352,7 +360,8 @@ def _deadline_like(key: str) -> bool:
 
 
 def _unit_like(text: str) -> bool:
-    return len(compact(text)) <= 120 and looks_like_unit_list(text)
+    # "市发改委、市科技局、团市委配合落实": a list that closes with the part its bodies play is still one.
+    return len(compact(text)) <= 120 and looks_like_unit_list(without_role_suffix(text))
 
 
 # A project table's columns, scored as the task table's column of the same sort.
@@ -526,10 +535,21 @@ def _unread_column(name: str) -> str | None:
     return None
 
 
+def _rejoin_wrapped_names(parts: list[str]) -> list[str]:
+    """A narrow column wraps a long name: "市生态" over "环境局" is 市生态环境局."""
+    names: list[str] = []
+    for part in parts:
+        if names and not _unit_like(names[-1]) and _unit_like(names[-1] + part):
+            names[-1] += part
+        else:
+            names.append(part)
+    return names
+
+
 def _join(field: str | None, parts: list[str]) -> str:
     parts = [p for p in parts if p]
     if field in _UNIT_FIELDS | {"other_units"}:
-        return "、".join(rejoin_wrapped_names(parts))
+        return "、".join(_rejoin_wrapped_names(parts))
     return "".join(parts) if field in _TEXT_FIELDS | _AREA_FIELDS else " ".join(parts)
 
 

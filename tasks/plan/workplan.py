@@ -68,11 +68,14 @@ _CLOSING_DEADLINE = re.compile(
     r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|上旬|中旬|下旬)?\s*(?:之)?前)\s*"
     r"(?:将[^，。；,;]{0,8}?)?(?:完成|全部)?整改")
 # The time limit a plan sets all its tasks before it lists them: "各项民生工程于11月底前全面完成",
-# "任务目标力争10月底前基本完成，12月底前高标准、高质量完成" (the whole of it, every stage).
+# "2024年任务目标力争10月底前基本完成，12月底前高标准、高质量完成" (the whole of it, every stage). The
+# subject is all the tasks, and 完成 ends its clause: "重点项目6月底前完成招标", "确保各项任务3月底前完成
+# 分解细化" are one step of some work, not when the plan's tasks are due.
+_LIMIT_STAGE = (r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|末)?\s*(?:之)?前[^。；;，,]{0,12}?完成"
+                r"(?=[，,。；;]|$)")
 _PLAN_WIDE_DEADLINE = re.compile(
-    r"(?:各项|全部|所有|年度)?(?:任务目标|目标任务|任务|民生工程|民生实事|实事项目|工程|项目)\s*(?:均|都|全部)?\s*"
-    r"(?:力争|确保|务必|必须|要|须|在|于)*\s*(?P<phrase>(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*日|底|末)?\s*(?:之)?前"
-    r"[^。；;，,]{0,12}?完成(?:[，,][^。；;，,]{0,16}?完成)*)")
+    r"(?:(?:各项|全部|所有)(?:目标)?(?:任务|民生工程|民生实事|实事项目|工程|项目)|(?:年度)?(?:任务目标|目标任务))\s*"
+    rf"(?:均|都|全部)?\s*(?:力争|确保|务必|必须|要|须|在|于)*\s*(?P<phrase>{_LIMIT_STAGE}(?:[，,]{_LIMIT_STAGE})*)")
 # The document's date: its signature line ("2022年8月31日") or the page's 发布日期.
 _ISSUE_DATE = re.compile(r"^(?:(?:发布|成文|印发)(?:日期|时间)\s*[:：]\s*)?(?P<year>(?:19|20)\d{2})\s*[-年.]\s*"
                          r"(?P<month>\d{1,2})\s*[-月.]\s*(?P<day>\d{1,2})\s*日?(?:\s.*)?$")
@@ -355,7 +358,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                                                 "这段责任单位前面没有任务，已忽略", block.line))
         return
     numbered = _POINT_NUMBER.match(words)
-    bulleted = block.bullet and first and numbered is None
+    # A bullet is an item of the list a numbered point opened ("4. 确保土地如期到位："), not words of its own.
+    bulleted = block.bullet and first and numbered is None and last is not None and (
+        last.style == _BULLET_STYLE or (_heading_like(last) and not last.units_text))
     if numbered is None and annotation is None and not bulleted:
         if open_point is not None and open_point.lead_heading and not open_point.more_text:
             # The first item under "（一）省监察厅牵头的工作": a task of its own.
@@ -364,10 +369,11 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         if open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif not first and not _CLOSING_DEADLINE.search(words):
+        elif not first and not _CLOSING_DEADLINE.search(words) and not _ADDRESSES.match(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
             # an annotated sentence begin the next task, whose units the next paragraph brings; if none
-            # comes, they were the annotated task's last words (see _settle_headings).
+            # comes, they were the annotated task's last words (see _settle_headings). (Not "请相关单位
+            # 尽快抓好整改落实。" after the last one: words to them all.)
             _start_point(block, words, "", section, None, reading)
             reading.points[-1].remainder = True
         elif reading.points and section == reading.points[-1].item.category and \
@@ -377,7 +383,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif not reading.points and (opening := _CLOSING_DEADLINE.search(words)):
             # "…请立即进行整改，并于5月20日前将问题整改完成" before the list: every problem's limit.
             reading.opening_deadline = opening["phrase"].strip()
-        elif not reading.points and (plan_wide := _PLAN_WIDE_DEADLINE.search(words)):
+        elif not reading.points and not re.search(r"去年|上年|前年", words) and (
+                plan_wide := _PLAN_WIDE_DEADLINE.search(words)):
             # "2024年任务目标力争10月底前基本完成，12月底前高标准完成" in the 总体要求 before the list.
             reading.plan_deadline = plan_wide["phrase"].strip()
         return
@@ -504,8 +511,7 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
         following = points[index + 1]
         if point.heading_only or point.lead_heading or not _heading_like(point):
             continue
-        if not (following.style and following.style != point.style
-                and (following.item.number == "1" or following.style == _BULLET_STYLE)):
+        if not (following.style and following.style != point.style and following.item.number == "1"):
             continue
         if not point.units_text:
             _make_heading(points, index)
@@ -606,7 +612,7 @@ def _finish_points(reading: _Reading) -> None:
             point.deadline_text = reading.opening_deadline
         said = deadline_in_text(item.text, point.year) if not point.deadline_text and item.units \
             and not item.recurrence else None
-        if said is None and not point.deadline_text and reading.plan_deadline:
+        if said is None and not point.deadline_text and reading.plan_deadline and not item.recurrence:
             point.deadline_text = reading.plan_deadline  # the plan's, for a task that sets no limit of its own
         if point.deadline_text:
             deadline = read_deadline(point.deadline_text, point.year, reference=reading.issued)

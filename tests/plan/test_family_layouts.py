@@ -565,14 +565,6 @@ def test_a_jurisdiction_label_after_a_comma(tmp_path: Path) -> None:
     assert plan.items[1].officials == ["孙海叶", "王晓霞"]
 
 
-def test_a_unit_name_wrapped_across_two_cells_is_one_name(tmp_path: Path) -> None:
-    # Flattened with spaces, a narrow 责任单位 cell's wrap reads as a second cell, or a second name.
-    plan = read(tmp_path, "工作任务 责任单位 配合单位 完成时间\n负责抓好道路运输扬尘的污染防治工作. 县交通 运输局 12月底前完成\n")
-    assert readings(plan) == [("负责抓好道路运输扬尘的污染防治工作.", ["县交通运输局"], "2021-12-31")]
-    assert parse_units("县交通 运输局、区生态 环境局", UnitDirectory()).as_written == ["县交通运输局", "区生态环境局"]
-    assert parse_units("张三 区发改局", UnitDirectory()).as_written == ["张三", "区发改局"]
-
-
 def test_a_span_of_financial_years_inside_a_task_is_its_limit() -> None:
     ten = deadline_in_text("在未來十年(2023-24 至 2032-33 年度)依時提供約 3,300 公頃新平整土地", 2022)
     five = deadline_in_text("在未來五年(2023-24 至 2027-28 年度),準備好可供市場興建的土地", 2022)
@@ -623,7 +615,16 @@ def test_a_task_written_across_both_task_columns(tmp_path: Path) -> None:
 def test_names_joined_by_hui_are_two_unless_one_name() -> None:
     directory = UnitDirectory()
     assert parse_units("市财政局会同市审计局", directory).as_written == ["市财政局", "市审计局"]
-    assert parse_units("开发区管委会办公室、区社会福利院", directory).as_written == ["开发区管委会办公室", "区社会福利院"]
+    assert parse_units("宣传处会办公室", directory).as_written == ["宣传处", "办公室"]
+    for one in ("开发区管委会办公室", "区社会福利院", "县财政局会计核算中心", "市商务局会展服务中心", "县总工会"):
+        assert parse_units(one, directory).as_written == [one]
+
+
+def test_names_a_space_separates_stay_apart() -> None:
+    # Abbreviations and names without a usual ending are not a wrapped name's halves.
+    for written, names in [("县委党校 档案馆", ["县委党校", "档案馆"]), ("县人大 政协", ["县人大", "政协"]),
+                           ("县医保 财政局", ["县医保", "财政局"]), ("王强 发改局", ["王强", "发改局"])]:
+        assert parse_units(written, UnitDirectory()).as_written == names
 
 
 def test_a_plan_wide_limit_before_the_list_is_every_task_s_own(tmp_path: Path) -> None:
@@ -633,3 +634,96 @@ def test_a_plan_wide_limit_before_the_list_is_every_task_s_own(tmp_path: Path) -
     assert readings(plan) == [("棚户区改造工程。建成安置房1559套。", ["市住建局"], "2021-12-31"),
                               ("口袋公园建设工程。新建口袋公园14个,6月底前完成。", ["市城管局"], "2021-06-30")]
     assert [m.due.isoformat() for m in plan.items[0].milestones] == ["2021-10-31", "2021-12-31"]
+
+
+@pytest.mark.parametrize("after", ["二、工作要求\n- 加强组织领导。各单位主要负责同志要亲自抓。\n",
+                                   "相关链接\n- 某区人民政府\n- 网站地图\n"])
+def test_bullets_that_open_no_list_are_no_tasks(tmp_path: Path, after: str) -> None:
+    plan = read(tmp_path, "1.推进老旧小区改造，完成改造小区20个。（责任单位：区住建委）\n"
+                          "2.实施道路畅通工程，新建改建道路15公里。（责任单位：区交通局）\n" + after)
+    assert readings(plan)[:2] == [("推进老旧小区改造，完成改造小区20个。", ["区住建委"], ""),
+                                  ("实施道路畅通工程，新建改建道路15公里。", ["区交通局"], "")]
+    assert not [item for item in plan.items if item.units and item.text.startswith(("某区", "网站", "加强组织"))]
+
+
+def test_a_pdf_page_number_is_no_part_of_a_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.推进老旧小区改造。（责任单位：区住建委）\n- 3 -\n2.实施道路畅通工程。（责任单位：区交通局）\n"
+                          "3.开展背街小巷整治。\n- 4 -\n4.新建公园2个。（责任单位：区园林局）\n")
+    assert [item.text for item in plan.items] == ["推进老旧小区改造。", "实施道路畅通工程。", "开展背街小巷整治。",
+                                                  "新建公园2个。"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "今年共实施民生实事项目10项，其中重点项目6月底前完成招标，力争年底前全部建成。",  # a step of some of them
+    "请各牵头单位抓紧制定具体实施方案，确保各项任务3月底前完成分解细化。",  # a step, not the tasks' end
+    "去年各项任务均于11月底前完成。"])  # last year's
+def test_a_sentence_before_the_list_that_sets_no_limit_for_all(tmp_path: Path, sentence: str) -> None:
+    plan = read(tmp_path, f"某区2021年民生实事实施方案\n一、总体要求\n{sentence}\n二、主要任务\n"
+                          "1.每月开展一次水质检测。（区水务局）\n2.新建公园2个。（区园林局）\n")
+    assert readings(plan) == [("每月开展一次水质检测。", ["区水务局"], ""), ("新建公园2个。", ["区园林局"], "")]
+
+
+def test_a_short_numbered_row_alone_is_a_heading_not_a_merged_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "工作任务 | 具体要求 | 责任单位 |\n"
+                          "一、做好财政信息公开。 | 1.推进部门预算、决算及相关报表公开。 | 区财政局 |\n"
+                          "2.社会民生 |\n"
+                          "二、做好网站信息公开。 | 3.及时更新政府网站的各类型概况信息。 | 各镇(街) |\n")
+    assert "2.社会民生" not in [item.text for item in plan.items]
+
+
+def test_a_header_s_second_row_under_a_spanning_name_is_no_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 工作任务 | 责任单位 | | 完成时限 |\n牵头单位 | 配合单位\n"
+                          "| 1 | 新建公园 | 区园林局 | 区财政局 | 12月底前 |\n")
+    assert [item.text for item in plan.items] == ["新建公园"]
+
+
+def test_a_header_s_last_names_wrapped_to_the_next_line(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 工作任务 | 责任单位 |\n| 完成时限 |\n| 1 | 新建公园 | 区园林局 | 12月底前 |\n")
+    assert readings(plan) == [("新建公园", ["区园林局"], "2021-12-31")]
+
+
+def test_a_box_drawn_table_with_cells_merged_down(tmp_path: Path) -> None:
+    # Saved as text from Word: each column is cut into cells by its own rules, so the units cell
+    # beside two tasks' rows is theirs, and the leader's and the time's cells serve all of them.
+    plan = read(tmp_path, "┌────────────┬───┬────────┬────┐\n"
+                          "│ 工 作 任 务 │分管领│牵头组织实施单位│完成时限│\n"
+                          "│            │ 导 │        │    │\n"
+                          "├────────────┼───┼────────┼────┤\n"
+                          "│△加强财政监督,提高资金│梁志强│市财政局、国家税│10月底前│\n"
+                          "│使用效益      │   │务局        │    │\n"
+                          "│△加强税源监控  │   │        │    │\n"
+                          "├────────────┤   ├────────┤    │\n"
+                          "│△各级财政安排13.3亿元│   │市教育局     │    │\n"
+                          "│支持教育发展    │   │        │    │\n"
+                          "└────────────┴───┴────────┴────┘\n")
+    tasks = [(i.text, i.units_as_written, i.officials) for i in plan.items if i.parent]
+    assert tasks == [("加强财政监督,提高资金使用效益", ["市财政局", "国家税务局"], ["梁志强"]),
+                     ("加强税源监控", ["市财政局", "国家税务局"], ["梁志强"])]
+    education = next(i for i in plan.items if "教育发展" in i.text)
+    assert education.units_as_written == ["市教育局"] and str(education.deadline) == "2021-10-31"
+
+
+def test_a_group_row_that_names_a_leader_and_units_that_say_their_part(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n|\n重点工作任务\n|\n责任单位\n|\n(一)刘忻市长牵头重点工作\n|\n1\n|\n加快建设城西科创大走廊。\n|\n"
+                          "市科技局、市发改委\n|\n2\n|\n推进人才创新创业服务综合体建设。\n|\n市发改委、市人力社保局、团市委配合落实\n|\n"
+                          "3\n|\n全面推进开发区(园区)整合提升。\n|\n市发改委、市商务局,各区、县(市)政府(管委会)\n|\n"
+                          "4\n|\n加强项目谋划,加大政府专项债争取力度。\n|\n市财政局、市发改委")
+    assert readings(plan) == [
+        ("加快建设城西科创大走廊。", ["市科技局", "市发改委"], ""),
+        ("推进人才创新创业服务综合体建设。", ["市发改委", "市人力社保局", "团市委"], ""),
+        ("全面推进开发区(园区)整合提升。", ["市发改委", "市商务局", "各区、县(市)政府(管委会)"], ""),
+        ("加强项目谋划,加大政府专项债争取力度。", ["市财政局", "市发改委"], "")]
+
+
+def test_problems_each_closed_by_their_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "3月12日,市城镇办抽查发现:南外街白色垃圾较多(牌楼居委会);金盆水果市场垃圾成堆(市场管理所、金盆居委会);"
+                          "城南市场垃圾成片(市政处);大桥路污水横流(环卫处)。请相关单位尽快抓好整改落实。")
+    assert [(i.text.split(":")[-1], i.units_as_written) for i in plan.items] == [
+        ("南外街白色垃圾较多", ["牌楼居委会"]), ("金盆水果市场垃圾成堆", ["市场管理所", "金盆居委会"]),
+        ("城南市场垃圾成片", ["市政处"]), ("大桥路污水横流", ["环卫处"])]
+
+
+def test_a_table_header_in_a_column_name_we_knew_under_another() -> None:
+    from tasks.plan.columns import detect_header
+    header = detect_header(["重点任务", "工作内容", "负责科室"])
+    assert header is not None and header.columns.get("units") == 2
