@@ -253,18 +253,31 @@ _PROSE_UNITS = (
      _BODY_ENDING),
     (re.compile(r"(?:权属单位|责任单位|责任主体|责任部门)(?:为|是)(?P<units>[^，。；,;]{2,40})"), UNIT_ENDING),
 )
+# A plan's numbered measures may name who does them as their subject: "8月31日前，市城管局完成…，会同市
+# 公安局完成牌证换发工作" — the body, named from its level, that opens a clause and does the work, and
+# those it works with.
+_SUBJECT_UNITS = (
+    (re.compile(r"(?:^|(?<=[，,；;。:：]))\s*(?=[省市县区州盟旗镇乡各])(?P<units>(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?"
+                r"(?:局|委|办|公司|政府|管委会|中心|集团|社))(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好"
+                r"|对|在\d|于\d)"), _BODY_ENDING),
+    (re.compile(r"(?:会同|协调)(?P<units>[^，。；,;:：对]{2,30}?)(?=完成|对|开展|做好|进行|研究|制定|共同|落实|[，,；;。]|$)"),
+     UNIT_ENDING),
+)
 
 
 _NOT_A_BODY = re.compile(r"自行|各自|本人|个人|产权")
 
 
-def units_in_prose(text: str) -> str:
-    """The bodies a task's own sentences make responsible, in order, or "" when they name none."""
+def units_in_prose(text: str, *, subjects: bool = False) -> str:
+    """The bodies a task's own sentences make responsible, in order, or "" when they name none; with
+    ``subjects``, the bodies its clauses open with as well (read for a plan's numbered measures only: a
+    news report's sentences have many subjects, few of them responsible)."""
     found: list[tuple[int, str]] = []
-    for pattern, ending in _PROSE_UNITS:
+    for pattern, ending in (*_PROSE_UNITS, *_SUBJECT_UNITS) if subjects else _PROSE_UNITS:
         for match in pattern.finditer(text):
             names = match["units"].strip()
-            if looks_like_unit_list(names, ending) and not _NOT_A_BODY.search(names):
+            if looks_like_unit_list(names, ending) and not _NOT_A_BODY.search(names) \
+                    and not starts_with_action(names):
                 found.append((match.start(), names))
     ordered: list[str] = []
     for _, names in sorted(found):

@@ -292,6 +292,7 @@ _BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:�
 _REPORT_WORDS = re.compile(r"督查|检查|暗访|曝光|通报|整改|巡查|督办|交办|任务分工|重点任务|责任分工|分工")
 # "区直各部门：现将《…》印发给你们": the bodies a notice is addressed to, not a problem's owner.
 _ADDRESSES = re.compile(r"^\s*(?:现将|现就|为|根据|按照|经|请|《)")
+_TO_THEM_ALL = re.compile(r"^\s*请(?:各|相关|有关|上述)")
 # "河东区90万平方米,其中公园绿地45万平方米;": a place and the figures it is to reach.
 _PLACE_WITH_FIGURES = re.compile(r"^(?P<place>(?![全该本城各])[\u4e00-\u9fff]{1,8}(?:区|县|市|旗))(?=\d)")
 # "市教育局要在11月底新建幼儿园9所": a sentence whose subject is the body that is to do it.
@@ -366,7 +367,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
             # The first item under "（一）省监察厅牵头的工作": a task of its own.
             _start_point(block, words, "", section, open_point.item.text, reading)
             return
-        if open_point is not None:
+        if open_point is not None and first and _TO_THEM_ALL.match(words):
+            pass  # "请各责任单位针对上述问题迅速整改…" after the list: words to every unit, no task's own
+        elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
         elif not first and not _CLOSING_DEADLINE.search(words) and not _ADDRESSES.match(words):
@@ -578,7 +581,7 @@ def _finish_points(reading: _Reading) -> None:
         item.text = "".join([item.text, *point.more_text])
         item.ref = unique_ref(item.ref, reading.refs)
         where = _where(point.units_line or item.line or 0)
-        if not point.units_text and (prose := units_in_prose(item.text)):
+        if not point.units_text and (prose := units_in_prose(item.text, subjects=bool(point.style))):
             point.units_text, point.units_line = prose, item.line
             reading.problems.append(Problem(
                 "unit.from_prose", _where(item.line or 0), prose,

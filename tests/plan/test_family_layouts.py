@@ -727,3 +727,19 @@ def test_a_table_header_in_a_column_name_we_knew_under_another() -> None:
     from tasks.plan.columns import detect_header
     header = detect_header(["重点任务", "工作内容", "负责科室"])
     assert header is not None and header.columns.get("units") == 2
+
+
+def test_numbered_measures_whose_subjects_are_the_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "第二步:集中整治阶段\n(一)8月31日前,市城管局完成环卫三轮车的改造工作,会同市公安局完成牌证换发工作;"
+                          "市城管局会同有关部门对餐厨垃圾回收车进行改造。\n(二)市法制办协调有关部门完成有关法规的修订工作。\n")
+    assert readings(plan) == [
+        ("8月31日前,市城管局完成环卫三轮车的改造工作,会同市公安局完成牌证换发工作;市城管局会同有关部门对餐厨垃圾回收车进行改造。",
+         ["市城管局", "市公安局", "有关部门"], "2021-08-31"),
+        ("市法制办协调有关部门完成有关法规的修订工作。", ["市法制办", "有关部门"], "")]
+    assert {p.code for p in plan.problems} >= {"unit.from_prose"}
+
+
+def test_words_to_every_unit_after_the_list_are_no_task_s(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1、供水公司片区:巷道内有野广告未清理彻底。\n整改措施:由包片单位县供水公司负责清除。\n"
+                          "请各责任单位针对上述通报的问题迅速整改。县双创办将进行跟踪督查。\n")
+    assert [(i.units_as_written, "双创办" in i.text) for i in plan.items] == [(["县供水公司"], False)]
