@@ -56,7 +56,7 @@ _EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附
 # How the name of a body ends, strictly: what a bracket holding nothing but names must show.
 _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
-    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|(?<=[\u4e00-\u9fff]{2})(?<![\d一二三四五六七八九十两几此多各])处)"
+    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")

@@ -12,7 +12,8 @@ Each line is cut at its vertical bars into one piece per column. A piece of noth
 rule closes that column's cell; any other piece is one more line of it. A cell merged down several
 rows is a column whose rule does not come, so each column is read on its own, and the rows are those
 of the column cut into the most cells: each row takes, from every other column, the cell beside its
-first line, once (the rows after it under the same cell are left empty, merged with the row above).
+first line (a cell merged down several rows is each one's). A line of one piece is a row across the
+table ("一、稳定经济增长"); a page break inside the table (a blank line, "— 3 —") is passed over.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _SPLIT = re.compile(f"[{_BARS}]")
 _RULE = re.compile(r"^[─═━\-\s]+$")
 # A cell's line that begins a list item of its own (a bullet), kept on its own line.
 _BULLET_START = re.compile(r"^[△▲●◆■□▪•◇○]")
+_PAGE_MARK = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$")
 
 
 def find_box_tables(lines: list[str]) -> list[FlatTable]:
@@ -41,9 +43,20 @@ def find_box_tables(lines: list[str]) -> list[FlatTable]:
             index += 1
             continue
         end = index + 1
-        while end < len(lines) and lines[end].strip()[:1] in _BARS and lines[end].strip():
+        while end < len(lines):
+            line = lines[end].strip()
+            if not line or _PAGE_MARK.match(line):
+                # A page break: the table goes on if its next line is one of its own.
+                following = next((j for j in range(end, len(lines))
+                                  if lines[j].strip() and not _PAGE_MARK.match(lines[j].strip())), None)
+                if following is None or lines[following].strip()[:1] not in _BARS:
+                    break
+                end = following
+                continue
+            if line[:1] not in _BARS:
+                break
             end += 1
-            if lines[end - 1].strip().startswith(tuple(_CORNERS_BOTTOM)):
+            if line.startswith(tuple(_CORNERS_BOTTOM)):
                 break
         if (table := _read(lines, index, end)) is not None:
             tables.append(table)
@@ -56,18 +69,68 @@ def _pieces(line: str) -> list[str]:
     return _SPLIT.split(stripped)[1:-1]
 
 
+def _is_rule(pieces: list[str]) -> bool:
+    return bool(pieces) and all(_RULE.match(piece) or not piece.strip() for piece in pieces) \
+        and any(re.search("[─═━]", piece) for piece in pieces)
+
+
 def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
-    width = len(_pieces(lines[first]))
+    pieces_of = {number: _pieces(lines[number]) for number in range(first, end)}
+    rules = [number for number in range(first, end) if _is_rule(pieces_of[number])]
+    width = max(len(pieces_of[number]) for number in rules)
     if width < 2:
         return None
+    # A rule line is drawn of box characters only, so its junctions stand where the columns part: a
+    # line cut into fewer pieces (a header's "责任单位" over 牵头 and 配合) is placed by the junctions of
+    # a rule cut as it is.
+    junctions: dict[int, list[int]] = {}
+    for number in rules:
+        stripped = lines[number].strip()
+        junctions.setdefault(len(pieces_of[number]), [m.start() for m in _SPLIT.finditer(stripped)])
+
+    def placed(pieces: list[str]) -> list[str] | None:
+        if len(pieces) == width:
+            return pieces
+        if len(pieces) not in junctions or width not in junctions:
+            return None
+        own, body = junctions[len(pieces)], junctions[width]
+        cells = [""] * width
+        for piece, left in zip(pieces, own, strict=False):
+            cells[next((j for j, start in enumerate(body[:-1]) if start >= left), width - 1)] = piece
+        return cells
+
+    # The header is all above the first rule across every column; without one, each column's first cell.
+    header_end = next((number for number in rules if number > first and len(pieces_of[number]) == width), first)
+    header_names = [""] * width
+    for number in range(first + 1, header_end):
+        for column, piece in enumerate(placed(pieces_of[number]) or []):
+            if piece.strip() and not _RULE.match(piece):
+                header_names[column] += compact(piece)
     # Per column, its cells: (the line its words begin on, its lines).
     columns: list[list[tuple[int, list[str]]]] = [[] for _ in range(width)]
     open_cells: list[tuple[int, list[str]] | None] = [None] * width
-    for number in range(first + 1, end):
-        pieces = _pieces(lines[number])
-        if len(pieces) != width:
-            continue  # a line the conversion broke differently: its words cannot be placed
-        for column, piece in enumerate(pieces):
+    across: list[tuple[int, str]] = []  # rows across the table: (line, words)
+
+    def close_all() -> None:
+        for column in range(width):
+            if open_cells[column] is not None:
+                columns[column].append(open_cells[column])
+            open_cells[column] = None
+
+    for number in range(max(header_end, first) + 1, end):
+        if not lines[number].strip() or _PAGE_MARK.match(lines[number].strip()):
+            close_all()  # a page ends its rows, ruled or not
+            continue
+        pieces = pieces_of[number]
+        cells = placed(pieces)
+        if cells is None or (len(pieces) != width and _is_rule(pieces)):
+            if _is_rule(pieces):
+                close_all()  # a rule drawn differently ("├────┴───┤"): every cell ends here
+            elif len(pieces) == 1:
+                close_all()
+                across.append((number, pieces[0].strip()))
+            continue  # (other lines the conversion broke differently cannot be placed)
+        for column, piece in enumerate(cells):
             if _RULE.match(piece) and re.search("[─═━]", piece):
                 if open_cells[column] is not None:
                     columns[column].append(open_cells[column])
@@ -78,35 +141,33 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
                 open_cells[column][1].append(piece.strip())
             elif open_cells[column] is None:
                 open_cells[column] = (number, [])
-    for column in range(width):
-        if open_cells[column] is not None:
-            columns[column].append(open_cells[column])
-    columns = [[cell for cell in cells if cell[1]] for cells in columns]
-    if not all(columns):
+    close_all()
+    # (A cell ruled off with nothing in it stays, empty: the one above does not reach over it.)
+    if header_end == first:
+        # No rule under the header: each column's first cell names it.
+        columns = [[cell for cell in cells if cell[1]] for cells in columns]
+        header_names = [compact("".join(cells[0][1])) if cells else "" for cells in columns]
+        columns = [cells[1:] for cells in columns]
+    if not any(columns):
         return None
-    header = [compact("".join(cells[0][1])) for cells in columns]
-    bodies = [cells[1:] for cells in columns]
-    rows_column = max(range(width), key=lambda column: len(bodies[column]))
-    rows: list[tuple[int, list[str]]] = [(first, header)]
-    taken = [set() for _ in range(width)]
-    for start, text_lines in bodies[rows_column]:
+    rows_column = max(range(width), key=lambda column: len([cell for cell in columns[column] if cell[1]]))
+    body: list[tuple[int, list[str]]] = []
+    for start, text_lines in [cell for cell in columns[rows_column] if cell[1]]:
         cells = []
         for column in range(width):
             if column == rows_column:
                 cells.append(_joined(text_lines))
                 continue
-            beside = _cell_beside(bodies[column], start)
-            if beside is None or beside in taken[column]:
-                cells.append("")
-            else:
-                taken[column].add(beside)
-                cells.append(_joined(bodies[column][beside][1]))
-        rows.append((start, cells))
-    return FlatTable(first, end, rows, closed_rows=True)
+            beside = _cell_beside(columns[column], start)
+            cells.append(_joined(columns[column][beside][1]) if beside is not None else "")
+        body.append((start, cells))
+    body += [(line, [words] + [""] * (width - 1)) for line, words in across]
+    return FlatTable(first, end, [(first, header_names), *sorted(body, key=lambda row: row[0])], closed_rows=True)
 
 
 def _cell_beside(cells: list[tuple[int, list[str]]], line: int) -> int | None:
-    """The cell of a column that is beside ``line``: the last one begun on or before it."""
+    """The cell of a column that is beside ``line``: the last one begun on or before it (a cell
+    ends where the next begins, so one merged down several rows is beside each of them)."""
     found = None
     for position, (start, _lines) in enumerate(cells):
         if start <= line:

@@ -164,15 +164,16 @@ def _map_columns(cells: list[str], kind: str) -> dict[str, int]:
 
 
 def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], mapping: dict[str, int]) -> None:
-    """Two columns that both name the task ("工作任务 | 具体要求"): the first groups the rows, the second
-    is each row's own task."""
+    """Two columns that both name the task ("工作任务 | 具体要求"): the first groups the rows, the last
+    is each row's own task; a third between them ("工作要求 | 工作任务 | 具体要求") groups within the first."""
     if "text" not in mapping or "area" in mapping:
         return
-    later = next((index for index, cell in enumerate(cells)
-                  if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]),
-                 None)
-    if later is not None:
-        mapping["area"], mapping["text"] = mapping["text"], later
+    later = [index for index, cell in enumerate(cells)
+             if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]]
+    if later:
+        mapping["area"], mapping["text"] = mapping["text"], later[-1]
+        if len(later) > 1 and "topic" not in mapping:
+            mapping["topic"] = later[0]
 
 
 def detect_header(cells: list[str]) -> Header | None:

@@ -677,7 +677,8 @@ class _Stage:
     ongoing: bool = False
 
 
-_DURING_FESTIVAL = re.compile(r"(?:\d{4}年)?(?:" + _FESTIVAL.pattern.replace("?P<name>", "?:") + r")(?:假日|假期)?期间")
+_DURING_FESTIVAL = re.compile(r"(?:\d{4}年)?(?:(?:" + _FESTIVAL.pattern.replace("?P<name>", "?:") + r")[、和及与]?)+"
+                              r"(?:假日|假期)?期间")
 
 
 def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
@@ -691,7 +692,11 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
             and (period := _read_time(from_then["when"], ctx))):
         return _Stage(clause, period, "from")
     if _DURING_FESTIVAL.search(text):
-        return None  # "春节期间值班": when the work is done, through the holiday, not a day it is due by
+        # "春节期间值班": when the work is done, through the holiday, not a day it is due by; a date
+        # beside it ("元旦春节期间和2月底前") is still read.
+        text = _DURING_FESTIVAL.sub("", text).strip("和及与、 ")
+        if not re.search(r"\d|底|末|年|季|旬", text):
+            return None
     if (period := _read_time(text, ctx)) is not None:
         return _Stage(clause, period, "due")
     if (ending := re.fullmatch(r"(?P<when>.+?)结束", text)) and (period := _read_time(ending["when"], ctx)):

@@ -27,7 +27,10 @@ from tasks.text import WHITE_SPACE, YEAR_HEADING, compact, fold_width
 HEADER_SEARCH_ROWS = 6
 _SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
 _GROUP_WITH_COUNT = re.compile(r"^(?P<label>.+?)\s*[（(]\s*(?P<count>\d+)\s*个\s*[）)]$")
-_SECTION_ROW = re.compile(r"^(?:[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十]+[）)])\s*")
+_SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
+# "(一)刘忻市长牵头重点工作" across the table: a group's name, short and no sentence (not "（二）推进物业
+# 管理提质增效，开展星级物业评定", a task whose other cells are merged above).
+_GROUP_ROW = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*[^，,。；;]{2,16}$")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
 
 
@@ -303,6 +306,9 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
                 owners or deadline_text or values.get("number"))):
             area, topic = _SECTION_ROW.sub("", heading), ""  # "一、主要预期目标" across the table
             continue
+        if len(filled) == 1 and _GROUP_ROW.match(compact(heading)):
+            area, topic = heading, ""
+            continue
         # A figure of its own (分值, 金额) is never the wrapped end of the row above.
         own_figure = any(values.get(name) for name in ("score", "money"))
         if text and not values.get("topic") and not owners and not deadline_text and collected \
@@ -326,7 +332,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
                 else:
                     merged_into.deadline_text = deadline_text
             continue
-        if not text and values.get("area") and owners and "text" in header.columns:
+        if not text and values.get("area") and owners and "text" in header.columns \
+                and re.fullmatch(r"\d{0,3}", values.get("number", "")) and not _SECTION_ROW.match(values["area"]):
             # "2 | 扎实做好疫苗接种信息公开 | 疾控处 | 长期推进" under 工作任务 | 细化分工: a task written
             # across both columns, with nothing to divide it into (and under no area of the rows above).
             text, area, topic = values["area"], "", ""
@@ -339,8 +346,6 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
-        if row.merged_above and collected and not task_row.deadline_text:
-            task_row.deadline_text = collected[-1].deadline_text  # a 完成时限 cell merged down as well
         if not owners and collected and (row.merged_above or (
                 not task_row.number and (own_figure or "number" in header.columns))):
             # A second row under one 序号, a row with a figure of its own but no 责任单位, or one whose

@@ -126,7 +126,8 @@ _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
 # "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
-_SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职责分工负责|按职责分别负责|分别负责|按职责负责|按职责分工落实)\s*[）)]?")
+_SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职[责能]分工负责|按职[责能]分别负责|分别负责|按职[责能]负责"
+                          r"|按职[责能]分工落实)\s*[）)]?")
 _LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头组织实施|牵头组织|牵头负责|牵头|负责|主办|主责)$")
 # "(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)": a note on how to read the list, no name's part.
 _READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排名第一|为牵头|汇总单位)[^（）()]*[）)]")
@@ -280,6 +281,11 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                         role = clause_role
                         if mark := _LEAD_MARK.match(part):
                             role, part = LEAD, part[mark.end():].strip()
+                        # "局防控办主办、各工作组协办": each name with the part it plays after it.
+                        if (suffix := _LEAD_SUFFIX.search(part)) and suffix.start() >= 2:
+                            role, part = LEAD, part[:suffix.start()].strip()
+                        elif (suffix := _CO_SUFFIX.search(part)) and suffix.start() >= 2:
+                            role, part = CO, part[:suffix.start()].strip()
                         if m := _INLINE_ROLE.search(part):
                             role = LEAD if m.group(1) in ("牵头", "主责") else CO
                             part = _INLINE_ROLE.sub("", part).strip()

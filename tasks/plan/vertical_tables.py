@@ -310,7 +310,8 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
             last_separator = index + 1
         index += 1
     if mode == BARS:
-        if pending and index == len(lines) and len(pending) == 1 and _unit_like(pending[0]):
+        if pending and index == len(lines) and len(pending) == 1 and pending_line == last_separator \
+                and not re.search(r"[:：]", pending[0]) and _unit_like(pending[0]):
             # The document ends on the last row's units, their closing bar left off.
             cells.append(_Cell(pending[0], pending_line))
             return cells, index
@@ -360,8 +361,10 @@ def _deadline_like(key: str) -> bool:
 
 
 def _unit_like(text: str) -> bool:
-    # "市发改委、市科技局、团市委配合落实": a list that closes with the part its bodies play is still one.
-    return len(compact(text)) <= 120 and looks_like_unit_list(without_role_suffix(text))
+    # "市发改委、市科技局、团市委配合落实": a list that closes with the part its bodies play is still one
+    # (a list: "省级惠企政策在各镇街道落实" is a task).
+    listed = without_role_suffix(text) if re.search(r"[、，,；;]", text) else text
+    return len(compact(text)) <= 120 and looks_like_unit_list(listed)
 
 
 # A project table's columns, scored as the task table's column of the same sort.

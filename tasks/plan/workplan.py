@@ -48,7 +48,7 @@ _SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<tit
 # ("3.6月底前…" is item 3; "3.5%" is not a number.)
 _POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月|(?:19|20)\d{2}年))|"
                            r"[（(]\s*([一二三四五六七八九十\d]+)\s*[）)]|"
-                           r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪]))\s*")
+                           r"([一二三四五六七八九十]+)\s*是|([一二三四五六七八九十]+)\s*[、.．]|([●•◆■□▪])|([①-⑳]))\s*")
 # A problem that begins with the village or community where it was found, then a comma.
 _PLACE_AT_HEAD = re.compile(
     r"^(?P<place>[\u4e00-\u9fff]{1,6}(?:乡|镇|街道|街道办)[\u4e00-\u9fff]{1,8}(?:村|社区|居委会|街))[,，:：]")
@@ -59,8 +59,9 @@ _TASK_LABEL = re.compile(
 _BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph, after a space (a document run into one
 # line): "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".
+# ("①…；②…；③…" run on in one paragraph: each circled number starts an item where a clause ends.)
 _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一二三四五六七八九十\d]+[）)]|"
-                         r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))")
+                         r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))|(?<=[\s；;。:：])(?=[①-⑳])")
 # The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
 # "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
 _CLOSING_DEADLINE = re.compile(
@@ -102,6 +103,7 @@ class _WorkPoint:
     # "三义街社区（责任单位：三义街社区）" over "1、…" "2、…": the units of the items under it that name none.
     heading_units: str = ""
     remainder: bool = False  # words after an annotated sentence, a task only if units follow
+    list_opener: _WorkPoint | None = None  # a bullet's: the point whose words end in the colon before the list
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -372,11 +374,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif not first and not _CLOSING_DEADLINE.search(words) and not _ADDRESSES.match(words):
+        elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
             # an annotated sentence begin the next task, whose units the next paragraph brings; if none
-            # comes, they were the annotated task's last words (see _settle_headings). (Not "请相关单位
-            # 尽快抓好整改落实。" after the last one: words to them all.)
+            # comes, they were the annotated task's last words (see _settle_headings).
             _start_point(block, words, "", section, None, reading)
             reading.points[-1].remainder = True
         elif reading.points and section == reading.points[-1].item.category and \
@@ -386,8 +387,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif not reading.points and (opening := _CLOSING_DEADLINE.search(words)):
             # "…请立即进行整改，并于5月20日前将问题整改完成" before the list: every problem's limit.
             reading.opening_deadline = opening["phrase"].strip()
-        elif not reading.points and not re.search(r"去年|上年|前年", words) and (
-                plan_wide := _PLAN_WIDE_DEADLINE.search(words)):
+        elif not reading.points and (plan_wide := _PLAN_WIDE_DEADLINE.search(words)) \
+                and _said_of_this_year(words, plan_wide.start(), reading.year):
             # "2024年任务目标力争10月底前基本完成，12月底前高标准完成" in the 总体要求 before the list.
             reading.plan_deadline = plan_wide["phrase"].strip()
         return
@@ -403,12 +404,14 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         # last item of a list, "4、占道停车", before the next group's "通会桥社区（责任单位：…）".)
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
-    number = "" if number in _BULLETS else number
+    number = "" if number in _BULLETS else str(ord(number) - ord("①") + 1) if "①" <= number <= "⑳" else number
     style = _BULLET_STYLE if bulleted else _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
+    opener = next((p for p in reversed(reading.points) if not p.remainder and p.style != _BULLET_STYLE), None) \
+        if bulleted else None
     _start_point(block, text, number, section, topic, reading)
-    reading.points[-1].style = style
+    reading.points[-1].style, reading.points[-1].list_opener = style, opener
     if annotation is None and (lead := _LEAD_HEADING.match(text)):
         reading.points[-1].lead_heading = lead["units"] + "牵头"
     if annotation is not None:
@@ -420,6 +423,17 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
 
 
 _BULLET_STYLE = "bullet"
+
+
+def _said_of_this_year(words: str, position: int, year: int | None) -> bool:
+    """Whether the sentence at ``position`` is about the plan's own year: not "去年…", nor "2020年，各项
+    民生实事均于11月底前完成" in a 2021 plan looking back."""
+    start = max(words.rfind(mark, 0, position) for mark in "。！？；;") + 1
+    sentence = words[start:position]
+    if re.search(r"去年|上年|前年|以来", sentence):
+        return False
+    years = re.findall(r"((?:19|20)\d{2})\s*年", sentence)
+    return not years or int(years[-1]) == year  # the year said last before it is the one it speaks of
 
 
 def _numbering_style(numbered: re.Match[str] | None) -> str:
@@ -505,6 +519,8 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
     "2. 市图书馆" over "(1)…") is that list's heading."""
     kept: list[_WorkPoint] = []
     for point in points:
+        if point.remainder and not point.units_text and _TO_THEM_ALL.match(point.item.text):
+            continue  # "…(环卫站)。请相关单位尽快抓好整改落实。": words to every unit, no task's own
         if point.remainder and not point.units_text and kept:
             kept[-1].more_text.append(point.item.text)
         else:
@@ -532,8 +548,14 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
 _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟|县|区|旗|镇|乡|街道))")
 
 
+# An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局".
+_OFFICE = re.compile(r"(?:局|办公室|中心|委员会|管委会|处|科|部)(?:[（(][^（）()]{1,30}[）)])?$")
+
+
 def _names_a_body(text: str) -> bool:
-    return len(text) <= 20 and names_bodies(text) and bool(_PLACED.match(text)) and not starts_with_action(text)
+    name = re.sub(r"[（(][^（）()]*[）)]$", "", text)
+    return len(name) <= 20 and names_bodies(name) and bool(_PLACED.match(text) or _OFFICE.search(text)) \
+        and not starts_with_action(text)
 
 
 def _make_heading(points: list[_WorkPoint], index: int) -> None:
@@ -581,6 +603,11 @@ def _finish_points(reading: _Reading) -> None:
         item.text = "".join([item.text, *point.more_text])
         item.ref = unique_ref(item.ref, reading.refs)
         where = _where(point.units_line or item.line or 0)
+        if not point.units_text and (opener := point.list_opener) is not None and opener.units_text:
+            # "1.推进城市更新行动（区住建局牵头），重点做好以下工作：" over "- 完成老旧小区改造30个；": the
+            # list's items are the opener's to do.
+            point.units_text, point.units_line = opener.units_text, opener.units_line
+            point.deadline_text = point.deadline_text or opener.deadline_text
         if not point.units_text and (prose := units_in_prose(item.text, subjects=bool(point.style))):
             point.units_text, point.units_line = prose, item.line
             reading.problems.append(Problem(

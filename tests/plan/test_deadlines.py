@@ -471,3 +471,7 @@ def test_a_festival_without_a_reference_is_the_plan_years() -> None:
 def test_during_a_holiday_is_when_not_by_when(phrase: str) -> None:
     reading = read_deadline(phrase, 2021)
     assert reading.deadline is None and not reading.understood
+
+
+def test_a_date_beside_a_holiday_s_period_is_read() -> None:
+    assert read_deadline("元旦春节期间和2月底前", 2021).deadline == D(2021, 2, 28)

@@ -717,10 +717,15 @@ def test_a_group_row_that_names_a_leader_and_units_that_say_their_part(tmp_path:
 
 def test_problems_each_closed_by_their_units(tmp_path: Path) -> None:
     plan = read(tmp_path, "3月12日,市城镇办抽查发现:南外街白色垃圾较多(牌楼居委会);金盆水果市场垃圾成堆(市场管理所、金盆居委会);"
-                          "城南市场垃圾成片(市政处);大桥路污水横流(环卫处)。请相关单位尽快抓好整改落实。")
+                          "城南市场垃圾成片(城南市场管理所);大桥路污水横流(环卫站)。请相关单位尽快抓好整改落实。")
     assert [(i.text.split(":")[-1], i.units_as_written) for i in plan.items] == [
         ("南外街白色垃圾较多", ["牌楼居委会"]), ("金盆水果市场垃圾成堆", ["市场管理所", "金盆居委会"]),
-        ("城南市场垃圾成片", ["市政处"]), ("大桥路污水横流", ["环卫处"])]
+        ("城南市场垃圾成片", ["城南市场管理所"]), ("大桥路污水横流", ["环卫站"])]
+
+
+def test_a_place_in_brackets_is_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.人民路与解放路交叉口垃圾堆放，无人清理（西北角处）。责任单位：区城管局；整改时限：5月底前。\n")
+    assert readings(plan) == [("人民路与解放路交叉口垃圾堆放，无人清理（西北角处）。", ["区城管局"], "2021-05-31")]
 
 
 def test_a_table_header_in_a_column_name_we_knew_under_another() -> None:
@@ -743,3 +748,94 @@ def test_words_to_every_unit_after_the_list_are_no_task_s(tmp_path: Path) -> Non
     plan = read(tmp_path, "1、供水公司片区:巷道内有野广告未清理彻底。\n整改措施:由包片单位县供水公司负责清除。\n"
                           "请各责任单位针对上述通报的问题迅速整改。县双创办将进行跟踪督查。\n")
     assert [(i.units_as_written, "双创办" in i.text) for i in plan.items] == [(["县供水公司"], False)]
+
+
+BOX_TWO_LEVEL_HEADER = """2021年市政府重点工作分工方案
+┌──┬────────────┬───────────┬──────┐
+│序│            │  责任单位  │      │
+│号│  工作任务   ├─────┬─────┤完成时限│
+│  │            │牵头 │配合 │      │
+├──┼────────────┼─────┼─────┼──────┤
+│1 │加快推进老旧│市住建│市财政│6月底 │
+│  │小区改造    │局    │局    │      │
+├──┴────────────┴─────┴─────┴──────┤
+│二、保障改善民生                    │
+├──┬────────────┬─────┬─────┬──────┤
+│2 │实施城市道路│市城管│市公安│      │
+│  │提升工程    │局    │局    │      │
+
+                 — 3 —
+
+│3 │开展全民健身│市体育│     │11月底│
+│  │活动        │局    │     │      │
+└──┴────────────┴─────┴─────┴──────┘
+"""
+
+
+def test_a_box_table_s_two_level_header_section_row_page_break_and_empty_cell(tmp_path: Path) -> None:
+    plan = read(tmp_path, BOX_TWO_LEVEL_HEADER)
+    assert readings(plan) == [("加快推进老旧小区改造", ["市住建局", "市财政局"], "2021-06-30"),
+                              ("实施城市道路提升工程", ["市城管局", "市公安局"], ""),
+                              ("开展全民健身活动", ["市体育局"], "2021-11-30")]
+    assert plan.items[0].lead == "市住建局" and plan.items[1].category == "保障改善民生"
+
+
+def test_an_empty_time_cell_is_no_merged_one(tmp_path: Path) -> None:
+    # One cell per line with "|" between: the empty 完成时限 of row 2 is empty, and said so.
+    plan = read(tmp_path, "序号\n| 工作任务\n| 责任单位\n| 完成时限\n|\n1\n| 改造老旧小区\n| 市住建局\n| 2021年12月底\n|\n"
+                          "2\n| 开展全民健身活动\n| 市体育局\n|\n| \n|\n3\n| 做好防汛工作\n| 市水务局\n| 2021年6月底\n|\n")
+    assert [str(item.deadline) for item in plan.items] == ["2021-12-31", "None", "2021-06-30"]
+    assert "deadline.unreadable" in {p.code for p in plan.problems}
+
+
+def test_a_bracket_numbered_task_whose_cells_are_merged_above_stays_a_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年区政府重点工作任务分解表\n\n工作任务\n| 责任单位\n| 完成时限\n|\n"
+                          "（一）完成老旧小区改造30个，同步推进加装电梯\n| 区住建局\n| 2021年12月底前\n|\n"
+                          "（二）推进物业管理提质增效，开展星级物业评定\n|\n|\n"
+                          "（三）新建口袋公园10个\n| 区城管局\n| 2021年11月底前\n|\n")
+    assert [item.text for item in plan.items] == ["（一）完成老旧小区改造30个，同步推进加装电梯",
+                                                  "（二）推进物业管理提质增效，开展星级物业评定", "（三）新建口袋公园10个"]
+
+
+def test_a_copy_list_after_the_table_is_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号|\n工作任务|\n责任单位|\n完成时限|\n1|\n完成固定资产投资增长8%以上|\n县发改局|\n2021年12月底前|\n"
+                          "2|\n新建口袋公园10个|\n县城管局|\n2021年11月底前|\n\n\n抄送：县委办公室，县人大常委会办公室，县政协办公室。")
+    assert [item.units_as_written for item in plan.items] == [["县发改局"], ["县城管局"]]
+
+
+def test_last_year_s_limit_is_not_this_plan_s(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年某县民生实事\n2020年，全县各项民生实事均于11月底前完成，群众满意度明显提升。2021年，具体如下：\n"
+                          "1.新建改建农村公路50公里。（县交通运输局）\n2.持续开展春季爱国卫生运动。（县卫健局）\n")
+    assert [item.deadline for item in plan.items] == [None, None]
+
+
+def test_words_after_an_annotation_that_open_with_qing_still_begin_a_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年市政府工作要点\n一、推进经济高质量发展\n"
+                          "1.加快构建现代产业体系。（市发改委牵头）请各县区于6月底前完成辖区内老旧工业区改造方案编制。\n"
+                          "（各县区政府负责）\n2.优化营商环境。（市政务服务局牵头）\n")
+    assert readings(plan) == [("加快构建现代产业体系。", ["市发改委"], ""),
+                              ("请各县区于6月底前完成辖区内老旧工业区改造方案编制。", ["各县区政府"], "2021-06-30"),
+                              ("优化营商环境。", ["市政务服务局"], "")]
+
+
+def test_a_section_row_with_a_lead_unit_is_no_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 重点工作 | 具体任务 | 牵头单位 | 完成时限 |\n| 一、稳定经济增长 | | 区发改局 | |\n"
+                          "| | 1.完成固定资产投资增长8%以上 | 区发改局 | 2021年12月底前 |\n"
+                          "| | 2.规上工业增加值增长6% | 区工信局 | 2021年12月底前 |\n")
+    assert [(item.text, item.category) for item in plan.items] == [
+        ("1.完成固定资产投资增长8%以上", "一、稳定经济增长"), ("2.规上工业增加值增长6%", "一、稳定经济增长")]
+
+
+def test_a_task_that_ends_in_a_place_and_luoshi_is_no_unit_list(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年区政府重点工作任务分解\n\n序号\n工作任务\n责任单位\n完成时限\n1\n完成固定资产投资增长8%以上\n区发改局\n"
+                          "2021年12月底前\n2\n省级惠企政策在各镇街道落实\n区工信局\n2021年10月底前\n")
+    assert readings(plan) == [("完成固定资产投资增长8%以上", ["区发改局"], "2021-12-31"),
+                              ("省级惠企政策在各镇街道落实", ["区工信局"], "2021-10-31")]
+
+
+def test_bullets_under_a_point_with_units_are_its_to_do(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年区政府工作要点\n一、城市建设\n1.推进城市更新行动（区住建局牵头，各街道配合），重点做好以下工作：\n"
+                          "- 完成老旧小区改造30个；\n- 改造背街小巷20条。\n2.新建口袋公园10个。（区城管局）\n")
+    assert [(item.text, item.units_as_written) for item in plan.items][1:] == [
+        ("完成老旧小区改造30个；", ["区住建局", "各街道"]), ("改造背街小巷20条。", ["区住建局", "各街道"]),
+        ("新建口袋公园10个。", ["区城管局"])]
