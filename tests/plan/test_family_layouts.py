@@ -839,3 +839,32 @@ def test_bullets_under_a_point_with_units_are_its_to_do(tmp_path: Path) -> None:
     assert [(item.text, item.units_as_written) for item in plan.items][1:] == [
         ("完成老旧小区改造30个；", ["区住建局", "各街道"]), ("改造背街小巷20条。", ["区住建局", "各街道"]),
         ("新建口袋公园10个。", ["区城管局"])]
+
+
+def test_offices_as_headings_over_circled_items(tmp_path: Path) -> None:
+    # A development zone's offices, each with its year's tasks run together as ①②③.
+    plan = read(tmp_path, "(一)综合办公室(党群工作部、监察室、财务室)\n(1)年度主要任务与要求:\n"
+                          "①积极宣传推介园区,完成上稿8篇;②年内新增入统企业5家以上;\n(二)招商合作局(行政审批局)\n"
+                          "(1)年度主要任务与要求:\n①制作和更新园区招商手册;②全程代办相关证照手续。\n")
+    assert readings(plan) == [("积极宣传推介园区,完成上稿8篇;", ["综合办公室(党群工作部、监察室、财务室)"], ""),
+                              ("年内新增入统企业5家以上;", ["综合办公室(党群工作部、监察室、财务室)"], "2021-12-31"),
+                              ("制作和更新园区招商手册;", ["招商合作局(行政审批局)"], ""),
+                              ("全程代办相关证照手续。", ["招商合作局(行政审批局)"], "")]
+
+
+def test_three_columns_that_name_the_task_and_sections_named_ke(tmp_path: Path) -> None:
+    # 工作要求 groups 工作任务, which groups each row's own 具体要求; the sections answer as 科 and 室.
+    plan = read(tmp_path, "工作要求 | 工作任务 | 具体要求 | 责任科室 |\n"
+                          "一、优化政务公开基础 | (一)深化文件公开。 | 1.逐步推进行政规范性文件库建设。 | 局政法科 |\n"
+                          "(二)推进基层政务公开。 | 2.持续推动主动公开目录的动态更新。 | 局办公室 |\n"
+                          "3.及时反馈网民对调查征集信息的意见。 | 局主办科室 | |\n")
+    assert readings(plan) == [("1.逐步推进行政规范性文件库建设。", ["局政法科"], ""),
+                              ("2.持续推动主动公开目录的动态更新。", ["局办公室"], ""),
+                              ("3.及时反馈网民对调查征集信息的意见。", ["局主办科室"], "")]
+    assert (plan.items[0].category, plan.items[0].topic) == ("一、优化政务公开基础", "(一)深化文件公开。")
+
+
+def test_each_name_with_the_part_it_plays() -> None:
+    listed = parse_units("局防控办主办、各工作组协办", UnitDirectory())
+    assert listed.as_written == ["局防控办", "各工作组"]
+    assert [(a.unit, a.role) for a in listed.assignees] == [("局防控办", "lead"), ("各工作组", "co")]
