@@ -1,4 +1,5 @@
-"""Import speed: the bundled document, and a generated 10,000-row XLSX task list.
+"""Import speed: the bundled document, a generated 10,000-row XLSX task list, and the same rows as a
+box-drawn text table (a Word file saved as text).
 
     .venv/bin/python bench/bench_import.py [--rows 10000] [--runs 3] [--postgres URL]
 
@@ -52,6 +53,24 @@ def generate_workbook(path: Path, rows: int, directory: UnitDirectory) -> None:
     workbook.save(path)
 
 
+def generate_box_table(path: Path, rows: int, directory: UnitDirectory) -> None:
+    """The task list drawn in box characters, each task over two lines and its time merged with the
+    next row's every fifth row."""
+    rng = random.Random(2021)
+    units = [name for name, kind in directory.kinds.items() if kind in ("department", "office")]
+    rule = "├────┼──────────────┼────────────┼──────┤"
+    lines = ["2021年某区工作任务清单", "┌────┬──────────────┬────────────┬──────┐",
+             "│序号│工作任务      │责任单位    │完成时限│", rule]
+    for number in range(1, rows + 1):
+        time_cell = rng.choice(DEADLINES) if number % 5 != 0 else ""
+        named = "、".join(rng.sample(units, rng.randint(1, 3)))
+        lines += [f"│{number:<4}│落实第{number}项重点任务，│{named}│{time_cell}│",
+                  "│    │推进相关工作  │            │      │",
+                  rule if number % 5 != 4 else "├────┼──────────────┼────────────┤      │"]
+    lines[-1] = "└────┴──────────────┴────────────┴──────┘"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def import_once(bench: str, backend: str, admin_url: str, path: Path, directory: UnitDirectory) -> float:
     """Seconds to import ``path`` into a fresh database (its schema and unit directory made first, untimed)."""
     with scratch_database(bench, backend, admin_url) as url:
@@ -78,7 +97,10 @@ def main() -> None:
     try:
         workbook = work / "tasks.xlsx"
         generate_workbook(workbook, args.rows, directory)
-        documents = [("seed document (2021 门头沟区)", seed_path(MENTOUGOU_2021)), (f"{args.rows}-row XLSX", workbook)]
+        boxed = work / "tasks.txt"
+        generate_box_table(boxed, args.rows, directory)
+        documents = [("seed document (2021 门头沟区)", seed_path(MENTOUGOU_2021)), (f"{args.rows}-row XLSX", workbook),
+                     (f"{args.rows}-row box-drawn text table", boxed)]
         backends = [("SQLite", "sqlite")]
         if postgres_reachable(args.postgres):
             backends.append(("PostgreSQL", "postgresql"))

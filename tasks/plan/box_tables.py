@@ -19,6 +19,7 @@ table ("一、稳定经济增长"); a page break inside the table (a blank line,
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from tasks.plan.vertical_tables import FlatTable
 from tasks.text import compact
@@ -152,27 +153,26 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
         return None
     rows_column = max(range(width), key=lambda column: len([cell for cell in columns[column] if cell[1]]))
     body: list[tuple[int, list[str]]] = []
+    starts = [[start for start, _lines in cells] for cells in columns]
     for start, text_lines in [cell for cell in columns[rows_column] if cell[1]]:
         cells = []
         for column in range(width):
             if column == rows_column:
                 cells.append(_joined(text_lines))
                 continue
-            beside = _cell_beside(columns[column], start)
+            beside = _cell_beside(starts[column], start)
             cells.append(_joined(columns[column][beside][1]) if beside is not None else "")
         body.append((start, cells))
     body += [(line, [words] + [""] * (width - 1)) for line, words in across]
     return FlatTable(first, end, [(first, header_names), *sorted(body, key=lambda row: row[0])], closed_rows=True)
 
 
-def _cell_beside(cells: list[tuple[int, list[str]]], line: int) -> int | None:
-    """The cell of a column that is beside ``line``: the last one begun on or before it (a cell
-    ends where the next begins, so one merged down several rows is beside each of them)."""
-    found = None
-    for position, (start, _lines) in enumerate(cells):
-        if start <= line:
-            found = position
-    return found
+def _cell_beside(starts: list[int], line: int) -> int | None:
+    """Of a column's cells (by the lines they begin on, in order), the one beside ``line``: the last
+    one begun on or before it (a cell ends where the next begins, so one merged down several rows is
+    beside each of them)."""
+    position = bisect_right(starts, line) - 1
+    return position if position >= 0 else None
 
 
 def _joined(text_lines: list[str]) -> str:

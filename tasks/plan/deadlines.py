@@ -934,7 +934,7 @@ def find_milestones(text: str, plan_year: int) -> list[Milestone]:
 # said as a limit, by its ending (前, 底, 末, 内, 年中) or by a word before it (于, 在, 到, 力争 …).
 # A bare date is an event, not a limit ("10月9日督查发现"), and is left alone.
 _BY_WORD = r"(?:于|於|在|到|至|力争|确保|争取|务必)"
-_PART_OF_YEAR = r"(?:年底|年末|年内|年中|上半年|下半年|(?:第)?[一二三四1-4]季度末?)"
+_PART_OF_YEAR = r"(?:年底|年末|年内|年中|全年|上半年|下半年|(?:第)?[一二三四1-4]季度末?)"
 _MONTH_SAID = r"\d{1,2}月(?:\d{1,2}[日号]|份|底|末|上旬|中旬|下旬)?"
 # "在未来十年(2023-24至2032-33年度)": the years ahead, with their span in brackets.
 _YEARS_AHEAD_SAID = r"(?:未来|今后)\d+年内?\(\d{4}(?:-\d{2})?年?度?至\d{4}(?:-\d{2})?年?度?\)"
@@ -968,7 +968,7 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
         said_as_limit = bool(match["by"] or match["before"] or match["ahead"] or _DONE.match(after)) or re.search(
-            r"(?:底|末|年内|年中)$", phrase)
+            r"(?:底|末|年内|年中|全年)$", phrase)
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \
                 or normalised.endswith(_NOT_A_LIMIT_BEFORE, 0, start):
             continue

@@ -868,3 +868,8 @@ def test_each_name_with_the_part_it_plays() -> None:
     listed = parse_units("局防控办主办、各工作组协办", UnitDirectory())
     assert listed.as_written == ["局防控办", "各工作组"]
     assert [(a.unit, a.role) for a in listed.assignees] == [("局防控办", "lead"), ("各工作组", "co")]
+
+
+def test_a_year_s_target_said_in_the_task_is_due_at_the_year_s_end() -> None:
+    said = deadline_in_text("积极宣传推介园区,全年在省、市、县等主要媒体完成上稿3篇", 2019)
+    assert said is not None and said.deadline.isoformat() == "2019-12-31"
