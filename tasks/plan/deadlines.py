@@ -950,6 +950,8 @@ _WORK_DONE = re.compile(_COMPLETION_VERBS)
 _NOT_A_LIMIT_AFTER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}的|[至到~-](?=\d|[一二三四五六七八九十])|起|以来|已"
                                 r"|(?:完成|建成|竣工|完工)了)")
 _NOT_A_LIMIT_BEFORE = ("截至", "截止", "去年", "上年", "前年", "今年以来")
+# "全年在省市媒体完成上稿3篇": the year's work, done within it (not "全年接待游客100万人次", a figure).
+_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,12}}?{_COMPLETION_VERBS}")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 
@@ -968,7 +970,7 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
         said_as_limit = bool(match["by"] or match["before"] or match["ahead"] or _DONE.match(after)) or re.search(
-            r"(?:底|末|年内|年中|全年)$", phrase)
+            r"(?:底|末|年内|年中)$", phrase) or (phrase == "全年" and bool(_YEAR_WORK_DONE.match(after)))
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \
                 or normalised.endswith(_NOT_A_LIMIT_BEFORE, 0, start):
             continue
