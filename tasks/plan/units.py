@@ -122,7 +122,7 @@ OPENING_BRACKETS, CLOSING_BRACKETS = "（(〔[【", "）)〕]】"
 # (never 委: "管委会办公室" is one name; nor 会计, 会展, 会商…: "县财政局会计核算中心" is one too).
 _AND_SPLIT = re.compile(r"以及|及(?!时)|(?<=[局处科室办])会同(?=[\u4e00-\u9fff]{2})"
                         r"|(?<=[局处科室办])会(?![计展商议员所堂馆务谈签审同])(?=[\u4e00-\u9fff]{2})")
-_TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门)?)+$")
+_TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:[省市区县]直)?(?:单位|部门)?)+$")
 # "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
@@ -194,7 +194,7 @@ def _split_run_together(piece: str) -> list[str]:
     return [piece] if len(parts) > 1 and _PARTY_COMMITTEE.match(parts[0].strip()) else parts
 
 
-_LEVEL_ONLY = re.compile(r"^各?[乡镇县市区]$")
+_LEVEL_ONLY = re.compile(r"^(?:各|有关|相关)?[乡镇县市区]$")
 # What follows such a level: another level, or the name they share ("镇人民政府"), not "区直各部门".
 _SHARED_LEVEL_TAIL = re.compile(r"^[乡镇县市区](?:[（(][乡镇县市区、]{1,5}[）)])?(?:人民政府|政府|党委|党委政府)?"
                                 r"(?:[（(][^（）()]{1,8}[）)])?$")
@@ -210,8 +210,8 @@ def _join_shared_levels(pieces: list[str]) -> list[str]:
     """"各乡、镇人民政府", "各县、市、区": levels listed before the name they share are one group."""
     joined: list[str] = []
     for piece in pieces:
-        if joined and _LEVEL_ONLY.match(joined[-1].split("、")[-1].strip()) and joined[-1].strip().startswith("各") \
-                and _SHARED_LEVEL_TAIL.match(piece.strip()):
+        if joined and _LEVEL_ONLY.match(joined[-1].split("、")[-1].strip()) \
+                and joined[-1].strip().startswith(("各", "有关", "相关")) and _SHARED_LEVEL_TAIL.match(piece.strip()):
             joined[-1] = f"{joined[-1]}、{piece}"
         else:
             joined.append(piece)

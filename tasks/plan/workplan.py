@@ -291,7 +291,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
 # "金河办事处：1.丰泽路…；2.郭庄…。雪松街道办事处：纱北路…。": a body, then what it is to put right.
 _BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:：，,\s]{2,20})[:：]")
 # A notice of what an inspection found or of who is to do what: only such a text is read as a report.
-_REPORT_WORDS = re.compile(r"督查|检查|暗访|曝光|通报|整改|巡查|督办|交办|任务分工|重点任务|责任分工|分工")
+_REPORT_WORDS = re.compile(r"督查|检查|暗访|曝光|通报|整改|巡查|督办|交办|任务分工|重点任务|责任分工|分工"
+                           r"|目标任务|考核指标|责任单位")
 # "区直各部门：现将《…》印发给你们": the bodies a notice is addressed to, not a problem's owner.
 _ADDRESSES = re.compile(r"^\s*(?:现将|现就|为|根据|按照|经|请|《)")
 _TO_THEM_ALL = re.compile(r"^\s*请(?:各|相关|有关|上述)")
@@ -321,7 +322,17 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
         if bodies:
             continue
         if units_in_prose(content):
-            _start_point(block, content, "", None, None, reading)
+            # "A:增长8%,责任单位为区发改委;B:比重16.5%,责任单位为区经信局;": a task up to each body it names.
+            sentence, started = "", 0
+            for piece in re.split(r"(?<=[;；。])", content):
+                sentence += piece
+                if units_in_prose(piece):
+                    _start_point(block, sentence.strip(), "", None, None, reading)
+                    sentence, started = "", started + 1
+            if not started:
+                _start_point(block, content, "", None, None, reading)
+            elif sentence.strip():
+                reading.points[-1].more_text.append(sentence)
         elif place := _PLACE_WITH_FIGURES.match(content):
             _start_said(block, content, place["place"], reading)
         else:

@@ -873,3 +873,20 @@ def test_each_name_with_the_part_it_plays() -> None:
 def test_a_year_s_target_said_in_the_task_is_due_at_the_year_s_end() -> None:
     said = deadline_in_text("积极宣传推介园区,全年在省、市、县等主要媒体完成上稿3篇", 2019)
     assert said is not None and said.deadline.isoformat() == "2019-12-31"
+
+
+def test_indicators_each_with_its_body_said_in_prose(tmp_path: Path) -> None:
+    plan = read(tmp_path, "县域经济考核指标目标任务情况汇报\n一、8项区人代会考核指标设置情况\n"
+                          "人均地区生产总值:增长6%左右,责任单位为区发改委;\n"
+                          "固定资产投资及技术改造投资占比:固定资产投资162亿元,增长7%,责任单位为区发改委;"
+                          "技改投资占固定资产投资比重16.5%,责任单位为区经信局;\n")
+    assert [(item.text, item.units_as_written) for item in plan.items] == [
+        ("人均地区生产总值:增长6%左右,责任单位为区发改委;", ["区发改委"]),
+        ("固定资产投资及技术改造投资占比:固定资产投资162亿元,增长7%,责任单位为区发改委;", ["区发改委"]),
+        ("技改投资占固定资产投资比重16.5%,责任单位为区经信局;", ["区经信局"])]
+
+
+def test_and_the_like_and_levels_that_share_their_government() -> None:
+    directory = UnitDirectory()
+    assert parse_units("区发改委等相关区直部门、各镇(办)", directory).as_written == ["区发改委", "各镇(办)"]
+    assert parse_units("市财政局、有关市、区政府", directory).as_written == ["市财政局", "有关市、区政府"]
