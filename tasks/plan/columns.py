@@ -166,7 +166,17 @@ def _map_columns(cells: list[str], kind: str) -> dict[str, int]:
 def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], mapping: dict[str, int]) -> None:
     """Two columns that both name the task ("工作任务 | 具体要求"): the first groups the rows, the last
     is each row's own task; a third between them ("工作要求 | 工作任务 | 具体要求") groups within the first."""
-    if "text" not in mapping or "area" in mapping:
+    if "text" not in mapping:
+        return
+    others = {column for name, column in mapping.items() if name != "area"}
+    named = next((index for index, cell in enumerate(cells)
+                  if header_key(cell).endswith("项目名称") and index not in others), None)
+    if named is not None and header_key(cells[mapping["text"]]) in _TARGET_NAMES and "target" not in mapping:
+        # "民生实事项目名称 | 责任单位 | 目标任务": the project is the task, its 目标任务 the figure to reach.
+        mapping.pop("area", None)
+        mapping["target"], mapping["text"] = mapping["text"], named
+        return
+    if "area" in mapping:
         return
     later = [index for index, cell in enumerate(cells)
              if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]]
@@ -174,6 +184,9 @@ def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], m
         mapping["area"], mapping["text"] = mapping["text"], later[-1]
         if len(later) > 1 and "topic" not in mapping:
             mapping["topic"] = later[0]
+
+
+_TARGET_NAMES = frozenset({"目标任务", "目标", "工作目标", "预期目标", "年度目标"})
 
 
 def detect_header(cells: list[str]) -> Header | None:

@@ -890,3 +890,11 @@ def test_and_the_like_and_levels_that_share_their_government() -> None:
     directory = UnitDirectory()
     assert parse_units("区发改委等相关区直部门、各镇(办)", directory).as_written == ["区发改委", "各镇(办)"]
     assert parse_units("市财政局、有关市、区政府", directory).as_written == ["市财政局", "有关市、区政府"]
+
+
+def test_a_project_named_beside_its_target(tmp_path: Path) -> None:
+    # 民生实事项目名称 names the task; 目标任务 is the figure it is to reach, not the task.
+    plan = read(tmp_path, "序号 | 省重点民生实事项目名称 | 责任单位 | 目标任务 | 实际完成情况 |\n"
+                          "1 | 精准扶贫:农村饮用水安全巩固提升 | 农林水务局 | 1300人 | 700 |\n"
+                          "2 | 新增城镇就业 | 人社局 | 8950 | 7356 |\n")
+    assert readings(plan) == [("精准扶贫:农村饮用水安全巩固提升", ["农林水务局"], ""), ("新增城镇就业", ["人社局"], "")]
