@@ -24,6 +24,7 @@ from tasks.plan.units import (
     CLOSING_BRACKETS,
     LEAD_MARKS,
     OPENING_BRACKETS,
+    SECTION_ENDING,
     UNIT_ENDING,
     split_outside_brackets,
 )
@@ -56,7 +57,7 @@ _EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附
 # How the name of a body ends, strictly: what a bracket holding nothing but names must show.
 _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
-    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会)"
+    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING + ")"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
@@ -257,11 +258,14 @@ _PROSE_UNITS = (
 # 公安局完成牌证换发工作" — the body, named from its level, that opens a clause and does the work, and
 # those it works with.
 _SUBJECT_UNITS = (
+    # (A body that acts: 局, 委, 办, 政府, 社 — not a 中心 or a 公司, which are as often the place of the
+    # work; and what follows it is a verb, never 对, which makes it a place: "市场监管局对面".)
     (re.compile(r"(?:^|(?<=[，,；;。:：]))\s*(?=[省市县区州盟旗镇乡各])(?P<units>(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?"
-                r"(?:局|委|办|公司|政府|管委会|中心|集团|社))(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好"
-                r"|对|在\d|于\d)"), _BODY_ENDING),
-    (re.compile(r"(?:会同|协调)(?P<units>[^，。；,;:：对]{2,30}?)(?=完成|对|开展|做好|进行|研究|制定|共同|落实|[，,；;。]|$)"),
-     UNIT_ENDING),
+                r"(?:局|委|办|政府|管委会|社))(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好"
+                r"|在\d|于\d)"), _BODY_ENDING),
+    # Those it works with are named from their level, or as a group ("有关部门", "各区").
+    (re.compile(r"(?:会同|协调)(?P<units>(?:[省市县区州各]|有关|相关)[^，。；,;:：对]{1,30}?)"
+                r"(?=完成|对|开展|做好|进行|研究|制定|共同|落实|[，,；;。]|$)"), UNIT_ENDING),
 )
 
 

@@ -101,7 +101,9 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
         return cells
 
     # The header is all above the first rule across every column; without one, each column's first cell.
-    header_end = next((number for number in rules if number > first and len(pieces_of[number]) == width), first)
+    # (A rule under part of the header, with the text of its other cells top-aligned beside it, is not it.)
+    header_end = next((number for number in rules if number > first and len(pieces_of[number]) == width
+                       and all(piece.strip() for piece in pieces_of[number])), first)
     header_names = [""] * width
     for number in range(first + 1, header_end):
         for column, piece in enumerate(placed(pieces_of[number]) or []):

@@ -180,6 +180,11 @@ def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], m
         return
     later = [index for index, cell in enumerate(cells)
              if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]]
+    # (A later 工作目标 or 目标任务 beside the task is the figure it is to reach.)
+    targets = [index for index in later if header_key(cells[index]) in _TARGET_NAMES]
+    if targets and "target" not in mapping:
+        mapping["target"] = targets[0]
+    later = [index for index in later if index not in targets]
     if later:
         mapping["area"], mapping["text"] = mapping["text"], later[-1]
         if len(later) > 1 and "topic" not in mapping:

@@ -697,6 +697,7 @@ def _read_stage(clause: str, ctx: _Context) -> _Stage | None:
         text = _DURING_FESTIVAL.sub("", text).strip("和及与、 ")
         if not re.search(r"\d|底|末|年|季|旬", text):
             return None
+        text = re.sub(r"^[（(](.+)[）)]$", r"\1", text)  # "春节期间(2月11日-17日)": the days it says
     if (period := _read_time(text, ctx)) is not None:
         return _Stage(clause, period, "due")
     if (ending := re.fullmatch(r"(?P<when>.+?)结束", text)) and (period := _read_time(ending["when"], ctx)):
@@ -951,7 +952,7 @@ _NOT_A_LIMIT_AFTER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}的|[至到~-](?=\d|[�
                                 r"|(?:完成|建成|竣工|完工)了)")
 _NOT_A_LIMIT_BEFORE = ("截至", "截止", "去年", "上年", "前年", "今年以来")
 # "全年在省市媒体完成上稿3篇": the year's work, done within it (not "全年接待游客100万人次", a figure).
-_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,12}}?{_COMPLETION_VERBS}")
+_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 

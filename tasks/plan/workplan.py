@@ -19,6 +19,7 @@ from datetime import date
 
 from tasks.plan.annotations import (
     LABEL_LINE,
+    looks_like_unit_list,
     names_bodies,
     read_annotation,
     split_annotated,
@@ -59,9 +60,11 @@ _TASK_LABEL = re.compile(
 _BULLETS = frozenset("●•◆■□▪")
 # A number that starts an item in the middle of a paragraph, after a space (a document run into one
 # line): "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".
-# ("①…；②…；③…" run on in one paragraph: each circled number starts an item where a clause ends.)
 _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一二三四五六七八九十\d]+[）)]|"
-                         r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))|(?<=[\s；;。:：])(?=[①-⑳])")
+                         r"[一二三四五六七八九十]+[、](?![一二三四五六七八九十]))")
+# "①…；②…；③…" run on in a paragraph that opens with them: each circled number starts an item where a
+# clause ends. (Inside a numbered item's sentence, "推进：①…；②…（区住建局牵头）", they are its stages.)
+_MID_CIRCLED = re.compile(r"(?<=[\s；;。:：])(?=[②-⑳])")
 # The time limit a problem list gives all its problems at the end: "三个工作日内完成整改任务",
 # "务必于4月19日前整改完毕". Only a limit for 整改 is taken: "于12月20日前报送完成情况" is a report's date.
 _CLOSING_DEADLINE = re.compile(
@@ -260,6 +263,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                 # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
                 # has its numbered items inside one paragraph: each starts where its number does.
                 parts = _MID_NUMBER.split(words)
+                if words.lstrip().startswith("①") and "②" in words:
+                    parts = [piece for part in parts for piece in _MID_CIRCLED.split(part)]
                 for index, part in enumerate(parts):
                     part = part.strip()
                     last = index == len(parts) - 1
@@ -372,6 +377,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                                                 "这段责任单位前面没有任务，已忽略", block.line))
         return
     numbered = _POINT_NUMBER.match(words)
+    if numbered and (circled := numbered.group(6)) and not _circled_item(circled, block, last,
+                                                                         _numbering_style(numbered)):
+        numbered = None  # "①按可比价格计算。" under a list: a note, not an item
     # A bullet is an item of the list a numbered point opened ("4. 确保土地如期到位："), not words of its own.
     bulleted = block.bullet and first and numbered is None and last is not None and (
         last.style == _BULLET_STYLE or (_heading_like(last) and not last.units_text))
@@ -381,7 +389,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
             _start_point(block, words, "", section, open_point.item.text, reading)
             return
         if open_point is not None and first and _TO_THEM_ALL.match(words):
-            pass  # "请各责任单位针对上述问题迅速整改…" after the list: words to every unit, no task's own
+            # "请各责任单位针对上述问题迅速整改…" after the list: words to every unit, no task's own, and
+            # the limit they may set is every item's ("请各责任单位于5月20日前整改完毕").
+            if closing := _CLOSING_DEADLINE.search(words):
+                reading.closing_deadline, reading.closing_line = closing["phrase"].strip(), block.line
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
@@ -419,8 +430,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
     style = _BULLET_STYLE if bulleted else _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
-    opener = next((p for p in reversed(reading.points) if not p.remainder and p.style != _BULLET_STYLE), None) \
-        if bulleted else None
+    marked = bulleted or bool(numbered and numbered.group(5))  # "- …" or "● …"
+    opener = next((p for p in reversed(reading.points) if not p.remainder and p.style not in (_BULLET_STYLE, style)),
+                  None) if marked else None
     _start_point(block, text, number, section, topic, reading)
     reading.points[-1].style, reading.points[-1].list_opener = style, opener
     if annotation is None and (lead := _LEAD_HEADING.match(text)):
@@ -445,6 +457,14 @@ def _said_of_this_year(words: str, position: int, year: int | None) -> bool:
         return False
     years = re.findall(r"((?:19|20)\d{2})\s*年", sentence)
     return not years or int(years[-1]) == year  # the year said last before it is the one it speaks of
+
+
+def _circled_item(circled: str, block: Paragraph, last: _WorkPoint | None, style: str) -> bool:
+    """A circled number numbers an item only in a list of them: ① with ② after it in its paragraph,
+    ② and on after the circled item numbered one less."""
+    if circled == "①":
+        return "②" in block.text
+    return last is not None and last.style == style and last.item.number == str(ord(circled) - ord("①"))
 
 
 def _numbering_style(numbered: re.Match[str] | None) -> str:
@@ -559,14 +579,19 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
 _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟|县|区|旗|镇|乡|街道))")
 
 
-# An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局".
-_OFFICE = re.compile(r"(?:局|办公室|中心|委员会|管委会|处|科|部)(?:[（(][^（）()]{1,30}[）)])?$")
+# An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局",
+# "规划处" (not "新发展格局", "全国文化中心": what is built, not who builds it).
+_OFFICE = re.compile(r"(?:局|办公室|委员会|管委会|处|科|股|室)(?:[（(][^（）()]{1,30}[）)])?$")
+# What ends like a body but is none: "新发展格局", "服务发展大局", "区域医疗中心".
+_NOT_A_BODY_AT_ALL = re.compile(r"(?:格|布|大|全|结|当)局$|^区域")
 
 
 def _names_a_body(text: str) -> bool:
     name = re.sub(r"[（(][^（）()]*[）)]$", "", text)
-    return len(name) <= 20 and names_bodies(name) and bool(_PLACED.match(text) or _OFFICE.search(text)) \
-        and not starts_with_action(text)
+    if len(name) > 20 or starts_with_action(text) or _NOT_A_BODY_AT_ALL.search(name):
+        return False
+    return (names_bodies(name) and bool(_PLACED.match(text))) or (
+        len(name) <= 12 and bool(_OFFICE.search(text)) and looks_like_unit_list(name))
 
 
 def _make_heading(points: list[_WorkPoint], index: int) -> None:

@@ -475,3 +475,8 @@ def test_during_a_holiday_is_when_not_by_when(phrase: str) -> None:
 
 def test_a_date_beside_a_holiday_s_period_is_read() -> None:
     assert read_deadline("元旦春节期间和2月底前", 2021).deadline == D(2021, 2, 28)
+
+
+def test_a_holiday_s_period_with_its_days_is_those_days() -> None:
+    reading = read_deadline("春节期间（2月11日至17日）", 2021)
+    assert (reading.start, reading.deadline) == (D(2021, 2, 11), D(2021, 2, 17))

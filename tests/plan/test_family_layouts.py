@@ -898,3 +898,75 @@ def test_a_project_named_beside_its_target(tmp_path: Path) -> None:
                           "1 | 精准扶贫:农村饮用水安全巩固提升 | 农林水务局 | 1300人 | 700 |\n"
                           "2 | 新增城镇就业 | 人社局 | 8950 | 7356 |\n")
     assert readings(plan) == [("精准扶贫:农村饮用水安全巩固提升", ["农林水务局"], ""), ("新增城镇就业", ["人社局"], "")]
+
+
+@pytest.mark.parametrize("text", [
+    "1.推进滨江公园建设：①3月底前完成设计；②6月底前开工建设；③12月底前建成开放。（区住建局牵头，区财政局配合）\n",
+    "1.加快重点项目建设，重点推进以下项目：\n①城市综合体项目，6月底前开工；\n②滨江公园项目，年底前建成。（区住建局牵头，区财政局配合）\n"])
+def test_circled_stages_inside_a_numbered_item_stay_its_own(tmp_path: Path, text: str) -> None:
+    plan = read(tmp_path, "2021年区政府工作要点\n一、城市建设\n" + text)
+    assert [(item.units_as_written, str(item.deadline)) for item in plan.items] == [
+        (["区住建局", "区财政局"], "2021-12-31")]
+
+
+def test_a_footnote_after_the_list_is_no_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "二、重点任务\n1.推进老旧小区改造，完成改造30个。（区住建局牵头）\n2.实施道路提升工程。（区交通局牵头）\n"
+                          "①按可比价格计算。\n")
+    assert readings(plan) == [("推进老旧小区改造，完成改造30个。", ["区住建局"], ""), ("实施道路提升工程。", ["区交通局"], "")]
+
+
+@pytest.mark.parametrize("heading", ["（二）全国文化中心", "（二）坚持以人民为中心", "（一）构建新发展格局",
+                                     "（一）服务全市发展大局", "（三）区域医疗中心"])
+def test_a_heading_that_names_work_gives_no_units(tmp_path: Path, heading: str) -> None:
+    plan = read(tmp_path, f"二、重点任务\n{heading}\n1.推进中轴线申遗保护。\n2.做好重大国事活动服务保障。\n")
+    assert [item.units_as_written for item in plan.items] == [[], []]
+
+
+def test_offices_that_end_in_chu_and_ke_head_their_items(tmp_path: Path) -> None:
+    plan = read(tmp_path, "各处室重点工作\n（一）规划处\n1.完成综合交通规划编制。\n（二）人事教育科\n1.开展干部教育培训。\n"
+                          "（三）办公室\n1.做好机关文电运转工作，全年无差错。（办公室、机要科）\n")
+    assert [item.units_as_written for item in plan.items] == [["规划处"], ["人事教育科"], ["办公室", "机要科"]]
+
+
+@pytest.mark.parametrize("sentence", ["市体育中心完成改造提升，新增健身步道10公里。", "成立工作协调领导小组，统筹推进。",
+                                      "主动协调周边县市，共同做好边界地区治理。", "市场监管局对面小广场垃圾成堆。"])
+def test_a_clause_s_subject_that_does_not_act_is_no_unit(tmp_path: Path, sentence: str) -> None:
+    plan = read(tmp_path, f"二、重点任务\n1.{sentence}\n")
+    assert plan.items[0].units_as_written == []
+
+
+def test_the_closing_limit_said_to_every_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于城区环境问题的督查通报\n（一）区住建局\n1.幸福小区楼道堆放杂物。\n2.和平小区化粪池满溢。\n"
+                          "（二）区城管局\n1.滨河公园垃圾桶破损。\n请各责任单位于5月20日前整改完毕，并将整改情况报区督查室。\n")
+    assert readings(plan) == [("幸福小区楼道堆放杂物。", ["区住建局"], "2021-05-20"),
+                              ("和平小区化粪池满溢。", ["区住建局"], "2021-05-20"),
+                              ("滨河公园垃圾桶破损。", ["区城管局"], "2021-05-20")]
+
+
+def test_a_hospital_s_department_in_a_task_is_no_unit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n| 工作任务\n| 责任单位\n| 完成时限\n|\n1\n| 县人民医院新设老年病科\n| 县卫健局\n| 2021年6月底\n|\n"
+                          "2\n| 县中医院新建康复科\n| 县卫健局\n| 2021年9月底\n|\n")
+    assert readings(plan) == [("县人民医院新设老年病科", ["县卫健局"], "2021-06-30"),
+                              ("县中医院新建康复科", ["县卫健局"], "2021-09-30")]
+
+
+def test_three_task_columns_where_the_last_is_a_target(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 工作任务 | 具体措施 | 工作目标 | 责任单位 | 完成时限 |\n"
+                          "| 1 | 推进老旧小区改造 | 对30个小区实施水电气改造 | 群众满意度达到90%以上 | 区住建局 | 2021年6月底前 |\n")
+    assert readings(plan) == [("对30个小区实施水电气改造", ["区住建局"], "2021-06-30")]
+    assert plan.items[0].category == "推进老旧小区改造"
+
+
+def test_a_box_header_whose_text_sits_at_the_top_of_its_cells(tmp_path: Path) -> None:
+    plan = read(tmp_path, "┌──┬──────┬───────────┬────┐\n│序号│工作任务│  责任单位  │完成时限│\n"
+                          "│  │      ├─────┬─────┤    │\n│  │      │牵头 │配合 │    │\n"
+                          "├──┼──────┼─────┼─────┼────┤\n│1 │实施城市道路提升工程│市城管局│市交通局│12月底│\n"
+                          "└──┴──────┴─────┴─────┴────┘\n")
+    assert readings(plan) == [("实施城市道路提升工程", ["市城管局", "市交通局"], "2021-12-31")]
+    assert plan.items[0].lead == "市城管局"
+
+
+def test_bulleted_items_under_an_opener_with_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、推进城市建设\n1.推进城市更新行动（区住建局牵头），重点做好以下工作：\n● 完成老旧小区改造30个；\n"
+                          "● 新建保障性住房500套。\n2.加强生态环境保护。（区生态环境局）\n")
+    assert [item.units_as_written for item in plan.items] == [["区住建局"], ["区住建局"], ["区住建局"], ["区生态环境局"]]
