@@ -32,6 +32,7 @@ _SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
 # 管理提质增效，开展星级物业评定", a task whose other cells are merged above).
 _GROUP_ROW = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*[^，,。；;]{2,16}$")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
+_BULLET_MARK = re.compile(r"(?:^|(?<=\s))[△▲●◆■□▪•◇○]\s*")
 
 
 @dataclass
@@ -288,6 +289,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if any(_SUBTOTAL.match(v) for v in values.values() if v):
             continue
         text = values.get("text", "")
+        if len(_BULLET_MARK.findall(text)) == 1:
+            text = _BULLET_MARK.sub("", text).strip()  # "△各级财政安排…": one bullet item, the cell's whole task
         if detail := values.get("detail", ""):
             text = f"{text}{'' if not text or text[-1] in '。；;：:' else '：'}{detail}"
         owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")

@@ -970,3 +970,8 @@ def test_bulleted_items_under_an_opener_with_units(tmp_path: Path) -> None:
     plan = read(tmp_path, "一、推进城市建设\n1.推进城市更新行动（区住建局牵头），重点做好以下工作：\n● 完成老旧小区改造30个；\n"
                           "● 新建保障性住房500套。\n2.加强生态环境保护。（区生态环境局）\n")
     assert [item.units_as_written for item in plan.items] == [["区住建局"], ["区住建局"], ["区住建局"], ["区生态环境局"]]
+
+
+def test_a_cell_s_one_bullet_is_no_part_of_its_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 工作任务 | 责任单位 | 完成时限 |\n| △各级财政安排13.3亿元支持教育发展 | 市财政局 | 年底前 |\n")
+    assert readings(plan) == [("各级财政安排13.3亿元支持教育发展", ["市财政局"], "2021-12-31")]
