@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from tasks.plan.subitems import BULLET_MARKS
 from tasks.plan.vertical_tables import FlatTable
 from tasks.text import compact
 
@@ -29,14 +30,16 @@ _CORNERS_BOTTOM = "└╚╘╙┗"
 _BARS = "│║┃├┤┼┬┴┌┐└┘╠╣╬╦╩╔╗╚╝╟╢╫╞╡╪╤╧╥╨╒╓╕╖╘╙╛╜┝┥┿┣┫╋┳┻┏┓┗┛"
 _SPLIT = re.compile(f"[{_BARS}]")
 _RULE = re.compile(r"^[─═━\-\s]+$")
+_RULE_STROKE = re.compile("[─═━]")
 # A cell's line that begins a list item of its own (a bullet), kept on its own line.
-_BULLET_START = re.compile(r"^[△▲●◆■□▪•◇○]")
-_PAGE_MARK = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$")
+_BULLET_START = re.compile(f"^[{BULLET_MARKS}]")
+# A PDF's page number on a line of its own: "— 3 —", "- 3 -".
+PAGE_NUMBER = re.compile(r"^[-—–\s]*\d{1,4}[-—–\s]*$")
 
 
 def find_box_tables(lines: list[str]) -> list[FlatTable]:
-    """Every box-drawn table in ``lines``: its header row first, then its rows, each row's empty
-    cells merged with the row above (``closed_rows``)."""
+    """Every box-drawn table in ``lines``: its header row first, then its rows, each closed by its
+    rules (``closed_rows``: none is the wrapped end of the row above)."""
     tables: list[FlatTable] = []
     index = 0
     while index < len(lines):
@@ -46,10 +49,10 @@ def find_box_tables(lines: list[str]) -> list[FlatTable]:
         end = index + 1
         while end < len(lines):
             line = lines[end].strip()
-            if not line or _PAGE_MARK.match(line):
+            if not line or PAGE_NUMBER.match(line):
                 # A page break: the table goes on if its next line is one of its own.
                 following = next((j for j in range(end, len(lines))
-                                  if lines[j].strip() and not _PAGE_MARK.match(lines[j].strip())), None)
+                                  if lines[j].strip() and not PAGE_NUMBER.match(lines[j].strip())), None)
                 if following is None or lines[following].strip()[:1] not in _BARS:
                     break
                 end = following
@@ -70,15 +73,19 @@ def _pieces(line: str) -> list[str]:
     return _SPLIT.split(stripped)[1:-1]
 
 
+def _ruled(piece: str) -> bool:
+    return bool(_RULE.match(piece) and _RULE_STROKE.search(piece))
+
+
 def _is_rule(pieces: list[str]) -> bool:
-    return bool(pieces) and all(_RULE.match(piece) or not piece.strip() for piece in pieces) \
-        and any(re.search("[─═━]", piece) for piece in pieces)
+    """A line of rules only, perhaps with blank cells beside them."""
+    return any(_ruled(piece) for piece in pieces) and all(_ruled(piece) or not piece.strip() for piece in pieces)
 
 
 def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
     pieces_of = {number: _pieces(lines[number]) for number in range(first, end)}
     rules = [number for number in range(first, end) if _is_rule(pieces_of[number])]
-    width = max(len(pieces_of[number]) for number in rules)
+    width = max((len(pieces_of[number]) for number in rules), default=0)
     if width < 2:
         return None
     # A rule line is drawn of box characters only, so its junctions stand where the columns part: a
@@ -107,7 +114,7 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
     header_names = [""] * width
     for number in range(first + 1, header_end):
         for column, piece in enumerate(placed(pieces_of[number]) or []):
-            if piece.strip() and not _RULE.match(piece):
+            if piece.strip() and not _ruled(piece):
                 header_names[column] += compact(piece)
     # Per column, its cells: (the line its words begin on, its lines).
     columns: list[list[tuple[int, list[str]]]] = [[] for _ in range(width)]
@@ -120,8 +127,8 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
                 columns[column].append(open_cells[column])
             open_cells[column] = None
 
-    for number in range(max(header_end, first) + 1, end):
-        if not lines[number].strip() or _PAGE_MARK.match(lines[number].strip()):
+    for number in range(header_end + 1, end):
+        if not lines[number].strip() or PAGE_NUMBER.match(lines[number].strip()):
             close_all()  # a page ends its rows, ruled or not
             continue
         pieces = pieces_of[number]
@@ -134,7 +141,7 @@ def _read(lines: list[str], first: int, end: int) -> FlatTable | None:
                 across.append((number, pieces[0].strip()))
             continue  # (other lines the conversion broke differently cannot be placed)
         for column, piece in enumerate(cells):
-            if _RULE.match(piece) and re.search("[─═━]", piece):
+            if _ruled(piece):
                 if open_cells[column] is not None:
                     columns[column].append(open_cells[column])
                 open_cells[column] = None

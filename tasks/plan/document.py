@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
-from tasks.plan.box_tables import find_box_tables
+from tasks.plan.box_tables import PAGE_NUMBER, find_box_tables
 from tasks.plan.columns import names_a_column
 from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
@@ -80,9 +80,6 @@ def _table_cells(raw: str) -> list[str] | None:
     return None
 
 
-_PAGE_NUMBER = re.compile(r"^\d{1,4}\s*[-—]*$")
-
-
 def _opens_list(text: str, pieces: list[str]) -> bool:
     return (pieces[-1] if pieces else text).rstrip().endswith((":", "："))
 
@@ -93,28 +90,30 @@ def _join_wrapped_headers(lines: list[str], cell_rows: list[list[str] | None]) -
     table's first row, are its header row."""
     index = 0
     while index < len(lines):
-        run: list[int] = []
-        while index < len(lines) and cell_rows[index] is None and _names_columns_only(lines[index]):
-            run.append(index)
+        if cell_rows[index] is not None or not _names_columns_only(lines[index]):
             index += 1
+            continue
+        run = [index]
+        while run[-1] + 1 < len(lines) and cell_rows[run[-1] + 1] is None and _names_columns_only(lines[run[-1] + 1]):
+            run.append(run[-1] + 1)
+        index = run[-1] + 1
         following = next((j for j in range(index, len(lines)) if lines[j].strip()), None)
-        before = next((j for j in range(run[0] - 1, -1, -1) if lines[j].strip()), None) if run else None
+        if following is None or not cell_rows[following]:
+            continue
+        before = next((j for j in range(run[0] - 1, -1, -1) if lines[j].strip()), None)
         header_above = cell_rows[before] if before is not None else None
-        if run and following is not None and cell_rows[following]:
-            cells = [cell for line in run for cell in _bar_cells(lines[line])]
-            if header_above is None:
-                cell_rows[run[0]] = cells  # the table begins with them
-            elif all(header_above) and all(names_a_column(cell) for cell in header_above):
-                # "序号 | 工作任务 | 责任单位 |" then "| 完成时限 |": the header's last names. (Not under a
-                # header with an empty cell: "牵头单位 | 配合单位" there is its second row, under 责任单位.)
-                header_above.extend(cells)
-                cell_rows[run[0]] = []
-            else:
-                index += 1
-                continue
-            for line in run[1:]:
-                cell_rows[line] = []
-        index += 0 if run else 1
+        cells = [cell for line in run for cell in _bar_cells(lines[line])]
+        if header_above is None:
+            cell_rows[run[0]] = cells  # the table begins with them
+        elif all(header_above) and all(names_a_column(cell) for cell in header_above):
+            # "序号 | 工作任务 | 责任单位 |" then "| 完成时限 |": the header's last names. (Not under a
+            # header with an empty cell: "牵头单位 | 配合单位" there is its second row, under 责任单位.)
+            header_above.extend(cells)
+            cell_rows[run[0]] = []
+        else:
+            continue
+        for line in run[1:]:
+            cell_rows[line] = []
 
 
 def _bar_cells(raw: str) -> list[str]:
@@ -229,7 +228,7 @@ def read_blocks(text: str) -> list[Block]:
         level = len(stripped) - len(stripped.lstrip("#"))
         unmarked = strip_markup(stripped.lstrip("#")).strip()
         content = _BULLET.sub("", unmarked)
-        if not content or (content != unmarked and _PAGE_NUMBER.match(content)):
+        if not content or (content != unmarked and PAGE_NUMBER.match(content)):
             continue  # (nothing, or a PDF's page number, "- 3 -")
         previous = blocks[-1] if blocks else None
         # A bullet ("- ", "* ") under words that end in a colon ("确保土地如期到位：") is an item of the

@@ -7,8 +7,10 @@ import re
 # "1." / "1、" / "1．" at the start or after a sentence break, and "（1）" / "(1)".
 _DOTTED = re.compile(r"(?:^|(?<=[\s。；;，,！!？?]))(\d{1,2})\s*[.．、](?!\d)")
 _BRACKETED = re.compile(r"(?:^|(?<=[\s。；;，,！!？?]))[（(](\d{1,2})[）)]")
+# What marks an item in a list, as a number does.
+BULLET_MARKS = "△▲●◆■□▪•◇○"
 # "△加强财政监督… △加强税源监控…": bullets, each at the cell's start or after a line break or space.
-_BULLETED = re.compile(r"(?:^|(?<=\s))\s*[△▲●◆■□▪•◇○]\s*")
+BULLETED = re.compile(rf"(?:^|(?<=\s))\s*[{BULLET_MARKS}]\s*")
 
 
 def _sequential_marks(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int, int]]:
@@ -22,7 +24,7 @@ def _sequential_marks(text: str, pattern: re.Pattern[str]) -> list[tuple[int, in
 
 def split_subitems(text: str) -> list[tuple[int, str]]:
     """The numbered sub-items of a cell, or [] when it is one task."""
-    bullets = [(number, match.start(), match.end()) for number, match in enumerate(_BULLETED.finditer(text), start=1)]
+    bullets = [(number, match.start(), match.end()) for number, match in enumerate(BULLETED.finditer(text), start=1)]
     for pattern in (_DOTTED, _BRACKETED, None):
         marks = _sequential_marks(text, pattern) if pattern is not None else bullets
         if len(marks) >= 2:

@@ -20,7 +20,7 @@ from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_li
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
-from tasks.plan.subitems import split_subitems
+from tasks.plan.subitems import BULLETED, split_subitems
 from tasks.plan.unit_reading import UnitReader
 from tasks.text import WHITE_SPACE, YEAR_HEADING, compact, fold_width
 
@@ -32,7 +32,6 @@ _SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
 # 管理提质增效，开展星级物业评定", a task whose other cells are merged above).
 _GROUP_ROW = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*[^，,。；;]{2,16}$")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
-_BULLET_MARK = re.compile(r"(?:^|(?<=\s))[△▲●◆■□▪•◇○]\s*")
 
 
 @dataclass
@@ -289,8 +288,8 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         if any(_SUBTOTAL.match(v) for v in values.values() if v):
             continue
         text = values.get("text", "")
-        if len(_BULLET_MARK.findall(text)) == 1:
-            text = _BULLET_MARK.sub("", text).strip()  # "△各级财政安排…": one bullet item, the cell's whole task
+        if len(BULLETED.findall(text)) == 1:
+            text = BULLETED.sub("", text).strip()  # "△各级财政安排…": one bullet item, the cell's whole task
         if detail := values.get("detail", ""):
             text = f"{text}{'' if not text or text[-1] in '。；;：:' else '：'}{detail}"
         owners = values.get("units", "") or values.get("lead", "") or values.get("co", "")
