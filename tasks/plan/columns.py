@@ -163,6 +163,10 @@ def _map_columns(cells: list[str], kind: str) -> dict[str, int]:
     return mapping
 
 
+# Names of the figure a task is to reach, which a task column's name may also be.
+_TARGET_NAMES = frozenset({"目标任务", "目标", "工作目标", "预期目标", "年度目标"})
+
+
 def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], mapping: dict[str, int]) -> None:
     """Two columns that both name the task ("工作任务 | 具体要求"): the first groups the rows, the last
     is each row's own task; a third between them ("工作要求 | 工作任务 | 具体要求") groups within the first."""
@@ -190,8 +194,6 @@ def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], m
         if len(later) > 1 and "topic" not in mapping:
             mapping["topic"] = later[0]
 
-
-_TARGET_NAMES = frozenset({"目标任务", "目标", "工作目标", "预期目标", "年度目标"})
 
 
 def detect_header(cells: list[str]) -> Header | None:

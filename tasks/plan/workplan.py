@@ -58,6 +58,8 @@ _LEAD_HEADING = re.compile(r"^(?P<units>[^，。,；;（(]{2,40}?)(?:牵头|负�
 _TASK_LABEL = re.compile(
     r"^(?:具体任务|工作任务|任务内容|主要任务|重点任务|整改任务|存在问题|问题描述|问题)\s*[:：]\s*(?P<text>\S.*)$")
 _BULLETS = frozenset("●•◆■□▪")
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_BULLET_STYLE = "bullet"  # the numbering style of a "- " list's items
 # A number that starts an item in the middle of a paragraph, after a space (a document run into one
 # line): "；（2）加强…" and "一、二季度" inside a sentence are not new items, nor "增长 3. 5%".
 _MID_NUMBER = re.compile(r"(?<=\s)(?=\d{1,3}\s*[.．、﹒](?!\s*\d)|[（(][一二三四五六七八九十\d]+[）)]|"
@@ -426,7 +428,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         # last item of a list, "4、占道停车", before the next group's "通会桥社区（责任单位：…）".)
         open_point.heading_only = True
     number = next((g for g in numbered.groups() if g), "") if numbered else ""
-    number = "" if number in _BULLETS else str(ord(number) - ord("①") + 1) if "①" <= number <= "⑳" else number
+    if number in _BULLETS:
+        number = ""
+    elif len(number) == 1 and number in _CIRCLED:
+        number = str(_CIRCLED.index(number) + 1)
     style = _BULLET_STYLE if bulleted else _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
@@ -445,8 +450,6 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
             _share_with_siblings(reading.points, annotation, block.line)
 
 
-_BULLET_STYLE = "bullet"
-
 
 def _said_of_this_year(words: str, position: int, year: int | None) -> bool:
     """Whether the sentence at ``position`` is about the plan's own year: not "去年…", nor "2020年，各项
@@ -464,7 +467,7 @@ def _circled_item(circled: str, block: Paragraph, last: _WorkPoint | None, style
     ② and on after the circled item numbered one less."""
     if circled == "①":
         return "②" in block.text
-    return last is not None and last.style == style and last.item.number == str(ord(circled) - ord("①"))
+    return last is not None and last.style == style and last.item.number == str(_CIRCLED.index(circled))
 
 
 def _numbering_style(numbered: re.Match[str] | None) -> str:
