@@ -139,7 +139,7 @@ def _agreement(item: Item, units: list[str], deadline: str) -> tuple[bool, bool]
 
 
 def ratio(part: int, whole: int, places: int = 2) -> str:
-    # Three places for the phrases: two would round a figure just under a target up to it.
+    # Three places for the totals: two would round a figure just under a target up to it (0.976 to 0.98).
     return f"{part / whole:.{places}f}" if whole else "  - "
 
 
@@ -154,10 +154,11 @@ def score_documents(corpus: Path, verbose: bool) -> None:
     total = sum(s.tasks for s in scores)
     dated = [s for s in scores if not s.asked_year and not s.refused.startswith("导入了没有年份")]
     imported = sum(1 for s in scores if not s.refused)
+    found, units = sum(s.found for s in scores), sum(s.units_right for s in scores)
+    right, dated_tasks = sum(s.deadlines_right for s in dated), sum(s.tasks for s in dated)
     print(f"\n{len(scores)} documents, {imported} imported, {total} key tasks: "
-          f"task recall {ratio(sum(s.found for s in scores), total)}, "
-          f"unit exactness {ratio(sum(s.units_right for s in scores), total)}, "
-          f"deadline exactness {ratio(sum(s.deadlines_right for s in dated), sum(s.tasks for s in dated))} "
+          f"task recall {ratio(found, total, 3)} ({found}), unit exactness {ratio(units, total, 3)} ({units}), "
+          f"deadline exactness {ratio(right, dated_tasks, 3)} ({right}/{dated_tasks}) "
           f"(over the {len(dated)} documents that give their year; the {len(scores) - len(dated)} undated ones "
           f"{'all ask' if all(s.asked_year for s in scores if s not in dated) else 'do not all ask'} for --year)")
 
