@@ -57,7 +57,8 @@ _EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附
 # How the name of a body ends, strictly: what a bracket holding nothing but names must show.
 _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
-    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING + ")"
+    r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING
+    + r"|(?<=[\u4e00-\u9fff]{2})(?<![全内外东西南北中局本干])部)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
@@ -265,7 +266,7 @@ _SUBJECT_UNITS = (
                 r"|在\d|于\d)"), _BODY_ENDING),
     # Those it works with are named from their level, or as a group ("有关部门", "各区").
     (re.compile(r"(?:会同|协调)(?P<units>(?:[省市县区州各]|有关|相关)[^，。；,;:：对]{1,30}?)"
-                r"(?=完成|对|开展|做好|进行|研究|制定|共同|落实|[，,；;。]|$)"), UNIT_ENDING),
+                r"(?=完成|对|开展|做好|进行|研究|制定|共同|落实|加强|抓好|[于在]\d|[，,；;。]|$)"), UNIT_ENDING),
 )
 
 

@@ -23,7 +23,8 @@ TASK_COLUMNS: dict[str, tuple[str, ...]] = {
              "工作措施", "任务要求", "目标任务", "重点任务", "任务", "内容", "民生实事", "建设任务",
              "主要工作", "重点工作任务", "工作目标", "预期目标", "目标", "问题描述", "存在问题", "问题",
              "问题清单", "指标名称", "主要指标", "整改任务", "实事项目", "具体要求", "工作要求", "任务名称",
-             "事项名称", "工作名称", "细化分工", "具体分工", "细化任务", "具体举措",
+             "事项名称", "工作名称", "细化分工", "具体分工", "细化任务", "具体举措", "主要措施", "工作举措", "推进措施",
+             "落实措施", "主要举措", "具体工作", "目标要求",
              "事项"),  # (事项 is the 分类's item when 分类 groups the rows)
     "units": ("责任部门", "责任单位", "责任主体", "承办单位", "负责单位", "责任处室", "责任清单", "主体责任单位",
               "实施单位", "责任科室", "责任股室", "责任处(科)室", "责任单位及责任人", "责任单位和责任人",
@@ -164,7 +165,7 @@ def _map_columns(cells: list[str], kind: str) -> dict[str, int]:
 
 
 # Names of the figure a task is to reach, which a task column's name may also be.
-_TARGET_NAMES = frozenset({"目标任务", "目标", "工作目标", "预期目标", "年度目标"})
+TARGET_NAMES = frozenset({"目标任务", "目标", "工作目标", "预期目标", "年度目标"})
 
 
 def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], mapping: dict[str, int]) -> None:
@@ -175,7 +176,11 @@ def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], m
     others = {column for name, column in mapping.items() if name != "area"}
     named = next((index for index, cell in enumerate(cells)
                   if header_key(cell).endswith("项目名称") and index not in others), None)
-    if named is not None and header_key(cells[mapping["text"]]) in _TARGET_NAMES and "target" not in mapping:
+    # (Only where no other column names the task: beside 具体措施, 目标任务 is the group and 措施 the task.)
+    other_text = any(header_key(cell) in columns["text"] and header_key(cell) not in TARGET_NAMES
+                     for index, cell in enumerate(cells) if index != mapping["text"])
+    if named is not None and header_key(cells[mapping["text"]]) in TARGET_NAMES and "target" not in mapping \
+            and not other_text:
         # "民生实事项目名称 | 责任单位 | 目标任务": the project is the task, its 目标任务 the figure to reach.
         mapping.pop("area", None)
         mapping["target"], mapping["text"] = mapping["text"], named
@@ -185,7 +190,7 @@ def _second_text_column(cells: list[str], columns: dict[str, tuple[str, ...]], m
     later = [index for index, cell in enumerate(cells)
              if index > mapping["text"] and index not in mapping.values() and header_key(cell) in columns["text"]]
     # (A later 工作目标 or 目标任务 beside the task is the figure it is to reach.)
-    targets = [index for index in later if header_key(cells[index]) in _TARGET_NAMES]
+    targets = [index for index in later if header_key(cells[index]) in TARGET_NAMES]
     if targets and "target" not in mapping:
         mapping["target"] = targets[0]
     later = [index for index in later if index not in targets]

@@ -952,7 +952,7 @@ _NOT_A_LIMIT_AFTER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}的|[至到~-](?=\d|[�
                                 r"|(?:完成|建成|竣工|完工)了)")
 _NOT_A_LIMIT_BEFORE = ("截至", "截止", "去年", "上年", "前年", "今年以来")
 # "全年在省市媒体完成上稿3篇": the year's work, done within it (not "全年接待游客100万人次", a figure).
-_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}")
+_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}(?!情况|率|进度)")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 
@@ -967,6 +967,7 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     boundaries = [b.end() for b in _CLAUSE_BOUNDARY.finditer(normalised)]
     stages: list[Milestone] = []
     said: list[str] = []
+    whole_year: list[tuple[Milestone, str]] = []
     for match in _LIMIT_IN_TEXT.finditer(normalised):
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
@@ -987,9 +988,15 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
         clause = normalised[clause_start:clause_end].strip()
         if "的基础上" in clause[clause.find(phrase):]:
             continue  # "在2020年完成32个小区改造的基础上": what was done before
+        if phrase == "全年":
+            whole_year.append((Milestone(reading.deadline, clause), match[0]))
+            continue
         stages.append(Milestone(reading.deadline, clause))
         if match[0] not in said:
             said.append(match[0])
+    if not stages and whole_year:
+        # "全年" is the limit only where nothing sooner is said ("确保全年任务在11月底前完成" is due in November).
+        stages, said = [whole_year[0][0]], [whole_year[0][1]]
     if not stages:
         return None
     last = max(stages, key=lambda stage: stage.due)

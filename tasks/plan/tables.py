@@ -28,9 +28,10 @@ HEADER_SEARCH_ROWS = 6
 _SUBTOTAL = re.compile(r"^(?:合计|小计|总计|共计)")
 _GROUP_WITH_COUNT = re.compile(r"^(?P<label>.+?)\s*[（(]\s*(?P<count>\d+)\s*个\s*[）)]$")
 _SECTION_ROW = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*")
-# "(一)刘忻市长牵头重点工作" across the table: a group's name, short and no sentence (not "（二）推进物业
-# 管理提质增效，开展星级物业评定", a task whose other cells are merged above).
-_GROUP_ROW = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*[^，,。；;]{2,16}$")
+# "(一)刘忻市长牵头重点工作" across the table: a group's name, short, no sentence and no figure (not
+# "（二）推进物业管理提质增效，开展星级物业评定" or "（二）新建保障性住房500套", tasks whose other cells
+# are merged above).
+_GROUP_ROW = re.compile(r"^[（(][一二三四五六七八九十]+[）)]\s*[^，,。；;\d]{2,16}$")
 _NUMBERED_LABEL = re.compile(r"^\d+\s*[.．、]\s*")
 
 

@@ -136,7 +136,8 @@ _READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排
 _CO_SUFFIX = re.compile(r"(?:配合|协办|参与|协助|协同|负责落实|具体落实|抓好落实|组织落实|组织实施|参照落实|参照执行"
                         r"|落实)+$")
 # An office's section: "局财务科", "规划科" (not 本科, 学科, a hospital's 康复科 or 老年病科).
-SECTION_ENDING = r"(?<=[\u4e00-\u9fff]{2})(?<![本专学理文工农医内外病复儿产眼牙骨皮妇])科"
+SECTION_ENDING = (r"(?<=[\u4e00-\u9fff]{2})(?<![本专学理文工农医内外病复儿产眼牙骨皮妇神腔健痛肤诊验瘤喉鼻耳胸麻"
+                  r"一二三四五六七八九十两几各\d])科")
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"

@@ -363,7 +363,7 @@ def _deadline_like(key: str) -> bool:
 def _unit_like(text: str) -> bool:
     # "市发改委、市科技局、团市委配合落实": a list that closes with the part its bodies play is still one
     # (a list: "省级惠企政策在各镇街道落实" is a task).
-    listed = without_role_suffix(text) if re.search(r"[、，,；;]", text) else text
+    listed = without_role_suffix(text) if re.search(r"[、，,；;]|(?:牵头|负责|配合|协办|主办)$", text) else text
     return len(compact(text)) <= 120 and looks_like_unit_list(listed)
 
 

@@ -265,7 +265,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                 # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
                 # has its numbered items inside one paragraph: each starts where its number does.
                 parts = _MID_NUMBER.split(words)
-                if words.lstrip().startswith("①") and "②" in words:
+                if words.lstrip().startswith("①") and _circled_item("①", block, reading.points[-1] if reading.points
+                                                                    else None, ""):
                     parts = [piece for part in parts for piece in _MID_CIRCLED.split(part)]
                 for index, part in enumerate(parts):
                     part = part.strip()
@@ -299,10 +300,11 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
 _BODY_THEN_COLON = re.compile(r"(?:^|(?<=[。；;:：]))\s*(?P<body>[^。；;:：，,\s]{2,20})[:：]")
 # A notice of what an inspection found or of who is to do what: only such a text is read as a report.
 _REPORT_WORDS = re.compile(r"督查|检查|暗访|曝光|通报|整改|巡查|督办|交办|任务分工|重点任务|责任分工|分工"
-                           r"|目标任务|考核指标|责任单位")
+                           r"|责任单位为")
 # "区直各部门：现将《…》印发给你们": the bodies a notice is addressed to, not a problem's owner.
 _ADDRESSES = re.compile(r"^\s*(?:现将|现就|为|根据|按照|经|请|《)")
-_TO_THEM_ALL = re.compile(r"^\s*请(?:各|相关|有关|上述)")
+# "请各责任单位…", "请相关单位…": words to every unit of the list (not "请各乡镇于6月底前完成…", a task).
+_TO_THEM_ALL = re.compile(r"^\s*请(?:各|相关|有关|上述)(?:责任|牵头|整改)?(?:单位|部门)")
 # "河东区90万平方米,其中公园绿地45万平方米;": a place and the figures it is to reach.
 _PLACE_WITH_FIGURES = re.compile(r"^(?P<place>(?![全该本城各])[\u4e00-\u9fff]{1,8}(?:区|县|市|旗))(?=\d)")
 # "市教育局要在11月底新建幼儿园9所": a sentence whose subject is the body that is to do it.
@@ -466,7 +468,8 @@ def _circled_item(circled: str, block: Paragraph, last: _WorkPoint | None, style
     """A circled number numbers an item only in a list of them: ① with ② after it in its paragraph,
     ② and on after the circled item numbered one less."""
     if circled == "①":
-        return "②" in block.text
+        # (Not under an item that has its units: "①按可比价格计算；②…" there are its notes.)
+        return "②" in block.text and (last is None or not last.units_text)
     return last is not None and last.style == style and last.item.number == str(_CIRCLED.index(circled))
 
 
@@ -584,9 +587,9 @@ _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟
 
 # An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局",
 # "规划处" (not "新发展格局", "全国文化中心": what is built, not who builds it).
-_OFFICE = re.compile(r"(?:局|办公室|委员会|管委会|处|科|股|室)(?:[（(][^（）()]{1,30}[）)])?$")
-# What ends like a body but is none: "新发展格局", "服务发展大局", "区域医疗中心".
-_NOT_A_BODY_AT_ALL = re.compile(r"(?:格|布|大|全|结|当)局$|^区域")
+_OFFICE = re.compile(r"(?:局|办公室|管委会|处|科|股)(?:[（(][^（）()]{1,30}[）)])?$")
+# What ends like a body but is none: "新发展格局", "服务发展大局", "奋力开创新局", "落到实处", "区域医疗中心".
+_NOT_A_BODY_AT_ALL = re.compile(r"(?:格|布|大|全|结|当|变|新|开|残|时|战)局$|实处$|^区域")
 
 
 def _names_a_body(text: str) -> bool:

@@ -975,3 +975,70 @@ def test_bulleted_items_under_an_opener_with_units(tmp_path: Path) -> None:
 def test_a_cell_s_one_bullet_is_no_part_of_its_task(tmp_path: Path) -> None:
     plan = read(tmp_path, "| 工作任务 | 责任单位 | 完成时限 |\n| △各级财政安排13.3亿元支持教育发展 | 市财政局 | 年底前 |\n")
     assert readings(plan) == [("各级财政安排13.3亿元支持教育发展", ["市财政局"], "2021-12-31")]
+
+
+def test_the_whole_year_yields_to_a_sooner_limit_and_is_no_limit_of_a_report() -> None:
+    assert deadline_in_text("确保全年任务在11月底前完成", 2021).deadline.isoformat() == "2021-11-30"
+    assert deadline_in_text("全年改造任务9月底前全部完工", 2021).deadline.isoformat() == "2021-09-30"
+    assert deadline_in_text("做好全年工作完成情况的统计分析和考核", 2021) is None
+
+
+def test_circled_notes_after_an_item_with_units_are_no_tasks(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、主要预期目标\n1.地区生产总值增长6.5%左右。（区发改局）\n2.一般公共预算收入增长5%。（区财政局）\n"
+                          "①地区生产总值增速按可比价格计算；②城镇调查失业率为预期性指标。\n")
+    assert [item.text for item in plan.items] == ["地区生产总值增长6.5%左右。", "一般公共预算收入增长5%。"]
+
+
+@pytest.mark.parametrize("heading", ["（一）劳模创新工作室", "（二）家长委员会", "（三）奋力开创新局", "（四）各项工作落到实处"])
+def test_more_headings_that_name_no_office(tmp_path: Path, heading: str) -> None:
+    plan = read(tmp_path, f"二、重点工作\n{heading}\n1.新创建县级劳模创新工作室5个。\n2.开展工作室成果交流活动。\n")
+    assert [item.units_as_written for item in plan.items] == [[], []]
+
+
+@pytest.mark.parametrize("bracket", ["（语数英三科）", "（四年级以上各科）", "（普外科、急诊科）"])
+def test_subjects_and_clinics_in_brackets_are_no_units(tmp_path: Path, bracket: str) -> None:
+    plan = read(tmp_path, f"一、提升教育质量\n1.组织九年级学业水平质量检测{bracket}。\n")
+    assert plan.items[0].units_as_written == []
+
+
+def test_a_task_addressed_to_named_units_is_kept(tmp_path: Path) -> None:
+    plan = read(tmp_path, "二、重点任务\n（一）农村厕所革命\n请各乡镇于6月底前完成农村户厕问题摸排整改工作。\n责任单位：各乡镇\n")
+    assert [(item.units_as_written, str(item.deadline)) for item in plan.items] == [(["各乡镇"], "2021-06-30")]
+    assert "请各乡镇于6月底前完成" in plan.items[0].text
+
+
+def test_a_measures_column_beside_the_key_point(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 工作要点 | 主要措施 | 责任单位 | 完成时限 |\n"
+                          "| 1 | 稳增长 | 完成固定资产投资增长8%以上 | 区发改局 | 2021年12月底前 |\n")
+    assert readings(plan) == [("完成固定资产投资增长8%以上", ["区发改局"], "2021-12-31")]
+    assert plan.items[0].category == "稳增长"
+
+
+def test_an_indicator_is_the_task_and_its_target_no_task(tmp_path: Path) -> None:
+    plan = read(tmp_path, "| 序号 | 指标名称 | 目标 | 责任单位 |\n| 1 | 地区生产总值增速 | 6.5%左右 | 区发改局 |\n")
+    assert readings(plan) == [("地区生产总值增速", ["区发改局"], "")]
+
+
+@pytest.mark.parametrize("text", [
+    "2021年度全市重点工作目标任务完成情况的报告\n老旧小区改造工作由市住建局牵头负责，全年完成改造30个。\n",
+    "关于召开全市重点工作推进会的通知\n市直各责任单位：\n定于3月3日召开推进会。会务工作由市发改委负责。\n"])
+def test_a_report_or_a_notice_is_no_task_list(tmp_path: Path, text: str) -> None:
+    with pytest.raises(DocumentError):
+        read(tmp_path, text)
+
+
+def test_names_ending_in_bu_close_an_item(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、加强政治建设\n1.开展党史学习教育。（区委组织部、区委宣传部）\n2.推进统一战线工作。（区委统战部）\n")
+    assert [item.units_as_written for item in plan.items] == [["区委组织部", "区委宣传部"], ["区委统战部"]]
+
+
+def test_a_unit_cell_with_its_role_word_in_a_one_cell_per_line_table(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n工作任务\n责任单位\n完成时限\n1\n加快推进老旧小区改造，完成改造30个。\n区住建局牵头\n2021年6月底\n"
+                          "2\n实施城市道路提升工程。\n区交通局负责\n2021年12月底\n")
+    assert readings(plan) == [("加快推进老旧小区改造，完成改造30个。", ["区住建局"], "2021-06-30"),
+                              ("实施城市道路提升工程。", ["区交通局"], "2021-12-31")]
+
+
+def test_a_partner_named_before_the_date(tmp_path: Path) -> None:
+    plan = read(tmp_path, "二、重点任务\n1.区交通局会同区城管局于9月底前完成占道停车整治。\n")
+    assert plan.items[0].units_as_written == ["区交通局", "区城管局"]
