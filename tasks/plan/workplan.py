@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 
 from tasks.plan.annotations import (
     LABEL_LINE,
@@ -130,6 +131,7 @@ class _Reading:
     closing_line: int | None = None
     opening_deadline: str = ""  # the limit a notice sets its problems before it lists them
     plan_deadline: str = ""  # the limit a plan sets all its tasks in its 总体要求, below each task's own
+    circled_lists: set[int] = field(default_factory=set)  # lines of "①…" paragraphs that a "②…" one follows
 
 
 def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
@@ -200,6 +202,10 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                 raise DocumentError("无法从文档中确定年份，请用 --year 指定")
             year = int(match.group(1))
     reading = _Reading(year=year, units=UnitReader(directory), issued=issued)
+    # "①…" on a line of its own, then "②…": the first item of a circled list written one to a line.
+    reading.circled_lists = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
+                             and isinstance(after, Paragraph) and block.text.lstrip().startswith("①")
+                             and after.text.lstrip().startswith("②")}
 
     mode, attachment_kind, awaiting_title = "body", "", False
     section: str | None = None
@@ -265,8 +271,7 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                 # A whole document on one line ("…落实。 一、主要工作目标 1、地区生产总值增长11%(市发改委)。 2、…")
                 # has its numbered items inside one paragraph: each starts where its number does.
                 parts = _MID_NUMBER.split(words)
-                if words.lstrip().startswith("①") and _circled_item("①", block, reading.points[-1] if reading.points
-                                                                    else None, ""):
+                if words.lstrip().startswith("①") and _circled_item("①", block, reading, ""):
                     parts = [piece for part in parts for piece in _MID_CIRCLED.split(part)]
                 for index, part in enumerate(parts):
                     part = part.strip()
@@ -381,7 +386,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                                                 "这段责任单位前面没有任务，已忽略", block.line))
         return
     numbered = _POINT_NUMBER.match(words)
-    if numbered and (circled := numbered.group(6)) and not _circled_item(circled, block, last,
+    if numbered and (circled := numbered.group(6)) and not _circled_item(circled, block, reading,
                                                                          _numbering_style(numbered)):
         numbered = None  # "①按可比价格计算。" under a list: a note, not an item
     # A bullet is an item of the list a numbered point opened ("4. 确保土地如期到位："), not words of its own.
@@ -437,7 +442,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
     style = _BULLET_STYLE if bulleted else _numbering_style(numbered)
     text = words[numbered.end():].strip() if numbered else words
     topic = open_point.item.text.rstrip("。：:") if open_point is not None and open_point.heading_only else None
-    marked = bulleted or bool(numbered and numbered.group(5))  # "- …" or "● …"
+    marked = bulleted or bool(numbered and (numbered.group(5) or numbered.group(6)))  # "- …", "● …", "①…"
     opener = next((p for p in reversed(reading.points) if not p.remainder and p.style not in (_BULLET_STYLE, style)),
                   None) if marked else None
     _start_point(block, text, number, section, topic, reading)
@@ -446,9 +451,9 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         reading.points[-1].lead_heading = lead["units"] + "牵头"
     if annotation is not None:
         _annotate(reading.points[-1], annotation, block.line)
-        if bulleted:
-            # "确保土地如期到位：- …  - …  - …（发展局）": the list's one closing parenthesis is every
-            # bullet's under it that has none.
+        if marked:
+            # "确保土地如期到位：- …  - …  - …（发展局）", "重点推进：①…②…（区住建局牵头）": the list's one
+            # closing parenthesis is every item's under it that has none.
             _share_with_siblings(reading.points, annotation, block.line)
 
 
@@ -464,12 +469,13 @@ def _said_of_this_year(words: str, position: int, year: int | None) -> bool:
     return not years or int(years[-1]) == year  # the year said last before it is the one it speaks of
 
 
-def _circled_item(circled: str, block: Paragraph, last: _WorkPoint | None, style: str) -> bool:
-    """A circled number numbers an item only in a list of them: ① with ② after it in its paragraph,
-    ② and on after the circled item numbered one less."""
+def _circled_item(circled: str, block: Paragraph, reading: _Reading, style: str) -> bool:
+    """A circled number numbers an item only in a list of them: ① with ② after it, in its paragraph or
+    the next, ② and on after the circled item numbered one less."""
+    last = reading.points[-1] if reading.points else None
     if circled == "①":
         # (Not under an item that has its units: "①按可比价格计算；②…" there are its notes.)
-        return "②" in block.text and (last is None or not last.units_text)
+        return ("②" in block.text or block.line in reading.circled_lists) and (last is None or not last.units_text)
     return last is not None and last.style == style and last.item.number == str(_CIRCLED.index(circled))
 
 
@@ -567,7 +573,8 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
         following = points[index + 1]
         if point.heading_only or point.lead_heading or not _heading_like(point):
             continue
-        if not (following.style and following.style != point.style and following.item.number == "1"):
+        if not (following.style and following.style != point.style
+                and (following.item.number == "1" or _numbering_goes_on(points, index))):
             continue
         if not point.units_text:
             _make_heading(points, index)
@@ -580,6 +587,16 @@ def _settle_headings(points: list[_WorkPoint]) -> None:
             point.heading_units, point.units_text = point.units_text, ""
 
 
+def _numbering_goes_on(points: list[_WorkPoint], index: int) -> bool:
+    """"（一）…1. 2. （二）… 3. 4.": the items after ``points[index]`` go on numbering from those before
+    it, so it heads them as the one before it headed theirs."""
+    following = points[index + 1]
+    before = next((p for p in reversed(points[:index]) if p.style == following.style), None)
+    return before is not None and before.item.number.isdigit() and following.item.number.isdigit() \
+        and int(following.item.number) == int(before.item.number) + 1 and any(
+            p.style == points[index].style and p.heading_only for p in points[:index])
+
+
 # A body's name begins with its place ("闻喜县政府", "区商务局", "各乡镇"); a heading that begins with
 # what is to be done ("加快建设法治政府", "深化一网通办") names work, whatever its last word.
 _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟|县|区|旗|镇|乡|街道))")
@@ -588,6 +605,7 @@ _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟
 # An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局",
 # "规划处" (not "新发展格局", "全国文化中心": what is built, not who builds it).
 _OFFICE = re.compile(r"(?:局|办公室|管委会|处|科|股)(?:[（(][^（）()]{1,30}[）)])?$")
+_SECTION_BODY = re.compile(r"(?:局|办公室|管委会|处|科|股|政府|街道|办事处|乡|镇|委)$")
 # What ends like a body but is none: "新发展格局", "服务发展大局", "奋力开创新局", "落到实处", "区域医疗中心".
 _NOT_A_BODY_AT_ALL = re.compile(r"(?:格|布|大|全|结|当|变|新|开|残|时|战)局$|实处$|^区域")
 
@@ -650,6 +668,11 @@ def _finish_points(reading: _Reading) -> None:
             # list's items are the opener's to do.
             point.units_text, point.units_line = opener.units_text, opener.units_line
             point.deadline_text = point.deadline_text or opener.deadline_text
+        if not point.units_text and item.category and _names_a_body(item.category) \
+                and _SECTION_BODY.search(item.category):
+            # "二、规划建设股" over "1.…": a section named for an office is its items' owner (not one named
+            # for what is built: "七、市直公用事业综合服务中心").
+            point.units_text, point.units_line = item.category, item.line
         if not point.units_text and (prose := units_in_prose(item.text, subjects=bool(point.style))):
             point.units_text, point.units_line = prose, item.line
             reading.problems.append(Problem(

@@ -900,13 +900,37 @@ def test_a_project_named_beside_its_target(tmp_path: Path) -> None:
     assert readings(plan) == [("精准扶贫:农村饮用水安全巩固提升", ["农林水务局"], ""), ("新增城镇就业", ["人社局"], "")]
 
 
-@pytest.mark.parametrize("text", [
-    "1.推进滨江公园建设：①3月底前完成设计；②6月底前开工建设；③12月底前建成开放。（区住建局牵头，区财政局配合）\n",
-    "1.加快重点项目建设，重点推进以下项目：\n①城市综合体项目，6月底前开工；\n②滨江公园项目，年底前建成。（区住建局牵头，区财政局配合）\n"])
-def test_circled_stages_inside_a_numbered_item_stay_its_own(tmp_path: Path, text: str) -> None:
-    plan = read(tmp_path, "2021年区政府工作要点\n一、城市建设\n" + text)
+def test_circled_stages_inside_a_numbered_item_stay_its_own(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年区政府工作要点\n一、城市建设\n"
+                          "1.推进滨江公园建设：①3月底前完成设计；②6月底前开工建设；③12月底前建成开放。（区住建局牵头，区财政局配合）\n")
     assert [(item.units_as_written, str(item.deadline)) for item in plan.items] == [
         (["区住建局", "区财政局"], "2021-12-31")]
+
+
+def test_circled_items_one_a_line_share_the_list_s_closing_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年区政府工作要点\n一、城市建设\n1.加快重点项目建设，重点推进以下项目：\n"
+                          "①城市综合体项目，9月底前建成；\n②滨江公园项目，年底前建成。（区住建局牵头，区财政局配合）\n")
+    assert readings(plan) == [("城市综合体项目，9月底前建成；", ["区住建局", "区财政局"], "2021-09-30"),
+                              ("滨江公园项目，年底前建成。", ["区住建局", "区财政局"], "2021-12-31")]
+
+
+def test_circled_items_one_a_line_under_an_opener_with_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、城市建设\n1.推进城市更新行动（区住建局牵头），重点做好以下工作：\n①完成老旧小区改造30个；\n"
+                          "②改造背街小巷20条。\n2.加强生态环境保护。（区生态环境局）\n")
+    assert [item.units_as_written for item in plan.items] == [["区住建局"], ["区住建局"], ["区住建局"], ["区生态环境局"]]
+
+
+def test_numbering_that_goes_on_across_headings(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、提升城市管理水平\n（一）深化马路办公\n1.全面推行马路办公机制。（区城管局）\n"
+                          "（二）党建引领城市管理\n2.开展红色物业创建。（区住建局）\n")
+    assert [(item.text, item.topic) for item in plan.items] == [
+        ("全面推行马路办公机制。", "深化马路办公"), ("开展红色物业创建。", "党建引领城市管理")]
+
+
+def test_sections_named_for_offices_own_their_items(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年县交通运输局机关各股室工作要点\n一、办公室\n1.做好机关文电运转工作。\n"
+                          "二、规划建设股\n1.完成综合交通规划编制。\n")
+    assert [item.units_as_written for item in plan.items] == [["办公室"], ["规划建设股"]]
 
 
 def test_a_footnote_after_the_list_is_no_task(tmp_path: Path) -> None:
