@@ -109,7 +109,7 @@ class _WorkPoint:
     # "三义街社区（责任单位：三义街社区）" over "1、…" "2、…": the units of the items under it that name none.
     heading_units: str = ""
     remainder: bool = False  # words after an annotated sentence, a task only if units follow
-    list_opener: _WorkPoint | None = None  # a bullet's: the point whose words end in the colon before the list
+    list_opener: _WorkPoint | None = None  # a list item's ("- ", "●", "①"): the point that opens its list
     # Paragraphs the point runs on into, added to its text once it is complete (see _finish_points).
     more_text: list[str] = field(default_factory=list)
 
@@ -604,8 +604,10 @@ _PLACED = re.compile(r"^(?:各|[\u4e00-\u9fff]{0,8}?(?:省|自治区|市|州|盟
 
 # An office inside a body needs no place of its own: "综合办公室(党群工作部、监察室)", "招商合作局",
 # "规划处" (not "新发展格局", "全国文化中心": what is built, not who builds it).
-_OFFICE = re.compile(r"(?:局|办公室|管委会|处|科|股)(?:[（(][^（）()]{1,30}[）)])?$")
-_SECTION_BODY = re.compile(r"(?:局|办公室|管委会|处|科|股|政府|街道|办事处|乡|镇|委)$")
+_OFFICE_ENDING = r"局|办公室|管委会|处|科|股"
+_OFFICE = re.compile(rf"(?:{_OFFICE_ENDING})(?:[（(][^（）()]{{1,30}}[）)])?$")
+# A section named for a body that answers for work: an office, or a government and its levels.
+_SECTION_BODY = re.compile(rf"(?:{_OFFICE_ENDING}|政府|街道|办事处|乡|镇|委)$")
 # What ends like a body but is none: "新发展格局", "服务发展大局", "奋力开创新局", "落到实处", "区域医疗中心".
 _NOT_A_BODY_AT_ALL = re.compile(r"(?:格|布|大|全|结|当|变|新|开|残|时|战)局$|实处$|^区域")
 
