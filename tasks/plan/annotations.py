@@ -58,7 +58,10 @@ _EXPLAINS = re.compile(r"\d|简称|不含|含|包括|试行|暂行|详见|见附
 _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
     r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING
-    + r"|(?<=[\u4e00-\u9fff]{2})(?<![全内外东西南北中局本干])部)"
+    + r"|(?<=[\u4e00-\u9fff]{2})(?<![全内外东西南北中局本干])部"
+    # "(市政处)" names a body; "(共3处)", "(多处)", "(此处)" count places and "(西北角处)" says where.
+    + r"|(?<=[\u4e00-\u9fff]{2})(?<![此该各多几共数个两一二三四五六七八九十百"
+    + r"角口边旁侧段头门前后上下内外间点墙弯拐])处)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
@@ -118,9 +121,11 @@ def _says_duty(contents: str) -> bool:
     return bool(_ANY_LABEL.match(contents.strip()) or _ROLE_WORDS.search(contents))
 
 
-def _closes_sentence(text: str, start: int, end: int) -> bool:
+def _closes_sentence(text: str, start: int, end: int, in_a_list: bool = False) -> bool:
     """A bare list of names in brackets is an annotation only where a sentence ends: after 。 or at
-    the start, and before the end, 。 or the next sentence — "镇（街道）、村（社区）" is not one."""
+    the start, and before the end, 。 or the next sentence — "镇（街道）、村（社区）" is not one.
+    In a run of clauses each closed by its names (``in_a_list``), a comma ends one as well:
+    "…污水横流(市政处)，人行道上白色垃圾较多(环卫处)。"."""
     before = start - 1
     while before >= 0 and text[before].isspace():
         before -= 1
@@ -131,7 +136,8 @@ def _closes_sentence(text: str, start: int, end: int) -> bool:
     next_character = text[after] if after < len(text) else ""
     sentence_after = not next_character or next_character in "。；;.（(" or bool(_NEXT_NUMBER.match(text, after))
     # "…增长11%(市发改委,各县市区政府)。": a full stop right after the bracket closes the sentence too.
-    return sentence_after and (sentence_before or next_character in ("。", "；", ";"))
+    return (sentence_after and (sentence_before or next_character in ("。", "；", ";"))) or (
+        in_a_list and next_character in "，,")
 
 
 def _bracket_end(text: str, start: int) -> int | None:
@@ -165,9 +171,10 @@ def split_annotated(text: str) -> list[tuple[str, str | None]]:
                 continue
             # "（责任单位；住建局、畜牧局）": a semicolon typed for the label's colon.
             contents = _LABEL_THEN_SEMICOLON.sub(r"\g<label>：", text[index + 1:end - 1])
-            if is_annotation(contents) and (_closes_sentence(text, index, end) or _says_duty(contents)):
+            if is_annotation(contents) and (_closes_sentence(text, index, end, in_a_list=bool(pieces))
+                                            or _says_duty(contents)):
                 after = end
-                while after < len(text) and text[after] in "。.；; ":
+                while after < len(text) and text[after] in "。.；;，, ":
                     after += 1
                 annotation = contents.strip()
                 # "（区发改委负责）（2021年12月底前）": a time in the next bracket belongs to it.
@@ -261,9 +268,13 @@ _PROSE_UNITS = (
 _SUBJECT_UNITS = (
     # (A body that acts: 局, 委, 办, 政府, 社 — not a 中心 or a 公司, which are as often the place of the
     # work; and what follows it is a verb, never 对, which makes it a place: "市场监管局对面".)
+    # ("县商务局、县城管执法局负责，督促…": a list of them, the later ones perhaps without their level.)
     (re.compile(r"(?:^|(?<=[，,；;。:：]))\s*(?=[省市县区州盟旗镇乡各])(?P<units>(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?"
-                r"(?:局|委|办|政府|管委会|社))(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好"
-                r"|在\d|于\d)"), _BODY_ENDING),
+                r"(?:局|委|办|政府|管委会|社)(?:、(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?(?:局|委|办|政府|管委会|社))*)"
+                r"(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好|在\d|于\d)"), _BODY_ENDING),
+    # "…负责，包保单位配合、支持": those who help, named in a clause of their own after the subject's.
+    (re.compile(r"(?<=[，,；;])\s*(?P<units>[\u4e00-\u9fff]{2,12}?(?:单位|部门))(?:配合|协助|给予支持|支持)"),
+     UNIT_ENDING),
     # Those it works with are named from their level, or as a group ("有关部门", "各区").
     (re.compile(r"(?:会同|协调)(?P<units>(?:[省市县区州各]|有关|相关)[^，。；,;:：对]{1,30}?)"
                 r"(?=完成|对|开展|做好|进行|研究|制定|共同|落实|加强|抓好|[于在]\d|[，,；;。]|$)"), UNIT_ENDING),
@@ -271,6 +282,14 @@ _SUBJECT_UNITS = (
 
 
 _NOT_A_BODY = re.compile(r"自行|各自|本人|个人|产权")
+
+
+def opens_with_its_doers(text: str) -> bool:
+    """Whether a sentence begins with the bodies that are to do it: "县交通局负责督促指导，…"."""
+    text = text.strip()
+    subject = _SUBJECT_UNITS[0][0].match(text)
+    return bool(subject and text.startswith(("负责", "牵头"), subject.end())
+                and looks_like_unit_list(subject["units"], _BODY_ENDING) and not _NOT_A_BODY.search(subject["units"]))
 
 
 def units_in_prose(text: str, *, subjects: bool = False) -> str:

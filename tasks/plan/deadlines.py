@@ -127,6 +127,7 @@ _STAGE_NUMBER = re.compile(r"(?:^|(?<=\s))[1-9][、.．](?=\d{4}年|\d{1,2}月|[
 
 
 _DASHED_YEARS = re.compile(r"((?:19|20)\d{2})\s*[-—–~～]+\s*((?:19|20)\d{2})\s*年")
+_MONTH_DOT_DAY = re.compile(r"(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])")
 _MONTH_WITHOUT_YUE = re.compile(r"(?<=年)(1[0-2]|[1-9])(?=底|末|上旬|中旬|下旬)")
 _YEAR_WITHOUT_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=第?[一二三四1-4]季度|[上下]半年)")
 
@@ -154,6 +155,9 @@ def _normalise(text: str) -> str:
     if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1950 <= int(m[1]) <= 2100 and (
             m[2] is None or int(m[1]) < int(m[2]) <= 2100):
         text += "年"
+    # "3.6", "12.31" alone in a time column (a calendar's way): a month and its day.
+    if m := _MONTH_DOT_DAY.fullmatch(text):
+        text = f"{m['m']}月{m['d']}日"
     # "2016—2017年底前": a span of years written with a dash; "2016年6底前": a month without its 月.
     text = _DASHED_YEARS.sub(r"\1年至\2年", text)
     text = _MONTH_WITHOUT_YUE.sub(r"\1月", text)
@@ -839,10 +843,24 @@ def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
                            note=f"时限读自“{said.text}”")
 
 
+# "23年底前", "98年元旦": a year written with two digits, before the part of it that is meant.
+_SHORT_YEAR = re.compile(r"(?<![\d年])(?P<yy>\d{2})年(?=底|末|元旦|春节|\d{1,2}月|[上下]半年|第?[1-4]季度)")
+
+
+def _full_year(match: re.Match[str], plan_year: int) -> str:
+    """The one of 20yy, 19yy and the Republic's year yy (Taiwan's 民國, from 1912) that falls within
+    the plan's time; the words as written when none does."""
+    yy = int(match["yy"])
+    for year in (2000 + yy, 1900 + yy, 1911 + yy):
+        if plan_year - 1 <= year <= plan_year + HORIZON_YEARS:
+            return f"{year}年"
+    return match[0]
+
+
 def _read_phrase(text: str, plan_year: int, *, reference: date | None = None,
                  upcoming: bool = False) -> DeadlineReading:
     original = text
-    normalised = _normalise(text)
+    normalised = _SHORT_YEAR.sub(lambda match: _full_year(match, plan_year), _normalise(text))
     if not normalised:
         return DeadlineReading(original, note="未写完成时限", understood=False)
 
@@ -951,8 +969,15 @@ _WORK_DONE = re.compile(_COMPLETION_VERBS)
 _NOT_A_LIMIT_AFTER = re.compile(r"^(?:[\u4e00-\u9fff]{0,4}的|[至到~-](?=\d|[一二三四五六七八九十])|起|以来|已"
                                 r"|(?:完成|建成|竣工|完工)了)")
 _NOT_A_LIMIT_BEFORE = ("截至", "截止", "去年", "上年", "前年", "今年以来")
-# "全年在省市媒体完成上稿3篇": the year's work, done within it (not "全年接待游客100万人次", a figure).
-_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}(?!情况|率|进度)")
+# "全年在省市媒体完成上稿3篇", "全年在主要媒体上稿2篇以上": the year's work, done within it, or a
+# figure it is to reach (not "全年接待游客100万人次", a figure said without being set as a target).
+_YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}(?!情况|率|进度)"
+                             r"|^[^，。；,;]{0,24}?\d+(?:\.\d+)?[万亿千百]?[\u4e00-\u9fff]{0,2}(?:以上|及以上)"
+                             r"|^[^，。；,;]{0,20}?(?:不少于|不低于|达到)\d")
+# "2021年全市力争培育高新技术企业150家", "2021年再创建4个省级森林城镇": the plan's own year framing
+# what is to be done in it, as 全年 does.
+_PLAN_YEAR_WORK = re.compile(rf"^(?:全[省市县区镇乡]|全年|我[省市县区])?(?:力争|确保|争取|要|将)?(?:再|新)?"
+                             rf"(?:{_COMPLETION_VERBS}|培育|创建|新建|新增|改造|打造|建设)")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 
@@ -971,8 +996,11 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     for match in _LIMIT_IN_TEXT.finditer(normalised):
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
+        plan_year_frame = phrase == f"{plan_year}年" and not match["by"] and bool(_PLAN_YEAR_WORK.match(after))
+        # (The figure a year's work is to reach may come a few words later than ``after`` looks.)
+        year_work = phrase == "全年" and bool(_YEAR_WORK_DONE.match(normalised[end:end + 40]))
         said_as_limit = bool(match["by"] or match["before"] or match["ahead"] or _DONE.match(after)) or re.search(
-            r"(?:底|末|年内|年中)$", phrase) or (phrase == "全年" and bool(_YEAR_WORK_DONE.match(after)))
+            r"(?:底|末|年内|年中)$", phrase) or year_work or plan_year_frame
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \
                 or normalised.endswith(_NOT_A_LIMIT_BEFORE, 0, start):
             continue
@@ -988,7 +1016,7 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
         clause = normalised[clause_start:clause_end].strip()
         if "的基础上" in clause[clause.find(phrase):]:
             continue  # "在2020年完成32个小区改造的基础上": what was done before
-        if phrase == "全年":
+        if phrase == "全年" or plan_year_frame:
             whole_year.append((Milestone(reading.deadline, clause), match[0]))
             continue
         stages.append(Milestone(reading.deadline, clause))

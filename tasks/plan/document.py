@@ -10,6 +10,8 @@ tables the author wrote.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
@@ -94,8 +96,10 @@ def _join_wrapped_headers(lines: list[str], cell_rows: list[list[str] | None]) -
             index += 1
             continue
         run = [index]
-        while run[-1] + 1 < len(lines) and cell_rows[run[-1] + 1] is None and _names_columns_only(lines[run[-1] + 1]):
-            run.append(run[-1] + 1)
+        # (An empty line may come between them, as a page converted with one after every line has it.)
+        while (after := next((j for j in range(run[-1] + 1, len(lines)) if lines[j].strip()), None)) is not None \
+                and cell_rows[after] is None and _names_columns_only(lines[after]):
+            run.append(after)
         index = run[-1] + 1
         following = next((j for j in range(index, len(lines)) if lines[j].strip()), None)
         if following is None or not cell_rows[following]:
@@ -169,6 +173,64 @@ def _join(paragraph: Paragraph, pieces: list[str]) -> None:
         pieces.clear()
 
 
+# A PDF's text layer cuts every line of prose at its column's width, mid-sentence and mid-name
+# ("…各开发区管委" / "会"), whatever the line ends with. Such a document shows it: most of its long
+# lines are within a character of one width, and hardly any is wider.
+_WRAPPED_SHARE = 0.4
+_WIDER_SHARE = 0.05
+_LONG_LINE = 24  # display columns; shorter lines are headings, signatures, a paragraph's last words
+# So many lines of one width are no chance: a few rows of a table may share a width.
+_FEWEST_CUT_LINES = 5
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:
+    """The width a hard-wrapped document's lines were cut at, or None when its lines were not cut."""
+    widths = [_display_width(line.strip()) for line, cells in zip(lines, cell_rows, strict=True)
+              if cells is None and _display_width(line.strip()) >= _LONG_LINE]
+    if len(widths) < _FEWEST_CUT_LINES:
+        return None
+    counts = Counter(widths)
+    # A full line may be a character short of the width (a wide character that did not fit).
+    width = max(counts, key=lambda w: (sum(counts[w - k] for k in range(3)), w))
+    at_width = sum(counts[width - k] for k in range(3))
+    wider = sum(n for w, n in counts.items() if w > width + 1)
+    # (A page's heading or its 发布时间 line may be wider: a line or two.)
+    return width if at_width >= max(_FEWEST_CUT_LINES, _WRAPPED_SHARE * len(widths)) \
+        and wider <= max(2, _WIDER_SHARE * len(widths)) else None
+
+
+def _unclosed_bracket(text: str) -> bool:
+    return sum(text.count(c) for c in "（(") > sum(text.count(c) for c in "）)")
+
+
+def _closes_bracket(content: str) -> bool:
+    """Whether a line closes a bracket it did not open: "单位：区发改局、区农业农村局）"."""
+    closing = min((i for c in "）)" if (i := content.find(c)) >= 0), default=-1)
+    opening = min((i for c in "（(" if (i := content.find(c)) >= 0), default=len(content))
+    return 0 <= closing < opening
+
+
+_NAME_PIECE_END = re.compile(r"[、，,；;:：\s]")
+_NAME_PIECE_START = re.compile(r"[、，,；;（()）\s]")
+
+
+def _completes_name(before: str, content: str) -> bool:
+    """Whether a line begins with the rest of the name a line of names broke off: "…、市生" over
+    "态环境局、市建设局…"."""
+    last = _NAME_PIECE_END.split(before)[-1]
+    first = _NAME_PIECE_START.split(content, maxsplit=1)[0]
+    return bool(last and first) and not looks_like_unit_list(last) and looks_like_unit_list(last + first)
+
+
+# "⒈" and "⑴", one character each, are how a PDF's text layer (or an old Word file) gives "1." and
+# "(1)": read as the numbers they are.
+_NUMBER_GLYPHS = {**{0x2488 + n: f"{n + 1}." for n in range(20)}, **{0x2474 + n: f"({n + 1})" for n in range(20)}}
+
+
 def read_blocks(text: str) -> list[Block]:
     """Paragraphs and tables in document order, page-broken paragraphs joined again."""
     blocks: list[Block] = []
@@ -185,7 +247,8 @@ def read_blocks(text: str) -> list[Block]:
     numbers: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         for part in _BLOCK_TAGS.split(raw) if "<" in raw and "|" not in raw and "\t" not in raw else (raw,):
-            lines.append(without_pinyin_glosses(part.replace("\u3000", " ").replace("\ufe51", "、").rstrip(" \r\n")))
+            lines.append(without_pinyin_glosses(part.replace("\u3000", " ").replace("\ufe51", "、")
+                                                .translate(_NUMBER_GLYPHS).rstrip(" \r\n")))
             numbers.append(number)
     cell_rows = [_table_cells(raw) if raw.strip() else None for raw in lines]
     _join_wrapped_headers(lines, cell_rows)
@@ -194,6 +257,8 @@ def read_blocks(text: str) -> list[Block]:
     for box in boxed:
         taken[box.first_line:box.end_line] = [True] * (box.end_line - box.first_line)
     flat_tables = {table.first_line: table for table in [*boxed, *find_flat_tables(lines, taken)]}
+    wrap = _wrap_width(lines, cell_rows)
+    last_prose_line: int | None = None  # the index of the paragraph line read last, for a wrapped document
     skip_until = 0
     for index, raw in enumerate(lines):
         number = numbers[index]
@@ -236,16 +301,27 @@ def read_blocks(text: str) -> list[Block]:
         # its 索引号, names under 责任单位：) are read as the lines they are.
         bullet = content != unmarked and isinstance(previous, Paragraph) and (
             previous.bullet or (_opens_list(previous.text, pieces) and not LABEL_LINE.match(previous.text)))
+        # The line before was cut at the document's width: this one goes on with it.
+        cut = wrap is not None and last_prose_line is not None \
+            and _display_width(lines[last_prose_line].strip()) >= wrap - 3
         if isinstance(previous, Paragraph):
-            if level == 0 and not bullet and _is_open(previous, pieces) \
-                    and not _starts_something(content) \
-                    and (not LABEL_LINE.match(previous.text) or _more_names(content)):
+            so_far = pieces[-1] if pieces else previous.text
+            bracket_open = _unclosed_bracket("".join([previous.text, *pieces]))
+            # "（责任领导：杜新国；牵头" over "单位：区发改局）": a bracket the line closes is the one left open;
+            # and cut at the width inside a bracket, a line goes on with it whatever it starts with.
+            in_bracket = bracket_open and (_closes_bracket(content) or cut)
+            goes_on = (_is_open(previous, pieces) or cut) and not _starts_something(content) and (
+                not LABEL_LINE.match(previous.text) or _more_names(content) or cut
+                or _completes_name(so_far, content))
+            if level == 0 and not bullet and (in_bracket or goes_on):
                 # (A label line runs on only into more names: "…、区科技" / "和信息化局、区工商联…"; a
                 # signature under it, "中共某区委办公室", is not one of them.)
                 pieces.append(content)
+                last_prose_line = index
                 continue
             _join(previous, pieces)
         blocks.append(Paragraph(number, content, level, bullet=bullet))
+        last_prose_line = index
     if blocks and isinstance(blocks[-1], Paragraph):
         _join(blocks[-1], pieces)
     return blocks

@@ -22,6 +22,7 @@ from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurre
 from tasks.plan.parsed import Item, Problem, ProjectDetail
 from tasks.plan.subitems import BULLETED, split_subitems
 from tasks.plan.unit_reading import UnitReader
+from tasks.plan.units import continues_name
 from tasks.text import WHITE_SPACE, YEAR_HEADING, compact, fold_width
 
 HEADER_SEARCH_ROWS = 6
@@ -276,6 +277,16 @@ class _TaskRow:
     more_units: list[tuple[str, str, str]] = field(default_factory=list)
 
 
+_LISTED_NUMBER = re.compile(r"(?:^|(?<=[\s。；;]))(\d{1,2})\s*[.．、](?!\d)")
+
+
+def _goes_on_listing(above: _TaskRow, text: str) -> bool:
+    """Whether ``text`` begins with the next number of the list the row above's words end with."""
+    first = _LISTED_NUMBER.match(text.strip())
+    numbers = _LISTED_NUMBER.findall(" ".join([above.text, *above.more_text]))
+    return bool(first and numbers) and int(first[1]) == int(numbers[-1]) + 1
+
+
 def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_TaskRow], list[Problem]]:
     collected: list[_TaskRow] = []
     problems: list[Problem] = []
@@ -314,8 +325,11 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             continue
         # A figure of its own (分值, 金额) is never the wrapped end of the row above.
         own_figure = any(values.get(name) for name in ("score", "money"))
+        # (Nor is a row with a 序号 of its own, "3 | 开展好“三下乡”活动。" under merged cells, unless its
+        # words go on with the list the row above's began: "…3. 资金用于…" then "4. 会同协作地区…".)
         if text and not values.get("topic") and not owners and not deadline_text and collected \
-                and not values.get("area") and not row.merged_above and not own_figure:
+                and not values.get("area") and not row.merged_above and not own_figure \
+                and (not values.get("number") or _goes_on_listing(collected[-1], text)):
             # The row continues the previous one across a page break.
             collected[-1].more_text.append(text)
             continue
@@ -349,13 +363,20 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
-        if not owners and collected and (row.merged_above or (
-                not task_row.number and (own_figure or "number" in header.columns))):
-            # A second row under one 序号, a row with a figure of its own but no 责任单位, or one whose
-            # dropped cells were put back: that cell is merged with the row above.
+        if not owners and collected and (row.merged_above or "number" in header.columns or own_figure):
+            # A second row under one 序号, a row with a figure of its own but no 责任单位, one whose
+            # dropped cells were put back, or a numbered row under cells merged down the rows below
+            # ("3 | 开展好“三下乡”活动。" under "2 | … | 12月底前 | 文化宣传股"): that cell is the row above's.
             above = collected[-1]
             task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
                                                                          above.co_text)
+            if task_row.number and not task_row.deadline_text and "deadline" in header.columns:
+                task_row.deadline_text = above.deadline_text
+                task_row.officials_text = task_row.officials_text or above.officials_text
+        elif collected and task_row.number and not (task_row.deadline_text or task_row.officials_text) \
+                and {"deadline", "officials"} <= header.columns.keys() and collected[-1].officials_text:
+            # Its 完成时限 and 责任领导 cells both merged down from the row above (its own units beside them).
+            task_row.deadline_text, task_row.officials_text = collected[-1].deadline_text, collected[-1].officials_text
         elif row.merged_above and collected and "lead" in header.columns and not task_row.lead_text:
             # Its 牵头单位 cell is merged over the rows below it; their own units work with it.
             task_row.lead_text = collected[-1].lead_text
@@ -395,6 +416,9 @@ def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units
             # 责任单位 beside a 配合单位 column leads; beside a 牵头单位 column it works with it.
             lead_text = task_row.lead_text or task_row.units_text
             co_text = "、".join(filter(None, [task_row.units_text if task_row.lead_text else "", task_row.co_text]))
+            # A lead's name the flattening split into the next column: "县委县政府 | 督查室".
+            if continues_name(lead_text, co_text):
+                lead_text, co_text = lead_text + co_text.split("、")[0].strip(), "、".join(co_text.split("、")[1:])
             columns = header.columns
             lead_column = columns.get("lead" if task_row.lead_text else "units", 0)
             lead_first = lead_column <= min((columns[f] for f in ("units", "co") if f in columns

@@ -126,8 +126,7 @@ _TRAILING_ETC = re.compile(r"(?:等(?:相关|有关)?(?:[省市区县]直)?(?:�
 # "市税务局等市有关单位": the 等 joins a named unit to a group the document names; the group stays.
 _ETC_BEFORE_GROUP = re.compile(
     r"等(?=(?:各|省直|市直|区直|县直|全[省市区县]|[省市区县])[^等]*(?:单位|部门|政府|机构)$)")
-_SHARED_DUTY = re.compile(r"[（(]?\s*(?:按职[责能]分工负责|按职[责能]分别负责|分别负责|按职[责能]负责"
-                          r"|按职[责能]分工落实)\s*[）)]?")
+_SHARED_DUTY = re.compile(r"[（(]?\s*(?:按(?:照)?职[责能](?:分工负责|分别负责|负责|分工落实)|分别负责)\s*[）)]?")
 _LEAD_SUFFIX = re.compile(r"(?:分别)?(?:牵头组织实施|牵头组织|牵头负责|牵头|负责|主办|主责)$")
 # "(除标注“分别牵头”外,列第一位为牵头或汇总单位,下同)": a note on how to read the list, no name's part.
 _READING_NOTE = re.compile(r"[（(][^（）()]*(?:下同|列第一|列首位|排名第一|为牵头|汇总单位)[^（）()]*[）)]")
@@ -141,7 +140,7 @@ SECTION_ENDING = (r"(?<=[\u4e00-\u9fff]{2})(?<![本专学理文工农医内外�
 # How a body's name ends; "A和B" is two names only when both end like this ("科技和信息化局" is one).
 UNIT_ENDING = re.compile(
     r"(?:局|委|办|室|政府|镇|乡|街道|部门|单位|中心|公司|大队|支队|中队|站|所|院|会|处|部|厅|社|馆|团|行|署|"
-    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会|联|协|股|"
+    r"管委会|集团|指挥部|海关|办事处|组|专班|区|县|市|旗|园|学校|小学|中学|大学|市场|厂|社区|村|委员会|联|协|股|机构|"
     + SECTION_ENDING + ")"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _INLINE_ROLE = re.compile(r"[（(]\s*(牵头|配合|协办|参与|主责)\s*[）)]")
@@ -186,8 +185,10 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
     return pieces
 
 
-# "区发改局区统计局": two bodies printed with nothing between them, split where the second's place begins.
-_RUN_TOGETHER = re.compile(r"(?<=[局委办])(?=[区市县][\u4e00-\u9fff]{1,10}[局委办]$)")
+# "区发改局区统计局": two bodies printed with nothing between them, split where the second's place begins;
+# "文化宣传股文化馆": a bureau's section (股), then a body of its own.
+_RUN_TOGETHER = re.compile(r"(?<=[局委办])(?=[区市县][\u4e00-\u9fff]{1,10}[局委办]$)"
+                           r"|(?<=[\u4e00-\u9fff]{2}股)(?!份)(?=[\u4e00-\u9fff]{1,10}(?:馆|所|站|中心|院|队|局|办|股)$)")
 _PARTY_COMMITTEE = re.compile(r"^[省市县区州]委$")
 
 
@@ -201,6 +202,36 @@ _LEVEL_ONLY = re.compile(r"^(?:各|有关|相关)?[乡镇县市区]$")
 # What follows such a level: another level, or the name they share ("镇人民政府"), not "区直各部门".
 _SHARED_LEVEL_TAIL = re.compile(r"^[乡镇县市区](?:[（(][乡镇县市区、]{1,5}[）)])?(?:人民政府|政府|党委|党委政府)?"
                                 r"(?:[（(][^（）()]{1,8}[）)])?$")
+
+
+# A name a narrow cell wrapped and a flattening turned into two words: "县交通 运输局" (the second half
+# is the end of a bureau's name that never stands alone: 交通运输局, 生态环境局), "县发展和 改革局" (the
+# first half ends with its 和), "县委县政府 督查室" (an office of the place's leading organs). Two whole
+# names a space separates stay two, abbreviations included ("县医保 财政局").
+_NAME_TAILS = re.compile(r"^(?:运输局|改革局|改革委|保障局|信息化局|环境局|资源局|农村局|城乡建设局|监督管理局|健康局"
+                         r"|草原局|社会保障局|和[\u4e00-\u9fff]{1,6}[局委办])$")
+_TOP_ORGANS = re.compile(r"^[省市县区州旗](?:委(?:[省市县区州旗](?:人民)?政府)?|(?:人民)?政府)$")
+_ORGANS_OFFICE = re.compile(r"^(?:督查室|督查办|督办室|办公室)$")
+
+
+def continues_name(before: str, after: str) -> bool:
+    """Whether ``after`` is the rest of the name ``before`` ends with, split by a wrap."""
+    before, after = before.split("、")[-1].strip(), after.split("、")[0].strip()
+    if len(before) < 2 or (UNIT_ENDING.search(before) and not _TOP_ORGANS.match(before)):
+        return False
+    return bool(_NAME_TAILS.match(after) or (before.endswith(("和", "与")) and UNIT_ENDING.search(after))
+                or (_TOP_ORGANS.match(before) and _ORGANS_OFFICE.match(after)))
+
+
+def _join_wrapped_names(clause: str) -> str:
+    words = split_outside_brackets(clause, frozenset(" \t\n"))
+    joined = [words[0]]
+    for word in words[1:]:
+        if continues_name(joined[-1], word):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return " ".join(joined)
 
 
 def without_role_suffix(text: str) -> str:
@@ -276,7 +307,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                 clause_role, clause = LEAD, _LEAD_SUFFIX.sub("", clause)
             elif clause_role is None and _CO_SUFFIX.search(clause) and not _INLINE_ROLE.search(clause):
                 clause_role, clause = CO, _CO_SUFFIX.sub("", clause)
-            pieces = [part for piece in split_outside_brackets(clause, _NAME_SEPARATORS)
+            pieces = [part for piece in split_outside_brackets(_join_wrapped_names(clause), _NAME_SEPARATORS)
                       for part in _split_run_together(piece)]
             for piece in _join_shared_levels(pieces):
                 for etc_index, grouped in enumerate(_ETC_BEFORE_GROUP.split(piece)):

@@ -22,6 +22,7 @@ from tasks.plan.annotations import (
     LABEL_LINE,
     looks_like_unit_list,
     names_bodies,
+    opens_with_its_doers,
     read_annotation,
     split_annotated,
     split_inline_labels,
@@ -45,7 +46,7 @@ class DocumentError(ValueError):
 
 _TITLE = re.compile(f"(?:{TITLE_WORDS}|民生实事|为民办实事|目标任务|工作任务)$")
 _QUOTED_TITLE = re.compile(r"《(.+?)》")
-_SECTION = re.compile(r"^[一二三四五六七八九十]+\s*[、.．]\s*(?P<title>.+)$")
+_SECTION = re.compile(r"^(?P<number>[一二三四五六七八九十]+)\s*[、.．]\s*(?P<title>.+)$")
 # 1. / 1、 / （一） / 一是 — the number a work point or a task sentence starts with.
 # ("3.6月底前…" is item 3; "3.5%" is not a number.)
 _POINT_NUMBER = re.compile(r"^(?:(\d{1,4})\s*(?:[、﹒]|[.．](?!\d)|[.．](?=\d{1,2}月|(?:19|20)\d{2}年))|"
@@ -132,6 +133,7 @@ class _Reading:
     opening_deadline: str = ""  # the limit a notice sets its problems before it lists them
     plan_deadline: str = ""  # the limit a plan sets all its tasks in its 总体要求, below each task's own
     circled_lists: set[int] = field(default_factory=set)  # lines of "①…" paragraphs that a "②…" one follows
+    section_numbers: dict[str, str] = field(default_factory=dict)  # a section heading's title → its 一、二、
 
 
 def find_issue_date(paragraphs: list[Paragraph]) -> date | None:
@@ -258,6 +260,7 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
         if len(pieces) == 1 and pieces[0][1] is None and (heading := _SECTION.match(content)) \
                 and (block.heading or len(content) < 60):
             section = heading["title"]
+            reading.section_numbers.setdefault(section, heading["number"])
             continue
         first = True
         for bracketed_words, bracket in pieces:
@@ -278,6 +281,7 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
                     last = index == len(parts) - 1
                     if not last and (heading := _SECTION.match(part)) and len(part) < 60 and not first:
                         section = heading["title"]
+                        reading.section_numbers.setdefault(section, heading["number"])
                         continue
                     if part or last:
                         _read_words(block, part, annotation if last else None, section, reading, first=first)
@@ -364,6 +368,23 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
             "文档中没有编号的任务或任务表格，已按督查通报的写法逐段读出任务和责任单位，请逐条核对", first.line))
 
 
+def _title_lone_points(reading: _Reading) -> None:
+    """"四、中小学智慧教育基础环境建设" over one unnumbered paragraph that ends with its units: the
+    heading is that task's title and number, not a group of tasks."""
+    by_section: dict[str, list[_WorkPoint]] = {}
+    for point in reading.points:
+        if point.item.category in reading.section_numbers:
+            by_section.setdefault(point.item.category, []).append(point)
+    for title, points in by_section.items():
+        point = points[0]
+        if len(points) == 1 and not point.item.number and not point.style and point.units_text \
+                and not point.heading_only and not point.remainder and not _names_a_body(title) \
+                and not re.search(r"[。！？；;]", title):
+            point.item.text = f"{title.strip()} {point.item.text}"
+            point.item.number, point.item.category = reading.section_numbers[title], None
+            point.item.ref = "wp:" + compact(re.split(r"[。！？]", point.item.text, maxsplit=1)[0])[:60]
+
+
 def _start_said(block: Paragraph, text: str, units: str, reading: _Reading) -> None:
     """A task of a news report whose body is said by its words, not by a label: reported so."""
     _start_point(block, text, "", None, None, reading)
@@ -376,7 +397,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                 reading: _Reading, *, first: bool) -> None:
     """A paragraph's words up to the annotation that closes them (if any)."""
     last = reading.points[-1] if reading.points else None
-    open_point = last if last is not None and not last.units_text else None
+    # (A point's words end at the next section's heading: what follows is not its.)
+    open_point = last if last is not None and not last.units_text and last.item.category == section else None
     if not words:
         if annotation is not None:
             if open_point is not None:
@@ -405,6 +427,11 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
+        elif first and opens_with_its_doers(words):
+            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…": a task said by its doers.
+            _start_point(block, words, "", section, None, reading)
+            reading.points[-1].units_text = units_in_prose(words, subjects=True)
+            reading.points[-1].units_line = block.line
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
             # an annotated sentence begin the next task, whose units the next paragraph brings; if none
@@ -637,6 +664,7 @@ def _finish_points(reading: _Reading) -> None:
     items: list[Item] = []
     expected = 1
     _settle_headings(reading.points)
+    _title_lone_points(reading)
     carrier: _WorkPoint | None = None
     owner: _WorkPoint | None = None  # the heading whose units its items take when they name none
     for point in reading.points:

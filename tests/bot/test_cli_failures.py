@@ -231,8 +231,11 @@ def test_stopped_with_ctrl_c(tmp_path: Path) -> None:
     read = {"x86_64": "0", "aarch64": "63"}[platform.machine()]  # the read system call's number
 
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}
+    # As from a terminal: a test run started in the background (``… &``) ignores SIGINT, and its
+    # children would inherit that and never see the Ctrl-C.
     process = subprocess.Popen([TASKBOT, "deadline", "-", "--year", "2021"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         syscall = Path(f"/proc/{process.pid}/syscall")
         deadline = time.monotonic() + 60

@@ -480,3 +480,25 @@ def test_a_date_beside_a_holiday_s_period_is_read() -> None:
 def test_a_holiday_s_period_with_its_days_is_those_days() -> None:
     reading = read_deadline("春节期间（2月11日至17日）", 2021)
     assert (reading.start, reading.deadline) == (D(2021, 2, 11), D(2021, 2, 17))
+
+
+@pytest.mark.parametrize(("phrase", "year", "deadline"), [
+    ("23年底前", 2023, date(2023, 12, 31)), ("98年6月底", 1997, date(1998, 6, 30)),
+    # A Taiwan notice of December 2008 (民國97年) about "98年元旦": the Republic's year 98 is 2009.
+    ("98年元旦", 2008, date(2009, 1, 1))])
+def test_a_year_written_with_two_digits(phrase: str, year: int, deadline: date) -> None:
+    assert read_deadline(phrase, year).deadline == deadline
+
+
+def test_two_digits_and_years_are_a_span_not_a_year() -> None:
+    assert read_deadline("15年内", 2021).deadline is None
+
+
+@pytest.mark.parametrize(("phrase", "deadline"), [("3.6", date(2021, 3, 6)), ("12.31", date(2021, 12, 31))])
+def test_a_calendar_s_month_dot_day(phrase: str, deadline: date) -> None:
+    assert read_deadline(phrase, 2021).deadline == deadline
+
+
+@pytest.mark.parametrize("phrase", ["3.6%", "13.5", "0.5"])
+def test_a_figure_is_no_month_dot_day(phrase: str) -> None:
+    assert read_deadline(phrase, 2021).deadline is None

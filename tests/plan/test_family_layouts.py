@@ -1,6 +1,7 @@
 """Tables a converter damaged on the way to text, time limits written inside a task's sentence, and
 notices written as news: what an office sees after importing them."""
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -1066,3 +1067,167 @@ def test_a_unit_cell_with_its_role_word_in_a_one_cell_per_line_table(tmp_path: P
 def test_a_partner_named_before_the_date(tmp_path: Path) -> None:
     plan = read(tmp_path, "二、重点任务\n1.区交通局会同区城管局于9月底前完成占道停车整治。\n")
     assert plan.items[0].units_as_written == ["区交通局", "区城管局"]
+
+
+@pytest.mark.parametrize(("written", "names"), [
+    ("县交通 运输局", ["县交通运输局"]), ("县发展和 改革局", ["县发展和改革局"]),
+    ("县委县政府 督查室", ["县委县政府督查室"]), ("区政府 办公室 区财政局", ["区政府办公室", "区财政局"])])
+def test_a_name_a_narrow_cell_wrapped_is_one_name(written: str, names: list[str]) -> None:
+    assert parse_units(written, UnitDirectory()).as_written == names
+
+
+def test_a_lead_name_split_into_the_partner_column_is_one_name(tmp_path: Path) -> None:
+    # The space-separated row put the wrapped name's second half under 配合单位.
+    plan = read(tmp_path, "工作任务 责任单位 配合单位 完成时间\n"
+                          "负责督导和检查考核工作. 县委县政府 督查室 持续开展\n"
+                          "负责抓好砂石场扬尘污染防治. 县交通 运输局 12月底前完成\n")
+    assert [item.units_as_written for item in plan.items] == [["县委县政府督查室"], ["县交通运输局"]]
+
+
+def test_clauses_each_closed_by_its_units_and_a_comma_are_tasks_each(tmp_path: Path) -> None:
+    plan = read(tmp_path, "3月12日,城镇办对城区环境卫生进行了抽查,抽查发现:南外街白色垃圾较多(牌楼居委会);"
+                          "大桥路超市前污水横流(市政处),人行道上白色垃圾较多(环卫处)。请相关单位尽快抓好整改落实。\n")
+    assert [(item.text, item.units_as_written) for item in plan.items][-2:] == [
+        ("大桥路超市前污水横流", ["市政处"]), ("人行道上白色垃圾较多", ["环卫处"])]
+
+
+def test_a_bracket_saying_where_stays_in_the_text(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.路口垃圾堆放，无人清理（西北角处），清运不及时（多处）。责任单位：区城管局；整改时限：5月底前。\n")
+    assert readings(plan) == [("路口垃圾堆放，无人清理（西北角处），清运不及时（多处）。", ["区城管局"], "2021-05-31")]
+
+
+def test_a_heading_over_one_paragraph_with_its_units_is_that_task_s_title(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2021年省级民生实事项目\n一、新生儿免费参加城乡医保\n"
+                          "全省新生儿参加城乡居民基本医疗保险个人缴费部分实行政府全额补助。(牵头部门:省医保局)\n"
+                          "二、中小学智慧教育基础环境建设\n为全省中小学建设多媒体教室6500间。(牵头部门:省教育厅)\n")
+    assert [(item.number, item.text, item.units_as_written) for item in plan.items] == [
+        ("一", "新生儿免费参加城乡医保 全省新生儿参加城乡居民基本医疗保险个人缴费部分实行政府全额补助。", ["省医保局"]),
+        ("二", "中小学智慧教育基础环境建设 为全省中小学建设多媒体教室6500间。", ["省教育厅"])]
+
+
+def test_a_heading_over_several_tasks_stays_their_group(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、教育\n新建幼儿园5所。(区教委)\n改造中小学校舍3所。(区教委)\n")
+    assert [(item.category, item.text) for item in plan.items] == [
+        ("教育", "新建幼儿园5所。"), ("教育", "改造中小学校舍3所。")]
+
+
+def test_measures_said_by_their_doers_under_each_place_inspected(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、观音阁菜市场\n督查组发现多只流浪犬在菜市场流窜。\n整改建议:\n"
+                          "1.县公安局、城管执法局负责,落实对流浪犬只的捕捉、收容。\n"
+                          "2.县商务局、县城管执法局负责,包保单位配合、支持,设置诚信建设等公益广告。\n"
+                          "二、霍邱汽车站\n有停车泊位,但没有顺向停车标识。\n整改建议:\n"
+                          "县交通局负责督促指导,包保单位给予支持,施划顺向停车标识。\n")
+    # (The one task under 二 takes the place's name as its title.)
+    assert [(item.text, item.units_as_written) for item in plan.items] == [
+        ("县公安局、城管执法局负责,落实对流浪犬只的捕捉、收容。", ["县公安局", "城管执法局"]),
+        ("县商务局、县城管执法局负责,包保单位配合、支持,设置诚信建设等公益广告。", ["县商务局", "县城管执法局", "包保单位"]),
+        ("霍邱汽车站 县交通局负责督促指导,包保单位给予支持,施划顺向停车标识。", ["县交通局", "包保单位"])]
+
+
+def test_a_partner_column_of_bodies_and_institutions(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n\n督查内容\n\n牵头责任单位\n\n协同责任单位\n\n落实情况\n\n"
+                          "1\n\n地区生产总值增长8.5%以上。\n\n市发改委\n\n市政府各部门、各直属机构。\n\n"
+                          "全年地区生产总值增长11%,增幅高于全省平均水平2.7个百分点\n\n"
+                          "2\n\n规上工业增加值增长9.5%以上。\n\n市经信局\n\n市发改委、市税务局等。\n\n"
+                          "全年规上工业增加值增长16.5%,居全省第1位\n")
+    assert [item.units_as_written for item in plan.items] == [
+        ["市发改委", "市政府各部门", "各直属机构"], ["市经信局", "市发改委", "市税务局"]]
+
+
+@pytest.mark.parametrize("task", ["2021年全市力争培育高新技术企业150家。", "2021年再创建4个省级森林城镇。",
+                                  "全年在省、市、县等主要媒体或报刊上稿2篇以上。"])
+def test_the_year_a_task_is_framed_in_is_its_limit(task: str) -> None:
+    said = deadline_in_text(task, 2021)
+    assert said is not None and said.deadline is not None and said.deadline.isoformat() == "2021-12-31"
+
+
+@pytest.mark.parametrize("task", ["2020年全市培育高新技术企业150家，今年继续推进。", "全年接待游客100万人次。",
+                                  "在2021年完成改造的基础上继续推进。"])
+def test_a_year_said_of_something_else_is_no_limit(task: str) -> None:
+    assert deadline_in_text(task, 2021) is None
+
+
+def cut_at_width(text: str, columns: int) -> str:
+    """Each line cut where it reaches ``columns``, as a PDF's text layer gives it (a Chinese
+    character is two columns wide, a digit or a half-width comma one)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        current, width = "", 0
+        for character in line:
+            wide = 2 if unicodedata.east_asian_width(character) in "WF" else 1
+            if width + wide > columns:
+                lines.append(current)
+                current, width = "", 0
+            current, width = current + character, width + wide
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def test_a_pdf_s_lines_cut_at_its_width_are_read_as_its_paragraphs(tmp_path: Path) -> None:
+    # Cut inside a name, after a full stop, before a label, inside a bracket: wherever the width ends.
+    document = ("2021年某市政府工作报告重点工作责任分解方案\n"
+                "为做好今年政府工作,实现经济社会发展目标任务,现就2021年市政府工作报告确定的重点工作,制定分工方案如下。"
+                "各责任单位要细化措施,明确进度,确保按期完成。\n"
+                "一、经济社会发展主要预期目标\n"
+                "1.地区生产总值增长6%左右,规模以上工业增加值增长7%左右,固定资产投资增长12%左右。\n"
+                "牵头单位:市发展改革委\n"
+                "责任单位:全市经济运行工作专班各部门,各县(市)区政府、各开发区管委会\n"
+                "2.城乡居民收入增长与经济增长基本同步,城镇登记失业率控制在4.5%以内。"
+                "(责任领导:杜新国、丁玲;牵头单位:市发改局、市农业农村局、市人力资源和社会保障局)\n"
+                "3.推进老旧小区改造,完成改造小区30个,惠及居民1.2万户,年底前全部完工。"
+                "(牵头单位:市住房和城乡建设局,配合单位:市财政局、市自然资源局、市生态环境局)\n")
+    expected = [
+        ("地区生产总值增长6%", ["市发展改革委", "全市经济运行工作专班各部门", "各县(市)区政府", "各开发区管委会"]),
+        ("城乡居民收入增长与经", ["市发改局", "市农业农村局", "市人力资源和社会保障局"]),
+        ("推进老旧小区改造,完", ["市住房和城乡建设局", "市财政局", "市自然资源局", "市生态环境局"])]
+    for columns in (60, 68, 74):
+        cut = cut_at_width(document, columns)
+        assert cut.count("\n") >= document.count("\n") + 4
+        plan = read(tmp_path, cut)
+        assert [(item.text[:10], item.units_as_written) for item in plan.items] == expected, columns
+        assert plan.items[2].deadline is not None and plan.items[2].deadline.isoformat() == "2021-12-31"
+
+
+def test_lines_of_one_length_in_a_short_list_are_not_a_cut_page(tmp_path: Path) -> None:
+    # Each line ends where its item does; that they are about as long is chance.
+    plan = read(tmp_path, "1.推进老旧小区改造,完成改造小区三十个。(区住建委)\n"
+                          "2.实施道路畅通工程,新建改建道路十五公里。(区交通局)\n"
+                          "新建口袋公园十四个,方便群众就近休闲健身。(区园林局)\n")
+    assert [item.units_as_written for item in plan.items] == [["区住建委"], ["区交通局"], ["区园林局"]]
+
+
+def test_a_wrapped_table_header_with_empty_lines_between(tmp_path: Path) -> None:
+    plan = read(tmp_path, "工作任务 | 具体要求\n\n| 责任单位 |\n\n"
+                          "一、做好规划公开。 | 1.主动公开规划纲要。 | 市直有关部门;各镇(街) |\n\n"
+                          "二、做好财政信息公开。 | 2.推进部门预算公开。 | 市财政局牵头,市直各部门落实 |\n")
+    assert [item.units_as_written for item in plan.items] == [["市直有关部门", "各镇(街)"], ["市财政局", "市直各部门"]]
+
+
+def test_numbered_rows_under_cells_merged_down_take_them(tmp_path: Path) -> None:
+    # One cell a line, a merged cell written on its first row only: the rows below it have their
+    # number and words, and the row above's 完成时限, 责任领导 and units.
+    plan = read(tmp_path, "序号\n指标\n工作任务\n完成时限\n责任领导\n责任股室\n备注\n"
+                          "1\n公共文化服务\n“两馆一站”免费开放服务人次较上年增长15%。\n12月底前\n夏俊贵\n文化宣传股\n文化馆\n"
+                          "2\n全年组织开展文化下乡等惠民演出不少于100场。\n文化宣传股文化馆\n"
+                          "3\n开展好“三下乡”活动。\n"
+                          "4\n三建设一整治\n新建、改建旅游厕所6座。\n5月底\n周斐\n旅游股\n"
+                          "5\n抓好旅游环境综合整治工作。\n")
+    assert [(item.number, item.units_as_written, item.deadline_text, item.officials) for item in plan.items] == [
+        ("1", ["文化宣传股", "文化馆"], "12月底前", ["夏俊贵"]), ("2", ["文化宣传股", "文化馆"], "12月底前", ["夏俊贵"]),
+        ("3", ["文化宣传股", "文化馆"], "12月底前", ["夏俊贵"]), ("4", ["旅游股"], "5月底", ["周斐"]),
+        ("5", ["旅游股"], "5月底", ["周斐"])]
+
+
+@pytest.mark.parametrize(("written", "names"), [
+    ("文化宣传股文化馆", ["文化宣传股", "文化馆"]), ("各股室", ["各股室"]), ("股份制改革办", ["股份制改革办"]),
+    ("区分局牵头,各有关部门按照职责分工负责", ["区分局", "各有关部门"])])
+def test_sections_and_shared_duty_in_a_unit_cell(written: str, names: list[str]) -> None:
+    assert parse_units(written, UnitDirectory()).as_written == names
+
+
+def test_items_numbered_with_a_pdf_s_number_glyphs(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、重点任务\n⒈推进老旧小区改造，完成改造小区30个。（区住建委）\n"
+                          "⒉实施道路畅通工程。（区交通局）\n二、民生实事\n⑴新建幼儿园5所。（区教委）\n⑵新建养老驿站3个。（区民政局）\n")
+    assert [(item.number, item.text, item.units_as_written) for item in plan.items] == [
+        ("1", "推进老旧小区改造，完成改造小区30个。", ["区住建委"]), ("2", "实施道路畅通工程。", ["区交通局"]),
+        ("1", "新建幼儿园5所。", ["区教委"]), ("2", "新建养老驿站3个。", ["区民政局"])]
