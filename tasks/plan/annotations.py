@@ -136,8 +136,10 @@ def _closes_sentence(text: str, start: int, end: int, in_a_list: bool = False) -
     next_character = text[after] if after < len(text) else ""
     sentence_after = not next_character or next_character in "。；;.（(" or bool(_NEXT_NUMBER.match(text, after))
     # "…增长11%(市发改委,各县市区政府)。": a full stop right after the bracket closes the sentence too.
+    # (Not after a body's or a place's name, which the bracket then explains: "各乡镇（街道），",
+    # "省交通运输厅（省公路局），".)
     return (sentence_after and (sentence_before or next_character in ("。", "；", ";"))) or (
-        in_a_list and next_character in "，,")
+        in_a_list and next_character in "，," and not UNIT_ENDING.search(text[max(0, start - 12):start]))
 
 
 def _bracket_end(text: str, start: int) -> int | None:

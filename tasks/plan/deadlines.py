@@ -976,8 +976,11 @@ _YEAR_WORK_DONE = re.compile(rf"^[^，。；,;]{{0,20}}?{_COMPLETION_VERBS}(?!�
                              r"|^[^，。；,;]{0,20}?(?:不少于|不低于|达到)\d")
 # "2021年全市力争培育高新技术企业150家", "2021年再创建4个省级森林城镇": the plan's own year framing
 # what is to be done in it, as 全年 does.
-_PLAN_YEAR_WORK = re.compile(rf"^(?:全[省市县区镇乡]|全年|我[省市县区])?(?:力争|确保|争取|要|将)?(?:再|新)?"
+# (An intent or an "again" must say so: "2021年新建农村户厕部分存在质量问题" tells what was built.)
+_PLAN_YEAR_WORK = re.compile(rf"^(?:全[省市县区镇乡]|全年|我[省市县区])?(?:(?:力争|确保|争取|计划|要|将)再?|再)"
                              rf"(?:{_COMPLETION_VERBS}|培育|创建|新建|新增|改造|打造|建设)")
+# Words that tell what was done or found, not what is to be: no limit is set in such a clause.
+_SAID_OF_THE_PAST = re.compile(r"已|了|存在|问题")
 # "5月底前开工": when work starts, not when it is done.
 _STARTS = re.compile(rf"^(?:全面|正式|陆续|全部)?{_START_VERBS}")
 
@@ -996,9 +999,12 @@ def deadline_in_text(text: str, plan_year: int) -> DeadlineReading | None:
     for match in _LIMIT_IN_TEXT.finditer(normalised):
         phrase, start, end = match["phrase"], match.start("phrase"), match.end()
         after = normalised[end:end + 16]
-        plan_year_frame = phrase == f"{plan_year}年" and not match["by"] and bool(_PLAN_YEAR_WORK.match(after))
+        clause_after = re.split(r"[，。；,;]", normalised[end:end + 40], maxsplit=1)[0]
+        plan_year_frame = phrase == f"{plan_year}年" and not match["by"] and bool(_PLAN_YEAR_WORK.match(after)) \
+            and not _SAID_OF_THE_PAST.search(clause_after)
         # (The figure a year's work is to reach may come a few words later than ``after`` looks.)
-        year_work = phrase == "全年" and bool(_YEAR_WORK_DONE.match(normalised[end:end + 40]))
+        year_work = phrase == "全年" and bool(_YEAR_WORK_DONE.match(normalised[end:end + 40])) \
+            and not _SAID_OF_THE_PAST.search(clause_after)
         said_as_limit = bool(match["by"] or match["before"] or match["ahead"] or _DONE.match(after)) or re.search(
             r"(?:底|末|年内|年中)$", phrase) or year_work or plan_year_frame
         if not said_as_limit or after[:1].isdigit() or _STARTS.match(after) or _NOT_A_LIMIT_AFTER.match(after) \

@@ -41,6 +41,8 @@ class Table:
     rows: list[TableRow] = field(default_factory=list)
     # Each row was closed by a separator, so none is the run-on end of the one above it.
     closed_rows: bool = False
+    # Rebuilt from one cell a line, where a merged cell is written on its first row only.
+    cells_fitted: bool = False
 
 
 Block = Paragraph | Table
@@ -189,18 +191,39 @@ def _display_width(text: str) -> int:
 
 def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:
     """The width a hard-wrapped document's lines were cut at, or None when its lines were not cut."""
-    widths = [_display_width(line.strip()) for line, cells in zip(lines, cell_rows, strict=True)
-              if cells is None and _display_width(line.strip()) >= _LONG_LINE]
-    if len(widths) < _FEWEST_CUT_LINES:
+    long_lines = [line.strip() for line, cells in zip(lines, cell_rows, strict=True)
+                  if cells is None and _display_width(line.strip()) >= _LONG_LINE]
+    if len(long_lines) < _FEWEST_CUT_LINES:
         return None
-    counts = Counter(widths)
+    counts = Counter(_display_width(line) for line in long_lines)
     # A full line may be a character short of the width (a wide character that did not fit).
     width = max(counts, key=lambda w: (sum(counts[w - k] for k in range(3)), w))
-    at_width = sum(counts[width - k] for k in range(3))
+    full = [line for line in long_lines if width - 2 <= _display_width(line) <= width]
     wider = sum(n for w, n in counts.items() if w > width + 1)
+    # Lines that were cut end anywhere, most of them inside a sentence; lines of about one length that
+    # each end their sentence are a list of short paragraphs, not a cut page.
+    inside_sentences = sum(1 for line in full if not line.endswith(_CLOSED_ENDINGS))
     # (A page's heading or its 发布时间 line may be wider: a line or two.)
-    return width if at_width >= max(_FEWEST_CUT_LINES, _WRAPPED_SHARE * len(widths)) \
-        and wider <= max(2, _WIDER_SHARE * len(widths)) else None
+    return width if len(full) >= max(_FEWEST_CUT_LINES, _WRAPPED_SHARE * len(long_lines)) \
+        and wider <= max(2, _WIDER_SHARE * len(long_lines)) and inside_sentences * 2 > len(full) else None
+
+
+_NUMBERED_START = re.compile(r"^(?:\d{1,3}\s*[.．、]|[（(]\s*[\d一二三四五六七八九十]+\s*[）)]"
+                             r"|[一二三四五六七八九十]+、)")
+
+
+def _sentence_goes_on(before: str, content: str) -> bool:
+    """Whether a line cut at the width leaves its sentence open, whatever the next line starts with:
+    it ends with a comma ("…目标设置)，" over "责任单位为区经信局；"), or with a label's first word
+    ("…，完成" over "时间：5月10日前")."""
+    if before.endswith(("，", ",", "、")):
+        return True
+    return any(_LONGER_LABEL.match(before[-k:] + content) for k in range(1, 5) if len(before) > k)
+
+
+# A label whose first word a cut line ended with: 完成 / 时间：, 责任 / 单位：.
+_LONGER_LABEL = re.compile(r"^(?:完成时间|完成时限|责任单位|牵头单位|配合单位|责任部门|牵头部门|整改时限"
+                           r"|时间节点)\s*[:：]")
 
 
 def _unclosed_bracket(text: str) -> bool:
@@ -270,7 +293,7 @@ def read_blocks(text: str) -> list[Block]:
             if flat.before:
                 blocks.append(Paragraph(number, strip_markup(flat.before)))
             blocks.append(Table(line=number, rows=[TableRow(numbers[line], cells) for line, cells in flat.rows],
-                                closed_rows=flat.closed_rows))
+                                closed_rows=flat.closed_rows, cells_fitted=flat.cells_fitted))
             skip_until = flat.end_line
             continue
         cells = cell_rows[index]
@@ -301,16 +324,21 @@ def read_blocks(text: str) -> list[Block]:
         # its 索引号, names under 责任单位：) are read as the lines they are.
         bullet = content != unmarked and isinstance(previous, Paragraph) and (
             previous.bullet or (_opens_list(previous.text, pieces) and not LABEL_LINE.match(previous.text)))
-        # The line before was cut at the document's width: this one goes on with it.
+        # The line before was cut at the document's width: this one goes on with it. (Not where that
+        # line ended its sentence, nor where this one is indented as a paragraph's first line is.)
         cut = wrap is not None and last_prose_line is not None \
-            and _display_width(lines[last_prose_line].strip()) >= wrap - 3
+            and _display_width(lines[last_prose_line].strip()) >= wrap - 3 \
+            and not lines[last_prose_line].rstrip().endswith(("。", "！", "？", "；", ";")) \
+            and not raw.startswith(("  ", "\t"))
         if isinstance(previous, Paragraph):
             so_far = pieces[-1] if pieces else previous.text
             bracket_open = _unclosed_bracket("".join([previous.text, *pieces]))
             # "（责任领导：杜新国；牵头" over "单位：区发改局）": a bracket the line closes is the one left open;
             # and cut at the width inside a bracket, a line goes on with it whatever it starts with.
-            in_bracket = bracket_open and (_closes_bracket(content) or cut)
-            goes_on = (_is_open(previous, pieces) or cut) and not _starts_something(content) and (
+            # (Not a numbered line, which begins its own item: "2、)各街道3老城厢…" is page damage.)
+            in_bracket = bracket_open and (cut or (_closes_bracket(content) and not _NUMBERED_START.match(content)))
+            goes_on = (_is_open(previous, pieces) or cut) and (
+                not _starts_something(content) or (cut and _sentence_goes_on(so_far, content))) and (
                 not LABEL_LINE.match(previous.text) or _more_names(content) or cut
                 or _completes_name(so_far, content))
             if level == 0 and not bullet and (in_bracket or goes_on):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list, starts_with_action
+from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list, starts_with_action, units_in_prose
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
@@ -43,6 +43,8 @@ class SourceRow:
     line: int | None = None
     # Its empty cells are merged with the row above (a converter had dropped them): a row of its own.
     merged_above: bool = False
+    # Of a table rebuilt from one cell a line: a cell it lacks is one merged down from the row above.
+    cells_fitted: bool = False
 
 
 @dataclass
@@ -275,6 +277,38 @@ class _TaskRow:
     more_text: list[str] = field(default_factory=list)  # rows it continues into, joined once read
     # Units of the rows under a task cell merged down over them (a Word table), joined once read.
     more_units: list[tuple[str, str, str]] = field(default_factory=list)
+    # What its 责任单位, 牵头单位, 配合单位, 完成时限 and 责任领导 cells hold, its own or merged down from
+    # the rows above (set for a row under merged cells): the rows below take these.
+    cells: tuple[str, str, str, str, str] | None = None
+
+
+def _numbers_go_on(above: str, number: str) -> bool:
+    """Whether a row's 序号 is the next after the row above's (not a figure shifted into its column)."""
+    return above.isdigit() and number.isdigit() and int(number) == int(above) + 1
+
+
+def _take_merged_cells(task_row: _TaskRow, above: _TaskRow, header: Header, year: int) -> None:
+    """The cells a row lacks, merged down from the rows above: the units, unless its own words name
+    who does it ("县住建局负责开展…"); the 完成时限 and 责任领导, unless its words set a sooner limit."""
+    units, lead, co, deadline, officials = above.cells or (
+        above.units_text, above.lead_text, above.co_text, above.deadline_text, above.officials_text)
+    own_units = task_row.units_text or task_row.lead_text or task_row.co_text
+    if own_units:
+        units, lead, co = task_row.units_text, task_row.lead_text, task_row.co_text
+    elif said := units_in_prose(task_row.text, subjects=True):
+        task_row.units_text = said
+    else:
+        task_row.units_text, task_row.lead_text, task_row.co_text = units, lead, co
+    if task_row.deadline_text or task_row.officials_text or "deadline" not in header.columns:
+        deadline, officials = task_row.deadline_text, task_row.officials_text
+    else:
+        task_row.officials_text = officials
+        own = deadline_in_text(task_row.text, year)
+        merged = read_deadline(deadline, year).deadline if deadline else None
+        if own is None or own.deadline is None or merged is None or own.deadline >= merged:
+            task_row.deadline_text = deadline
+    # What its cells hold, its own or merged down: the rows below take these, whatever its words said.
+    task_row.cells = (units, lead, co, deadline, officials)
 
 
 _LISTED_NUMBER = re.compile(r"(?:^|(?<=[\s。；;]))(\d{1,2})\s*[.．、](?!\d)")
@@ -287,7 +321,7 @@ def _goes_on_listing(above: _TaskRow, text: str) -> bool:
     return bool(first and numbers) and int(first[1]) == int(numbers[-1]) + 1
 
 
-def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_TaskRow], list[Problem]]:
+def _collect_task_rows(header: Header, rows: list[SourceRow], plan_year: int) -> tuple[list[_TaskRow], list[Problem]]:
     collected: list[_TaskRow] = []
     problems: list[Problem] = []
     area = topic = ""
@@ -325,11 +359,14 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
             continue
         # A figure of its own (分值, 金额) is never the wrapped end of the row above.
         own_figure = any(values.get(name) for name in ("score", "money"))
-        # (Nor is a row with a 序号 of its own, "3 | 开展好“三下乡”活动。" under merged cells, unless its
-        # words go on with the list the row above's began: "…3. 资金用于…" then "4. 会同协作地区…".)
+        # (Nor is a row of a table rebuilt cell by cell whose 序号 goes on from the row above's, "3 |
+        # 开展好“三下乡”活动。" under merged cells, unless its words go on with the list the row above's
+        # began: "…3. 资金用于…" then "4. 会同协作地区…".)
+        under_merged = bool(row.cells_fitted and collected and _numbers_go_on(collected[-1].number,
+                                                                              values.get("number", "")))
         if text and not values.get("topic") and not owners and not deadline_text and collected \
                 and not values.get("area") and not row.merged_above and not own_figure \
-                and (not values.get("number") or _goes_on_listing(collected[-1], text)):
+                and (not under_merged or _goes_on_listing(collected[-1], text)):
             # The row continues the previous one across a page break.
             collected[-1].more_text.append(text)
             continue
@@ -363,20 +400,17 @@ def _collect_task_rows(header: Header, rows: list[SourceRow]) -> tuple[list[_Tas
         task_row = _TaskRow(row, area, topic, text, values.get("units", ""), values.get("lead", ""),
                             values.get("co", ""), deadline_text, values.get("number", ""),
                             officials_text=values.get("officials", ""), year=year)
-        if not owners and collected and (row.merged_above or "number" in header.columns or own_figure):
-            # A second row under one 序号, a row with a figure of its own but no 责任单位, one whose
-            # dropped cells were put back, or a numbered row under cells merged down the rows below
-            # ("3 | 开展好“三下乡”活动。" under "2 | … | 12月底前 | 文化宣传股"): that cell is the row above's.
+        if not owners and collected and (row.merged_above or (
+                not task_row.number and (own_figure or "number" in header.columns))):
+            # A second row under one 序号, a row with a figure of its own but no 责任单位, or one whose
+            # dropped cells were put back: that cell is merged with the row above.
             above = collected[-1]
             task_row.units_text, task_row.lead_text, task_row.co_text = (above.units_text, above.lead_text,
                                                                          above.co_text)
-            if task_row.number and not task_row.deadline_text and "deadline" in header.columns:
-                task_row.deadline_text = above.deadline_text
-                task_row.officials_text = task_row.officials_text or above.officials_text
-        elif collected and task_row.number and not (task_row.deadline_text or task_row.officials_text) \
-                and {"deadline", "officials"} <= header.columns.keys() and collected[-1].officials_text:
-            # Its 完成时限 and 责任领导 cells both merged down from the row above (its own units beside them).
-            task_row.deadline_text, task_row.officials_text = collected[-1].deadline_text, collected[-1].officials_text
+        elif under_merged:
+            # "3 | 开展好“三下乡”活动。" under "2 | … | 12月底前 | 夏俊贵 | 文化宣传股": the cells it lacks are
+            # merged down from the row above, unless its own words say them ("县住建局负责…", "9月底前完成").
+            _take_merged_cells(task_row, collected[-1], header, task_row.year or plan_year)
         elif row.merged_above and collected and "lead" in header.columns and not task_row.lead_text:
             # Its 牵头单位 cell is merged over the rows below it; their own units work with it.
             task_row.lead_text = collected[-1].lead_text
@@ -402,7 +436,7 @@ def _officials(text: str) -> list[str]:
 
 def _read_task_rows(header: Header, rows: list[SourceRow], plan_year: int, units: UnitReader,
                     used_refs: Counter[str], *, issued: date | None = None) -> TableResult:
-    collected, problems = _collect_task_rows(header, rows)
+    collected, problems = _collect_task_rows(header, rows, plan_year)
     result = TableResult(problems=problems)
     # A task list repeats a few 完成时限 phrases (年底前, 长期坚持) down thousands of rows.
     deadline_of = functools.cache(read_deadline)

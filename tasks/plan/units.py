@@ -188,7 +188,7 @@ def split_outside_brackets(text: str, separators: frozenset[str]) -> list[str]:
 # "区发改局区统计局": two bodies printed with nothing between them, split where the second's place begins;
 # "文化宣传股文化馆": a bureau's section (股), then a body of its own.
 _RUN_TOGETHER = re.compile(r"(?<=[局委办])(?=[区市县][\u4e00-\u9fff]{1,10}[局委办]$)"
-                           r"|(?<=[\u4e00-\u9fff]{2}股)(?!份)(?=[\u4e00-\u9fff]{1,10}(?:馆|所|站|中心|院|队|局|办|股)$)")
+                           r"|(?<=[\u4e00-\u9fff]{2}股)(?![份金权票东本])(?=[\u4e00-\u9fff]{1,10}(?:馆|所|站|中心|院|队|局|办|股)$)")
 _PARTY_COMMITTEE = re.compile(r"^[省市县区州]委$")
 
 

@@ -82,6 +82,9 @@ class FlatTable:
     # Every row was closed by a separator: a row is never the wrapped end of the one above, and its
     # missing cells are merged with the row above.
     closed_rows: bool = False
+    # Rebuilt cell by cell from one cell a line: a cell merged down from the row above is not written
+    # again, so a row without it is one the merged cell spans (not a row left empty there).
+    cells_fitted: bool = False
 
 
 def _cell_text(line: str) -> str:
@@ -590,7 +593,7 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             continue
         rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
             cells, fields, header.columns.get("number"))
-        tables.append(FlatTable(index, end, [(index, header_cells), *rows], before))
+        tables.append(FlatTable(index, end, [(index, header_cells), *rows], before, cells_fitted=True))
         index = end
     return tables
 

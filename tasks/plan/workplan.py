@@ -213,8 +213,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     section: str | None = None
     for block in blocks:
         if isinstance(block, Table):
-            rows = [SourceRow(_where(r.line), r.cells, r.line, merged_above=block.closed_rows and n > 0)
-                    for n, r in enumerate(block.rows)]
+            rows = [SourceRow(_where(r.line), r.cells, r.line, merged_above=block.closed_rows and n > 0,
+                              cells_fitted=block.cells_fitted) for n, r in enumerate(block.rows)]
             result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
             reading.items += result.items
             reading.problems += result.problems
@@ -368,6 +368,13 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
             "文档中没有编号的任务或任务表格，已按督查通报的写法逐段读出任务和责任单位，请逐条核对", first.line))
 
 
+# The headings of a document's parts, never a task's title: 存在的问题, 整改要求, 保障措施, 主要任务.
+_GENERIC_SECTION = re.compile(
+    r"^(?:(?:存在的?|主要|突出)?问题|(?:工作|整改|总体|具体)?要求|(?:保障|工作|整改|主要|具体)?措施|(?:工作|总体|主要)?目标"
+    r"|(?:主要|重点|工作)?任务|指导思想|基本原则|(?:基本|工作|进展)?情况|(?:实施|工作)?步骤|(?:进度|时间)?安排"
+    r"|组织(?:领导|保障)|(?:工作|组织)保障|(?:工作)?机制|整改(?:建议|意见)|意见建议|其他(?:事项)?)[:：。]?$")
+
+
 def _title_lone_points(reading: _Reading) -> None:
     """"四、中小学智慧教育基础环境建设" over one unnumbered paragraph that ends with its units: the
     heading is that task's title and number, not a group of tasks."""
@@ -375,11 +382,14 @@ def _title_lone_points(reading: _Reading) -> None:
     for point in reading.points:
         if point.item.category in reading.section_numbers:
             by_section.setdefault(point.item.category, []).append(point)
-    for title, points in by_section.items():
-        point = points[0]
-        if len(points) == 1 and not point.item.number and not point.style and point.units_text \
+    # Only in a list made of such headings, each over its one task: "二、养老服务" over one item among
+    # categories of several is the category of that one, and "一、存在的问题" is no task's title.
+    if len(by_section) < 2 or any(len(points) != 1 for points in by_section.values()):
+        return
+    for title, (point,) in by_section.items():
+        if not point.item.number and not point.style and point.units_text \
                 and not point.heading_only and not point.remainder and not _names_a_body(title) \
-                and not re.search(r"[。！？；;]", title):
+                and not re.search(r"[。！？；;]", title) and not _GENERIC_SECTION.match(title.strip()):
             point.item.text = f"{title.strip()} {point.item.text}"
             point.item.number, point.item.category = reading.section_numbers[title], None
             point.item.ref = "wp:" + compact(re.split(r"[。！？]", point.item.text, maxsplit=1)[0])[:60]
@@ -427,7 +437,7 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif first and opens_with_its_doers(words):
+        elif first and opens_with_its_doers(words) and not _CLOSING_DEADLINE.search(words):
             # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…": a task said by its doers.
             _start_point(block, words, "", section, None, reading)
             reading.points[-1].units_text = units_in_prose(words, subjects=True)

@@ -1117,11 +1117,10 @@ def test_measures_said_by_their_doers_under_each_place_inspected(tmp_path: Path)
                           "2.县商务局、县城管执法局负责,包保单位配合、支持,设置诚信建设等公益广告。\n"
                           "二、霍邱汽车站\n有停车泊位,但没有顺向停车标识。\n整改建议:\n"
                           "县交通局负责督促指导,包保单位给予支持,施划顺向停车标识。\n")
-    # (The one task under 二 takes the place's name as its title.)
     assert [(item.text, item.units_as_written) for item in plan.items] == [
         ("县公安局、城管执法局负责,落实对流浪犬只的捕捉、收容。", ["县公安局", "城管执法局"]),
         ("县商务局、县城管执法局负责,包保单位配合、支持,设置诚信建设等公益广告。", ["县商务局", "县城管执法局", "包保单位"]),
-        ("霍邱汽车站 县交通局负责督促指导,包保单位给予支持,施划顺向停车标识。", ["县交通局", "包保单位"])]
+        ("县交通局负责督促指导,包保单位给予支持,施划顺向停车标识。", ["县交通局", "包保单位"])]
 
 
 def test_a_partner_column_of_bodies_and_institutions(tmp_path: Path) -> None:
@@ -1142,7 +1141,8 @@ def test_the_year_a_task_is_framed_in_is_its_limit(task: str) -> None:
 
 
 @pytest.mark.parametrize("task", ["2020年全市培育高新技术企业150家，今年继续推进。", "全年接待游客100万人次。",
-                                  "在2021年完成改造的基础上继续推进。"])
+                                  "在2021年完成改造的基础上继续推进。", "2021年新建农村户厕部分存在质量问题，群众使用率不高。",
+                                  "2021年改造提升农贸市场3个已全部完工。", "加快2021年建设项目前期工作。"])
 def test_a_year_said_of_something_else_is_no_limit(task: str) -> None:
     assert deadline_in_text(task, 2021) is None
 
@@ -1220,6 +1220,7 @@ def test_numbered_rows_under_cells_merged_down_take_them(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("written", "names"), [
     ("文化宣传股文化馆", ["文化宣传股", "文化馆"]), ("各股室", ["各股室"]), ("股份制改革办", ["股份制改革办"]),
+    ("县供销社股金服务中心", ["县供销社股金服务中心"]), ("县股权交易中心", ["县股权交易中心"]),
     ("区分局牵头,各有关部门按照职责分工负责", ["区分局", "各有关部门"])])
 def test_sections_and_shared_duty_in_a_unit_cell(written: str, names: list[str]) -> None:
     assert parse_units(written, UnitDirectory()).as_written == names
@@ -1231,3 +1232,85 @@ def test_items_numbered_with_a_pdf_s_number_glyphs(tmp_path: Path) -> None:
     assert [(item.number, item.text, item.units_as_written) for item in plan.items] == [
         ("1", "推进老旧小区改造，完成改造小区30个。", ["区住建委"]), ("2", "实施道路畅通工程。", ["区交通局"]),
         ("1", "新建幼儿园5所。", ["区教委"]), ("2", "新建养老驿站3个。", ["区民政局"])]
+
+
+@pytest.mark.parametrize(("cut_between", "expected"), [
+    (("完成", "时间"), ("完善厂区防护绿地。", ["武钢集团鄂城钢铁有限责任公司"], "2021-05-10")),
+    (("设置),", "责任单位为"), ("技改投资占固定资产投资比重16.5%(依据区人代会目标设置),责任单位为区经信局;", ["区经信局"], ""))])
+def test_a_pdf_line_cut_before_a_label_goes_on(tmp_path: Path, cut_between: tuple[str, str],
+                                               expected: tuple[str, list[str], str]) -> None:
+    # Wherever the width falls, a label's first word or a comma at a line's end leaves the sentence open.
+    body = ("为做好今年政府工作,实现经济社会发展目标任务,现就区政府工作报告确定的重点工作制定分工方案如下。"
+            "各责任单位要高度重视,主要负责同志亲自抓,细化工作措施,明确时间节点,确保各项任务按期完成,"
+            "并于每季度末将工作进展情况报区政府办公室汇总。\n"
+            "1.完成鄂州大道绿化隔离带建设。责任单位:市林业局、市交通局、鄂城区、西山街办,完成时间:2021年5月10日前。\n"
+            "2.完善厂区防护绿地。责任单位:武钢集团鄂城钢铁有限责任公司,完成时间:2021年5月10日前。\n"
+            "3.技改投资占固定资产投资比重16.5%(依据区人代会目标设置),责任单位为区经信局;\n")
+    found = 0
+    for columns in range(40, 90):
+        cut = cut_at_width(body, columns)
+        if "\n".join(cut_between) not in cut:
+            continue
+        found += 1
+        plan = read(tmp_path, cut)
+        assert expected in readings(plan), columns
+    assert found
+
+
+
+def test_a_row_left_empty_in_a_table_with_separators_takes_nothing_from_above(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号 | 工作任务 | 责任单位 | 完成时限 |\n"
+                          "1 | 开展危化品安全专项整治。 | 县应急管理局 | 12月底前 |\n"
+                          "2 | 开展城镇燃气安全排查整治。 | | 9月底前 |\n")
+    assert readings(plan)[1] == ("开展城镇燃气安全排查整治。", [], "2021-09-30")
+
+
+def test_a_row_under_merged_cells_keeps_what_its_own_words_say(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n工作任务\n完成时限\n责任领导\n责任单位\n"
+                          "1\n开展危化品安全专项整治。\n12月底前\n张明\n县应急管理局\n"
+                          "2\n县住建局负责开展城镇燃气安全排查整治，9月底前完成。\n"
+                          "3\n开展工贸企业安全检查。\n")
+    assert [(item.units_as_written, item.deadline.isoformat() if item.deadline else "") for item in plan.items] == [
+        (["县应急管理局"], "2021-12-31"), (["县住建局"], "2021-09-30"), (["县应急管理局"], "2021-12-31")]
+
+
+def test_a_heading_over_one_item_among_categories_of_several_stays_its_category(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、教育\n新建幼儿园5所。(县教育局)\n改造中小学校舍3所。(县教育局)\n"
+                          "二、养老服务\n新建农村互助幸福院10个。(县民政局)\n")
+    assert [(item.category, item.text) for item in plan.items] == [
+        ("教育", "新建幼儿园5所。"), ("教育", "改造中小学校舍3所。"), ("养老服务", "新建农村互助幸福院10个。")]
+
+
+def test_the_parts_of_a_report_are_no_task_s_title(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于秸秆禁烧工作的督查通报\n一、存在的问题\n部分乡镇秸秆禁烧巡查不到位。(县农业农村局)\n"
+                          "二、整改要求\n各乡镇要加强巡查，发现火点及时处置。(各乡镇)\n")
+    assert [item.text for item in plan.items] == ["部分乡镇秸秆禁烧巡查不到位。", "各乡镇要加强巡查，发现火点及时处置。"]
+
+
+def test_a_bracket_after_a_place_and_a_comma_explains_it(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.完善社会救助体系，提高城乡低保标准（县民政局）。指导各乡镇（街道），全面开展低保对象动态复核，"
+                          "做到应保尽保（县民政局）。\n")
+    assert [item.units_as_written for item in plan.items] == [["县民政局"], ["县民政局"]]
+    assert plan.items[1].text.startswith("指导各乡镇（街道），全面开展")
+
+
+def test_a_closing_paragraph_that_says_who_follows_up_sets_the_limit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于城区环境卫生问题的督查通报\n1.人民路垃圾清运不及时。（县城管执法局）\n"
+                          "2.农贸市场周边占道经营。（县市场监管局）\n"
+                          "县政府办负责跟踪督办，各责任单位要于7月15日前将整改情况书面报县政府办。\n")
+    assert readings(plan) == [("人民路垃圾清运不及时。", ["县城管执法局"], "2021-07-15"),
+                              ("农贸市场周边占道经营。", ["县市场监管局"], "2021-07-15")]
+
+
+def test_short_paragraphs_of_about_one_length_are_no_cut_page(tmp_path: Path) -> None:
+    tasks = ["县城管执法局负责清理城北农贸市场周边占道经营。", "县市场监管局负责检查城南农贸市场食品安全情况。",
+             "县交通运输局负责整治城区客运站周边出租车乱停。", "县住建局负责督促城区建筑工地落实扬尘防治措施。",
+             "县卫生健康局负责做好城区公共场所控烟宣传工作。"]
+    plan = read(tmp_path, "关于城区环境整治工作的通知\n" + "\n".join(tasks) + "\n")
+    assert [item.text for item in plan.items] == tasks
+
+
+def test_a_numbered_line_after_a_bracket_left_open_is_its_own_item(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.推进老旧小区改造，完成改造小区30个。（区住建委、高新园(邹区镇\n"
+                          "2.)实施道路畅通工程，新建道路15公里。（区交通局）\n")
+    assert [item.number for item in plan.items] == ["1", "2"]
