@@ -286,12 +286,26 @@ _SUBJECT_UNITS = (
 _NOT_A_BODY = re.compile(r"自行|各自|本人|个人|产权")
 
 
-def opens_with_its_doers(text: str) -> bool:
-    """Whether a sentence begins with the bodies that are to do it: "县交通局负责督促指导，…"."""
-    text = text.strip()
-    subject = _SUBJECT_UNITS[0][0].match(text)
-    return bool(subject and text.startswith(("负责", "牵头"), subject.end())
-                and looks_like_unit_list(subject["units"], _BODY_ENDING) and not _NOT_A_BODY.search(subject["units"]))
+# (Named from its level, or a company or a brigade: "公安消防支队", "开封供电公司"; never "由…" or "在…".)
+_DOER = (r"(?:各[\u4e00-\u9fff]{1,6}?|(?=[省市县区州盟旗镇乡])[\u4e00-\u9fff]{2,24}?(?:局|委|办|政府|管委会|社)"
+         r"|(?![由在对从将把被向经])[\u4e00-\u9fff]{2,16}?(?:支队|大队|公司|集团))")
+# "县交通局负责督促指导，…", "市安全监管局牵头，负责…", "按照安委会要求，各县区负责…": a sentence that opens
+# with the bodies that are to do it (after a clause saying on what grounds, if any).
+_DOERS_FIRST = re.compile(rf"^(?:(?:按照|根据|围绕)[^，,。；;]{{0,30}}[，,])?\s*(?P<units>{_DOER}(?:、{_DOER})*)"
+                          r"(?=牵头|负责)")
+
+
+def doers_of(sentence: str) -> str:
+    """The bodies a sentence opens with as those who are to do it, and those it names as helping
+    ("…负责，包保单位给予支持"), or "" when it does not open so."""
+    opening = _DOERS_FIRST.match(sentence.strip())
+    if opening is None or not looks_like_unit_list(opening["units"]) or _NOT_A_BODY.search(opening["units"]):
+        return ""
+    names = opening["units"].split("、")
+    for helper in units_in_prose(sentence, subjects=True).split("、"):
+        if helper and helper not in names:
+            names.append(helper)
+    return "、".join(names)
 
 
 def units_in_prose(text: str, *, subjects: bool = False) -> str:

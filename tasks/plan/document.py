@@ -10,7 +10,6 @@ tables the author wrote.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -185,8 +184,14 @@ _LONG_LINE = 24  # display columns; shorter lines are headings, signatures, a pa
 _FEWEST_CUT_LINES = 5
 
 
+# Characters two columns wide (East Asian Wide and Fullwidth): Chinese, full-width punctuation and forms.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+                   "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd]")
+
+
 def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    # (A regular expression, not unicodedata character by character: every line of a long document.)
+    return len(text) + len(_WIDE.findall(text))
 
 
 def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:

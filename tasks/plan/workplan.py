@@ -20,9 +20,9 @@ from itertools import pairwise
 
 from tasks.plan.annotations import (
     LABEL_LINE,
+    doers_of,
     looks_like_unit_list,
     names_bodies,
-    opens_with_its_doers,
     read_annotation,
     split_annotated,
     split_inline_labels,
@@ -437,11 +437,10 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif first and opens_with_its_doers(words) and not _CLOSING_DEADLINE.search(words):
-            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…": a task said by its doers.
-            _start_point(block, words, "", section, None, reading)
-            reading.points[-1].units_text = units_in_prose(words, subjects=True)
-            reading.points[-1].units_line = block.line
+        elif first and not _CLOSING_DEADLINE.search(words) and any(doers_of(s) for s in _sentences(words)):
+            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…", or "市公安局牵头，负责…。市住建局
+            # 牵头，负责…。": each sentence that opens with its doers is a task, the sentences after it its own.
+            _read_doers_sentences(block, words, section, reading)
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
             # an annotated sentence begin the next task, whose units the next paragraph brings; if none
@@ -459,6 +458,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                 and _said_of_this_year(words, plan_wide.start(), reading.year):
             # "2024年任务目标力争10月底前基本完成，12月底前高标准完成" in the 总体要求 before the list.
             reading.plan_deadline = plan_wide["phrase"].strip()
+        elif not reading.points and (period := _CAMPAIGN_PERIOD.search(words)):
+            reading.plan_deadline = period["phrase"].strip()
         return
     if numbered is None and open_point is not None and first and not bulleted and not _heading_like(open_point):
         # The closing words of a point begun in an earlier paragraph.
@@ -493,6 +494,28 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
             # closing parenthesis is every item's under it that has none.
             _share_with_siblings(reading.points, annotation, block.line)
 
+
+
+def _sentences(words: str) -> list[str]:
+    return [s for s in re.findall(r"[^。！？]+[。！？]?", words) if s.strip()]
+
+
+# "此次专项行动时间为2016年12月1日至2017年2月28日": the campaign's period, whose end is every task's limit.
+_CAMPAIGN_PERIOD = re.compile(r"(?:行动|整治|活动|攻坚|督查)(?:时间|期限)(?:为|是|[:：])\s*"
+                              r"(?P<phrase>[^。；;，,]{4,40}?(?:至|到|-|—|～|~)[^。；;，,]{2,20})(?=[。；;，,]|$)")
+
+
+def _read_doers_sentences(block: Paragraph, words: str, section: str | None, reading: _Reading) -> None:
+    started = False
+    for sentence in _sentences(words):
+        if doers := doers_of(sentence):
+            _start_point(block, sentence.strip(), "", section, None, reading)
+            reading.points[-1].units_text, reading.points[-1].units_line = doers, block.line
+            started = True
+        elif started:
+            reading.points[-1].more_text.append(sentence)
+        elif not reading.points and (period := _CAMPAIGN_PERIOD.search(sentence)):
+            reading.plan_deadline = period["phrase"].strip()
 
 
 def _said_of_this_year(words: str, position: int, year: int | None) -> bool:

@@ -1314,3 +1314,28 @@ def test_a_numbered_line_after_a_bracket_left_open_is_its_own_item(tmp_path: Pat
     plan = read(tmp_path, "1.推进老旧小区改造，完成改造小区30个。（区住建委、高新园(邹区镇\n"
                           "2.)实施道路畅通工程，新建道路15公里。（区交通局）\n")
     assert [item.number for item in plan.items] == ["1", "2"]
+
+
+def test_a_campaign_s_period_and_a_sentence_for_each_body_that_leads(tmp_path: Path) -> None:
+    plan = read(tmp_path, "全市开展安全生产专项整治行动\n"
+                          "此次专项行动时间为2021年12月1日至2022年2月28日。按照安委会要求,各县区负责组织开展本辖区专项整治工作。\n"
+                          "市安全监管局牵头,负责组织开展对危险化学品领域的专项整治工作。市公安局牵头,负责组织开展对道路交通领域的"
+                          "专项整治工作。公安消防支队牵头,负责组织开展对人员密集场所的专项整治工作。\n")
+    assert readings(plan) == [
+        ("按照安委会要求,各县区负责组织开展本辖区专项整治工作。", ["各县区"], "2022-02-28"),
+        ("市安全监管局牵头,负责组织开展对危险化学品领域的专项整治工作。", ["市安全监管局"], "2022-02-28"),
+        ("市公安局牵头,负责组织开展对道路交通领域的专项整治工作。", ["市公安局"], "2022-02-28"),
+        ("公安消防支队牵头,负责组织开展对人员密集场所的专项整治工作。", ["公安消防支队"], "2022-02-28")]
+
+
+def test_a_body_named_after_by_is_no_sentence_s_doer(tmp_path: Path) -> None:
+    plan = read(tmp_path, "【创城曝光台】督查通报\n由北海工业园管委会负责的长安金苑内,车辆随意停放。\n"
+                          "京泰路上,车辆随意停放阻挡盲道,应由市交警支队负责整治。\n")
+    assert [item.units_as_written for item in plan.items] == [["北海工业园管委会"], ["市交警支队"]]
+
+
+def test_a_main_responsible_unit_column_leads_the_others(tmp_path: Path) -> None:
+    plan = read(tmp_path, "领域 | 主要目标 | 主要责任单位 | 责任单位 |\n"
+                          "妇女与健康 | 孕产妇死亡率控制在15/10万以内。 | 省卫生厅 | 省人口计生委、省公安厅 |\n")
+    item = plan.items[0]
+    assert item.units_as_written == ["省卫生厅", "省人口计生委", "省公安厅"] and item.lead == "省卫生厅"
