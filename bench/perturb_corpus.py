@@ -110,6 +110,11 @@ def pdf_numbering(text: str) -> str:
     return _NUMBERED.sub(glyph, text)
 
 
+def pdf_text(text: str) -> str:
+    """As ``pdftotext`` gives a PDF: each paragraph's first line indented, every line cut at the width."""
+    return hard_wrapped(indented(text))
+
+
 _HALF_WIDTH = str.maketrans({"，": ",", "；": ";", "：": ":", "（": "(", "）": ")", "！": "!", "？": "?"})
 
 
@@ -122,6 +127,7 @@ VARIANTS: dict[str, tuple[str, Callable[[str], str]]] = {
     "spaced": ("an empty line after every line", empty_line_after_each),
     "indented": ("paragraphs opened with two ideographic spaces", indented),
     "wrapped": (f"prose cut at {PDF_COLUMN} characters' width", hard_wrapped),
+    "pdf": ("prose indented, then cut at the width", pdf_text),
     "traditional": ("traditional characters (text and key)", traditional),
     "half-width": ("half-width punctuation", half_width_punctuation),
     "tabs": ("tabs between a table's cells instead of |", tab_separated),
@@ -133,7 +139,7 @@ VARIANTS: dict[str, tuple[str, Callable[[str], str]]] = {
 def applies(folder: Path, name: str) -> bool:
     """A PDF's text layer wraps prose; a table flattened to lines or a page's HTML comes from a web
     page or a Word file, which do not, so the wrapped variant is made of documents of prose only."""
-    if name != "wrapped":
+    if name not in ("wrapped", "pdf"):
         return True
     shapes = tomllib.loads((folder / "key.toml").read_text(encoding="utf-8"))["document"].get("shapes", [])
     return "table-lines" not in shapes and "</p>" not in (folder / "source.txt").read_text(encoding="utf-8")

@@ -59,9 +59,9 @@ _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
     r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING
     + r"|(?<=[\u4e00-\u9fff]{2})(?<![全内外东西南北中局本干])部"
-    # "(市政处)" names a body; "(共3处)", "(多处)", "(此处)" count places and "(西北角处)" says where.
-    + r"|(?<=[\u4e00-\u9fff]{2})(?<![此该各多几共数个两一二三四五六七八九十百"
-    + r"角口边旁侧段头门前后上下内外间点墙弯拐])处)"
+    # "(市政处)", "(环卫处)", "(管理处)" name a body by its work; "(共3处)", "(西北角处)", "(楼道连接处)"
+    # count or say places.
+    + r"|(?<=[\u4e00-\u9fff])(?<=[政卫管务理划察查法络建设护收保计审督导宣组纪监])处)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
@@ -121,6 +121,9 @@ def _says_duty(contents: str) -> bool:
     return bool(_ANY_LABEL.match(contents.strip()) or _ROLE_WORDS.search(contents))
 
 
+_PLACE_ENDING = re.compile(r"(?:镇|乡|街道|社区|村|区|县|市|旗)$")
+
+
 def _closes_sentence(text: str, start: int, end: int, in_a_list: bool = False) -> bool:
     """A bare list of names in brackets is an annotation only where a sentence ends: after 。 or at
     the start, and before the end, 。 or the next sentence — "镇（街道）、村（社区）" is not one.
@@ -137,9 +140,11 @@ def _closes_sentence(text: str, start: int, end: int, in_a_list: bool = False) -
     sentence_after = not next_character or next_character in "。；;.（(" or bool(_NEXT_NUMBER.match(text, after))
     # "…增长11%(市发改委,各县市区政府)。": a full stop right after the bracket closes the sentence too.
     # (Not after a body's or a place's name, which the bracket then explains: "各乡镇（街道），",
-    # "省交通运输厅（省公路局），".)
+    # "省交通运输厅（省公路局），"; nor a bracket of places, where the work is: "（城关镇、城东街道），".)
+    names = [n.strip() for n in re.split(r"[、，,]", text[start + 1:end - 1]) if n.strip()]
     return (sentence_after and (sentence_before or next_character in ("。", "；", ";"))) or (
-        in_a_list and next_character in "，," and not UNIT_ENDING.search(text[max(0, start - 12):start]))
+        in_a_list and next_character in "，," and not UNIT_ENDING.search(text[max(0, start - 12):start])
+        and not all(_PLACE_ENDING.search(name) for name in names))
 
 
 def _bracket_end(text: str, start: int) -> int | None:
@@ -274,9 +279,6 @@ _SUBJECT_UNITS = (
     (re.compile(r"(?:^|(?<=[，,；;。:：]))\s*(?=[省市县区州盟旗镇乡各])(?P<units>(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?"
                 r"(?:局|委|办|政府|管委会|社)(?:、(?:(?!由|会同|协调)[\u4e00-\u9fff]){2,24}?(?:局|委|办|政府|管委会|社))*)"
                 r"(?=要(?!求)|将|须|需|负责|牵头|完成|会同|协调|组织|开展|做好|在\d|于\d)"), _BODY_ENDING),
-    # "…负责，包保单位配合、支持": those who help, named in a clause of their own after the subject's.
-    (re.compile(r"(?<=[，,；;])\s*(?P<units>[\u4e00-\u9fff]{2,12}?(?:单位|部门))(?:配合|协助|给予支持|支持)"),
-     UNIT_ENDING),
     # Those it works with are named from their level, or as a group ("有关部门", "各区").
     (re.compile(r"(?:会同|协调)(?P<units>(?:[省市县区州各]|有关|相关)[^，。；,;:：对]{1,30}?)"
                 r"(?=完成|对|开展|做好|进行|研究|制定|共同|落实|加强|抓好|[于在]\d|[，,；;。]|$)"), UNIT_ENDING),
@@ -302,10 +304,17 @@ def doers_of(sentence: str) -> str:
     if opening is None or not looks_like_unit_list(opening["units"]) or _NOT_A_BODY.search(opening["units"]):
         return ""
     names = opening["units"].split("、")
-    for helper in units_in_prose(sentence, subjects=True).split("、"):
+    helpers = [m["units"] for m in _HELPERS.finditer(sentence, opening.end())]
+    for helper in [*units_in_prose(sentence, subjects=True).split("、"), *helpers]:
         if helper and helper not in names:
             names.append(helper)
     return "、".join(names)
+
+
+# "…负责，包保单位配合、支持，…": those who help, a clause of their own after the doers' ("动员社会各界和用人
+# 单位支持退役军人就业" is a task's words, not a clause naming helpers).
+_HELPERS = re.compile(r"(?<=[，,；;])\s*(?P<units>[\u4e00-\u9fff]{2,12}?(?:单位|部门))"
+                      r"(?:配合|协助|给予支持|支持)(?:、(?:配合|支持|协助))?(?=[，,；;。]|$)")
 
 
 def units_in_prose(text: str, *, subjects: bool = False) -> str:

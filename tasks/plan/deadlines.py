@@ -155,9 +155,6 @@ def _normalise(text: str) -> str:
     if (m := re.fullmatch(r"(\d{4})(?:-(\d{4}))?", text)) and 1950 <= int(m[1]) <= 2100 and (
             m[2] is None or int(m[1]) < int(m[2]) <= 2100):
         text += "年"
-    # "3.6", "12.31" alone in a time column (a calendar's way): a month and its day.
-    if m := _MONTH_DOT_DAY.fullmatch(text):
-        text = f"{m['m']}月{m['d']}日"
     # "2016—2017年底前": a span of years written with a dash; "2016年6底前": a month without its 月.
     text = _DASHED_YEARS.sub(r"\1年至\2年", text)
     text = _MONTH_WITHOUT_YUE.sub(r"\1月", text)
@@ -825,7 +822,7 @@ _MONTHS_OR_MONTH = re.compile(r"(?<![\d〇零一二三四五六七八九十年])
 
 
 def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
-                  upcoming: bool = False) -> DeadlineReading:
+                  upcoming: bool = False, dotted_dates: bool = True) -> DeadlineReading:
     """Read one 完成时限 phrase. Unknown text is kept verbatim with ``understood=False``.
 
     ``reference`` is the day relative phrases count from (a document's issue date, a chat message's
@@ -833,6 +830,11 @@ def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
     year as the next such date on or after ``reference``. A time limit followed by the work it
     limits ("5月底前完成2008年度保障性住房选房", "计划到2010年完成100个") is read as the limit.
     """
+    # "3.6", "12.31" alone, as a calendar's date column writes them: a month and its day. (Not where a
+    # cell's kind is still being guessed: there "8.5" is as likely a target's figure.)
+    if dotted_dates and (dotted := _MONTH_DOT_DAY.fullmatch(WHITE_SPACE.sub("", fold_width(text)))):
+        reading = _read_phrase(f"{dotted['m']}月{dotted['d']}日", plan_year, reference=reference, upcoming=upcoming)
+        return replace(reading, text=text)
     reading = _read_phrase(text, plan_year, reference=reference, upcoming=upcoming)
     if reading.understood or upcoming or not _WORK_DONE.search(text):
         return reading
@@ -843,15 +845,16 @@ def read_deadline(text: str, plan_year: int, *, reference: date | None = None,
                            note=f"时限读自“{said.text}”")
 
 
-# "23年底前", "98年元旦": a year written with two digits, before the part of it that is meant.
-_SHORT_YEAR = re.compile(r"(?<![\d年])(?P<yy>\d{2})年(?=底|末|元旦|春节|\d{1,2}月|[上下]半年|第?[1-4]季度)")
+# "23年底前", "98年元旦": a year written with two digits, before the part of it that is meant; "112年6月底":
+# a year of the Republic (Taiwan's 民國) in three.
+_SHORT_YEAR = re.compile(r"(?<![\d年])(?P<yy>\d{2}|1[0-2]\d)年(?=底|末|元旦|春节|\d{1,2}月|[上下]半年|第?[1-4]季度)")
 
 
 def _full_year(match: re.Match[str], plan_year: int) -> str:
     """The one of 20yy, 19yy and the Republic's year yy (Taiwan's 民國, from 1912) that falls within
     the plan's time; the words as written when none does."""
     yy = int(match["yy"])
-    for year in (2000 + yy, 1900 + yy, 1911 + yy):
+    for year in ((1911 + yy,) if len(match["yy"]) == 3 else (2000 + yy, 1900 + yy, 1911 + yy)):
         if plan_year - 1 <= year <= plan_year + HORIZON_YEARS:
             return f"{year}年"
     return match[0]
@@ -956,7 +959,7 @@ _BY_WORD = r"(?:于|於|在|到|至|力争|确保|争取|务必)"
 _PART_OF_YEAR = r"(?:年底|年末|年内|年中|全年|上半年|下半年|(?:第)?[一二三四1-4]季度末?)"
 _MONTH_SAID = r"\d{1,2}月(?:\d{1,2}[日号]|份|底|末|上旬|中旬|下旬)?"
 # "在未来十年(2023-24至2032-33年度)": the years ahead, with their span in brackets.
-_YEARS_AHEAD_SAID = r"(?:未来|今后)\d+年内?\(\d{4}(?:-\d{2})?年?度?至\d{4}(?:-\d{2})?年?度?\)"
+_YEARS_AHEAD_SAID = r"(?:未来|今后)?\d+年内?\(\d{4}(?:-\d{2})?年?度?至\d{4}(?:-\d{2})?年?度?\)"
 _LIMIT_IN_TEXT = re.compile(
     rf"(?P<by>{_BY_WORD})?(?P<phrase>(?P<ahead>{_YEARS_AHEAD_SAID})|(?:\d{{4}}年(?:度)?(?:{_MONTH_SAID}|底|末|内|中"
     rf"|{_PART_OF_YEAR})?|{_MONTH_SAID}|{_PART_OF_YEAR})(?P<before>前|内|之前|以前)?)"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tasks.plan.annotations import LABEL_LINE, looks_like_unit_list
 from tasks.plan.box_tables import PAGE_NUMBER, find_box_tables
 from tasks.plan.columns import names_a_column
+from tasks.plan.units import UNIT_ENDING
 from tasks.plan.vertical_tables import find_flat_tables
 from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
 
@@ -40,8 +41,10 @@ class Table:
     rows: list[TableRow] = field(default_factory=list)
     # Each row was closed by a separator, so none is the run-on end of the one above it.
     closed_rows: bool = False
-    # Rebuilt from one cell a line, where a merged cell is written on its first row only.
+    # Rebuilt from one cell a line, where a merged cell is written on its first row only (save the
+    # rows, by line, that write an empty cell as "—", "/" or "无").
     cells_fitted: bool = False
+    rows_with_blanks: frozenset[int] = frozenset()
 
 
 Block = Paragraph | Table
@@ -196,8 +199,9 @@ def _display_width(text: str) -> int:
 
 def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:
     """The width a hard-wrapped document's lines were cut at, or None when its lines were not cut."""
-    long_lines = [line.strip() for line, cells in zip(lines, cell_rows, strict=True)
-                  if cells is None and _display_width(line.strip()) >= _LONG_LINE]
+    # (Measured with its indent: a paragraph's first line, indented, is as wide as the others.)
+    long_lines = [line.rstrip() for line, cells in zip(lines, cell_rows, strict=True)
+                  if cells is None and _display_width(line.rstrip()) >= _LONG_LINE]
     if len(long_lines) < _FEWEST_CUT_LINES:
         return None
     counts = Counter(_display_width(line) for line in long_lines)
@@ -250,8 +254,12 @@ def _completes_name(before: str, content: str) -> bool:
     """Whether a line begins with the rest of the name a line of names broke off: "…、市生" over
     "态环境局、市建设局…"."""
     last = _NAME_PIECE_END.split(before)[-1]
-    first = _NAME_PIECE_START.split(content, maxsplit=1)[0]
-    return bool(last and first) and not looks_like_unit_list(last) and looks_like_unit_list(last + first)
+    first = _NAME_PIECE_START.split(content, maxsplit=1)[0].rstrip("。；;")
+    if not (last and first) or not looks_like_unit_list(last + first):
+        return False
+    # "…各开发区管委" over "会": a name may look whole before its last character ("管委" / "管委会").
+    ending = UNIT_ENDING.search(last + first)
+    return not looks_like_unit_list(last) or (ending is not None and ending.start() < len(last) < ending.end())
 
 
 # "⒈" and "⑴", one character each, are how a PDF's text layer (or an old Word file) gives "1." and
@@ -298,7 +306,8 @@ def read_blocks(text: str) -> list[Block]:
             if flat.before:
                 blocks.append(Paragraph(number, strip_markup(flat.before)))
             blocks.append(Table(line=number, rows=[TableRow(numbers[line], cells) for line, cells in flat.rows],
-                                closed_rows=flat.closed_rows, cells_fitted=flat.cells_fitted))
+                                closed_rows=flat.closed_rows, cells_fitted=flat.cells_fitted,
+                                rows_with_blanks=frozenset(numbers[line] for line in flat.rows_with_blanks)))
             skip_until = flat.end_line
             continue
         cells = cell_rows[index]
@@ -332,7 +341,7 @@ def read_blocks(text: str) -> list[Block]:
         # The line before was cut at the document's width: this one goes on with it. (Not where that
         # line ended its sentence, nor where this one is indented as a paragraph's first line is.)
         cut = wrap is not None and last_prose_line is not None \
-            and _display_width(lines[last_prose_line].strip()) >= wrap - 3 \
+            and _display_width(lines[last_prose_line].rstrip()) >= wrap - 3 \
             and not lines[last_prose_line].rstrip().endswith(("。", "！", "？", "；", ";")) \
             and not raw.startswith(("  ", "\t"))
         if isinstance(previous, Paragraph):

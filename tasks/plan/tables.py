@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from tasks.plan.annotations import TIME_WORDS, is_annotation, looks_like_unit_list, starts_with_action, units_in_prose
+from tasks.plan.annotations import TIME_WORDS, doers_of, is_annotation, looks_like_unit_list, starts_with_action
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
@@ -130,7 +130,7 @@ def _shape(cell: str) -> str:
     text = compact(cell)
     if not text:
         return "empty"
-    if len(text) <= 16 and (TIME_WORDS.search(text) or read_deadline(text, 2000).deadline):
+    if len(text) <= 16 and (TIME_WORDS.search(text) or read_deadline(text, 2000, dotted_dates=False).deadline):
         return "time"
     if _FIGURE.match(text):
         return "figure"
@@ -289,20 +289,23 @@ def _numbers_go_on(above: str, number: str) -> bool:
 
 def _take_merged_cells(task_row: _TaskRow, above: _TaskRow, header: Header, year: int) -> None:
     """The cells a row lacks, merged down from the rows above: the units, unless its own words name
-    who does it ("县住建局负责开展…"); the 完成时限 and 责任领导, unless its words set a sooner limit."""
+    who does it ("县住建局负责开展…"); the 责任领导; the 完成时限, unless its words set a sooner limit."""
     units, lead, co, deadline, officials = above.cells or (
         above.units_text, above.lead_text, above.co_text, above.deadline_text, above.officials_text)
     own_units = task_row.units_text or task_row.lead_text or task_row.co_text
     if own_units:
         units, lead, co = task_row.units_text, task_row.lead_text, task_row.co_text
-    elif said := units_in_prose(task_row.text, subjects=True):
+    elif said := doers_of(task_row.text):
         task_row.units_text = said
     else:
         task_row.units_text, task_row.lead_text, task_row.co_text = units, lead, co
-    if task_row.deadline_text or task_row.officials_text or "deadline" not in header.columns:
-        deadline, officials = task_row.deadline_text, task_row.officials_text
+    if task_row.officials_text:
+        officials = task_row.officials_text
     else:
         task_row.officials_text = officials
+    if task_row.deadline_text or "deadline" not in header.columns:
+        deadline = task_row.deadline_text
+    else:
         own = deadline_in_text(task_row.text, year)
         merged = read_deadline(deadline, year).deadline if deadline else None
         if own is None or own.deadline is None or merged is None or own.deadline >= merged:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import combinations, pairwise
 from math import comb
@@ -83,8 +84,10 @@ class FlatTable:
     # missing cells are merged with the row above.
     closed_rows: bool = False
     # Rebuilt cell by cell from one cell a line: a cell merged down from the row above is not written
-    # again, so a row without it is one the merged cell spans (not a row left empty there).
+    # again, so a row without it is one the merged cell spans (not a row left empty there)...
     cells_fitted: bool = False
+    # ...except the rows (by their first line) that write an empty cell as such ("—", "/", "无").
+    rows_with_blanks: frozenset[int] = frozenset()
 
 
 def _cell_text(line: str) -> str:
@@ -359,7 +362,7 @@ def _deadline_like(key: str) -> bool:
         return True
     if len(key) > 20 or re.search(r"[。，,；;]", key):
         return False
-    reading = read_deadline(key, 2000)
+    reading = read_deadline(key, 2000, dotted_dates=False)
     return reading.understood and bool(reading.deadline or reading.recurrence or reading.note)
 
 
@@ -593,7 +596,11 @@ def find_flat_tables(lines: list[str], taken: list[bool]) -> list[FlatTable]:
             continue
         rows = (_rows_between_bars(cells, len(fields)) if mode == BARS else None) or _rows(
             cells, fields, header.columns.get("number"))
-        tables.append(FlatTable(index, end, [(index, header_cells), *rows], before, cells_fitted=True))
+        starts = [line for line, _ in rows]
+        blanks = frozenset(starts[position - 1] for c in cells if c.text.strip() and compact(c.text) in _NOTHING_WRITTEN
+                           and (position := bisect_right(starts, c.line)) > 0)
+        tables.append(FlatTable(index, end, [(index, header_cells), *rows], before, cells_fitted=True,
+                                rows_with_blanks=blanks))
         index = end
     return tables
 

@@ -133,6 +133,8 @@ class _Reading:
     opening_deadline: str = ""  # the limit a notice sets its problems before it lists them
     plan_deadline: str = ""  # the limit a plan sets all its tasks in its 总体要求, below each task's own
     circled_lists: set[int] = field(default_factory=set)  # lines of "①…" paragraphs that a "②…" one follows
+    lead_ins: set[int] = field(default_factory=set)  # lines of paragraphs a bulleted list follows
+    after_measures_label: bool = False  # the paragraph before was "整改建议：" or the like
     section_numbers: dict[str, str] = field(default_factory=dict)  # a section heading's title → its 一、二、
 
 
@@ -205,6 +207,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             year = int(match.group(1))
     reading = _Reading(year=year, units=UnitReader(directory), issued=issued)
     # "①…" on a line of its own, then "②…": the first item of a circled list written one to a line.
+    reading.lead_ins = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
+                        and isinstance(after, Paragraph) and after.bullet and not block.bullet}
     reading.circled_lists = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
                              and isinstance(after, Paragraph) and block.text.lstrip().startswith("①")
                              and after.text.lstrip().startswith("②")}
@@ -214,7 +218,8 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
     for block in blocks:
         if isinstance(block, Table):
             rows = [SourceRow(_where(r.line), r.cells, r.line, merged_above=block.closed_rows and n > 0,
-                              cells_fitted=block.cells_fitted) for n, r in enumerate(block.rows)]
+                              cells_fitted=block.cells_fitted and r.line not in block.rows_with_blanks)
+                    for n, r in enumerate(block.rows)]
             result = read_table(rows, year, reading.units, reading.refs, issued=reading.issued)
             reading.items += result.items
             reading.problems += result.problems
@@ -368,6 +373,8 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
             "文档中没有编号的任务或任务表格，已按督查通报的写法逐段读出任务和责任单位，请逐条核对", first.line))
 
 
+# "整改建议：", "整改措施：" on a line of their own: what follows is what the units are to do.
+_MEASURES_LABEL = re.compile(r"^\s*(?:整改|处理|工作)?(?:建议|措施|意见|要求)\s*[:：]\s*$")
 # The headings of a document's parts, never a task's title: 存在的问题, 整改要求, 保障措施, 主要任务.
 _GENERIC_SECTION = re.compile(
     r"^(?:(?:存在的?|主要|突出)?问题|(?:工作|整改|总体|具体)?要求|(?:保障|工作|整改|主要|具体)?措施|(?:工作|总体|主要)?目标"
@@ -406,6 +413,10 @@ def _start_said(block: Paragraph, text: str, units: str, reading: _Reading) -> N
 def _read_words(block: Paragraph, words: str, annotation: str | None, section: str | None,
                 reading: _Reading, *, first: bool) -> None:
     """A paragraph's words up to the annotation that closes them (if any)."""
+    after_measures_label, reading.after_measures_label = reading.after_measures_label, False
+    if _MEASURES_LABEL.match(words):
+        reading.after_measures_label = True
+        return
     last = reading.points[-1] if reading.points else None
     # (A point's words end at the next section's heading: what follows is not its.)
     open_point = last if last is not None and not last.units_text and last.item.category == section else None
@@ -424,6 +435,12 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
     # A bullet is an item of the list a numbered point opened ("4. 确保土地如期到位："), not words of its own.
     bulleted = block.bullet and first and numbered is None and last is not None and (
         last.style == _BULLET_STYLE or (_heading_like(last) and not last.units_text))
+    if numbered is None and annotation is None and not bulleted and open_point is None and first \
+            and block.line in reading.lead_ins and len(words) <= 40 and words.rstrip().endswith((":", "：")):
+        # "确保土地如期到位：" over "- 在未来十年…" "- 每年公布…（发展局）": the heading of the list below it,
+        # whose closing parenthesis is every item's.
+        _start_point(block, words, "", section, None, reading)
+        return
     if numbered is None and annotation is None and not bulleted:
         if open_point is not None and open_point.lead_heading and not open_point.more_text:
             # The first item under "（一）省监察厅牵头的工作": a task of its own.
@@ -437,9 +454,12 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif first and not _CLOSING_DEADLINE.search(words) and any(doers_of(s) for s in _sentences(words)):
-            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…", or "市公安局牵头，负责…。市住建局
-            # 牵头，负责…。": each sentence that opens with its doers is a task, the sentences after it its own.
+        elif first and not _CLOSING_DEADLINE.search(words) and (after_measures_label or not any(
+                p.item.number for p in reading.points)) and not (section and _GENERIC_SECTION.match(section)) \
+                and any(doers_of(s) for s in _sentences(words)):
+            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…", or, in a text of no numbered
+            # items, "市公安局牵头，负责…。市住建局牵头，负责…。": each sentence that opens with its doers is a
+            # task, the sentences after it its own. (Not "二、工作要求" over "县政府办负责跟踪督查…" after a list.)
             _read_doers_sentences(block, words, section, reading)
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
@@ -736,7 +756,8 @@ def _finish_points(reading: _Reading) -> None:
             # "二、规划建设股" over "1.…": a section named for an office is its items' owner (not one named
             # for what is built: "七、市直公用事业综合服务中心").
             point.units_text, point.units_line = item.category, item.line
-        if not point.units_text and (prose := units_in_prose(item.text, subjects=bool(point.style))):
+        if not point.units_text and (prose := (point.style and doers_of(item.text))
+                                     or units_in_prose(item.text, subjects=bool(point.style))):
             point.units_text, point.units_line = prose, item.line
             reading.problems.append(Problem(
                 "unit.from_prose", _where(item.line or 0), prose,

@@ -502,3 +502,7 @@ def test_a_calendar_s_month_dot_day(phrase: str, deadline: date) -> None:
 @pytest.mark.parametrize("phrase", ["3.6%", "13.5", "0.5"])
 def test_a_figure_is_no_month_dot_day(phrase: str) -> None:
     assert read_deadline(phrase, 2021).deadline is None
+
+
+def test_a_year_of_the_republic_in_three_digits() -> None:
+    assert read_deadline("112年6月底", 2023).deadline == date(2023, 6, 30)

@@ -1339,3 +1339,80 @@ def test_a_main_responsible_unit_column_leads_the_others(tmp_path: Path) -> None
                           "妇女与健康 | 孕产妇死亡率控制在15/10万以内。 | 省卫生厅 | 省人口计生委、省公安厅 |\n")
     item = plan.items[0]
     assert item.units_as_written == ["省卫生厅", "省人口计生委", "省公安厅"] and item.lead == "省卫生厅"
+
+
+def test_bullets_under_an_unnumbered_lead_in_share_its_closing_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "土地房屋篇\n确保土地如期到位:\n- 在未来十年依时提供约3300公顷新平整土地。\n"
+                          "- 每年公布未来十年可供发展土地的供应预测。(发展局)\n增加土地供应:\n"
+                          "- 在2023年内成立专责部门。\n- 于2025年启动将军澳第137区的工程。(房屋局)\n")
+    assert [(item.text, item.units_as_written) for item in plan.items] == [
+        ("在未来十年依时提供约3300公顷新平整土地。", ["发展局"]), ("每年公布未来十年可供发展土地的供应预测。", ["发展局"]),
+        ("在2023年内成立专责部门。", ["房屋局"]), ("于2025年启动将军澳第137区的工程。", ["房屋局"])]
+
+
+def test_years_ahead_given_as_financial_years_in_a_task_s_words() -> None:
+    said = deadline_in_text("在5年内(2022-23至2026-27年度)为政府项目收回约500公顷私人土地。", 2022)
+    assert said is not None and said.deadline is not None and said.deadline.isoformat() == "2027-03-31"
+
+
+def test_figures_in_a_table_of_one_cell_a_line_are_no_dates(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n指标名称\n目标值（%）\n责任单位\n完成时限\n"
+                          "1\n地区生产总值增长\n8.5\n县发改委\n12月底前\n2\n规上工业增加值增长\n9.5\n县工信局\n12月底前\n")
+    assert readings(plan) == [("地区生产总值增长", ["县发改委"], "2021-12-31"),
+                              ("规上工业增加值增长", ["县工信局"], "2021-12-31")]
+
+
+def test_a_row_that_writes_its_empty_cell_takes_nothing_from_above(tmp_path: Path) -> None:
+    plan = read(tmp_path, "序号\n工作任务\n责任单位\n完成时限\n"
+                          "1\n新建农村公路30公里。\n县交通运输局\n6月底前\n"
+                          "2\n常态化开展安全生产大检查。\n县应急管理局\n—\n"
+                          "3\n开展景区安全检查。\n县文旅体局\n无\n")
+    assert readings(plan) == [("新建农村公路30公里。", ["县交通运输局"], "2021-06-30"),
+                              ("常态化开展安全生产大检查。", ["县应急管理局"], ""),
+                              ("开展景区安全检查。", ["县文旅体局"], "")]
+
+
+def test_an_indented_pdf_paragraph_cut_before_a_label(tmp_path: Path) -> None:
+    # pdftotext indents each paragraph's first line; that line is cut at the same width as the others.
+    paragraphs = ["为做好今年政府工作,实现经济社会发展目标任务,现就区政府工作报告确定的重点工作制定分工方案如下,"
+                  "请各责任单位结合实际认真贯彻执行,确保各项任务按期完成,并按季度报送工作进展情况。",
+                  "1.地区生产总值增长6%左右,固定资产投资增长8%以上,社会消费品零售总额增长7%左右,"
+                  "城乡居民人均可支配收入与经济增长基本同步。(牵头单位:市发改委;责任单位:市统计局、市财政局)",
+                  "2.规模以上工业增加值增长15%,高新技术产业增加值占规模以上工业增加值比重达到40%以上,"
+                  "新增规模以上工业企业30家。(牵头单位:市科经局;责任单位:市统计局、市商务局、市财政局)"]
+    body = "\n".join("\u3000\u3000" + paragraph for paragraph in paragraphs)
+    found = 0
+    for columns in range(50, 90):
+        cut = cut_at_width(body, columns)
+        if "责任\n单位:市统计局、市商务局" not in cut:
+            continue
+        found += 1
+        plan = read(tmp_path, cut)
+        assert plan.items[1].units_as_written == ["市科经局", "市统计局", "市商务局", "市财政局"], columns
+    assert found
+
+
+def test_closing_paragraphs_after_a_list_are_no_tasks(tmp_path: Path) -> None:
+    plan = read(tmp_path, "一、重点任务\n1.推进老旧小区改造。（县住建局）\n2.实施道路畅通工程。（县交通局）\n"
+                          "二、工作要求\n县政府办负责对各项工作进行跟踪督查，每季度通报一次进展情况。\n")
+    assert [item.text for item in plan.items] == ["推进老旧小区改造。", "实施道路畅通工程。"]
+
+
+@pytest.mark.parametrize("text", ["（二）加强宣传引导，动员社会各界和用人单位支持退役军人就业。",
+                                  "（三）加大金融支持，金融部门给予支持，扩大信贷投放。"])
+def test_who_supports_in_a_task_s_words_is_no_unit(tmp_path: Path, text: str) -> None:
+    plan = read(tmp_path, text + "\n")
+    assert [item.units_as_written for item in plan.items] == [[]]
+
+
+@pytest.mark.parametrize("place", ["市场东侧低洼处", "楼道连接处", "城东河道处"])
+def test_a_place_ending_in_chu_is_no_unit(tmp_path: Path, place: str) -> None:
+    plan = read(tmp_path, f"1.农贸市场周边杂物乱堆（{place}）。责任单位：区城管局。\n")
+    assert readings(plan) == [(f"农贸市场周边杂物乱堆（{place}）。", ["区城管局"], "")]
+
+
+def test_a_bracket_of_places_before_a_comma_says_where(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.完善社会救助体系（县民政局）。推进老旧小区改造（城关镇、城东街道），改造小区20个，"
+                          "惠及居民3000户（县住建局）。\n")
+    assert [(item.text[:8], item.units_as_written) for item in plan.items] == [
+        ("完善社会救助体系", ["县民政局"]), ("推进老旧小区改造", ["县住建局"])]
