@@ -289,6 +289,9 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
     text = strip_markup(text).replace("\u3000", " ").strip()
     if text[:1] in "[【" and text[-1:] in "]】":
         text = text[1:-1]
+    # "…协办单位:B,C)": the close of a bracket the labels were written inside, not part of a name.
+    while text[-1:] in ")）" and sum(text.count(c) for c in "(（") < sum(text.count(c) for c in ")）"):
+        text = text[:-1].rstrip()
     text = _READING_NOTE.sub("", text)
     shared_duty = bool(_SHARED_DUTY.search(text))
     text = _SHARED_DUTY.sub("", text)

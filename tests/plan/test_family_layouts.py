@@ -1416,3 +1416,10 @@ def test_a_bracket_of_places_before_a_comma_says_where(tmp_path: Path) -> None:
                           "惠及居民3000户（县住建局）。\n")
     assert [(item.text[:8], item.units_as_written) for item in plan.items] == [
         ("完善社会救助体系", ["县民政局"]), ("推进老旧小区改造", ["县住建局"])]
+
+
+def test_labels_written_inside_a_bracket_leave_its_close_out_of_the_names(tmp_path: Path) -> None:
+    plan = read(tmp_path, "2.关于加快落实长洲岛邮政服务的建议(第1520号。牵头单位:省邮政局;协办单位:广东银监局,广州市政府); "
+                          "3.关于建设北斗卫星导航产业基地的建议(第1603号。牵头单位:省经济和信息化委;协办单位:省财政厅)\n")
+    assert [item.units_as_written for item in plan.items] == [["省邮政局", "广东银监局", "广州市政府"],
+                                                              ["省经济和信息化委", "省财政厅"]]
