@@ -235,8 +235,9 @@ _LONGER_LABEL = re.compile(r"^(?:完成时间|完成时限|责任单位|牵头�
                            r"|时间节点)\s*[:：]")
 
 
-def _unclosed_bracket(text: str) -> bool:
-    return sum(text.count(c) for c in "（(") > sum(text.count(c) for c in "）)")
+def _bracket_depth(text: str) -> int:
+    """How many more brackets ``text`` opens than it closes."""
+    return sum(text.count(c) for c in "（(") - sum(text.count(c) for c in "）)")
 
 
 def _closes_bracket(content: str) -> bool:
@@ -295,6 +296,9 @@ def read_blocks(text: str) -> list[Block]:
     flat_tables = {table.first_line: table for table in [*boxed, *find_flat_tables(lines, taken)]}
     wrap = _wrap_width(lines, cell_rows)
     last_prose_line: int | None = None  # the index of the paragraph line read last, for a wrapped document
+    # The brackets the paragraph being read has left open, kept as its lines come (counting the whole
+    # paragraph again at each line made a long run of unfinished lines quadratic).
+    depth_of: tuple[Paragraph | None, int] = (None, 0)
     skip_until = 0
     for index, raw in enumerate(lines):
         number = numbers[index]
@@ -346,7 +350,9 @@ def read_blocks(text: str) -> list[Block]:
             and not raw.startswith(("  ", "\t"))
         if isinstance(previous, Paragraph):
             so_far = pieces[-1] if pieces else previous.text
-            bracket_open = _unclosed_bracket("".join([previous.text, *pieces]))
+            if depth_of[0] is not previous:
+                depth_of = (previous, _bracket_depth("".join([previous.text, *pieces])))
+            bracket_open = depth_of[1] > 0
             # "（责任领导：杜新国；牵头" over "单位：区发改局）": a bracket the line closes is the one left open;
             # and cut at the width inside a bracket, a line goes on with it whatever it starts with.
             # (Not a numbered line, which begins its own item: "2、)各街道3老城厢…" is page damage.)
@@ -359,6 +365,7 @@ def read_blocks(text: str) -> list[Block]:
                 # (A label line runs on only into more names: "…、区科技" / "和信息化局、区工商联…"; a
                 # signature under it, "中共某区委办公室", is not one of them.)
                 pieces.append(content)
+                depth_of = (previous, depth_of[1] + _bracket_depth(content))
                 last_prose_line = index
                 continue
             _join(previous, pieces)
