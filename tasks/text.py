@@ -14,7 +14,8 @@ _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUP_TAG = re.compile(r"\s*<sup>\s*(.*?)\s*</sup>", re.IGNORECASE)
 _INLINE_TAGS = re.compile(r"</?(?:b|strong|i|em|u|span|font)(?:\s[^>]*)?>", re.IGNORECASE)
 _BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_BOLD_MARKS = re.compile(r"\*\*|__")
+# (A run of three or more is no bold mark but a name a republishing site masked: "****分局", "***总书记".)
+_BOLD_MARKS = re.compile(r"(?<!\*)\*\*(?!\*)|__")
 WHITE_SPACE = re.compile(r"\s+")
 
 # "2021年" / "2021 年" in a title or a cell: the plan year.

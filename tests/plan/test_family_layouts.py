@@ -1423,3 +1423,9 @@ def test_labels_written_inside_a_bracket_leave_its_close_out_of_the_names(tmp_pa
                           "3.关于建设北斗卫星导航产业基地的建议(第1603号。牵头单位:省经济和信息化委;协办单位:省财政厅)\n")
     assert [item.units_as_written for item in plan.items] == [["省邮政局", "广东银监局", "广州市政府"],
                                                               ["省经济和信息化委", "省财政厅"]]
+
+
+def test_a_name_a_republishing_site_masked_stays_in_the_text(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.认真学习贯彻***总书记重要论述，传达学习有关重要会议精神。（机关党委）\n"
+                          "2.**加强**督办落实。（机关纪委）\n")
+    assert [item.text for item in plan.items] == ["认真学习贯彻***总书记重要论述，传达学习有关重要会议精神。", "加强督办落实。"]
