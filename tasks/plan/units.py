@@ -154,6 +154,8 @@ _BARE_PLACE = re.compile(r"^.+(?:自治区|自治州|自治县|新区|林区|省
 # What several places can share: "城关区、当雄县有关部门" (not "区直各部门" after "各街道").
 _SHARED_TAIL = re.compile(r"^(?:有关|相关)?(?:部门|单位|人民政府|政府)$")
 VAGUE = re.compile(r"(?:相关|有关|其他|其它|各类|各级)")
+# "2所", "1300人", "71个": a count and what it counts, another column's figure ("所" ends 派出所 too).
+_COUNTED = re.compile(r"^\d+(?:\.\d+)?\s*[万亿千百]?[所个家座人户套台辆处项次件名间]$")
 # A name has a letter in it: "100", "55.6%" or "—" in a units cell is another column's value, never a unit.
 _NAMES_SOMETHING = re.compile(r"[^\W\d_]")
 
@@ -327,7 +329,7 @@ def _tokenise(text: str) -> tuple[list[_Name], bool, list[str]]:
                         if m := _INLINE_ROLE.search(part):
                             role = LEAD if m.group(1) in ("牵头", "主责") else CO
                             part = _INLINE_ROLE.sub("", part).strip()
-                        if _NAMES_SOMETHING.search(part):
+                        if _NAMES_SOMETHING.search(part) and not _COUNTED.match(part):
                             names.append(_Name(part, role, after_and=part_index > 0 and etc_index == 0))
     return names, shared_duty, officials
 

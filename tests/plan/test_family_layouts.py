@@ -1429,3 +1429,9 @@ def test_a_name_a_republishing_site_masked_stays_in_the_text(tmp_path: Path) -> 
     plan = read(tmp_path, "1.认真学习贯彻***总书记重要论述，传达学习有关重要会议精神。（机关党委）\n"
                           "2.**加强**督办落实。（机关纪委）\n")
     assert [item.text for item in plan.items] == ["认真学习贯彻***总书记重要论述，传达学习有关重要会议精神。", "加强督办落实。"]
+
+
+@pytest.mark.parametrize(("written", "names"), [("教育局 2所", ["教育局"]), ("区民政局、71个", ["区民政局"]),
+                                                ("第一派出所", ["第一派出所"]), ("110指挥中心", ["110指挥中心"])])
+def test_a_count_beside_a_unit_is_no_unit(written: str, names: list[str]) -> None:
+    assert parse_units(written, UnitDirectory()).as_written == names
