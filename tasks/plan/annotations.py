@@ -59,9 +59,10 @@ _BODY_ENDING = re.compile(
     r"(?:局|委|办|室|厅|政府|街道|镇|乡|部门|单位|中心|公司|集团|管委会|办事处|指挥部|海关|院|站|所|社|联|队|组|"
     r"开发区|园区|新区|学校|小学|中学|幼儿园|[居村]委会|委员会|" + SECTION_ENDING
     + r"|(?<=[\u4e00-\u9fff]{2})(?<![全内外东西南北中局本干])部"
-    # "(市政处)", "(环卫处)", "(管理处)" name a body by its work; "(共3处)", "(西北角处)", "(楼道连接处)"
-    # count or say places.
-    + r"|(?<=[\u4e00-\u9fff])(?<=[政卫管务理划察查法络建设护收保计审督导宣组纪监])处)"
+    # "(市政处)", "(人事处)", "(行政审批处)" name a body; "(共3处)", "(西北角处)", "(楼道连接处)" count or
+    # say places.
+    + r"|(?<=[\u4e00-\u9fff]{2})(?<![此该各多几共数个两一二三四五六七八九十百"
+    + r"角口边旁侧段头门前后上下内外间点墙弯拐洼接叉汇交])处)"
     r"(?:[（(〔][^）)〕]{1,12}[）)〕])?$")
 _NEXT_NUMBER = re.compile(r"\d{1,3}[.．、]|[一二三四五六七八九十]+[、是]")
 _PIECE_SEPARATORS = frozenset("、,，;；/ \t\n")
@@ -293,8 +294,9 @@ _DOER = (r"(?:各[\u4e00-\u9fff]{1,6}?|(?=[省市县区州盟旗镇乡])[\u4e00-
          r"|(?![由在对从将把被向经])[\u4e00-\u9fff]{2,16}?(?:支队|大队|公司|集团))")
 # "县交通局负责督促指导，…", "市安全监管局牵头，负责…", "按照安委会要求，各县区负责…": a sentence that opens
 # with the bodies that are to do it (after a clause saying on what grounds, if any).
+# (Not "市卫健委负责人介绍…", "负责同志陪同": a body's head, not the body taking a duty.)
 _DOERS_FIRST = re.compile(rf"^(?:(?:按照|根据|围绕)[^，,。；;]{{0,30}}[，,])?\s*(?P<units>{_DOER}(?:、{_DOER})*)"
-                          r"(?=牵头|负责)")
+                          r"(?=牵头|负责(?!人|同志))")
 
 
 def doers_of(sentence: str) -> str:
@@ -313,8 +315,8 @@ def doers_of(sentence: str) -> str:
 
 # "…负责，包保单位配合、支持，…": those who help, a clause of their own after the doers' ("动员社会各界和用人
 # 单位支持退役军人就业" is a task's words, not a clause naming helpers).
-_HELPERS = re.compile(r"(?<=[，,；;])\s*(?P<units>[\u4e00-\u9fff]{2,12}?(?:单位|部门))"
-                      r"(?:配合|协助|给予支持|支持)(?:、(?:配合|支持|协助))?(?=[，,；;。]|$)")
+_HELPERS = re.compile(r"(?<=[，,；;])\s*(?P<units>(?:[省市县区州镇乡各]|有关|相关|包保|属地|成员|责任)"
+                      r"[\u4e00-\u9fff]{0,10}?(?:单位|部门))(?:配合|协助|给予支持|支持)(?:、(?:配合|支持|协助))?(?=[，,；;。]|$)")
 
 
 def units_in_prose(text: str, *, subjects: bool = False) -> str:

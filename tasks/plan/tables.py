@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from tasks.plan.annotations import TIME_WORDS, doers_of, is_annotation, looks_like_unit_list, starts_with_action
+from tasks.plan.annotations import (
+    TIME_WORDS,
+    doers_of,
+    is_annotation,
+    looks_like_unit_list,
+    starts_with_action,
+    units_in_prose,
+)
 from tasks.plan.columns import Header, detect_header
 from tasks.plan.deadlines import deadline_in_text, find_milestones, find_recurrence, read_deadline, read_period
 from tasks.plan.parsed import Item, Problem, ProjectDetail
@@ -289,13 +296,14 @@ def _numbers_go_on(above: str, number: str) -> bool:
 
 def _take_merged_cells(task_row: _TaskRow, above: _TaskRow, header: Header, year: int) -> None:
     """The cells a row lacks, merged down from the rows above: the units, unless its own words name
-    who does it ("县住建局负责开展…"); the 责任领导; the 完成时限, unless its words set a sooner limit."""
+    who does it ("县住建局负责开展…", "…，由县文旅局负责组织"); the 责任领导; the 完成时限, unless its words
+    set a sooner limit."""
     units, lead, co, deadline, officials = above.cells or (
         above.units_text, above.lead_text, above.co_text, above.deadline_text, above.officials_text)
     own_units = task_row.units_text or task_row.lead_text or task_row.co_text
     if own_units:
         units, lead, co = task_row.units_text, task_row.lead_text, task_row.co_text
-    elif said := doers_of(task_row.text):
+    elif said := doers_of(task_row.text) or units_in_prose(task_row.text):
         task_row.units_text = said
     else:
         task_row.units_text, task_row.lead_text, task_row.co_text = units, lead, co

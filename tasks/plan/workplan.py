@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import pairwise
+from itertools import pairwise, takewhile
 
 from tasks.plan.annotations import (
     LABEL_LINE,
@@ -135,6 +135,7 @@ class _Reading:
     circled_lists: set[int] = field(default_factory=set)  # lines of "①…" paragraphs that a "②…" one follows
     lead_ins: set[int] = field(default_factory=set)  # lines of paragraphs a bulleted list follows
     after_measures_label: bool = False  # the paragraph before was "整改建议：" or the like
+    duties_in_prose: bool = False  # see read_document
     section_numbers: dict[str, str] = field(default_factory=dict)  # a section heading's title → its 一、二、
 
 
@@ -207,8 +208,11 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             year = int(match.group(1))
     reading = _Reading(year=year, units=UnitReader(directory), issued=issued)
     # "①…" on a line of its own, then "②…": the first item of a circled list written one to a line.
-    reading.lead_ins = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
-                        and isinstance(after, Paragraph) and after.bullet and not block.bullet}
+    reading.lead_ins = _lead_ins(blocks)
+    # A text of no numbered items whose sentences open with the body that leads each ("市公安局牵头，负责…"):
+    # a list of duties written as prose (one such sentence in a report or a preamble is no list).
+    reading.duties_in_prose = not any(_POINT_NUMBER.match(p.text.strip()) for p in paragraphs) and sum(
+        1 for p in paragraphs for sentence in _sentences(p.text) if doers_of(sentence)) >= 2
     reading.circled_lists = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
                              and isinstance(after, Paragraph) and block.text.lstrip().startswith("①")
                              and after.text.lstrip().startswith("②")}
@@ -374,12 +378,25 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
 
 
 # "整改建议：", "整改措施：" on a line of their own: what follows is what the units are to do.
-_MEASURES_LABEL = re.compile(r"^\s*(?:整改|处理|工作)?(?:建议|措施|意见|要求)\s*[:：]\s*$")
+_MEASURES_LABEL = re.compile(r"^\s*(?:整改(?:建议|措施|意见|要求)|处理(?:建议|意见))\s*[:：]\s*$")
 # The headings of a document's parts, never a task's title: 存在的问题, 整改要求, 保障措施, 主要任务.
 _GENERIC_SECTION = re.compile(
     r"^(?:(?:存在的?|主要|突出)?问题|(?:工作|整改|总体|具体)?要求|(?:保障|工作|整改|主要|具体)?措施|(?:工作|总体|主要)?目标"
     r"|(?:主要|重点|工作)?任务|指导思想|基本原则|(?:基本|工作|进展)?情况|(?:实施|工作)?步骤|(?:进度|时间)?安排"
     r"|组织(?:领导|保障)|(?:工作|组织)保障|(?:工作)?机制|整改(?:建议|意见)|意见建议|其他(?:事项)?)[:：。]?$")
+
+
+def _lead_ins(blocks: list[Block]) -> set[int]:
+    """Lines of the paragraphs a bulleted list follows whose bullets name their units ("确保土地如期到位："
+    over "- …" "- …（发展局）"); not "并报送以下材料：" over the materials, nor "具体包括：" over an item's parts."""
+    lead_ins: set[int] = set()
+    for index, block in enumerate(blocks[:-1]):
+        if not isinstance(block, Paragraph) or block.bullet:
+            continue
+        bullets = list(takewhile(lambda b: isinstance(b, Paragraph) and b.bullet, blocks[index + 1:]))
+        if bullets and any(annotation for b in bullets for _, annotation in split_annotated(b.text)):
+            lead_ins.add(block.line)
+    return lead_ins
 
 
 def _title_lone_points(reading: _Reading) -> None:
@@ -436,7 +453,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
     bulleted = block.bullet and first and numbered is None and last is not None and (
         last.style == _BULLET_STYLE or (_heading_like(last) and not last.units_text))
     if numbered is None and annotation is None and not bulleted and open_point is None and first \
-            and block.line in reading.lead_ins and len(words) <= 40 and words.rstrip().endswith((":", "：")):
+            and block.line in reading.lead_ins and len(words) <= 40 and words.rstrip().endswith((":", "：")) \
+            and not _CLOSING_DEADLINE.search(words) and not words.lstrip().startswith("请"):
         # "确保土地如期到位：" over "- 在未来十年…" "- 每年公布…（发展局）": the heading of the list below it,
         # whose closing parenthesis is every item's.
         _start_point(block, words, "", section, None, reading)
@@ -454,12 +472,11 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
         elif open_point is not None:
             # A point that runs over several paragraphs, or the words after its last annotation.
             open_point.more_text.append(words)
-        elif first and not _CLOSING_DEADLINE.search(words) and (after_measures_label or not any(
-                p.item.number for p in reading.points)) and not (section and _GENERIC_SECTION.match(section)) \
-                and any(doers_of(s) for s in _sentences(words)):
-            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…", or, in a text of no numbered
-            # items, "市公安局牵头，负责…。市住建局牵头，负责…。": each sentence that opens with its doers is a
-            # task, the sentences after it its own. (Not "二、工作要求" over "县政府办负责跟踪督查…" after a list.)
+        elif first and not _CLOSING_DEADLINE.search(words) and not (section and _GENERIC_SECTION.match(section)) \
+                and (after_measures_label or reading.duties_in_prose) and any(doers_of(s) for s in _sentences(words)):
+            # "整改建议：" over "县交通局负责督促指导，包保单位给予支持，施划…", or duties written as prose
+            # ("市公安局牵头，负责…。市住建局牵头，负责…。"): each sentence that opens with its doers is a task,
+            # the sentences after it its own. (Not "二、工作要求" over "县政府办负责跟踪督查…" after a list.)
             _read_doers_sentences(block, words, section, reading)
         elif not first and not _CLOSING_DEADLINE.search(words):
             # "…(市经委牵头)耕地保有量保持在…。" then "(市国土房管局牵头)" on the next line: the words after
@@ -478,8 +495,8 @@ def _read_words(block: Paragraph, words: str, annotation: str | None, section: s
                 and _said_of_this_year(words, plan_wide.start(), reading.year):
             # "2024年任务目标力争10月底前基本完成，12月底前高标准完成" in the 总体要求 before the list.
             reading.plan_deadline = plan_wide["phrase"].strip()
-        elif not reading.points and (period := _CAMPAIGN_PERIOD.search(words)):
-            reading.plan_deadline = period["phrase"].strip()
+        elif not reading.points and (period := _campaign_period(words, reading)):
+            reading.plan_deadline = period
         return
     if numbered is None and open_point is not None and first and not bulleted and not _heading_like(open_point):
         # The closing words of a point begun in an earlier paragraph.
@@ -521,8 +538,20 @@ def _sentences(words: str) -> list[str]:
 
 
 # "此次专项行动时间为2016年12月1日至2017年2月28日": the campaign's period, whose end is every task's limit.
-_CAMPAIGN_PERIOD = re.compile(r"(?:行动|整治|活动|攻坚|督查)(?:时间|期限)(?:为|是|[:：])\s*"
+_CAMPAIGN_PERIOD = re.compile(r"(?:行动|整治|活动|攻坚)(?:时间|期限)(?:为|是|[:：])\s*"
                               r"(?P<phrase>[^。；;，,]{4,40}?(?:至|到|-|—|～|~)[^。；;，,]{2,20})(?=[。；;，,]|$)")
+
+
+def _campaign_period(words: str, reading: _Reading) -> str:
+    """The period of a campaign the document sets going, when it ends in the plan's year or later and
+    after the document's date: not an inspection's days that a report looks back on."""
+    period = _CAMPAIGN_PERIOD.search(words)
+    if period is None or re.search(r"了|已", words[:period.start()]):
+        return ""
+    end = read_deadline(period["phrase"], reading.year or 0).deadline if reading.year else None
+    if end is None or end.year < (reading.year or 0) or (reading.issued is not None and end < reading.issued):
+        return ""
+    return period["phrase"].strip()
 
 
 def _read_doers_sentences(block: Paragraph, words: str, section: str | None, reading: _Reading) -> None:
@@ -534,8 +563,8 @@ def _read_doers_sentences(block: Paragraph, words: str, section: str | None, rea
             started = True
         elif started:
             reading.points[-1].more_text.append(sentence)
-        elif not reading.points and (period := _CAMPAIGN_PERIOD.search(sentence)):
-            reading.plan_deadline = period["phrase"].strip()
+        elif not reading.points and (period := _campaign_period(sentence, reading)):
+            reading.plan_deadline = period
 
 
 def _said_of_this_year(words: str, position: int, year: int | None) -> bool:
@@ -756,8 +785,9 @@ def _finish_points(reading: _Reading) -> None:
             # "二、规划建设股" over "1.…": a section named for an office is its items' owner (not one named
             # for what is built: "七、市直公用事业综合服务中心").
             point.units_text, point.units_line = item.category, item.line
-        if not point.units_text and (prose := (point.style and doers_of(item.text))
-                                     or units_in_prose(item.text, subjects=bool(point.style))):
+        if not point.units_text and (prose := (point.style and next(
+                (doers for sentence in _sentences(item.text) if (doers := doers_of(sentence))), ""))
+                or units_in_prose(item.text, subjects=bool(point.style))):
             point.units_text, point.units_line = prose, item.line
             reading.problems.append(Problem(
                 "unit.from_prose", _where(item.line or 0), prose,

@@ -1405,7 +1405,7 @@ def test_who_supports_in_a_task_s_words_is_no_unit(tmp_path: Path, text: str) ->
     assert [item.units_as_written for item in plan.items] == [[]]
 
 
-@pytest.mark.parametrize("place", ["市场东侧低洼处", "楼道连接处", "城东河道处"])
+@pytest.mark.parametrize("place", ["市场东侧低洼处", "楼道连接处", "路口交叉处"])
 def test_a_place_ending_in_chu_is_no_unit(tmp_path: Path, place: str) -> None:
     plan = read(tmp_path, f"1.农贸市场周边杂物乱堆（{place}）。责任单位：区城管局。\n")
     assert readings(plan) == [(f"农贸市场周边杂物乱堆（{place}）。", ["区城管局"], "")]
@@ -1435,3 +1435,51 @@ def test_a_name_a_republishing_site_masked_stays_in_the_text(tmp_path: Path) -> 
                                                 ("第一派出所", ["第一派出所"]), ("110指挥中心", ["110指挥中心"])])
 def test_a_count_beside_a_unit_is_no_unit(written: str, names: list[str]) -> None:
     assert parse_units(written, UnitDirectory()).as_written == names
+
+
+def test_news_of_heads_of_bureaus_is_no_list_of_duties(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError):
+        read(tmp_path, "3月5日，市长张明带队调研安全生产工作。市应急管理局负责同志陪同调研。"
+                       "市卫健委负责人介绍了疫情防控有关情况。\n")
+
+
+def test_one_follow_up_sentence_leaves_a_report_to_the_report_reader(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于暗访情况的通报\n城关镇解放路垃圾堆放，该项整治由城关镇负责。东关村道路破损，责任单位为东关镇。"
+                          "部分建筑工地裸土未覆盖。县住建局负责督促整改。\n")
+    assert [item.units_as_written for item in plan.items][:2] == [["城关镇"], ["东关镇"]]
+
+
+@pytest.mark.parametrize("text", ["1.市发改委负责重大项目申报，积极争取上级部门支持。",
+                                  "1.市住建局牵头，负责老旧小区改造，需要产权单位配合。"])
+def test_a_doer_s_clause_that_asks_for_support_names_no_helper(tmp_path: Path, text: str) -> None:
+    plan = read(tmp_path, text + "\n")
+    assert [len(item.units_as_written) for item in plan.items] == [1]
+
+
+def test_a_provincial_department_s_divisions_in_brackets(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.加强干部队伍建设。（人事处）\n2.推进依法行政。（法规处、综合处）\n3.深化审批改革。（行政审批处、财务处）\n")
+    assert [item.units_as_written for item in plan.items] == [["人事处"], ["法规处", "综合处"], ["行政审批处", "财务处"]]
+
+
+def test_a_request_for_materials_is_no_list_of_tasks(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于城区环境问题的督查通报\n1.人民路垃圾清运不及时。（县城管执法局）\n2.农贸市场周边占道经营。（县市场监管局）\n"
+                          "请于6月30日前整改完毕，并报送以下材料：\n- 整改前后对比照片\n- 整改情况报告\n")
+    assert readings(plan) == [("人民路垃圾清运不及时。", ["县城管执法局"], "2021-06-30"),
+                              ("农贸市场周边占道经营。", ["县市场监管局"], "2021-06-30")]
+
+
+def test_an_inspection_s_days_a_report_looks_back_on_are_no_limit(tmp_path: Path) -> None:
+    plan = read(tmp_path, "关于秸秆禁烧的督查通报\n县督查室开展了专项督查，督查时间为3月1日至3日。现将督查发现的问题通报如下：\n"
+                          "1.城关镇巡查不到位。（城关镇）\n2.东关镇宣传不到位。（东关镇）\n")
+    assert [item.deadline for item in plan.items] == [None, None]
+
+
+def test_a_requirements_label_after_a_list_is_no_measures_label(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.推进老旧小区改造。（县住建局）\n2.实施道路畅通工程。（县交通局）\n工作要求：\n"
+                          "各单位负责人要高度重视，切实抓好整改落实。区政府办负责跟踪督查，每周通报一次整改进展。\n")
+    assert [item.text for item in plan.items] == ["推进老旧小区改造。", "实施道路畅通工程。"]
+
+
+def test_a_measure_whose_doer_comes_after_its_first_sentence(tmp_path: Path) -> None:
+    plan = read(tmp_path, "1.立即清理占道车辆，恢复通行秩序。县交通局负责督促指导，包保单位给予支持，施划停车位。\n")
+    assert plan.items[0].units_as_written == ["县交通局", "包保单位"]
