@@ -15,36 +15,19 @@ as well, since the importer gives names back as the document writes them) and sc
 from __future__ import annotations
 
 import argparse
-import functools
 import re
 import tempfile
 import tomllib
-import unicodedata
 from collections.abc import Callable
-from importlib.resources import files
 from pathlib import Path
 
 from score_corpus import CORPUS, DocumentScore, ratio, score_document
 
+from tasks.script import to_traditional
+from tasks.text import cut_at_width
+
 # How wide a PDF's text column is, in Chinese characters, for the hard-wrapped variant.
 PDF_COLUMN = 34
-
-
-@functools.cache
-def _to_traditional_table() -> dict[int, str]:
-    """OpenCC's simplified-to-traditional table, its first choice for each character."""
-    text = (files("opencc") / "dictionary" / "STCharacters.txt").read_text(encoding="utf-8")
-    table: dict[int, str] = {}
-    for line in text.splitlines():
-        simplified, _, traditional = line.partition("\t")
-        first = traditional.split(" ")[0]
-        if len(simplified) == 1 and len(first) == 1:
-            table[ord(simplified)] = first
-    return table
-
-
-def traditional(text: str) -> str:
-    return text.translate(_to_traditional_table())
 
 
 def windows_line_ends(text: str) -> str:
@@ -68,20 +51,8 @@ _TABLE_LINE = re.compile(r"\||\t|┃|│|(?:\S\s+\S.*){3}")
 def hard_wrapped(text: str) -> str:
     """Lines of prose cut where they reach the column's width, as a PDF's text layer gives them (a
     Chinese character is two columns wide, a digit or a half-width comma one; table rows are kept)."""
-    lines: list[str] = []
-    for line in text.split("\n"):
-        if _TABLE_LINE.search(line):
-            lines.append(line)
-            continue
-        current, width = "", 0
-        for character in line:
-            wide = 2 if unicodedata.east_asian_width(character) in "WF" else 1
-            if width + wide > PDF_COLUMN * 2:
-                lines.append(current)
-                current, width = "", 0
-            current, width = current + character, width + wide
-        lines.append(current)
-    return "\n".join(lines)
+    return "\n".join(piece for line in text.split("\n")
+                     for piece in ([line] if _TABLE_LINE.search(line) else cut_at_width(line, PDF_COLUMN * 2)))
 
 
 def tab_separated(text: str) -> str:
@@ -128,7 +99,7 @@ VARIANTS: dict[str, tuple[str, Callable[[str], str]]] = {
     "indented": ("paragraphs opened with two ideographic spaces", indented),
     "wrapped": (f"prose cut at {PDF_COLUMN} characters' width", hard_wrapped),
     "pdf": ("prose indented, then cut at the width", pdf_text),
-    "traditional": ("traditional characters (text and key)", traditional),
+    "traditional": ("traditional characters (text and key)", to_traditional),
     "half-width": ("half-width punctuation", half_width_punctuation),
     "tabs": ("tabs between a table's cells instead of |", tab_separated),
     "numbering": ("items numbered 1、 for 1. and 1. for 1、", other_numbering),
@@ -151,7 +122,7 @@ def score_variant(folder: Path, change: Callable[[str], str], scratch: Path) -> 
     source = (folder / "source.txt").read_text(encoding="utf-8")
     (copy / "source.txt").write_text(change(source), encoding="utf-8", newline="")
     key = (folder / "key.toml").read_text(encoding="utf-8")
-    (copy / "key.toml").write_text(traditional(key) if change is traditional else key, encoding="utf-8")
+    (copy / "key.toml").write_text(to_traditional(key) if change is to_traditional else key, encoding="utf-8")
     return score_document(copy)
 
 

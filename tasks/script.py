@@ -23,25 +23,32 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @functools.cache
-def _table() -> dict[int, str]:
-    text = (files("opencc") / "dictionary" / "TSCharacters.txt").read_text(encoding="utf-8")
+def _table(dictionary: str) -> dict[int, str]:
+    """OpenCC's character table, its first choice for each character."""
+    text = (files("opencc") / "dictionary" / dictionary).read_text(encoding="utf-8")
     table: dict[int, str] = {}
     for line in text.splitlines():
-        traditional, _, simplified = line.partition("\t")
-        first = simplified.split(" ")[0]
-        if len(traditional) == 1 and len(first) == 1:
-            table[ord(traditional)] = first
+        written, _, choices = line.partition("\t")
+        first = choices.split(" ")[0]
+        if len(written) == 1 and len(first) == 1:
+            table[ord(written)] = first
     return table
 
 
 def to_simplified(text: str) -> str:
     """The same text in simplified characters; its length and positions are unchanged."""
-    return text.translate(_table())
+    return text.translate(_table("TSCharacters.txt"))
+
+
+def to_traditional(text: str) -> str:
+    """The same text in traditional characters, as a repost would write it (the bench and the tests
+    make traditional copies of simplified documents with it)."""
+    return text.translate(_table("STCharacters.txt"))
 
 
 @functools.cache
 def _traditional_characters() -> re.Pattern[str]:
-    return re.compile("[" + "".join(re.escape(chr(code)) for code in _table()) + "]")
+    return re.compile("[" + "".join(re.escape(chr(code)) for code in _table("TSCharacters.txt")) + "]")
 
 
 def is_traditional(text: str) -> bool:

@@ -54,6 +54,31 @@ def without_pinyin_glosses(text: str) -> str:
     return _PINYIN_GLOSS.sub("", text) if "(" in text or "（" in text else text
 
 
+# Characters two columns wide (East Asian Wide and Fullwidth): Chinese, full-width punctuation and forms.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+                   "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd]")
+
+
+def display_width(text: str) -> int:
+    """How many columns ``text`` takes on a page or a terminal: a Chinese character two, a digit one."""
+    # (A regular expression, not unicodedata character by character: every line of a long document.)
+    return len(text) + len(_WIDE.findall(text))
+
+
+def cut_at_width(line: str, columns: int) -> list[str]:
+    """A line cut where it reaches ``columns``, as a PDF's text layer cuts prose (the bench and the
+    tests make such text with it; the reader of documents joins it again)."""
+    pieces: list[str] = []
+    current, width = "", 0
+    for character in line:
+        wide = display_width(character)
+        if width + wide > columns:
+            pieces.append(current)
+            current, width = "", 0
+        current, width = current + character, width + wide
+    return [*pieces, current]
+
+
 def fold_width(text: str) -> str:
     """Full-width digits, letters and punctuation to their ASCII forms (NFKC)."""
     return unicodedata.normalize("NFKC", text)

@@ -18,7 +18,7 @@ from tasks.plan.box_tables import PAGE_NUMBER, find_box_tables
 from tasks.plan.columns import names_a_column
 from tasks.plan.units import UNIT_ENDING
 from tasks.plan.vertical_tables import find_flat_tables
-from tasks.text import YEAR_HEADING, compact, strip_markup, without_pinyin_glosses
+from tasks.text import YEAR_HEADING, compact, display_width, strip_markup, without_pinyin_glosses
 
 
 @dataclass
@@ -187,27 +187,17 @@ _LONG_LINE = 24  # display columns; shorter lines are headings, signatures, a pa
 _FEWEST_CUT_LINES = 5
 
 
-# Characters two columns wide (East Asian Wide and Fullwidth): Chinese, full-width punctuation and forms.
-_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
-                   "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe6f\uff00-\uff60\uffe0-\uffe6\U00020000-\U0003fffd]")
-
-
-def _display_width(text: str) -> int:
-    # (A regular expression, not unicodedata character by character: every line of a long document.)
-    return len(text) + len(_WIDE.findall(text))
-
-
 def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:
     """The width a hard-wrapped document's lines were cut at, or None when its lines were not cut."""
     # (Measured with its indent: a paragraph's first line, indented, is as wide as the others.)
     long_lines = [line.rstrip() for line, cells in zip(lines, cell_rows, strict=True)
-                  if cells is None and _display_width(line.rstrip()) >= _LONG_LINE]
+                  if cells is None and display_width(line.rstrip()) >= _LONG_LINE]
     if len(long_lines) < _FEWEST_CUT_LINES:
         return None
-    counts = Counter(_display_width(line) for line in long_lines)
+    counts = Counter(display_width(line) for line in long_lines)
     # A full line may be a character short of the width (a wide character that did not fit).
     width = max(counts, key=lambda w: (sum(counts[w - k] for k in range(3)), w))
-    full = [line for line in long_lines if width - 2 <= _display_width(line) <= width]
+    full = [line for line in long_lines if width - 2 <= display_width(line) <= width]
     wider = sum(n for w, n in counts.items() if w > width + 1)
     # Lines that were cut end anywhere, most of them inside a sentence; lines of about one length that
     # each end their sentence are a list of short paragraphs, not a cut page.
@@ -345,7 +335,7 @@ def read_blocks(text: str) -> list[Block]:
         # The line before was cut at the document's width: this one goes on with it. (Not where that
         # line ended its sentence, nor where this one is indented as a paragraph's first line is.)
         cut = wrap is not None and last_prose_line is not None \
-            and _display_width(lines[last_prose_line].rstrip()) >= wrap - 3 \
+            and display_width(lines[last_prose_line].rstrip()) >= wrap - 3 \
             and not lines[last_prose_line].rstrip().endswith(("。", "！", "？", "；", ";")) \
             and not raw.startswith(("  ", "\t"))
         if isinstance(previous, Paragraph):

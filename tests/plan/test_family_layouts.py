@@ -1,7 +1,6 @@
 """Tables a converter damaged on the way to text, time limits written inside a task's sentence, and
 notices written as news: what an office sees after importing them."""
 
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from tasks.plan.deadlines import deadline_in_text
 from tasks.plan.importer import DocumentError
 from tasks.plan.units import UnitDirectory, parse_units
+from tasks.text import cut_at_width
 from tests.plan.test_family_readings import read, readings
 
 
@@ -1147,20 +1147,9 @@ def test_a_year_said_of_something_else_is_no_limit(task: str) -> None:
     assert deadline_in_text(task, 2021) is None
 
 
-def cut_at_width(text: str, columns: int) -> str:
-    """Each line cut where it reaches ``columns``, as a PDF's text layer gives it (a Chinese
-    character is two columns wide, a digit or a half-width comma one)."""
-    lines: list[str] = []
-    for line in text.split("\n"):
-        current, width = "", 0
-        for character in line:
-            wide = 2 if unicodedata.east_asian_width(character) in "WF" else 1
-            if width + wide > columns:
-                lines.append(current)
-                current, width = "", 0
-            current, width = current + character, width + wide
-        lines.append(current)
-    return "\n".join(lines)
+def cut_page(text: str, columns: int) -> str:
+    """Every line of ``text`` cut at ``columns``, as a PDF's text layer gives it."""
+    return "\n".join(piece for line in text.split("\n") for piece in cut_at_width(line, columns))
 
 
 def test_a_pdf_s_lines_cut_at_its_width_are_read_as_its_paragraphs(tmp_path: Path) -> None:
@@ -1181,7 +1170,7 @@ def test_a_pdf_s_lines_cut_at_its_width_are_read_as_its_paragraphs(tmp_path: Pat
         ("城乡居民收入增长与经", ["市发改局", "市农业农村局", "市人力资源和社会保障局"]),
         ("推进老旧小区改造,完", ["市住房和城乡建设局", "市财政局", "市自然资源局", "市生态环境局"])]
     for columns in (60, 68, 74):
-        cut = cut_at_width(document, columns)
+        cut = cut_page(document, columns)
         assert cut.count("\n") >= document.count("\n") + 4
         plan = read(tmp_path, cut)
         assert [(item.text[:10], item.units_as_written) for item in plan.items] == expected, columns
@@ -1248,7 +1237,7 @@ def test_a_pdf_line_cut_before_a_label_goes_on(tmp_path: Path, cut_between: tupl
             "3.技改投资占固定资产投资比重16.5%(依据区人代会目标设置),责任单位为区经信局;\n")
     found = 0
     for columns in range(40, 90):
-        cut = cut_at_width(body, columns)
+        cut = cut_page(body, columns)
         if "\n".join(cut_between) not in cut:
             continue
         found += 1
@@ -1383,7 +1372,7 @@ def test_an_indented_pdf_paragraph_cut_before_a_label(tmp_path: Path) -> None:
     body = "\n".join("\u3000\u3000" + paragraph for paragraph in paragraphs)
     found = 0
     for columns in range(50, 90):
-        cut = cut_at_width(body, columns)
+        cut = cut_page(body, columns)
         if "责任\n单位:市统计局、市商务局" not in cut:
             continue
         found += 1
