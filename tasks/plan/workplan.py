@@ -208,14 +208,14 @@ def read_document(blocks: list[Block], directory: UnitDirectory, *, year: int | 
             year = int(match.group(1))
     reading = _Reading(year=year, units=UnitReader(directory), issued=issued)
     # "①…" on a line of its own, then "②…": the first item of a circled list written one to a line.
+    reading.circled_lists = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
+                             and isinstance(after, Paragraph) and block.text.lstrip().startswith("①")
+                             and after.text.lstrip().startswith("②")}
     reading.lead_ins = _lead_ins(blocks)
     # A text of no numbered items whose sentences open with the body that leads each ("市公安局牵头，负责…"):
     # a list of duties written as prose (one such sentence in a report or a preamble is no list).
     reading.duties_in_prose = not any(_POINT_NUMBER.match(p.text.strip()) for p in paragraphs) and sum(
         1 for p in paragraphs for sentence in _sentences(p.text) if doers_of(sentence)) >= 2
-    reading.circled_lists = {block.line for block, after in pairwise(blocks) if isinstance(block, Paragraph)
-                             and isinstance(after, Paragraph) and block.text.lstrip().startswith("①")
-                             and after.text.lstrip().startswith("②")}
 
     mode, attachment_kind, awaiting_title = "body", "", False
     section: str | None = None
@@ -548,8 +548,8 @@ def _campaign_period(words: str, reading: _Reading) -> str:
     period = _CAMPAIGN_PERIOD.search(words)
     if period is None or re.search(r"了|已", words[:period.start()]):
         return ""
-    end = read_deadline(period["phrase"], reading.year or 0).deadline if reading.year else None
-    if end is None or end.year < (reading.year or 0) or (reading.issued is not None and end < reading.issued):
+    end = read_deadline(period["phrase"], reading.year).deadline
+    if end is None or end.year < reading.year or (reading.issued is not None and end < reading.issued):
         return ""
     return period["phrase"].strip()
 
@@ -560,6 +560,8 @@ def _read_doers_sentences(block: Paragraph, words: str, section: str | None, rea
         if doers := doers_of(sentence):
             _start_point(block, sentence.strip(), "", section, None, reading)
             reading.points[-1].units_text, reading.points[-1].units_line = doers, block.line
+            reading.problems.append(Problem("unit.from_prose", _where(block.line), doers,
+                                            f"责任单位“{doers}”是从正文读出的，请核对", block.line))
             started = True
         elif started:
             reading.points[-1].more_text.append(sentence)
