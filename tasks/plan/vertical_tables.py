@@ -316,7 +316,9 @@ def _tokens(lines: list[str], start: int, mode: str) -> tuple[list[_Cell], int]:
             last_separator = index + 1
         index += 1
     if mode == BARS:
-        if pending and index == len(lines) and len(pending) == 1 and pending_line == last_separator \
+        # (Right after the last separator, empty lines between them aside.)
+        if pending and index == len(lines) and len(pending) == 1 \
+                and not any(lines[between].strip() for between in range(last_separator, pending_line)) \
                 and not re.search(r"[:：]", pending[0]) and _unit_like(pending[0]):
             # The document ends on the last row's units, their closing bar left off.
             cells.append(_Cell(pending[0], pending_line))

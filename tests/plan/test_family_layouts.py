@@ -1472,3 +1472,11 @@ def test_a_requirements_label_after_a_list_is_no_measures_label(tmp_path: Path) 
 def test_a_measure_whose_doer_comes_after_its_first_sentence(tmp_path: Path) -> None:
     plan = read(tmp_path, "1.立即清理占道车辆，恢复通行秩序。县交通局负责督促指导，包保单位给予支持，施划停车位。\n")
     assert plan.items[0].units_as_written == ["县交通局", "包保单位"]
+
+
+def test_a_table_of_cells_between_bars_with_empty_lines_ending_on_its_last_units(tmp_path: Path) -> None:
+    plan = read(tmp_path, "\n\n".join(["序号", "|", "重点工作任务", "|", "责任单位", "|",
+                                       "1", "|", "加快建设城西科创大走廊。", "|", "市科技局、市发改委", "|",
+                                       "2", "|", "加强项目谋划,加大政府专项债争取力度。", "|", "市财政局、市发改委"]) + "\n")
+    assert readings(plan) == [("加快建设城西科创大走廊。", ["市科技局", "市发改委"], ""),
+                              ("加强项目谋划,加大政府专项债争取力度。", ["市财政局", "市发改委"], "")]
