@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from score_corpus import CORPUS, DocumentScore, ratio, score_document
+from score_corpus import CORPUS, DocumentScore, ratio, score_document, totals
 
 from tasks.script import to_traditional
 from tasks.text import cut_at_width
@@ -126,14 +126,10 @@ def score_variant(folder: Path, change: Callable[[str], str], scratch: Path) -> 
     return score_document(copy)
 
 
-def totals(scores: list[DocumentScore]) -> str:
-    tasks = sum(s.tasks for s in scores)
-    found, units = sum(s.found for s in scores), sum(s.units_right for s in scores)
-    dated = [s for s in scores if not s.asked_year]
-    right, dated_tasks = sum(s.deadlines_right for s in dated), sum(s.tasks for s in dated)
-    imported = sum(1 for s in scores if not s.refused)
-    return (f"{imported:4} imported  recall {ratio(found, tasks, 3)}  units {ratio(units, tasks, 3)}  "
-            f"deadlines {ratio(right, dated_tasks, 3)}")
+def figures(scores: list[DocumentScore]) -> str:
+    t = totals(scores)
+    return (f"{t.imported:4} imported  recall {ratio(t.found, t.tasks, 3)}  units {ratio(t.units_right, t.tasks, 3)}  "
+            f"deadlines {ratio(t.deadlines_right, t.dated_tasks, 3)}")
 
 
 def main() -> None:
@@ -145,16 +141,16 @@ def main() -> None:
     folders = sorted(f for f in (args.corpus / "documents").iterdir() if f.is_dir())
     original = {folder.name: score_document(folder) for folder in folders}
     print(f"{len(folders)} documents, {sum(s.tasks for s in original.values())} key tasks\n")
-    print(f"{'as published':44} {totals(list(original.values()))}")
+    print(f"{'as published':44} {figures(list(original.values()))}")
     for name in args.only:
         title, change = VARIANTS[name]
         chosen = [folder for folder in folders if applies(folder, name)]
         with tempfile.TemporaryDirectory() as scratch:
             scores = [score_variant(folder, change, Path(scratch)) for folder in chosen]
         if len(chosen) < len(folders):
-            as_published = totals([original[folder.name] for folder in chosen])
+            as_published = figures([original[folder.name] for folder in chosen])
             print(f"{'  (the ' + str(len(chosen)) + ' prose documents as published)':44} {as_published}")
-        print(f"{title:44} {totals(scores)}")
+        print(f"{title:44} {figures(scores)}")
         if args.verbose:
             for score in scores:
                 before = original[score.slug]

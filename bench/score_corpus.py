@@ -151,16 +151,33 @@ def score_documents(corpus: Path, verbose: bool) -> None:
         print(f"{s.slug:40} {s.tasks:5}  {ratio(s.found, s.tasks):>6}  {ratio(s.units_right, s.tasks):>5}  "
               f"{ratio(s.deadlines_right, s.tasks) if not s.asked_year else 'n/a':>9}  {s.extra_items:5}"
               f"{note if verbose or s.refused else ''}")
-    total = sum(s.tasks for s in scores)
+    t = totals(scores)
+    print(f"\n{len(scores)} documents, {t.imported} imported, {t.tasks} key tasks: "
+          f"task recall {ratio(t.found, t.tasks, 3)} ({t.found}), "
+          f"unit exactness {ratio(t.units_right, t.tasks, 3)} ({t.units_right}), "
+          f"deadline exactness {ratio(t.deadlines_right, t.dated_tasks, 3)} ({t.deadlines_right}/{t.dated_tasks}) "
+          f"(over the {len(t.dated)} documents that give their year; the {len(scores) - len(t.dated)} undated ones "
+          f"{'all ask' if all(s.asked_year for s in scores if s not in t.dated) else 'do not all ask'} for --year)")
+
+
+@dataclass
+class Totals:
+    imported: int
+    tasks: int
+    found: int
+    units_right: int
+    dated: list[DocumentScore]  # the documents that give their year: their deadlines are scored
+    dated_tasks: int
+    deadlines_right: int
+
+
+def totals(scores: list[DocumentScore]) -> Totals:
+    """The figures over every key task (deadlines over the documents that give their year)."""
     dated = [s for s in scores if not s.asked_year and not s.refused.startswith("导入了没有年份")]
-    imported = sum(1 for s in scores if not s.refused)
-    found, units = sum(s.found for s in scores), sum(s.units_right for s in scores)
-    right, dated_tasks = sum(s.deadlines_right for s in dated), sum(s.tasks for s in dated)
-    print(f"\n{len(scores)} documents, {imported} imported, {total} key tasks: "
-          f"task recall {ratio(found, total, 3)} ({found}), unit exactness {ratio(units, total, 3)} ({units}), "
-          f"deadline exactness {ratio(right, dated_tasks, 3)} ({right}/{dated_tasks}) "
-          f"(over the {len(dated)} documents that give their year; the {len(scores) - len(dated)} undated ones "
-          f"{'all ask' if all(s.asked_year for s in scores if s not in dated) else 'do not all ask'} for --year)")
+    return Totals(imported=sum(1 for s in scores if not s.refused), tasks=sum(s.tasks for s in scores),
+                  found=sum(s.found for s in scores), units_right=sum(s.units_right for s in scores),
+                  dated=dated, dated_tasks=sum(s.tasks for s in dated),
+                  deadlines_right=sum(s.deadlines_right for s in dated))
 
 
 def reading_of(phrase: str, year: int, reference: date | None) -> str:
