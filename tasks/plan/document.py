@@ -52,8 +52,11 @@ Block = Paragraph | Table
 # A paragraph that ends in one of these is complete; anything else was cut by a page break.
 _CLOSED_ENDINGS = tuple("。！？；;:：!?”’」』）)》")
 # A paragraph that starts like this begins something new even after an unfinished one.
+# An item's number: "1." "1、" "（一）" "(1)" "一、".
+_ITEM_NUMBER = r"\d{1,3}\s*[.．、]|[（(]\s*[\d一二三四五六七八九十]+\s*[）)]|[一二三四五六七八九十]+、"
+_NUMBERED_START = re.compile(rf"^(?:{_ITEM_NUMBER})")
 _STRUCTURAL_START = re.compile(
-    r"^(?:\d{1,3}\s*[.．、]|[（(]\s*[\d一二三四五六七八九十]+\s*[）)]|[一二三四五六七八九十]+、|"
+    rf"^(?:{_ITEM_NUMBER}|"
     r"附件|责任单位|责任部门|牵头单位|牵头部门|配合单位|第[一二三四五六七八九十\d]+[章节条部分]|"
     r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$)"
 )
@@ -190,14 +193,15 @@ _FEWEST_CUT_LINES = 5
 def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | None:
     """The width a hard-wrapped document's lines were cut at, or None when its lines were not cut."""
     # (Measured with its indent: a paragraph's first line, indented, is as wide as the others.)
-    long_lines = [line.rstrip() for line, cells in zip(lines, cell_rows, strict=True)
-                  if cells is None and display_width(line.rstrip()) >= _LONG_LINE]
+    measured = ((line.rstrip(), display_width(line.rstrip())) for line, cells in zip(lines, cell_rows, strict=True)
+                if cells is None)
+    long_lines = [(line, columns) for line, columns in measured if columns >= _LONG_LINE]
     if len(long_lines) < _FEWEST_CUT_LINES:
         return None
-    counts = Counter(display_width(line) for line in long_lines)
+    counts = Counter(columns for _, columns in long_lines)
     # A full line may be a character short of the width (a wide character that did not fit).
     width = max(counts, key=lambda w: (sum(counts[w - k] for k in range(3)), w))
-    full = [line for line in long_lines if width - 2 <= display_width(line) <= width]
+    full = [line for line, columns in long_lines if width - 2 <= columns <= width]
     wider = sum(n for w, n in counts.items() if w > width + 1)
     # Lines that were cut end anywhere, most of them inside a sentence; lines of about one length that
     # each end their sentence are a list of short paragraphs, not a cut page.
@@ -205,10 +209,6 @@ def _wrap_width(lines: list[str], cell_rows: list[list[str] | None]) -> int | No
     # (A page's heading or its 发布时间 line may be wider: a line or two.)
     return width if len(full) >= max(_FEWEST_CUT_LINES, _WRAPPED_SHARE * len(long_lines)) \
         and wider <= max(2, _WIDER_SHARE * len(long_lines)) and inside_sentences * 2 > len(full) else None
-
-
-_NUMBERED_START = re.compile(r"^(?:\d{1,3}\s*[.．、]|[（(]\s*[\d一二三四五六七八九十]+\s*[）)]"
-                             r"|[一二三四五六七八九十]+、)")
 
 
 def _sentence_goes_on(before: str, content: str) -> bool:

@@ -363,7 +363,7 @@ def _read_prose_report(paragraphs: list[Paragraph], reading: _Reading) -> None:
         elif place := _PLACE_WITH_FIGURES.match(content):
             _start_said(block, content, place["place"], reading)
         else:
-            for sentence in re.findall(r"[^。！？]+[。！？]?", content):
+            for sentence in _sentences(content):
                 # The subject may follow an opening clause: "根据目标任务要求,今年,市住建局要在8月底完成…".
                 for clause in re.finditer(r"(?:^|(?<=[，,]))[^，,]+", sentence):
                     if subject := _SUBJECT.match(clause[0].strip()):
