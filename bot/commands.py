@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import office_actions, unit_actions
+from bot import office_actions, office_lists, unit_actions
 from bot.context import Request
 from bot.render import Reply
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -42,10 +42,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", frozenset({MEMBER}), unit_actions.report, ("报进展",)),
     Command("done", frozenset({MEMBER}), unit_actions.done, ("办结",)),
     Command("extend", frozenset({MEMBER}), unit_actions.extend, ("申请延期",)),
-    Command("overdue", READERS, office_actions.overdue, ("逾期",)),
-    Command("due", READERS, office_actions.due, ("即将到期",)),
-    Command("unit", READERS, office_actions.unit_info, ("单位",)),
-    Command("stats", READERS, office_actions.stats, ("统计",)),
+    Command("overdue", READERS, office_lists.overdue, ("逾期",)),
+    Command("due", READERS, office_lists.due, ("即将到期",)),
+    Command("unit", READERS, office_lists.unit_info, ("单位",)),
+    Command("stats", READERS, office_lists.stats, ("统计",)),
     Command("verify", SUPERVISORS, office_actions.verify_command, ("审核通过",)),
     Command("sendback", SUPERVISORS, office_actions.send_back_command,
             ("退回",)),

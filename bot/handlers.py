@@ -16,9 +16,10 @@ from sqlmodel import Session
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot import office_actions, texts, unit_actions
-from bot.commands import BY_NAME, HELP_WORDS, Command, commands_for, match_word
+from bot import office_actions, office_lists, texts, unit_actions
+from bot.commands import BY_NAME, HELP_WORDS, READERS, Command, commands_for, match_word
 from bot.context import BotContext, Request, Who
+from bot.phone import ListQuery
 from bot.render import Reply, refusal, say
 from bot.sender import send_reply
 from tasks.errors import ServiceError
@@ -293,6 +294,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or who is None:
         return
     prefix, _, value = (query.data or "").partition(":")
+    if prefix == "ls":
+        await _on_list_button(update, context)
+        return
     entry = BUTTONS.get(prefix)
     # Only ASCII digits are a number here: str.isdigit() also takes "²", which int() then refuses.
     if entry is None or not (value.isascii() and value.isdigit() and len(value) <= 18):
@@ -309,6 +313,22 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if spent and outcome.done and query.message is not None and isinstance(query.message.reply_markup,
                                                                             InlineKeyboardMarkup):
         await query.edit_message_reply_markup(reply_markup=None)  # a decision cannot be tapped twice
+
+
+async def _on_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A page, a unit or a team of an office list: its question asked again, answered as a new message."""
+    query, who = update.callback_query, Who.of(update)
+    assert query is not None and who is not None
+    asked = ListQuery.parse(query.data or "")
+    if asked is None:
+        log.warning("refused malformed list button %r from user %s", query.data, who.user_id)
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+        return
+    outcome = await run_action(update, context, lambda req: office_lists.list_button(req, asked), allowed=READERS,
+                               what=texts.THIS_BUTTON)
+    await query.answer()
+    if outcome is not None:
+        await answer(context, who.chat_id, outcome.reply)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

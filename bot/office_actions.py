@@ -7,16 +7,15 @@ from datetime import timedelta
 from bot import texts
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import LIST_LIMIT, Page, Reply, overdue_table, say, stats_tables, unit_title
-from bot.unit_actions import unit_list
+from bot.render import Page, Reply, say, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError, quoted
 from tasks.models import OPEN_STATUSES, AssignmentRole, Role, Unit
 from tasks.plan.directory import merge_unit
 from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
-from tasks.work.lookup import NotFoundError, find_team, find_unit, is_category, latest_plan
+from tasks.work.lookup import NotFoundError, find_unit
 from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
-from tasks.work.progress import Scope, completion_stats, count_open_due, open_duties, unit_scope
+from tasks.work.progress import unit_scope
 from tasks.work.review import (
     assign_unit,
     decide_extension,
@@ -28,62 +27,6 @@ from tasks.work.review import (
     urge,
     verify,
 )
-
-MAX_DUE_DAYS = 366
-
-
-def resolve_scope(req: Request, text: str) -> Scope:
-    """A unit (or alias), a work team, or a 工作事项/category named after /overdue or /due."""
-    text = text.strip()
-    if not text:
-        return Scope()
-    try:
-        return unit_scope(req.session, find_unit(req.session, text, req.ctx.district))
-    except NotFoundError:
-        pass
-    try:
-        return Scope(team=find_team(req.session, latest_plan(req.session), text))
-    except NotFoundError:
-        pass
-    if is_category(req.session, text):
-        return Scope(category=text)
-    raise ServiceError(texts.nothing_named(quoted(text)))
-
-
-def _scope_title(scope: Scope) -> str:
-    if scope.unit is not None:
-        return f" · {unit_title(scope)}"
-    if scope.team is not None:
-        return f" · {scope.team.name}"
-    return f" · {scope.category}" if scope.category else ""
-
-
-def overdue(req: Request) -> Reply:
-    scope = resolve_scope(req, req.args)
-    duties = open_duties(req.session, before=req.today, scope=scope, limit=LIST_LIMIT)
-    total = count_open_due(req.session, before=req.today, scope=scope)
-    return overdue_table(duties, req.today, texts.overdue_title(_scope_title(scope)), total)
-
-
-def due(req: Request) -> Reply:
-    days, rest = 7, req.args.strip()
-    first = rest.split(maxsplit=1)
-    if first and first[0].isdigit():
-        days, rest = int(first[0]), (first[1] if len(first) > 1 else "")
-    if not 1 <= days <= MAX_DUE_DAYS:
-        raise ServiceError(texts.due_days_out_of_range(MAX_DUE_DAYS))
-    scope = resolve_scope(req, rest)
-    window = {"before": req.today + timedelta(days=days + 1), "scope": scope, "since": req.today}
-    duties = open_duties(req.session, limit=LIST_LIMIT, **window)
-    return overdue_table(duties, req.today, texts.due_title(days, _scope_title(scope)),
-                         count_open_due(req.session, **window))
-
-
-def unit_info(req: Request) -> Reply:
-    if not req.args.strip():
-        raise ServiceError(texts.UNIT_NEEDED)
-    unit = find_unit(req.session, req.args, req.ctx.district)
-    return unit_list(req, unit)
 
 
 def _optional_unit(req: Request, rest: str) -> tuple[Unit | None, str]:
@@ -228,11 +171,6 @@ def revoke_command(req: Request) -> Reply:
         raise ServiceError(texts.USAGE_REVOKE)
     revoke_invite(req.session, req.clock, actor_of(req.member), code)
     return say(texts.invite_revoked(code))
-
-
-def stats(req: Request) -> Reply:
-    units, teams, total = completion_stats(req.session, req.today)
-    return stats_tables(units, teams, total, req.today)
 
 
 # --- buttons on notifications ---------------------------------------------------------

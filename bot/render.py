@@ -16,6 +16,22 @@ from typing import Any, NamedTuple
 from tabulate import tabulate
 
 from bot import texts
+from bot.phone import (
+    GROUP_LEGEND,
+    ITEMS,
+    LEGEND,
+    NAMES_PER_ROW,
+    OVERDUE,
+    PHONE_COLUMNS,
+    STATS,
+    SUMMARY_ROWS,
+    ListQuery,
+    button_name,
+    button_rows,
+    fit,
+    names_in_lines,
+    phone_width,
+)
 from bot.texts import esc
 from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Task, TaskKind
 from tasks.notifications import (
@@ -38,7 +54,7 @@ from tasks.notifications import (
     parse_payload,
 )
 from tasks.work.duties import Duty
-from tasks.work.progress import Scope, Tally, traffic_light
+from tasks.work.progress import Scope, traffic_light
 
 MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
@@ -267,40 +283,6 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     return page.reply(Keyboard([duty_buttons(task.id)]) if own_open else None)
 
 
-def overdue_table(duties: list[Duty], today: date, title: str, total: int | None = None) -> Reply:
-    total = len(duties) if total is None else total
-    page = Page().add(f"<b>{esc(title)}</b>（{total} 项）")
-    if not duties:
-        return page.add(texts.NO_MATCHING_DUTIES).reply()
-    rows = [[d.task.id, summary(d.unit.name, 10), d.assignment.due_on.isoformat() if d.assignment.due_on else "",
-             _days_text(d.assignment.due_on, today), summary(d.task.text, 18)] for d in duties]
-    page.table(rows, ["编号", "单位", "截止", "状态", "任务"])
-    if more := texts.more_than_shown(total, len(duties), texts.NARROW_OVERDUE):
-        page.add(esc(more))
-    return page.reply()
-
-
-def _days_text(due_on: date | None, today: date) -> str:
-    if due_on is None:
-        return ""
-    days = (today - due_on).days
-    return f"逾期{days}天" if days > 0 else ("今天" if days == 0 else f"剩{-days}天")
-
-
-def stats_tables(units: list[Tally], teams: list[Tally], total: Tally, today: date) -> Reply:
-    page = Page().add(f"<b>完成情况统计</b>（截至 {today.isoformat()}）")
-    page.add(f"合计 {total.total} 项分工：已办结 {total.done}（{total.rate:.0%}），待审核 {total.reported}，"
-             f"逾期 {total.overdue}")
-    if teams:
-        page.add("<b>按工作专班</b>")
-        page.table([[LIGHTS[t.light], t.name, t.total, t.done, f"{t.rate:.0%}", t.overdue] for t in teams],
-                   ["", "专班", "分工", "办结", "完成率", "逾期"])
-    page.add("<b>按单位</b>")
-    page.table([[LIGHTS[t.light], summary(t.name, 12), t.total, t.done, f"{t.rate:.0%}", t.overdue] for t in units],
-               ["", "单位", "分工", "办结", "完成率", "逾期"])
-    return page.reply()
-
-
 # --- notifications (from outbox rows) -------------------------------------------------
 
 
@@ -460,53 +442,85 @@ def _duties_due(payload: DutiesDue) -> Reply:
     return page.reply(card_buttons(task_ids))
 
 
+@dataclass
+class _Share:
+    """One unit's part of an escalation list."""
+
+    unit: str
+    unit_id: int | None
+    count: int = 0
+    days: int = 0
+
+
 def _ladder(title: str) -> Callable[[StepList], Reply]:
     def render(payload: StepList) -> Reply:
-        items = payload.items
-        page = Page().add(f"🔴 <b>{title}</b>（{len(items)} 项）")
-        rows = [[i.task_id, summary(i.unit, 10), i.due_on.isoformat() if i.due_on else "", f"{i.days}天",
-                 summary(i.text, 18)] for i in items]
-        page.table(rows, ["编号", "单位", "截止", "逾期", "任务"])
+        """An escalation list as one screen: how many, the units with most first, a button to each
+        (they open what is overdue now, not what was when the list was sent)."""
+        shares: dict[str, _Share] = {}
+        for item in payload.items:
+            share = shares.setdefault(item.unit, _Share(item.unit, item.unit_id))
+            share.count += 1
+            share.days = max(share.days, item.days or 0)
+        ordered = sorted(shares.values(), key=lambda s: (-s.count, -s.days, s.unit))
+        shown = ordered[:SUMMARY_ROWS]
+        page = Page().add(f"🔴 <b>{esc(title)}</b>").add(texts.units_in_list(len(payload.items), len(ordered)))
+        page.add(LEGEND)
+        lines = []
+        for share in shown:
+            rest = f" {share.count}项 · 最长{share.days}天"
+            lines.append(f"🔴 {esc(fit(share.unit, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}")
+        page.add("\n".join(lines))
+        if len(ordered) > len(shown):
+            page.add(texts.more_units(len(ordered) - len(shown)))
         page.add(texts.ESCALATION_HINT)
-        return page.reply()
+        units = [Button(button_name(share.unit), ListQuery(OVERDUE, f"u{share.unit_id}", ITEMS).data)
+                 for share in shown if share.unit_id is not None]
+        everything = [Button(texts.BUTTON_ALL_OVERDUE, ListQuery(OVERDUE).data)]
+        return page.reply(Keyboard([*button_rows(units, NAMES_PER_ROW), everything]))
     return render
 
 
-def _tally_row(t: TallyLine, width: int | None = None) -> list[Any]:
-    return [LIGHTS[t.light], summary(t.name, width) if width else t.name, t.total, t.done, f"{t.rate:.0%}", t.overdue]
+DIGEST_WORST = 5  # the worst units and teams the digest names
+DIGEST_LONGEST = 3  # the duties overdue longest it names
+
+
+def _tally_line(t: TallyLine) -> str:
+    """🔴 区商务局 办结7% 逾期12"""
+    rest = f" 办结{t.rate:.0%}" + (f" 逾期{t.overdue}" if t.overdue else "")
+    return f"{LIGHTS[t.light]} {esc(fit(t.name, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}"
+
+
+def _worst(tallies: list[TallyLine]) -> list[TallyLine]:
+    return sorted(tallies, key=lambda t: (-t.overdue, t.rate, t.name))[:DIGEST_WORST]
 
 
 def _digest(payload: Digest) -> Reply:
+    """The week on one phone screen: the rate, what changed, the worst teams and units, the duties
+    overdue longest and the silent units; every list behind it a tap away."""
     total, lights = payload.total, payload.lights
-    page = Page().add(f"📊 <b>支援合作工作周报</b>（{esc(payload.week_of)}）")
-    page.add(f"共 {total.total} 项分工：已办结 {total.done}（{total.rate:.0%}），待审核 {total.reported}，"
-             f"逾期 {total.overdue}")
-    page.add("　".join(f"{LIGHTS[color]} {lights[color]}" for color in ("red", "yellow", "green")))
-    if payload.newly_done:
-        page.add(f"<b>本周办结</b>（{len(payload.newly_done)} 项）")
-        for done in payload.newly_done:
-            page.add(f"✅ {done.task_id} {esc(done.unit)} {esc(summary(done.text, 30))}")
-    if payload.newly_overdue:
-        page.add(f"<b>本周新增逾期</b>（{len(payload.newly_overdue)} 项）")
-        for late in payload.newly_overdue:
-            page.add(f"🔴 {late.task_id} {esc(late.unit)} {esc(summary(late.text, 30))}")
+    page = Page().add(f"📊 <b>{esc(texts.digest_title(payload.title))}</b>\n{esc(payload.week_of.isoformat())}")
+    page.add(texts.stats_total(total.total, total.done, total.rate, total.reported, total.overdue))
+    page.add(texts.digest_week(len(payload.newly_done), len(payload.newly_overdue)))
+    page.add(f"{LEGEND}\n{GROUP_LEGEND}\n" + " · ".join(f"{LIGHTS[c]} {lights[c]}" for c in ("red", "yellow", "green")))
     if payload.teams:
-        page.add("<b>按工作专班</b>")
-        page.table([_tally_row(t) for t in payload.teams], ["", "专班", "分工", "办结", "完成率", "逾期"])
-    page.add("<b>按单位</b>")
-    page.table([_tally_row(t, 12) for t in payload.units], ["", "单位", "分工", "办结", "完成率", "逾期"])
-    overdue_total = len(payload.overdue) if payload.overdue_total is None else payload.overdue_total
-    page.add(f"<b>全部逾期事项</b>（{overdue_total} 项）")
+        page.add(f"<b>{texts.worst_heading(DIGEST_WORST, '专班')}</b>")
+        page.add("\n".join(_tally_line(t) for t in _worst(payload.teams)))
+    page.add(f"<b>{texts.worst_heading(DIGEST_WORST, '单位')}</b>")
+    page.add("\n".join(_tally_line(t) for t in _worst(payload.units)))
     if payload.overdue:
-        page.table([[i.task_id, summary(i.unit, 10), i.due_on.isoformat(), f"{i.days}天", summary(i.text, 16)]
-                    for i in payload.overdue], ["编号", "单位", "截止", "逾期", "任务"])
-    if (payload.overdue_total or 0) > len(payload.overdue):
-        page.add(f"（列出逾期最久的 {len(payload.overdue)} 项，其余可发送 /overdue 单位名称 查看）")
+        page.add(f"<b>{texts.LONGEST_OVERDUE}</b>")
+        lines = []
+        for item in sorted(payload.overdue, key=lambda i: -i.days)[:DIGEST_LONGEST]:
+            head = f"🔴 {item.task_id} · 逾期{item.days}天 · "
+            lines.append(f"🔴 <b>{item.task_id}</b> {esc(fit(item.unit, PHONE_COLUMNS - phone_width(head)))}"
+                         f" · 逾期{item.days}天\n　 {esc(fit(item.text, PHONE_COLUMNS - 3))}")
+        page.add("\n".join(lines))
     if payload.silent_units:
-        names = "、".join(f"{u.unit}（{u.open}项）" for u in payload.silent_units)
-        page.add(f"<b>{payload.silent_days}天内未报送任何进展的单位</b>：")
-        page.text(names)
-    return page.reply()
+        page.add(f"<b>{texts.silent_heading(payload.silent_days, len(payload.silent_units))}</b>")
+        page.add(esc("\n".join(names_in_lines([u.unit for u in payload.silent_units], 2))))
+    buttons = [Button(texts.BUTTON_ALL_OVERDUE, ListQuery(OVERDUE).data),
+               Button(texts.STATS_TITLE, ListQuery(STATS).data)]
+    return page.reply(Keyboard([buttons]))
 
 
 # One renderer per kind; tests/bot/test_notifications.py checks that every kind has one. Each renderer

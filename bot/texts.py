@@ -318,9 +318,77 @@ OVERDUE_ADVICE = "请尽快办理并报送进展；确需延期请点“申请�
 TAP_A_NUMBER = "点任务编号查看详情并办理："
 TAP_A_NUMBER_TO_ACT = "点任务编号查看详情并办理（报进展 · 办结 · 申请延期）"
 TAP_A_NUMBER_OR_TYPE = "点任务编号查看详情并办理；其余任务发送 <code>/task 编号</code> 办理。"
-ESCALATION_HINT = "发送 <code>/urge 编号</code> 催办，<code>/task 编号</code> 查看详情。"
+ESCALATION_HINT = "点单位查看其逾期事项；<code>/urge 单位</code> 催办。"
 ESCALATION_TO_OFFICE = "逾期任务督办清单"
 ESCALATION_TO_LEADERSHIP = "逾期事项报分管领导"
+
+
+# --- the office's lists on a phone (bot/office_lists.py): every line within a phone's width ---
+
+STATS_TITLE = "完成情况统计"
+TAP_A_UNIT = "点单位查看它的事项："
+TAP_A_NAME = "点名称查看未办结事项："
+WAITING_MARK = "[待审核]"
+BUTTON_EVERY_ITEM = "逐项查看"
+BUTTON_ALL_TEAMS = "全部专班"
+BUTTON_ALL_UNITS = "全部单位"
+BUTTON_ALL_OVERDUE = "全部逾期事项"
+
+
+LONGEST_OVERDUE = "逾期最久的事项"
+
+
+def digest_title(plan_title: str) -> str:
+    """The week's digest is named after the year's document, never after a fixed topic."""
+    return f"{plan_title}·周报" if plan_title else "工作周报"
+
+
+def digest_week(done: int, overdue: int) -> str:
+    return f"本周：办结 +{done} · 逾期 +{overdue}"
+
+
+def worst_heading(count: int, what: str) -> str:
+    return f"最差的 {count} 个{what}"
+
+
+def silent_heading(days: int, units: int) -> str:
+    return f"{days}天未报送进展：{units} 个单位"
+
+
+def open_list_title(scope: str) -> str:
+    return f"未办结任务{scope}"
+
+
+def units_in_list(total: int, units: int) -> str:
+    return f"共 {total} 项，涉及 {units} 个单位"
+
+
+def by_unit_heading(page: int, pages: int) -> str:
+    return "按单位，多的在前" + (f"（第{page}/{pages}页）" if pages > 1 else "")
+
+
+def items_heading(total: int, page: int, pages: int) -> str:
+    return f"共 {total} 项，先到期的在前" + (f"\n第{page}/{pages}页" if pages > 1 else "")
+
+
+def stats_total(total: int, done: int, rate: float, reported: int, overdue: int) -> str:
+    return f"合计 {total} 项分工，已办结 {done}（{rate:.0%}）\n待审核 {reported} · 逾期 {overdue}"
+
+
+def worst_teams_heading(shown: int, teams: int) -> str:
+    return f"<b>最差的 {shown} 个专班</b>（共 {teams} 个）"
+
+
+def teams_heading(count: int, page: int, pages: int) -> str:
+    return f"<b>按工作专班</b>（{count} 个，最差在前）" + (f"\n第{page}/{pages}页" if pages > 1 else "")
+
+
+def units_heading(count: int, page: int, pages: int) -> str:
+    return f"<b>按单位</b>（{count} 个，最差在前）" + (f"\n第{page}/{pages}页" if pages > 1 else "")
+
+
+def more_units(count: int) -> str:
+    return f"另有 {count} 个单位，点“全部逾期事项”查看。"
 
 
 def more_than_shown(total: int, shown: int, hint: str) -> str | None:

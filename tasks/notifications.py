@@ -133,6 +133,7 @@ class DutyStep(Payload):
     due_on: date | None
     step: str  # the step's level: "d3", "2021W42" …
     days: int | None  # days past the deadline (negative: still to come); None without a deadline
+    unit_id: int | None = None  # for a button that opens the unit's list (None in rows queued before it was kept)
 
 
 class DueItem(DutyStep):
@@ -184,6 +185,7 @@ class SilentUnit(Payload):
 
 class Digest(Payload):
     week_of: date
+    title: str = ""  # the plan's title ("" in digests queued before it was kept)
     total: TallyLine
     teams: list[TallyLine]
     units: list[TallyLine]

@@ -5,17 +5,21 @@ One home for what several test files need, so that no test module imports anothe
 
 from __future__ import annotations
 
+import random
+from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
 from sqlalchemy import Engine
+from sqlalchemy import text as sql
 from sqlmodel import select
 
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from tasks.bulk import load_rows
 from tasks.clock import Clock
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.models import Role, Unit
+from tasks.models import Assignment, AssignmentRole, Plan, Role, Task, TaskKind, Unit
 from tasks.plan.importer import import_file, prepare_database
 from tasks.plan.units import UnitDirectory
 from tasks.work.members import create_invite, redeem_invite
@@ -83,3 +87,31 @@ def write_office_workbook(path: Path) -> None:
             area, first_row = row_area, current
     sheet.merge_cells(f"C{first_row}:C{sheet.max_row}")
     workbook.save(path)
+
+
+def add_many_tasks(engine: Engine, count: int, *, first_due: date, days: int) -> None:
+    """``count`` more tasks in the seed plan, one to three of the seed's units each (the first leads),
+    deadlines spread over ``days`` from ``first_due``: a district's year at the scale of a city's."""
+    rng = random.Random(count)
+    with transaction(engine) as session:
+        plan = session.exec(select(Plan)).first()
+        assert plan is not None
+        unit_ids = [u for u in session.exec(select(Unit.id).where(Unit.kind != "group").order_by(Unit.id)).all()]
+        first_position = len(session.exec(select(Task.id)).all())
+        created = plan.imported_at
+        plan_id = plan.id
+    with engine.begin() as connection:
+        load_rows(connection, Task, [Task(
+            plan_id=plan_id, ref=f"many:{n}", kind=TaskKind.TASK, number=str(n + 1), text=f"第{n}项加压任务：推进重点项目建设并按月报送进展情况",
+            category=f"类别{n % 7}", position=first_position + n, deadline=first_due + timedelta(days=n % days),
+            created_at=created, updated_at=created).model_dump(exclude={"id"}) for n in range(count)])
+        ids = dict(connection.execute(sql("SELECT ref, id FROM task WHERE ref LIKE 'many:%'")).all())
+        rows = []
+        for n in range(count):
+            for position, unit_id in enumerate(rng.sample(unit_ids, rng.randint(1, 3))):
+                rows.append(Assignment(
+                    task_id=ids[f"many:{n}"], unit_id=unit_id, role=AssignmentRole.LEAD if position == 0 else AssignmentRole.CO,
+                    position=position,
+                    due_on=first_due + timedelta(days=n % days), created_at=created, updated_at=created,
+                ).model_dump(exclude={"id"}))
+        load_rows(connection, Assignment, rows)

@@ -131,7 +131,7 @@ class _Batch:
 
 def _item(due: _Due, step: Step, today_days: int | None) -> DutyStep:
     return DutyStep(key=step.key(due.assignment_id), task_id=due.task_id, text=due.text, unit=due.unit,
-                    due_on=due.due_on, step=step.level, days=today_days)
+                    due_on=due.due_on, step=step.level, days=today_days, unit_id=due.unit_id)
 
 
 def _latest(steps: list[Step], audience: str) -> Step | None:

@@ -106,16 +106,17 @@ def _tally_due(*, before: date | None, scope: Scope, since: date | None) -> list
 
 
 def open_duties(session: Session, *, before: date | None, limit: int, scope: Scope = Scope(),
-                since: date | None = None) -> list[Duty]:
+                since: date | None = None, offset: int = 0) -> list[Duty]:
     """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on;
-    ``before=None``: all of them, those without a deadline last), oldest deadline first."""
+    ``before=None``: all of them, those without a deadline last), oldest deadline first; ``offset``
+    skips that many first (a later page of the same list)."""
     ordering = (col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
                 col(Assignment.position))
     if scope.category:  # the tally does not know categories: a category is small enough to sort
         filters = _assignment_due(before=before, scope=scope, since=since)
-        query = duty_select().where(*filters, _category_filter(scope)).order_by(*ordering).limit(limit)
+        query = duty_select().where(*filters, _category_filter(scope)).order_by(*ordering).offset(offset).limit(limit)
         return [Duty(a, t, u) for a, t, u in session.exec(query).all()]
-    last = _last_due_date_needed(session, limit, before=before, scope=scope, since=since)
+    last = _last_due_date_needed(session, offset + limit, before=before, scope=scope, since=since)
     if last is None:
         return []
     # Two steps so that the (status, due_on) index does the work whatever join order the database
@@ -124,7 +125,7 @@ def open_duties(session: Session, *, before: date | None, limit: int, scope: Sco
     # The day after ``last`` (always before ``before``); no bound when the list reaches the deadline-less.
     bound = before if last == NO_DEADLINE else last + timedelta(days=1)
     narrowed = _assignment_due(before=bound, scope=scope, since=since)
-    ids = list(session.exec(select(Assignment.id).where(*narrowed).order_by(*ordering).limit(limit)))
+    ids = list(session.exec(select(Assignment.id).where(*narrowed).order_by(*ordering).offset(offset).limit(limit)))
     rows = session.exec(duty_select().where(col(Assignment.id).in_(ids)).order_by(*ordering)).all()
     return [Duty(a, t, u) for a, t, u in rows]
 
@@ -155,13 +156,48 @@ def count_open_due(session: Session, *, before: date | None, scope: Scope = Scop
     return int(session.exec(select(func.coalesce(func.sum(DutyTally.n), 0)).where(*filters)).one())
 
 
+@dataclass(frozen=True)
+class UnitDue:
+    """One unit's share of a list of open duties: how many, and the earliest deadline among them."""
+
+    unit_id: int
+    name: str
+    count: int
+    oldest: date | None
+
+
+def open_due_by_unit(session: Session, *, before: date | None, scope: Scope = Scope(),
+                     since: date | None = None) -> list[UnitDue]:
+    """The duties open_duties lists, counted by unit: most first, then the longest waiting."""
+    if scope.category:
+        filters = [*_assignment_due(before=before, scope=scope, since=since), _category_filter(scope)]
+        rows = session.exec(
+            select(Assignment.unit_id, Unit.name, func.count(), func.min(Assignment.due_on))
+            .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
+            .where(*filters).group_by(col(Assignment.unit_id), col(Unit.name))).all()
+    else:
+        rows = session.exec(
+            select(DutyTally.unit_id, Unit.name, func.sum(DutyTally.n), func.min(DutyTally.due_on))
+            .join(Unit, col(Unit.id) == DutyTally.unit_id)
+            .where(*_tally_due(before=before, scope=scope, since=since))
+            .group_by(col(DutyTally.unit_id), col(Unit.name)).having(func.sum(DutyTally.n) > 0)).all()
+    found = [UnitDue(unit_id, name, int(count), None if oldest == NO_DEADLINE else oldest)
+             for unit_id, name, count, oldest in rows]
+    return sorted(found, key=lambda u: (-u.count, u.oldest or date.max, u.name))
+
+
 @dataclass
 class Tally:
+    """A unit's, a work team's or everyone's counts. ``soon``: open, not overdue, and due within a
+    week or waiting for verification — the duties traffic_light calls yellow."""
+
     name: str
     total: int = 0
     done: int = 0
     reported: int = 0
     overdue: int = 0
+    soon: int = 0
+    id: int | None = None  # the unit's or the work team's row, for a button that opens it
 
     @property
     def rate(self) -> float:
@@ -169,34 +205,51 @@ class Tally:
 
     @property
     def light(self) -> str:
+        """The worst light among its duties: the same legend as a single duty's (traffic_light)."""
         if self.overdue:
             return "red"
-        return "green" if self.done == self.total else "yellow"
+        return "yellow" if self.soon else "green"
+
+    def add(self, other: Tally) -> None:
+        self.total += other.total
+        self.done += other.done
+        self.reported += other.reported
+        self.overdue += other.overdue
+        self.soon += other.soon
 
 
-def _counts_by_unit(session: Session, today: date) -> list[tuple[int, str, int, int, int, int]]:
-    """(unit id, name, total, done, reported, overdue), added up from the tally."""
-    overdue = col(DutyTally.status).in_(OPEN_STATUSES) & (col(DutyTally.due_on) < today)
+def worst_first(tallies: list[Tally]) -> list[Tally]:
+    """Most overdue first, then the lowest completion rate, then by name: the order leadership reads."""
+    return sorted(tallies, key=lambda t: (-t.overdue, t.rate, -t.soon, t.name))
+
+
+def _counts_by_unit(session: Session, today: date) -> list[Tally]:
+    """Each unit's counts, added up from the tally."""
+    is_open = col(DutyTally.status).in_(OPEN_STATUSES)
+    overdue = is_open & (col(DutyTally.due_on) < today)
+    soon = is_open & (col(DutyTally.due_on) >= today) & (
+        (DutyTally.status == AssignmentStatus.REPORTED)
+        | (col(DutyTally.due_on) <= today + timedelta(days=DUE_SOON_DAYS)))
     rows = session.exec(
         select(DutyTally.unit_id, Unit.name, func.sum(DutyTally.n),
                func.sum(case((DutyTally.status == AssignmentStatus.DONE, DutyTally.n), else_=0)),
                func.sum(case((DutyTally.status == AssignmentStatus.REPORTED, DutyTally.n), else_=0)),
-               func.sum(case((overdue, DutyTally.n), else_=0)))
+               func.sum(case((overdue, DutyTally.n), else_=0)),
+               func.sum(case((soon, DutyTally.n), else_=0)))
         .join(Unit, col(Unit.id) == DutyTally.unit_id)
         .group_by(col(DutyTally.unit_id), col(Unit.name)).having(func.sum(DutyTally.n) > 0)).all()
-    return [(u, n, int(t), int(d or 0), int(r or 0), int(o or 0)) for u, n, t, d, r, o in rows]
+    return [Tally(n, int(t), int(d or 0), int(r or 0), int(o or 0), int(y or 0), id=u)
+            for u, n, t, d, r, o, y in rows]
 
 
 def completion_stats(session: Session, today: date) -> tuple[list[Tally], list[Tally], Tally]:
-    """Completion and overdue counts by unit and by work team (its lead units), and the total."""
+    """Completion and overdue counts by unit and by work team (its lead units), worst first, and the total."""
     by_unit: dict[int, Tally] = {}
     total = Tally("合计")
-    for unit_id, name, count, done, reported, overdue in _counts_by_unit(session, today):
-        by_unit[unit_id] = Tally(name, count, done, reported, overdue)
-        total.total += count
-        total.done += done
-        total.reported += reported
-        total.overdue += overdue
+    for unit in _counts_by_unit(session, today):
+        assert unit.id is not None
+        by_unit[unit.id] = unit
+        total.add(unit)
     team_units: dict[int, list[int]] = defaultdict(list)
     teams = {t.id: t for t in session.exec(select(WorkTeam).where(WorkTeam.status == TaskStatus.ACTIVE)).all()}
     for lead in session.exec(select(WorkTeamLead)).all():
@@ -204,17 +257,12 @@ def completion_stats(session: Session, today: date) -> tuple[list[Tally], list[T
             team_units[lead.team_id].append(lead.unit_id)
     by_team = []
     for team_id, team in sorted(teams.items(), key=lambda kv: (len(kv[1].number), kv[1].number)):
-        tally = Tally(team.name)
+        tally = Tally(team.name, id=team_id)
         for unit_id in team_units[team_id]:
             if unit_id in by_unit:
-                unit = by_unit[unit_id]
-                tally.total += unit.total
-                tally.done += unit.done
-                tally.reported += unit.reported
-                tally.overdue += unit.overdue
+                tally.add(by_unit[unit_id])
         by_team.append(tally)
-    units = sorted(by_unit.values(), key=lambda t: (-t.overdue, t.rate, t.name))
-    return units, by_team, total
+    return worst_first(list(by_unit.values())), worst_first(by_team), total
 
 
 def light_counts(session: Session, today: date) -> dict[str, int]:

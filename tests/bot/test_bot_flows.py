@@ -124,17 +124,20 @@ def test_photo_and_file_evidence(bot: BotHarness) -> None:
 def test_office_questions_and_urging(bot: BotHarness) -> None:
     office = bot.join(304, "督办办小吴", Role.OFFICE)
     member = bot.join(205, "科信局小孙", Role.MEMBER, "区科技和信息化局")
-    overdue = bot.say(office, "/overdue")["text"]
+    summary = bot.say(office, "/overdue")
     # On 1 September 2021: 问题整改 (6/30), 调研对接 (8/31), 学生资助 (7/31) and 玫瑰试种 (5/31) are late.
-    assert "逾期未办结" in overdue and "逾期93天" in overdue and "逾期1天" in overdue
+    assert "逾期未办结" in summary["text"] and "区农业农村局 1项 · 最长93天" in summary["text"]
+    overdue = bot.tap(office, summary, "逐项查看")["text"]
+    assert "逾期93天" in overdue and "逾期1天" in overdue
     assert "没有符合条件" in bot.say(office, "/overdue 区商务局")["text"]
     assert "武川县脱贫家庭学生资助项目"[:8] in bot.say(office, "逾期 区教委")["text"]
     assert "组织领导" in bot.say(office, "/overdue 组织领导")["text"]
     team = bot.say(office, "/overdue 科技帮扶专班")["text"]
     assert "科技帮扶专班" in team
-    due = bot.say(office, "/due 30")["text"]
-    assert "30天内到期" in due and "武川县乡村振兴加工车间援建项目"[:8] in due
-    assert "区科技和信息化局 未办结任务" in bot.say(office, "/unit 区科信局")["text"]
+    due = bot.say(office, "/due 30")
+    assert "30天内到期" in due["text"] and "共 2 项，涉及 2 个单位" in due["text"]
+    assert "武川县乡村振兴加工车间援建项目"[:8] in bot.tap(office, due, "逐项查看")["text"]
+    assert "未办结任务 · 区科技和信息化局" in bot.say(office, "/unit 区科信局")["text"]
 
     task = bot.task_id("project:内蒙古武川县:武川县乡村振兴加工车间援建项目")
     before = len(bot.server.messages(member.id))
@@ -151,8 +154,14 @@ def test_leader_stats(bot: BotHarness) -> None:
     leader = bot.join(401, "分管副区长", Role.LEADER)
     stats = bot.say(leader, "/stats")
     html = stats["html"]
-    assert "完成情况统计" in stats["text"] and "<pre>" in html
-    assert "按工作专班" in stats["text"] and "干部人才专班" in stats["text"] and "区科技和信息化局" in stats["text"]
+    assert "完成情况统计" in stats["text"] and "<pre>" not in html
+    assert "最差的 5 个专班" in stats["text"] and "按单位" in stats["text"]
+    every_team = bot.tap(leader, stats, "全部专班")["text"]
+    assert "干部人才专班" in every_team
+    units = [stats]
+    while "下一页 ▶" in [b["text"] for row in units[-1]["reply_markup"]["inline_keyboard"] for b in row]:
+        units.append(bot.tap(leader, units[-1], "下一页 ▶"))
+    assert any("区科技和信息化局" in page["text"] for page in units)
 
 
 def test_invites_are_single_use_and_expire(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
@@ -326,9 +335,9 @@ def test_a_group_means_its_members_in_every_question_and_in_urge(database_url: s
         assert overdue > 0
 
         answer = whole_answer(harness, office, "/overdue 各镇街")
-        assert f"逾期未办结 · 各镇街（13个单位）（{overdue} 项）" in answer and "斋堂镇" in answer
+        assert f"逾期未办结 · 各镇街（13个单位）\n共 {overdue} 项，涉及 13 个单位" in answer and "斋堂镇" in answer
         listed = whole_answer(harness, office, "/unit 各镇街")
-        assert f"各镇街（13个单位） 未办结任务（{len(open_rows)} 项）" in listed and "·" in listed
+        assert f"未办结任务 · 各镇街（13个单位）\n共 {len(open_rows)} 项，涉及 13 个单位" in listed
 
         before = len(harness.server.messages(town.id))
         urged = harness.say(office, "/urge 各镇街 请本周内报送")["text"]

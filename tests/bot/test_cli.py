@@ -131,9 +131,9 @@ def test_digest_print_shows_this_weeks_digest(database_url: str) -> None:
     run(database_url, "import")
     code, output = run(database_url, "--now", "2021-11-02T09:00", "digest", "--print")
     assert code == 0
-    assert "支援合作工作周报（2021-11-02）" in output
-    assert "按工作专班" in output and "全部逾期事项" in output and "本周新增逾期" in output
-    assert "30天内未报送任何进展的单位" in output
+    assert "周报\n2021-11-02" in output
+    assert "最差的 5 个专班" in output and "逾期最久的事项" in output and "逾期 +200" in output
+    assert "30天未报送进展：" in output
 
 
 def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:

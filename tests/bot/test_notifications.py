@@ -106,7 +106,7 @@ def test_stored_keys_are_those_the_outbox_has_always_kept() -> None:
     item that is not a late reminder carries no "late" key."""
     payload, _ = EXAMPLES[NotificationKind.DUTIES_DUE]
     items = stored_payload(NotificationKind.DUTIES_DUE, payload)["items"]
-    assert set(items[0]) == {"key", "task_id", "text", "unit", "due_on", "step", "days", "kind"}
+    assert set(items[0]) == {"key", "task_id", "text", "unit", "due_on", "step", "days", "kind", "unit_id"}
     assert items[1]["late"] is True
     assert set(stored_payload(NotificationKind.URGE, EXAMPLES[NotificationKind.URGE][0])) == {
         "urger", "note", "unit", "tasks"}
@@ -119,7 +119,14 @@ def test_a_row_written_before_a_key_existed_still_renders() -> None:
     del stored["overdue_total"]
     stored["retired_key"] = 1
     text = "".join(visible_text(page) for page in notification(NotificationKind.DIGEST, stored).pages)
-    assert "全部逾期事项（1 项）" in text
+    assert "逾期最久的事项" in text and "工作周报" in text  # and no plan title: a fixed name, not a topic
+
+
+def test_an_escalation_row_from_before_units_had_ids_renders_without_their_buttons() -> None:
+    old_item = {k: v for k, v in jsonable(stored_payload(NotificationKind.REMINDER, STEP)).items() if k != "unit_id"}
+    reply = notification(NotificationKind.OVERDUE_OFFICE, {"items": [old_item]})
+    assert "共 1 项，涉及 1 个单位" in visible_text(reply.pages[0])
+    assert [[b.text for b in row] for row in reply.buttons.inline_keyboard] == [["全部逾期事项"]]
 
 
 def _office(session: Session, clock: FixedClock) -> Member:

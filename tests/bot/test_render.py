@@ -47,23 +47,6 @@ def test_escape_keeps_quotes_readable() -> None:
     assert esc('他说"好"<b>') == '他说"好"&lt;b&gt;'
 
 
-def test_long_lists_are_capped_with_the_total_and_how_to_narrow_them() -> None:
-    from datetime import date, datetime
-
-    from bot.render import overdue_table
-    from tasks.models import Assignment, Task, Unit
-    from tasks.work.duties import Duty
-
-    at = datetime(2021, 6, 1)
-    duties = [Duty(Assignment(task_id=n, unit_id=1, role="lead", due_on=date(2021, 10, 31), created_at=at,
-                              updated_at=at),
-                   Task(id=n, plan_id=1, ref=f"t{n}", kind="task", text=f"任务{n}", created_at=at, updated_at=at),
-                   Unit(id=1, name="区商务局", created_at=at)) for n in range(3)]
-    reply = overdue_table(duties, date(2021, 11, 8), "逾期未办结", total=480)
-    shown = "".join(visible_text(p) for p in reply.pages)
-    assert "逾期未办结（480 项）" in shown and "共 480 项，这里显示最早的 3 项" in shown and "/overdue 区商务局" in shown
-
-
 def _due_item(task_id: int, kind: str, **extra: object) -> dict:
     days = {"overdue": 12, "reminder": -3, "checkin": None}[kind]
     return {"key": f"a{task_id}:{kind}", "task_id": task_id, "text": f"任务<{task_id}>", "unit": "区商务局",
