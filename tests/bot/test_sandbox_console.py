@@ -51,7 +51,7 @@ def test_a_unit_reports_completion_and_the_office_verifies_in_the_sandbox(databa
     assert re.search(r"\[[56]\] 督办助手 → 商务局·王科长\n✅ 已审核通过", text), text
     assert "完成情况统计" in text and "已办结 1" in text
     with transaction(make_engine(database_url)) as session:
-        assert len(session.exec(select(Member)).all()) == 4  # the personas, bound with invite codes
+        assert len(session.exec(select(Member)).all()) == 5  # the personas and the unit group, bound with invite codes
 
 
 def test_personas_are_bound_once(database_url: str, monkeypatch) -> None:
@@ -61,7 +61,7 @@ def test_personas_are_bound_once(database_url: str, monkeypatch) -> None:
         assert main(["--database-url", database_url, "sandbox"], stdin=io.StringIO("我的任务\n"), stdout=out) == 0
         assert "区商务局 未办结任务" in out.getvalue()
     with transaction(make_engine(database_url)) as session:
-        assert len(session.exec(select(Member)).all()) == 4
+        assert len(session.exec(select(Member)).all()) == 5
 
 
 def test_administrator_creates_invites_from_the_command_line(database_url: str, capsys) -> None:
