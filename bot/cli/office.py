@@ -61,4 +61,7 @@ def outbox(cli: Invocation) -> int:
 
 def _kind_name(kind: str) -> str:
     """A row's kind as the office reads it; a kind this version does not know, as stored."""
-    return KIND_NAMES[NotificationKind(kind)] if kind in NotificationKind else kind
+    try:
+        return KIND_NAMES[NotificationKind(kind)]
+    except ValueError:
+        return kind
