@@ -73,3 +73,18 @@ def test_administrator_creates_invites_from_the_command_line(database_url: str, 
     assert "分管领导" in out.getvalue()
     assert main(["--database-url", database_url, "invite"], stdout=io.StringIO()) == 1
     assert "必须指定单位" in capsys.readouterr().err
+
+
+def test_the_sandboxs_unit_group_hears_commands_until_privacy_is_switched_off(database_url: str, monkeypatch) -> None:
+    monkeypatch.delenv("TASKBOT_TOKEN", raising=False)
+    script = "\n".join([":help", ":who", ":as 工作群", "我的任务", "/mytasks", ":privacy off", "我的任务", ":quit"]) + "\n"
+    out = io.StringIO()
+    assert main(["--database-url", database_url, "--now", "2021-09-04T10:00", "run"], stdin=io.StringIO(script),
+                stdout=out) == 0
+    text = out.getvalue()
+    assert ":privacy off" in text and "切换身份" in text and "Messages" not in text  # :help, in Chinese
+    assert "农业农村局工作群·李科长（责任单位成员，区农业农村局，在区农业农村局工作群里发言）" in text
+    assert "督办办·赵主任（督办办公室）" in text
+    # Under privacy mode the words never reach the bot, and the console says why; the command does.
+    assert "机器人收不到群里的这句话" in text
+    assert text.count("区农业农村局 未办结任务") == 2  # /mytasks, then the words once privacy is off
