@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Update
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import office_actions, office_lists, texts, unit_actions
@@ -100,17 +102,40 @@ def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_
 # --- binding and help ---------------------------------------------------------------------
 
 
-def help_text(member: Member | None) -> str:
+def help_text(member: Member | None, *, words_heard: bool = True) -> str:
+    """What the member can use here. ``words_heard`` False: a group chat where Telegram gives the
+    bot only commands, replies to it and button taps, so no plain word is offered."""
     if member is None:
         return texts.UNBOUND
     role = member.role
     lines = [texts.help_head(ROLE_NAMES[role])]
     for command in commands_for(role):
-        lines.append(texts.help_line(command.name, command.description, command.words[0] if command.words else None))
+        word = command.words[0] if command.words and words_heard else None
+        lines.append(texts.help_line(command.name, command.description, word))
     if role == Role.MEMBER:
-        lines.append(texts.HELP_FILES)
-    lines.append(texts.HELP_HELP)
+        lines.append(texts.HELP_FILES if words_heard else texts.HELP_FILES_GROUP)
+    lines.append(texts.HELP_HELP if words_heard else texts.HELP_HELP_GROUP)
+    if not words_heard:
+        lines.append("\n" + texts.GROUP_PRIVACY)
     return "\n".join(lines)
+
+
+async def words_heard(context: ContextTypes.DEFAULT_TYPE, who: Who) -> bool:
+    """Whether the bot receives people's plain words in this chat. In a group, Telegram's privacy
+    mode (on unless disabled with BotFather's /setprivacy) keeps them from a bot that is not an
+    administrator there. Asked of Telegram when needed, as either can change at any time; when it
+    cannot be asked, the answer that never offers what might not work."""
+    if not who.is_group:
+        return True
+    try:
+        me = await context.bot.get_me()
+        if me.can_read_all_group_messages:
+            return True
+        status = (await context.bot.get_chat_member(who.chat_id, me.id)).status
+    except TelegramError:
+        log.warning("could not ask Telegram whether the bot hears group %s", who.chat_id, exc_info=True)
+        return False
+    return status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 async def set_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int, role: Role) -> None:
@@ -124,15 +149,17 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if who is None:
         return
     code = (context.args or [""])[0]
+    heard = await words_heard(context, who)
 
     def work(session: Session) -> tuple[str, Role | None]:
         if not code:
-            return help_text(find_member(session, who.user_id, who.chat_id, is_group=who.is_group)), None
+            member = find_member(session, who.user_id, who.chat_id, is_group=who.is_group)
+            return help_text(member, words_heard=heard), None
         member = redeem_invite(session, ctx.clock, code, user_id=who.user_id, chat_id=who.chat_id, name=who.name,
                                is_group=who.is_group)
         unit = unit_of(session, member)
-        return texts.bound(ROLE_NAMES[member.role], unit.name if unit else None) + "\n\n" + help_text(member), \
-            member.role
+        return (texts.bound(ROLE_NAMES[member.role], unit.name if unit else None) + "\n\n"
+                + help_text(member, words_heard=heard)), member.role
 
     try:
         text, role = await ctx.run(work)
@@ -149,7 +176,9 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx, who = BotContext.of(context), Who.of(update)
     if who is None:
         return
-    text = await ctx.run(lambda s: help_text(find_member(s, who.user_id, who.chat_id, is_group=who.is_group)))
+    heard = await words_heard(context, who)
+    text = await ctx.run(lambda s: help_text(find_member(s, who.user_id, who.chat_id, is_group=who.is_group),
+                                             words_heard=heard))
     await answer(context, who.chat_id, say(text))
 
 
@@ -202,12 +231,17 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if (matched := match_word(text)) is not None:
         await on_command(update, context, matched[0], matched[1])
         return
-    if who.is_group:
-        return  # in a group only commands are for the bot
+    if who.is_group and not _replies_to_bot(message, context.bot.id):
+        return  # other talk in a group is not for the bot; a reply to it answers its question
     action = _cancel if text == texts.CANCEL_WORD else _answer
     outcome = await run_action(update, context, action, allowed=frozenset(Role), what=texts.THIS_MESSAGE, args=text)
     if outcome is not None:
         await answer(context, who.chat_id, outcome.reply)
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
 
 
 # --- photos and files as evidence ------------------------------------------------------------
@@ -334,7 +368,8 @@ async def _on_list_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handler failed for update %s", getattr(update, "update_id", None), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, texts.HANDLER_FAILED)
+        await context.bot.send_message(update.effective_chat.id, texts.HANDLER_FAILED,
+                                       link_preview_options=LinkPreviewOptions(is_disabled=True))
 
 
 def all_command_handlers() -> dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]]:

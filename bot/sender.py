@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 # do_api_request is meant for methods PTB lacks and warns when used for one it has.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.send_message'", category=PTBUserWarning)
 
+# A task's text or a unit's report may hold a link: the message shows it as written, without a
+# card of the linked page pushing the message's own words off a phone's screen.
+NO_PREVIEW = {"is_disabled": True}
+
 
 @dataclass(frozen=True)
 class _Sent:
@@ -204,7 +208,7 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
             mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
         try:
             await bot.do_api_request("send_message", {
-                "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML,
+                "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW,
                 "reply_markup": reply.buttons.to_dict() if last and reply.buttons else None})  # None: left out
         finally:
             if mark is not None:

@@ -56,6 +56,13 @@ def unknown_command(name: str) -> str:
 HELP_MENU_ENTRY = "帮助"
 HELP_FILES = "也可以直接发送照片或文件作为证明材料，在说明里写任务编号，如 <code>#12</code>。"
 HELP_HELP = "/help — 查看本帮助（也可发送“帮助”）"
+# A unit's group chat while the bot hears only what is meant for it (Telegram's privacy mode).
+HELP_FILES_GROUP = ("在群里发送照片或文件作证明材料：<b>回复</b>机器人的消息发送，"
+                    "说明里写任务编号，如 <code>#12</code>。")
+HELP_HELP_GROUP = "/help — 查看本帮助"
+GROUP_PRIVACY = ("在群里，机器人只收到命令（如 /mytasks）、对它消息的回复和按钮点击；直接发送“我的任务”这样的文字，"
+                 "Telegram 不会转给它（隐私模式）。要让群里的文字也管用，请群主把机器人设为群管理员，或由机器人的管理员"
+                 "在 BotFather 用 /setprivacy 关闭隐私模式（关闭后把机器人移出本群再重新拉入）。")
 
 
 def help_head(role: str) -> str:
@@ -108,8 +115,13 @@ QUESTIONS = {
 }
 
 
-def question(action: str, task_id: int, task_text: str) -> str:
-    return QUESTIONS[action].format(n=task_id) + f"\n任务：{esc(task_text[:60])}"
+# In a group the bot hears an answer only as a reply to its question (Telegram's privacy mode).
+QUESTION_IN_GROUP = "在群里请<b>回复这条消息</b>作答。"
+
+
+def question(action: str, task_id: int, task_text: str, *, in_group: bool = False) -> str:
+    asked = QUESTIONS[action].format(n=task_id) + (QUESTION_IN_GROUP if in_group else "")
+    return asked + f"\n任务：{esc(task_text[:60])}"
 
 
 def history_line(when: str, unit: str, author: str, kind: ReportKind, review_status: ReviewStatus | None,

@@ -108,7 +108,7 @@ def start_pending(req: Request, action: str, number: int) -> Reply:
     duty = member_duty(req.session, req.member, number)  # refuses another unit's task before asking anything
     req.member.pending = {"action": action, "task_id": duty.task.id,
                           "until": (db_time(req.clock) + PENDING_LIFETIME).isoformat()}
-    return say(texts.question(action, number, duty.task.text))
+    return say(texts.question(action, number, duty.task.text, in_group=req.who.is_group))
 
 
 def answer_pending(req: Request) -> Reply | None:

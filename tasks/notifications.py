@@ -48,6 +48,29 @@ class NotificationKind(StrEnum):
     MEMBER_UNREACHABLE = "member_unreachable"
 
 
+
+# Each kind as the office reads it in ``taskbot outbox``; the code itself is kept for ``--json`` and the database.
+KIND_NAMES: dict[NotificationKind, str] = {
+    NotificationKind.COMPLETION_REPORTED: "办结待审核",
+    NotificationKind.EXTENSION_REQUESTED: "延期申请",
+    NotificationKind.COMPLETION_VERIFIED: "办结已通过",
+    NotificationKind.COMPLETION_SENT_BACK: "办结被退回",
+    NotificationKind.EXTENSION_DECIDED: "延期批复",
+    NotificationKind.URGE: "催办",
+    NotificationKind.REMINDER: "到期提醒",
+    NotificationKind.OVERDUE: "逾期提醒",
+    NotificationKind.CHECKIN: "定期进展询问",
+    NotificationKind.REMINDERS_FOLDED: "补发提醒汇总",
+    NotificationKind.DUTIES_DUE: "督办提醒清单",
+    NotificationKind.OVERDUE_OFFICE: "逾期报办公室",
+    NotificationKind.OVERDUE_LEADERSHIP: "逾期报领导",
+    NotificationKind.DIGEST: "周报",
+    NotificationKind.DUTY_UNPLANNABLE: "无法安排提醒",
+    NotificationKind.NOTIFICATION_UNDELIVERABLE: "通知无法送达",
+    NotificationKind.MEMBER_UNREACHABLE: "成员联系不上",
+}
+
+
 class Payload(BaseModel):
     """A notification's content. Fields with a default are the ones rows written by earlier
     versions may lack; the rest must be given."""

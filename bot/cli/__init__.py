@@ -34,19 +34,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from bot.cli.chinese_argparse import ChineseArgumentParser
 from bot.cli.invocation import Invocation
 from bot.failures import LOG_LEVELS, configure_logging, report
 
 if TYPE_CHECKING:
     from tasks.clock import Clock
-
-
-class ChineseArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"参数错误：{message}\n请运行 taskbot --help 查看用法。\n")
 
 
 def _iso_date(text: str) -> date:
@@ -56,14 +51,25 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD，收到“{text}”") from error
 
 
+# The outbox's states as the office names them; the stored codes are accepted too.
+OUTBOX_STATUSES = {"待发": "pending", "已发": "sent", "失败": "dead"}
+
+
+def _outbox_status(text: str) -> str:
+    status = OUTBOX_STATUSES.get(text.strip(), text.strip().lower())
+    if status not in OUTBOX_STATUSES.values():
+        raise argparse.ArgumentTypeError(f"没有“{text}”这种状态，可选：待发、已发、失败")
+    return status
+
+
 def _no_arguments(_parser: argparse.ArgumentParser) -> None:
     pass
 
 
 def _import_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", type=Path, help="文档路径（默认：内置的2021年门头沟区文档）")
-    parser.add_argument("--year", type=int, help="计划年份（默认从文档标题读取）")
-    parser.add_argument("--title", help="计划标题（默认从文档读取）")
+    parser.add_argument("path", nargs="?", type=Path, metavar="文档", help="文档路径（默认：内置的2021年门头沟区文档）")
+    parser.add_argument("--year", type=int, metavar="年份", help="计划年份（默认从文档标题读取）")
+    parser.add_argument("--title", metavar="标题", help="计划标题（默认从文档读取）")
     parser.add_argument("--dry-run", action="store_true", help="只显示将要导入的内容，不写数据库")
     parser.add_argument("--json", action="store_true", help="以 JSON 输出")
     parser.add_argument("--columns", metavar="列名=列,…",
@@ -75,26 +81,27 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _template_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="模板文件（.xlsx）")
-    parser.add_argument("--year", type=int, help="计划年份，写入标题行（导入时据此确定年份）")
+    parser.add_argument("path", type=Path, metavar="文件", help="模板文件（.xlsx）")
+    parser.add_argument("--year", type=int, metavar="年份", help="计划年份，写入标题行（导入时据此确定年份）")
     parser.add_argument("--force", action="store_true", help="文件已存在时覆盖")
 
 
 def _tasks_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--unit", help="只看某单位的任务（可用简称，如 区科信局）")
-    parser.add_argument("--team", help="只看某工作专班牵头单位的任务（名称或序号）")
+    parser.add_argument("--unit", metavar="单位", help="只看某单位的任务（可用简称，如 区科信局）")
+    parser.add_argument("--team", metavar="专班", help="只看某工作专班牵头单位的任务（名称或序号）")
     parser.add_argument("--overdue", action="store_true", help="只看已逾期未完成的任务")
-    parser.add_argument("--due-before", type=_iso_date, help="只看该日期（含）前到期未完成的任务")
-    parser.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
+    parser.add_argument("--due-before", type=_iso_date, metavar="YYYY-MM-DD", help="只看该日期（含）前到期未完成的任务")
+    parser.add_argument("--year", type=int, metavar="年份", help="计划年份（默认最近导入的计划）")
 
 
 def _units_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
+    parser.add_argument("--year", type=int, metavar="年份", help="计划年份（默认最近导入的计划）")
 
 
 def _invite_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("unit", nargs="?", help="单位名称（邀请责任单位成员时必填）")
-    parser.add_argument("--role", default="member", help="角色：member 成员 / office 办公室 / leader 领导 / admin")
+    parser.add_argument("unit", nargs="?", metavar="单位", help="单位名称（邀请责任单位成员时必填）")
+    parser.add_argument("--role", default="member", metavar="角色",
+                        help="成员、办公室、领导或管理员（也可写 member、office、leader、admin；默认成员）")
 
 
 def _digest_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,20 +109,21 @@ def _digest_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--status", choices=["pending", "sent", "dead"], help="只看某种状态")
-    parser.add_argument("--limit", type=int, default=50, help="最多显示多少条（默认50）")
+    parser.add_argument("--status", type=_outbox_status, metavar="状态",
+                        help="只看某种状态：待发、已发或失败（也可写 pending、sent、dead）")
+    parser.add_argument("--limit", type=int, default=50, metavar="条数", help="最多显示多少条（默认50）")
 
 
 def _base_url_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help="Bot API 地址（默认 Telegram；自建 Bot API 服务器或本地沙盒如 "
-                                           "http://127.0.0.1:8081/bot）")
+    parser.add_argument("--base-url", metavar="地址",
+                        help="Bot API 地址（默认 Telegram；自建 Bot API 服务器或本地沙盒如 http://127.0.0.1:8081/bot）")
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--webhook", metavar="URL",
                         help="用 webhook 接收消息（Telegram 推送到此 HTTPS 地址），不用长轮询")
-    parser.add_argument("--listen", help="webhook 本地监听地址（默认 127.0.0.1，由反向代理转发）")
-    parser.add_argument("--port", type=int, help="webhook 本地监听端口（默认 8443）")
+    parser.add_argument("--listen", metavar="地址", help="webhook 本地监听地址（默认 127.0.0.1，由反向代理转发）")
+    parser.add_argument("--port", type=int, metavar="端口", help="webhook 本地监听端口（默认 8443）")
     _base_url_argument(parser)
     parser.add_argument("--standby", action="store_true",
                         help="已有进程在接收消息时不退出，待命，等它停止后接管（热备）")
@@ -127,17 +135,17 @@ def _worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="备份文件")
+    parser.add_argument("path", type=Path, metavar="文件", help="备份文件")
 
 
 def _restore_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="备份文件")
+    parser.add_argument("path", type=Path, metavar="文件", help="备份文件")
     parser.add_argument("--yes", action="store_true", help="确认替换")
 
 
 def _deadline_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("phrases", nargs="+", help="时限表述；用 - 从标准输入逐行读取")
-    parser.add_argument("--year", type=int, help="计划年份（默认参照日期所在年份，否则今年）")
+    parser.add_argument("phrases", nargs="+", metavar="时限", help="时限表述；用 - 从标准输入逐行读取")
+    parser.add_argument("--year", type=int, metavar="年份", help="计划年份（默认参照日期所在年份，否则今年）")
     parser.add_argument("--reference", type=_iso_date, metavar="YYYY-MM-DD",
                         help="参照日期：发文日期或申请当天；“限期30天”“下月底”等相对时限从这一天算起（不给则不识别）")
     parser.add_argument("--chat", action="store_true",
@@ -177,11 +185,13 @@ COMMANDS = (
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
-    parser.add_argument("--config", type=Path, default=default, help="配置文件（默认 ./config.toml）")
-    parser.add_argument("--database-url", default=default, help="数据库地址，覆盖配置文件")
-    parser.add_argument("--now", default=default, help="把当前时间设为指定时刻，如 2021-09-01 或 2021-09-01T09:00")
-    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=default,
-                        help="日志级别（默认 WARNING，或环境变量 TASKBOT_LOG_LEVEL）；DEBUG 时错误附带完整的调用栈")
+    parser.add_argument("--config", type=Path, default=default, metavar="文件", help="配置文件（默认 ./config.toml）")
+    parser.add_argument("--database-url", default=default, metavar="地址", help="数据库地址，覆盖配置文件")
+    parser.add_argument("--now", default=default, metavar="时刻",
+                        help="把当前时间设为指定时刻，如 2021-09-01 或 2021-09-01T09:00")
+    parser.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=default, metavar="级别",
+                        help="日志级别：DEBUG、INFO、WARNING、ERROR 或 CRITICAL（默认 WARNING，或环境变量 "
+                             "TASKBOT_LOG_LEVEL）；DEBUG 时错误附带完整的调用栈")
 
 
 def build_parser() -> argparse.ArgumentParser:

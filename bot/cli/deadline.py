@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from bot.cli.invocation import Invocation
 from tasks.clock import local_today
-from tasks.plan.deadlines import read_deadline
+from tasks.plan.deadlines import RECURRENCE_NAMES, read_deadline
 
 
 def deadline(cli: Invocation) -> int:
@@ -23,7 +23,12 @@ def deadline(cli: Invocation) -> int:
         for reading in readings:
             cli.print(json.dumps({**reading.as_dict(), "understood": reading.understood}, ensure_ascii=False))
     else:
-        cli.print(tabulate([[r.text, r.deadline or "", r.start or "", r.recurrence or "",
+        cli.print(tabulate([[r.text, r.deadline or "", r.start or "", _cycle(r.recurrence),
                              r.note or ("" if r.understood else "无法识别")] for r in readings],
                            headers=["原文", "截止日期", "开始日期", "周期", "说明"]))
     return 0 if all(r.understood for r in readings) else 1
+
+
+def _cycle(recurrence: str | None) -> str:
+    """The cycle as a person says it; the code itself is for ``--json``."""
+    return RECURRENCE_NAMES.get(recurrence, recurrence) if recurrence else ""

@@ -12,6 +12,7 @@ from tasks.clock.digest import weekly_digest
 from tasks.db import transaction
 from tasks.events import jsonable
 from tasks.models import Role
+from tasks.notifications import KIND_NAMES, NotificationKind
 from tasks.redaction import redact
 from tasks.work.lookup import find_unit, notification_counts, recent_notifications
 from tasks.work.members import ROLE_NAMES, create_invite, parse_role
@@ -51,8 +52,16 @@ def outbox(cli: Invocation) -> int:
         counts = notification_counts(session)
     cli.print("，".join(f"{OUTBOX_STATUS_NAMES[k]} {counts.get(k, 0)} 条" for k in OUTBOX_STATUS_NAMES))
     tz = cli.settings.timezone
-    cli.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), r.kind, r.chat_id, r.attempts,
+    cli.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), _kind_name(r.kind), r.chat_id, r.attempts,
                          f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}",
                          clip(redact(r.last_error), 40)]  # a row stored before redaction, or restored
                         for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))
     return 0
+
+
+def _kind_name(kind: str) -> str:
+    """A row's kind as the office reads it; a kind this version does not know, as stored."""
+    try:
+        return KIND_NAMES[NotificationKind(kind)]
+    except ValueError:
+        return kind

@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
+from tasks.plan.deadlines import RECURRENCE_NAMES
 from tasks.plan.parsed import Item, ParsedPlan
 from tasks.plan.units import VAGUE
 from tasks.script import to_simplified
@@ -86,14 +87,11 @@ def units_text(item: Item) -> str:
     return "、".join(p for p in (named, pending) if p)
 
 
-_CYCLES = {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
-
-
 def deadline_text(item: Item) -> str:
     written = item.deadline_text.strip()
     if item.deadline is None:
         if item.recurrence:
-            when = _CYCLES.get(item.recurrence, item.recurrence)
+            when = RECURRENCE_NAMES.get(item.recurrence, item.recurrence)
         elif item.start:
             when = f"{item.start.isoformat()} 开始"
         else:

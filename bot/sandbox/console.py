@@ -3,12 +3,16 @@
     [商务局·王科长]> 我的任务
     :as 3            switch persona (number or part of the name)
     :tap 5 办结      tap a button on message 5
+    :reply 5 文字    reply to message 5 (in a group, what the bot hears besides commands)
     :photo #12 现场照片     send a photo (with a caption)
     :file 合同.pdf #12 合同  send a file
     :wait 2h         move the sandbox clock on (30m, 2h, 3d), then see what falls due
     :at 2021-11-04 09:00     set the sandbox clock to that moment (forward only)
+    :privacy off     BotFather's /setprivacy: off, the bot hears a group's plain words too
     :time  :who  :help  :quit
 
+One persona speaks in a unit's group chat: while privacy mode is on (Telegram's default) the
+local server keeps its plain words from the bot, as Telegram does, and the console says so.
 Messages the bot sends to any persona are shown as they arrive, numbered for :tap.
 The sandbox clock runs at real speed from its start (--now) and from every jump.
 A script on stdin ends only once the notifications it made due have been sent and shown.
@@ -26,6 +30,7 @@ from typing import Any, TextIO
 from bot.sandbox.runtime import SandboxRuntime
 from bot.sandbox.server import Person
 from tasks.models import Role
+from tasks.work.members import ROLE_NAMES
 
 log = logging.getLogger(__name__)
 QUIET_SECONDS = 0.4
@@ -41,18 +46,37 @@ class Persona:
     name: str
     role: Role
     unit: str | None = None
+    group: int | None = None  # the unit's group chat this persona speaks in; None: a private chat
+
+    @property
+    def chat(self) -> int:
+        return self.group if self.group is not None else self.user_id
 
 
+UNIT_GROUP, UNIT_GROUP_TITLE = -1001002, "区农业农村局工作群"
 PERSONAS = (
     Persona(1001, "商务局·王科长", Role.MEMBER, "区商务局"),
     Persona(1002, "农业农村局·李科长", Role.MEMBER, "区农业农村局"),
     Persona(1003, "督办办·赵主任", Role.OFFICE),
     Persona(1004, "刘副区长", Role.LEADER),
+    # The same person as the second, in the unit's group: what works in a group is not what works in private.
+    Persona(1002, "农业农村局工作群·李科长", Role.MEMBER, "区农业农村局", UNIT_GROUP),
 )
-HELP = __doc__.split("\n\n", 1)[1].split("\n\nMessages")[0] if __doc__ else ""
-HELP_ZH = """  :wait 2h                 沙盒时钟前进（30m 分钟、2h 小时、3d 天），随即发出到期的提醒
-  :at 2021-11-04 09:00     沙盒时钟跳到该时刻（只能向后）
-  :time                    显示沙盒时间"""
+HELP = """  直接输入文字                 以当前身份发给机器人
+  :as 3                        切换身份（编号或名称的一部分；:who 列出全部）
+  :tap 5 办结                  点第 5 条消息上的“办结”按钮
+  :reply 5 文字                回复第 5 条消息（在群里，机器人除命令外只收到对它消息的回复）
+  :photo #12 现场照片          发送照片，说明写任务编号
+  :file 合同.pdf #12 合同      发送文件，说明写任务编号
+  :privacy off                 关闭隐私模式（BotFather 的 /setprivacy），机器人也收到群里的文字；:privacy on 恢复
+  :wait 2h                     沙盒时钟前进（30m 分钟、2h 小时、3d 天），随即发出到期的提醒
+  :at 2021-11-04 09:00         沙盒时钟跳到该时刻（只能向后）
+  :time                        显示沙盒时间
+  :who                         列出内置身份
+  :help                        显示本帮助
+  :quit                        退出"""
+WITHHELD = ("（Telegram 的隐私模式：机器人收不到群里的这句话。群里请用命令，如 /mytasks，或用 :reply 回复机器人的消息；"
+            ":privacy off 关闭隐私模式。）")
 
 
 class Console:
@@ -73,9 +97,12 @@ class Console:
         pass must find the personas bound and their chats there, or the clock's first messages
         go to nobody or are dead-lettered as "chat not found"."""
         for persona in PERSONAS:
-            person, _new = self.runtime.bind(persona.user_id, persona.name, persona.role, persona.unit)
+            if persona.group is None:
+                person, _new = self.runtime.bind(persona.user_id, persona.name, persona.role, persona.unit)
+            else:
+                person = self.runtime.bind_group(persona.group, UNIT_GROUP_TITLE, persona.unit or "", persona.user_id)
             self.people.append((persona, person))
-            self.seen[person.id] = len(self.runtime.server.messages(person.id))
+            self.seen[persona.chat] = len(self.runtime.server.messages(persona.chat))
 
     @property
     def clock_text(self) -> str:
@@ -122,8 +149,9 @@ class Console:
     def who(self) -> None:
         for number, (persona, _person) in enumerate(self.people, start=1):
             unit = f"，{persona.unit}" if persona.unit else ""
+            where = f"，在{UNIT_GROUP_TITLE}里发言" if persona.group is not None else ""
             mark = "→" if number - 1 == self.current else " "
-            self.print(f"{mark} {number}. {persona.name}（{persona.role.value}{unit}）")
+            self.print(f"{mark} {number}. {persona.name}（{ROLE_NAMES[persona.role]}{unit}{where}）")
 
     @property
     def prompt(self) -> str:
@@ -134,13 +162,15 @@ class Console:
         line = line.strip()
         if not line:
             return True
-        person = self.people[self.current][1]
+        persona, person = self.people[self.current]
         server = self.runtime.server
         if line in (":quit", ":q", ":exit"):
             return False
         if line == ":help":
             self.print(HELP)
-            self.print(HELP_ZH)
+            return True
+        if line.startswith(":privacy"):
+            self._privacy(line.removeprefix(":privacy").strip())
             return True
         if line == ":time":
             now = self.runtime.ctx.clock.now().astimezone(self.runtime.ctx.timezone)
@@ -156,36 +186,72 @@ class Console:
         if line.startswith(":as "):
             self._switch(line[4:].strip())
             return True
+        chat = persona.group
         if line.startswith(":tap "):
-            self._tap(person, line[5:].strip())
+            self._tap(persona, person, line[5:].strip())
+        elif line.startswith(":reply "):
+            if not self._reply(persona, person, line[7:].strip()):
+                return True
         elif line.startswith(":photo"):
-            server.send_photo(person, b"\xff\xd8sandbox-photo", caption=line[6:].strip())
+            if server.send_photo(person, b"\xff\xd8sandbox-photo", caption=line[6:].strip(), chat_id=chat) is None:
+                self.print(WITHHELD)
+                return True
         elif line.startswith(":file "):
             name, _, caption = line[6:].strip().partition(" ")
-            server.send_document(person, b"%PDF-1.4 sandbox", name, "application/octet-stream", caption=caption)
+            if server.send_document(person, b"%PDF-1.4 sandbox", name, "application/octet-stream", caption=caption,
+                                    chat_id=chat) is None:
+                self.print(WITHHELD)
+                return True
         elif line.startswith(":"):
             self.print("不认识的指令，输入 :help 查看。")
             return True
-        else:
-            server.send_text(person, line)
+        elif server.send_text(person, line, chat_id=chat) is None:
+            self.print(WITHHELD)
+            return True
         self.show_new()
+        return True
+
+    def _privacy(self, setting: str) -> None:
+        if setting not in ("on", "off"):
+            state = "开启" if self.runtime.server.state.privacy else "关闭"
+            self.print(f"隐私模式现在{state}。用法：:privacy off（关闭）或 :privacy on（开启）。")
+            return
+        self.runtime.server.set_privacy(setting == "on")
+        if setting == "on":
+            self.print("隐私模式已开启（Telegram 的默认）：群里机器人只收到命令、对它消息的回复和按钮。")
+        else:
+            self.print("隐私模式已关闭：机器人收到群里所有的话（真实的 Telegram 上还要把机器人移出群再重新拉入）。")
+
+    def _reply(self, persona: Persona, person: Person, args: str) -> bool:
+        """Send a reply to a shown message; False when nothing reached the bot."""
+        number, _, text = args.partition(" ")
+        if not number.isdigit() or not 1 <= int(number) <= len(self.shown) or not text.strip():
+            self.print("用法：:reply 消息编号 文字，如 :reply 3 60% 已完成方案初稿")
+            return False
+        message = self.shown[int(number) - 1]
+        if message["chat"]["id"] != persona.chat:
+            self.print("这条消息不在当前身份的会话里，先用 :as 切换身份。")
+            return False
+        if self.runtime.server.send_text(person, text.strip(), chat_id=persona.group, reply_to=message) is None:
+            self.print(WITHHELD)
+            return False
         return True
 
     def _switch(self, target: str) -> None:
         for number, (persona, _person) in enumerate(self.people, start=1):
-            if target == str(number) or target in persona.name or target == persona.role.value:
+            if target in (str(number), persona.role.value, ROLE_NAMES[persona.role]) or target in persona.name:
                 self.current = number - 1
                 self.print(f"现在以“{persona.name}”的身份发言。")
                 return
         self.print(f"没有这个身份：{target}。输入 :who 查看。")
 
-    def _tap(self, person: Person, args: str) -> None:
+    def _tap(self, persona: Persona, person: Person, args: str) -> None:
         number, _, label = args.partition(" ")
         if not number.isdigit() or not 1 <= int(number) <= len(self.shown):
             self.print("用法：:tap 消息编号 按钮文字，如 :tap 3 办结")
             return
         message = self.shown[int(number) - 1]
-        if message["chat"]["id"] != person.id:
+        if message["chat"]["id"] != persona.chat:
             self.print("这条消息不是发给当前身份的，先用 :as 切换身份。")
             return
         try:
@@ -202,17 +268,17 @@ class Console:
         deadline = time.monotonic() + (MAX_WAIT_SECONDS if wait else 0)
         last_change, counts = time.monotonic(), dict(self.seen)
         while time.monotonic() < deadline:
-            now_counts = {person.id: len(self.runtime.server.messages(person.id)) for _p, person in self.people}
+            now_counts = {persona.chat: len(self.runtime.server.messages(persona.chat)) for persona, _ in self.people}
             if now_counts != counts:
                 counts, last_change = now_counts, time.monotonic()
             elif counts != self.seen and time.monotonic() - last_change > QUIET_SECONDS:
                 break
             time.sleep(0.05)
-        for persona, person in self.people:
-            messages = self.runtime.server.messages(person.id)
-            for message in messages[self.seen[person.id]:]:
+        for persona, _person in self.people:
+            messages = self.runtime.server.messages(persona.chat)
+            for message in messages[self.seen[persona.chat]:]:
                 self._print_message(persona, message)
-            self.seen[person.id] = len(messages)
+            self.seen[persona.chat] = len(messages)
 
     def _print_message(self, persona: Persona, message: dict[str, Any]) -> None:
         self.shown.append(message)

@@ -23,7 +23,7 @@ from tasks.db import transaction
 from tasks.events import Actor
 from tasks.models import Role
 from tasks.work.lookup import unit_named
-from tasks.work.members import create_invite, has_member_row, redeem_invite
+from tasks.work.members import create_invite, find_member, has_member_row, redeem_invite
 
 SANDBOX_ADMIN = Actor("sandbox", "cli")
 
@@ -99,6 +99,18 @@ class SandboxRuntime:
             code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
             redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=user_id, name=name, is_group=False)
         return person, True
+
+    def bind_group(self, chat_id: int, title: str, unit_name: str, user_id: int) -> Person:
+        """A unit's group chat on the server, bound to the unit as a /start there binds it (once),
+        and the person who speaks in it (a member of that unit, bound already)."""
+        self.server.group(chat_id, title)
+        with transaction(self.engine) as session:
+            if find_member(session, 0, chat_id, is_group=True) is None:
+                code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, Role.MEMBER,
+                                     unit_named(session, unit_name)).code
+                redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=chat_id, name=title,
+                              is_group=True)
+        return self.server.person(user_id, self.server.state.chats[user_id]["first_name"])
 
     def release_leases(self) -> int:
         """Free the claims an earlier run left on its notifications. The local server lives and

@@ -92,6 +92,11 @@ class SandboxState:
     sending: Counter[int] = field(default_factory=Counter)  # chat -> send calls on the wire now
     most_sending: int = 0  # the most send calls on the wire at once
     overlapped: list[int] = field(default_factory=list)  # chats sent to while a call to them was on the wire
+    # Telegram's privacy mode (BotFather /setprivacy), on for a new bot: in a group the bot hears only
+    # what is meant for it, unless it is an administrator there (see _reaches_bot).
+    privacy: bool = True
+    bot_admin_in: set[int] = field(default_factory=set)
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # group messages the bot never received
 
 
 class SandboxServer:
@@ -197,13 +202,26 @@ class SandboxServer:
             self.state.chats[chat_id] = chat
         return chat
 
-    def send_text(self, person: Person, text: str, *, chat_id: int | None = None) -> int:
-        message = self._incoming_message(person, chat_id)
+    def send_text(self, person: Person, text: str, *, chat_id: int | None = None,
+                  reply_to: dict[str, Any] | None = None) -> int | None:
+        """The person writes in a chat (``reply_to``: as a reply to that message). The update's id,
+        or None when the bot never receives it (a group's plain talk under privacy mode)."""
+        message = self._incoming_message(person, chat_id, reply_to)
         message["text"] = text
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._push({"message": message})
+
+    def set_privacy(self, enabled: bool) -> None:
+        """BotFather's /setprivacy for this bot: Enable (Telegram's default) or Disable."""
+        with self._lock:
+            self.state.privacy = enabled
+
+    def set_admin(self, chat_id: int, admin: bool) -> None:
+        """The bot made an administrator of a group (or no longer one): an administrator hears everything."""
+        with self._lock:
+            (self.state.bot_admin_in.add if admin else self.state.bot_admin_in.discard)(chat_id)
 
     def edit_text(self, person: Person, text: str, *, chat_id: int | None = None) -> int:
         """The person edits the last message they sent in the chat: Telegram sends it again,
@@ -229,9 +247,10 @@ class SandboxServer:
         with self._lock:
             self.state.next_update_id = max(self.state.next_update_id, after + 1)
 
-    def send_photo(self, person: Person, data: bytes, *, caption: str = "", chat_id: int | None = None) -> int:
+    def send_photo(self, person: Person, data: bytes, *, caption: str = "", chat_id: int | None = None,
+                   reply_to: dict[str, Any] | None = None) -> int | None:
         file_id = self._store_file(data, "photo.jpg", "image/jpeg")
-        message = self._incoming_message(person, chat_id)
+        message = self._incoming_message(person, chat_id, reply_to)
         message["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800, "height": 600,
                              "file_size": len(data)}]
         if caption:
@@ -239,9 +258,10 @@ class SandboxServer:
         return self._push({"message": message})
 
     def send_document(self, person: Person, data: bytes, name: str, mime_type: str, *, caption: str = "",
-                      chat_id: int | None = None, declared_size: int | None = None) -> int:
+                      chat_id: int | None = None, declared_size: int | None = None,
+                      reply_to: dict[str, Any] | None = None) -> int | None:
         file_id = self._store_file(data, name, mime_type)
-        message = self._incoming_message(person, chat_id)
+        message = self._incoming_message(person, chat_id, reply_to)
         message["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": name,
                                "mime_type": mime_type, "file_size": declared_size or len(data)}
         if caption:
@@ -300,13 +320,32 @@ class SandboxServer:
 
     # --- internals: incoming updates ------------------------------------------------
 
-    def _incoming_message(self, person: Person, chat_id: int | None) -> dict[str, Any]:
+    def _incoming_message(self, person: Person, chat_id: int | None,
+                          reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
         with self._lock:
             chat = self.state.chats.get(chat_id if chat_id is not None else person.id)
             if chat is None:
                 raise LookupError(f"unknown chat {chat_id}")
             message_id = self._next_message_id(chat["id"])
-        return {"message_id": message_id, "from": person.as_user(), "chat": dict(chat), "date": int(time.time())}
+        message = {"message_id": message_id, "from": person.as_user(), "chat": dict(chat), "date": int(time.time())}
+        if reply_to is not None:
+            message["reply_to_message"] = {key: value for key, value in reply_to.items()
+                                           if key not in ("html", "reply_to_message")}
+        return message
+
+    def _reaches_bot(self, message: dict[str, Any]) -> bool:
+        """Whether Telegram gives the bot this message; the caller holds the lock. Under privacy
+        mode a group gives it only what is meant for it: a command (one bot in the group, so no
+        /command@other_bot), a message naming it (@username), a reply to one of its messages.
+        An administrator, or a bot with privacy disabled, hears everything; a private chat always."""
+        if message["chat"]["type"] == "private" or not self.state.privacy:
+            return True
+        if message["chat"]["id"] in self.state.bot_admin_in:
+            return True
+        words = message.get("text") or message.get("caption") or ""
+        replied = message.get("reply_to_message") or {}
+        return (words.startswith("/") or f"@{BOT_USER['username']}" in words
+                or (replied.get("from") or {}).get("id") == BOT_USER["id"])
 
     def _next_message_id(self, chat_id: int) -> int:
         return max(self.state.messages[chat_id], default=0) + 1 if chat_id in self.state.messages else 1
@@ -317,13 +356,16 @@ class SandboxServer:
             self.state.files[file_id] = (data, name, mime)
         return file_id
 
-    def _push(self, body: dict[str, Any]) -> int:
+    def _push(self, body: dict[str, Any]) -> int | None:
         with self._lock:
-            update = {"update_id": self.state.next_update_id, **body}
-            self.state.next_update_id += 1
             if "message" in body:
                 message = body["message"]
                 self.state.messages[message["chat"]["id"]][message["message_id"]] = message
+                if not self._reaches_bot(message):  # the group sees it; the bot never does
+                    self.state.withheld.append(message)
+                    return None
+            update = {"update_id": self.state.next_update_id, **body}
+            self.state.next_update_id += 1
             self.state.updates.append(update)
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
@@ -520,7 +562,22 @@ class SandboxServer:
         return message
 
     async def _api_get_me(self, _params: dict[str, Any], _files: dict[str, Any]) -> dict[str, Any]:
-        return BOT_USER
+        with self._lock:
+            return {**BOT_USER, "can_read_all_group_messages": not self.state.privacy}
+
+    async def _api_get_chat_member(self, params: dict[str, Any], _files: dict[str, Any]) -> dict[str, Any]:
+        chat = self._target_chat(params)
+        user_id = int(params.get("user_id") or 0)
+        with self._lock:
+            admin = user_id == BOT_USER["id"] and chat["id"] in self.state.bot_admin_in
+            user = BOT_USER if user_id == BOT_USER["id"] else {"id": user_id, "is_bot": False, "first_name": "成员"}
+        if not admin:
+            return {"status": "member", "user": user}
+        rights = ("can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+                  "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+                  "can_edit_stories", "can_delete_stories")
+        return {"status": "administrator", "user": user, "can_be_edited": False, "is_anonymous": False,
+                **{right: right != "can_promote_members" for right in rights}}
 
     async def _api_delete_webhook(self, params: dict[str, Any], _files: dict[str, Any]) -> bool:
         await self._stop_webhook()
@@ -624,7 +681,9 @@ class SandboxServer:
         chat = self._target_chat(params)
         text, sent_as = self._check_text(params.get("text"), params.get("parse_mode"), TEXT_LIMIT)
         markup = self._check_markup(params.get("reply_markup"))
-        return self._record_sent(chat, {"text": text, "html": sent_as, "reply_markup": markup})
+        # Kept as received, so that a test sees whether the bot asked for no link preview.
+        return self._record_sent(chat, {"text": text, "html": sent_as, "reply_markup": markup,
+                                        "link_preview_options": params.get("link_preview_options")})
 
     async def _send_media(self, kind: str, params: dict[str, Any], files: dict[str, tuple[bytes, str, str]]
                           ) -> dict[str, Any]:

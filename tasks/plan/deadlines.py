@@ -207,6 +207,10 @@ _RECURRENCES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^(?:周){_CADENCE_VERB}$"), "weekly"),
 )
 
+# Each cycle's code (stored, and in ``--json``) as a person says it.
+RECURRENCE_NAMES = {"daily": "每天", "weekly": "每周", "monthly": "每月", "bimonthly": "每两个月",
+                    "quarterly": "每季度", "half-yearly": "每半年", "yearly": "每年"}
+
 _OPEN_ENDED = re.compile(
     r"^(?:按|根据|依据|结合|视|随)"
     r"|持续|长期|常态|常年|经常|适时|随时|按需|动态|定期|及时|逐步|不定期"

@@ -51,7 +51,7 @@ def test_a_unit_reports_completion_and_the_office_verifies_in_the_sandbox(databa
     assert re.search(r"\[[56]\] 督办助手 → 商务局·王科长\n✅ 已审核通过", text), text
     assert "完成情况统计" in text and "已办结 1" in text
     with transaction(make_engine(database_url)) as session:
-        assert len(session.exec(select(Member)).all()) == 4  # the personas, bound with invite codes
+        assert len(session.exec(select(Member)).all()) == 5  # the personas and the unit group, bound with invite codes
 
 
 def test_personas_are_bound_once(database_url: str, monkeypatch) -> None:
@@ -61,7 +61,7 @@ def test_personas_are_bound_once(database_url: str, monkeypatch) -> None:
         assert main(["--database-url", database_url, "sandbox"], stdin=io.StringIO("我的任务\n"), stdout=out) == 0
         assert "区商务局 未办结任务" in out.getvalue()
     with transaction(make_engine(database_url)) as session:
-        assert len(session.exec(select(Member)).all()) == 4
+        assert len(session.exec(select(Member)).all()) == 5
 
 
 def test_administrator_creates_invites_from_the_command_line(database_url: str, capsys) -> None:
@@ -73,3 +73,18 @@ def test_administrator_creates_invites_from_the_command_line(database_url: str, 
     assert "分管领导" in out.getvalue()
     assert main(["--database-url", database_url, "invite"], stdout=io.StringIO()) == 1
     assert "必须指定单位" in capsys.readouterr().err
+
+
+def test_the_sandboxs_unit_group_hears_commands_until_privacy_is_switched_off(database_url: str, monkeypatch) -> None:
+    monkeypatch.delenv("TASKBOT_TOKEN", raising=False)
+    script = "\n".join([":help", ":who", ":as 工作群", "我的任务", "/mytasks", ":privacy off", "我的任务", ":quit"]) + "\n"
+    out = io.StringIO()
+    assert main(["--database-url", database_url, "--now", "2021-09-04T10:00", "run"], stdin=io.StringIO(script),
+                stdout=out) == 0
+    text = out.getvalue()
+    assert ":privacy off" in text and "切换身份" in text and "Messages" not in text  # :help, in Chinese
+    assert "农业农村局工作群·李科长（责任单位成员，区农业农村局，在区农业农村局工作群里发言）" in text
+    assert "督办办·赵主任（督办办公室）" in text
+    # Under privacy mode the words never reach the bot, and the console says why; the command does.
+    assert "机器人收不到群里的这句话" in text
+    assert text.count("区农业农村局 未办结任务") == 2  # /mytasks, then the words once privacy is off
