@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -405,79 +405,67 @@ def _state_cells(state: UnitState | None) -> list[object]:
 
 
 def _write(title: str, shown: list[tuple[Task, list[UnitState]]], today: date) -> tuple[bytes, int]:
-    """The workbook in openpyxl's write-only mode (rows go to the file as they come, so a hundred
-    thousand of them take seconds, not minutes). Returns its bytes and the rows written."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.cell_range import CellRange
+    """The workbook, written a row at a time (XlsxWriter's constant-memory mode keeps one row in
+    memory, so a hundred thousand take seconds). Returns its bytes and the rows written."""
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(LEDGER_SHEET)
-    widths = [column.width for column in LEDGER_COLUMNS] + [column.width for column in STATE_COLUMNS]
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    last = get_column_letter(len(widths))
-    sheet.freeze_panes = "A3"  # title and header stay in view
-    header_fill = PatternFill("solid", fgColor=_HEADER_FILL)
-    overdue_fill = PatternFill("solid", fgColor=_OVERDUE_FILL)
-    wrapped = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
-
-    def styled(value: object, *, font: Font | None = None, fill: PatternFill | None = None,
-               alignment: Alignment | None = None, number_format: str | None = None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=value)
-        if font is not None:
-            cell.font = font
-        if fill is not None:
-            cell.fill = fill
-        if alignment is not None:
-            cell.alignment = alignment
-        if number_format is not None:
-            cell.number_format = number_format
-        return cell
-
-    sheet.append([styled(title, font=Font(bold=True, size=14), alignment=Alignment(horizontal="center"))])
-    sheet.merged_cells.add(f"A1:{last}1")
-    headers = [column.header for column in LEDGER_COLUMNS] + [column.header for column in STATE_COLUMNS]
-    centred = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    sheet.append([styled(h, font=Font(bold=True), fill=header_fill, alignment=centred) for h in headers])
-    sheet.auto_filter.ref = f"A2:{last}2"
-    merged_columns = [index for index, column in enumerate(LEDGER_COLUMNS, start=1) if column.field in _TASK_FIELDS]
+    buffer = io.BytesIO()
+    # What a unit typed is text, even when it begins with "=" or looks like a link.
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "strings_to_numbers": False})
+    sheet = workbook.add_worksheet(LEDGER_SHEET)
+    columns = [(column.header, column.width) for column in LEDGER_COLUMNS] + \
+        [(column.header, column.width) for column in STATE_COLUMNS]
+    for index, (_header, width) in enumerate(columns):
+        sheet.set_column(index, index, width)
+    last = len(columns) - 1
+    sheet.freeze_panes(2, 0)  # title and header stay in view
+    sheet.set_row(0, 24)
+    sheet.merge_range(0, 0, 0, last, title, workbook.add_format({"bold": True, "font_size": 14, "align": "center"}))
+    header = workbook.add_format({"bold": True, "bg_color": f"#{_HEADER_FILL}", "align": "center",
+                                  "valign": "vcenter", "text_wrap": True, "border": 1})
+    for index, (name, _width) in enumerate(columns):
+        sheet.write_string(1, index, name, header)
+    formats = {(late, text, is_date): workbook.add_format({
+        "valign": "top", **({"bg_color": f"#{_OVERDUE_FILL}"} if late else {}),
+        **({"text_wrap": True} if text else {}), **({"num_format": "yyyy-mm-dd"} if is_date else {})})
+        for late in (False, True) for text in (False, True) for is_date in (False, True)}
     text_column = next(index for index, column in enumerate(LEDGER_COLUMNS) if column.field == "text")
-    # (Ranges go straight into the set: MultiCellRange.add looks through every range already there.)
-    ranges = sheet.merged_cells.ranges
-    row_number = 2
+    merged_columns = [index for index, column in enumerate(LEDGER_COLUMNS) if column.field in _TASK_FIELDS]
+    row = 1
     for task, states in shown:
         task_cells = _task_cells(task)
-        first_row = row_number + 1
+        span = len(states)
         for index, state in enumerate(states or [None]):
-            row_number += 1
+            row += 1
             values: list[object] = [task_cells[column.field] if index == 0 and column.field in task_cells else ""
                                     for column in LEDGER_COLUMNS]
             if state is not None:
                 values[_ROLE_COLUMN[state.role]] = state.unit
             values += _state_cells(state)
-            fill = overdue_fill if state is not None and state.overdue else None
-            cells: list[object] = []
+            late = state is not None and state.overdue
+            if late:
+                sheet.set_row(row, None, formats[(True, False, False)])  # its empty cells red too
             for position, value in enumerate(values):
                 is_date = isinstance(value, date)
-                if fill is None and position != text_column and not is_date:
-                    cells.append(None if value == "" else value)
+                cell_format = formats[(late, position == text_column, is_date)]
+                if index == 0 and span > 1 and position in merged_columns:
+                    # The task's cell over its units' rows, merged while its first row is the one being
+                    # written (the rows go to the file one by one). Without a format the merge writes
+                    # nothing into the rows below, which would send this row to the file unfinished.
+                    sheet.merge_range(row, position, row + span - 1, position, None, None)
+                if value == "" or value is None:
                     continue
-                cells.append(styled(value if value != "" else None, fill=fill,
-                                    alignment=wrapped if position == text_column else top,
-                                    number_format="yyyy-mm-dd" if is_date else None))
-            sheet.append(cells)
-        if row_number > first_row:
-            for column in merged_columns:
-                ranges.add(CellRange(min_col=column, min_row=first_row, max_col=column, max_row=row_number))
-    sheet.auto_filter.ref = f"A2:{last}{max(row_number, 2)}"
+                if isinstance(value, str):
+                    sheet.write_string(row, position, value, cell_format)
+                elif isinstance(value, date):
+                    sheet.write_datetime(row, position, datetime.combine(value, time()), cell_format)
+                else:
+                    sheet.write_number(row, position, value, cell_format)  # type: ignore[arg-type]
+    sheet.autofilter(1, 0, max(row, 1), last)
     _write_unit_sheet(workbook, title, shown, today)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue(), row_number - 2
+    workbook.close()
+    return buffer.getvalue(), row - 1
 
 
 _ROLE_COLUMN = {AssignmentRole.LEAD: next(i for i, c in enumerate(LEDGER_COLUMNS) if c.field == "lead"),
@@ -512,36 +500,25 @@ def unit_figures(shown: list[tuple[Task, list[UnitState]]]) -> list[UnitFigures]
     return sorted(figures.values(), key=lambda u: (-u.overdue, u.rate, -u.duties, u.unit))
 
 
-def _write_unit_sheet(workbook: Workbook, title: str, shown: list[tuple[Task, list[UnitState]]],
-                      today: date) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    sheet = workbook.create_sheet(UNIT_SHEET)
-    for index, (_header, width) in enumerate(UNIT_SHEET_HEADERS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    last = get_column_letter(len(UNIT_SHEET_HEADERS))
-    sheet.freeze_panes = "A3"
-    heading = WriteOnlyCell(sheet, value=f"{title}：按单位统计（截至{today.isoformat()}）")
-    heading.font = Font(bold=True, size=14)
-    sheet.append([heading])
-    sheet.merged_cells.add(f"A1:{last}1")
-    header_fill = PatternFill("solid", fgColor=_HEADER_FILL)
-    cells = []
-    for header, _width in UNIT_SHEET_HEADERS:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font, cell.fill = Font(bold=True), header_fill
-        cells.append(cell)
-    sheet.append(cells)
+def _write_unit_sheet(workbook: Any, title: str, shown: list[tuple[Task, list[UnitState]]], today: date) -> None:
+    sheet = workbook.add_worksheet(UNIT_SHEET)
+    for index, (_header, width) in enumerate(UNIT_SHEET_HEADERS):
+        sheet.set_column(index, index, width)
+    last = len(UNIT_SHEET_HEADERS) - 1
+    sheet.freeze_panes(2, 0)
+    sheet.merge_range(0, 0, 0, last, f"{title}：按单位统计（截至{today.isoformat()}）",
+                      workbook.add_format({"bold": True, "font_size": 14}))
+    header = workbook.add_format({"bold": True, "bg_color": f"#{_HEADER_FILL}", "border": 1})
+    for index, (name, _width) in enumerate(UNIT_SHEET_HEADERS):
+        sheet.write_string(1, index, name, header)
+    plain, late = workbook.add_format({}), workbook.add_format({"bg_color": f"#{_OVERDUE_FILL}"})
+    rate, late_rate = workbook.add_format({"num_format": "0.0%"}), \
+        workbook.add_format({"num_format": "0.0%", "bg_color": f"#{_OVERDUE_FILL}"})
     figures = unit_figures(shown)
-    overdue_fill = PatternFill("solid", fgColor=_OVERDUE_FILL)
-    for unit in figures:
-        row = [WriteOnlyCell(sheet, value=value) for value in
-               (unit.unit, unit.duties, unit.done, unit.reported, unit.overdue, round(unit.rate, 4))]
-        row[-1].number_format = "0.0%"
-        if unit.overdue:
-            for cell in row:
-                cell.fill = overdue_fill
-        sheet.append(row)
-    sheet.auto_filter.ref = f"A2:{last}{len(figures) + 2}"
+    for row, unit in enumerate(figures, start=2):
+        cell_format = late if unit.overdue else plain
+        sheet.write_string(row, 0, unit.unit, cell_format)
+        for column, value in enumerate((unit.duties, unit.done, unit.reported, unit.overdue), start=1):
+            sheet.write_number(row, column, value, cell_format)
+        sheet.write_number(row, 5, round(unit.rate, 4), late_rate if unit.overdue else rate)
+    sheet.autofilter(1, 0, len(figures) + 1, last)
