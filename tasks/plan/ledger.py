@@ -11,6 +11,14 @@ of it imports back the same. There is no 备注: nothing would store it.
 
 The layout: a title row (its year is the plan's year), the header (bold, frozen), the rows; a
 second sheet, 填写说明, says what goes in each column, and the import never reads it.
+
+The filled ledger (``ledger_workbook``, below) adds each responsible unit's state beside these
+columns and a second sheet of figures by unit (按单位统计, which the import never reads either).
+What imports back unchanged: the whole ledger of a plan kept in these columns (a task list read from
+a spreadsheet). Two things do not: a plan read from a Word or text document, whose 工作要点 and
+projects the import knows by the document's own structure, not by these columns; and a ledger narrowed
+by unit, team or status, whose title row names the filter, so that importing it makes a plan of its
+own rather than withdrawing every task it leaves out.
 """
 
 from __future__ import annotations
