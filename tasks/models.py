@@ -66,6 +66,11 @@ class AssignmentStatus(StrEnum):
 
 OPEN_STATUSES = (AssignmentStatus.OPEN, AssignmentStatus.REPORTED)
 
+# What the office's files call each status (the import's summary, the ledger): the domain's words,
+# so that neither needs the chat's texts.
+STATUS_NAMES = {AssignmentStatus.OPEN: "未办结", AssignmentStatus.REPORTED: "待审核",
+                AssignmentStatus.DONE: "已办结", AssignmentStatus.WITHDRAWN: "已撤销"}
+
 
 class OfficeChoice(StrEnum):
     ADDED = "added"  # a unit the document does not name, kept on the task by the office

@@ -3,6 +3,7 @@
     taskbot init
     taskbot import [PATH] [--year 2021] [--dry-run] [--json] [--columns 任务=B,责任单位=D] [--header-row N]
     taskbot template 任务清单.xlsx [--year 2022]
+    taskbot export [--unit 区商务局] [--team 消费帮扶] [--status 逾期] 台账.xlsx
     taskbot tasks [--unit 区商务局] [--team 消费帮扶] [--overdue] [--due-before 2021-10-31]
     taskbot units
     taskbot deadline 10月底前 上半年 … --year 2021 [--reference 2021-08-31] [--chat] [--json]   (or - for stdin)
@@ -83,6 +84,15 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 def _template_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, metavar="文件", help="模板文件（.xlsx）")
     parser.add_argument("--year", type=int, metavar="年份", help="计划年份，写入标题行（导入时据此确定年份）")
+    parser.add_argument("--force", action="store_true", help="文件已存在时覆盖")
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="台账文件（.xlsx）")
+    parser.add_argument("--unit", help="只导出某单位的分工（可用简称；单位组如 各镇街 即其成员单位）")
+    parser.add_argument("--team", help="只导出某工作专班牵头单位的分工（名称或序号）")
+    parser.add_argument("--status", help="只导出某种状态的分工：未办结、待审核、已办结、逾期")
+    parser.add_argument("--year", type=int, help="计划年份（默认最近导入的计划）")
     parser.add_argument("--force", action="store_true", help="文件已存在时覆盖")
 
 
@@ -169,6 +179,8 @@ COMMANDS = (
     Command("import", "导入工作要点文档（.docx/.txt/.md/.csv/.xlsx/.xls）", "plan:import_plan", _import_arguments),
     Command("template", "生成任务清单（台账）Excel 模板，填好后可直接导入", "plan:template", _template_arguments,
             reads_settings=False),
+    Command("export", "导出台账（Excel）：任务、各责任单位的办理情况和按单位统计，可改后重新导入", "plan:export",
+            _export_arguments),
     Command("tasks", "列出任务", "plan:tasks", _tasks_arguments),
     Command("units", "单位名录、别名、单位组和未能识别的名称", "plan:units", _units_arguments),
     Command("invite", "生成一次性邀请码（管理员）", "office:invite", _invite_arguments),

@@ -19,7 +19,7 @@ from tasks.db import make_engine
 from tasks.errors import ServiceError
 from tasks.plan.chosen_columns import parse_columns
 from tasks.plan.importer import Progress, Stage, import_file, prepare_database, preview_file
-from tasks.plan.ledger import write_template
+from tasks.plan.ledger import ledger_workbook, write_template
 from tasks.plan.parsed import ParsedPlan
 from tasks.plan.store import ImportSummary
 from tasks.work.lookup import (
@@ -87,6 +87,23 @@ def template(cli: Invocation) -> int:
     cli.print(f"已写入任务清单模板：{path}")
     year = "" if cli.args.year else " --year 年份"
     cli.print(f"填好后先试导入核对：taskbot import {path.name}{year} --dry-run（“填写说明”页说明了各列的写法）")
+    return 0
+
+
+def export(cli: Invocation) -> int:
+    args = cli.args
+    path = args.path
+    if path.suffix.lower() != ".xlsx":
+        raise ServiceError(f"台账是 Excel 工作簿，文件名应以 .xlsx 结尾（收到“{path.name}”）")
+    if path.exists() and not args.force:
+        raise ServiceError(f"文件已存在：{path}；要覆盖请加 --force")
+    today = local_today(cli.clock, cli.settings.timezone)
+    with Session(cli.engine) as session:
+        ledger = ledger_workbook(session, today, unit=args.unit, team=args.team, status=args.status, year=args.year,
+                                 district=cli.seed_directory.district, timezone=cli.settings.timezone)
+    # Written only once the whole workbook is built: a refused filter leaves no file behind.
+    path.write_bytes(ledger.content)
+    cli.print(f"已导出台账：{ledger.tasks} 项任务，{ledger.rows} 行（每个责任单位一行），写入 {path}")
     return 0
 
 

@@ -5,7 +5,8 @@ names, title rows above it are skipped, and merged cells (which the reader repor
 as empty) are carried forward by the table reader like any other empty cell.
 
 When the office names the columns (``taskbot import --columns``, tasks.plan.chosen_columns) the
-header is not looked for by its names. The ledger template's "填写说明" sheet is never read.
+header is not looked for by its names. The ledger template's "填写说明" sheet and the filled ledger's
+"按单位统计" sheet (``taskbot export``) are never read.
 
 Workbooks (.xlsx, .xlsm and the older .xls that many offices still send) are read with calamine
 in a fenced child process (see ``tasks.plan.workbook_reader``).
@@ -19,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from tasks.plan.chosen_columns import ColumnChoice, chosen_header, not_found, skipped_sheet
-from tasks.plan.ledger import GUIDE_SHEET
+from tasks.plan.ledger import GUIDE_SHEET, UNIT_SHEET
 from tasks.plan.parsed import ParsedPlan, Problem
 from tasks.plan.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
 from tasks.plan.unit_reading import UnitReader
@@ -75,10 +76,10 @@ Sheet = tuple[str, list[SourceRow]]
 
 
 def load_sheets(path: Path) -> tuple[list[Sheet], Problem | None]:
-    """Every sheet's rows (the ledger template's instructions left out), and the NUL characters a
+    """Every sheet's rows (the ledger's instructions and figures left out), and the NUL characters a
     CSV file held, as a problem."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        return [(name, rows) for name, rows in workbook_sheets(path) if name != GUIDE_SHEET], None
+        return [(name, rows) for name, rows in workbook_sheets(path) if name not in (GUIDE_SHEET, UNIT_SHEET)], None
     data = path.read_bytes()
     return csv_sheets(path, data), nul_problem(data)
 

@@ -22,6 +22,7 @@ from tasks.clock import Clock, db_time
 from tasks.db import parameter_limit
 from tasks.events import Actor, event_row
 from tasks.models import (
+    STATUS_NAMES,
     Assignment,
     AssignmentStatus,
     Event,
@@ -422,10 +423,6 @@ def _keep_in_step(store: _Store, summary: ImportSummary, task: Task, name: str, 
 def _unit_name(store: _Store, unit_id: int) -> str:
     unit = store.session.get(Unit, unit_id)
     return unit.name if unit else str(unit_id)
-
-
-STATUS_NAMES = {AssignmentStatus.OPEN: "未办结", AssignmentStatus.REPORTED: "待审核",
-                AssignmentStatus.DONE: "已办结", AssignmentStatus.WITHDRAWN: "已撤销"}
 
 
 def _count_decisions(summary: ImportSummary, assignment: Assignment) -> None:

@@ -292,7 +292,8 @@ def test_every_command_has_a_function_that_runs_it() -> None:
     assert len({command.name for command in COMMANDS}) == len(COMMANDS)
     for command in COMMANDS:
         assert callable(command_function(command.name)), command.name
-        build_parser().parse_args([command.name, *(["x"] if command.name in ("backup", "restore", "deadline", "template") else [])])
+        build_parser().parse_args([command.name, *(["x"] if command.name in ("backup", "restore", "deadline", "template",
+                                                                                      "export") else [])])
 
 
 def test_the_example_config_is_valid_and_says_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
