@@ -7,11 +7,12 @@ from datetime import timedelta
 from bot import texts
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import Page, Reply, say, unit_title
+from bot.render import Attachment, Page, Reply, say, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError, quoted
 from tasks.models import OPEN_STATUSES, AssignmentRole, Role, Unit
 from tasks.plan.directory import merge_unit
+from tasks.plan.ledger import STATUS_FILTERS, ledger_workbook
 from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
 from tasks.work.lookup import NotFoundError, find_unit
 from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
@@ -171,6 +172,24 @@ def revoke_command(req: Request) -> Reply:
         raise ServiceError(texts.USAGE_REVOKE)
     revoke_invite(req.session, req.clock, actor_of(req.member), code)
     return say(texts.invite_revoked(code))
+
+
+def export_command(req: Request) -> Reply:
+    """/export [单位/专班/状态]: the ledger (台账) as the XLSX taskbot export writes, sent as a file."""
+    wanted = req.args.strip()
+    narrowed: dict[str, str] = {}
+    if wanted in STATUS_FILTERS or wanted.lower() in STATUS_FILTERS:
+        narrowed["status"] = wanted
+    elif wanted:
+        try:
+            find_unit(req.session, wanted, req.ctx.district)
+            narrowed["unit"] = wanted
+        except NotFoundError:
+            narrowed["team"] = wanted  # the ledger refuses a name that is no team either, in one sentence
+    ledger = ledger_workbook(req.session, req.today, district=req.ctx.district, timezone=req.ctx.timezone,
+                             **narrowed)
+    return Reply([texts.ledger_sent(ledger.title, ledger.tasks, ledger.rows)],
+                 files=[Attachment("document", ledger.file_name, data=ledger.content)])
 
 
 # --- buttons on notifications ---------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from tabulate import tabulate
 
@@ -82,12 +82,25 @@ class Keyboard:
         return {"inline_keyboard": [[button._asdict() for button in row] for row in self.inline_keyboard]}
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent after a reply's text: made here (``data``), or one a person sent earlier, sent
+    again by the chat's own reference to it (``file_id``)."""
+
+    kind: Literal["photo", "document"]
+    name: str
+    data: bytes | None = None
+    file_id: str | None = None
+    caption: str = ""  # plain text
+
+
 @dataclass
 class Reply:
-    """One or more messages to send in order; buttons go on the last one."""
+    """One or more messages to send in order, buttons on the last text one; then any files."""
 
     pages: list[str]
     buttons: Keyboard | None = None
+    files: list[Attachment] = field(default_factory=list)
 
 
 @dataclass

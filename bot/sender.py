@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlmodel import Session
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
@@ -25,7 +25,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import BotContext
 from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
-from bot.render import Reply, notification
+from bot.render import Attachment, Reply, notification
 from tasks import outbox
 from tasks.clock import Clock, db_time
 
@@ -216,6 +216,27 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
                 sent_marks.append(mark)
             elif flood is not None:
                 await flood.record(chat_id)
+    for attachment in reply.files:
+        mark = await flood.acquire(chat_id) if flood is not None and sent_marks is not None else None
+        try:
+            await _send_file(bot, chat_id, attachment)
+        finally:
+            if mark is not None:
+                assert sent_marks is not None
+                sent_marks.append(mark)
+            elif flood is not None:
+                await flood.record(chat_id)
+
+
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
+    """A file made here goes up as an upload; one a person sent goes again by its file_id."""
+    content: str | InputFile = (attachment.file_id if attachment.file_id is not None
+                                else InputFile(attachment.data or b"", filename=attachment.name))
+    caption = attachment.caption or None
+    if attachment.kind == "photo":
+        await bot.send_photo(chat_id, content, caption=caption)
+    else:
+        await bot.send_document(chat_id, content, caption=caption)
 
 
 def _seconds_to_renewal(clock: Clock, held_until: datetime) -> float:

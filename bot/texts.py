@@ -294,6 +294,7 @@ COMMAND_DESCRIPTIONS = {
     "due": "即将到期：/due [天数] [单位|专班|类别]",
     "unit": "单位任务：/unit 单位名称",
     "stats": "完成情况：按单位和工作专班统计",
+    "export": "导出台账（Excel）：/export [单位|专班|状态]",
     "verify": "审核通过：/verify 任务编号 [单位]",
     "sendback": "退回办结：/sendback 任务编号 [单位] 理由",
     "approve": "同意延期：/approve 申请编号",
@@ -348,6 +349,10 @@ BUTTON_ALL_OVERDUE = "全部逾期事项"
 
 
 LONGEST_OVERDUE = "逾期最久的事项"
+
+
+def ledger_sent(title: str, tasks: int, rows: int) -> str:
+    return f"📎 <b>台账</b>：{esc(title)}\n{tasks} 项任务，{rows} 行（每个责任单位一行），见下面的文件。"
 
 
 def digest_title(plan_title: str) -> str:
