@@ -47,6 +47,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("unit", READERS, office_lists.unit_info, ("单位",)),
     Command("stats", READERS, office_lists.stats, ("统计",)),
     Command("export", READERS, office_actions.export_command, ("台账", "导出台账")),
+    Command("pending", SUPERVISORS, office_lists.pending, ("待审核",)),
     Command("verify", SUPERVISORS, office_actions.verify_command, ("审核通过",)),
     Command("sendback", SUPERVISORS, office_actions.send_back_command,
             ("退回",)),

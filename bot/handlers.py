@@ -319,6 +319,11 @@ BUTTONS: dict[str, tuple[frozenset[Role], Callable[[Request, int], Reply], bool]
     "vf": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.retired_review_button, False),
     "sb": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.retired_review_button, False),
     "ea": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.approve_button, True),
+    # 待审核: its pages, and the card of each report or request in it; a report's files, sent again.
+    "pd": (frozenset({Role.OFFICE, Role.ADMIN}), office_lists.pending_page, False),
+    "rc": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.completion_card, False),
+    "ec": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.extension_card, False),
+    "ev": (READERS, office_actions.evidence_files, False),
     "er": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "refuse", n), False),
 }
 

@@ -7,10 +7,11 @@ from datetime import timedelta
 from bot import texts
 from bot.context import Request
 from bot.parsing import task_number
-from bot.render import Attachment, Page, Reply, say, unit_title
+from bot.render import Attachment, Page, Reply, notification, say, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError, quoted
 from tasks.models import OPEN_STATUSES, AssignmentRole, Role, Unit
+from tasks.notifications import NotificationKind, stored_payload
 from tasks.plan.directory import merge_unit
 from tasks.plan.ledger import STATUS_FILTERS, ledger_workbook
 from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
@@ -19,10 +20,13 @@ from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role
 from tasks.work.progress import unit_scope
 from tasks.work.review import (
     assign_unit,
+    completion_claim,
     decide_extension,
     duty_of_report,
+    extension_request,
     one_reported_duty,
     pending_completion,
+    report_evidence,
     send_back,
     unassign_unit,
     urge,
@@ -190,6 +194,31 @@ def export_command(req: Request) -> Reply:
                              **narrowed)
     return Reply([texts.ledger_sent(ledger.title, ledger.tasks, ledger.rows)],
                  files=[Attachment("document", ledger.file_name, data=ledger.content)])
+
+
+# --- what waits for the office: its cards and the files a unit sent ----------------------------
+
+
+def completion_card(req: Request, report_id: int) -> Reply:
+    """A completion report opened from 待审核: the card the office was sent, with its buttons."""
+    claim = completion_claim(req.session, report_id)
+    pending_completion(req.session, duty_of_report(req.session, report_id), report_id)  # handled: said so
+    return notification(NotificationKind.COMPLETION_REPORTED, stored_payload(NotificationKind.COMPLETION_REPORTED,
+                                                                              claim))
+
+
+def extension_card(req: Request, extension_id: int) -> Reply:
+    request = extension_request(req.session, extension_id)
+    return notification(NotificationKind.EXTENSION_REQUESTED, stored_payload(NotificationKind.EXTENSION_REQUESTED,
+                                                                              request))
+
+
+def evidence_files(req: Request, report_id: int) -> Reply:
+    """The photos and files a unit attached to a report, sent again by the chat's own references."""
+    evidence = report_evidence(req.session, report_id)
+    files = [Attachment("photo" if item.get("kind") == "photo" else "document", str(item.get("name") or ""),
+                        file_id=str(item["file_id"])) for item in evidence.files]
+    return Reply([texts.evidence_head(evidence.task_id, evidence.unit, len(files))], files=files)
 
 
 # --- buttons on notifications ---------------------------------------------------------

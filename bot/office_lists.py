@@ -55,6 +55,7 @@ from tasks.work.progress import (
     traffic_light,
     unit_scope,
 )
+from tasks.work.review import Waiting, waiting_for_review
 
 PAGE_ITEMS = 10  # duties on one page: two lines each, with the page's head about one phone screen
 STATS_TEAMS = 5  # the worst work teams on the first page of the statistics
@@ -345,3 +346,47 @@ def list_button(req: Request, query: ListQuery) -> Reply:
     if query.question == STATS and query.scope == "a":
         return stats_answer(req, query)
     return duty_answer(req, query)
+
+
+# --- what waits for the office ------------------------------------------------------------------------
+
+
+def pending(req: Request) -> Reply:
+    return pending_page(req, 1)
+
+
+def pending_page(req: Request, number: int) -> Reply:
+    """待审核: completion reports and extension requests, oldest first, each a tap from its card."""
+    first, total = waiting_for_review(req.session, limit=PAGE_ITEMS, offset=(max(number, 1) - 1) * PAGE_ITEMS)
+    pages = _pages(total, PAGE_ITEMS)
+    if not first and total:  # a page that emptied since the button was sent: the last one there is
+        number = pages
+        first, total = waiting_for_review(req.session, limit=PAGE_ITEMS, offset=(pages - 1) * PAGE_ITEMS)
+    page = Page().add(f"<b>{texts.PENDING_TITLE}</b>")
+    if not first:
+        return page.add(texts.NOTHING_PENDING).reply()
+    page.add(texts.pending_heading(total, number, pages))
+    page.add("\n".join(_waiting_lines(item, req) for item in first))
+    page.add(texts.TAP_TO_DECIDE)
+    opens = [Button(f"{'📥' if item.kind == 'completion' else '⏳'}{item.task_id}",
+                    f"{'rc' if item.kind == 'completion' else 'ec'}:{item.id}") for item in first]
+    navigation = []
+    if number > 1:
+        navigation.append(Button("◀ 上一页", f"pd:{number - 1}"))
+    if number < pages:
+        navigation.append(Button("下一页 ▶", f"pd:{number + 1}"))
+    return page.reply(_keyboard(*button_rows(opens, NUMBERS_PER_ROW), navigation))
+
+
+def _waiting_lines(item: Waiting, req: Request) -> str:
+    """📥 41 区商务局 · 办结 · 3天前 (⏳ … · 延至11-30), then the task's first words."""
+    age = texts.days_ago((req.today - item.since.astimezone(req.ctx.timezone).date()).days)
+    if item.kind == "completion":
+        mark, what = "📥", "办结" + (f"·附{item.files}份" if item.files else "")
+    else:
+        mark, what = "⏳", f"延至{_short_date(item.asked_for, req.today)}" if item.asked_for else "延期"
+    rest = f" · {what} · {age}"
+    head = f"{mark} {item.task_id} "
+    unit = fit(item.unit, max(PHONE_COLUMNS - phone_width(head + rest), 6))
+    return (f"{mark} <b>{item.task_id}</b> {esc(unit)}{esc(rest)}\n"
+            f"　 {esc(fit(item.task_text, PHONE_COLUMNS - 3))}")

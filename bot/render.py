@@ -33,7 +33,7 @@ from bot.phone import (
     phone_width,
 )
 from bot.texts import esc
-from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Task, TaskKind
+from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Milestone, Task, TaskKind
 from tasks.notifications import (
     CompletionReported,
     CompletionSentBack,
@@ -266,6 +266,12 @@ class CardFacts:
     assignments: list[tuple[Assignment, str]]  # (assignment, unit name), lead first
     history: list[str]  # already plain text lines, newest first
     own: Assignment | None  # the viewer's unit's assignment, if any
+    evidence: list[tuple[int, str, int]] = field(default_factory=list)  # (report id, unit, files): a button each
+    milestones: list[Milestone] = field(default_factory=list)
+
+
+MILESTONE_NAMES = {"start": "开工", "complete": "完工"}
+CARD_EVIDENCE_BUTTONS = 4
 
 
 def task_card(facts: CardFacts, today: date) -> Reply:
@@ -281,19 +287,46 @@ def task_card(facts: CardFacts, today: date) -> Reply:
         light = LIGHTS[traffic_light(facts.own, today)]
         page.add(f"{light} 本单位：{texts.STATUS_NAMES[facts.own.status]}，完成时限 "
                  f"{esc(due_label(facts.own.due_on, today, task.deadline_text))}")
+        if facts.own.extended_to is not None and facts.own.due_on != task.deadline:
+            page.add(texts.extended_from(task.deadline))
     else:
         page.add(f"完成时限：{esc(due_label(task.deadline, today, task.deadline_text))}")
+        extended = [name for a, name in facts.assignments if a.extended_to is not None and a.due_on != task.deadline]
+        if extended:
+            page.add(texts.units_extended(len(extended)))
+    if task.start is not None:
+        page.add(f"开始：{task.start.isoformat()}")
+    for milestone in facts.milestones:
+        label = milestone.text or MILESTONE_NAMES.get(milestone.kind, "节点")
+        page.text(f"• {label} {milestone.due.isoformat()}（{_days_text(milestone.due, today)}）")
     lead = [name for a, name in facts.assignments if a.role == AssignmentRole.LEAD]
     co = [name for a, name in facts.assignments if a.role != AssignmentRole.LEAD]
     if lead:
         page.text(f"牵头单位：{'、'.join(lead)}")
     if co:
         page.text(f"配合单位：{'、'.join(co)}")
+    if len(facts.assignments) > 1:
+        done = sum(1 for a, _name in facts.assignments if a.status == AssignmentStatus.DONE)
+        still = [name for a, name in facts.assignments if a.status != AssignmentStatus.DONE]
+        page.add(texts.units_done(done, len(facts.assignments)))
+        if still:
+            page.add(esc("\n".join(names_in_lines(still, 2))))
     if facts.history:
         page.add("<b>最近记录</b>")
         page.text("\n".join(facts.history))
+    rows = []
     own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
-    return page.reply(Keyboard([duty_buttons(task.id)]) if own_open else None)
+    if own_open:
+        rows.append(duty_buttons(task.id))
+    evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"ev:{report_id}")
+                for report_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
+    rows += button_rows(evidence, NAMES_PER_ROW)
+    return page.reply(Keyboard(rows) if rows else None)
+
+
+def _days_text(due_on: date, today: date) -> str:
+    days = (today - due_on).days
+    return f"已过{days}天" if days > 0 else ("今天" if days == 0 else f"还有{-days}天")
 
 
 # --- notifications (from outbox rows) -------------------------------------------------
@@ -317,8 +350,10 @@ def _completion_reported(payload: CompletionReported) -> Reply:
     if payload.files:
         page.add(f"附证明材料 {payload.files} 份")
     report = payload.report_id  # the buttons act on this claim only, never on a later one
-    return page.reply(Keyboard([[Button(texts.BUTTON_VERIFY, f"vr:{report}"),
-                                Button(texts.BUTTON_SEND_BACK, f"sr:{report}")]]))
+    rows = [[Button(texts.BUTTON_VERIFY, f"vr:{report}"), Button(texts.BUTTON_SEND_BACK, f"sr:{report}")]]
+    if payload.files:
+        rows.append([Button(texts.evidence_button(payload.files), f"ev:{report}")])
+    return page.reply(Keyboard(rows))
 
 
 def _extension_requested(payload: ExtensionRequested) -> Reply:

@@ -295,6 +295,7 @@ COMMAND_DESCRIPTIONS = {
     "unit": "单位任务：/unit 单位名称",
     "stats": "完成情况：按单位和工作专班统计",
     "export": "导出台账（Excel）：/export [单位|专班|状态]",
+    "pending": "待审核：办结申请和延期申请，先提交的在前",
     "verify": "审核通过：/verify 任务编号 [单位]",
     "sendback": "退回办结：/sendback 任务编号 [单位] 理由",
     "approve": "同意延期：/approve 申请编号",
@@ -349,6 +350,38 @@ BUTTON_ALL_OVERDUE = "全部逾期事项"
 
 
 LONGEST_OVERDUE = "逾期最久的事项"
+PENDING_TITLE = "待审核"
+NOTHING_PENDING = "没有待审核的办结申请或延期申请。"
+TAP_TO_DECIDE = "点编号打开申请，审核或决定："
+BUTTON_TASK_CARD = "任务详情"
+
+
+def extended_from(document: date | None) -> str:
+    return f"（已批准延期；文件原定 {document.isoformat() if document else '无固定时限'}）"
+
+
+def units_extended(count: int) -> str:
+    return f"其中 {count} 个单位已批准延期，以各单位的时限为准。"
+
+
+def units_done(done: int, total: int) -> str:
+    return f"<b>{done}/{total} 单位已办结</b>" + ("，未办结：" if done < total else "")
+
+
+def evidence_button(files: int) -> str:
+    return f"查看证明材料（{files}）"
+
+
+def evidence_head(task_id: int, unit: str, files: int) -> str:
+    return f"📎 任务 <b>{task_id}</b>（{esc(unit)}）的证明材料 {files} 份："
+
+
+def pending_heading(total: int, page: int, pages: int) -> str:
+    return f"共 {total} 项，先提交的在前" + (f"\n第{page}/{pages}页" if pages > 1 else "")
+
+
+def days_ago(days: int) -> str:
+    return "今天" if days <= 0 else f"{days}天前"
 
 
 def ledger_sent(title: str, tasks: int, rows: int) -> str:

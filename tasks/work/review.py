@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlmodel import Session, col, func, select
 
 from tasks.clock import Clock, db_time
 from tasks.errors import ServiceError
@@ -19,13 +23,16 @@ from tasks.models import (
     Report,
     ReportKind,
     ReviewStatus,
+    Task,
     Unit,
     deadline_in_force,
 )
 from tasks.notifications import (
+    CompletionReported,
     CompletionSentBack,
     CompletionVerified,
     ExtensionDecided,
+    ExtensionRequested,
     NotificationKind,
     Urge,
     UrgedTask,
@@ -217,3 +224,93 @@ def unassign_unit(session: Session, clock: Clock, reviewer: Member, task_id: int
     record(session, clock, actor_of(reviewer), "assignment.removed_by_office", "assignment", assignment.id,
            task_id=task.id, unit=unit.name, previous_status=previous)
     return assignment
+
+
+# --- what waits for the office's decision ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A completion report to verify or an extension to decide: what the office has to rule on."""
+
+    kind: Literal["completion", "extension"]
+    id: int  # the report's or the extension's
+    task_id: int
+    task_text: str
+    unit: str
+    author: str
+    since: datetime
+    files: int = 0  # evidence attached to a completion report
+    asked_for: date | None = None  # the date an extension asks for
+
+
+def waiting_for_review(session: Session, *, limit: int, offset: int = 0) -> tuple[list[Waiting], int]:
+    """What waits for the office, oldest first (a page of it), and how much waits in all."""
+    reports = (select(Report, Task.id, Task.text, Unit.name)
+               .join(Assignment, col(Assignment.id) == Report.assignment_id)
+               .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
+               .where(Report.kind == ReportKind.COMPLETION, Report.review_status == ReviewStatus.PENDING,
+                      Assignment.status == AssignmentStatus.REPORTED))
+    extensions = (select(Extension, Task.id, Task.text, Unit.name)
+                  .join(Assignment, col(Assignment.id) == Extension.assignment_id)
+                  .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
+                  .where(Extension.status == ExtensionStatus.PENDING, col(Assignment.status).in_(OPEN_STATUSES)))
+    total = sum(int(session.exec(select(func.count()).select_from(query.subquery())).one())
+                for query in (reports, extensions))
+    # The page's items are among the first offset + limit of each kind: merged by age, then cut.
+    enough = offset + limit
+    waiting = [Waiting("completion", r.id, task_id, text, unit, r.author, r.created_at, files=len(r.evidence))
+               for r, task_id, text, unit in session.exec(
+                   reports.order_by(col(Report.created_at), col(Report.id)).limit(enough)).all()]
+    waiting += [Waiting("extension", e.id, task_id, text, unit, e.requested_by, e.created_at, asked_for=e.new_date)
+                for e, task_id, text, unit in session.exec(
+                    extensions.order_by(col(Extension.created_at), col(Extension.id)).limit(enough)).all()]
+    waiting.sort(key=lambda w: (w.since, w.kind, w.id))
+    return waiting[offset:enough], total
+
+
+def completion_claim(session: Session, report_id: int) -> CompletionReported:
+    """A completion report as the office was told of it: its card, opened again from 待审核."""
+    report = session.get(Report, report_id)
+    duty = duty_of_report(session, report_id)
+    assert report is not None and report.id is not None
+    return CompletionReported(report_id=report.id, assignment_id=duty.assignment.id or 0, task_id=duty.task.id or 0,
+                              task_text=duty.task.text, unit=duty.unit.name, text=report.text, author=report.author,
+                              files=len(report.evidence))
+
+
+def extension_request(session: Session, extension_id: int) -> ExtensionRequested:
+    """An extension request as the office was told of it."""
+    extension = session.get(Extension, extension_id)
+    if extension is None:
+        raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
+    duty = duty_by_assignment(session, extension.assignment_id)
+    return ExtensionRequested(extension_id=extension_id, task_id=duty.task.id or 0, task_text=duty.task.text,
+                              unit=duty.unit.name, old_date=extension.old_date, new_date=extension.new_date,
+                              reason=extension.reason, author=extension.requested_by)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The files a unit attached to one report, as the chat keeps them."""
+
+    task_id: int
+    unit: str
+    files: list[dict[str, Any]]  # {"file_id", "kind", "name", "size"}
+
+
+def report_evidence(session: Session, report_id: int) -> Evidence:
+    report = session.get(Report, report_id)
+    if report is None or not report.evidence:
+        raise ServiceError("这份报送没有附证明材料，或已找不到。")
+    duty = duty_by_assignment(session, report.assignment_id)
+    return Evidence(duty.task.id or 0, duty.unit.name, list(report.evidence))
+
+
+def reports_with_evidence(session: Session, task_id: int, limit: int) -> list[tuple[int, str, int]]:
+    """(report id, unit, how many files) of the task's latest reports that carry files, newest first."""
+    rows = session.exec(select(Report, Unit.name).join(Assignment, col(Assignment.id) == Report.assignment_id)
+                        .join(Unit, col(Unit.id) == Assignment.unit_id).where(Assignment.task_id == task_id)
+                        .order_by(col(Report.created_at).desc(), col(Report.id).desc())).all()
+    found = [(report.id, unit, len(report.evidence)) for report, unit in rows if report.evidence and report.id]
+    return found[:limit]
