@@ -55,10 +55,9 @@ def cjk_font_file() -> Path | None:
 
 
 @cache
-def _font_families() -> tuple[str, ...]:
+def _font_families(found: Path | None) -> tuple[str, ...]:
     """The families every text of the chart asks for: the CJK font's (registered by its file), then
     matplotlib's own for any glyph it lacks."""
-    found = cjk_font_file()
     if found is None:
         log.warning("未找到中文字体（如 fonts-wqy-microhei），周报图表中的中文可能显示为方框")
         return (FALLBACK_FAMILY,)
@@ -69,7 +68,7 @@ def _font_families() -> tuple[str, ...]:
 @contextmanager
 def _chart_style() -> Iterator[None]:
     """matplotlib's settings for drawing the chart, for this drawing only."""
-    families = _font_families()
+    families = _font_families(cjk_font_file())
     with matplotlib.rc_context({"font.family": list(families), "font.size": 11, "axes.unicode_minus": False}):
         if len(families) > 1:
             yield
@@ -117,11 +116,20 @@ def _completion(axes: Axes, digest: Digest) -> None:
     shown, rest = lines[:MOST_BARS], lines[MOST_BARS:]
     if rest:
         shown.append(_together(f"其余{len(rest)}个{'专班' if by_team else '单位'}", rest))
+    total = digest.total
+    axes.set_title(f"按{what}：共{total.total}项分工，已办结{total.done}项（{total.rate:.0%}），逾期{total.overdue}项",
+                   fontsize=12, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    if not shown:
+        axes.text(0.5, 0.5, "暂无分工", ha="center", va="center", fontsize=14, transform=axes.transAxes)
+        axes.set_xticks([])
+        axes.set_yticks([])
+        return
     names = [textwrap.fill(line.name, NAME_WIDTH) for line in shown]
     rows = range(len(shown))
     left = [0.0] * len(shown)
-    for (label, colour), counts in zip(SHARES, zip(*(_shares(line) for line in shown), strict=True), strict=True):
-        widths = [count / line.total if line.total else 0.0 for count, line in zip(counts, shown, strict=True)]
+    for share, (label, colour) in enumerate(SHARES):
+        widths = [_shares(line)[share] / line.total if line.total else 0.0 for line in shown]
         axes.barh(rows, widths, left=left, color=colour, label=label, height=0.7)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     for row, line in zip(rows, shown, strict=True):
@@ -133,11 +141,7 @@ def _completion(axes: Axes, digest: Digest) -> None:
     axes.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
     axes.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes.set_xlabel("分工占比")
-    total = digest.total
-    axes.set_title(f"按{what}：共{total.total}项分工，已办结{total.done}项（{total.rate:.0%}），逾期{total.overdue}项",
-                   fontsize=12, loc="left")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=len(SHARES), frameon=False, fontsize=10)
-    axes.spines[["top", "right"]].set_visible(False)
 
 
 def _worst_first(lines: list[TallyLine]) -> list[TallyLine]:
