@@ -95,18 +95,26 @@ def weekly_trend(session: Session, today: date, policy: Policy, this_week: dict[
     as leadership was told them then. Recomputing past weeks from assignments and audit events
     would need every duty's deadline and status as they stood on each past day, extensions and
     send-backs included: a scan of every assignment and its history for each point, where the
-    sent digests hold the answer already, one small row per week found through the outbox's
-    (kind, created_at) index. A week in which no digest went out (the bot was not running, nobody
-    was bound to receive it) has no point rather than an invented one.
+    sent digests hold the answer already. A week in which no digest went out (the bot was not
+    running, nobody was bound to receive it) has no point rather than an invented one.
+
+    Every recipient's row of a week holds the same figures, and a payload is large (its lists):
+    the week's first row is chosen from the outbox's (kind, created_at) index alone, and only
+    those few payloads are read.
     """
     since = datetime.combine(today - timedelta(weeks=TREND_WEEKS), time(0), tzinfo=policy.timezone)
+    queued = session.exec(select(Outbox.id, Outbox.created_at).where(
+        Outbox.kind == NotificationKind.DIGEST, col(Outbox.created_at) >= since.astimezone(UTC))).all()
+    first_of_week: dict[tuple[int, int], int] = {}
+    for row_id, created_at in sorted(queued):
+        local = (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)).astimezone(policy.timezone)
+        first_of_week.setdefault(local.isocalendar()[:2], row_id)
     payload = Outbox.payload
-    sent = session.exec(
-        select(payload["week_of"].as_string(), payload[("total", "overdue")].as_integer(),
-               payload[("total", "rate")].as_float()).distinct()
-        .where(Outbox.kind == NotificationKind.DIGEST, col(Outbox.created_at) >= since.astimezone(UTC))).all()
+    sent = session.exec(select(payload["week_of"].as_string(), payload[("total", "overdue")].as_integer(),
+                               payload[("total", "rate")].as_float())
+                        .where(col(Outbox.id).in_(list(first_of_week.values()) or [-1]))).all()
     weeks: dict[tuple[int, int], dict[str, Any]] = {}
-    for week_of, overdue, rate in sorted(sent, key=lambda row: str(row[0])):
+    for week_of, overdue, rate in sent:
         day = date.fromisoformat(str(week_of))
         if day < today:
             weeks.setdefault(day.isocalendar()[:2], {"week_of": day, "overdue": int(overdue), "rate": float(rate)})

@@ -1,8 +1,8 @@
 """The weekly digest as a picture for leadership: completion by work team (or by unit) and the
 overdue trend by week, as PNG bytes, with Chinese drawn in a CJK font.
 
-Drawn with matplotlib's Agg canvas directly (no pyplot): nothing global is switched, no window is
-asked for, and a worker can draw while other threads do. The font is found by its file, not by a
+Drawn with matplotlib's Agg canvas directly (no pyplot): no backend is switched and no window is
+asked for. The font is found by its file, not by a
 family name: asked for a family it does not have, matplotlib quietly falls back to DejaVu Sans,
 whose missing glyphs come out as boxes. ``scripts/bootstrap`` installs Debian's
 fonts-wqy-microhei; without any CJK font the chart is still drawn, with a warning in the log.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import textwrap
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,9 @@ SHARES = (("已办结", "#3a9d5d"), ("待审核", "#f2b705"), ("未到期", "#d9
 MIN_TREND_SLOTS = 8  # the trend's axis has room for this many weeks even when fewer have been sent
 TREND_BAR = "#d64541"
 TREND_LINE = "#2b6cb0"
+# The chart's font and sizes are matplotlib's settings, which are global: one drawing at a time, so
+# that a drawing that ends cannot take them from one still going in another thread.
+_DRAWING = threading.Lock()
 
 
 @cache
@@ -69,7 +73,7 @@ def _font_families(found: Path | None) -> tuple[str, ...]:
 def _chart_style() -> Iterator[None]:
     """matplotlib's settings for drawing the chart, for this drawing only."""
     families = _font_families(cjk_font_file())
-    with matplotlib.rc_context({"font.family": list(families), "font.size": 11, "axes.unicode_minus": False}):
+    with _DRAWING, matplotlib.rc_context({"font.family": list(families), "font.size": 11, "axes.unicode_minus": False}):
         if len(families) > 1:
             yield
             return
@@ -82,28 +86,32 @@ def _chart_style() -> Iterator[None]:
 def digest_chart(digest: Digest) -> bytes:
     """The digest's chart as a PNG picture."""
     with _chart_style():
-        figure = _drawn(digest)
         out = io.BytesIO()
-        figure.savefig(out, format="png")
+        _figure(digest).savefig(out, format="png")  # saving draws it, once
     return out.getvalue()
 
 
 def drawn_chart(digest: Digest) -> Figure:
     """The chart's figure, drawn (every label placed in its font): what ``digest_chart`` saves."""
     with _chart_style():
-        return _drawn(digest)
+        figure = _figure(digest)
+        figure.canvas.draw()
+    return figure
 
 
-def _drawn(digest: Digest) -> Figure:
-    figure = Figure(figsize=(7.5, 10), dpi=120, layout="constrained")
+def _figure(digest: Digest) -> Figure:
+    # Fixed margins rather than a layout engine: the names are wrapped to NAME_WIDTH and the titles
+    # to TITLE_WIDTH, so the room they need is known, and measuring every label to find it would
+    # take longer than the rest of the drawing.
+    figure = Figure(figsize=(7.5, 10), dpi=120)
     FigureCanvasAgg(figure)
-    bars, trend = figure.subplots(2, 1, height_ratios=[3, 2])
+    bars, trend = figure.subplots(2, 1, height_ratios=[3, 2], gridspec_kw={
+        "left": 0.2, "right": 0.9, "top": 0.88, "bottom": 0.08, "hspace": 0.42})
     title = textwrap.fill(digest.title or "工作周报", TITLE_WIDTH)
     figure.suptitle(f"{title}\n{digest.week_of:%Y年%-m月%-d日}周报", fontsize=15)  # the CJK fonts have no bold
     _completion(bars, digest)
     _trend(trend, digest.trend or [WeekPoint(week_of=digest.week_of, overdue=digest.total.overdue,
                                              rate=digest.total.rate)])
-    figure.canvas.draw()
     return figure
 
 
