@@ -352,8 +352,10 @@ class Outbox(SQLModel, table=True):
 
     # The sender asks "what is pending and due now, earliest first?" on every pass: only pending
     # rows are in this index, in the order the sender takes them (see outbox.claim_due).
+    # The digest's trend reads the digests sent in the weeks before (see clock/digest.weekly_trend).
     __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", "id", postgresql_where=text(PENDING_ONLY),
-                            sqlite_where=text(PENDING_ONLY)),)
+                            sqlite_where=text(PENDING_ONLY)),
+                      Index("ix_outbox_kind_created", "kind", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))

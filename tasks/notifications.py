@@ -206,9 +206,17 @@ class SilentUnit(Payload):
     open: int
 
 
+class WeekPoint(Payload):
+    """One week of the digest's trend: its figures as that week's digest told them."""
+
+    week_of: date
+    overdue: int
+    rate: float
+
+
 class Digest(Payload):
     week_of: date
-    title: str = ""  # the plan's title ("" in digests queued before it was kept)
+    title: str = ""  # the plan's title (empty in digests queued before it was given)
     total: TallyLine
     teams: list[TallyLine]
     units: list[TallyLine]
@@ -219,6 +227,7 @@ class Digest(Payload):
     newly_overdue: list[OverdueLine]
     silent_units: list[SilentUnit]
     silent_days: int
+    trend: list[WeekPoint] = []  # oldest week first, this week last (empty in digests queued before it)
 
 
 # --- for the office's attention ---------------------------------------------------------------

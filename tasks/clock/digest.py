@@ -2,7 +2,8 @@
 
 Totals and completion rate; completion by work team and by unit; red/yellow/green counts;
 every overdue item with days overdue; what changed since the last digest (newly done, newly
-overdue); units that have reported nothing for ``silent_days``.
+overdue); units that have reported nothing for ``silent_days``; the plan's title; and the trend
+of the weeks before (see ``weekly_trend``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,23 @@ from sqlmodel import Session, col, func, select
 
 from tasks.clock.policy import Policy
 from tasks.events import jsonable
-from tasks.models import OPEN_STATUSES, Assignment, AssignmentStatus, DutyTally, Event, Report, Task, Unit
+from tasks.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    DutyTally,
+    Event,
+    Outbox,
+    Plan,
+    Report,
+    Task,
+    Unit,
+)
+from tasks.notifications import NotificationKind
 from tasks.work.progress import Tally, completion_stats, count_open_due, light_counts, open_duties
 
 DIGEST_LIST_LIMIT = 200  # the longest-overdue items listed; the total is always given
+TREND_WEEKS = 26  # how far back the trend looks: half a year of weekly points still reads on a phone
 
 
 def _tally(t: Tally) -> dict[str, Any]:
@@ -61,4 +75,48 @@ def weekly_digest(session: Session, today: date, policy: Policy, since_day: date
         "newly_done": newly_done, "newly_overdue": newly_overdue,
         "silent_units": [{"unit": name, "open": count} for name, count in silent],
         "silent_days": policy.silent_days,
+        "title": plan_title(session, today),
+        "trend": weekly_trend(session, today, policy, {"week_of": today, "overdue": total.overdue,
+                                                       "rate": round(total.rate, 4)}),
     })
+
+
+def plan_title(session: Session, today: date) -> str:
+    """The title of the plan the digest reports on: the latest imported for ``today``'s year, else
+    the latest of any year (empty before any import)."""
+    newest = (col(Plan.year) == today.year).desc(), col(Plan.imported_at).desc(), col(Plan.id).desc()
+    return session.exec(select(Plan.title).order_by(*newest).limit(1)).first() or ""
+
+
+def weekly_trend(session: Session, today: date, policy: Policy, this_week: dict[str, Any]) -> list[dict[str, Any]]:
+    """Overdue count and completion rate week by week, oldest first, ending with ``this_week``.
+
+    The earlier weeks are read from the digests already queued in the outbox, each week's figures
+    as leadership was told them then. Recomputing past weeks from assignments and audit events
+    would need every duty's deadline and status as they stood on each past day, extensions and
+    send-backs included: a scan of every assignment and its history for each point, where the
+    sent digests hold the answer already. A week in which no digest went out (the bot was not
+    running, nobody was bound to receive it) has no point rather than an invented one.
+
+    Every recipient's row of a week holds the same figures, and a payload is large (its lists):
+    the week's first row is chosen from the outbox's (kind, created_at) index alone, and only
+    those few payloads are read.
+    """
+    since = datetime.combine(today - timedelta(weeks=TREND_WEEKS), time(0), tzinfo=policy.timezone)
+    queued = session.exec(select(Outbox.id, Outbox.created_at).where(
+        Outbox.kind == NotificationKind.DIGEST, col(Outbox.created_at) >= since.astimezone(UTC))).all()
+    first_of_week: dict[tuple[int, int], int] = {}
+    for row_id, created_at in sorted(queued):
+        local = (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)).astimezone(policy.timezone)
+        first_of_week.setdefault(local.isocalendar()[:2], row_id)
+    payload = Outbox.payload
+    sent = session.exec(select(payload["week_of"].as_string(), payload[("total", "overdue")].as_integer(),
+                               payload[("total", "rate")].as_float())
+                        .where(col(Outbox.id).in_(list(first_of_week.values()) or [-1]))).all()
+    weeks: dict[tuple[int, int], dict[str, Any]] = {}
+    for week_of, overdue, rate in sent:
+        day = date.fromisoformat(str(week_of))
+        if day < today:
+            weeks.setdefault(day.isocalendar()[:2], {"week_of": day, "overdue": int(overdue), "rate": float(rate)})
+    weeks[today.isocalendar()[:2]] = this_week
+    return [point for _week, point in sorted(weeks.items())]
