@@ -119,3 +119,16 @@ def _with_the_rest(line: str, left: int) -> str:
         names.pop()
         left += 1
     return fit("、".join(names), PHONE_COLUMNS - phone_width(f"等{left}个")) + f"等{left}个"
+
+
+def wrapped(text: str, lines: int) -> list[str]:
+    """``text`` on at most ``lines`` lines of a phone, the last cut with "…" if it still runs on."""
+    text = " ".join(text.split())
+    result: list[str] = []
+    while text and len(result) < lines - 1 and phone_width(text) > PHONE_COLUMNS:
+        cut = 0
+        while phone_width(text[:cut + 1]) <= PHONE_COLUMNS:
+            cut += 1
+        result.append(text[:cut])
+        text = text[cut:]
+    return [*result, fit(text, PHONE_COLUMNS)] if text else result

@@ -31,6 +31,7 @@ from bot.phone import (
     fit,
     names_in_lines,
     phone_width,
+    wrapped,
 )
 from bot.texts import esc
 from tasks.models import Assignment, AssignmentRole, AssignmentStatus, Milestone, Task, TaskKind
@@ -546,9 +547,12 @@ def _digest(payload: Digest) -> Reply:
     """The week on one phone screen: the rate, what changed, the worst teams and units, the duties
     overdue longest and the silent units; every list behind it a tap away."""
     total, lights = payload.total, payload.lights
-    page = Page().add(f"📊 <b>{esc(texts.digest_title(payload.title))}</b>\n{esc(payload.week_of.isoformat())}")
+    title = "\n".join(wrapped(payload.title or texts.DIGEST_UNTITLED, 2))
+    page = Page().add(f"📊 <b>{texts.DIGEST_HEAD}</b> {payload.week_of.isoformat()}\n<b>{esc(title)}</b>")
     page.add(texts.stats_total(total.total, total.done, total.rate, total.reported, total.overdue))
-    page.add(texts.digest_week(len(payload.newly_done), len(payload.newly_overdue)))
+    newly_overdue = (len(payload.newly_overdue) if payload.newly_overdue_total is None
+                     else payload.newly_overdue_total)
+    page.add(texts.digest_week(len(payload.newly_done), newly_overdue))
     page.add(f"{LEGEND}\n{GROUP_LEGEND}\n" + " · ".join(f"{LIGHTS[c]} {lights[c]}" for c in ("red", "yellow", "green")))
     if payload.teams:
         page.add(f"<b>{texts.worst_heading(DIGEST_WORST, '专班')}</b>")

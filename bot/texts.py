@@ -388,9 +388,9 @@ def ledger_sent(title: str, tasks: int, rows: int) -> str:
     return f"📎 <b>台账</b>：{esc(title)}\n{tasks} 项任务，{rows} 行（每个责任单位一行），见下面的文件。"
 
 
-def digest_title(plan_title: str) -> str:
-    """The week's digest is named after the year's document, never after a fixed topic."""
-    return f"{plan_title}·周报" if plan_title else "工作周报"
+# The week's digest is named after the year's document (its title), never after a fixed topic.
+DIGEST_HEAD = "周报"
+DIGEST_UNTITLED = "本年度工作要点"
 
 
 def digest_week(done: int, overdue: int) -> str:

@@ -225,6 +225,7 @@ class Digest(Payload):
     overdue_total: int | None = None  # None: a digest from before the total was counted lists every overdue item
     newly_done: list[DoneLine]
     newly_overdue: list[OverdueLine]
+    newly_overdue_total: int | None = None  # None: a digest from before it was counted (its list is all of them)
     silent_units: list[SilentUnit]
     silent_days: int
     trend: list[WeekPoint] = []  # oldest week first, this week last (empty in digests queued before it)

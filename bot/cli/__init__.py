@@ -116,6 +116,8 @@ def _invite_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _digest_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--print", action="store_true", dest="print_only", help="在终端显示，不发送")
+    parser.add_argument("--out", type=Path, default=Path("."), metavar="目录",
+                        help="周报的图表（PNG）和台账（XLSX）写入的目录（默认：当前目录）")
 
 
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:

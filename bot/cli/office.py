@@ -8,11 +8,11 @@ from tabulate import tabulate
 from bot.cli.invocation import Invocation, clip
 from bot.render import notification
 from tasks.clock import local_today
-from tasks.clock.digest import weekly_digest
+from tasks.clock.digest import digest_files, weekly_digest
 from tasks.db import transaction
 from tasks.events import jsonable
 from tasks.models import Role
-from tasks.notifications import KIND_NAMES, NotificationKind
+from tasks.notifications import KIND_NAMES, NotificationKind, parse_payload
 from tasks.redaction import redact
 from tasks.work.lookup import find_unit, notification_counts, recent_notifications
 from tasks.work.members import ROLE_NAMES, create_invite, parse_role
@@ -38,9 +38,17 @@ def digest(cli: Invocation) -> int:
     policy, _calendar = cli.policy()
     today = local_today(cli.clock, cli.settings.timezone)
     with Session(cli.engine) as session:
-        payload = weekly_digest(session, today, policy)
-    for page in notification("digest", jsonable(payload)).pages:
+        payload = jsonable(weekly_digest(session, today, policy))
+        files = digest_files(session, parse_payload(NotificationKind.DIGEST, payload),
+                             district=cli.seed_directory.district, timezone=cli.settings.timezone)
+    for page in notification(NotificationKind.DIGEST, payload).pages:
         cli.print(visible_text(page))
+    # The chart and the ledger that go with the digest in chat, as files beside the text.
+    folder = cli.args.out
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in ((files.chart_name, files.chart), (files.ledger.file_name, files.ledger.content)):
+        (folder / name).write_bytes(content)
+        cli.print(f"已写入：{folder / name}")
     if not cli.args.print_only:
         cli.print("\n（周报由运行中的机器人每周按计划发送；--print 只在终端显示。）")
     return 0

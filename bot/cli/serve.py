@@ -6,8 +6,10 @@ The sandbox (bot/sandbox) is imported only when it runs: ``taskbot run`` with a 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 
@@ -22,6 +24,7 @@ from tasks.errors import ServiceError
 from tasks.redaction import register_secret
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
+SANDBOX_FILES = "taskbot-sandbox-files"  # the pictures and files the sandbox's bot sent, to open
 SANDBOX_START = "2021-09-01T09:00"
 
 
@@ -140,7 +143,10 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
                      policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight, paced=False)
     runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
     try:
-        run_console(runtime, cli.stdin, cli.out, interactive=cli.stdin.isatty())
+        # The bundled sandbox keeps what the bot sends beside its database; another database's, in a scratch folder.
+        files = (Path(SANDBOX_FILES) if url == SANDBOX_DATABASE_URL
+                 else Path(tempfile.gettempdir()) / SANDBOX_FILES)
+        run_console(runtime, cli.stdin, cli.out, interactive=cli.stdin.isatty(), files=files)
     finally:
         runtime.stop()
         engine.dispose()

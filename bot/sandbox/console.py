@@ -25,6 +25,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.sandbox.runtime import SandboxRuntime
@@ -80,9 +81,10 @@ WITHHELD = ("（Telegram 的隐私模式：机器人收不到群里的这句话�
 
 
 class Console:
-    def __init__(self, runtime: SandboxRuntime, output: TextIO) -> None:
+    def __init__(self, runtime: SandboxRuntime, output: TextIO, files: Path | None = None) -> None:
         self.runtime = runtime
         self.out = output
+        self.files = files  # where the pictures and files the bot sends are saved, to be opened
         self.people: list[tuple[Persona, Person]] = []
         self.shown: list[dict[str, Any]] = []  # every bot message printed, numbered from 1
         self.seen: dict[int, int] = {}
@@ -280,19 +282,38 @@ class Console:
                 self._print_message(persona, message)
             self.seen[persona.chat] = len(messages)
 
+    def _save_file(self, message: dict[str, Any]) -> str | None:
+        """A picture or a file the bot sent, saved where a person can open it; what to print about it."""
+        media = message.get("document") or (message.get("photo") or [None])[-1]
+        if media is None:
+            return None
+        data, name, _mime = self.runtime.server.state.files[media["file_id"]]
+        kind = "图片" if "photo" in message else "文件"
+        if self.files is None:
+            return f"（{kind}：{name}，{len(data) // 1024 + 1} KB）"
+        self.files.mkdir(parents=True, exist_ok=True)
+        path = self.files / Path(name).name
+        path.write_bytes(data)
+        return f"（{kind}：{name}，已保存到 {path}）"
+
     def _print_message(self, persona: Persona, message: dict[str, Any]) -> None:
         self.shown.append(message)
         self.print(f"\n[{len(self.shown)}] 督办助手 → {persona.name}")
-        self.print(message.get("text") or message.get("caption") or "（文件）")
+        saved = self._save_file(message)
+        self.print(message.get("text") or message.get("caption") or saved or "（文件）")
+        if saved and (message.get("text") or message.get("caption")):
+            self.print(saved)
         rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
         labels = [button["text"] for row in rows for button in row]
         if labels:
             self.print("   按钮：" + " | ".join(labels))
 
 
-def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *, interactive: bool) -> None:
-    """Start the sandbox's bot (``runtime`` not yet started) and talk to it until the input ends."""
-    console = Console(runtime, output)
+def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *, interactive: bool,
+                files: Path | None = None) -> None:
+    """Start the sandbox's bot (``runtime`` not yet started) and talk to it until the input ends;
+    the pictures and files the bot sends are saved in ``files``."""
+    console = Console(runtime, output, files)
     released = runtime.release_leases()
     console.bind_personas()
     runtime.start()

@@ -8,8 +8,10 @@ of the weeks before (see ``weekly_trend``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
@@ -27,7 +29,8 @@ from tasks.models import (
     Task,
     Unit,
 )
-from tasks.notifications import NotificationKind
+from tasks.notifications import Digest, NotificationKind
+from tasks.plan.ledger import LedgerFile, ledger_workbook
 from tasks.work.progress import Tally, completion_stats, count_open_due, light_counts, open_duties
 
 DIGEST_LIST_LIMIT = 200  # the longest-overdue items listed; the total is always given
@@ -73,6 +76,7 @@ def weekly_digest(session: Session, today: date, policy: Policy, since_day: date
         "units": [_tally(t) for t in units], "lights": lights,
         "overdue": overdue, "overdue_total": count_open_due(session, before=today),
         "newly_done": newly_done, "newly_overdue": newly_overdue,
+        "newly_overdue_total": count_open_due(session, before=today, since=week_ago),
         "silent_units": [{"unit": name, "open": count} for name, count in silent],
         "silent_days": policy.silent_days,
         "title": plan_title(session, today),
@@ -120,3 +124,20 @@ def weekly_trend(session: Session, today: date, policy: Policy, this_week: dict[
             weeks.setdefault(day.isocalendar()[:2], {"week_of": day, "overdue": int(overdue), "rate": float(rate)})
     weeks[today.isocalendar()[:2]] = this_week
     return [point for _week, point in sorted(weeks.items())]
+
+
+@dataclass(frozen=True)
+class DigestFiles:
+    """What goes with the digest's text: its chart, and the ledger as the database holds it that day."""
+
+    chart: bytes
+    chart_name: str
+    ledger: LedgerFile
+
+
+def digest_files(session: Session, digest: Digest, *, district: str, timezone: ZoneInfo) -> DigestFiles:
+    # Imported here: matplotlib takes a while to load, and the planner and most commands never draw.
+    from tasks.clock.digest_chart import digest_chart
+
+    return DigestFiles(digest_chart(digest), f"周报-{digest.week_of.isoformat()}.png",
+                       ledger_workbook(session, digest.week_of, district=district, timezone=timezone))

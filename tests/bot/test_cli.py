@@ -127,13 +127,23 @@ def test_reimport_reports_no_change(database_url: str) -> None:
         assert session.exec(select(func.count()).select_from(Task)).one() == 77
 
 
-def test_digest_print_shows_this_weeks_digest(database_url: str) -> None:
+def test_digest_print_shows_this_weeks_digest_and_writes_its_chart_and_ledger(database_url: str, tmp_path) -> None:
+    from openpyxl import load_workbook
+
     run(database_url, "import")
-    code, output = run(database_url, "--now", "2021-11-02T09:00", "digest", "--print")
+    code, output = run(database_url, "--now", "2021-11-02T09:00", "digest", "--print", "--out", str(tmp_path))
     assert code == 0
-    assert "周报\n2021-11-02" in output
-    assert "最差的 5 个专班" in output and "逾期最久的事项" in output and "逾期 +200" in output
+    assert "📊 周报 2021-11-02\n2021年门头沟区支援合作工作要点" in output  # named after the plan, not a topic
+    with Session(make_engine(database_url)) as session:  # fell due in the week before, and still open
+        newly = session.exec(select(func.count()).select_from(Assignment).where(
+            col(Assignment.status).in_(("open", "reported")), col(Assignment.due_on) >= date(2021, 10, 26),
+            col(Assignment.due_on) < date(2021, 11, 2))).one()
+    assert "最差的 5 个专班" in output and "逾期最久的事项" in output and f"逾期 +{newly}" in output
     assert "30天未报送进展：" in output
+    chart, ledger = tmp_path / "周报-2021-11-02.png", tmp_path / "台账-2021-11-02.xlsx"
+    assert f"已写入：{chart}" in output and f"已写入：{ledger}" in output
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "按单位统计" in load_workbook(ledger, read_only=True).sheetnames
 
 
 def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:

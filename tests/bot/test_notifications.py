@@ -119,7 +119,7 @@ def test_a_row_written_before_a_key_existed_still_renders() -> None:
     del stored["overdue_total"]
     stored["retired_key"] = 1
     text = "".join(visible_text(page) for page in notification(NotificationKind.DIGEST, stored).pages)
-    assert "逾期最久的事项" in text and "工作周报" in text  # and no plan title: a fixed name, not a topic
+    assert "逾期最久的事项" in text and "周报" in text and "本年度工作要点" in text  # no title stored: no topic made up
 
 
 def test_an_escalation_row_from_before_units_had_ids_renders_without_their_buttons() -> None:

@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import col, func, select
 
@@ -115,7 +116,12 @@ def test_wait_and_at_move_the_clock_and_what_falls_due_is_shown(database_url: st
     assert len(UNIT_OVERDUE_LIST.findall(after_wait)) == 1, after_wait
     assert "沙盒时间只能向后调（现在是 2021-11-04 09:00），没有改变。" in after_wait
     _, _, after_at = after_wait.partition("沙盒时间：2021-11-08 09:00")
-    assert re.search(r"→ 督办办·赵主任\n📊 .*周报\n2021-11-08", after_at), after_at  # Monday's digest
+    # Monday's digest: its text, then its chart and the ledger, saved where the person trying it can open them.
+    files = re.search(r"→ 督办办·赵主任\n📊 周报 2021-11-08\n2021年门头沟区支援合作工作要点\n.*?"
+                     r"→ 督办办·赵主任\n（图片：周报-2021-11-08\.png，已保存到 (\S+)）\n.*?"
+                     r"→ 督办办·赵主任\n（文件：台账-2021-11-08\.xlsx，已保存到 (\S+)）", after_at, re.S)
+    assert files, after_at
+    assert Path(files[1]).read_bytes().startswith(b"\x89PNG") and Path(files[2]).read_bytes().startswith(b"PK")
     assert ":wait 2h" in after_at.split(":help", 1)[1] and ":at 2021-11-04 09:00" in after_at.split(":help", 1)[1]
     assert statuses(database_url).get(OutboxStatus.DEAD, 0) == 0
 
