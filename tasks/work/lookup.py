@@ -50,6 +50,10 @@ def find_unit(session: Session, name: str, district: str = "") -> Unit:
         unit = session.get(Unit, alias.unit_id)
         if unit is not None:
             return unit
+    # A name written out in full is that unit, even where it begins others' names (单位1, 单位10 …).
+    exact = session.exec(select(Unit).where(Unit.name == key)).first()
+    if exact is not None:
+        return exact
     matches = session.exec(select(Unit).where(col(Unit.name).contains(key)).limit(6)).all()
     if len(matches) == 1:
         return matches[0]
