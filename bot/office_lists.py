@@ -24,6 +24,7 @@ from bot.phone import (
     ITEMS,
     LEGEND,
     NAMES_PER_ROW,
+    NUMBERS_PER_ROW,
     OPEN,
     OVERDUE,
     PHONE_COLUMNS,
@@ -59,7 +60,6 @@ from tasks.work.review import Waiting, waiting_for_review
 
 PAGE_ITEMS = 10  # duties on one page: two lines each, with the page's head about one phone screen
 STATS_TEAMS = 5  # the worst work teams on the first page of the statistics
-NUMBERS_PER_ROW = 5  # task-number buttons in a row
 
 
 # --- lines that fit a phone ----------------------------------------------------------------

@@ -19,6 +19,7 @@ _B = TypeVar("_B")
 PHONE_COLUMNS = 34
 SUMMARY_ROWS = 8  # units or teams on one page of a summary
 NAMES_PER_ROW = 2  # unit or team buttons in a row: a name needs room to be read
+NUMBERS_PER_ROW = 5  # task-number buttons in a row
 
 # One legend for the lights, said in every message that shows them (tasks.work.progress.traffic_light;
 # a unit or a team takes the worst light among its duties).

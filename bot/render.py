@@ -21,6 +21,7 @@ from bot.phone import (
     ITEMS,
     LEGEND,
     NAMES_PER_ROW,
+    NUMBERS_PER_ROW,
     OVERDUE,
     PHONE_COLUMNS,
     STATS,
@@ -220,13 +221,13 @@ def duty_buttons(task_id: int, *, numbered: bool = False) -> list[Button]:
             Button(texts.BUTTON_EXTEND, f"ex:{task_id}")]
 
 
-CARD_BUTTONS = 40  # Telegram allows 100 buttons; 40 in rows of 8 still fit a phone screen
+CARD_BUTTONS = 40  # Telegram allows 100 buttons; 40 in rows of 5 still fit a phone screen
 
 
 def card_buttons(task_ids: list[int]) -> Keyboard:
     """Numbered buttons that open each task's card (where the 报进展 · 办结 · 申请延期 buttons are)."""
     buttons = [Button(str(task_id), f"card:{task_id}") for task_id in task_ids[:CARD_BUTTONS]]
-    return Keyboard([buttons[i:i + 8] for i in range(0, len(buttons), 8)])
+    return Keyboard(button_rows(buttons, NUMBERS_PER_ROW))
 
 
 LIST_LIMIT = 60  # rows shown in one answer; the rest are counted and can be narrowed down

@@ -89,6 +89,7 @@ def test_a_units_long_list_is_capped_and_says_how_to_see_the_rest() -> None:
     shown = check_pages(reply.pages)
     assert shown.count("• ") == LIST_LIMIT and "另有 25 项未列出，发送“我的任务”查看全部" in shown
     assert sum(len(row) for row in reply.buttons.inline_keyboard) == CARD_BUTTONS and "/task 编号" in shown
+    assert max(len(row) for row in reply.buttons.inline_keyboard) == 5  # a phone shows five numbers to a row
 
 
 def test_a_reminder_of_a_passed_deadline_says_it_is_late_not_due_in_minus_days() -> None:
