@@ -324,6 +324,7 @@ BUTTONS: dict[str, tuple[frozenset[Role], Callable[[Request, int], Reply], bool]
     "rc": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.completion_card, False),
     "ec": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.extension_card, False),
     "ev": (READERS, office_actions.evidence_files, False),
+    "eu": (READERS, office_actions.unit_evidence_files, False),
     "er": (frozenset({Role.OFFICE, Role.ADMIN}), lambda req, n: office_actions.ask_reason(req, "refuse", n), False),
 }
 

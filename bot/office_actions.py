@@ -11,14 +11,17 @@ from bot.render import Attachment, Page, Reply, notification, say, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError, quoted
 from tasks.models import OPEN_STATUSES, AssignmentRole, Role, Unit
-from tasks.notifications import NotificationKind, stored_payload
+from tasks.notifications import LedgerRequest, NotificationKind, stored_payload
+from tasks.outbox import enqueue
 from tasks.plan.directory import merge_unit
-from tasks.plan.ledger import STATUS_FILTERS, ledger_workbook
+from tasks.plan.ledger import STATUS_FILTERS
 from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
-from tasks.work.lookup import NotFoundError, find_unit
+from tasks.work.lookup import NotFoundError, find_team, find_unit, latest_plan
 from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
 from tasks.work.progress import unit_scope
 from tasks.work.review import (
+    EVIDENCE_SENT_AT_ONCE,
+    Evidence,
     assign_unit,
     completion_claim,
     decide_extension,
@@ -29,6 +32,7 @@ from tasks.work.review import (
     report_evidence,
     send_back,
     unassign_unit,
+    unit_evidence,
     urge,
     verify,
 )
@@ -179,7 +183,8 @@ def revoke_command(req: Request) -> Reply:
 
 
 def export_command(req: Request) -> Reply:
-    """/export [单位/专班/状态]: the ledger (台账) as the XLSX taskbot export writes, sent as a file."""
+    """/export [单位/专班/状态]: the ledger (台账) as the XLSX taskbot export writes, sent as a file. The
+    filter is checked here, so a wrong one is said at once; the file is made by the sender."""
     wanted = req.args.strip()
     narrowed: dict[str, str] = {}
     if wanted in STATUS_FILTERS or wanted.lower() in STATUS_FILTERS:
@@ -189,11 +194,15 @@ def export_command(req: Request) -> Reply:
             find_unit(req.session, wanted, req.ctx.district)
             narrowed["unit"] = wanted
         except NotFoundError:
-            narrowed["team"] = wanted  # the ledger refuses a name that is no team either, in one sentence
-    ledger = ledger_workbook(req.session, req.today, district=req.ctx.district, timezone=req.ctx.timezone,
-                             **narrowed)
-    return Reply([texts.ledger_sent(ledger.title, ledger.tasks, ledger.rows)],
-                 files=[Attachment("document", ledger.file_name, data=ledger.content)])
+            find_team(req.session, latest_plan(req.session), wanted)  # neither a unit nor a team: said so
+            narrowed["team"] = wanted
+    else:
+        latest_plan(req.session)  # no plan yet: said so now, not by a file that never comes
+    asked = LedgerRequest(day=req.today, **narrowed)
+    enqueue(req.session, req.clock, req.member, NotificationKind.LEDGER, asked,
+            # The same question at the same moment is one request (a repeated update, say), another one is not.
+            f"ledger:{req.member.id}:{db_time(req.clock).isoformat()}:{wanted}")
+    return say(texts.ledger_coming(wanted))
 
 
 # --- what waits for the office: its cards and the files a unit sent ----------------------------
@@ -215,10 +224,19 @@ def extension_card(req: Request, extension_id: int) -> Reply:
 
 def evidence_files(req: Request, report_id: int) -> Reply:
     """The photos and files a unit attached to a report, sent again by the chat's own references."""
-    evidence = report_evidence(req.session, report_id)
+    return _evidence_reply(report_evidence(req.session, report_id))
+
+
+def unit_evidence_files(req: Request, assignment_id: int) -> Reply:
+    """Every photo and file one unit sent on a task (the newest EVIDENCE_SENT_AT_ONCE)."""
+    return _evidence_reply(unit_evidence(req.session, assignment_id))
+
+
+def _evidence_reply(evidence: Evidence) -> Reply:
     files = [Attachment("photo" if item.get("kind") == "photo" else "document", str(item.get("name") or ""),
-                        file_id=str(item["file_id"])) for item in evidence.files]
-    return Reply([texts.evidence_head(evidence.task_id, evidence.unit, len(files))], files=files)
+                        file_id=str(item["file_id"])) for item in evidence.files[:EVIDENCE_SENT_AT_ONCE]]
+    return Reply([texts.evidence_head(evidence.task_id, evidence.unit, len(evidence.files), len(files))],
+                 files=files)
 
 
 # --- buttons on notifications ---------------------------------------------------------

@@ -40,8 +40,10 @@ from bot.phone import (
 )
 from bot.render import LIGHTS, Button, Keyboard, Page, Reply, unit_title
 from bot.texts import esc
+from tasks.clock import local_date
 from tasks.errors import ServiceError, quoted
-from tasks.models import AssignmentStatus, Task, TaskStatus, Unit, WorkTeam
+from tasks.models import MERGED_UNIT, AssignmentStatus, Task, TaskStatus, Unit, UnitAlias, WorkTeam
+from tasks.text import compact
 from tasks.work.duties import Duty
 from tasks.work.lookup import NotFoundError, find_team, find_unit, is_category, latest_plan
 from tasks.work.progress import (
@@ -179,6 +181,11 @@ def _scope_of(session: Session, code: str) -> Scope:
         return Scope()
     kind, number = code[0], int(code[1:])
     if kind == "u" and (unit := session.get(Unit, number)) is not None:
+        if unit.kind == MERGED_UNIT:  # merged since the button was sent: its duties are the other unit's now
+            alias = session.get(UnitAlias, compact(unit.name))
+            unit = session.get(Unit, alias.unit_id) if alias is not None else None
+            if unit is None:
+                raise ServiceError(texts.BUTTON_EXPIRED)
         return unit_scope(session, unit)
     if kind == "t" and (team := session.get(WorkTeam, number)) is not None:
         return Scope(team=team)
@@ -379,14 +386,14 @@ def pending_page(req: Request, number: int) -> Reply:
 
 
 def _waiting_lines(item: Waiting, req: Request) -> str:
-    """📥 41 区商务局 · 办结 · 3天前 (⏳ … · 延至11-30), then the task's first words."""
-    age = texts.days_ago((req.today - item.since.astimezone(req.ctx.timezone).date()).days)
+    """"📥 41 区商务局", then "　 办结·附1份 · 今天 · " and the task's first words (⏳ … 延至11-30 …)."""
+    age = texts.days_ago((req.today - local_date(item.since, req.ctx.timezone)).days)
     if item.kind == "completion":
         mark, what = "📥", "办结" + (f"·附{item.files}份" if item.files else "")
     else:
         mark, what = "⏳", f"延至{_short_date(item.asked_for, req.today)}" if item.asked_for else "延期"
-    rest = f" · {what} · {age}"
     head = f"{mark} {item.task_id} "
-    unit = fit(item.unit, max(PHONE_COLUMNS - phone_width(head + rest), 6))
-    return (f"{mark} <b>{item.task_id}</b> {esc(unit)}{esc(rest)}\n"
-            f"　 {esc(fit(item.task_text, PHONE_COLUMNS - 3))}")
+    unit = fit(item.unit, PHONE_COLUMNS - phone_width(head))
+    facts = f"　 {what} · {age} · "
+    return (f"{mark} <b>{item.task_id}</b> {esc(unit)}\n"
+            f"{esc(facts)}{esc(fit(item.task_text, PHONE_COLUMNS - phone_width(facts)))}")

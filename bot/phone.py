@@ -65,7 +65,7 @@ class ListQuery:
 
 # Wider on a phone than on a terminal: emoji and the ellipsis take two columns; a variation selector
 # or a zero-width joiner takes none.
-_EMOJI = re.compile("[\u2026\u25a0-\u25ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+_EMOJI = re.compile("[\u2026\u2300-\u23ff\u25a0-\u25ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
 _ZERO_WIDTH = re.compile("[\u200b-\u200d\ufe00-\ufe0f]")
 
 

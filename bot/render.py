@@ -268,12 +268,12 @@ class CardFacts:
     assignments: list[tuple[Assignment, str]]  # (assignment, unit name), lead first
     history: list[str]  # already plain text lines, newest first
     own: Assignment | None  # the viewer's unit's assignment, if any
-    evidence: list[tuple[int, str, int]] = field(default_factory=list)  # (report id, unit, files): a button each
+    evidence: list[tuple[int, str, int]] = field(default_factory=list)  # (assignment id, unit, files): a button each
     milestones: list[Milestone] = field(default_factory=list)
 
 
 MILESTONE_NAMES = {"start": "开工", "complete": "完工"}
-CARD_EVIDENCE_BUTTONS = 4
+CARD_EVIDENCE_BUTTONS = 10  # units whose files a card opens, latest senders first: more would not fit a phone screen
 
 
 def task_card(facts: CardFacts, today: date) -> Reply:
@@ -320,8 +320,8 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
     if own_open:
         rows.append(duty_buttons(task.id))
-    evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"ev:{report_id}")
-                for report_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
+    evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"eu:{assignment_id}")
+                for assignment_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
     rows += button_rows(evidence, NAMES_PER_ROW)
     return page.reply(Keyboard(rows) if rows else None)
 
@@ -541,7 +541,7 @@ def _tally_line(t: TallyLine) -> str:
 
 
 def _worst(tallies: list[TallyLine]) -> list[TallyLine]:
-    return sorted(tallies, key=lambda t: (-t.overdue, t.rate, t.name))[:DIGEST_WORST]
+    return sorted(tallies, key=lambda t: (t.total == 0, -t.overdue, t.rate, t.name))[:DIGEST_WORST]
 
 
 def _digest(payload: Digest) -> Reply:
@@ -593,6 +593,9 @@ RENDERERS: dict[NotificationKind, Callable[[Any], Reply]] = {
     NotificationKind.OVERDUE_OFFICE: _ladder(texts.ESCALATION_TO_OFFICE),
     NotificationKind.OVERDUE_LEADERSHIP: _ladder(texts.ESCALATION_TO_LEADERSHIP),
     NotificationKind.DIGEST: _digest,
+    # Files only, made by the sender when it sends them (bot/attachments.py): no text of their own.
+    NotificationKind.DIGEST_FILES: lambda _payload: Reply([]),
+    NotificationKind.LEDGER: lambda _payload: Reply([]),
     NotificationKind.DUTY_UNPLANNABLE: _duty_unplannable,
     NotificationKind.NOTIFICATION_UNDELIVERABLE: _notification_undeliverable,
     NotificationKind.MEMBER_UNREACHABLE: _member_unreachable,

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -22,14 +22,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.attachments import MADE_WHEN_SENT, FileMaker
 from bot.context import BotContext
 from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
 from bot.render import Attachment, Reply, notification
 from tasks import outbox
 from tasks.clock import Clock, db_time
-from tasks.clock.digest import digest_files
-from tasks.notifications import Digest, NotificationKind, parse_payload
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +62,7 @@ class OutboxSender:
         self.bot = bot
         self.flood = ctx.flood  # None: no pacing (the test double is not enforcing limits)
         self.outcomes = GroupCommit(ctx.run, self._record)
-        # The digest's picture and ledger, made once for all who receive that week's digest.
-        self._digest_files: tuple[date, list[Attachment]] | None = None
+        self.files = FileMaker(ctx)
 
     async def deliver_due(self, limit: int = 100) -> int:
         """Claim up to ``limit`` due rows and deliver them; returns how many were claimed.
@@ -152,21 +150,6 @@ class OutboxSender:
         failure = await self._send(row, reserved, marks)
         await self.outcomes.write(_Sent(row.id, row.attempts, marks, failure))
 
-    async def _files_of_digest(self, digest: Digest) -> list[Attachment]:
-        """The chart drawn from the digest's own figures, and the ledger as the database holds it when
-        the digest goes out (the file the office would export that day)."""
-        if self._digest_files is None or self._digest_files[0] != digest.week_of:
-            try:
-                files = await self.ctx.run(lambda session: digest_files(
-                    session, digest, district=self.ctx.district, timezone=self.ctx.timezone))
-            except Exception:  # the week's figures still go out; the files' failure is logged for the administrator
-                log.exception("the digest of %s goes without its chart and ledger", digest.week_of)
-                return []
-            self._digest_files = (digest.week_of, [
-                Attachment("photo", files.chart_name, data=files.chart),
-                Attachment("document", files.ledger.file_name, data=files.ledger.content)])
-        return self._digest_files[1]
-
     def _record(self, session: Session, outcomes: list[_Sent]) -> None:
         """What became of sent rows, and their flood marks, in the transaction of their group."""
         clock = self.ctx.clock
@@ -192,8 +175,8 @@ class OutboxSender:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
             reply = notification(row.kind, row.payload)
-            if row.kind == NotificationKind.DIGEST:
-                reply.files += await self._files_of_digest(parse_payload(row.kind, row.payload))
+            if row.kind in MADE_WHEN_SENT:
+                reply.files += await self.files.files_for(row.kind, row.payload)
         except Exception as error:  # this one row's payload cannot be rendered: it never will, the rest go on
             log.error("outbox row %s (%s) cannot be rendered: %r", row.id, row.kind, error)
             return "dead", f"render: {error!r}"

@@ -372,8 +372,9 @@ def evidence_button(files: int) -> str:
     return f"查看证明材料（{files}）"
 
 
-def evidence_head(task_id: int, unit: str, files: int) -> str:
-    return f"📎 任务 <b>{task_id}</b>（{esc(unit)}）的证明材料 {files} 份："
+def evidence_head(task_id: int, unit: str, files: int, sent: int) -> str:
+    shown = f"，这里发送最新的 {sent} 份" if sent < files else ""
+    return f"📎 任务 <b>{task_id}</b>（{esc(unit)}）的证明材料 {files} 份{shown}："
 
 
 def pending_heading(total: int, page: int, pages: int) -> str:
@@ -384,8 +385,17 @@ def days_ago(days: int) -> str:
     return "今天" if days <= 0 else f"{days}天前"
 
 
-def ledger_sent(title: str, tasks: int, rows: int) -> str:
-    return f"📎 <b>台账</b>：{esc(title)}\n{tasks} 项任务，{rows} 行（每个责任单位一行），见下面的文件。"
+def ledger_caption(title: str, tasks: int, rows: int) -> str:
+    """Plain text: a file's caption is sent without markup."""
+    return f"台账：{title}\n{tasks} 项任务，{rows} 行（每个责任单位一行）"
+
+
+def digest_chart_caption(week_of: date) -> str:
+    return f"周报图表（{week_of.isoformat()}）：按专班或单位的完成情况，逐周逾期趋势"
+
+
+def ledger_coming(narrowed: str) -> str:
+    return f"📎 正在生成台账{f'（{esc(narrowed)}）' if narrowed else ''}，生成后以文件发到这里。"
 
 
 # The week's digest is named after the year's document (its title), never after a fixed topic.

@@ -26,7 +26,7 @@ from tasks.work.duties import (
 )
 from tasks.work.members import unit_of
 from tasks.work.progress import count_open_due, open_duties, unit_scope
-from tasks.work.review import reports_with_evidence
+from tasks.work.review import units_with_evidence
 
 PENDING_LIFETIME = timedelta(hours=2)
 
@@ -54,7 +54,7 @@ def show_task(req: Request) -> Reply:
     task = find_task(req.session, number)
     history = [_history_line(entry, req) for entry in task_history(req.session, task.id)]
     # The office and leadership open the files units sent; a unit's member sent them.
-    evidence = [] if req.member.role == Role.MEMBER else reports_with_evidence(req.session, task.id, limit=4)
+    evidence = [] if req.member.role == Role.MEMBER else units_with_evidence(req.session, task.id)
     milestones = task_milestones(req.session, task.id)
     facts = CardFacts(task, parent_text(req.session, task), task_assignments(req.session, task.id), history, own,
                       evidence, milestones)

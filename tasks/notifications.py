@@ -42,6 +42,11 @@ class NotificationKind(StrEnum):
     OVERDUE_OFFICE = "overdue_office"
     OVERDUE_LEADERSHIP = "overdue_leadership"
     DIGEST = "digest"
+    # Files made when they are sent (they need the database: bot/attachments.py): the digest's chart
+    # and ledger, after its text and in a row of their own, so that a failed upload never sends the
+    # text again; and the ledger someone asked for in chat (/export).
+    DIGEST_FILES = "digest_files"
+    LEDGER = "ledger"
     # Something the office must see to: a duty the clock cannot plan, a chat the bot cannot reach.
     DUTY_UNPLANNABLE = "duty_unplannable"
     NOTIFICATION_UNDELIVERABLE = "notification_undeliverable"
@@ -65,6 +70,8 @@ KIND_NAMES: dict[NotificationKind, str] = {
     NotificationKind.OVERDUE_OFFICE: "逾期报办公室",
     NotificationKind.OVERDUE_LEADERSHIP: "逾期报领导",
     NotificationKind.DIGEST: "周报",
+    NotificationKind.DIGEST_FILES: "周报图表和台账",
+    NotificationKind.LEDGER: "台账文件",
     NotificationKind.DUTY_UNPLANNABLE: "无法安排提醒",
     NotificationKind.NOTIFICATION_UNDELIVERABLE: "通知无法送达",
     NotificationKind.MEMBER_UNREACHABLE: "成员联系不上",
@@ -231,6 +238,15 @@ class Digest(Payload):
     trend: list[WeekPoint] = []  # oldest week first, this week last (empty in digests queued before it)
 
 
+class LedgerRequest(Payload):
+    """/export: the ledger of the day it was asked for, narrowed as it was asked (None: not narrowed)."""
+
+    day: date
+    unit: str | None = None
+    team: str | None = None
+    status: str | None = None
+
+
 # --- for the office's attention ---------------------------------------------------------------
 
 
@@ -268,6 +284,8 @@ PAYLOADS: dict[NotificationKind, type[Payload]] = {
     NotificationKind.OVERDUE_OFFICE: StepList,
     NotificationKind.OVERDUE_LEADERSHIP: StepList,
     NotificationKind.DIGEST: Digest,
+    NotificationKind.DIGEST_FILES: Digest,  # the figures the chart is drawn from (its lists left empty)
+    NotificationKind.LEDGER: LedgerRequest,
     NotificationKind.DUTY_UNPLANNABLE: DutyUnplannable,
     NotificationKind.NOTIFICATION_UNDELIVERABLE: NotificationUndeliverable,
     NotificationKind.MEMBER_UNREACHABLE: MemberUnreachable,

@@ -70,3 +70,10 @@ def parse_moment(text: str, timezone: ZoneInfo = DEFAULT_TIMEZONE) -> datetime:
     """"2021-09-01" or "2021-09-01T09:00" (local time unless an offset is given)."""
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone)
+
+
+def local_date(moment: datetime, timezone: ZoneInfo) -> date:
+    """A stored moment as the district's calendar date. The databases give datetime columns back
+    without a zone (SQLite keeps none; the columns are UTC by convention), and ``astimezone`` would
+    read such a value as the host's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(timezone).date()

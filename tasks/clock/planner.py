@@ -321,8 +321,11 @@ def plan_digest(session: Session, clock: Clock, policy: Policy, calendar: WorkCa
         return False
     digest = Digest.model_validate(weekly_digest(  # computed once a week, not once a minute
         session, local.date(), policy, since_day=_previous_digest_day(local.date(), policy, calendar)))
+    # The chart's figures without the lists it does not draw.
+    figures = digest.model_copy(update={"overdue": [], "newly_done": [], "newly_overdue": [], "silent_units": []})
     for member in missing:
         enqueue(session, clock, member, NotificationKind.DIGEST, digest, key)
+        enqueue(session, clock, member, NotificationKind.DIGEST_FILES, figures, f"{key}:files")
     return True
 
 

@@ -110,8 +110,10 @@ def open_duties(session: Session, *, before: date | None, limit: int, scope: Sco
     """The first ``limit`` open assignments due before ``before`` (exclusive; from ``since`` on;
     ``before=None``: all of them, those without a deadline last), oldest deadline first; ``offset``
     skips that many first (a later page of the same list)."""
+    # Ending on the id: a page boundary between equal keys (two units the office added to one task
+    # share a position) must fall the same way on every page, or a duty is skipped or shown twice.
     ordering = (col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
-                col(Assignment.position))
+                col(Assignment.position), col(Assignment.id))
     if scope.category:  # the tally does not know categories: a category is small enough to sort
         filters = _assignment_due(before=before, scope=scope, since=since)
         query = duty_select().where(*filters, _category_filter(scope)).order_by(*ordering).offset(offset).limit(limit)
@@ -219,8 +221,9 @@ class Tally:
 
 
 def worst_first(tallies: list[Tally]) -> list[Tally]:
-    """Most overdue first, then the lowest completion rate, then by name: the order leadership reads."""
-    return sorted(tallies, key=lambda t: (-t.overdue, t.rate, -t.soon, t.name))
+    """Most overdue first, then the lowest completion rate, then by name: the order leadership reads.
+    A team or unit with no duties at all is last: it has nothing to be behind on."""
+    return sorted(tallies, key=lambda t: (t.total == 0, -t.overdue, t.rate, -t.soon, t.name))
 
 
 def _counts_by_unit(session: Session, today: date) -> list[Tally]:

@@ -284,6 +284,9 @@ def extension_request(session: Session, extension_id: int) -> ExtensionRequested
     extension = session.get(Extension, extension_id)
     if extension is None:
         raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
+    if extension.status != ExtensionStatus.PENDING:
+        verdict = "已同意" if extension.status == ExtensionStatus.APPROVED else "未同意"
+        raise ServiceError(f"延期申请 #{extension_id} 已处理（{verdict}），没有做任何改动。")
     duty = duty_by_assignment(session, extension.assignment_id)
     return ExtensionRequested(extension_id=extension_id, task_id=duty.task.id or 0, task_text=duty.task.text,
                               unit=duty.unit.name, old_date=extension.old_date, new_date=extension.new_date,
@@ -307,10 +310,28 @@ def report_evidence(session: Session, report_id: int) -> Evidence:
     return Evidence(duty.task.id or 0, duty.unit.name, list(report.evidence))
 
 
-def reports_with_evidence(session: Session, task_id: int, limit: int) -> list[tuple[int, str, int]]:
-    """(report id, unit, how many files) of the task's latest reports that carry files, newest first."""
+EVIDENCE_SENT_AT_ONCE = 20  # files sent for one tap: a chat takes about one message a second
+
+
+def unit_evidence(session: Session, assignment_id: int) -> Evidence:
+    """Every file one unit attached to its reports on a task, newest first."""
+    duty = duty_by_assignment(session, assignment_id)
+    reports = session.exec(select(Report).where(Report.assignment_id == assignment_id)
+                           .order_by(col(Report.created_at).desc(), col(Report.id).desc())).all()
+    files = [item for report in reports for item in report.evidence]
+    if not files:
+        raise ServiceError(f"{duty.unit.name}没有就任务 {duty.task.id} 报送证明材料。")
+    return Evidence(duty.task.id or 0, duty.unit.name, files)
+
+
+def units_with_evidence(session: Session, task_id: int) -> list[tuple[int, str, int]]:
+    """(assignment id, unit, how many files) of each unit that sent files on the task, latest sender first."""
     rows = session.exec(select(Report, Unit.name).join(Assignment, col(Assignment.id) == Report.assignment_id)
                         .join(Unit, col(Unit.id) == Assignment.unit_id).where(Assignment.task_id == task_id)
                         .order_by(col(Report.created_at).desc(), col(Report.id).desc())).all()
-    found = [(report.id, unit, len(report.evidence)) for report, unit in rows if report.evidence and report.id]
-    return found[:limit]
+    found: dict[int, tuple[int, str, int]] = {}
+    for report, unit in rows:
+        if report.evidence:
+            _id, _unit, files = found.get(report.assignment_id, (report.assignment_id, unit, 0))
+            found[report.assignment_id] = (report.assignment_id, unit, files + len(report.evidence))
+    return list(found.values())

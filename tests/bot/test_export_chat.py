@@ -34,7 +34,7 @@ def test_the_office_gets_the_ledger_as_a_file_with_a_row_per_responsible_unit(bo
     before = len(bot.server.messages(office.id))
     bot.server.send_text(office, "/export")
     text, document = bot.server.wait_for(office.id, after=before, count=2)
-    assert "台账" in text["text"] and "每个责任单位一行" in text["text"]
+    assert "正在生成台账" in text["text"] and "每个责任单位一行" in document["caption"]
     name, workbook = ledger_of(bot, document)
     assert name == "台账-2021-09-01.xlsx"
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))

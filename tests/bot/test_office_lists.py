@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import col, select
+from wcwidth import wcswidth
 
-from bot.phone import PHONE_COLUMNS, phone_width
+from bot.phone import PHONE_COLUMNS
 from bot.render import notification
 from bot.sandbox.html_check import visible_text
 from bot.sandbox.server import Person
@@ -17,8 +18,9 @@ from tasks.clock import FixedClock
 from tasks.clock.digest import weekly_digest
 from tasks.clock.policy import Policy
 from tasks.db import transaction
-from tasks.models import Assignment, Role, Task, Unit
+from tasks.models import Assignment, Member, Role, Task, Unit
 from tasks.notifications import NotificationKind
+from tasks.work.review import assign_unit
 from tests.factories import add_many_tasks
 from tests.harness import BotHarness
 
@@ -52,7 +54,7 @@ def assert_fits_a_phone(message: dict) -> None:
     assert "<pre>" not in message["html"]
     assert not PAGE_MARK.search(message["text"]), "an answer in several messages"
     for line in message["text"].splitlines():
-        assert phone_width(line) <= PHONE_COLUMNS, line
+        assert wcswidth(line) <= PHONE_COLUMNS, line  # measured by another library than the one that cut it
     for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
         assert len(row) <= 5
 
@@ -70,6 +72,10 @@ def overdue_in_database(harness: BotHarness, unit: str | None = None) -> Counter
 def digest_payload(harness: BotHarness) -> dict:
     with transaction(harness.engine) as session:
         return weekly_digest(session, TODAY, Policy())
+
+
+def office_member(session, person: Person) -> Member:
+    return session.exec(select(Member).where(Member.user_id == person.id)).one()
 
 
 def buttons_of(message: dict) -> list[str]:
@@ -128,6 +134,13 @@ def test_every_office_and_leader_answer_at_ten_thousand_tasks_is_one_phone_scree
 
 def test_paging_by_buttons_reaches_every_overdue_duty_exactly_once(small: BotHarness) -> None:
     office = small.join(503, "督办办小李", Role.OFFICE)
+    with transaction(small.engine) as session:  # units the office added share a position: equal sort keys
+        clock = FixedClock(NOW)
+        task = session.exec(select(Task).where(col(Task.deadline) < TODAY).order_by(col(Task.id))).first()
+        for unit in session.exec(select(Unit).where(Unit.kind != "group").order_by(col(Unit.id))).all():
+            if session.exec(select(Assignment).where(Assignment.task_id == task.id,
+                                                     Assignment.unit_id == unit.id)).first() is None:
+                assign_unit(session, clock, office_member(session, office), task.id, unit)
     expected = overdue_in_database(small)
     assert sum(expected.values()) > 100
     page = small.tap(office, small.say(office, "/overdue"), "逐项查看")
@@ -177,3 +190,19 @@ def test_an_escalation_list_is_one_screen_whose_buttons_open_a_units_overdue_dut
     small.server.tap_data(member, dict(message, chat={"id": member.id, "type": "private"}), "ls:o:u99x:i1")
     small.settle()
     assert len(small.server.messages(member.id)) == before + 1
+
+
+def test_a_units_button_sent_before_it_was_merged_opens_the_unit_it_was_merged_into(small: BotHarness) -> None:
+    from tasks.plan.directory import merge_unit
+    from tests.factories import ADMIN
+
+    office = small.join(506, "督办办小孙", Role.OFFICE)
+    summary = small.say(office, "/overdue")
+    name = re.findall(r"^🔴 (\S+) \d+项", summary["text"], re.MULTILINE)[0]
+    with transaction(small.engine) as session:
+        source = session.exec(select(Unit).where(Unit.name == name)).one()
+        target = session.exec(select(Unit).where(Unit.kind != "group", Unit.name != name).order_by(col(Unit.id))).first()
+        merge_unit(session, FixedClock(NOW), ADMIN, source, target)
+        target_name = target.name
+    opened = small.tap(office, summary, buttons_of(summary)[0])
+    assert f"逾期未办结 · {target_name}" in opened["text"] and DUTY_LINE.search(opened["text"])

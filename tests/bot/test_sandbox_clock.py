@@ -118,8 +118,8 @@ def test_wait_and_at_move_the_clock_and_what_falls_due_is_shown(database_url: st
     _, _, after_at = after_wait.partition("沙盒时间：2021-11-08 09:00")
     # Monday's digest: its text, then its chart and the ledger, saved where the person trying it can open them.
     files = re.search(r"→ 督办办·赵主任\n📊 周报 2021-11-08\n2021年门头沟区支援合作工作要点\n.*?"
-                     r"→ 督办办·赵主任\n（图片：周报-2021-11-08\.png，已保存到 (\S+)）\n.*?"
-                     r"→ 督办办·赵主任\n（文件：台账-2021-11-08\.xlsx，已保存到 (\S+)）", after_at, re.S)
+                     r"→ 督办办·赵主任\n周报图表.*?\n（图片：周报-2021-11-08\.png，已保存到 (\S+)）\n.*?"
+                     r"→ 督办办·赵主任\n台账：.*?\n（文件：台账-2021-11-08\.xlsx，已保存到 (\S+)）", after_at, re.S)
     assert files, after_at
     assert Path(files[1]).read_bytes().startswith(b"\x89PNG") and Path(files[2]).read_bytes().startswith(b"PK")
     assert ":wait 2h" in after_at.split(":help", 1)[1] and ":at 2021-11-04 09:00" in after_at.split(":help", 1)[1]
