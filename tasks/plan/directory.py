@@ -55,7 +55,9 @@ def sync_directory(session: Session, directory: UnitDirectory, clock: Clock, act
     for group_name, member_names in directory.groups.items():
         group = units[group_name]
         for position, member_name in enumerate(member_names):
-            member = units[member_name]
+            # A member the office merged into another unit is that unit now: the file's list must not
+            # bring the merged name back into the group (it would undo the merge).
+            member = _merged_into(session, units[member_name])
             if (group.id, member.id) not in members:
                 session.add(GroupMember(group_id=group.id, member_id=member.id, position=position))
                 members.add((group.id, member.id))
@@ -63,6 +65,17 @@ def sync_directory(session: Session, directory: UnitDirectory, clock: Clock, act
                 added += 1
     session.flush()
     return added
+
+
+def _merged_into(session: Session, unit: Unit) -> Unit:
+    """The unit itself, or for a name the office merged, the unit it was merged into (its alias says which)."""
+    while unit.kind == MERGED_UNIT:
+        alias = session.get(UnitAlias, compact(unit.name))
+        target = session.get(Unit, alias.unit_id) if alias is not None else None
+        if target is None or target.id == unit.id:
+            break
+        unit = target
+    return unit
 
 
 def directory_from_db(session: Session, district: str = "") -> UnitDirectory:
@@ -81,8 +94,10 @@ def directory_from_db(session: Session, district: str = "") -> UnitDirectory:
     for member in session.exec(select(GroupMember)).all():
         groups.setdefault(member.group_id, []).append(member)
     for group_id, rows in groups.items():
-        names = [by_id[m.member_id].name for m in sorted(rows, key=lambda m: m.position)]
-        directory.add_group(by_id[group_id].name, names)
+        # A member row left naming a merged unit (a database from before merges were followed) means
+        # the unit it was merged into.
+        names = [_merged_into(session, by_id[m.member_id]).name for m in sorted(rows, key=lambda m: m.position)]
+        directory.add_group(by_id[group_id].name, list(dict.fromkeys(names)))
     return directory
 
 

@@ -18,7 +18,7 @@ from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.errors import ServiceError
 from tasks.events import Actor
-from tasks.models import Assignment, Event, Extension, Member, Report, Role, Task, Unit
+from tasks.models import Assignment, Event, Extension, GroupMember, Member, Report, Role, Task, Unit
 from tasks.plan.directory import merge_unit
 from tasks.plan.importer import import_file, prepare_database
 from tasks.plan.store import ImportSummary
@@ -314,3 +314,20 @@ def test_a_name_the_office_merged_stays_merged(prepared_engine: Engine, clock: F
         assert find_unit(session, "区消费帮扶服务中心").name == ADDED_UNIT
         assert session.exec(select(Unit.kind).where(Unit.name == "区消费帮扶服务中心")).one() == "merged"
     assert office.actions("unit.merged") == ["unit.merged"]
+
+
+def test_a_group_member_the_office_merged_stays_merged_when_the_directory_is_synced_again(
+        prepared_engine: Engine, clock: FixedClock) -> None:
+    """区总工会 is one of 领导小组各成员单位 in the seed directory; merged into another unit, a restart (which
+    syncs the directory file again) and an import keep the merge, and the group names the unit it went into."""
+    office = Office(prepared_engine, clock)
+    office.act(lambda session, _member, reviewer: merge_unit(
+        session, clock, Actor(reviewer.name, "chat"), find_unit(session, "区总工会"), find_unit(session, "区妇联")))
+    new_process(office)
+    summary = reimport(office.engine, clock)
+    assert (summary.new_units, summary.withdrawn, summary.assignments_changed) == ([], 0, 0)
+    with Session(office.engine) as session:
+        group = find_unit(session, "领导小组各成员单位")
+        members = {unit.name for unit in session.exec(select(Unit).join(
+            GroupMember, col(GroupMember.member_id) == Unit.id).where(GroupMember.group_id == group.id)).all()}
+    assert "区妇联" in members and "区总工会" not in members
