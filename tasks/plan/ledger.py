@@ -55,6 +55,7 @@ from tasks.models import (
     WorkTeamLead,
 )
 from tasks.plan.columns import TASK_FIELD_LABELS
+from tasks.plan.workbook_reader import cell_text
 from tasks.work.lookup import find_team, find_unit, latest_plan, unit_and_members
 
 if TYPE_CHECKING:
@@ -176,8 +177,9 @@ def write_template(path: Path, *, year: int | None = None, title: str | None = N
 #   whether the plan came from a spreadsheet or from a document with 工作要点, sub-items and projects.
 # - Every task is a row of its own: a task with numbered sub-items has its row (its whole text, no
 #   units: it is tracked through them) and each sub-item a row under it, 类型 子任务, with its units.
-# - A hidden column (台账校验) carries, per row, what was exported there: the task's number, digests
-#   of its editable cells and the units it showed, and a digest of the unit's state cells. The import
+# - A hidden column (台账校验) carries, per row, what was exported there: on a task's first row its
+#   number, digests of its editable cells and the units it showed; on every row a digest of the
+#   unit's state cells. The import
 #   applies what the office changed since the export, and only that: a cell as exported changes
 #   nothing even if the plan moved on since, a ledger narrowed to one unit touches no other unit, and
 #   an edited state cell is recognised and ignored.
@@ -239,8 +241,6 @@ READ_ONLY_HEADERS = (KIND_HEADER, *(column.header for column in STATE_COLUMNS))
 def ledger_digest(values: Sequence[object]) -> str:
     """A short fingerprint of cells as the import reads them back (tasks.plan.workbook_reader): equal
     when the cells are, whatever their type in the file."""
-    from tasks.plan.workbook_reader import cell_text
-
     joined = "\x1f".join(cell_text(value) for value in values)
     return hashlib.blake2b(joined.encode("utf-8"), digest_size=6).hexdigest()
 
@@ -445,15 +445,25 @@ def _as_cell(value: object) -> object:
     return datetime.combine(value, time()) if isinstance(value, date) and not isinstance(value, datetime) else value
 
 
-def _check_cell(task: Task, cells: dict[str, str], states: list[UnitState], first: bool,
-                state_cells: list[object]) -> str:
-    check: dict[str, Any] = {"t": task.id}
-    if first:
-        check["f"] = [ledger_digest([cells[name]]) for name in EDITABLE_FIELDS]
-        check["L"] = [s.unit for s in states if s.role == AssignmentRole.LEAD]
-        check["C"] = [s.unit for s in states if s.role != AssignmentRole.LEAD]
-    check["s"] = ledger_digest([_as_cell(value) for value in state_cells])
-    return json.dumps(check, ensure_ascii=False, separators=(",", ":"))
+class _CheckCells:
+    """The hidden 台账校验 cell of each row. Most units' rows hold the same state (未办结, nothing
+    reported), so a state's digest is worked out once per export."""
+
+    def __init__(self) -> None:
+        self.state_digests: dict[tuple[object, ...], str] = {}
+
+    def cell(self, task: Task, cells: dict[str, str], states: list[UnitState], first: bool,
+             state_cells: list[object]) -> str:
+        key = tuple(state_cells)
+        state = self.state_digests.get(key)
+        if state is None:
+            state = self.state_digests[key] = ledger_digest([_as_cell(value) for value in state_cells])
+        if not first:
+            return state  # a unit's row: the task is the one above, its units listed on the task's row
+        return json.dumps({"t": task.id, "f": [ledger_digest([cells[name]]) for name in EDITABLE_FIELDS],
+                           "L": [s.unit for s in states if s.role == AssignmentRole.LEAD],
+                           "C": [s.unit for s in states if s.role != AssignmentRole.LEAD], "s": state},
+                          ensure_ascii=False, separators=(",", ":"))
 
 
 def _write(plan: Plan, title: str, narrowed: list[str], shown: list[tuple[Task, list[UnitState]]],
@@ -483,10 +493,25 @@ def _write(plan: Plan, title: str, narrowed: list[str], shown: list[tuple[Task, 
         **({"text_wrap": True} if text else {}), **({"num_format": "yyyy-mm-dd"} if is_date else {})})
         for late in (False, True) for text in (False, True) for is_date in (False, True)}
     text_column = FILLED_HEADERS.index(TASK_FIELD_LABELS["text"])
-    merged_columns = [index for index, column in enumerate(FILLED_COLUMNS) if column.task_cell]
     role_column = {AssignmentRole.LEAD: FILLED_HEADERS.index(TASK_FIELD_LABELS["lead"]),
                    AssignmentRole.CO: FILLED_HEADERS.index(TASK_FIELD_LABELS["co"])}
     by_header = {ID_HEADER: "id", KIND_HEADER: "kind"}
+    checks = _CheckCells()
+    task_columns = [(index, by_header.get(column.header, column.field))
+                    for index, column in enumerate(FILLED_COLUMNS) if column.task_cell]
+    first_state, check_column = FILLED_HEADERS.index(STATE_COLUMNS[0].header), len(FILLED_COLUMNS) - 1
+
+    def put(row: int, position: int, value: object, late: bool) -> None:
+        if value == "" or value is None:
+            return
+        if isinstance(value, str):
+            sheet.write_string(row, position, value, formats[(late, position == text_column, False)])
+        elif isinstance(value, date):
+            sheet.write_datetime(row, position, _as_cell(value), formats[(late, False, True)])
+        else:
+            sheet.write_number(row, position, value, formats[(late, False, False)])  # type: ignore[arg-type]
+
+    # Only the cells that hold something are written: most of a unit's row is the merged task cells.
     row = 1
     for task, states in shown:
         cells = task_cells(task)
@@ -494,33 +519,23 @@ def _write(plan: Plan, title: str, narrowed: list[str], shown: list[tuple[Task, 
         span = len(states)
         for index, state in enumerate(states or [None]):
             row += 1
-            values: list[object] = [
-                own[by_header.get(column.header, column.field)] if index == 0 and column.task_cell else ""
-                for column in FILLED_COLUMNS]
-            if state is not None:
-                values[role_column[state.role]] = state.unit
-            state_cells = _state_cells(state)
-            values[-1 - len(STATE_COLUMNS):-1] = state_cells
-            values[-1] = _check_cell(task, cells, states, index == 0, state_cells)
             late = state is not None and state.overdue
             if late:
                 sheet.set_row(row, None, formats[(True, False, False)])  # its empty cells red too
-            for position, value in enumerate(values):
-                is_date = isinstance(value, date)
-                cell_format = formats[(late, position == text_column, is_date)]
-                if index == 0 and span > 1 and position in merged_columns:
-                    # The task's cell over its units' rows, merged while its first row is the one being
-                    # written (the rows go to the file one by one). Without a format the merge writes
-                    # nothing into the rows below, which would send this row to the file unfinished.
-                    sheet.merge_range(row, position, row + span - 1, position, None, None)
-                if value == "" or value is None:
-                    continue
-                if isinstance(value, str):
-                    sheet.write_string(row, position, value, cell_format)
-                elif isinstance(value, date):
-                    sheet.write_datetime(row, position, _as_cell(value), cell_format)
-                else:
-                    sheet.write_number(row, position, value, cell_format)  # type: ignore[arg-type]
+            if index == 0:
+                for position, name in task_columns:
+                    if span > 1:
+                        # The task's cell over its units' rows, merged while its first row is the one
+                        # being written (the rows go to the file one by one). Without a format the merge
+                        # writes nothing into the rows below, which would send this row unfinished.
+                        sheet.merge_range(row, position, row + span - 1, position, None, None)
+                    put(row, position, own[name], late)
+            if state is not None:
+                put(row, role_column[state.role], state.unit, late)
+            state_cells = _state_cells(state)
+            for offset, value in enumerate(state_cells):
+                put(row, first_state + offset, value, late)
+            sheet.write_string(row, check_column, checks.cell(task, cells, states, index == 0, state_cells))
     sheet.autofilter(1, 0, max(row, 1), last - 1)
     _write_unit_sheet(workbook, title, shown, today)
     _write_guide(workbook)

@@ -182,7 +182,7 @@ def _ledger_rows(cells: list[list[str]]) -> tuple[list[LedgerRow], list[str]]:
             rows.append(current)
         elif not any(cells_of_row):
             continue
-        elif current is None or (check is not None and check.get("t") != current.task_id):
+        elif current is None or _orphan(current, check, cell(_FIELD_HEADER["lead"]) or cell(_FIELD_HEADER["co"])):
             # The unit rows of a task whose own row was deleted: that task is not in the file.
             ignored.append(f"{where}：所属任务的首行不在表中，该行未导入")
             continue
@@ -198,11 +198,22 @@ def _ledger_rows(cells: list[list[str]]) -> tuple[list[LedgerRow], list[str]]:
 
 
 def _check(text: str) -> dict[str, Any] | None:
+    """The hidden 台账校验 cell: a task's first row holds a JSON record, a unit's row its state's digest."""
+    if not text.startswith("{"):
+        return {"s": text} if text else None
     try:
-        check = json.loads(text) if text else None
+        check = json.loads(text)
     except ValueError:
         return None
     return check if isinstance(check, dict) else None
+
+
+def _orphan(current: LedgerRow, check: dict[str, Any] | None, unit: str) -> bool:
+    """A unit's row the export wrote (it has its record) under a task that did not have that unit:
+    its own task's row was deleted, and it is not this task's."""
+    if check is None or current.check is None:
+        return False
+    return bool(unit) and unit not in (*current.check.get("L", []), *current.check.get("C", []))
 
 
 def _names(text: str) -> list[str]:

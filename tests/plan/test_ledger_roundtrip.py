@@ -246,9 +246,12 @@ def test_a_unit_deleted_from_the_ledger_is_taken_off_and_the_document_does_not_p
         row = next(r for r in range(first_row(sheet, consumption), sheet.max_row + 1)
                    if sheet.cell(r, COLUMN["配合单位"]).value == "区财政局")
         sheet.cell(row, COLUMN["配合单位"]).value = None
+        # The first row of the task after it deleted: its other units' rows are not the task above's.
+        sheet.delete_rows(first_row(sheet, consumption + 1))
 
     code, said = taskbot(engine, "import", str(edit(ledger, office_edits)), clock=clock)
-    assert code == 0 and f"任务 {consumption}：移出区财政局" in said
+    assert code == 0 and "新增 0 项，修改 0 项，责任单位变动 1 处：\n" in said
+    assert f"任务 {consumption}：移出区财政局" in said and "所属任务的首行不在表中，该行未导入" in said
     import_file(engine, SEED_DOCUMENT, clock, ADMIN, district=seed_directory().district)
     with Session(engine) as session:
         status, choice = session.exec(select(Assignment.status, Assignment.office_choice)
