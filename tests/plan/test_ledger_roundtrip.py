@@ -21,10 +21,12 @@ from bot.cli import main
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.models import Assignment, Event, Member, OfficeChoice, Role, Task, TaskStatus, Unit
+from tasks.plan.directory import merge_unit
 from tasks.plan.importer import import_file
 from tasks.plan.ledger import FILLED_HEADERS, IDENTITY_SHEET, LEDGER_SHEET
 from tasks.work.duties import member_duty, report_completion, report_progress, request_extension
-from tasks.work.review import decide_extension, verify
+from tasks.work.lookup import find_unit
+from tasks.work.review import assign_unit, decide_extension, unassign_unit, verify
 from tests.dbstate import snapshot
 from tests.factories import ADMIN, SEED_DOCUMENT, bind, seed_directory, seed_plan
 
@@ -277,4 +279,28 @@ def test_a_ledger_that_cannot_be_imported_is_one_sentence_and_changes_nothing(
     code, _out = taskbot(engine, "import", str(edited), clock=clock)
     error = capsys.readouterr().err
     assert code != 0 and said in error and "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert snapshot(engine) == before
+
+
+def test_decisions_the_office_took_after_the_export_survive_importing_it(engine: Engine, clock: FixedClock,
+                                                                        tmp_path: Path) -> None:
+    """The office puts a unit on a task, takes one off, merges a name and approves an extension in chat,
+    then imports a ledger exported before all that: the ledger said nothing new, nothing goes back."""
+    seed_plan(engine, clock)
+    consumption = task_id(engine, CONSUMPTION)
+    ledger = exported(engine, tmp_path / "台账.xlsx", clock)
+    clock.set(SEPTEMBER)
+    commerce = bind(engine, clock, 501, Role.MEMBER, COMMERCE)
+    office = bind(engine, clock, 503, Role.OFFICE)
+    with transaction(engine) as session:
+        member, reviewer = session.get(Member, commerce), session.get(Member, office)
+        assign_unit(session, clock, reviewer, consumption, find_unit(session, "区农业农村局"))
+        unassign_unit(session, clock, reviewer, consumption, find_unit(session, "区财政局"))
+        merge_unit(session, clock, ADMIN, find_unit(session, "前方挂职干部"), find_unit(session, "区委组织部"))
+        extension = request_extension(session, clock, member, member_duty(session, member, consumption), EXTENDED_TO,
+                                      "场地改造推迟", today=SEPTEMBER.date())
+        decide_extension(session, clock, reviewer, extension.id, approve=True)
+    before = snapshot(engine)
+    code, said = taskbot(engine, "import", str(ledger), clock=clock)
+    assert code == 0 and "与数据库中的内容一致，没有任何改动。" in said and "已批准的延期 1 项" in said
     assert snapshot(engine) == before
