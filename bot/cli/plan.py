@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from sqlmodel import Session
 from tabulate import tabulate
@@ -20,6 +21,7 @@ from tasks.errors import ServiceError
 from tasks.plan.chosen_columns import parse_columns
 from tasks.plan.importer import Progress, Stage, import_file, prepare_database, preview_file
 from tasks.plan.ledger import ledger_workbook, write_template
+from tasks.plan.ledger_import import LedgerImport, import_ledger, is_ledger
 from tasks.plan.parsed import ParsedPlan
 from tasks.plan.store import ImportSummary
 from tasks.work.lookup import (
@@ -54,6 +56,8 @@ def import_plan(cli: Invocation) -> int:
     args = cli.args
     path = args.path or seed_path(MENTOUGOU_2021)
     district = cli.seed_directory.district
+    if is_ledger(path):
+        return _import_ledger(cli, path)
     # Checked before the database is opened: a mistake in --columns is said at once.
     columns = parse_columns(args.columns, args.header_row) if args.columns else None
     if args.header_row is not None and columns is None:
@@ -75,6 +79,45 @@ def import_plan(cli: Invocation) -> int:
     else:
         _print_summary(cli, parsed, summary)
     return 0
+
+
+def _import_ledger(cli: Invocation, path: Path) -> int:
+    """A ledger taskbot export wrote: the office's edits to its plan, not a new document."""
+    args = cli.args
+    if args.columns or args.title:
+        raise ServiceError("这是导出的台账，按台账自己的列导回原计划，不用 --columns 或 --title")
+    result = import_ledger(cli.engine, path, cli.clock, cli.actor, district=cli.seed_directory.district,
+                           year=args.year, dry_run=args.dry_run)
+    if args.json:
+        cli.print(json.dumps({**asdict(result), "dry_run": args.dry_run}, ensure_ascii=False, indent=2))
+        return 0
+    doing = "试导入台账（没有写入数据库），将要" if args.dry_run else "已导入台账"
+    cli.print(f"{doing}：{result.year}年《{result.title}》，台账中 {result.tasks_in_file} 项任务")
+    if result.changed:
+        cli.print(f"新增 {result.created} 项，修改 {result.updated} 项，责任单位变动 {result.units_changed} 处：")
+        for line in result.changes:
+            cli.print(f"  {line}")
+    else:
+        cli.print("与数据库中的内容一致，没有任何改动。")
+    if result.not_in_file:
+        cli.print(f"不在台账中的 {result.not_in_file} 项任务保持不变"
+                  "（台账是工作副本，不撤销任务；撤销请导入新的文档）。")
+    _print_ledger_kept(cli, result)
+    if result.ignored:
+        cli.print(f"\n以下 {len(result.ignored)} 处未导入：")
+        for line in result.ignored:
+            cli.print(f"  {line}")
+    return 0
+
+
+def _print_ledger_kept(cli: Invocation, result: LedgerImport) -> None:
+    standing = [f"已批准的延期 {result.extensions_in_force} 项" if result.extensions_in_force else "",
+                f"已审核办结 {result.verified} 项" if result.verified else "",
+                f"待审核的办结申请 {result.awaiting_review} 项" if result.awaiting_review else ""]
+    if any(standing):
+        cli.print(f"保留办公室的决定：{'，'.join(s for s in standing if s)}。")
+    for line in result.kept:
+        cli.print(f"  {line}")
 
 
 def template(cli: Invocation) -> int:

@@ -12,18 +12,19 @@ of it imports back the same. There is no 备注: nothing would store it.
 The layout: a title row (its year is the plan's year), the header (bold, frozen), the rows; a
 second sheet, 填写说明, says what goes in each column, and the import never reads it.
 
-The filled ledger (``ledger_workbook``, below) adds each responsible unit's state beside these
-columns and a second sheet of figures by unit (按单位统计, which the import never reads either).
-What imports back unchanged: the whole ledger of a plan kept in these columns (a task list read from
-a spreadsheet). Two things do not: a plan read from a Word or text document, whose 工作要点 and
-projects the import knows by the document's own structure, not by these columns; and a ledger narrowed
-by unit, team or status, whose title row names the filter, so that importing it makes a plan of its
-own rather than withdrawing every task it leaves out.
+The filled ledger (``ledger_workbook``, below) is the plan's working copy: every task of the plan,
+whatever it was imported from (a spreadsheet, or a document with 工作要点, sub-items and projects), a
+row per responsible unit with that unit's state, its 编号 (the task's number in the chat), and a
+hidden record of what was exported, so that importing it back (tasks.plan.ledger_import) applies the
+office's edits and nothing else; a second sheet of figures by unit (按单位统计) and the 填写说明.
+Why this shape is said where it is written, below.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -54,6 +55,7 @@ from tasks.models import (
     WorkTeamLead,
 )
 from tasks.plan.columns import TASK_FIELD_LABELS
+from tasks.plan.workbook_reader import cell_text
 from tasks.work.lookup import find_team, find_unit, latest_plan, unit_and_members
 
 if TYPE_CHECKING:
@@ -161,23 +163,27 @@ def write_template(path: Path, *, year: int | None = None, title: str | None = N
 
 # --- the filled ledger: ``taskbot export`` ------------------------------------------------------------
 #
-# One row per task and responsible unit. The task's own cells (序号, 工作领域, 任务类别, 任务内容,
-# 完成时限) are written on its first unit's row and merged down over the rows of its other units; each
-# row names its unit in 牵头单位 or 配合单位, by its role, beside that unit's state. Why this shape:
+# One row per task and responsible unit. The task's own cells (编号, 类型, 序号, 工作领域, 任务类别,
+# 任务内容, 完成时限, 责任领导) are written on its first unit's row and merged down over the rows of its
+# other units; each row names its unit in 牵头单位 or 配合单位, by its role, beside that unit's state.
+# An office reads it as the tables it already keeps: a task once, its units one a line, each with its
+# own status, report and days overdue, a red row for a unit that is late; Excel's filter on 办理状态 or
+# 牵头单位 picks out units' rows, which per-unit columns or a units list in one cell would not allow.
 #
-# - an office reads it as the tables it already keeps: a task once, in a merged cell, its units one
-#   a line, each with its own status, report and days overdue, a red row for a unit that is late;
-#   Excel's filter on 办理状态 or 牵头单位 picks out units' rows, which per-unit columns (29 units of
-#   one task side by side) or a units list in one cell would not allow;
-# - the import reads a merged task cell over rows that name units as one task with all those units
-#   (tasks.plan.tables: a row with units and no task words belongs to the task above), and the
-#   unit's column as its role, so the file imports back as the same tasks with the same units. A
-#   task repeated on every row would import as that many tasks instead.
+# The ledger is the plan's working copy, and imports back as such (tasks.plan.ledger_import):
 #
-# A task with numbered sub-items (its text "1.……2.……") is tracked through them: its row holds the
-# parent's whole text (which the import divides again) and, per unit, the state of the unit's
-# sub-items taken together. The state columns' headers are names the import does not read as a task
-# field, so what the office writes in them is never imported.
+# - 编号 is the task's number as the chat shows it (Task.id): what the import knows a row by, so a
+#   task keeps its identity, its reports and the office's decisions whatever the office edits, and
+#   whether the plan came from a spreadsheet or from a document with 工作要点, sub-items and projects.
+# - Every task is a row of its own: a task with numbered sub-items has its row (its whole text, no
+#   units: it is tracked through them) and each sub-item a row under it, 类型 子任务, with its units.
+# - A hidden column (台账校验) carries, per row, what was exported there: on a task's first row its
+#   number, digests of its editable cells and the units it showed; on every row a digest of the
+#   unit's state cells. The import
+#   applies what the office changed since the export, and only that: a cell as exported changes
+#   nothing even if the plan moved on since, a ledger narrowed to one unit touches no other unit, and
+#   an edited state cell is recognised and ignored.
+# - A hidden sheet (台账标识) names the plan; a ledger is only ever imported back into its own plan.
 
 @dataclass(frozen=True)
 class StateColumn:
@@ -188,10 +194,19 @@ class StateColumn:
 STATE_COLUMNS: tuple[StateColumn, ...] = (
     StateColumn("办理状态", 10), StateColumn("最新反馈", 40), StateColumn("反馈日期", 12),
     StateColumn("完成比例(%)", 10), StateColumn("办结审核日期", 13), StateColumn("延期情况", 24),
-    # Written on every unit's row, 0 when not late: a row whose cells end early would read to the
-    # import as a row whose merged cells a converter had dropped.
+    # Written on every unit's row, 0 when not late, so that a red row always says by how much.
     StateColumn("逾期天数", 9),
 )
+ID_HEADER, KIND_HEADER = "编号", "类型"
+OFFICIALS_HEADER = TASK_FIELD_LABELS["officials"]
+CHECK_HEADER = "台账校验"  # the hidden column: what the export wrote on the row, for the import to compare
+IDENTITY_SHEET = "台账标识"  # the hidden sheet that names the plan
+LEDGER_FORMAT = "taskbot台账"
+SUBITEM_KIND = "子任务"
+KIND_LABELS = {"workpoint": "工作要点", "task": "任务", "project": "项目"}
+# The cells of a task the office may edit, in the order their digests are kept: the template's task
+# columns and 责任领导. The units are compared by name.
+EDITABLE_FIELDS = ("number", "area", "topic", "text", "deadline", "officials")
 UNIT_SHEET_HEADERS = (("单位", 24), ("分工", 8), ("办结", 8), ("待审核", 8), ("逾期", 8), ("完成率", 9))
 OVERDUE_NAME = "逾期"
 # What ``--status`` accepts: the ledger's own words, the chat's, and the English codes.
@@ -202,12 +217,37 @@ STATUS_FILTERS: dict[str, str] = {
     "overdue": "overdue", "逾期": "overdue", "已逾期": "overdue",
 }
 _OVERDUE_FILL = "FFC7CE"
-_TASK_FIELDS = ("number", "area", "topic", "text", "deadline")  # merged down over a task's unit rows
+
+
+@dataclass(frozen=True)
+class FilledColumn:
+    header: str
+    width: int
+    field: str = ""  # the task field of an editable column
+    task_cell: bool = False  # written once per task, merged down over its units' rows
+
+
+FILLED_COLUMNS: tuple[FilledColumn, ...] = (
+    FilledColumn(ID_HEADER, 7, task_cell=True), FilledColumn(KIND_HEADER, 8, task_cell=True),
+    *(FilledColumn(c.header, c.width, c.field, task_cell=c.field not in ("lead", "co")) for c in LEDGER_COLUMNS),
+    FilledColumn(OFFICIALS_HEADER, 12, "officials", task_cell=True),
+    *(FilledColumn(c.header, c.width) for c in STATE_COLUMNS),
+    FilledColumn(CHECK_HEADER, 12),
+)
+FILLED_HEADERS = tuple(column.header for column in FILLED_COLUMNS)
+READ_ONLY_HEADERS = (KIND_HEADER, *(column.header for column in STATE_COLUMNS))
+
+
+def ledger_digest(values: Sequence[object]) -> str:
+    """A short fingerprint of cells as the import reads them back (tasks.plan.workbook_reader): equal
+    when the cells are, whatever their type in the file."""
+    joined = "\x1f".join(cell_text(value) for value in values)
+    return hashlib.blake2b(joined.encode("utf-8"), digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True)
 class UnitState:
-    """One responsible unit's state on a task (for a task with sub-items: on all of them together)."""
+    """One responsible unit's state on a task."""
 
     task_id: int
     unit_id: int
@@ -260,13 +300,18 @@ def ledger_workbook(session: Session, today: date, *, unit: str | None = None, t
     wanted = _status_filter(status)
     narrowed = [label for label in (unit, team, status) if label]
     title = plan.title if not narrowed else f"{plan.title}（{'、'.join(narrowed)}）"
-    tasks = _top_level_tasks(session, plan.id)
-    states = _unit_states(_assignments(session, plan.id, unit_ids), tasks, today, timezone)
+    tasks = _plan_tasks(session, plan.id)
+    states = _unit_states(_assignments(session, plan.id, unit_ids), today, timezone)
     if wanted is not None:
         states = {task_id: [state for state in lines if _matches(state, wanted)] for task_id, lines in states.items()}
-    shown = [(task, states.get(task.id, [])) for task, _children in tasks
-             if states.get(task.id) or not (unit_ids is not None or wanted)]
-    content, rows = _write(title, shown, today)
+    if unit_ids is None and wanted is None:
+        shown = [(task, states.get(task.id, [])) for task in tasks]
+    else:
+        # A narrowed ledger shows the tasks with a row left, and the task a sub-item belongs to.
+        kept = {task.id for task in tasks if states.get(task.id)}
+        kept |= {task.parent_id for task in tasks if task.id in kept and task.parent_id is not None}
+        shown = [(task, states.get(task.id, [])) for task in tasks if task.id in kept]
+    content, rows = _write(plan, title, narrowed, shown, today)
     return LedgerFile(content, f"台账-{today.isoformat()}.xlsx", title, len(shown), rows)
 
 
@@ -296,16 +341,10 @@ def _unit_ids(session: Session, plan: Plan, unit: str | None, team: str | None, 
     return ids
 
 
-def _top_level_tasks(session: Session, plan_id: int) -> list[tuple[Task, list[int]]]:
-    """The plan's active tasks as the document has them (sub-items within their parent), in order,
-    each with its sub-items' ids."""
-    tasks = session.exec(select(Task).where(Task.plan_id == plan_id, Task.status == TaskStatus.ACTIVE)
-                         .order_by(col(Task.position), col(Task.id))).all()
-    children: dict[int, list[int]] = {}
-    for task in tasks:
-        if task.parent_id is not None:
-            children.setdefault(task.parent_id, []).append(task.id)
-    return [(task, children.get(task.id, [])) for task in tasks if task.parent_id is None]
+def _plan_tasks(session: Session, plan_id: int) -> list[Task]:
+    """The plan's active tasks in the document's order: a sub-item right after its parent."""
+    return list(session.exec(select(Task).where(Task.plan_id == plan_id, Task.status == TaskStatus.ACTIVE)
+                             .order_by(col(Task.position), col(Task.id))).all())
 
 
 def _in_plan(plan_id: int) -> Any:
@@ -363,46 +402,35 @@ def _extension_text(extended_to: date | None, asked: date | None) -> str:
     return "；".join(parts)
 
 
-# A unit's sub-items taken together are only as far as the least advanced of them.
-_STATUS_ORDER = {AssignmentStatus.OPEN: 0, AssignmentStatus.REPORTED: 1, AssignmentStatus.DONE: 2}
-
-
-def _unit_states(found: _Assignments, tasks: list[tuple[Task, list[int]]], today: date,
-                 timezone: ZoneInfo) -> dict[int, list[UnitState]]:
-    """Per top-level task, its units' states: lead units first, in the document's order."""
-    parent_of = {child: task.id for task, children in tasks for child in children}
-    per_unit: dict[tuple[int, int], list[Any]] = {}
-    for row in found.rows:
-        per_unit.setdefault((parent_of.get(row.task_id, row.task_id), row.unit_id), []).append(row)
+def _unit_states(found: _Assignments, today: date, timezone: ZoneInfo) -> dict[int, list[UnitState]]:
+    """Per task, its units' states: lead units first, in the document's order."""
     states: dict[int, list[tuple[tuple[int, int, int], UnitState]]] = {}
-    for (task_id, unit_id), rows in per_unit.items():
-        status = min((row.status for row in rows), key=_STATUS_ORDER.__getitem__)
-        late = max(((today - row.due_on).days for row in rows
-                    if row.status in OPEN_STATUSES and row.due_on is not None and row.due_on < today), default=0)
-        latest = max((found.latest[row.id] + (row.id,) for row in rows if row.id in found.latest),
-                     key=lambda said: said[1], default=None)
-        percents = [found.percent[row.id] for row in rows if row.id in found.percent]
-        verified = [found.verified[row.id] for row in rows if row.id in found.verified]
-        extended = max((row.extended_to for row in rows if row.extended_to is not None), default=None)
-        asked = max((found.asked[row.id] for row in rows if row.id in found.asked), default=None)
-        first = min(rows, key=lambda row: row.position)
+    for row in found.rows:
+        late = (today - row.due_on).days if row.status in OPEN_STATUSES and row.due_on is not None \
+            and row.due_on < today else 0
+        latest = found.latest.get(row.id)
+        verified = found.verified.get(row.id)
         state = UnitState(
-            task_id=task_id, unit_id=unit_id, unit=first.name, role=first.role, status=status, days_overdue=late,
-            report=latest[0] if latest else "", reported_on=_local_date(latest[1] if latest else None, timezone),
-            # Of sub-items, the share done is what the unit's own figures average to.
-            percent=round(sum(percents) / len(percents)) if percents else None,
-            verified_on=_local_date(max(verified), timezone) if status == AssignmentStatus.DONE and verified else None,
-            extension=_extension_text(extended, asked))
-        order = (0 if first.role == AssignmentRole.LEAD else 1, first.position, unit_id)
-        states.setdefault(task_id, []).append((order, state))
+            task_id=row.task_id, unit_id=row.unit_id, unit=row.name, role=row.role, status=row.status,
+            days_overdue=late, report=latest[0] if latest else "",
+            reported_on=_local_date(latest[1] if latest else None, timezone), percent=found.percent.get(row.id),
+            verified_on=_local_date(verified, timezone) if row.status == AssignmentStatus.DONE else None,
+            extension=_extension_text(row.extended_to, found.asked.get(row.id)))
+        order = (0 if row.role == AssignmentRole.LEAD else 1, row.position, row.unit_id)
+        states.setdefault(row.task_id, []).append((order, state))
     return {task_id: [state for _order, state in sorted(lines, key=lambda line: line[0])]
             for task_id, lines in states.items()}
 
 
-def _task_cells(task: Task) -> dict[str, object]:
+def task_cells(task: Task) -> dict[str, str]:
+    """A task's editable cells as the ledger writes them, by field."""
     deadline = task.deadline_text or (task.deadline.isoformat() if task.deadline else "")
     return {"number": task.number, "area": task.category or "", "topic": task.topic or "", "text": task.text,
-            "deadline": deadline}
+            "deadline": deadline, "officials": task.officials}
+
+
+def kind_label(task: Task) -> str:
+    return SUBITEM_KIND if task.parent_id is not None else KIND_LABELS.get(task.kind, task.kind)
 
 
 def _state_cells(state: UnitState | None) -> list[object]:
@@ -412,7 +440,34 @@ def _state_cells(state: UnitState | None) -> list[object]:
             state.extension, state.days_overdue]
 
 
-def _write(title: str, shown: list[tuple[Task, list[UnitState]]], today: date) -> tuple[bytes, int]:
+def _as_cell(value: object) -> object:
+    """What the file holds for a value: a date as a date cell at midnight (read back as the date)."""
+    return datetime.combine(value, time()) if isinstance(value, date) and not isinstance(value, datetime) else value
+
+
+class _CheckCells:
+    """The hidden 台账校验 cell of each row. Most units' rows hold the same state (未办结, nothing
+    reported), so a state's digest is worked out once per export."""
+
+    def __init__(self) -> None:
+        self.state_digests: dict[tuple[object, ...], str] = {}
+
+    def cell(self, task: Task, cells: dict[str, str], states: list[UnitState], first: bool,
+             state_cells: list[object]) -> str:
+        key = tuple(state_cells)
+        state = self.state_digests.get(key)
+        if state is None:
+            state = self.state_digests[key] = ledger_digest([_as_cell(value) for value in state_cells])
+        if not first:
+            return state  # a unit's row: the task is the one above, its units listed on the task's row
+        return json.dumps({"t": task.id, "f": [ledger_digest([cells[name]]) for name in EDITABLE_FIELDS],
+                           "L": [s.unit for s in states if s.role == AssignmentRole.LEAD],
+                           "C": [s.unit for s in states if s.role != AssignmentRole.LEAD], "s": state},
+                          ensure_ascii=False, separators=(",", ":"))
+
+
+def _write(plan: Plan, title: str, narrowed: list[str], shown: list[tuple[Task, list[UnitState]]],
+           today: date) -> tuple[bytes, int]:
     """The workbook, written a row at a time (XlsxWriter's constant-memory mode keeps one row in
     memory, so a hundred thousand take seconds). Returns its bytes and the rows written."""
     import xlsxwriter
@@ -422,62 +477,115 @@ def _write(title: str, shown: list[tuple[Task, list[UnitState]]], today: date) -
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "strings_to_formulas": False,
                                             "strings_to_urls": False, "strings_to_numbers": False})
     sheet = workbook.add_worksheet(LEDGER_SHEET)
-    columns = [(column.header, column.width) for column in LEDGER_COLUMNS] + \
-        [(column.header, column.width) for column in STATE_COLUMNS]
-    for index, (_header, width) in enumerate(columns):
-        sheet.set_column(index, index, width)
-    last = len(columns) - 1
+    last = len(FILLED_COLUMNS) - 1
+    for index, column in enumerate(FILLED_COLUMNS):
+        sheet.set_column(index, index, column.width, None, {"hidden": column.header == CHECK_HEADER})
     sheet.freeze_panes(2, 0)  # title and header stay in view
     sheet.set_row(0, 24)
-    sheet.merge_range(0, 0, 0, last, title, workbook.add_format({"bold": True, "font_size": 14, "align": "center"}))
+    sheet.merge_range(0, 0, 0, last - 1, title,
+                      workbook.add_format({"bold": True, "font_size": 14, "align": "center"}))
     header = workbook.add_format({"bold": True, "bg_color": f"#{_HEADER_FILL}", "align": "center",
                                   "valign": "vcenter", "text_wrap": True, "border": 1})
-    for index, (name, _width) in enumerate(columns):
-        sheet.write_string(1, index, name, header)
+    for index, column in enumerate(FILLED_COLUMNS):
+        sheet.write_string(1, index, column.header, header)
     formats = {(late, text, is_date): workbook.add_format({
         "valign": "top", **({"bg_color": f"#{_OVERDUE_FILL}"} if late else {}),
         **({"text_wrap": True} if text else {}), **({"num_format": "yyyy-mm-dd"} if is_date else {})})
         for late in (False, True) for text in (False, True) for is_date in (False, True)}
-    text_column = next(index for index, column in enumerate(LEDGER_COLUMNS) if column.field == "text")
-    merged_columns = [index for index, column in enumerate(LEDGER_COLUMNS) if column.field in _TASK_FIELDS]
+    text_column = FILLED_HEADERS.index(TASK_FIELD_LABELS["text"])
+    role_column = {AssignmentRole.LEAD: FILLED_HEADERS.index(TASK_FIELD_LABELS["lead"]),
+                   AssignmentRole.CO: FILLED_HEADERS.index(TASK_FIELD_LABELS["co"])}
+    by_header = {ID_HEADER: "id", KIND_HEADER: "kind"}
+    checks = _CheckCells()
+    task_columns = [(index, by_header.get(column.header, column.field))
+                    for index, column in enumerate(FILLED_COLUMNS) if column.task_cell]
+    first_state, check_column = FILLED_HEADERS.index(STATE_COLUMNS[0].header), len(FILLED_COLUMNS) - 1
+
+    def put(row: int, position: int, value: object, late: bool) -> None:
+        if value == "" or value is None:
+            return
+        if isinstance(value, str):
+            sheet.write_string(row, position, value, formats[(late, position == text_column, False)])
+        elif isinstance(value, date):
+            sheet.write_datetime(row, position, _as_cell(value), formats[(late, False, True)])
+        else:
+            sheet.write_number(row, position, value, formats[(late, False, False)])  # type: ignore[arg-type]
+
+    # Only the cells that hold something are written: most of a unit's row is the merged task cells.
     row = 1
     for task, states in shown:
-        task_cells = _task_cells(task)
+        cells = task_cells(task)
+        own = {"id": task.id, "kind": kind_label(task), **cells}
         span = len(states)
         for index, state in enumerate(states or [None]):
             row += 1
-            values: list[object] = [task_cells[column.field] if index == 0 and column.field in task_cells else ""
-                                    for column in LEDGER_COLUMNS]
-            if state is not None:
-                values[_ROLE_COLUMN[state.role]] = state.unit
-            values += _state_cells(state)
             late = state is not None and state.overdue
             if late:
                 sheet.set_row(row, None, formats[(True, False, False)])  # its empty cells red too
-            for position, value in enumerate(values):
-                is_date = isinstance(value, date)
-                cell_format = formats[(late, position == text_column, is_date)]
-                if index == 0 and span > 1 and position in merged_columns:
-                    # The task's cell over its units' rows, merged while its first row is the one being
-                    # written (the rows go to the file one by one). Without a format the merge writes
-                    # nothing into the rows below, which would send this row to the file unfinished.
-                    sheet.merge_range(row, position, row + span - 1, position, None, None)
-                if value == "" or value is None:
-                    continue
-                if isinstance(value, str):
-                    sheet.write_string(row, position, value, cell_format)
-                elif isinstance(value, date):
-                    sheet.write_datetime(row, position, datetime.combine(value, time()), cell_format)
-                else:
-                    sheet.write_number(row, position, value, cell_format)  # type: ignore[arg-type]
-    sheet.autofilter(1, 0, max(row, 1), last)
+            if index == 0:
+                for position, name in task_columns:
+                    if span > 1:
+                        # The task's cell over its units' rows, merged while its first row is the one
+                        # being written (the rows go to the file one by one). Without a format the merge
+                        # writes nothing into the rows below, which would send this row unfinished.
+                        sheet.merge_range(row, position, row + span - 1, position, None, None)
+                    put(row, position, own[name], late)
+            if state is not None:
+                put(row, role_column[state.role], state.unit, late)
+            state_cells = _state_cells(state)
+            for offset, value in enumerate(state_cells):
+                put(row, first_state + offset, value, late)
+            sheet.write_string(row, check_column, checks.cell(task, cells, states, index == 0, state_cells))
+    sheet.autofilter(1, 0, max(row, 1), last - 1)
     _write_unit_sheet(workbook, title, shown, today)
+    _write_guide(workbook)
+    _write_identity(workbook, plan, narrowed, today)
     workbook.close()
     return buffer.getvalue(), row - 1
 
 
-_ROLE_COLUMN = {AssignmentRole.LEAD: next(i for i, c in enumerate(LEDGER_COLUMNS) if c.field == "lead"),
-                AssignmentRole.CO: next(i for i, c in enumerate(LEDGER_COLUMNS) if c.field == "co")}
+_FILLED_GUIDE: tuple[tuple[str, str], ...] = (
+    (ID_HEADER, "任务编号，与聊天中显示的任务编号相同，导入时据此找到任务；请勿修改。新增任务时编号留空。"),
+    (KIND_HEADER, "工作要点、任务、项目或子任务（子任务列在它所属的任务下面）；只读，改动不会导入。"),
+    *((column.header, column.explanation) for column in LEDGER_COLUMNS),
+    (OFFICIALS_HEADER, "责任领导的姓名，几位用顿号（、）隔开；可以修改。"),
+    ("办理状态等", "办理状态、最新反馈、反馈日期、完成比例(%)、办结审核日期、延期情况、逾期天数是导出时"
+     "各单位的办理情况，只读：改动不会导入（导入时会提示已忽略）。办结、延期等由单位和办公室在聊天中办理。"),
+)
+_IMPORT_GUIDE = (
+    ("导入", "改好后先试导入：taskbot import 台账.xlsx --dry-run，核对将要做的改动；无误后去掉 --dry-run 正式导入。"
+     "导入只应用导出后在表中改动的内容：任务内容、完成时限等单元格，牵头单位和配合单位中增加或删去的单位，"
+     "以及编号留空的新行（新任务）。未改动的内容保持不变。"),
+    ("单位", "增加单位：在任务的单位行下插入一行，在牵头单位或配合单位列写单位名称（或在单元格中用顿号隔开）；"
+     "删去单位：删除该单位所在的行或清空其单位名称。"),
+    ("未列出的任务", "台账是工作副本：表中没有的任务（筛选导出的台账，或删去的行）保持不变，不会被撤销；"
+     "撤销任务请导入新的文档。"),
+    ("其他计划", "台账只能导回导出它的计划；办公室已批准的延期、审核办结、指定或移出的单位都会保留。"),
+    ("隐藏内容", f"“{CHECK_HEADER}”列和“{IDENTITY_SHEET}”页是隐藏的，记录导出时的内容，供导入时比对；请勿修改。"),
+)
+
+
+def _write_guide(workbook: Any) -> None:
+    guide = workbook.add_worksheet(GUIDE_SHEET)
+    guide.set_column(0, 0, 14)
+    guide.set_column(1, 1, 90)
+    bold, wrapped = workbook.add_format({"bold": True}), workbook.add_format({"text_wrap": True, "valign": "top"})
+    guide.write_row(0, 0, ["列名", "填写说明"], bold)
+    for row, (name, explanation) in enumerate((*_FILLED_GUIDE, ("", ""), *_IMPORT_GUIDE), start=1):
+        guide.write_string(row, 0, name, wrapped)
+        guide.write_string(row, 1, explanation, wrapped)
+    guide.freeze_panes(1, 0)
+
+
+def _write_identity(workbook: Any, plan: Plan, narrowed: list[str], today: date) -> None:
+    identity = workbook.add_worksheet(IDENTITY_SHEET)
+    for row, (name, value) in enumerate((("格式", LEDGER_FORMAT), ("计划编号", str(plan.id)),
+                                         ("年份", str(plan.year)), ("计划", plan.title),
+                                         ("导出日期", today.isoformat()), ("筛选", "、".join(narrowed)),
+                                         ("说明", "本页供导入时识别台账，请勿修改。"))):
+        identity.write_string(row, 0, name)
+        identity.write_string(row, 1, value)
+    identity.hide()
 
 
 @dataclass

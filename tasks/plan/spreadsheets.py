@@ -6,7 +6,8 @@ as empty) are carried forward by the table reader like any other empty cell.
 
 When the office names the columns (``taskbot import --columns``, tasks.plan.chosen_columns) the
 header is not looked for by its names. The ledger template's "填写说明" sheet and the filled ledger's
-"按单位统计" sheet (``taskbot export``) are never read.
+"按单位统计" and hidden "台账标识" sheets (``taskbot export``) are never read; a filled ledger as a
+whole is imported by tasks.plan.ledger_import, not here.
 
 Workbooks (.xlsx, .xlsm and the older .xls that many offices still send) are read with calamine
 in a fenced child process (see ``tasks.plan.workbook_reader``).
@@ -20,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from tasks.plan.chosen_columns import ColumnChoice, chosen_header, not_found, skipped_sheet
-from tasks.plan.ledger import GUIDE_SHEET, UNIT_SHEET
+from tasks.plan.ledger import GUIDE_SHEET, IDENTITY_SHEET, UNIT_SHEET
 from tasks.plan.parsed import ParsedPlan, Problem
 from tasks.plan.tables import HEADER_SEARCH_ROWS, SourceRow, read_table
 from tasks.plan.unit_reading import UnitReader
@@ -79,7 +80,8 @@ def load_sheets(path: Path) -> tuple[list[Sheet], Problem | None]:
     """Every sheet's rows (the ledger's instructions and figures left out), and the NUL characters a
     CSV file held, as a problem."""
     if path.suffix.lower() in WORKBOOK_SUFFIXES:
-        return [(name, rows) for name, rows in workbook_sheets(path) if name not in (GUIDE_SHEET, UNIT_SHEET)], None
+        never_read = (GUIDE_SHEET, UNIT_SHEET, IDENTITY_SHEET)
+        return [(name, rows) for name, rows in workbook_sheets(path) if name not in never_read], None
     data = path.read_bytes()
     return csv_sheets(path, data), nul_problem(data)
 

@@ -16,17 +16,16 @@ def ledger_of(bot: BotHarness, message: dict):
 
 
 def ledger_lines(bot: BotHarness, unit: str | None = None) -> int:
-    """How many task × unit lines the ledger has: a unit's shares of a task's sub-items are one line."""
-    query = (select(Task.id, Task.parent_id, Unit.name).join(Assignment, col(Assignment.task_id) == Task.id)
-             .join(Unit, col(Unit.id) == Assignment.unit_id).where(Assignment.status != "withdrawn"))
+    """How many rows the ledger has: one per task and responsible unit (a sub-item is a task of its
+    own), and one for a task with no unit of its own (one tracked through its sub-items)."""
+    query = (select(Assignment.task_id, Unit.name).join(Unit, col(Unit.id) == Assignment.unit_id)
+             .where(Assignment.status != "withdrawn"))
     with transaction(bot.engine) as session:
-        parents = dict(session.exec(select(Task.id, Task.parent_id)).all())
-        lines = set()
-        for task_id, parent_id, name in session.exec(query).all():
-            while parent_id is not None:
-                task_id, parent_id = parent_id, parents[parent_id]
-            lines.add((task_id, name))
-    return sum(1 for _task, name in lines if unit in (None, name))
+        lines = set(session.exec(query).all())
+        tasks = set(session.exec(select(Task.id).where(Task.status == "active")).all())
+    if unit is not None:
+        return sum(1 for _task, name in lines if name == unit)
+    return len(lines) + len(tasks - {task for task, _name in lines})
 
 
 def test_the_office_gets_the_ledger_as_a_file_with_a_row_per_responsible_unit(bot: BotHarness) -> None:
