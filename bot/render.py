@@ -320,7 +320,7 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
     if own_open:
         rows.append(duty_buttons(task.id))
-    if facts.own is not None:
+    if own_open:  # a duty reported or done has nothing more to report on the way
         rows += button_rows(milestone_buttons(states, today), 2)
     evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"ev:{report_id}")
                 for report_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
