@@ -545,7 +545,9 @@ def _duties_due(payload: DutiesDue) -> Reply:
             shown += 1
     if shown < len(items):
         page.add(texts.more_in_my_tasks(len(items) - shown))
-    task_ids = list(dict.fromkeys(item.task_id for item in items))
+    # The buttons in the list's order: overdue first, as the sections are (a milestone's step may lead).
+    order = [kind for kind, _title in DUE_SECTIONS]
+    task_ids = list(dict.fromkeys(item.task_id for item in sorted(items, key=lambda i: order.index(i.kind))))
     if len(task_ids) <= ANSWER_ROWS:  # a reminder is answered with one tap, as on a single card
         return page.reply(Keyboard([duty_buttons(task_id, numbered=True) for task_id in task_ids]))
     page.add(texts.TAP_A_NUMBER_TO_ACT if len(task_ids) <= CARD_BUTTONS else texts.TAP_A_NUMBER_OR_TYPE)
