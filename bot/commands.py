@@ -42,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("report", frozenset({MEMBER}), unit_actions.report, ("报进展",)),
     Command("done", frozenset({MEMBER}), unit_actions.done, ("办结",)),
     Command("extend", frozenset({MEMBER}), unit_actions.extend, ("申请延期",)),
+    Command("milestone", frozenset({MEMBER}), unit_actions.milestone, ("节点", "报节点")),
     Command("overdue", READERS, office_lists.overdue, ("逾期",)),
     Command("due", READERS, office_lists.due, ("即将到期",)),
     Command("unit", READERS, office_lists.unit_info, ("单位",)),

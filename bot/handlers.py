@@ -312,6 +312,7 @@ BUTTONS: dict[str, tuple[frozenset[Role], Callable[[Request, int], Reply], bool]
     "rp": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "progress", n), False),
     "dn": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "completion", n), False),
     "ex": (frozenset({Role.MEMBER}), lambda req, n: unit_actions.start_pending(req, "extension", n), False),
+    "ms": (frozenset({Role.MEMBER}), unit_actions.milestone_button, True),  # 已开工 on a card
     "vr": (frozenset({Role.OFFICE, Role.ADMIN}), office_actions.verify_button, True),
     "sr": (frozenset({Role.OFFICE, Role.ADMIN}),
            lambda req, n: office_actions.ask_reason(req, office_actions.SEND_BACK_REPORT, n), False),

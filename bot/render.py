@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple
 
 from tabulate import tabulate
@@ -48,6 +48,7 @@ from tasks.notifications import (
     ExtensionDecided,
     ExtensionRequested,
     MemberUnreachable,
+    MilestoneReached,
     NotificationKind,
     NotificationUndeliverable,
     StepList,
@@ -56,6 +57,7 @@ from tasks.notifications import (
     parse_payload,
 )
 from tasks.work.duties import Duty
+from tasks.work.milestones import MilestoneState, milestone_states
 from tasks.work.progress import Scope, traffic_light
 
 MESSAGE_LIMIT = 4096
@@ -272,7 +274,6 @@ class CardFacts:
     milestones: list[Milestone] = field(default_factory=list)
 
 
-MILESTONE_NAMES = {"start": "开工", "complete": "完工"}
 CARD_EVIDENCE_BUTTONS = 10  # units whose files a card opens, latest senders first: more would not fit a phone screen
 
 
@@ -298,9 +299,9 @@ def task_card(facts: CardFacts, today: date) -> Reply:
             page.add(texts.units_extended(len(extended)))
     if task.start is not None:
         page.add(f"开始：{task.start.isoformat()}")
-    for milestone in facts.milestones:
-        label = milestone.text or MILESTONE_NAMES.get(milestone.kind, "节点")
-        page.text(f"• {label} {milestone.due.isoformat()}（{_days_text(milestone.due, today)}）")
+    states = milestone_states(facts.milestones, today)
+    if states:
+        page.add(_milestone_lines(states))
     lead = [name for a, name in facts.assignments if a.role == AssignmentRole.LEAD]
     co = [name for a, name in facts.assignments if a.role != AssignmentRole.LEAD]
     if lead:
@@ -320,10 +321,38 @@ def task_card(facts: CardFacts, today: date) -> Reply:
     own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
     if own_open:
         rows.append(duty_buttons(task.id))
+    if own_open:  # a duty reported or done has nothing more to report on the way
+        rows += button_rows(milestone_buttons(states, today), 2)
     evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"eu:{assignment_id}")
                 for assignment_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
     rows += button_rows(evidence, NAMES_PER_ROW)
     return page.reply(Keyboard(rows) if rows else None)
+
+
+def _milestone_lines(states: list[MilestoneState]) -> str:
+    """• 开工 2021-06-01 ✅已达成（2021-06-03）, one line or two per milestone on a phone."""
+    lines = []
+    for state in states:
+        head = f"• {state.label} {state.milestone.due.isoformat()}"
+        mark = texts.milestone_state(state.reached_on, state.overdue_days)
+        lines.append(f"{esc(head)} {mark}" if phone_width(head) + 12 <= PHONE_COLUMNS else f"{esc(head)}\n　 {mark}")
+    return "\n".join(lines)
+
+
+# A milestone gets its button once its reminders may have begun (the policy's first is ten working
+# days before), so that the card does not offer 已完工 for a project that has not started.
+MILESTONE_BUTTON_AHEAD = timedelta(days=14)
+
+
+def milestone_buttons(states: list[MilestoneState], today: date) -> list[Button]:
+    """已开工 · 已完工 · 节点已完成 for the open milestones that are due or past, on a unit's card."""
+    buttons = []
+    for state in states:
+        if state.open and state.milestone.due <= today + MILESTONE_BUTTON_AHEAD:
+            text = texts.MILESTONE_BUTTONS.get(state.milestone.kind) or \
+                f"{texts.MILESTONE_BUTTON_INLINE}：{fit(state.label, 10)}"
+            buttons.append(Button(text, f"ms:{state.milestone.id}"))
+    return buttons
 
 
 def _days_text(due_on: date, today: date) -> str:
@@ -421,6 +450,9 @@ def _due_text(item: DutyStep) -> str:
 
 
 def _reminder(payload: DutyStep) -> Reply:
+    if payload.milestone is not None:
+        return _milestone_step(payload, texts.milestone_reminder_head(
+            payload.milestone, payload.task_id, _due_text(payload), -(payload.days or 0)))
     days_left = -payload.days if payload.days is not None else None
     when = ("" if days_left is None else "今天到期" if days_left == 0 else f"还有{days_left}天到期" if days_left > 0
             else f"已逾期{-days_left}天")  # a row queued before the planner stopped reminding of passed deadlines
@@ -430,11 +462,36 @@ def _reminder(payload: DutyStep) -> Reply:
 
 
 def _overdue(payload: DutyStep) -> Reply:
+    if payload.milestone is not None:
+        return _milestone_step(payload, texts.milestone_overdue_head(
+            payload.milestone, payload.task_id, _due_text(payload), payload.days))
     page = Page().add(f"🔴 <b>逾期未办结</b>：任务 <b>{payload.task_id}</b> 已逾期 {payload.days} 天"
                       f"（截止 {_due_text(payload)}）")
     page.text(summary(payload.text, 80))
     page.add(texts.OVERDUE_ADVICE)
     return page.reply(Keyboard([duty_buttons(payload.task_id)]))
+
+
+def _milestone_step(payload: DutyStep, head: str) -> Reply:
+    """A milestone's reminder or overdue notice as its own card: the head names the milestone; the
+    unit answers from the task's card, where its 已开工 button is."""
+    page = Page().add(head)
+    page.text(summary(payload.text, 80))
+    page.add(texts.MILESTONE_ADVICE)
+    return page.reply(Keyboard([[Button(texts.BUTTON_OPEN_CARD, f"card:{payload.task_id}")],
+                                duty_buttons(payload.task_id)]))
+
+
+def _milestone_reached(payload: MilestoneReached) -> Reply:
+    page = Page().add(texts.milestone_reached_head(payload.milestone, payload.unit, payload.author))
+    page.add(_task_line(payload.task_id, payload.task_text))
+    page.add(f"计划 {esc(payload.due)}，报告达成 {esc(payload.reached_on)}")
+    return page.reply(Keyboard([[Button(texts.BUTTON_OPEN_CARD, f"card:{payload.task_id}")]]))
+
+
+def _milestone_item(item: DutyStep) -> str:
+    """The middle of a list line for a milestone's step: （开工节点 2021-06-01"""
+    return f"（{esc(fit(item.milestone or '', 12))}节点 {_due_text(item)}"
 
 
 def _checkin(payload: DutyStep) -> Reply:
@@ -447,7 +504,8 @@ def _folded(payload: StepList) -> Reply:
     items = payload.items
     page = Page().add(f"⏰ <b>您有 {len(items)} 项任务即将到期</b>（系统恢复后补发的提醒汇总）")
     for item in items:
-        page.add(f"• <b>{item.task_id}</b> {esc(summary(item.text))}（截止 {_due_text(item)}）")
+        when = _milestone_item(item) if item.milestone is not None else f"（截止 {_due_text(item)}"
+        page.add(f"• <b>{item.task_id}</b> {esc(summary(item.text))}{when}）")
     return page.reply(card_buttons([item.task_id for item in items]))
 
 
@@ -461,6 +519,9 @@ def _due_line(item: DueItem) -> str:
     if item.kind == "checkin":
         return f"{head}（本期 {esc(item.step)}）"
     days = item.days
+    if item.milestone is not None:
+        state = f"已逾期 {days} 天" if item.kind == "overdue" else "今天" if not days else f"还有{-(days or 0)}天"
+        return f"{head}{_milestone_item(item)}，{state}）" + ("（补发）" if item.late else "")
     if item.kind == "overdue":
         return f"{head}（截止 {_due_text(item)}，已逾期 {days} 天）"
     # The planner no longer reminds of a passed deadline; a row it queued before that (still
@@ -485,7 +546,9 @@ def _duties_due(payload: DutiesDue) -> Reply:
             shown += 1
     if shown < len(items):
         page.add(texts.more_in_my_tasks(len(items) - shown))
-    task_ids = list(dict.fromkeys(item.task_id for item in items))
+    # The buttons in the list's order: overdue first, as the sections are (a milestone's step may lead).
+    order = [kind for kind, _title in DUE_SECTIONS]
+    task_ids = list(dict.fromkeys(item.task_id for item in sorted(items, key=lambda i: order.index(i.kind))))
     if len(task_ids) <= ANSWER_ROWS:  # a reminder is answered with one tap, as on a single card
         return page.reply(Keyboard([duty_buttons(task_id, numbered=True) for task_id in task_ids]))
     page.add(texts.TAP_A_NUMBER_TO_ACT if len(task_ids) <= CARD_BUTTONS else texts.TAP_A_NUMBER_OR_TYPE)
@@ -585,6 +648,7 @@ RENDERERS: dict[NotificationKind, Callable[[Any], Reply]] = {
     NotificationKind.COMPLETION_SENT_BACK: _completion_sent_back,
     NotificationKind.EXTENSION_DECIDED: _extension_decided,
     NotificationKind.URGE: _urge,
+    NotificationKind.MILESTONE_REACHED: _milestone_reached,
     NotificationKind.REMINDER: _reminder,
     NotificationKind.OVERDUE: _overdue,
     NotificationKind.CHECKIN: _checkin,

@@ -290,6 +290,7 @@ COMMAND_DESCRIPTIONS = {
     "report": "报进展：/report 编号 [百分比%] 进展",
     "done": "申请办结：/done 编号 说明",
     "extend": "申请延期：/extend 编号 新日期 理由",
+    "milestone": "报告节点达成：/milestone 编号 开工|完工|节点序号",
     "overdue": "逾期任务：/overdue [单位|专班|类别]",
     "due": "即将到期：/due [天数] [单位|专班|类别]",
     "unit": "单位任务：/unit 单位名称",
@@ -475,3 +476,54 @@ def member_unreachable(member: str, unit: str) -> str:
     where = f"（{esc(unit)}）" if unit else ""
     return (f"⚠️ <b>无法送达</b>：{esc(member)}{where} 已屏蔽或删除了督办助手，后续提醒无法送达，"
             "请电话联系并请其重新绑定。")
+
+
+# --- a project's milestones (tasks/work/milestones.py): reported reached, reminded, escalated ---------
+
+USAGE_MILESTONE = "/milestone 编号 节点，如 /milestone 41 开工"
+MILESTONE_GONE = "该节点已不在文件中（已重新导入），请发送 /task 编号 查看任务现在的节点。"
+# What the button of each fixed milestone says; an inline stage's says 节点已完成 with its words.
+MILESTONE_BUTTONS = {"start": "已开工", "complete": "已完工"}
+MILESTONE_BUTTON_INLINE = "节点已完成"
+BUTTON_OPEN_CARD = "打开任务"
+
+
+def milestone_recorded(task_id: int, label: str, day: object) -> str:
+    return f"✅ 已记录：任务 {task_id} 的“{esc(label)}”节点于 {esc(day)} 达成，已告知督办办公室，不再提醒该节点。"
+
+
+def milestone_state(reached_on: object | None, overdue_days: int) -> str:
+    """已达成（日期）, 逾期N天 or 未到: what a card says of one milestone."""
+    if reached_on is not None:
+        return f"✅已达成（{esc(reached_on)}）"
+    return f"🔴逾期{overdue_days}天" if overdue_days > 0 else "未到"
+
+
+FIXED_MILESTONES = ("开工", "完工")
+
+
+def _milestone_plan(label: str, task_id: int, due: object) -> tuple[str, str]:
+    """(the head's title, what is planned): 开工 and 完工 name a project's; a stage says its own words."""
+    if label in FIXED_MILESTONES:
+        return f"{label}节点", f"项目 <b>{task_id}</b> 计划 {esc(due)} {label}"
+    return "节点", f"任务 <b>{task_id}</b> 计划 {esc(due)} 完成“{esc(label)}”"
+
+
+def milestone_reminder_head(label: str, task_id: int, due: object, days_left: int) -> str:
+    """⏰ 开工节点提醒：项目 41 计划 2021-06-01 开工（还有5天）"""
+    title, planned = _milestone_plan(label, task_id, due)
+    when = "今天" if days_left <= 0 else f"还有{days_left}天"
+    return f"⏰ <b>{title}提醒</b>：{planned}（{when}）"
+
+
+def milestone_overdue_head(label: str, task_id: int, due: object, days: int | None) -> str:
+    """🔴 开工节点逾期：项目 41 计划 2021-06-01 开工，已逾期 3 天"""
+    title, planned = _milestone_plan(label, task_id, due)
+    return f"🔴 <b>{title}逾期</b>：{planned}，已逾期 {days} 天"
+
+
+MILESTONE_ADVICE = "已达成请点下方按钮报告；未达成请报进展说明原因。"
+
+
+def milestone_reached_head(label: str, unit: str, author: str) -> str:
+    return f"🏗 <b>节点达成</b>：{esc(label)}（{esc(unit)}，{esc(author)}）"

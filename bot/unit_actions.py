@@ -10,8 +10,9 @@ from bot.parsing import new_date_and_reason, percent_and_text, task_number
 from bot.render import LIST_LIMIT, CardFacts, Reply, duty_list, say, task_card, unit_title
 from tasks.clock import db_time
 from tasks.errors import ServiceError
-from tasks.models import Role, Unit
+from tasks.models import Milestone, Role, Unit
 from tasks.work.duties import (
+    Duty,
     HistoryEntry,
     find_task,
     member_duty,
@@ -22,9 +23,9 @@ from tasks.work.duties import (
     require_person,
     task_assignments,
     task_history,
-    task_milestones,
 )
 from tasks.work.members import unit_of
+from tasks.work.milestones import find_milestone, milestone_label, report_milestone, task_milestones
 from tasks.work.progress import count_open_due, open_duties, unit_scope
 from tasks.work.review import units_with_evidence
 
@@ -126,3 +127,26 @@ def answer_pending(req: Request) -> Reply | None:
     if pending.get("until", "") < db_time(req.clock).isoformat():
         raise ServiceError(texts.QUESTION_TIMED_OUT)
     return ANSWERS[pending["action"]](req, int(pending["task_id"]), req.args)
+
+
+# --- a project's milestones: 已开工, 已完工, a stage done (tasks/work/milestones.py) -------------
+
+
+def milestone(req: Request) -> Reply:
+    """/milestone 41 开工 (or 节点 41 1): the unit reports one of the task's milestones reached."""
+    number, rest = task_number(req.args, texts.USAGE_MILESTONE)
+    duty = member_duty(req.session, req.member, number)
+    return _milestone_reached(req, duty, find_milestone(req.session, duty.task.id, rest))
+
+
+def milestone_button(req: Request, milestone_id: int) -> Reply:
+    """The 已开工 button of a task's card."""
+    chosen = req.session.get(Milestone, milestone_id)
+    if chosen is None:
+        raise ServiceError(texts.MILESTONE_GONE)
+    return _milestone_reached(req, member_duty(req.session, req.member, chosen.task_id), chosen)
+
+
+def _milestone_reached(req: Request, duty: Duty, chosen: Milestone) -> Reply:
+    report_milestone(req.session, req.clock, req.member, duty, chosen, req.today)
+    return say(texts.milestone_recorded(duty.task.id, milestone_label(chosen), req.today))

@@ -147,6 +147,9 @@ class Milestone(SQLModel, table=True):
     kind: str = Field(max_length=20)  # start | complete | inline
     due: date = Field(index=True)
     text: str = Field(default="")
+    # Reported reached by one of the task's units (tasks/work/milestones.py): the clock stops chasing it.
+    reached_on: date | None = None
+    reached_by: str = Field(default="", max_length=200)
 
 
 class Project(SQLModel, table=True):

@@ -33,6 +33,7 @@ class NotificationKind(StrEnum):
     COMPLETION_SENT_BACK = "completion_sent_back"
     EXTENSION_DECIDED = "extension_decided"
     URGE = "urge"
+    MILESTONE_REACHED = "milestone_reached"
     # The clock (tasks/clock/planner.py): a unit's steps, the escalation ladder, the weekly digest.
     REMINDER = "reminder"
     OVERDUE = "overdue"
@@ -62,6 +63,7 @@ KIND_NAMES: dict[NotificationKind, str] = {
     NotificationKind.COMPLETION_SENT_BACK: "办结被退回",
     NotificationKind.EXTENSION_DECIDED: "延期批复",
     NotificationKind.URGE: "催办",
+    NotificationKind.MILESTONE_REACHED: "项目节点达成",
     NotificationKind.REMINDER: "到期提醒",
     NotificationKind.OVERDUE: "逾期提醒",
     NotificationKind.CHECKIN: "定期进展询问",
@@ -134,6 +136,18 @@ class ExtensionDecided(Payload):
     reviewer: str = ""
 
 
+class MilestoneReached(Payload):
+    """A unit reported one of its project's milestones reached: the office hears of it."""
+
+    task_id: int
+    task_text: str
+    unit: str
+    milestone: str  # 开工, 完工, or the stage's own words
+    due: date
+    reached_on: date
+    author: str
+
+
 class UrgedTask(Payload):
     task_id: int
     text: str
@@ -164,6 +178,8 @@ class DutyStep(Payload):
     step: str  # the step's level: "d3", "2021W42" …
     days: int | None  # days past the deadline (negative: still to come); None without a deadline
     unit_id: int | None = None  # for a button that opens the unit's list (None in rows queued before it was kept)
+    # A milestone's step (开工, "9月底100%开工"): due_on and days are then the milestone's. None: the deadline's.
+    milestone: str | None = None
 
 
 class DueItem(DutyStep):
@@ -275,6 +291,7 @@ PAYLOADS: dict[NotificationKind, type[Payload]] = {
     NotificationKind.COMPLETION_SENT_BACK: CompletionSentBack,
     NotificationKind.EXTENSION_DECIDED: ExtensionDecided,
     NotificationKind.URGE: Urge,
+    NotificationKind.MILESTONE_REACHED: MilestoneReached,
     # A step as its own card: the three kinds differ in what they say, not in what they carry.
     NotificationKind.REMINDER: DutyStep,
     NotificationKind.OVERDUE: DutyStep,

@@ -9,11 +9,16 @@ card per step had a year at 10k assignments send each member about eight message
 day). Office and leadership escalations of one batch go out as one list each. Then
 ``planned_until`` moves to now and ``next_check_at`` to the next step.
 A crash before commit leaves nothing behind; dedupe keys make a replayed tick harmless.
+
+A project's milestones (开工, "9月底100%开工") are chased the same way, each unreached one like a
+deadline of its own (see ``chased_stages``): the batch reads the milestones of its duties' tasks in
+one query by task id, and ``next_check_at`` is the earliest next step of the deadline and of them.
 """
 
 from __future__ import annotations
 
 import logging
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +37,7 @@ from tasks.clock.policy import Policy
 from tasks.clock.schedule import LEADERSHIP, OFFICE, UNIT, Step, next_step, steps_between
 from tasks.clock.workdays import WorkCalendar
 from tasks.events import Actor, record
-from tasks.models import Assignment, AssignmentStatus, Role, Task, TaskStatus, Unit
+from tasks.models import Assignment, AssignmentStatus, Milestone, Role, Task, TaskStatus, Unit
 from tasks.notifications import (
     Digest,
     DueItem,
@@ -87,6 +92,46 @@ class _Due:
     chased: bool  # the assignment is open and its task active
     unit_id: int
     unit: str
+    deadline: date | None  # the document's deadline (a milestone on it is the deadline itself)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A milestone the clock chases for a duty: its date, what the messages call it, and the name
+    its steps' dedupe keys carry (stable across re-imports, unlike the row's id)."""
+
+    due: date
+    label: str
+    name: str
+
+
+MILESTONE_LABELS = {"start": "开工", "complete": "完工"}
+
+
+def stage_of(kind: str, due: date, text: str) -> Stage:
+    """A milestone row's values as the clock names it: 开工 and 完工 by their kind, an inline stage
+    by its text, its key name a checksum of that text (a task may have several inline stages)."""
+    if kind in MILESTONE_LABELS:
+        return Stage(due, MILESTONE_LABELS[kind], kind)
+    return Stage(due, text or "节点", f"inline-{zlib.crc32(text.encode()):08x}")
+
+
+def chased_stages(session: Session, dues: Sequence[_Due], dialect: str) -> dict[int, list[Stage]]:
+    """The unreached milestones of the duties' tasks, by task id: one query on the milestone's task
+    index. A milestone on or after the document's deadline is the deadline itself (a project's 完工,
+    a compound deadline's last stage): the deadline's own steps speak for it, so it is not chased twice."""
+    deadlines = {due.task_id: due.deadline for due in dues}
+    if not deadlines:
+        return {}
+    found: dict[int, list[Stage]] = defaultdict(list)
+    for task_id, kind, due_on, text in session.exec(
+            select(Milestone.task_id, Milestone.kind, Milestone.due, Milestone.text)
+            .where(_among(col(Milestone.task_id), list(deadlines), dialect), col(Milestone.reached_on).is_(None))
+            .order_by(col(Milestone.task_id), col(Milestone.due), col(Milestone.id))).all():
+        deadline = deadlines[task_id]
+        if deadline is None or due_on < deadline:
+            found[task_id].append(stage_of(kind, due_on, text))
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,9 +174,17 @@ class _Batch:
         return self.memo[key]
 
 
-def _item(due: _Due, step: Step, today_days: int | None) -> DutyStep:
-    return DutyStep(key=step.key(due.assignment_id), task_id=due.task_id, text=due.text, unit=due.unit,
-                    due_on=due.due_on, step=step.level, days=today_days, unit_id=due.unit_id)
+def step_key(assignment_id: int, step: Step, stage: Stage | None) -> str:
+    """The dedupe key of one step: a milestone's steps name the milestone after the deadline's form."""
+    return step.key(assignment_id) if stage is None else f"{step.key(assignment_id)}:{stage.name}"
+
+
+def _item(due: _Due, step: Step, today_days: int | None, stage: Stage | None = None) -> DutyStep:
+    if stage is None:
+        return DutyStep(key=step.key(due.assignment_id), task_id=due.task_id, text=due.text, unit=due.unit,
+                        due_on=due.due_on, step=step.level, days=today_days, unit_id=due.unit_id)
+    return DutyStep(key=step_key(due.assignment_id, step, stage), task_id=due.task_id, text=due.text, unit=due.unit,
+                    due_on=stage.due, step=step.level, days=today_days, unit_id=due.unit_id, milestone=stage.label)
 
 
 def _latest(steps: list[Step], audience: str) -> Step | None:
@@ -139,44 +192,60 @@ def _latest(steps: list[Step], audience: str) -> Step | None:
     return matching[-1] if matching else None
 
 
-def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _Due, batch: _Batch) -> datetime | None:
-    """Queue what fell due for one assignment; returns when to look at it next."""
+def plan_assignment(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _Due, batch: _Batch,
+                    stages: Sequence[Stage] = ()) -> datetime | None:
+    """Queue what fell due for one assignment, its deadline's steps and each chased milestone's;
+    returns when to look at it next (the earliest next step of any of them)."""
+    now = clock.now()
+    upcoming = [_chase(clock, policy, calendar, due, batch, due.due_on, due.recurrence, None)]
+    upcoming += [_chase(clock, policy, calendar, due, batch, stage.due, None, stage) for stage in stages]
+    moments = [step.at for step in upcoming if step is not None and step.at > now]
+    return min(moments) if moments else None
+
+
+def _chase(clock: Clock, policy: Policy, calendar: WorkCalendar, due: _Due, batch: _Batch, due_on: date | None,
+           recurrence: str | None, stage: Stage | None) -> Step | None:
+    """One date of a duty (its deadline, or one of its milestones): queue the steps that fell since
+    it was last planned, and return its next step."""
     now = clock.now()
     start = due.planned_until or due.created_at
 
     def between(after: datetime | None, until: datetime, recurrence: str | None) -> list[Step]:
-        return batch.remembered(("between", due.due_on, recurrence, after, until), lambda: steps_between(
-            due.due_on, recurrence, policy, calendar, after=after, until=until))
+        return batch.remembered(("between", due_on, recurrence, after, until), lambda: steps_between(
+            due_on, recurrence, policy, calendar, after=after, until=until))
 
-    steps = between(start, now, due.recurrence)
-    if due.planned_until is None and due.due_on is not None:
+    def key(step: Step) -> str:
+        return step_key(due.assignment_id, step, stage)
+
+    steps = between(start, now, recurrence)
+    if due.planned_until is None and due_on is not None:
         # Nothing from before the assignment existed is replayed, except where the ladder stands
         # for a task that was already overdue when it was imported.
         steps = [s for s in between(None, start, None) if s.rule == "overdue"] + steps
     today = now.astimezone(policy.timezone).date()
-    days = (today - due.due_on).days if due.due_on else None
+    days = (today - due_on).days if due_on else None
     # A reminder says a deadline is coming; once it has passed (the bot was down through it) the
     # overdue ladder speaks for the task instead, so the unit is never told a late task is still due.
     reminders = [s for s in steps if s.rule == "remind"] if days is not None and days <= 0 else []
     if reminders:
         latest = reminders[-1]
-        item = _item(due, latest, days)
+        item = _item(due, latest, days, stage)
         if now - latest.at > timedelta(minutes=policy.catch_up_grace_minutes):
             batch.folded[due.unit_id].append(item)
         else:
-            batch.for_unit(due.unit_id, "reminder", item, latest.key(due.assignment_id))
+            batch.for_unit(due.unit_id, "reminder", item, key(latest))
     if (step := _latest(steps, UNIT)) is not None:
-        batch.for_unit(due.unit_id, "overdue", _item(due, step, days), step.key(due.assignment_id))
+        batch.for_unit(due.unit_id, "overdue", _item(due, step, days, stage), key(step))
     if (step := _latest(steps, OFFICE)) is not None:
-        batch.office.append(_item(due, step, days))
+        batch.office.append(_item(due, step, days, stage))
     if (step := _latest(steps, LEADERSHIP)) is not None:
-        batch.leadership.append(_item(due, step, days))
+        batch.leadership.append(_item(due, step, days, stage))
     checkins = [s for s in steps if s.rule == "checkin"]
     if checkins:
-        batch.for_unit(due.unit_id, "checkin", _item(due, checkins[-1], days), checkins[-1].key(due.assignment_id))
-    upcoming = batch.remembered(("next", due.due_on, due.recurrence, now), lambda: next_step(
-        due.due_on, due.recurrence, policy, calendar, after=now))
-    return upcoming.at if upcoming else None
+        batch.for_unit(due.unit_id, "checkin", _item(due, checkins[-1], days), key(checkins[-1]))
+    upcoming: Step | None = batch.remembered(("next", due_on, recurrence, now), lambda: next_step(
+        due_on, recurrence, policy, calendar, after=now))
+    return upcoming
 
 
 def _send_collected(session: Session, batch: _Batch, stamp: str) -> None:
@@ -195,8 +264,9 @@ def _send_collected(session: Session, batch: _Batch, stamp: str) -> None:
             batch.to_unit(unit_id, NotificationKind.REMINDERS_FOLDED, StepList(items=folded), f"fold:{unit_id}:{stamp}")
         else:
             # Each item keeps its step's key and says which kind of step it is.
-            items = [DueItem(**dict(note.item), kind=note.kind) for note in notes]
-            items += [DueItem(**dict(item), kind="reminder", late=True) for item in folded]
+            # (Only the fields the step was given: a deadline's item stores no milestone key.)
+            items = [DueItem(**note.item.model_dump(exclude_unset=True), kind=note.kind) for note in notes]
+            items += [DueItem(**item.model_dump(exclude_unset=True), kind="reminder", late=True) for item in folded]
             batch.to_unit(unit_id, NotificationKind.DUTIES_DUE, DutiesDue(items=items), f"due:{unit_id}:{stamp}")
 
 
@@ -260,18 +330,19 @@ def plan_steps(session: Session, clock: Clock, policy: Policy, calendar: WorkCal
     rows = [_Due(*row) for row in session.exec(
         select(Assignment.id, Assignment.due_on, Assignment.planned_until, Assignment.created_at, Task.id, Task.text,
                Task.recurrence, (Task.status == TaskStatus.ACTIVE) & (Assignment.status == AssignmentStatus.OPEN),
-               Unit.id, Unit.name)
+               Unit.id, Unit.name, Task.deadline)
         .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
         .where(_among(col(Assignment.id), due_ids, dialect)).order_by(*DUE_ORDER)).all()]
     live = [due for due in rows if due.chased]
     batch = _Batch(clock, recipients_by_unit(session, {due.unit_id for due in live}))
+    stages = chased_stages(session, live, dialect)
     # A duty reported, done or withdrawn, or of a withdrawn task, has nothing more to chase until a
     # change that reopens it (send back, extension, re-import) sets next_check_at again.
     moves = [{"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None}
              for due in rows if not due.chased]
     for due in live:
         try:
-            next_check_at = plan_assignment(clock, policy, calendar, due, batch)
+            next_check_at = plan_assignment(clock, policy, calendar, due, batch, stages.get(due.task_id, ()))
         except Exception as error:  # planning is arithmetic on this one duty's dates: the fault is the row's
             _set_aside(session, batch, due, error)
             moves.append({"id": due.assignment_id, "planned_until": due.planned_until, "next_check_at": None})

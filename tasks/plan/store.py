@@ -212,7 +212,8 @@ def _create_tasks(store: _Store, plan: Plan, tracked: _Plan, new_items: list[Ite
     for item in new_items:
         task_id = tracked.ids[item.ref]
         wanted_milestones = _wanted_milestones(item)
-        milestones += [{"task_id": task_id, "kind": k, "due": d, "text": t} for k, d, t in wanted_milestones]
+        milestones += [{"task_id": task_id, "kind": k, "due": d, "text": t, "reached_on": None, "reached_by": ""}
+                       for k, d, t in wanted_milestones]
         if item.project is not None:
             projects.append({"task_id": task_id, **{f: getattr(item.project, f) for f in PROJECT_FIELDS}})
         units = tracked.assigned_units(item)
@@ -259,7 +260,11 @@ def _update_tasks(store: _Store, tracked: _Plan, existing: dict[str, Task], unit
         else:
             summary.unchanged += 1
         task.position, task.source_line = tracked.positions[item.ref], item.line
-        _milestones(store, task, item, milestones.get(task.id, []))
+        if _milestones(store, task, item, milestones.get(task.id, [])):
+            # The clock looks at the task's duties again: a milestone added or moved has steps of its own.
+            for assignment in assignments.get(task.id, []):
+                if assignment.status == AssignmentStatus.OPEN:
+                    assignment.next_check_at = store.now
         if item.project is not None:
             _project(store, task, item, projects.get(task.id))
         summary.assignments_changed += _assignments(store, task, item, tracked.assigned_units(item), unit_ids,
@@ -318,15 +323,26 @@ def _wanted_milestones(item: Item) -> list[tuple[str, date, str]]:
     return wanted
 
 
-def _milestones(store: _Store, task: Task, item: Item, current: list[Milestone]) -> None:
+def _milestones(store: _Store, task: Task, item: Item, current: list[Milestone]) -> bool:
+    """Make the task's milestones the document's. A milestone is matched by its kind and words, so
+    that a moved 开工 keeps its row and what a unit reported of it (reached stays reached); one
+    the document no longer names goes. Returns whether anything changed."""
     wanted = _wanted_milestones(item)
     if sorted((m.kind, m.due, m.text) for m in current) == sorted(wanted):
-        return
-    for milestone in current:
-        store.session.delete(milestone)
+        return False
+    kept: dict[tuple[str, str], list[Milestone]] = {}
+    for milestone in sorted(current, key=lambda m: (m.due, m.id or 0)):
+        kept.setdefault((milestone.kind, milestone.text), []).append(milestone)
     for kind, due, text in wanted:
-        store.session.add(Milestone(task_id=task.id, kind=kind, due=due, text=text))
+        if same := kept.get((kind, text)):
+            same.pop(0).due = due
+        else:
+            store.session.add(Milestone(task_id=task.id, kind=kind, due=due, text=text))
+    for gone in kept.values():
+        for milestone in gone:
+            store.session.delete(milestone)
     store.event("task.milestones_changed", "task", task.id, milestones=[list(m) for m in wanted])
+    return True
 
 
 def _project(store: _Store, task: Task, item: Item, current: Project | None) -> None:

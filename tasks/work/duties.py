@@ -18,7 +18,6 @@ from tasks.models import (
     Extension,
     ExtensionStatus,
     Member,
-    Milestone,
     Plan,
     Report,
     ReportKind,
@@ -205,11 +204,6 @@ def task_assignments(session: Session, task_id: int) -> list[tuple[Assignment, s
                         .where(Assignment.task_id == task_id, Assignment.status != AssignmentStatus.WITHDRAWN)
                         .order_by(col(Assignment.role).desc(), col(Assignment.position))).all()
     return [(a, name) for a, name in rows]
-
-
-def task_milestones(session: Session, task_id: int) -> list[Milestone]:
-    """A project's dated stages (开工, 完工, "9月底100%开工"), earliest first."""
-    return list(session.exec(select(Milestone).where(Milestone.task_id == task_id).order_by(col(Milestone.due))).all())
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from tasks.notifications import (
     ExtensionDecided,
     ExtensionRequested,
     MemberUnreachable,
+    MilestoneReached,
     NotificationKind,
     NotificationUndeliverable,
     OverdueLine,
@@ -65,12 +66,16 @@ EXAMPLES: dict[NotificationKind, tuple[Payload, str]] = {
         note="", reviewer="督办办"), "新的完成时限：2021-11-30"),
     NotificationKind.URGE: (Urge(urger="督办办", note="请尽快报送", unit="区商务局", tasks=[
         UrgedTask(task_id=12, text="推进京西商贸区建设", due_on=None)]), "催办"),
+    NotificationKind.MILESTONE_REACHED: (MilestoneReached(
+        task_id=41, task_text="高山玫瑰试种项目", unit="区农业农村局", milestone="开工", due=date(2021, 6, 1),
+        reached_on=date(2021, 6, 3), author="李科长"), "节点达成"),
     NotificationKind.REMINDER: (STEP, "还有3天到期"),
     NotificationKind.OVERDUE: (STEP.model_copy(update={"days": 4}), "已逾期 4 天"),
     NotificationKind.CHECKIN: (STEP.model_copy(update={"step": "2021W42", "due_on": None, "days": None}), "2021W42"),
     NotificationKind.REMINDERS_FOLDED: (StepList(items=[STEP]), "补发的提醒"),
-    NotificationKind.DUTIES_DUE: (DutiesDue(items=[DueItem(**dict(STEP), kind="reminder"),
-                                                   DueItem(**dict(STEP), kind="overdue", late=True)]), "督办提醒"),
+    NotificationKind.DUTIES_DUE: (DutiesDue(items=[DueItem(**STEP.model_dump(exclude={"milestone"}), kind="reminder"),
+                                                   DueItem(**STEP.model_dump(exclude={"milestone"}), kind="overdue",
+                                                           late=True)]), "督办提醒"),
     NotificationKind.OVERDUE_OFFICE: (StepList(items=[STEP]), "逾期任务督办清单"),
     NotificationKind.OVERDUE_LEADERSHIP: (StepList(items=[STEP]), "逾期事项报分管领导"),
     NotificationKind.DIGEST: (Digest(

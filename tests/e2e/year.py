@@ -5,6 +5,7 @@ independently from the official calendar (``chinese_calendar``) and the policy's
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,12 +14,12 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from tasks.clock import FixedClock
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.models import Assignment, Member, Outbox, Role, Task, Unit
+from tasks.models import Assignment, Member, Milestone, Outbox, Role, Task, Unit
 from tasks.work.duties import Duty, report_completion, request_extension
 from tasks.work.members import create_invite, redeem_invite
 from tasks.work.review import decide_extension, duty_by_assignment, send_back, verify
@@ -146,15 +147,24 @@ def find(session: Session, ref: str, unit_name: str) -> Duty:
 
 
 def live_assignments(session: Session) -> list:
-    """(id, unit, task ref, deadline, recurrence, created) of every assignment not withdrawn: what
-    ``expected`` computes the schedule from."""
-    return list(session.exec(
-        select(Assignment.id, Unit.name, Task.ref, Task.deadline, Task.recurrence, Assignment.created_at)
-        .join(Task).join(Unit).where(Assignment.status != "withdrawn")).all())
+    """(id, unit, task ref, deadline, recurrence, created, milestones) of every assignment not withdrawn:
+    what ``expected`` computes the schedule from. The milestones are the task's unreached ones before
+    its deadline (one on the deadline is the deadline), as (the name its keys carry, date)."""
+    stages: dict[int, list[tuple[str, date]]] = {}
+    for task_id, kind, due, text, deadline in session.exec(
+            select(Milestone.task_id, Milestone.kind, Milestone.due, Milestone.text, Task.deadline).join(Task)
+            .where(col(Milestone.reached_on).is_(None))).all():
+        if deadline is None or due < deadline:
+            name = kind if kind in ("start", "complete") else f"inline-{zlib.crc32(text.encode()):08x}"
+            stages.setdefault(task_id, []).append((name, due))
+    return [(*row, tuple(stages.get(task_id, ()))) for task_id, *row in session.exec(
+        select(Task.id, Assignment.id, Unit.name, Task.ref, Task.deadline, Task.recurrence, Assignment.created_at)
+        .join(Task).join(Unit).where(Assignment.status != "withdrawn")).all()]
 
 
 def sent_steps(rows: list[Outbox]) -> Counter:
-    """(recipient, assignment, rule, occurrence, local day) for every step any message carried."""
+    """(recipient, assignment, rule, occurrence, level, milestone, local day) for every step any message
+    carried; the milestone is "-" for a deadline's step."""
     found: Counter = Counter()
     who = {v: k for k, v in PEOPLE.items()}
     for row in rows:
@@ -162,8 +172,8 @@ def sent_steps(rows: list[Outbox]) -> Counter:
         if row.kind not in SCHEDULED_KINDS:
             continue  # replies to what people did (completion reported, extension decided …)
         for item in row.payload.get("items", [row.payload]):
-            assignment, rule, due, level = item["key"].split(":")
-            found[(who[row.chat_id], int(assignment[1:]), rule, due, level, day)] += 1
+            assignment, rule, due, level, *milestone = item["key"].split(":")
+            found[(who[row.chat_id], int(assignment[1:]), rule, due, level, *(milestone or ["-"]), day)] += 1
     return found
 
 
@@ -183,34 +193,40 @@ def expected(assignments: list, *, scripted: bool = True) -> Counter:
     """Units hear of their own tasks (only the two bound units have anyone to hear); the office and the
     leader hear of every unit's escalations."""
     found: Counter = Counter()
-    recipients = {"unit": None, "office": "office", "leadership": "leader"}
 
     def add(key: tuple) -> None:
         if key[0] in ("office", "leader") or key[0] in UNITS:
             found[key] += 1
 
-    for assignment_id, unit, ref, due, recurrence, created in assignments:
+    for assignment_id, unit, ref, due, recurrence, created, stages in assignments:
         created = created.astimezone(SH)
         for window in windows_for(ref, unit, due, created, scripted):
-            steps = expected_steps(window.due, recurrence)
-            live = [s for s in steps if window.after < nine(s[0]) <= window.until]
-            if window.after == created and window.due is not None:
-                # Imported already overdue: where the ladder stood is sent at the first sending tick.
-                first_tick = nine(created.date())
-                caught = [s for s in steps if s[1] == "overdue" and nine(s[0]) <= created]
-                live = [s for s in live if nine(s[0]) > first_tick]
-                for audience in ("unit", "office", "leadership"):
-                    latest = [s for s in caught + [s for s in steps if nine(s[0]) == first_tick]
-                              if audience in s[3] and s[1] == "overdue"]
-                    if latest:
-                        day, rule, level, _ = latest[-1]
-                        add((recipients[audience] or unit, assignment_id, rule, str(window.due), level,
-                             first_tick.date()))
-                live += [s for s in steps if nine(s[0]) == first_tick and s[1] != "overdue"]
-            for day, rule, level, audience in live:
-                for who in audience:
-                    add((recipients[who] or unit, assignment_id, rule, str(window.due) if rule != "checkin" else "-",
-                         level, day))
+            # The deadline's steps, then each milestone's: the same ladder on its own date, no check-ins.
+            dates = [(window.due, recurrence, "-")] + [(day, None, name) for name, day in stages]
+            for chased, cycle, milestone in dates:
+                _expect(add, window, created, assignment_id, unit, chased, cycle, milestone)
     return found
 
 
+def _expect(add: Callable[[tuple], None], window: Window, created: datetime, assignment_id: int, unit: str,
+            due: date | None, recurrence: str | None, milestone: str) -> None:
+    recipients = {"unit": None, "office": "office", "leadership": "leader"}
+    steps = expected_steps(due, recurrence)
+    live = [s for s in steps if window.after < nine(s[0]) <= window.until]
+    if window.after == created and due is not None:
+        # Imported already overdue: where the ladder stood is sent at the first sending tick.
+        first_tick = nine(created.date())
+        caught = [s for s in steps if s[1] == "overdue" and nine(s[0]) <= created]
+        live = [s for s in live if nine(s[0]) > first_tick]
+        for audience in ("unit", "office", "leadership"):
+            latest = [s for s in caught + [s for s in steps if nine(s[0]) == first_tick]
+                      if audience in s[3] and s[1] == "overdue"]
+            if latest:
+                day, rule, level, _ = latest[-1]
+                add((recipients[audience] or unit, assignment_id, rule, str(due), level, milestone,
+                     first_tick.date()))
+        live += [s for s in steps if nine(s[0]) == first_tick and s[1] != "overdue"]
+    for day, rule, level, audience in live:
+        for who in audience:
+            add((recipients[who] or unit, assignment_id, rule, str(due) if rule != "checkin" else "-",
+                 level, milestone, day))

@@ -272,6 +272,9 @@ def test_a_migrated_database_keeps_extensions_approved_before_the_migration(prep
         connection.execute(text("ALTER TABLE invite DROP COLUMN revoked_at"))
         connection.execute(text("DROP TABLE inbox"))  # made by a later revision (0009)
         connection.execute(text("ALTER TABLE task DROP COLUMN officials"))  # and this one by 0010
+        connection.execute(text("DROP INDEX ix_outbox_kind_created"))  # 0011
+        for column in ("reached_on", "reached_by"):  # 0012
+            connection.execute(text(f"ALTER TABLE milestone DROP COLUMN {column}"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
     create_schema(prepared_engine)
     reimport(prepared_engine, clock)
