@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from common import (
     SH,
@@ -80,14 +81,20 @@ class Listing:
     first: list[tuple[int, str, date | None]]  # (task, unit name, deadline), in the answer's order
 
 
-def open_listing(engine: Engine, units: list[str] | None, before: date | None, limit: int = LIST_LIMIT) -> Listing:
-    """Open or reported assignments of ``units`` (None: all) due before ``before`` (None: any),
-    nearest deadline first (none last), then by task and position, as the office reads them."""
+def open_filters(units: list[str] | None, before: date | None) -> list[Any]:
+    """Open or reported assignments of ``units`` (None: all) due before ``before`` (None: any)."""
     filters = [col(Assignment.status).in_(OPEN_STATUSES)]
     if units is not None:
         filters.append(col(Unit.name).in_(units))
     if before is not None:
         filters.append(col(Assignment.due_on) < before)
+    return filters
+
+
+def open_listing(engine: Engine, units: list[str] | None, before: date | None, limit: int = LIST_LIMIT) -> Listing:
+    """The open_filters assignments, nearest deadline first (none last), then by task and position,
+    as the office reads them."""
+    filters = open_filters(units, before)
     with engine.connect() as connection:
         total = connection.execute(select(func.count()).select_from(Assignment).join(Unit).where(*filters)
                                    ).scalar_one()
@@ -102,11 +109,7 @@ def open_listing(engine: Engine, units: list[str] | None, before: date | None, l
 def unit_shares(engine: Engine, units: list[str] | None, before: date | None) -> list[tuple[str, int]]:
     """(unit, open duties due before ``before``) most first, then the earliest deadline, then the name:
     the rows of a summary."""
-    filters = [col(Assignment.status).in_(OPEN_STATUSES)]
-    if units is not None:
-        filters.append(col(Unit.name).in_(units))
-    if before is not None:
-        filters.append(col(Assignment.due_on) < before)
+    filters = open_filters(units, before)
     with engine.connect() as connection:
         rows = connection.execute(select(Unit.name, func.count(), func.min(Assignment.due_on)).join(Unit)
                                   .where(*filters).group_by(Unit.name)).all()

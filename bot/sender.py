@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,25 +207,18 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
     the marks for the caller to stamp in its own transaction. An answer to someone who just wrote
     goes at once and is recorded.
     """
-    for index, page in enumerate(reply.pages):
-        last = index == len(reply.pages) - 1
+    sends: list[Callable[[], Awaitable[Any]]] = [
+        functools.partial(bot.do_api_request, "send_message", {
+            "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW,
+            "reply_markup": reply.buttons.to_dict() if index == len(reply.pages) - 1 and reply.buttons else None,
+        }) for index, page in enumerate(reply.pages)]  # a None is left out of the call
+    sends += [functools.partial(_send_file, bot, chat_id, attachment) for attachment in reply.files]
+    for index, send in enumerate(sends):
         mark = None
         if flood is not None and sent_marks is not None:
             mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
         try:
-            await bot.do_api_request("send_message", {
-                "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW,
-                "reply_markup": reply.buttons.to_dict() if last and reply.buttons else None})  # None: left out
-        finally:
-            if mark is not None:
-                assert sent_marks is not None
-                sent_marks.append(mark)
-            elif flood is not None:
-                await flood.record(chat_id)
-    for attachment in reply.files:
-        mark = await flood.acquire(chat_id) if flood is not None and sent_marks is not None else None
-        try:
-            await _send_file(bot, chat_id, attachment)
+            await send()
         finally:
             if mark is not None:
                 assert sent_marks is not None

@@ -111,11 +111,7 @@ def _import_ledger(cli: Invocation, path: Path) -> int:
 
 
 def _print_ledger_kept(cli: Invocation, result: LedgerImport) -> None:
-    standing = [f"已批准的延期 {result.extensions_in_force} 项" if result.extensions_in_force else "",
-                f"已审核办结 {result.verified} 项" if result.verified else "",
-                f"待审核的办结申请 {result.awaiting_review} 项" if result.awaiting_review else ""]
-    if any(standing):
-        cli.print(f"保留办公室的决定：{'，'.join(s for s in standing if s)}。")
+    _print_standing(cli, result.extensions_in_force, result.verified, result.awaiting_review)
     for line in result.kept:
         cli.print(f"  {line}")
 
@@ -221,13 +217,16 @@ def _print_summary(cli: Invocation, parsed: ParsedPlan, summary: ImportSummary) 
     _print_problems(cli, parsed)
 
 
-def _print_kept(cli: Invocation, summary: ImportSummary) -> None:
-    """What the office decided stands whatever the document says; the summary says so."""
-    standing = [f"已批准的延期 {summary.extensions_in_force} 项" if summary.extensions_in_force else "",
-                f"已审核办结 {summary.verified} 项" if summary.verified else "",
-                f"待审核的办结申请 {summary.awaiting_review} 项" if summary.awaiting_review else ""]
+def _print_standing(cli: Invocation, extensions: int, verified: int, awaiting_review: int) -> None:
+    standing = [f"已批准的延期 {extensions} 项" if extensions else "", f"已审核办结 {verified} 项" if verified else "",
+                f"待审核的办结申请 {awaiting_review} 项" if awaiting_review else ""]
     if any(standing):
         cli.print(f"保留办公室的决定：{'，'.join(s for s in standing if s)}。")
+
+
+def _print_kept(cli: Invocation, summary: ImportSummary) -> None:
+    """What the office decided stands whatever the document says; the summary says so."""
+    _print_standing(cli, summary.extensions_in_force, summary.verified, summary.awaiting_review)
     for kept in summary.kept:
         cli.print(f"  任务 {kept.task_id}（{kept.unit}）：{kept.note}")
 

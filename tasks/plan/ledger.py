@@ -27,7 +27,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from tasks.clock import DEFAULT_TIMEZONE
+from tasks.clock import DEFAULT_TIMEZONE, local_date
 from tasks.errors import ServiceError, quoted
 from tasks.models import (
     OPEN_STATUSES,
@@ -387,10 +387,7 @@ def _assignments(session: Session, plan_id: int, unit_ids: set[int] | None) -> _
 
 
 def _local_date(moment: datetime | None, timezone: ZoneInfo) -> date | None:
-    """A stored moment (UTC, as every datetime column keeps it) as the district's calendar date."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(timezone).date()
+    return None if moment is None else local_date(moment, timezone)
 
 
 def _extension_text(extended_to: date | None, asked: date | None) -> str:

@@ -28,6 +28,7 @@ from tasks.notifications import (
     DutyUnplannable,
     ExtensionDecided,
     ExtensionRequested,
+    LedgerRequest,
     MemberUnreachable,
     MilestoneReached,
     NotificationKind,
@@ -82,6 +83,11 @@ EXAMPLES: dict[NotificationKind, tuple[Payload, str]] = {
         week_of=date(2021, 11, 1), total=TALLY, teams=[TALLY], units=[TALLY], lights={"red": 1, "yellow": 2, "green": 3},
         overdue=[LATE], overdue_total=1, newly_done=[DoneLine(task_id=14, unit="区商务局", text="设立服务专窗")],
         newly_overdue=[LATE], silent_units=[SilentUnit(unit="区商务局", open=3)], silent_days=14), "完成招商引资任务"),
+    # Files only, made by the sender (tests/bot/test_export_chat.py, tests/bot/test_sandbox_clock.py): no text.
+    NotificationKind.DIGEST_FILES: (Digest(
+        week_of=date(2021, 11, 1), total=TALLY, teams=[TALLY], units=[TALLY], lights={"red": 1, "yellow": 2, "green": 3},
+        overdue=[], newly_done=[], newly_overdue=[], silent_units=[], silent_days=14), ""),
+    NotificationKind.LEDGER: (LedgerRequest(day=date(2021, 11, 1), unit="区商务局"), ""),
     NotificationKind.DUTY_UNPLANNABLE: (DutyUnplannable(
         task_id=12, task_text="推进京西商贸区建设", unit="区商务局", due_on=None), "自动提醒已暂停"),
     NotificationKind.NOTIFICATION_UNDELIVERABLE: (NotificationUndeliverable(member="王科长", notification="urge"),

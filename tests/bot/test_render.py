@@ -68,7 +68,8 @@ def test_a_units_list_puts_overdue_first_and_opens_each_task_by_its_number() -> 
     assert "任务<4>（截止 2021-10-31，还有3天）（补发）" in shown and "任务<1>（本期 2021W42）" in shown
     # A short list is answered with one tap, as a single card: a row of buttons per task (task 3 once).
     rows = [[(b.text, b.callback_data) for b in row] for row in reply.buttons.inline_keyboard]
-    assert rows == [[(f"{n} 报进展", f"rp:{n}"), ("办结", f"dn:{n}"), ("申请延期", f"ex:{n}")] for n in (1, 2, 3, 4)]
+    # In the order of the lines: overdue (3), then the reminders (2, 4), then the check-in (1).
+    assert rows == [[(f"{n} 报进展", f"rp:{n}"), ("办结", f"dn:{n}"), ("申请延期", f"ex:{n}")] for n in (3, 2, 4, 1)]
 
 
 def test_a_units_longer_list_opens_each_task_by_its_number() -> None:

@@ -4,21 +4,37 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.context import BotContext
 from bot.render import notification
+from bot.sandbox.html_check import visible_text
 from seed import MENTOUGOU_2021, seed_path
-from tasks.clock import FixedClock
+from tasks.clock import FixedClock, planner
+from tasks.clock.policy import Policy
+from tasks.clock.workdays import WorkCalendar
 from tasks.db import transaction
 from tasks.models import Member, Milestone, Outbox, Role, Task
 from tasks.plan.importer import import_file
 from tasks.work.duties import member_duty
 from tasks.work.milestones import find_milestone, report_milestone
-from tests.bot.test_notifications import visible_text
-from tests.clock.test_planner import CALENDAR, POLICY, SH, rows_since, tick
 from tests.factories import ADMIN, COMMERCE, EXHIBITION, bind, seed_plan
+
+SH = ZoneInfo("Asia/Shanghai")
+POLICY, CALENDAR = Policy(timezone=SH), WorkCalendar()
+
+
+def tick(engine: Engine, clock: FixedClock) -> None:
+    planner.run_tick(BotContext(engine, clock, SH, "门头沟区").in_transaction, clock, POLICY, CALENDAR)
+
+
+def rows_since(engine: Engine, since: datetime) -> list[Outbox]:
+    """Notifications queued since ``since``, in the order they were queued."""
+    with transaction(engine) as session:
+        return list(session.exec(select(Outbox).where(col(Outbox.created_at) >= since).order_by(col(Outbox.id))).all())
 
 START = date(2021, 6, 1)  # the exhibition centre's 开工 (2021年6-2021年10月); its deadline is 10-31
 IMPORTED = datetime(2021, 5, 6, 1, 0, tzinfo=UTC)
