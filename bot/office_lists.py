@@ -38,7 +38,7 @@ from bot.phone import (
     fit,
     phone_width,
 )
-from bot.render import LIGHTS, Button, Keyboard, Page, Reply, unit_title
+from bot.render import LIGHTS, Button, Keyboard, Page, Reply, tally_line, unit_title
 from bot.texts import esc
 from tasks.clock import local_date
 from tasks.errors import ServiceError, quoted
@@ -93,13 +93,6 @@ def duty_lines(duty: Duty, today: date, *, with_unit: bool) -> str:
     waiting = texts.WAITING_MARK if duty.assignment.status == AssignmentStatus.REPORTED else ""
     text = fit(duty.task.text, PHONE_COLUMNS - 3 - phone_width(waiting))
     return f"{light} <b>{number}</b> {esc(unit)}{esc(state)}\n　 {waiting}{esc(text)}"
-
-
-def tally_line(tally: Tally) -> str:
-    """🔴 区商务局 办结7% 逾期12"""
-    rest = f" 办结{tally.rate:.0%}" + (f" 逾期{tally.overdue}" if tally.overdue else "")
-    name = fit(tally.name, PHONE_COLUMNS - 3 - phone_width(rest))
-    return f"{LIGHTS[tally.light]} {esc(name)}{esc(rest)}"
 
 
 def _unit_due_line(share: UnitDue, question: str, today: date) -> str:

@@ -58,7 +58,7 @@ from tasks.notifications import (
 )
 from tasks.work.duties import Duty
 from tasks.work.milestones import MilestoneState, milestone_states
-from tasks.work.progress import Scope, traffic_light
+from tasks.work.progress import Scope, Tally, traffic_light
 
 MESSAGE_LIMIT = 4096
 # Room for the page marker and a safety margin: the server counts characters after parsing.
@@ -597,8 +597,8 @@ DIGEST_WORST = 5  # the worst units and teams the digest names
 DIGEST_LONGEST = 3  # the duties overdue longest it names
 
 
-def _tally_line(t: TallyLine) -> str:
-    """🔴 区商务局 办结7% 逾期12"""
+def tally_line(t: Tally | TallyLine) -> str:
+    """"🔴 区商务局 办结7% 逾期12": a unit's or a team's counts, asked now or as a digest stored them."""
     rest = f" 办结{t.rate:.0%}" + (f" 逾期{t.overdue}" if t.overdue else "")
     return f"{LIGHTS[t.light]} {esc(fit(t.name, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}"
 
@@ -620,9 +620,9 @@ def _digest(payload: Digest) -> Reply:
     page.add(f"{LEGEND}\n{GROUP_LEGEND}\n" + " · ".join(f"{LIGHTS[c]} {lights[c]}" for c in ("red", "yellow", "green")))
     if payload.teams:
         page.add(f"<b>{texts.worst_heading(DIGEST_WORST, '专班')}</b>")
-        page.add("\n".join(_tally_line(t) for t in _worst(payload.teams)))
+        page.add("\n".join(tally_line(t) for t in _worst(payload.teams)))
     page.add(f"<b>{texts.worst_heading(DIGEST_WORST, '单位')}</b>")
-    page.add("\n".join(_tally_line(t) for t in _worst(payload.units)))
+    page.add("\n".join(tally_line(t) for t in _worst(payload.units)))
     if payload.overdue:
         page.add(f"<b>{texts.LONGEST_OVERDUE}</b>")
         lines = []
