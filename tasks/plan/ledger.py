@@ -521,7 +521,7 @@ def _write(plan: Plan, title: str, narrowed: list[str], shown: list[tuple[Task, 
                 sheet.set_row(row, None, formats[(True, False, False)])  # its empty cells red too
             if index == 0:
                 for position, name in task_columns:
-                    if span > 1:
+                    if span > 1 and own[name] not in ("", None):  # an empty cell reads the same unmerged
                         # The task's cell over its units' rows, merged while its first row is the one
                         # being written (the rows go to the file one by one). Without a format the merge
                         # writes nothing into the rows below, which would send this row unfinished.

@@ -186,6 +186,12 @@ def _ledger_rows(cells: list[list[str]]) -> tuple[list[LedgerRow], list[str]]:
             # The unit rows of a task whose own row was deleted: that task is not in the file.
             ignored.append(f"{where}：所属任务的首行不在表中，该行未导入")
             continue
+        if not (task_id or text):
+            # A unit's row under its task: the task's own cells are on the task's first row (an empty
+            # one is not merged over the rows below, so a value typed here would otherwise go unread).
+            typed = [h for f, h in _FIELD_HEADER.items() if f not in ("lead", "co") and cell(h)]
+            if typed:
+                ignored.append(f"{where}：{'、'.join(typed)}请写在该任务的第一行（编号所在行），这一行里的未导入")
         current.leads += _names(cell(_FIELD_HEADER["lead"]))
         current.cos += _names(cell(_FIELD_HEADER["co"]))
         state = [cell(name) for name in _STATE_HEADERS]

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.cli import main
 from tasks.clock import FixedClock
@@ -303,4 +303,22 @@ def test_decisions_the_office_took_after_the_export_survive_importing_it(engine:
     before = snapshot(engine)
     code, said = taskbot(engine, "import", str(ledger), clock=clock)
     assert code == 0 and "与数据库中的内容一致，没有任何改动。" in said and "已批准的延期 1 项" in said
+    assert snapshot(engine) == before
+
+
+def test_a_task_cell_typed_on_a_units_row_below_is_said_to_belong_on_the_tasks_first_row(
+        engine: Engine, clock: FixedClock, tmp_path: Path) -> None:
+    seed_plan(engine, clock)
+    with Session(engine) as session:  # a task of several units whose 责任领导 cell is empty
+        shared = session.exec(select(Assignment.task_id).join(Task, col(Task.id) == Assignment.task_id)
+                              .where(Task.officials == "").group_by(col(Assignment.task_id))
+                              .having(func.count() > 1).order_by(col(Assignment.task_id))).first()
+    ledger = exported(engine, tmp_path / "台账.xlsx", clock)
+
+    def office_edits(sheet: Worksheet) -> None:
+        sheet.cell(first_row(sheet, shared) + 1, COLUMN["责任领导"]).value = "张副区长"
+
+    before = snapshot(engine)
+    code, said = taskbot(engine, "import", str(edit(ledger, office_edits)), clock=clock)
+    assert code == 0 and "责任领导请写在该任务的第一行（编号所在行），这一行里的未导入" in said
     assert snapshot(engine) == before
