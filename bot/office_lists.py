@@ -11,6 +11,7 @@ database holds then, and a page never repeats or skips a duty that has not chang
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -38,12 +39,12 @@ from bot.phone import (
     fit,
     phone_width,
 )
-from bot.render import LIGHTS, Button, Keyboard, Page, Reply, tally_line, unit_title
+from bot.render import LIGHTS, Button, Keyboard, Page, Reply, named_line, tally_line, unit_title
 from bot.texts import esc
 from tasks.clock import local_date
 from tasks.errors import ServiceError, quoted
-from tasks.models import MERGED_UNIT, AssignmentStatus, Task, TaskStatus, Unit, UnitAlias, WorkTeam
-from tasks.text import compact
+from tasks.models import MERGED_UNIT, AssignmentStatus, Task, TaskStatus, Unit, WorkTeam
+from tasks.plan.directory import merged_into
 from tasks.work.duties import Duty
 from tasks.work.lookup import NotFoundError, find_team, find_unit, is_category, latest_plan
 from tasks.work.progress import (
@@ -103,8 +104,7 @@ def _unit_due_line(share: UnitDue, question: str, today: date) -> str:
         rest = f" {share.count}项 · 最早{_short_date(share.oldest, today)}"
     else:
         rest = f" {share.count}项"
-    light = LIGHTS[_light_by_date(share.oldest, today)]
-    return f"{light} {esc(fit(share.name, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}"
+    return named_line(LIGHTS[_light_by_date(share.oldest, today)], share.name, rest)
 
 
 def _light_by_date(due_on: date | None, today: date) -> str:
@@ -118,13 +118,19 @@ def _pages(count: int, per_page: int) -> int:
 
 
 def _navigation(query: ListQuery, pages: int, back: ListQuery | None = None) -> list[Button]:
-    row = []
-    if query.page > 1:
-        row.append(Button("◀ 上一页", query.at(query.page - 1).data))
-    if query.page < pages:
-        row.append(Button("下一页 ▶", query.at(query.page + 1).data))
+    row = _page_buttons(query.page, pages, lambda page: query.at(page).data)
     if back is not None:
         row.append(Button("↩ 汇总", back.data))
+    return row
+
+
+def _page_buttons(page: int, pages: int, data_of: Callable[[int], str]) -> list[Button]:
+    """上一页 / 下一页 where there is one, each carrying the data that asks for that page."""
+    row = []
+    if page > 1:
+        row.append(Button("◀ 上一页", data_of(page - 1)))
+    if page < pages:
+        row.append(Button("下一页 ▶", data_of(page + 1)))
     return row
 
 
@@ -174,11 +180,9 @@ def _scope_of(session: Session, code: str) -> Scope:
         return Scope()
     kind, number = code[0], int(code[1:])
     if kind == "u" and (unit := session.get(Unit, number)) is not None:
-        if unit.kind == MERGED_UNIT:  # merged since the button was sent: its duties are the other unit's now
-            alias = session.get(UnitAlias, compact(unit.name))
-            unit = session.get(Unit, alias.unit_id) if alias is not None else None
-            if unit is None:
-                raise ServiceError(texts.BUTTON_EXPIRED)
+        unit = merged_into(session, unit)  # merged since the button was sent: its duties are the other unit's now
+        if unit.kind == MERGED_UNIT:
+            raise ServiceError(texts.BUTTON_EXPIRED)
         return unit_scope(session, unit)
     if kind == "t" and (team := session.get(WorkTeam, number)) is not None:
         return Scope(team=team)
@@ -280,10 +284,9 @@ def stats_answer(req: Request, query: ListQuery) -> Reply:
     page.add(texts.stats_total(total.total, total.done, total.rate, total.reported, total.overdue))
     page.add(f"{LEGEND}\n{GROUP_LEGEND}")
     listed, kind = (teams, "t") if query.view == TEAMS else (units, "u")
-    per_page = SUMMARY_ROWS
-    pages = _pages(len(listed), per_page)
+    pages = _pages(len(listed), SUMMARY_ROWS)
     number = min(query.page, pages)
-    shown = listed[(number - 1) * per_page:number * per_page]
+    shown = listed[(number - 1) * SUMMARY_ROWS:number * SUMMARY_ROWS]
     buttons: list[Button] = []
     if query.view == UNITS and number == 1 and teams:
         page.add(texts.worst_teams_heading(min(STATS_TEAMS, len(teams)), len(teams)))
@@ -370,11 +373,7 @@ def pending_page(req: Request, number: int) -> Reply:
     page.add(texts.TAP_TO_DECIDE)
     opens = [Button(f"{'📥' if item.kind == 'completion' else '⏳'}{item.task_id}",
                     f"{'rc' if item.kind == 'completion' else 'ec'}:{item.id}") for item in first]
-    navigation = []
-    if number > 1:
-        navigation.append(Button("◀ 上一页", f"pd:{number - 1}"))
-    if number < pages:
-        navigation.append(Button("下一页 ▶", f"pd:{number + 1}"))
+    navigation = _page_buttons(number, pages, lambda page: f"pd:{page}")
     return page.reply(_keyboard(*button_rows(opens, NUMBERS_PER_ROW), navigation))
 
 

@@ -61,8 +61,6 @@ class ListQuery:
         return replace(self, page=page, view=view or self.view)
 
 
-
-
 # Wider on a phone than on a terminal: emoji and the ellipsis take two columns; a variation selector
 # or a zero-width joiner takes none.
 _EMOJI = re.compile("[\u2026\u2300-\u23ff\u25a0-\u25ff\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
@@ -127,9 +125,10 @@ def wrapped(text: str, lines: int) -> list[str]:
     text = " ".join(text.split())
     result: list[str] = []
     while text and len(result) < lines - 1 and phone_width(text) > PHONE_COLUMNS:
-        cut = 0
-        while phone_width(text[:cut + 1]) <= PHONE_COLUMNS:
+        cut, width = 0, phone_width(text[0])
+        while width <= PHONE_COLUMNS:  # the characters that fit: the width of each added once
             cut += 1
+            width += phone_width(text[cut])
         result.append(text[:cut])
         text = text[cut:]
     return [*result, fit(text, PHONE_COLUMNS)] if text else result

@@ -319,9 +319,8 @@ def task_card(facts: CardFacts, today: date) -> Reply:
         page.text("\n".join(facts.history))
     rows = []
     own_open = facts.own is not None and facts.own.status == AssignmentStatus.OPEN
-    if own_open:
+    if own_open:  # a duty reported or done has nothing more to report, its milestones included
         rows.append(duty_buttons(task.id))
-    if own_open:  # a duty reported or done has nothing more to report on the way
         rows += button_rows(milestone_buttons(states, today), 2)
     evidence = [Button(f"📎{fit(unit, 10)}（{files}）", f"eu:{assignment_id}")
                 for assignment_id, unit, files in facts.evidence[:CARD_EVIDENCE_BUTTONS]]
@@ -578,11 +577,7 @@ def _ladder(title: str) -> Callable[[StepList], Reply]:
         shown = ordered[:SUMMARY_ROWS]
         page = Page().add(f"🔴 <b>{esc(title)}</b>").add(texts.units_in_list(len(payload.items), len(ordered)))
         page.add(LEGEND)
-        lines = []
-        for share in shown:
-            rest = f" {share.count}项 · 最长{share.days}天"
-            lines.append(f"🔴 {esc(fit(share.unit, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}")
-        page.add("\n".join(lines))
+        page.add("\n".join(named_line("🔴", share.unit, f" {share.count}项 · 最长{share.days}天") for share in shown))
         if len(ordered) > len(shown):
             page.add(texts.more_units(len(ordered) - len(shown)))
         page.add(texts.ESCALATION_HINT)
@@ -597,10 +592,14 @@ DIGEST_WORST = 5  # the worst units and teams the digest names
 DIGEST_LONGEST = 3  # the duties overdue longest it names
 
 
+def named_line(light: str, name: str, rest: str) -> str:
+    """"🔴 区商务局 41项 · 最长63天": a light, a name cut to what the rest leaves of a phone's line, the rest."""
+    return f"{light} {esc(fit(name, PHONE_COLUMNS - phone_width(f'{light} {rest}')))}{esc(rest)}"
+
+
 def tally_line(t: Tally | TallyLine) -> str:
     """"🔴 区商务局 办结7% 逾期12": a unit's or a team's counts, asked now or as a digest stored them."""
-    rest = f" 办结{t.rate:.0%}" + (f" 逾期{t.overdue}" if t.overdue else "")
-    return f"{LIGHTS[t.light]} {esc(fit(t.name, PHONE_COLUMNS - 3 - phone_width(rest)))}{esc(rest)}"
+    return named_line(LIGHTS[t.light], t.name, f" 办结{t.rate:.0%}" + (f" 逾期{t.overdue}" if t.overdue else ""))
 
 
 def _worst(tallies: list[TallyLine]) -> list[TallyLine]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
+from tasks.clock import local_date
 from tasks.clock.policy import Policy
 from tasks.events import jsonable
 from tasks.models import (
@@ -111,8 +112,7 @@ def weekly_trend(session: Session, today: date, policy: Policy, this_week: dict[
         Outbox.kind == NotificationKind.DIGEST, col(Outbox.created_at) >= since.astimezone(UTC))).all()
     first_of_week: dict[tuple[int, int], int] = {}
     for row_id, created_at in sorted(queued):
-        local = (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)).astimezone(policy.timezone)
-        first_of_week.setdefault(local.isocalendar()[:2], row_id)
+        first_of_week.setdefault(local_date(created_at, policy.timezone).isocalendar()[:2], row_id)
     payload = Outbox.payload
     sent = session.exec(select(payload["week_of"].as_string(), payload[("total", "overdue")].as_integer(),
                                payload[("total", "rate")].as_float())

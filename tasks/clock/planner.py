@@ -180,11 +180,11 @@ def step_key(assignment_id: int, step: Step, stage: Stage | None) -> str:
 
 
 def _item(due: _Due, step: Step, today_days: int | None, stage: Stage | None = None) -> DutyStep:
-    if stage is None:
-        return DutyStep(key=step.key(due.assignment_id), task_id=due.task_id, text=due.text, unit=due.unit,
-                        due_on=due.due_on, step=step.level, days=today_days, unit_id=due.unit_id)
+    # A deadline's step is given no milestone, so its stored payload keeps the keys it always had.
+    milestone = {} if stage is None else {"milestone": stage.label}
     return DutyStep(key=step_key(due.assignment_id, step, stage), task_id=due.task_id, text=due.text, unit=due.unit,
-                    due_on=stage.due, step=step.level, days=today_days, unit_id=due.unit_id, milestone=stage.label)
+                    due_on=due.due_on if stage is None else stage.due, step=step.level, days=today_days,
+                    unit_id=due.unit_id, **milestone)
 
 
 def _latest(steps: list[Step], audience: str) -> Step | None:

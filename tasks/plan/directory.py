@@ -57,7 +57,7 @@ def sync_directory(session: Session, directory: UnitDirectory, clock: Clock, act
         for position, member_name in enumerate(member_names):
             # A member the office merged into another unit is that unit now: the file's list must not
             # bring the merged name back into the group (it would undo the merge).
-            member = _merged_into(session, units[member_name])
+            member = merged_into(session, units[member_name])
             if (group.id, member.id) not in members:
                 session.add(GroupMember(group_id=group.id, member_id=member.id, position=position))
                 members.add((group.id, member.id))
@@ -67,7 +67,7 @@ def sync_directory(session: Session, directory: UnitDirectory, clock: Clock, act
     return added
 
 
-def _merged_into(session: Session, unit: Unit) -> Unit:
+def merged_into(session: Session, unit: Unit) -> Unit:
     """The unit itself, or for a name the office merged, the unit it was merged into (its alias says which)."""
     while unit.kind == MERGED_UNIT:
         alias = session.get(UnitAlias, compact(unit.name))
@@ -96,7 +96,7 @@ def directory_from_db(session: Session, district: str = "") -> UnitDirectory:
     for group_id, rows in groups.items():
         # A member row left naming a merged unit (a database from before merges were followed) means
         # the unit it was merged into.
-        names = [_merged_into(session, by_id[m.member_id]).name for m in sorted(rows, key=lambda m: m.position)]
+        names = [merged_into(session, by_id[m.member_id]).name for m in sorted(rows, key=lambda m: m.position)]
         directory.add_group(by_id[group_id].name, list(dict.fromkeys(names)))
     return directory
 

@@ -442,10 +442,6 @@ def _apply_fields(context: _Context, task: Task, edits: dict[str, Any], assignme
                           assignment.role, assignment.position, deadline_moved="deadline" in changes)
 
 
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in _NAME_SEPARATORS.split(text) if name.strip()]
-
-
 # --- a task's units -------------------------------------------------------------------------------
 
 
@@ -601,9 +597,6 @@ def _create_new(context: _Context, new_items: list[tuple[Item, int, str]]) -> No
     for item, _position, where in new_items:
         if item.parent is None:
             context.result.created += 1
-            context.result.changes.append(f"新增任务 {tracked.ids[item.ref]}（{where}）：{_short(item.text)}")
+            context.result.changes.append(f"新增任务 {tracked.ids[item.ref]}（{where}）：{quoted(item.text, 30)}")
     context.result.units_changed += summary.assignments_changed
 
-
-def _short(text: str, width: int = 30) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
