@@ -18,6 +18,7 @@ from telegram.ext import (
 )
 
 from bot import consumer_lock
+from bot.config import WebSettings
 from bot.context import CONTEXT_KEY, BotContext
 from bot.handlers import (
     all_command_handlers,
@@ -39,6 +40,18 @@ PLANNER_AND_SENDER_KEY = "taskbot.planner_and_sender"
 CONSUMER_LOCK_KEY = "taskbot.consumer_lock"
 LOCK_WATCH_KEY = "taskbot.consumer_lock_watch"
 LOCK_LOST_KEY = "taskbot.consumer_lock_lost"
+DESK_KEY = "taskbot.desk"  # the web desk to serve beside the bot (bot/web), then its runner
+DESK_RUNNER_KEY = "taskbot.desk_runner"
+
+
+@dataclass(frozen=True)
+class DeskPlan:
+    """The web desk to serve beside the bot: its settings, and the sandbox's server and personas when
+    the desk runs beside the local sandbox (its 沙盒 page)."""
+
+    settings: WebSettings
+    sandbox: Any = None  # bot.web.desk.SandboxDesk
+    any_free_port: bool = False  # when the configured port is taken, serve on another and say which
 
 
 @dataclass(frozen=True)
@@ -71,8 +84,10 @@ def run_application(application: Application, webhook: Webhook | None, **options
 
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
                       base_file_url: str | None = None,
-                      lock: consumer_lock.ConsumerLock | None = None, ca_bundle: str | None = None) -> Application:
-    """The bot. ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
+                      lock: consumer_lock.ConsumerLock | None = None, ca_bundle: str | None = None,
+                      desk: DeskPlan | None = None) -> Application:
+    """The bot, and the web desk beside it on the same event loop when ``desk`` is given.
+    ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
     stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so. ``ca_bundle``:
     certificates trusted beside the public roots (a TLS-inspecting gateway's)."""
     builder = (Application.builder().token(token).post_init(_post_init).post_stop(_post_stop)
@@ -86,6 +101,7 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     application.updater = InboxUpdater(application, ctx)
     application.bot_data[CONTEXT_KEY] = ctx
     application.bot_data[CONSUMER_LOCK_KEY] = lock
+    application.bot_data[DESK_KEY] = desk
     # An edit of an earlier message comes first: it is answered, and no other handler runs it again.
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     application.add_handler(CommandHandler("start", on_start))
@@ -107,6 +123,12 @@ async def _post_init(application: Application) -> None:
     me = await application.bot.get_me()
     ctx.bot_username = me.username or ""
     await application.bot.set_my_commands([BotCommand("start", "开始 / 用邀请码绑定身份"), BotCommand("help", "帮助")])
+    plan: DeskPlan | None = application.bot_data[DESK_KEY]
+    if plan is not None:
+        from bot.web.desk import Desk, start_desk  # only a process that serves the desk loads its pages
+
+        application.bot_data[DESK_RUNNER_KEY] = await start_desk(
+            Desk(ctx, plan.settings, bot=application.bot, sandbox=plan.sandbox), any_free_port=plan.any_free_port)
     application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(
         run_planner_and_sender(ctx, application.bot))
     lock = application.bot_data[CONSUMER_LOCK_KEY]
@@ -136,3 +158,8 @@ async def _post_stop(application: Application) -> None:
     if watch is not None:
         watch.cancel()
     await stop(application.bot_data.pop(PLANNER_AND_SENDER_KEY, None))
+    runner = application.bot_data.pop(DESK_RUNNER_KEY, None)
+    if runner is not None:
+        from bot.web.desk import stop_desk
+
+        await stop_desk(runner)

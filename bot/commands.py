@@ -13,6 +13,7 @@ from bot import office_actions, office_lists, unit_actions
 from bot.context import Request
 from bot.render import Reply
 from bot.texts import COMMAND_DESCRIPTIONS
+from bot.web.auth import web_command
 from tasks.models import Role
 
 MEMBER, OFFICE, LEADER, ADMIN = Role.MEMBER, Role.OFFICE, Role.LEADER, Role.ADMIN
@@ -66,10 +67,26 @@ COMMANDS: tuple[Command, ...] = (
     Command("revoke", SUPERVISORS, office_actions.revoke_command, ("撤销邀请",)),
     Command("members", SUPERVISORS, office_actions.members_command, ("成员",)),
     Command("unbind", SUPERVISORS, office_actions.unbind_command, ("解除绑定",)),
+    Command("web", frozenset({MEMBER}) | READERS, web_command, ("网页", "网页版")),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 BY_WORD = {word: command for command in COMMANDS for word in command.words}
 HELP_WORDS = ("帮助", "菜单")
+
+
+# What the web desk alone does, in the same terms: who may. A desk page that answers a chat
+# command's question (台账 is /task's, 总览 is /stats's, verify is /verify's) is allowed by that
+# command's roles above; these have no command in chat.
+DESK_ONLY: dict[str, frozenset[Role]] = {
+    "import": SUPERVISORS,  # 导入: upload the year's document, resolve its problems, confirm
+    "outbox": SUPERVISORS,  # 发送状态: what is waiting, sent, and dead, with a retry
+}
+
+
+def may(role: Role | str, permission: str) -> bool:
+    """Whether ``role`` may do ``permission``: a chat command's name or one of DESK_ONLY."""
+    roles = BY_NAME[permission].roles if permission in BY_NAME else DESK_ONLY[permission]
+    return Role(role) in roles
 
 
 def commands_for(role: str) -> list[Command]:

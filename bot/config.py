@@ -26,6 +26,7 @@ CONFIG_ENV = "TASKBOT_CONFIG"
 DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
+WEB_SECRET_ENV = "TASKBOT_WEB_SECRET"
 CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
 DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 # Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
@@ -34,7 +35,7 @@ DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 DEFAULT_IN_FLIGHT = 4
 TABLE = "一个表（如 [telegram]，下面逐行写 键 = 值）"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-SECRET_KEYS = ("token", "webhook_secret")  # a refusal does not repeat what was written for these
+SECRET_KEYS = ("token", "webhook_secret", "secret")  # a refusal does not repeat what was written for these
 
 
 class ConfigError(ValueError):
@@ -72,6 +73,24 @@ class DeliverySettings(_Table):
     in_flight: StrictInt = Field(DEFAULT_IN_FLIGHT, ge=1, le=100, description="1 到 100 之间的整数")
 
 
+class WebSettings(_Table):
+    """The office's web desk (bot/web), served by ``taskbot run`` beside the bot."""
+
+    enabled: bool = Field(True, description="true 或 false")
+    listen: str = Field("127.0.0.1", description="本机地址，如 127.0.0.1（对外提供服务时放在 nginx 之后）")
+    port: int = Field(8080, ge=0, le=65535, description="0–65535 的整数（0：任选一个空闲端口）")
+    # How people's browsers reach the desk (behind a reverse proxy: its HTTPS address). The login
+    # links sent in chat begin with it. Empty: http://listen:port/.
+    public_url: str = Field("", pattern=r"^(https?://\S+)?$", description="http:// 或 https:// 开头的地址")
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="1 到 720 之间的小时数")
+    # Signs the desk's cookies. Empty: a random key kept in the database (shared by every process on it).
+    secret: str = Field("", description="至少 32 个字符的随机字符串", pattern=r"^(.{32,})?$")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.listen}:{self.port}").rstrip("/") + "/"
+
+
 class Settings(_Table):
     database_url: str = Field(DEFAULT_DATABASE_URL,
                               description="sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 这样的数据库地址")
@@ -79,6 +98,7 @@ class Settings(_Table):
     directory: DirectorySettings = Field(DirectorySettings(), description=TABLE)
     telegram: TelegramSettings = Field(TelegramSettings(), description=TABLE)
     delivery: DeliverySettings = Field(DeliverySettings(), description=TABLE)
+    web: WebSettings = Field(WebSettings(), description=TABLE)
     policy: PolicyRules = Field(PolicyRules(), description=TABLE)
 
     @field_validator("database_url")
@@ -119,6 +139,9 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
             telegram["ca_bundle"] = os.environ[CA_BUNDLE_ENV]
             source_of_bundle = f"环境变量 {CA_BUNDLE_ENV}"
         data = {**data, "telegram": telegram}
+    web = data.get("web", {})
+    if isinstance(web, dict) and os.environ.get(WEB_SECRET_ENV):
+        data = {**data, "web": {**web, "secret": os.environ[WEB_SECRET_ENV]}}
     url = database_url or os.environ.get(DATABASE_URL_ENV)
     if url:
         data = {**data, "database_url": url}

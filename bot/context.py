@@ -35,6 +35,7 @@ class BotContext:
     timezone: ZoneInfo
     district: str
     bot_username: str = ""
+    desk_url: str = ""  # the web desk's address, ending in "/", once it is serving (empty: no desk)
     outbox_interval: float = 0.5
     loop: asyncio.AbstractEventLoop | None = None  # the bot's event loop, once it runs
     # Reminders, escalations and digests run only when a policy is given (the bot process sets it).

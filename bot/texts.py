@@ -309,7 +309,19 @@ COMMAND_DESCRIPTIONS = {
     "revoke": "撤销未用的邀请码：/revoke 邀请码",
     "members": "已绑定成员：/members [单位]",
     "unbind": "解除绑定：/unbind 成员编号",
+    "web": "网页版：获取网页版的登录链接（10分钟内有效，只能用一次）",
 }
+
+# --- the web desk (bot/web) ----------------------------------------------------------------------
+
+DESK_OFF = "网页版没有开启：请管理员在配置文件的 [web] 中设置 enabled = true 后重启 taskbot run。"
+DESK_LINK_PRIVATE_ONLY = "登录链接只在私聊中发送：群里的人都能点开它。请私聊机器人发送 /web。"
+DESK_LINK_SPENT = "这个登录链接已用过、已过期或已失效：请在聊天中发送 /web 获取新的链接。"
+
+
+def desk_link(url: str, minutes: int) -> str:
+    return (f"网页版登录链接（{minutes}分钟内有效，只能用一次，请勿转发）：\n{url}\n"
+            "在浏览器中打开，点“进入”即可。")
 
 
 # --- lists, cards and notifications (bot/render.py): the fixed words among their layout ---------

@@ -315,6 +315,37 @@ class Invite(SQLModel, table=True):
     revoked_at: datetime | None = None  # the office took it back before anyone used it
 
 
+class WebLogin(SQLModel, table=True):
+    """A single-use link into the web desk, asked for in chat (/web). Only the hash of its secret
+    part is kept: whoever reads the database cannot log in with it."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser logged in to the web desk as a member; its cookie carries the secret whose hash this is."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    csrf: str = Field(max_length=64)  # every form of this session carries it back
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None  # logged out
+
+
+class WebKey(SQLModel, table=True):
+    """The key that signs the desk's cookies when the configuration names none: kept here so that a
+    restart does not log everyone out, and shared by every process on this database."""
+
+    id: int = Field(default=1, primary_key=True)
+    secret: str = Field(max_length=128)
+    created_at: datetime
+
+
 class ExtensionStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

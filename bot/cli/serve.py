@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from bot.app import Webhook, build_application, lost_consumer_lock, run_application
+from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, run_application
 from bot.cli.invocation import Invocation
 from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
@@ -62,8 +62,11 @@ def run(cli: Invocation) -> int:
     lock = consumer_lock(cli.settings.database_url)
     try:
         _take_consumer_lock(cli, lock)
+        desk = DeskPlan(cli.settings.web) if cli.settings.web.enabled else None
+        if desk is not None:
+            cli.print(f"网页版：{cli.settings.web.base_url}（在聊天中发送 /web 获取登录链接）")
         application = build_application(ctx, token, base_url=cli.args.base_url, lock=lock,
-                                        ca_bundle=cli.settings.telegram.ca_bundle or None)
+                                        ca_bundle=cli.settings.telegram.ca_bundle or None, desk=desk)
         run_application(application, webhook)
     finally:
         lock.release()
@@ -142,6 +145,12 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
     ctx = BotContext(engine, clock, settings.timezone, cli.seed_directory.district, outbox_interval=0.1,
                      policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight, paced=False)
     runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
+    if settings.web.enabled:
+        from bot.sandbox.console import PERSONAS
+        from bot.web.desk import SandboxDesk
+
+        # Several sandboxes on one machine (and the tests running them) must not fail on a taken port.
+        runtime.desk = DeskPlan(settings.web, SandboxDesk(runtime.server, list(PERSONAS)), any_free_port=True)
     try:
         # The bundled sandbox keeps what the bot sends beside its database; another database's, in a scratch folder.
         files = (Path(SANDBOX_FILES) if url == SANDBOX_DATABASE_URL

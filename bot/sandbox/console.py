@@ -318,6 +318,9 @@ def run_console(runtime: SandboxRuntime, input_stream: TextIO, output: TextIO, *
     console.bind_personas()
     runtime.start()
     console.print("本地沙盒已启动：机器人连接的是本机的 Bot API 模拟服务器，不连接 Telegram。")
+    if runtime.ctx.desk_url:
+        console.print(f"网页版：{runtime.ctx.desk_url}（在浏览器中打开 {runtime.ctx.desk_url}sandbox 扮演内置身份；"
+                      "发送“网页”得到登录链接）")
     if released:
         console.print(f"上次运行留下的 {released} 条通知发送占用已释放，将照常发送。")
     console.print("内置身份：")

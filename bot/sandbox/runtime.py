@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.app import Webhook, build_application, run_application
+from bot.app import DeskPlan, Webhook, build_application, run_application
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
 from bot.scheduler import plan_once
@@ -29,8 +29,10 @@ SANDBOX_ADMIN = Actor("sandbox", "cli")
 
 
 class SandboxRuntime:
-    def __init__(self, ctx: BotContext, server: SandboxServer | None = None, webhook: Webhook | None = None) -> None:
+    def __init__(self, ctx: BotContext, server: SandboxServer | None = None, webhook: Webhook | None = None,
+                 desk: DeskPlan | None = None) -> None:
         self.ctx = ctx
+        self.desk = desk  # the web desk, served beside the bot once it starts (its address: ctx.desk_url)
         self.webhook = webhook  # None: the bot polls; else the server pushes updates to this listener
         self.engine: Engine = ctx.engine
         self.server = server or SandboxServer()
@@ -43,7 +45,7 @@ class SandboxRuntime:
         self.server.continue_update_ids(self.ctx.in_transaction(inbox.last_update_id))
         self.server.start_in_thread()
         self.app = build_application(self.ctx, self.server.token, base_url=self.server.base_url,
-                                     base_file_url=self.server.base_file_url)
+                                     base_file_url=self.server.base_file_url, desk=self.desk)
         self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

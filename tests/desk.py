@@ -1,0 +1,111 @@
+"""The web desk under test: the bot with its desk on a free port, and Debian's Chromium driving it.
+
+Chromium and chromedriver are Debian's (scripts/bootstrap installs them); Selenium is given the
+driver's path, so nothing is downloaded. Screenshots go to screenshots/ (or $TASKBOT_SCREENSHOTS), at a
+desktop's and a phone's width, to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from bot.app import DeskPlan
+from bot.config import WebSettings
+from bot.sandbox.server import Person
+from tests.harness import BotHarness
+
+DESK = DeskPlan(WebSettings(port=0))
+LINK = re.compile(r"(https?://\S+/login/\S+)")
+SCREENSHOTS = Path(os.environ.get("TASKBOT_SCREENSHOTS", Path(__file__).resolve().parent.parent / "screenshots"))
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError(f"{names[0]} is not installed: run scripts/bootstrap (Debian's chromium and chromium-driver)")
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium", "chromium-browser")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--lang=zh-CN", f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--no-first-run",
+                     "--disable-extensions", "--disable-background-networking"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(SCREENSHOTS / "downloads"),
+                                              "download.prompt_for_download": False})
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for a driver online
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=_binary("chromedriver")))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def chat_link(bot: BotHarness, person: Person) -> str:
+    """The login link the bot sends the person for /web."""
+    reply = bot.say(person, "/web")
+    found = LINK.search(reply["text"])
+    assert found, reply["text"]
+    return found.group(1)
+
+
+def log_in(bot: BotHarness, person: Person, browser: WebDriver) -> None:
+    """As a person does: /web in chat, open the link, press 进入."""
+    browser.get(chat_link(bot, person))
+    press(browser, "进入")
+    wait_for_text(browser, person_title_part(person))
+
+
+def person_title_part(person: Person) -> str:
+    return person.first_name
+
+
+def press(browser: WebDriver, label: str) -> None:
+    """Click the button (or link styled as one) whose text is ``label``."""
+    xpath = f"//button[normalize-space()='{label}'] | //a[normalize-space()='{label}'] | //input[@type='submit' and @value='{label}']"
+    WebDriverWait(browser, 10).until(expected_conditions.element_to_be_clickable((By.XPATH, xpath))).click()
+
+
+def wait_for_text(browser: WebDriver, text: str, timeout: float = 10) -> None:
+    """Until the page says ``text`` (a page that is being replaced by the next one is looked at again)."""
+    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                  ).until(lambda driver: text in driver.find_element(By.TAG_NAME, "body").text)
+
+
+def page_text(browser: WebDriver) -> str:
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+def screenshot(browser: WebDriver, name: str) -> list[Path]:
+    """The page as it stands, at a desktop's width and at a phone's, whole (not only the window)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    written = []
+    for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
+        browser.set_window_size(width, height)
+        full = browser.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        browser.set_window_size(width, min(max(height, full + 140), 6000))
+        path = SCREENSHOTS / f"{name}-{label}.png"
+        browser.save_screenshot(str(path))
+        written.append(path)
+    browser.set_window_size(*DESKTOP)
+    return written
