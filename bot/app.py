@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class DeskPlan:
     settings: WebSettings
     sandbox: Any = None  # bot.web.desk.SandboxDesk
     any_free_port: bool = False  # when the configured port is taken, serve on another and say which
+    announce: Callable[[str], None] | None = None  # told the desk's address once it is serving
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ async def _post_init(application: Application) -> None:
 
         application.bot_data[DESK_RUNNER_KEY] = await start_desk(
             Desk(ctx, plan.settings, bot=application.bot, sandbox=plan.sandbox), any_free_port=plan.any_free_port)
+        if plan.announce is not None:
+            plan.announce(ctx.desk_url)
     application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(
         run_planner_and_sender(ctx, application.bot))
     lock = application.bot_data[CONSUMER_LOCK_KEY]

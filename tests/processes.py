@@ -27,7 +27,7 @@ def free_port() -> int:
 def taskbot_run(database_url: str, server: SandboxServer, *options: str) -> dict:
     """Popen/run arguments for `taskbot run` as a deployment starts it, against the local Bot API server."""
     return {"args": [sys.executable, "-m", "bot.cli", "--database-url", database_url, "--now", "2021-09-01T09:00",
-                     "run", "--base-url", server.base_url, *options],
+                     "run", "--base-url", server.base_url, "--web-port", "0", *options],
             "env": {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}}
 
 

@@ -139,6 +139,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     _base_url_argument(parser)
     parser.add_argument("--standby", action="store_true",
                         help="已有进程在接收消息时不退出，待命，等它停止后接管（热备）")
+    parser.add_argument("--web-port", type=int, metavar="端口",
+                        help="网页版的本地端口（默认取配置文件 [web] port；0：任选空闲端口）")
+    parser.add_argument("--no-web", action="store_true", help="不启动网页版")
 
 
 def _worker_arguments(parser: argparse.ArgumentParser) -> None:

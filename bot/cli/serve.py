@@ -62,9 +62,7 @@ def run(cli: Invocation) -> int:
     lock = consumer_lock(cli.settings.database_url)
     try:
         _take_consumer_lock(cli, lock)
-        desk = DeskPlan(cli.settings.web) if cli.settings.web.enabled else None
-        if desk is not None:
-            cli.print(f"网页版：{cli.settings.web.base_url}（在聊天中发送 /web 获取登录链接）")
+        desk = _desk(cli)
         application = build_application(ctx, token, base_url=cli.args.base_url, lock=lock,
                                         ca_bundle=cli.settings.telegram.ca_bundle or None, desk=desk)
         run_application(application, webhook)
@@ -74,6 +72,16 @@ def run(cli: Invocation) -> int:
         raise ServiceError("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
                            "已停止。请重新启动（另一个待命的进程可能已经接管）。")
     return 0
+
+
+def _desk(cli: Invocation) -> DeskPlan | None:
+    """The web desk to serve beside the bot, as configured and as the command line narrows it."""
+    web = cli.settings.web
+    if not web.enabled or getattr(cli.args, "no_web", False):
+        return None
+    port = getattr(cli.args, "web_port", None)
+    return DeskPlan(web if port is None else web.model_copy(update={"port": port}),
+                    announce=lambda url: cli.print(f"网页版：{url}（在聊天中发送 /web 获取登录链接）"))
 
 
 def _take_consumer_lock(cli: Invocation, lock: ConsumerLock) -> None:
@@ -145,12 +153,14 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
     ctx = BotContext(engine, clock, settings.timezone, cli.seed_directory.district, outbox_interval=0.1,
                      policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight, paced=False)
     runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
-    if settings.web.enabled:
+    desk = _desk(cli)
+    if desk is not None:
         from bot.sandbox.console import PERSONAS
         from bot.web.desk import SandboxDesk
 
         # Several sandboxes on one machine (and the tests running them) must not fail on a taken port.
-        runtime.desk = DeskPlan(settings.web, SandboxDesk(runtime.server, list(PERSONAS)), any_free_port=True)
+        runtime.desk = replace(desk, sandbox=SandboxDesk(runtime.server, list(PERSONAS)), any_free_port=True,
+                               announce=None)  # the console says the address with its own lines
     try:
         # The bundled sandbox keeps what the bot sends beside its database; another database's, in a scratch folder.
         files = (Path(SANDBOX_FILES) if url == SANDBOX_DATABASE_URL

@@ -227,10 +227,13 @@ async def start_desk(desk: Desk, *, any_free_port: bool = False) -> web.AppRunne
     await runner.setup()
     try:
         await web.TCPSite(runner, desk.settings.listen, desk.settings.port).start()
-    except OSError:
+    except OSError as error:
         if not any_free_port:
             await runner.cleanup()
-            raise
+            where = f"{desk.settings.listen}:{desk.settings.port}"
+            raise ServiceError(f"网页版无法在 {where} 上提供服务（{error.strerror}）：端口可能已被占用。"
+                               "请在配置文件 [web] 中换一个 port，或用 --web-port 指定，或用 --no-web 不启动网页版。"
+                               ) from error
         await web.TCPSite(runner, desk.settings.listen, 0).start()
     port = runner.addresses[0][1]
     desk.ctx.desk_url = (desk.settings.public_url if desk.settings.public_url and port == desk.settings.port

@@ -256,3 +256,13 @@ def test_stopped_with_ctrl_c(tmp_path: Path) -> None:
     done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert_one_chinese_sentence(done, "Ctrl-C")
     assert done.returncode == 130
+
+
+def test_run_when_the_web_desk_s_port_is_taken(database_url: str, server: SandboxServer) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = taskbot("--database-url", database_url, "run", "--base-url", server.base_url, "--web-port", str(port),
+                       env={"TASKBOT_TOKEN": server.token})
+    assert_one_chinese_sentence(done, "网页版", str(port), "--no-web")

@@ -11,7 +11,7 @@ from bot.web.desk import Visit, page, set_session_cookie
 @page("GET", "/", public=True)
 async def home(visit: Visit) -> web.StreamResponse:
     if visit.viewer is None:
-        return visit.render("welcome.html", status=401)
+        return visit.render("welcome.html")
     raise web.HTTPSeeOther("/overview" if visit.may("stats") else "/ledger")
 
 

@@ -1,0 +1,181 @@
+"""Every route of the desk × every kind of visitor: only what the chat's own table allows gets through,
+and a refused request changes nothing in the database.
+
+The routes are read from the desk's registry, so a page added later is checked without touching this
+file (a path parameter this file has no example for fails the test, by name).
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.commands import may
+from bot.web.auth import COOKIE_NAME, cookie_value, create_login, redeem_login, signing_key, viewer_of
+from bot.web.desk import ROUTES, Route, make_app  # noqa: F401  (make_app's import registers every page)
+from tasks.db import transaction
+from tasks.events import Actor
+from tasks.models import Member, Role, Unit
+from tasks.work.members import unbind
+from tests.factories import COMMERCE, EXHIBITION
+from tests.harness import BotHarness
+
+FARMING = "区农业农村局"
+PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 303 is an answer in itself here
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None) -> Answer:
+    data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if cookie:
+        request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
+    try:
+        with OPENER.open(request, timeout=20) as response:
+            return Answer(response.status, response.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode("utf-8", "replace"))
+
+
+@dataclass
+class Visitor:
+    label: str
+    role: Role | None  # None: no valid session
+    cookie: str | None
+    csrf: str = ""
+    unit: str | None = None
+
+
+def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:
+    """A session made as the link from chat makes one: its cookie and its CSRF token."""
+    with transaction(bot.engine) as session:
+        member = session.exec(select(Member).where(Member.user_id == user_id)).one()
+        secret = redeem_login(session, bot.clock, create_login(session, bot.clock, member), hours=12)
+        key = signing_key(session, bot.clock, "")
+    with transaction(bot.engine) as session:
+        viewer = viewer_of(session, bot.clock, secret)
+        assert viewer is not None
+        return cookie_value(key, secret), viewer.csrf
+
+
+def examples(bot: BotHarness) -> dict[str, str]:
+    """A value for every path parameter a route may have: things of 区商务局's, which the member of
+    区农业农村局 must not reach."""
+    with transaction(bot.engine) as session:
+        commerce = session.exec(select(Unit).where(Unit.name == COMMERCE)).one()
+    return {"task_id": str(bot.task_id(EXHIBITION)), "unit_id": str(commerce.id), "token": "no-such-link"}
+
+
+def concrete(route: Route, values: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, f"no example for {{{name}}} in {route.path}: add one to examples()"
+        return values[name]
+
+    return PARAMETER.sub(value, route.path)
+
+
+def unit_scoped(route: Route) -> bool:
+    """Routes about one task: a unit's member may reach those of its own unit's tasks only."""
+    return "{task_id}" in route.path
+
+
+@pytest.fixture
+def visitors(desk_bot: BotHarness) -> list[Visitor]:
+    desk_bot.join(311, "督办办老李", Role.OFFICE)
+    desk_bot.join(411, "刘副区长", Role.LEADER)
+    desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    desk_bot.join(212, "农业局小刘", Role.MEMBER, FARMING)
+    found = []
+    for label, user_id, role, unit in (("office", 311, Role.OFFICE, None), ("leader", 411, Role.LEADER, None),
+                                       ("member of this unit", 211, Role.MEMBER, COMMERCE),
+                                       ("member of another unit", 212, Role.MEMBER, FARMING)):
+        cookie, csrf = session_for(desk_bot, user_id)
+        found.append(Visitor(label, role, cookie, csrf, unit))
+    office_cookie = found[0].cookie
+    assert office_cookie is not None
+    secret, _, signature = office_cookie.rpartition(".")
+    found.append(Visitor("no session", None, None))
+    found.append(Visitor("forged cookie", None, f"{secret}.{signature[::-1]}"))
+    found.append(Visitor("made-up session", None, cookie_value(b"not the desk's key", secret)))
+    return found
+
+
+def allowed(route: Route, visitor: Visitor) -> bool:
+    if route.public:
+        return True
+    if visitor.role is None:
+        return False
+    if route.may is not None and not may(visitor.role, route.may):
+        return False
+    return not (unit_scoped(route) and visitor.role == Role.MEMBER and visitor.unit != COMMERCE)
+
+
+def test_every_route_lets_through_only_whom_the_table_allows(desk_bot: BotHarness, visitors: list[Visitor]) -> None:
+    values = examples(desk_bot)
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    checked = 0
+    for route in sorted(ROUTES, key=lambda r: (r.path, r.method)):
+        if route.path == "/logout":
+            continue  # ends the session it is called with: its own test is in test_login.py
+        url = base + concrete(route, values)
+        for visitor in visitors:
+            before = desk_bot.snapshot()
+            answer = call(url, route.method, visitor.cookie, {"csrf": visitor.csrf} if visitor.csrf else {})
+            if allowed(route, visitor):
+                assert answer.status not in (401, 403), (route.method, route.path, visitor.label, answer.body[:300])
+            else:
+                assert answer.status in (401, 403), (route.method, route.path, visitor.label, answer.status)
+                assert desk_bot.snapshot() == before, (route.method, route.path, visitor.label)
+                assert "Traceback" not in answer.body
+            checked += 1
+    assert checked >= 7 * 3
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(desk_bot: BotHarness, visitors: list[Visitor]) -> None:
+    values = examples(desk_bot)
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    office = visitors[0]
+    posts = [route for route in ROUTES if route.method == "POST" and not route.public]
+    assert posts
+    for route in posts:
+        before = desk_bot.snapshot()
+        for form in ({}, {"csrf": "wrong" + office.csrf}):
+            answer = call(base + concrete(route, values), "POST", office.cookie, form)
+            assert answer.status == 403 and "安全校验码" in answer.body, (route.path, form)
+        assert desk_bot.snapshot() == before, route.path
+
+
+def test_an_expired_session_and_an_unbound_person_are_shown_out(desk_bot: BotHarness, visitors: list[Visitor]) -> None:
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    office, member = visitors[0], visitors[2]
+    assert call(base + "/ledger", "GET", member.cookie).status == 200
+    with transaction(desk_bot.engine) as session:  # the office unbinds the member, as /unbind does
+        person = session.exec(select(Member).where(Member.user_id == 211)).one()
+        unbind(session, desk_bot.clock, Actor("督办办老李", "chat"), Role.OFFICE, person.id)
+    assert call(base + "/ledger", "GET", member.cookie).status == 401
+
+    assert call(base + "/ledger", "GET", office.cookie).status == 200
+    desk_bot.clock.advance(timedelta(hours=12, minutes=1))
+    answer = call(base + "/ledger", "GET", office.cookie)
+    assert answer.status == 401 and "/web" in answer.body
