@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from markupsafe import Markup, escape
@@ -355,7 +355,7 @@ async def _shown_after(visit: Visit, seat: Seat, before: tuple[Any, ...], reache
 
 def _back(seat: Seat, notice: str = "") -> web.StreamResponse:
     """See the chat again (303), at its latest message, with a line saying what happened."""
-    query = f"?{web.URL.build(query={'notice': notice}).query_string}" if notice else ""
+    query = f"?{urlencode({'notice': notice})}" if notice else ""
     raise web.HTTPSeeOther(f"/sandbox/{seat.number}{query}#latest")
 
 
