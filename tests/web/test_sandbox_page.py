@@ -162,6 +162,19 @@ def test_a_post_needs_the_sandbox_token_and_the_pages_need_the_sandbox(sandbox_b
     status, _body = post(page + "/say", {"Cookie": cookie}, {"csrf": token, "text": "我的任务"})
     assert status == 303 and len(sandbox_bot.server.messages(1001)) == 1
 
+    # A file said in the chat is offered for download, never served as a page of the desk's own.
+    person = sandbox_bot.server.person(1001, "商务局·王科长")
+    sandbox_bot.server.send_document(person, b"<script>alert(1)</script>", "说明.html", "text/html",
+                                     caption=f"#{sandbox_bot.task_id(EXHIBITION)} 说明")
+    sandbox_bot.server.wait_for(1001, after=1)
+    with urlopen(page) as answer:
+        link = re.search(r'href="(/sandbox/file/\w+)" download>说明.html<', answer.read().decode())
+    assert link, "no download link for the file"
+    with urlopen(sandbox_bot.ctx.desk_url + link.group(1).lstrip("/")) as answer:
+        assert answer.headers["Content-Type"] == "application/octet-stream"
+        assert answer.headers["Content-Disposition"].startswith("attachment;")
+        assert answer.read() == b"<script>alert(1)</script>"
+
     for path in ("sandbox", "sandbox/1", "sandbox/file/F000001"):
         with pytest.raises(HTTPError) as refused:
             urlopen(desk_bot.ctx.desk_url + path)
