@@ -77,14 +77,17 @@ def test_office_invites_a_person_who_binds_in_chat_and_is_unbound_with_their_ses
         desk_bot: BotHarness, browser: WebDriver) -> None:
     desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
     desk_bot.join(212, "<script>alert(1)</script>&\"小李\"", Role.MEMBER, COMMERCE)
+    desk_bot.bind_group(-1001234, "商务局工作群", COMMERCE, 211)
     office = desk_bot.join(311, "督办办老李", Role.OFFICE)
     log_in(desk_bot, office, browser)
 
     browser.get(desk_bot.ctx.desk_url + "people")
     row = unit_row(browser, COMMERCE)
+    assert "商务局工作群 单位群" in row
     assert "商务局小王" in row and "责任单位成员" in row and "2021-09-01 绑定" in row
     assert "<script>alert(1)</script>&\"小李\"" in row  # a name is shown as it was typed, not run
-    assert "督办办老李" in page_text(browser).split("单位（")[0]  # the office, with no unit, listed above
+    office_line = browser.find_element(By.XPATH, "//li[contains(., '督办办老李')]").text
+    assert "督办办公室" in office_line and "您本人" in office_line and "解除绑定" not in office_line
     screenshot(browser, "people-directory")
 
     browser.find_element(By.NAME, "q").send_keys("商务")
@@ -94,6 +97,11 @@ def test_office_invites_a_person_who_binds_in_chat_and_is_unbound_with_their_ses
     found, total = map(int, re.search(r"找到 (\d+) 个，共 (\d+) 个", page_text(browser)).groups())
     assert COMMERCE in names and len(names) == found < total, names
     screenshot(browser, "people-search")
+    Select(browser.find_element(By.NAME, "bound")).select_by_visible_text("有人绑定的")
+    press(browser, "查找")
+    wait_for_text(browser, "找到 1 个")
+    assert [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table.units td:first-child strong")
+            ] == [COMMERCE]
 
     Select(browser.find_element(By.NAME, "unit")).select_by_visible_text(COMMERCE)
     Select(browser.find_element(By.NAME, "role")).select_by_visible_text("责任单位成员")

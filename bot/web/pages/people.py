@@ -83,7 +83,10 @@ def _bound_dates(session: Session) -> dict[int, datetime]:
     return {member_id: used_at for member_id, used_at in rows.all() if member_id is not None and used_at is not None}
 
 
-def directory(session: Session, visit: Visit, wanted: str) -> Directory:
+BOUND_FILTERS = {"": "全部单位", "bound": "有人绑定的", "unbound": "无人绑定的"}
+
+
+def directory(session: Session, visit: Visit, wanted: str, bound_filter: str = "") -> Directory:
     timezone = visit.desk.timezone
     viewer_role = visit.me.role
     units = [u for u in session.exec(select(Unit).order_by(col(Unit.id))).all() if u.kind != MERGED_UNIT]
@@ -104,7 +107,9 @@ def directory(session: Session, visit: Visit, wanted: str) -> Directory:
         bound = bound_dates.get(member.id, member.created_at)
         by_unit.setdefault(member.unit_id, []).append(Binding(
             member.id, member.name, role, ROLE_NAMES[role], member.user_id is None, member.reachable,
-            local_time(bound, timezone), role in MAY_INVITE.get(viewer_role, set())))
+            local_time(bound, timezone),
+            # Not one's own binding from here: it would end this very session halfway through the page.
+            role in MAY_INVITE.get(viewer_role, set()) and member.id != visit.me.member_id))
 
     key = compact(wanted)
     rows = []
@@ -113,8 +118,12 @@ def directory(session: Session, visit: Visit, wanted: str) -> Directory:
         own_aliases = [a for a in aliases.get(unit.id, []) if a != compact(unit.name)]
         if key and key not in compact(unit.name) and not any(key in a for a in own_aliases):
             continue
+        bindings = by_unit.get(unit.id, [])
+        if (bound_filter == "bound" and not bindings) or (bound_filter == "unbound" and (
+                bindings or unit.kind == GROUP_KIND)):
+            continue
         rows.append(UnitRow(unit.id, unit.name, unit.kind == GROUP_KIND, unit.needs_review, own_aliases,
-                            in_groups.get(unit.id, []), group_members.get(unit.id, []), by_unit.get(unit.id, [])))
+                            in_groups.get(unit.id, []), group_members.get(unit.id, []), bindings))
 
     now = db_time(visit.ctx.clock)
     invites = []
@@ -133,9 +142,11 @@ def directory(session: Session, visit: Visit, wanted: str) -> Directory:
 @page("GET", "/people", may="members")
 async def people(visit: Visit) -> web.StreamResponse:
     wanted = visit.query("q")
-    found = await visit.run(lambda session: directory(session, visit, wanted))
+    bound_filter = visit.query("bound") if visit.query("bound") in BOUND_FILTERS else ""
+    found = await visit.run(lambda session: directory(session, visit, wanted, bound_filter))
     roles = [(role.value, ROLE_NAMES[role]) for role in Role if role in MAY_INVITE.get(visit.me.role, set())]
-    return visit.render("people.html", wanted=wanted, found=found, roles=roles)
+    return visit.render("people.html", wanted=wanted, bound_filter=bound_filter, bound_filters=BOUND_FILTERS,
+                        found=found, roles=roles)
 
 
 # --- invite codes ------------------------------------------------------------------------------
