@@ -81,12 +81,16 @@ def test_a_dead_letter_is_seen_with_its_reason_and_sent_again(desk_bot: BotHarne
     assert "失败 1 条" in counts and "待发 0 条" in counts
     row = browser.find_element(By.CSS_SELECTOR, f"table.dead tr#outbox-{row_id}").text
     assert "办结已通过" in row and "商务局小王" in row and COMMERCE in row
-    assert "blocked by the user" in row and str(dead.attempts) in row
+    assert "对方屏蔽了机器人" in row and "blocked by the user" in row and str(dead.attempts) in row
     sent = browser.find_element(By.CSS_SELECTOR, "table.sent").text
     assert "成员联系不上" in sent and "督办办老李" in sent  # what the office was told, delivered
     screenshot(browser, "outbox-dead")
 
+    browser.get(desk_bot.ctx.desk_url + "people?q=" + urllib.parse.quote(COMMERCE))
+    assert "联系不上" in browser.find_element(By.XPATH, "//li[contains(., '商务局小王')]").text
+
     desk_bot.server.state.blocked.discard(211)  # the person unblocks the bot
+    browser.get(desk_bot.ctx.desk_url + "outbox")
     before = len(desk_bot.server.messages(211))
     browser.find_element(By.CSS_SELECTOR, f"tr#outbox-{row_id}").find_element(
         By.XPATH, ".//button[normalize-space()='重发']").click()
@@ -101,11 +105,15 @@ def test_a_dead_letter_is_seen_with_its_reason_and_sent_again(desk_bot: BotHarne
     assert not browser.find_elements(By.CSS_SELECTOR, "table.dead")
     assert "失败 0 条" in browser.find_element(By.CSS_SELECTOR, "p.counts").text
     screenshot(browser, "outbox-resent")
+    # Reachable again: what the office sends them next reaches them too.
+    browser.get(desk_bot.ctx.desk_url + "people?q=" + urllib.parse.quote(COMMERCE))
+    assert "联系不上" not in browser.find_element(By.XPATH, "//li[contains(., '商务局小王')]").text
     refused_as_blocked(desk_bot, 1)
     with transaction(desk_bot.engine) as session:
         event = session.exec(select(Event).where(Event.action == "outbox.retried", Event.entity_id == row_id)).one()
         assert (event.actor, event.source) == ("督办办老李", "web")
-        assert "blocked" in event.detail["error"]
+        assert "blocked" in event.detail["error"] and event.detail["reachable_again"] is True
+        assert member_of(session, 211).reachable
 
 
 def test_only_a_dead_letter_is_sent_again(desk_bot: BotHarness) -> None:

@@ -30,6 +30,23 @@ LISTS = (
 )
 
 
+# What the chat app's usual refusals mean, for an office that does not read its English. The reason
+# itself is shown too: it is what an administrator searches for.
+REASON_HINTS = (
+    ("blocked by the user", "对方屏蔽了机器人：请对方解除屏蔽后重发"),
+    ("kicked from the", "机器人被移出了群聊：请把机器人加回群后重发"),
+    ("not a member of", "机器人不在这个群里：请把机器人加回群后重发"),
+    ("chat not found", "找不到这个会话：对方可能从未与机器人私聊，或群已解散"),
+    ("user is deactivated", "对方的账号已注销"),
+    ("render:", "消息内容无法生成（程序版本不符），请联系管理员"),
+)
+
+
+def reason_hint(error: str) -> str:
+    lowered = error.lower()
+    return next((hint for pattern, hint in REASON_HINTS if pattern in lowered), "")
+
+
 def kind_name(kind: str) -> str:
     """A row's kind as the office reads it; a kind this version does not know, as stored."""
     try:
@@ -71,7 +88,8 @@ def _listing(session: Session, visit: Visit, key: str, status: OutboxStatus, tit
         moment = sent_at if key == "sent" and sent_at else (next_at if key == "pending" else created_at)
         rows.append({"id": row_id, "kind": kind_name(kind), "recipient": recipient, "detail": detail,
                      "attempts": attempts, "at": local_time(moment, timezone),
-                     "created": local_time(created_at, timezone), "error": redact(error or "")})
+                     "created": local_time(created_at, timezone), "error": redact(error or ""),
+                     "hint": reason_hint(error or "")})
     return Listing(key, title, rows, total, page_number, pages)
 
 
