@@ -117,8 +117,11 @@ def test_office_invites_a_person_who_binds_in_chat_and_is_unbound_with_their_ses
 
     newcomer = desk_bot.server.person(213, "商务局小张")
     assert "绑定成功" in desk_bot.say(newcomer, f"/start {code}")["text"]
+    browser.get(desk_bot.ctx.desk_url + f"people/invite/{code}")
+    assert "已被使用" in page_text(browser) and not browser.find_elements(By.CSS_SELECTOR, "svg")
     browser.get(desk_bot.ctx.desk_url + "people?q=" + urllib.parse.quote(COMMERCE))
     assert "商务局小张" in unit_row(browser, COMMERCE)
+    assert code not in page_text(browser)  # no longer among the open codes
 
     # The newcomer opens the desk in their own browser.
     theirs = DeskClient(desk_bot.ctx.desk_url)
