@@ -13,12 +13,15 @@ from sqlmodel.sql.expression import Select
 
 from tasks.bulk import insert_new_rows
 from tasks.clock import Clock, db_time
+from tasks.errors import ServiceError
 from tasks.events import Actor, record
 from tasks.models import PENDING_ONLY, Member, Outbox, OutboxStatus, Role, Unit
 from tasks.notifications import MemberUnreachable, NotificationKind, NotificationUndeliverable, Payload, stored_payload
 from tasks.redaction import redact
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+# Each status as the office reads it (the desk's 发送状态, ``taskbot outbox``).
+OUTBOX_STATUS_NAMES = {OutboxStatus.PENDING: "待发", OutboxStatus.SENT: "已发", OutboxStatus.DEAD: "失败"}
 
 
 class Recipient(Protocol):
@@ -287,3 +290,32 @@ def member_unreachable(session: Session, clock: Clock, row_id: int, error: str) 
     notify_office(session, clock, NotificationKind.MEMBER_UNREACHABLE,
                   MemberUnreachable(member=member.name, unit=unit.name if unit else "", role=member.role),
                   f"unreachable:{member.id}:{row_id}")
+
+
+def retry_dead(session: Session, clock: Clock, actor: Actor, row_id: int) -> Outbox:
+    """Someone saw why a notification could not be sent and fixed it (the person unblocked the bot,
+    the group let it back in): the dead row is pending again, due now, for the running sender.
+
+    ``attempts`` is kept, not reset: every claim adds one and the sender uses the count as its
+    claim's token (``_still_held``), so a count that went back could match a token an earlier claim
+    already gave out; it also keeps how often the row was tried. The reason it died is kept in the
+    audit event and cleared from the row, which is waiting again, not failing.
+
+    A recipient marked unreachable (the bot was blocked) is taken as reachable again: whoever retries
+    says it is fixed, and otherwise this one message would reach them and nothing after it. If the
+    bot is still blocked, the sender marks them unreachable again, and the office is not told twice
+    about the same row (its notice's key names the row)."""
+    row = session.get(Outbox, row_id)
+    if row is None:
+        raise ServiceError(f"没有编号为 {row_id} 的通知。")
+    if row.status != OutboxStatus.DEAD:
+        raise ServiceError(f"通知 {row_id} 不是发送失败的通知（现在是“{OUTBOX_STATUS_NAMES[row.status]}”），无需重发。")
+    row.status, row.next_attempt_at, row.lease_until = OutboxStatus.PENDING, db_time(clock), None
+    member = session.get(Member, row.member_id) if row.member_id else None
+    reachable_again = member is not None and member.active and not member.reachable
+    if member is not None and reachable_again:
+        member.reachable = True
+    record(session, clock, actor, "outbox.retried", "outbox", row_id, kind=row.kind, chat_id=row.chat_id,
+           attempts=row.attempts, error=row.last_error, reachable_again=reachable_again)
+    row.last_error = ""
+    return row

@@ -1,0 +1,205 @@
+"""单位与人员: the directory with who is bound, an invite made on the page and redeemed in chat, a code
+revoked, a person unbound whose own desk session then ends; a leader may not see or change any of it."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
+from sqlmodel import select
+
+from tasks.db import transaction
+from tasks.models import Event, Member, Role
+from tests.desk import chat_link, log_in, page_text, press, screenshot, wait_for_text
+from tests.factories import COMMERCE
+from tests.harness import BotHarness
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class _Stay(urllib.request.HTTPRedirectHandler):
+    """Redirects are looked at, not followed: the cookie comes with the login's 303."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+    location: str = ""
+
+
+@dataclass
+class DeskClient:
+    """A second browser for one person, as plain HTTP with their session cookie."""
+
+    base: str
+    cookie: str = ""
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.base.rstrip("/") + path if path.startswith("/") else path, data=data)
+        if self.cookie:
+            request.add_header("Cookie", self.cookie)
+        try:
+            with urllib.request.build_opener(_Stay).open(request, timeout=10) as response:
+                return Answer(response.status, response.read().decode())
+        except urllib.error.HTTPError as error:
+            cookie = error.headers.get("Set-Cookie", "")
+            if cookie:
+                self.cookie = cookie.split(";", 1)[0]
+            return Answer(error.code, error.read().decode(), error.headers.get("Location", ""))
+
+    def log_in(self, link: str) -> None:
+        """As the login page's 进入 does: POST the link; the session cookie comes with the redirect."""
+        answer = self.open(link, {})
+        assert answer.status == 303 and self.cookie, answer
+
+    def csrf(self, path: str) -> str:
+        found = CSRF.search(self.open(path).text)
+        assert found
+        return found.group(1)
+
+
+def unit_row(browser: WebDriver, unit: str) -> str:
+    return browser.find_element(By.XPATH, f"//tr[.//strong[normalize-space()='{unit}']]").text
+
+
+def test_office_invites_a_person_who_binds_in_chat_and_is_unbound_with_their_session(
+        desk_bot: BotHarness, browser: WebDriver) -> None:
+    desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    desk_bot.join(212, "<script>alert(1)</script>&\"小李\"", Role.MEMBER, COMMERCE)
+    desk_bot.bind_group(-1001234, "商务局工作群", COMMERCE, 211)
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+
+    browser.get(desk_bot.ctx.desk_url + "people")
+    row = unit_row(browser, COMMERCE)
+    assert "商务局工作群 单位群" in row
+    assert "商务局小王" in row and "责任单位成员" in row and "2021-09-01 绑定" in row
+    assert "<script>alert(1)</script>&\"小李\"" in row  # a name is shown as it was typed, not run
+    office_line = browser.find_element(By.XPATH, "//li[contains(., '督办办老李')]").text
+    assert "督办办公室" in office_line and "您本人" in office_line and "解除绑定" not in office_line
+    screenshot(browser, "people-directory")
+
+    browser.find_element(By.NAME, "q").send_keys("商务")
+    press(browser, "查找")
+    wait_for_text(browser, "找到")
+    names = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table.units td:first-child strong")]
+    found, total = map(int, re.search(r"找到 (\d+) 个，共 (\d+) 个", page_text(browser)).groups())
+    assert COMMERCE in names and len(names) == found < total, names
+    screenshot(browser, "people-search")
+    Select(browser.find_element(By.NAME, "bound")).select_by_visible_text("有人绑定的")
+    press(browser, "查找")
+    wait_for_text(browser, "找到 1 个")
+    assert [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "table.units td:first-child strong")
+            ] == [COMMERCE]
+
+    Select(browser.find_element(By.NAME, "unit")).select_by_visible_text(COMMERCE)
+    Select(browser.find_element(By.NAME, "role")).select_by_visible_text("责任单位成员")
+    press(browser, "生成邀请码")
+    wait_for_text(browser, "前使用")
+    code = browser.find_element(By.CSS_SELECTOR, ".code code").text.removeprefix("/start ").strip()
+    assert f"{COMMERCE} 责任单位成员的邀请码" in page_text(browser)
+    link = f"https://t.me/taskbot_sandbox_bot?start={code}"
+    assert link in page_text(browser)
+    qr = browser.find_element(By.CSS_SELECTOR, "figure.qr svg")
+    assert qr.size["width"] > 80 and qr.find_elements(By.TAG_NAME, "path")
+    screenshot(browser, "people-invite")
+
+    newcomer = desk_bot.server.person(213, "商务局小张")
+    assert "绑定成功" in desk_bot.say(newcomer, f"/start {code}")["text"]
+    browser.get(desk_bot.ctx.desk_url + f"people/invite/{code}")
+    assert "已被使用" in page_text(browser) and not browser.find_elements(By.CSS_SELECTOR, "svg")
+    browser.get(desk_bot.ctx.desk_url + "people?q=" + urllib.parse.quote(COMMERCE))
+    assert "商务局小张" in unit_row(browser, COMMERCE)
+    assert code not in page_text(browser)  # no longer among the open codes
+
+    # The newcomer opens the desk in their own browser.
+    theirs = DeskClient(desk_bot.ctx.desk_url)
+    theirs.log_in(chat_link(desk_bot, newcomer))
+    assert theirs.open("/ledger").status == 200
+
+    browser.find_element(By.XPATH, "//li[contains(., '商务局小张')]//a[normalize-space()='解除绑定']").click()
+    wait_for_text(browser, "确定解除 商务局小张")
+    screenshot(browser, "people-unbind")
+    press(browser, "确定解除绑定")
+    wait_for_text(browser, "已解除 商务局小张 的绑定")
+    browser.get(desk_bot.ctx.desk_url + "people?q=" + urllib.parse.quote(COMMERCE))
+    row = unit_row(browser, COMMERCE)
+    assert "商务局小张" not in row and "商务局小王" in row
+
+    refused = theirs.open("/ledger")
+    assert refused.status == 401 and "请先登录" in refused.text
+    with transaction(desk_bot.engine) as session:
+        member = session.exec(select(Member).where(Member.user_id == 213)).one()
+        assert not member.active
+        event = session.exec(select(Event).where(Event.action == "member.unbound", Event.entity_id == member.id)).one()
+        assert (event.actor, event.source) == ("督办办老李", "web")
+
+
+def test_an_open_code_is_revoked_from_the_list(desk_bot: BotHarness, browser: WebDriver) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    browser.get(desk_bot.ctx.desk_url + "people")
+    Select(browser.find_element(By.NAME, "role")).select_by_visible_text("督办办公室")
+    press(browser, "生成邀请码")
+    wait_for_text(browser, "督办办公室的邀请码")
+    code = browser.find_element(By.CSS_SELECTOR, ".code code").text.removeprefix("/start ").strip()
+
+    browser.get(desk_bot.ctx.desk_url + "people")
+    invite_row = browser.find_element(By.XPATH, f"//tr[.//code[normalize-space()='{code}']]")
+    assert "督办办公室" in invite_row.text and "督办办老李" in invite_row.text
+    invite_row.find_element(By.XPATH, ".//button[normalize-space()='撤销']").click()
+    wait_for_text(browser, f"邀请码 {code} 已撤销")
+    assert code not in page_text(browser).split("已撤销")[1]
+
+    colleague = desk_bot.server.person(312, "督办办小周")
+    assert "撤销" in desk_bot.say(colleague, f"/start {code}")["text"]
+    with transaction(desk_bot.engine) as session:
+        assert session.exec(select(Member).where(Member.user_id == 312)).first() is None
+
+
+def test_an_office_member_may_not_invite_a_leader(desk_bot: BotHarness, browser: WebDriver) -> None:
+    """The roles offered are the ones /invite allows this person; a forged one is refused by the same rule."""
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    browser.get(desk_bot.ctx.desk_url + "people")
+    offered = [option.text for option in Select(browser.find_element(By.NAME, "role")).options]
+    assert offered == ["责任单位成员", "督办办公室"]
+
+    client = DeskClient(desk_bot.ctx.desk_url, cookie=f"taskbot_desk={browser.get_cookie('taskbot_desk')['value']}")
+    before = desk_bot.snapshot()
+    answer = client.open("/people/invite", {"csrf": client.csrf("/people"), "role": "leader", "unit": ""})
+    assert answer.status == 400 and "您无权邀请分管领导" in answer.text
+    assert desk_bot.snapshot() == before
+
+
+def test_a_leader_is_refused_the_page_and_its_actions(desk_bot: BotHarness, browser: WebDriver) -> None:
+    member = desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    leader = desk_bot.join(411, "分管领导老赵", Role.LEADER)
+    log_in(desk_bot, leader, browser)
+    assert "单位与人员" not in browser.find_element(By.TAG_NAME, "nav").text
+    browser.get(desk_bot.ctx.desk_url + "people")
+    assert "分管领导）不能使用" in page_text(browser)
+
+    client = DeskClient(desk_bot.ctx.desk_url, cookie=f"taskbot_desk={browser.get_cookie('taskbot_desk')['value']}")
+    csrf = client.csrf("/ledger")
+    with transaction(desk_bot.engine) as session:
+        member_id = session.exec(select(Member.id).where(Member.user_id == member.id)).one()
+    before = desk_bot.snapshot()
+    assert client.open("/people").status == 403
+    for path, form in (("/people/invite", {"role": "member", "unit": ""}), (f"/people/unbind/{member_id}", {}),
+                       ("/people/revoke", {"code": "x"})):
+        answer = client.open(path, {"csrf": csrf, **form})
+        assert answer.status == 403 and "不能使用" in answer.text, path
+    assert client.open(f"/people/unbind/{member_id}").status == 403
+    assert desk_bot.snapshot() == before
