@@ -81,9 +81,13 @@ def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:
 def examples(bot: BotHarness) -> dict[str, str]:
     """A value for every path parameter a route may have: things of 区商务局's, which the member of
     区农业农村局 must not reach."""
+    bystander = bot.join(219, "商务局小周", Role.MEMBER, COMMERCE)  # the one the office may unbind
+    code = bot.invite(Role.MEMBER, COMMERCE)
     with transaction(bot.engine) as session:
         commerce = session.exec(select(Unit).where(Unit.name == COMMERCE)).one()
-    return {"task_id": str(bot.task_id(EXHIBITION)), "unit_id": str(commerce.id), "token": "no-such-link"}
+        bystander_id = session.exec(select(Member.id).where(Member.user_id == bystander.id)).one()
+    return {"task_id": str(bot.task_id(EXHIBITION)), "unit_id": str(commerce.id), "token": "no-such-link",
+            "code": code, "member_id": str(bystander_id), "n": "1", "file_id": "no-such-file"}
 
 
 def concrete(route: Route, values: dict[str, str]) -> str:

@@ -293,8 +293,8 @@ async def chat_version(visit: Visit) -> web.StreamResponse:
 
 @page("POST", "/sandbox/{n}/say", public=True)
 async def say(visit: Visit) -> web.StreamResponse:
+    sandbox, seat = _seat(visit)  # no sandbox: 404 before anything else
     _check_token(visit)
-    sandbox, seat = _seat(visit)
     text = visit.form("text")
     if not text:
         return _back(seat, "请输入要发送的文字。")
@@ -309,8 +309,8 @@ async def say(visit: Visit) -> web.StreamResponse:
 
 @page("POST", "/sandbox/{n}/photo", public=True)
 async def photo(visit: Visit) -> web.StreamResponse:
+    sandbox, seat = _seat(visit)  # no sandbox: 404 before anything else
     _check_token(visit)
-    sandbox, seat = _seat(visit)
     upload = visit.form_data.get("photo")
     data = upload.file.read() if isinstance(upload, web.FileField) else b""
     if not data:
@@ -325,8 +325,8 @@ async def photo(visit: Visit) -> web.StreamResponse:
 async def tap(visit: Visit) -> web.StreamResponse:
     """A button of the bot's message, named by its place on the keyboard (never by data the form
     sends: only what the bot put on the message can be tapped)."""
+    sandbox, seat = _seat(visit)  # no sandbox: 404 before anything else
     _check_token(visit)
-    sandbox, seat = _seat(visit)
     server = sandbox.server
     message_id, row, col = (visit.form(name) for name in ("message", "row", "col"))
     message = ((server.state.messages.get(seat.chat) or {}).get(int(message_id))
