@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import jinja2
 from aiohttp import web
 from sqlmodel import Session
+from yarl import URL
 
 from bot.commands import may
 from bot.config import WebSettings
@@ -135,7 +136,7 @@ class Visit:
         """After a POST: see the page again (303), with a line saying what was done."""
         if notice:
             joiner = "&" if "?" in location else "?"
-            location = f"{location}{joiner}{web.URL.build(query={'notice': notice}).query_string}"
+            location = f"{location}{joiner}{URL.build(query={'notice': notice}).raw_query_string}"
         raise web.HTTPSeeOther(location)
 
 
