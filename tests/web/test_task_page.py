@@ -161,6 +161,7 @@ def test_the_office_approves_an_extension_and_the_unit_is_told(desk_bot: BotHarn
     browser.get(f"{desk_bot.ctx.desk_url}task/{task}")
     wait_for_text(browser, "等待验收")
     assert "待审批" in page_text(browser)
+    screenshot(browser, "task-extension")
 
     before = len(desk_bot.server.messages(commerce.id))
     press(browser, "同意延期")
@@ -213,6 +214,7 @@ def test_a_member_reports_progress_and_claims_done_on_the_page(desk_bot: BotHarn
     log_in(desk_bot, commerce, browser)
     browser.get(f"{desk_bot.ctx.desk_url}task/{task}")
     wait_for_text(browser, "本单位办理")
+    screenshot(browser, "task-member-open")
     browser.find_element(By.CSS_SELECTOR, "form[action$='/report'] textarea").send_keys("已完成布展")
     browser.find_element(By.NAME, "percent").send_keys("60")
     press(browser, "报进展")
