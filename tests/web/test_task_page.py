@@ -253,3 +253,37 @@ def test_task_text_is_shown_as_text(desk_bot: BotHarness, browser: WebDriver) ->
     assert browser.find_element(By.CSS_SELECTOR, ".task-text").text == hostile
     assert '<img src=x onerror=alert(2)> & "done"' in page_text(browser)
     assert not browser.find_elements(By.CSS_SELECTOR, "img[src='x']")
+
+
+def test_the_office_refuses_with_a_reason_and_urges(desk_bot: BotHarness, browser: WebDriver) -> None:
+    commerce = desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    task = desk_bot.task_id(EXHIBITION)
+    desk_bot.say(commerce, f"/extend {task} 2021-11-30 等待验收")
+    log_in(desk_bot, office, browser)
+    browser.get(f"{desk_bot.ctx.desk_url}task/{task}")
+    wait_for_text(browser, "等待验收")
+
+    desk_bot.settle()
+    unchanged = desk_bot.snapshot()
+    press(browser, "不同意")
+    wait_for_text(browser, "不同意延期时请写明理由")
+    desk_bot.settle()
+    assert desk_bot.snapshot() == unchanged
+
+    browser.get(f"{desk_bot.ctx.desk_url}task/{task}")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/refuse'] input[name=note]").send_keys("该任务为硬性节点")
+    before = len(desk_bot.server.messages(commerce.id))
+    press(browser, "不同意")
+    wait_for_text(browser, "已不同意延期申请")
+    assert "未同意" in page_text(browser) and "不同意延期，理由：该任务为硬性节点" in page_text(browser)
+    desk_bot.server.wait_for(commerce.id, after=before, predicate=lambda m: "未同意" in (m.get("text") or ""))
+
+    desk_bot.settle()
+    before = len(desk_bot.server.messages(commerce.id))
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/urge'] input[name=note]").send_keys("请本周内办结")
+    press(browser, "催办（1 个未办结单位）")
+    wait_for_text(browser, f"已催办任务 {task} 的 1 个未办结单位")
+    assert "催办：请本周内办结" in page_text(browser)
+    told = desk_bot.server.wait_for(commerce.id, after=before, predicate=lambda m: "请本周内办结" in (m.get("text") or ""))
+    assert "督办办老李" in told[0]["text"]
