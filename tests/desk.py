@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
@@ -21,10 +25,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
+from sqlmodel import select
 
 from bot.app import DeskPlan
 from bot.config import WebSettings
 from bot.sandbox.server import Person
+from bot.web.auth import COOKIE_NAME, cookie_value, create_login, redeem_login, signing_key, viewer_of
+from tasks.db import transaction
+from tasks.models import Member
 from tests.harness import BotHarness
 
 DESK = DeskPlan(WebSettings(port=0))
@@ -109,3 +117,44 @@ def screenshot(browser: WebDriver, name: str) -> list[Path]:
         written.append(path)
     browser.set_window_size(*DESKTOP)
     return written
+
+
+# --- the desk without a browser: plain HTTP with a session's cookie ---------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 303 is an answer in itself here
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None) -> Answer:
+    data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if cookie:
+        request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
+    try:
+        with OPENER.open(request, timeout=20) as response:
+            return Answer(response.status, response.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.read().decode("utf-8", "replace"))
+
+
+def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:
+    """A session made as the link from chat makes one: its cookie and its CSRF token."""
+    with transaction(bot.engine) as session:
+        member = session.exec(select(Member).where(Member.user_id == user_id)).one()
+        secret = redeem_login(session, bot.clock, create_login(session, bot.clock, member), hours=12)
+        key = signing_key(session, bot.clock, "")
+    with transaction(bot.engine) as session:
+        viewer = viewer_of(session, bot.clock, secret)
+        assert viewer is not None
+        return cookie_value(key, secret), viewer.csrf

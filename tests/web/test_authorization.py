@@ -8,9 +8,6 @@ file (a path parameter this file has no example for fails the test, by name).
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,43 +15,18 @@ import pytest
 from sqlmodel import select
 
 from bot.commands import may
-from bot.web.auth import COOKIE_NAME, cookie_value, create_login, redeem_login, signing_key, viewer_of
+from bot.web.auth import cookie_value
 from bot.web.desk import ROUTES, Route, make_app  # noqa: F401  (make_app's import registers every page)
 from tasks.db import transaction
 from tasks.events import Actor
 from tasks.models import Member, Role, Unit
 from tasks.work.members import unbind
+from tests.desk import call, session_for
 from tests.factories import COMMERCE, EXHIBITION
 from tests.harness import BotHarness
 
 FARMING = "区农业农村局"
 PARAMETER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a 303 is an answer in itself here
-        return None
-
-
-OPENER = urllib.request.build_opener(NoRedirect)
-
-
-def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None) -> Answer:
-    data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if cookie:
-        request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
-    try:
-        with OPENER.open(request, timeout=20) as response:
-            return Answer(response.status, response.read().decode("utf-8", "replace"))
-    except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode("utf-8", "replace"))
 
 
 @dataclass
@@ -64,18 +36,6 @@ class Visitor:
     cookie: str | None
     csrf: str = ""
     unit: str | None = None
-
-
-def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:
-    """A session made as the link from chat makes one: its cookie and its CSRF token."""
-    with transaction(bot.engine) as session:
-        member = session.exec(select(Member).where(Member.user_id == user_id)).one()
-        secret = redeem_login(session, bot.clock, create_login(session, bot.clock, member), hours=12)
-        key = signing_key(session, bot.clock, "")
-    with transaction(bot.engine) as session:
-        viewer = viewer_of(session, bot.clock, secret)
-        assert viewer is not None
-        return cookie_value(key, secret), viewer.csrf
 
 
 def quiet_snapshot(bot: BotHarness) -> dict[str, list[tuple]]:
