@@ -179,7 +179,7 @@ def test_a_post_needs_the_sandbox_token_and_the_pages_need_the_sandbox(sandbox_b
         with pytest.raises(HTTPError) as refused:
             urlopen(desk_bot.ctx.desk_url + path)
         assert refused.value.code == 404 and "只在本地沙盒运行时提供" in refused.value.read().decode()
-    assert post(desk_bot.ctx.desk_url + "sandbox/1/say", {}, {"csrf": "", "text": "x"})[0] == 403
+    assert post(desk_bot.ctx.desk_url + "sandbox/1/say", {}, {"csrf": "", "text": "x"})[0] == 404
 
 
 class _NoRedirect(HTTPRedirectHandler):
