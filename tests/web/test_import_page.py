@@ -6,6 +6,7 @@ from pathlib import Path
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from sqlmodel import Session, col, select
 
@@ -40,7 +41,7 @@ def upload(browser: WebDriver, bot: BotHarness, path: Path) -> None:
     press(browser, "上传并预览")
 
 
-def card(browser: WebDriver, words: str):  # noqa: ANN201  (a Selenium element)
+def card(browser: WebDriver, words: str) -> WebElement:
     """The problem card that says ``words``."""
     return browser.find_element(By.XPATH, f"//*[contains(@class, 'problem')][contains(., '{words}')]")
 
@@ -74,6 +75,7 @@ def test_an_office_imports_a_document_after_settling_its_units_on_the_page(
     vague.find_element(By.TAG_NAME, "summary").click()
     for name in ("区统计局", "区审计局"):
         vague.find_element(By.XPATH, f".//label[normalize-space()='{name}']/input").click()
+    screenshot(browser, "import-picker")
     vague.find_element(By.XPATH, ".//button[normalize-space()='指定']").click()
     wait_for_text(browser, "已指定“相关成员单位”：区统计局、区审计局")
     text = page_text(browser)
@@ -91,6 +93,7 @@ def test_an_office_imports_a_document_after_settling_its_units_on_the_page(
     assert desk_bot.snapshot() == before  # decisions wait for the import too
     screenshot(browser, "import-resolved")
 
+    preview_address = browser.current_url.split("?")[0]
     press(browser, "确认导入")
     wait_for_text(browser, f"已导入 2022年《{TITLE}》")
     text = page_text(browser)
@@ -122,6 +125,37 @@ def test_an_office_imports_a_document_after_settling_its_units_on_the_page(
     # Each imported task is linked to its own page.
     link = browser.find_element(By.LINK_TEXT, str(tasks[FIRST].id))
     assert link.get_attribute("href").endswith(f"/task/{tasks[FIRST].id}")
+    # Done is done: the upload's address shows what was imported, with nothing left to confirm.
+    browser.get(preview_address)
+    assert "已导入" in page_text(browser) and not browser.find_elements(By.XPATH, "//button[.='确认导入']")
+
+
+def test_a_new_name_kept_as_a_unit_and_a_decision_taken_back(
+        desk_bot: BotHarness, browser: WebDriver, tmp_path: Path) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    upload(browser, desk_bot, write_document(tmp_path))
+    wait_for_text(browser, "导入预览")
+    press(browser, "作为新单位")
+    wait_for_text(browser, "“区商务委”将作为新单位建立")
+    assert "名录中没有的单位" not in page_text(browser)
+    press(browser, "撤销")
+    wait_for_text(browser, "已撤销对“区商务委”的处理")
+    assert "名录中没有的单位（1）" in page_text(browser)
+    press(browser, "作为新单位")
+    wait_for_text(browser, "已处理 1 项")
+    assert "还有 1 项单位问题未处理" in page_text(browser)  # the vague phrase, left to chat's /assign
+    press(browser, "确认导入")
+    wait_for_text(browser, "仍有 1 个问题留待处理")
+    assert "新建单位：区商务委" in page_text(browser)
+    with Session(desk_bot.engine) as session:
+        unit = session.exec(select(Unit).where(Unit.name == "区商务委")).one()
+        assert not unit.needs_review  # the office confirmed it: not waiting for review
+        confirmed = session.exec(select(Event).where(Event.action == "unit.confirmed")).one()
+        assert (confirmed.entity_id, confirmed.actor) == (unit.id, "督办办老李")
+        plan = session.exec(select(Plan).where(Plan.title == TITLE)).one()
+        left = session.exec(select(ImportProblem.code, ImportProblem.text).where(ImportProblem.plan_id == plan.id))
+        assert list(left) == [("unit.unresolved", "相关成员单位")]
 
 
 def test_a_member_may_not_import_and_another_office_person_cannot_continue_an_upload(
@@ -190,3 +224,16 @@ def test_an_import_that_fails_changes_nothing_and_says_why(
     assert desk_bot.snapshot() == before
     with Session(desk_bot.engine) as session:
         assert session.exec(select(Plan).where(Plan.title == TITLE)).first() is None
+
+
+def test_a_huge_file_is_refused_in_one_sentence(desk_bot: BotHarness, browser: WebDriver, tmp_path: Path) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    huge = tmp_path / "全年台账.txt"
+    with huge.open("wb") as out:
+        out.truncate(31 << 20)
+    before = desk_bot.snapshot()
+    upload(browser, desk_bot, huge)
+    wait_for_text(browser, "上传的内容超过 30 MB，什么也没有改动")
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".refused")) == 1
+    assert desk_bot.snapshot() == before

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from yarl import URL
 from sqlmodel import Session, select
+from yarl import URL
 
 from bot.cli.plan import KIND_NAMES, UNIT_KIND_NAMES
 from bot.cli.preview import deadline_text
@@ -50,7 +50,6 @@ SHOWN_ROWS = 500  # the preview's table; a larger document is counted in full, l
 
 NO_FILE = "请先选择要导入的文件。"
 EMPTY_FILE = "“{name}”是空文件，什么也没有导入：请检查后重新上传。"
-TOO_LARGE = "文件超过 {mb} MB，无法导入：请确认文件无误，或拆分成几个文件分别上传。"
 GONE = "这次上传已失效（已导入、已放弃或超过一天未处理），什么也没有改动：请重新上传文件。"
 BUSY = "这个文件正在导入，请稍候刷新页面查看结果。"
 BAD_YEAR = "年份应为四位数字，如 2022。"
@@ -187,11 +186,8 @@ async def _receive(visit: Visit) -> web.StreamResponse:
         path = folder / name
         with path.open("wb") as out:
             shutil.copyfileobj(sent.file, out)
-        size = path.stat().st_size
-        if size == 0:
+        if path.stat().st_size == 0:
             raise RefusedError(400, EMPTY_FILE.format(name=name))
-        if size > MAX_UPLOAD_BYTES:
-            raise RefusedError(400, TOO_LARGE.format(mb=MAX_UPLOAD_BYTES >> 20))
         district = visit.ctx.district
         parsed = await visit.run(lambda session: preview_file(session, path, district=district, year=year))
     except BaseException:
