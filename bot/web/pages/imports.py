@@ -24,7 +24,6 @@ from typing import Any
 
 from aiohttp import web
 from sqlmodel import Session, select
-from yarl import URL
 
 from bot.cli.plan import KIND_NAMES, UNIT_KIND_NAMES
 from bot.cli.preview import deadline_text
@@ -105,7 +104,7 @@ def _tidy(visit: Visit) -> None:
 
 def _upload(visit: Visit) -> Upload:
     """The upload the address names, if it is the viewer's own (another's is not there for them)."""
-    upload = visit.desk.files.get(visit.request.match_info["id"])
+    upload = visit.desk.files.get(visit.request.match_info["token"])
     if not isinstance(upload, Upload) or upload.member_id != visit.me.member_id:
         raise RefusedError(404, GONE)
     return upload
@@ -200,7 +199,7 @@ async def _receive(visit: Visit) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/import/{upload.id}")
 
 
-@page("GET", "/import/{id}", may="import")
+@page("GET", "/import/{token}", may="import")
 async def preview(visit: Visit) -> web.StreamResponse:
     upload = _upload(visit)
     if upload.summary is not None:
@@ -209,7 +208,7 @@ async def preview(visit: Visit) -> web.StreamResponse:
     return visit.render("imports_preview.html", upload=upload, view=_preview(upload, directory), error="")
 
 
-@page("POST", "/import/{id}/choose", may="import")
+@page("POST", "/import/{token}/choose", may="import")
 async def choose(visit: Visit) -> web.StreamResponse:
     """Units for a vague phrase on one item; a group stands for its members."""
     upload = _open(visit)
@@ -228,10 +227,10 @@ async def choose(visit: Visit) -> web.StreamResponse:
     if not names:
         raise RefusedError(400, NOTHING_CHOSEN)
     upload.resolutions.chosen[(ref, phrase)] = names
-    return _back(f"/import/{upload.id}", f"已指定“{phrase}”：{'、'.join(names)}")
+    return visit.back_to(f"/import/{upload.id}", f"已指定“{phrase}”：{'、'.join(names)}")
 
 
-@page("POST", "/import/{id}/merge", may="import")
+@page("POST", "/import/{token}/merge", may="import")
 async def merge(visit: Visit) -> web.StreamResponse:
     upload = _open(visit)
     name, target = visit.form("name"), visit.form("target")
@@ -242,19 +241,19 @@ async def merge(visit: Visit) -> web.StreamResponse:
     if target not in directory.kinds or directory.is_group(target) or target in upload.parsed.new_units:
         raise RefusedError(400, f"“{target}”不是名录中的具体单位：请选择一个已有单位。")
     upload.resolutions.merged[name] = target
-    return _back(f"/import/{upload.id}", f"“{name}”将作为{target}的别名")
+    return visit.back_to(f"/import/{upload.id}", f"“{name}”将作为{target}的别名")
 
 
-@page("POST", "/import/{id}/accept", may="import")
+@page("POST", "/import/{token}/accept", may="import")
 async def accept(visit: Visit) -> web.StreamResponse:
     upload = _open(visit)
     name = visit.form("name")
     _undecided_name(upload, name)
     upload.resolutions.accepted.add(name)
-    return _back(f"/import/{upload.id}", f"“{name}”将作为新单位建立")
+    return visit.back_to(f"/import/{upload.id}", f"“{name}”将作为新单位建立")
 
 
-@page("POST", "/import/{id}/reopen", may="import")
+@page("POST", "/import/{token}/reopen", may="import")
 async def reopen(visit: Visit) -> web.StreamResponse:
     """Take a decision back: the problem is open again."""
     upload = _open(visit)
@@ -265,17 +264,17 @@ async def reopen(visit: Visit) -> web.StreamResponse:
     if name:
         decisions.merged.pop(name, None)
         decisions.accepted.discard(name)
-    return _back(f"/import/{upload.id}", f"已撤销对“{phrase or name}”的处理")
+    return visit.back_to(f"/import/{upload.id}", f"已撤销对“{phrase or name}”的处理")
 
 
-@page("POST", "/import/{id}/discard", may="import")
+@page("POST", "/import/{token}/discard", may="import")
 async def discard(visit: Visit) -> web.StreamResponse:
     upload = _open(visit)
     _let_go(visit, upload)
-    return _back("/import", f"已放弃“{upload.filename}”，什么也没有导入")
+    return visit.back_to("/import", f"已放弃“{upload.filename}”，什么也没有导入")
 
 
-@page("POST", "/import/{id}/confirm", may="import")
+@page("POST", "/import/{token}/confirm", may="import")
 async def confirm(visit: Visit) -> web.StreamResponse:
     upload = _open(visit)
     upload.importing = True
@@ -304,12 +303,6 @@ async def _failed(visit: Visit, upload: Upload, sentence: str) -> web.Response:
     directory = await visit.run(lambda session: directory_from_db(session, visit.ctx.district))
     return visit.render("imports_preview.html", status=400, upload=upload, view=_preview(upload, directory),
                         error=sentence)
-
-
-def _back(location: str, notice: str) -> web.Response:
-    """After a POST: the page again, with a line saying what was done. (Visit.back_to would do this,
-    but builds its address with ``web.URL``, which aiohttp does not have.)"""
-    raise web.HTTPSeeOther(str(URL(location).with_query(notice=notice)))
 
 
 def _actor(session: Session, member_id: int) -> Actor:
