@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from tasks.models import Assignment, Event, ImportProblem, OfficeChoice, Plan, Role, Task, Unit, UnitAlias
 from tasks.text import compact
 from tests.desk import log_in, page_text, press, screenshot, wait_for_text
-from tests.factories import COMMERCE
+from tests.factories import COMMERCE, SEED_DOCUMENT
 from tests.harness import BotHarness
 
 TITLE = "2022年门头沟区营商环境重点工作任务"
@@ -237,3 +237,31 @@ def test_a_huge_file_is_refused_in_one_sentence(desk_bot: BotHarness, browser: W
     wait_for_text(browser, "上传的内容超过 30 MB，什么也没有改动")
     assert len(browser.find_elements(By.CSS_SELECTOR, ".refused")) == 1
     assert desk_bot.snapshot() == before
+
+
+def test_the_same_vague_words_across_a_document_are_settled_at_once_on_a_reimport(
+        desk_bot: BotHarness, browser: WebDriver, tmp_path: Path) -> None:
+    """The year's document again (already imported): its sixteen "领导小组相关成员单位" get units in one go."""
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    copy = tmp_path / "门头沟区2021年支援合作工作要点.txt"
+    copy.write_bytes(SEED_DOCUMENT.read_bytes())
+    upload(browser, desk_bot, copy)
+    wait_for_text(browser, "导入预览")
+    vague = card(browser, "领导小组相关成员单位")
+    vague.find_element(By.TAG_NAME, "summary").click()
+    vague.find_element(By.XPATH, ".//label[normalize-space()='区统计局']/input").click()
+    everywhere = vague.find_element(By.XPATH, ".//label[contains(., '同样用于其他')]")
+    assert "同样用于其他 15 处" in everywhere.text
+    everywhere.find_element(By.TAG_NAME, "input").click()
+    vague.find_element(By.XPATH, ".//button[normalize-space()='指定']").click()
+    wait_for_text(browser, "已指定“领导小组相关成员单位”（共 16 处）：区统计局")
+    assert "领导小组相关成员单位（待指定）" not in page_text(browser)  # settled in every place
+    press(browser, "确认导入")
+    wait_for_text(browser, "已导入 2021年")
+    assert "与数据库中的内容一致" in page_text(browser)  # the document itself brought no change
+    with Session(desk_bot.engine) as session:
+        added = session.exec(select(Task.ref).join(Assignment, col(Assignment.task_id) == Task.id)
+                             .join(Unit, col(Unit.id) == Assignment.unit_id)
+                             .where(Unit.name == "区统计局", Assignment.office_choice == OfficeChoice.ADDED)).all()
+        assert len(added) == 16

@@ -46,6 +46,7 @@ FIELD = "document"
 KEPT_FOR = timedelta(hours=24)  # an upload nobody finished is let go after this long
 KEPT_PER_PERSON = 5
 SHOWN_ROWS = 500  # the preview's table; a larger document is counted in full, listed in part
+CARD_TEXT = 80  # a problem card quotes its task this far; the table below has the whole text
 
 NO_FILE = "请先选择要导入的文件。"
 EMPTY_FILE = "“{name}”是空文件，什么也没有导入：请检查后重新上传。"
@@ -227,6 +228,15 @@ async def choose(visit: Visit) -> web.StreamResponse:
     if not names:
         raise RefusedError(400, NOTHING_CHOSEN)
     upload.resolutions.chosen[(ref, phrase)] = names
+    others = [other for other, same in _pending(upload.parsed)
+              if same == phrase and other != ref and (other, phrase) not in upload.resolutions.chosen]
+    if visit.form("everywhere") and others:
+        # The same words elsewhere in the document: the same units, less those an item names already.
+        for other in others:
+            upload.resolutions.chosen[(other, phrase)] = [n for n in names if n not in _item(upload, other).units]
+        upload.resolutions.chosen = {key: units for key, units in upload.resolutions.chosen.items() if units}
+        return visit.back_to(f"/import/{upload.id}",
+                             f"已指定“{phrase}”（共 {len(others) + 1} 处）：{'、'.join(names)}")
     return visit.back_to(f"/import/{upload.id}", f"已指定“{phrase}”：{'、'.join(names)}")
 
 
@@ -362,6 +372,11 @@ class Vague:
     text: str
     where: str
     units: str  # the item's units as read
+    elsewhere: int = 0  # other items where the same words wait for units
+
+    @property
+    def short(self) -> str:
+        return self.text if len(self.text) <= CARD_TEXT else self.text[:CARD_TEXT] + "…"
 
 
 @dataclass
@@ -401,14 +416,19 @@ class PreviewView:
     new_units_kept: list[str]
 
 
-def _units_shown(item: Item, decisions: Resolutions) -> str:
+def _units_shown(item: Item, decisions: Resolutions, assignable: set[str]) -> str:
+    """The item's units as the import will assign them. A row with sub-items is tracked through them
+    and assigns nobody itself: its vague words are said as written, to be settled on its sub-items."""
     names = []
     for unit in item.units:
         shown = f"{decisions.merged[unit]}（原文“{unit}”）" if unit in decisions.merged else unit
         names.append(f"{shown}（牵头）" if item.roles.get(unit) == "lead" and len(item.units) > 1 else shown)
     for phrase in pending_phrases(item):
         chosen = decisions.chosen.get((item.ref, phrase))
-        names.append(f"{'、'.join(chosen)}（办公室指定，原文“{phrase}”）" if chosen else f"{phrase}（待指定）")
+        if item.ref not in assignable:
+            names.append(phrase)
+        else:
+            names.append(f"{'、'.join(chosen)}（办公室指定，原文“{phrase}”）" if chosen else f"{phrase}（待指定）")
     return "、".join(names) or "（未写，导入后无人负责）"
 
 
@@ -428,13 +448,17 @@ def _where_of(item: Item, parsed: ParsedPlan, phrase: str) -> str:
 def _preview(upload: Upload, directory: UnitDirectory) -> PreviewView:
     parsed, decisions = upload.parsed, upload.resolutions
     counts = [(name, n) for kind, name in KIND_NAMES.items() if (n := len(parsed.of_kind(kind)))]
-    rows = [Row(item.number, KIND_NAMES.get(item.kind, item.kind), item.text, _units_shown(item, decisions),
+    assignable = {item.ref for item in assignable_items(parsed)}
+    rows = [Row(item.number, KIND_NAMES.get(item.kind, item.kind), item.text,
+                _units_shown(item, decisions, assignable),
                 "" if item.kind == "team" else deadline_text(item), item.parent is not None, item.ref)
             for item in parsed.items[:SHOWN_ROWS]]
     vague = [Vague(item.ref, phrase, item.number, item.text, _where_of(item, parsed, phrase),
                    "、".join(item.units) or "无")
              for item in assignable_items(parsed) for phrase in pending_phrases(item)
              if (item.ref, phrase) not in decisions.chosen]
+    for entry in vague:
+        entry.elsewhere = sum(1 for other in vague if other.phrase == entry.phrase) - 1
     named = _named_new_units(parsed)
     mentions = {name: [i for i in parsed.items if name in i.units] for name in named}
     new_names = [NewName(name, UNIT_KIND_NAMES.get(parsed.new_units[name], parsed.new_units[name]),
@@ -490,7 +514,9 @@ def _done_view(upload: Upload) -> DoneView:
     assert summary is not None
     decisions = upload.resolutions
     counts = [(name, n) for kind, name in KIND_NAMES.items() if (n := len(parsed.of_kind(kind)))]
-    rows = [(Row(item.number, KIND_NAMES.get(item.kind, item.kind), item.text, _units_shown(item, decisions),
+    assignable = {item.ref for item in assignable_items(parsed)}
+    rows = [(Row(item.number, KIND_NAMES.get(item.kind, item.kind), item.text,
+                 _units_shown(item, decisions, assignable),
                  "" if item.kind == "team" else deadline_text(item), item.parent is not None, item.ref),
              upload.task_ids.get(item.ref))
             for item in parsed.items[:SHOWN_ROWS] if item.kind != "team"]
