@@ -257,8 +257,9 @@ def test_the_same_vague_words_across_a_document_are_settled_at_once_on_a_reimpor
     vague.find_element(By.XPATH, ".//button[normalize-space()='指定']").click()
     wait_for_text(browser, "已指定“领导小组相关成员单位”（共 16 处）：区统计局")
     assert "领导小组相关成员单位（待指定）" not in page_text(browser)  # settled in every place
+    screenshot(browser, "import-reimport")
     press(browser, "确认导入")
-    wait_for_text(browser, "已导入 2021年")
+    wait_for_text(browser, "已导入 2021年", timeout=60)  # the whole year's document, read and stored again
     assert "与数据库中的内容一致" in page_text(browser)  # the document itself brought no change
     with Session(desk_bot.engine) as session:
         added = session.exec(select(Task.ref).join(Assignment, col(Assignment.task_id) == Task.id)

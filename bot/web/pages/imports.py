@@ -489,8 +489,11 @@ def _first_where(parsed: ParsedPlan, name: str) -> str:
 
 
 def _number(upload: Upload, ref: str) -> str:
+    """An item as a decision names it: numbers repeat across a document's parts, so its words too."""
     item = _item(upload, ref)
-    return f"第{item.number}项" if item.number else f"“{item.text[:12]}”"
+    words = item.text if len(item.text) <= 14 else item.text[:14] + "…"
+    number = f"第{item.number}项" if item.number else ""
+    return f"{KIND_NAMES.get(item.kind, item.kind)}{number}“{words}”"
 
 
 def _decision_lines(upload: Upload) -> list[str]:
