@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docx import Document
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -266,3 +267,38 @@ def test_the_same_vague_words_across_a_document_are_settled_at_once_on_a_reimpor
                              .join(Unit, col(Unit.id) == Assignment.unit_id)
                              .where(Unit.name == "区统计局", Assignment.office_choice == OfficeChoice.ADDED)).all()
         assert len(added) == 16
+
+
+def test_a_word_document_with_a_table_is_read_and_settled_the_same_way(
+        desk_bot: BotHarness, browser: WebDriver, tmp_path: Path) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    document = Document()
+    document.add_paragraph("2022年门头沟区营商环境重点任务清单")
+    table = document.add_table(rows=3, cols=4)
+    for row, cells in enumerate([["序号", "任务内容", "责任单位", "完成时限"],
+                                 ["1", "优化企业开办流程，推行一网通办。", "区财政局牵头，各有关部门配合", "2022年6月底前"],
+                                 ["2", "开展招商引资专项行动。", "区商务委", "2022年9月底前"]]):
+        for column, value in enumerate(cells):
+            table.cell(row, column).text = value
+    path = tmp_path / "任务清单.docx"
+    document.save(str(path))
+    upload(browser, desk_bot, path)
+    wait_for_text(browser, "导入预览")
+    assert "表1第2行" in card(browser, "各有关部门").text  # said where Word shows it
+    vague = card(browser, "各有关部门")
+    vague.find_element(By.TAG_NAME, "summary").click()
+    vague.find_element(By.XPATH, ".//label[normalize-space()='区审计局']/input").click()
+    vague.find_element(By.XPATH, ".//button[normalize-space()='指定']").click()
+    wait_for_text(browser, "已指定“各有关部门”：区审计局")
+    Select(card(browser, "区商务委").find_element(By.NAME, "target")).select_by_visible_text(COMMERCE)
+    press(browser, "合并为别名")
+    wait_for_text(browser, "单位问题已全部处理")
+    press(browser, "确认导入")
+    wait_for_text(browser, "已导入 2022年")
+    with Session(desk_bot.engine) as session:
+        plan = session.exec(select(Plan).where(Plan.title == "2022年门头沟区营商环境重点任务清单")).one()
+        rows = session.exec(select(Task.text, Unit.name).join(Assignment, col(Assignment.task_id) == Task.id)
+                            .join(Unit, col(Unit.id) == Assignment.unit_id).where(Task.plan_id == plan.id)
+                            .order_by(col(Task.position), col(Assignment.position))).all()
+        assert [name for _text, name in rows] == ["区财政局", "区审计局", COMMERCE]

@@ -123,6 +123,11 @@ def _safe_name(name: str) -> str:
     return name or "上传的文件"
 
 
+def _save(source: Any, path: Path) -> None:
+    with path.open("wb") as out:
+        shutil.copyfileobj(source, out)
+
+
 def _year(text: str) -> int | None:
     if not text:
         return None
@@ -142,14 +147,7 @@ def _document_sentence(error: DocumentError) -> str:
 @page("GET", "/import", may="import")
 async def upload_form(visit: Visit) -> web.StreamResponse:
     _tidy(visit)
-
-    def current(session: Session) -> Plan | None:
-        try:
-            return latest_plan(session)
-        except NotFoundError:
-            return None
-
-    plan = await visit.run(current)
+    plan = await visit.run(_latest_or_none)
     mine = sorted((u for u in _uploads(visit) if u.member_id == visit.me.member_id and u.summary is None),
                   key=lambda u: u.uploaded_at, reverse=True)
     return visit.render("imports.html", plan=plan, mine=mine, limit_mb=MAX_UPLOAD_BYTES >> 20, error="",
@@ -162,7 +160,7 @@ async def receive(visit: Visit) -> web.StreamResponse:
         return await _receive(visit)
     except (DocumentError, RefusedError) as error:
         sentence = _document_sentence(error) if isinstance(error, DocumentError) else error.sentence
-        plan = await visit.run(lambda session: _latest_or_none(session))
+        plan = await visit.run(_latest_or_none)
         return visit.render("imports.html", status=400, plan=plan, mine=[], limit_mb=MAX_UPLOAD_BYTES >> 20,
                             error=sentence, year=visit.form("year"))
 
@@ -184,8 +182,7 @@ async def _receive(visit: Visit) -> web.StreamResponse:
     folder = Path(tempfile.mkdtemp(prefix="taskbot-import-"))
     try:
         path = folder / name
-        with path.open("wb") as out:
-            shutil.copyfileobj(sent.file, out)
+        await asyncio.to_thread(_save, sent.file, path)
         if path.stat().st_size == 0:
             raise RefusedError(400, EMPTY_FILE.format(name=name))
         district = visit.ctx.district
@@ -439,10 +436,12 @@ def _covered(problem: Problem, vague: set[str], new_names: set[str]) -> bool:
 
 
 def _where_of(item: Item, parsed: ParsedPlan, phrase: str) -> str:
-    for problem in parsed.problems:
-        if problem.code == "unit.unresolved" and problem.text == phrase and problem.line == item.line:
-            return problem.where
-    return f"第{item.line}行" if item.line else ""
+    """Where the document says it: its problem's place (a Word table's row keeps no line, so there
+    only when the phrase is written once)."""
+    said = [p for p in parsed.problems if p.code == "unit.unresolved" and p.text == phrase]
+    if item.line is not None:
+        return next((p.where for p in said if p.line == item.line), f"第{item.line}行")
+    return said[0].where if len(said) == 1 else ""
 
 
 def _preview(upload: Upload, directory: UnitDirectory) -> PreviewView:
