@@ -245,10 +245,14 @@ def test_the_same_vague_words_across_a_document_are_settled_at_once_on_a_reimpor
     """The year's document again (already imported): its sixteen "领导小组相关成员单位" get units in one go."""
     office = desk_bot.join(311, "督办办老李", Role.OFFICE)
     log_in(desk_bot, office, browser)
+    # One of them was given a unit in chat after the first import: the page says so.
+    first = desk_bot.task_id("wp:健全完善组织体系和工作机制")
+    assert "区审计局" in desk_bot.say(office, f"/assign {first} 区审计局")["text"]
     copy = tmp_path / "门头沟区2021年支援合作工作要点.txt"
     copy.write_bytes(SEED_DOCUMENT.read_bytes())
     upload(browser, desk_bot, copy)
     wait_for_text(browser, "导入预览")
+    assert "办公室已给该任务指定：区审计局" in card(browser, "健全完善组织体系和工作机制").text
     vague = card(browser, "领导小组相关成员单位")
     vague.find_element(By.TAG_NAME, "summary").click()
     vague.find_element(By.XPATH, ".//label[normalize-space()='区统计局']/input").click()

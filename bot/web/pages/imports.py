@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.cli.plan import KIND_NAMES, UNIT_KIND_NAMES
 from bot.cli.preview import deadline_text
 from bot.web.desk import MAX_UPLOAD_BYTES, RefusedError, Visit, page
 from tasks.errors import ServiceError
 from tasks.events import Actor
-from tasks.models import Member, Plan, Task
+from tasks.models import Assignment, AssignmentStatus, Member, OfficeChoice, Plan, Task, Unit
 from tasks.plan.directory import directory_from_db
 from tasks.plan.importer import DocumentError, import_file, preview_file
 from tasks.plan.parsed import Item, ParsedPlan, Problem
@@ -202,8 +202,7 @@ async def preview(visit: Visit) -> web.StreamResponse:
     upload = _upload(visit)
     if upload.summary is not None:
         return visit.render("imports_done.html", upload=upload, view=_done_view(upload))
-    directory = await visit.run(lambda session: directory_from_db(session, visit.ctx.district))
-    return visit.render("imports_preview.html", upload=upload, view=_preview(upload, directory), error="")
+    return visit.render("imports_preview.html", upload=upload, view=await _preview_of(visit, upload), error="")
 
 
 @page("POST", "/import/{token}/choose", may="import")
@@ -307,8 +306,7 @@ async def confirm(visit: Visit) -> web.StreamResponse:
 
 
 async def _failed(visit: Visit, upload: Upload, sentence: str) -> web.Response:
-    directory = await visit.run(lambda session: directory_from_db(session, visit.ctx.district))
-    return visit.render("imports_preview.html", status=400, upload=upload, view=_preview(upload, directory),
+    return visit.render("imports_preview.html", status=400, upload=upload, view=await _preview_of(visit, upload),
                         error=sentence)
 
 
@@ -370,6 +368,7 @@ class Vague:
     where: str
     units: str  # the item's units as read
     elsewhere: int = 0  # other items where the same words wait for units
+    earlier: str = ""  # units the office already put on this task (an earlier import of the document)
 
     @property
     def short(self) -> str:
@@ -444,7 +443,33 @@ def _where_of(item: Item, parsed: ParsedPlan, phrase: str) -> str:
     return said[0].where if len(said) == 1 else ""
 
 
-def _preview(upload: Upload, directory: UnitDirectory) -> PreviewView:
+def _office_added(session: Session, parsed: ParsedPlan) -> dict[str, list[str]]:
+    """For a document imported before: the units the office put on its tasks (/assign, or this page),
+    which no import takes off, by the task's ref."""
+    plan = session.exec(select(Plan).where(Plan.year == parsed.year, Plan.title == parsed.title)).first()
+    if plan is None:
+        return {}
+    added: dict[str, list[str]] = {}
+    for ref, name in session.exec(
+            select(Task.ref, Unit.name).join(Assignment, col(Assignment.task_id) == Task.id)
+            .join(Unit, col(Unit.id) == Assignment.unit_id)
+            .where(Task.plan_id == plan.id, Assignment.office_choice == OfficeChoice.ADDED,
+                   Assignment.status != AssignmentStatus.WITHDRAWN).order_by(col(Assignment.id))):
+        added.setdefault(ref, []).append(name)
+    return added
+
+
+async def _preview_of(visit: Visit, upload: Upload) -> PreviewView:
+    district = visit.ctx.district
+
+    def read(session: Session) -> tuple[UnitDirectory, dict[str, list[str]]]:
+        return directory_from_db(session, district), _office_added(session, upload.parsed)
+
+    directory, earlier = await visit.run(read)
+    return _preview(upload, directory, earlier)
+
+
+def _preview(upload: Upload, directory: UnitDirectory, earlier: dict[str, list[str]]) -> PreviewView:
     parsed, decisions = upload.parsed, upload.resolutions
     counts = [(name, n) for kind, name in KIND_NAMES.items() if (n := len(parsed.of_kind(kind)))]
     assignable = {item.ref for item in assignable_items(parsed)}
@@ -453,7 +478,7 @@ def _preview(upload: Upload, directory: UnitDirectory) -> PreviewView:
                 "" if item.kind == "team" else deadline_text(item), item.parent is not None, item.ref)
             for item in parsed.items[:SHOWN_ROWS]]
     vague = [Vague(item.ref, phrase, item.number, item.text, _where_of(item, parsed, phrase),
-                   "、".join(item.units) or "无")
+                   "、".join(item.units) or "无", earlier="、".join(earlier.get(item.ref, [])))
              for item in assignable_items(parsed) for phrase in pending_phrases(item)
              if (item.ref, phrase) not in decisions.chosen]
     for entry in vague:
