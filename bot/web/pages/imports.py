@@ -224,8 +224,9 @@ async def choose(visit: Visit) -> web.StreamResponse:
     if not names:
         raise RefusedError(400, NOTHING_CHOSEN)
     upload.resolutions.chosen[(ref, phrase)] = names
-    others = [other for other, same in _pending(upload.parsed)
-              if same == phrase and other != ref and (other, phrase) not in upload.resolutions.chosen]
+    others = [item.ref for item in assignable_items(upload.parsed)  # in the document's order
+              if phrase in pending_phrases(item) and item.ref != ref
+              and (item.ref, phrase) not in upload.resolutions.chosen]
     if visit.form("everywhere") and others:
         # The same words elsewhere in the document: the same units, less those an item names already.
         for other in others:
