@@ -51,6 +51,7 @@ NOT_LOGGED_IN = "请先登录：在聊天中向机器人发送 /web（或“网�
 NOT_ALLOWED = "您的身份（{role}）不能使用这个页面或操作。"
 STALE_FORM = "页面已过期（缺少或不符的安全校验码），什么也没有改动：请刷新页面后重试。"
 NOT_FOUND = "没有这个页面。"
+TOO_LARGE = "上传的内容超过 {mb} MB，什么也没有改动：请确认文件无误，或拆分成几个文件分别上传。"
 
 
 @dataclass
@@ -199,6 +200,8 @@ def _guarded(desk: Desk, route: Route) -> Callable[[web.Request], Awaitable[web.
                 if not route.public and not csrf_matches(visit.me, visit.form(CSRF_FIELD)):
                     raise RefusedError(403, STALE_FORM)
             return await route.handler(visit)
+        except web.HTTPRequestEntityTooLarge:  # aiohttp's own answer would be one English line
+            return visit.render("refused.html", status=413, sentence=TOO_LARGE.format(mb=MAX_UPLOAD_BYTES >> 20))
         except web.HTTPException:
             raise  # redirects, and aiohttp's own answers
         except RefusedError as refused:

@@ -28,6 +28,7 @@ from tasks.plan.directory import directory_from_db, sync_directory
 from tasks.plan.document import Block, Paragraph, Table, read_blocks
 from tasks.plan.formats import input_kind
 from tasks.plan.parsed import ParsedPlan
+from tasks.plan.resolutions import Resolutions
 from tasks.plan.spreadsheets import decode_text, load_sheets, nul_problem, read_sheets
 from tasks.plan.store import ImportSummary, store_plan
 from tasks.plan.units import UnitDirectory
@@ -180,12 +181,22 @@ def preview_file(session: Session, path: Path, *, district: str, year: int | Non
 
 def import_file(engine: Engine, path: Path, clock: Clock, actor: Actor, *, district: str,
                 year: int | None = None, title: str | None = None, columns: ColumnChoice | None = None,
-                progress: Progress = _quiet) -> tuple[ParsedPlan, ImportSummary]:
+                progress: Progress = _quiet, resolutions: Resolutions | None = None,
+                source: str | None = None) -> tuple[ParsedPlan, ImportSummary]:
+    """``resolutions``: the office's decisions on the document's unit problems, applied in the same
+    transaction (tasks.plan.resolutions); ``source``: how the plan names its document, when the file
+    read is a copy (an upload) rather than the path given."""
     with transaction(engine) as session, _cyclic_gc_paused():
         parsed = preview_file(session, path, district=district, year=year, title=title, columns=columns,
                               progress=progress)
+        if source is not None:
+            parsed.source = source
+        if resolutions:
+            resolutions.settle(parsed)
         progress(Stage("写入数据库", done=False))
         summary = store_plan(session, parsed, clock, actor)
+        if resolutions:
+            resolutions.apply(session, clock, parsed, summary)
     progress(Stage("写入数据库", (("新增", summary.created), ("更新", summary.updated),
                                  ("撤销", summary.withdrawn))))
     if summary.created >= ANALYZE_AFTER:
