@@ -275,6 +275,8 @@ def test_a_migrated_database_keeps_extensions_approved_before_the_migration(prep
         connection.execute(text("DROP INDEX ix_outbox_kind_created"))  # 0011
         for column in ("reached_on", "reached_by"):  # 0012
             connection.execute(text(f"ALTER TABLE milestone DROP COLUMN {column}"))
+        for table in ("weblogin", "websession", "webkey"):  # 0013
+            connection.execute(text(f"DROP TABLE {table}"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
     create_schema(prepared_engine)
     reimport(prepared_engine, clock)
