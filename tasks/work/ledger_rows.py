@@ -1,0 +1,175 @@
+"""台账 on the web desk: the latest plan's task × unit rows, filtered, searched, sorted and paged in SQL.
+
+The rows are the ones ``taskbot export`` writes for the same plan (tasks/plan/ledger.py): every live
+assignment (not withdrawn) of the plan's tasks. One page is two queries whatever the plan's size:
+the count, and the page's rows by OFFSET and LIMIT. Every ordering ends on the assignment's id, so a
+page boundary between equal keys falls the same way on every page and no row is shown twice or
+skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_
+from sqlmodel import Session, col, select
+
+from tasks.models import (
+    OPEN_STATUSES,
+    Assignment,
+    AssignmentRole,
+    AssignmentStatus,
+    DutyTally,
+    Plan,
+    Task,
+    Unit,
+    WorkTeam,
+    WorkTeamLead,
+)
+
+SORTS = ("number", "deadline", "unit", "status", "late")  # 编号, 完成时限, 单位, 状态, 逾期天数
+STATUSES = ("open", "reported", "done")
+SEARCH_LIMIT = 100  # characters of a search: longer is a paste, not a question
+
+
+@dataclass(frozen=True)
+class LedgerQuery:
+    """What a ledger page asks for. ``unit_ids``: the units whose rows show (a group: its members;
+    None: every unit); ``team_id``: only that work team's lead units."""
+
+    unit_ids: tuple[int, ...] | None = None
+    team_id: int | None = None
+    category: str = ""
+    status: str = ""  # one of STATUSES, or empty for all
+    overdue: bool = False  # open or reported and past its deadline
+    due_within: int | None = None  # open or reported, due from today to that many days on
+    search: str = ""  # in the task's text
+    sort: str = "number"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    assignment_id: int
+    task_id: int
+    number: str  # the document's own 序号
+    text: str
+    category: str
+    unit_id: int
+    unit: str
+    role: AssignmentRole
+    status: AssignmentStatus
+    due_on: date | None
+    days_overdue: int  # 0 unless open or reported and past its deadline
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_overdue > 0
+
+
+@dataclass(frozen=True)
+class LedgerPage:
+    rows: list[LedgerRow]
+    total: int  # rows matching, on every page
+    page: int  # the page shown, 1-based, within 1..pages
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first row among all matching, 1-based (0: none)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.rows)
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+
+
+def latest_plan_id(session: Session) -> int | None:
+    """The plan the ledger shows: the latest imported, as ``taskbot export`` takes it (None: none yet)."""
+    return session.exec(select(Plan.id).order_by(col(Plan.imported_at).desc(), col(Plan.id).desc()).limit(1)).first()
+
+
+def _filters(query: LedgerQuery, plan_id: int, today: date) -> list[Any]:
+    filters: list[Any] = [Task.plan_id == plan_id, Assignment.status != AssignmentStatus.WITHDRAWN]
+    if query.unit_ids is not None:
+        filters.append(col(Assignment.unit_id).in_(query.unit_ids or (-1,)))
+    if query.team_id is not None:
+        filters.append(col(Assignment.unit_id).in_(
+            select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == query.team_id)))
+    if query.category:
+        filters.append(or_(col(Task.category) == query.category, col(Task.topic) == query.category))
+    if query.status in STATUSES:
+        filters.append(Assignment.status == AssignmentStatus(query.status))
+    if query.overdue or query.due_within is not None:
+        filters.append(col(Assignment.status).in_(OPEN_STATUSES))
+    if query.overdue:
+        filters.append(col(Assignment.due_on) < today)
+    if query.due_within is not None:
+        filters.append(col(Assignment.due_on) >= today)
+        filters.append(col(Assignment.due_on) <= today + timedelta(days=query.due_within))
+    if query.search:
+        # A LIKE pattern with the user's own % and _ taken literally.
+        escaped = query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        filters.append(col(Task.text).like(f"%{escaped}%", escape="\\"))
+    return filters
+
+
+def _ordering(query: LedgerQuery, today: date) -> list[Any]:
+    late = case((col(Assignment.status).in_(OPEN_STATUSES) & (col(Assignment.due_on) < today), 0), else_=1)
+    keys: dict[str, list[Any]] = {
+        "number": [col(Assignment.task_id)],
+        "deadline": [col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id)],
+        "unit": [col(Unit.name), col(Assignment.task_id)],
+        "status": [col(Assignment.status), col(Assignment.task_id)],
+        "late": [late, col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id)],
+    }
+    chosen = keys.get(query.sort, keys["number"])
+    if query.descending:
+        chosen = [key.desc() for key in chosen]
+        return [*chosen, col(Assignment.position).desc(), col(Assignment.id).desc()]
+    return [*chosen, col(Assignment.position), col(Assignment.id)]
+
+
+def ledger_page(session: Session, plan_id: int, today: date, query: LedgerQuery, *, page: int = 1,
+                per_page: int = 50) -> LedgerPage:
+    """One page of the plan's rows that ``query`` asks for; a page past the last shows the last."""
+    filters = _filters(query, plan_id, today)
+    counted = select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
+    total = int(session.exec(counted.where(*filters)).one())
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = session.exec(
+        select(Assignment.id, Assignment.task_id, Task.number, Task.text, Task.category, Assignment.unit_id,
+               Unit.name, Assignment.role, Assignment.status, Assignment.due_on)
+        .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(*filters).order_by(*_ordering(query, today)).offset((page - 1) * per_page).limit(per_page)).all()
+    found = [LedgerRow(a_id, task_id, number or "", text, category or "", unit_id, unit, role, status, due_on,
+                       (today - due_on).days if status in OPEN_STATUSES and due_on is not None and due_on < today
+                       else 0)
+             for a_id, task_id, number, text, category, unit_id, unit, role, status, due_on in rows]
+    return LedgerPage(found, total, page, pages, per_page)
+
+
+def filter_choices(session: Session, plan_id: int) -> tuple[list[Choice], list[Choice], list[Choice], list[str]]:
+    """What the filters offer: units that hold duties, groups, the plan's work teams, its categories."""
+    # The tally knows which units hold duties without reading the assignments.
+    holding = select(DutyTally.unit_id).where(DutyTally.n > 0)
+    units = [Choice(i, n) for i, n in session.exec(
+        select(Unit.id, Unit.name).where(col(Unit.id).in_(holding), Unit.kind != "group")
+        .order_by(col(Unit.name))).all()]
+    groups = [Choice(i, n) for i, n in session.exec(
+        select(Unit.id, Unit.name).where(Unit.kind == "group").order_by(col(Unit.name))).all()]
+    teams = [Choice(i, n) for i, n in session.exec(
+        select(WorkTeam.id, WorkTeam.name).where(WorkTeam.plan_id == plan_id).order_by(col(WorkTeam.id))).all()]
+    categories = sorted(c for c in session.exec(
+        select(Task.category).distinct().where(Task.plan_id == plan_id, col(Task.category).is_not(None))).all() if c)
+    return units, groups, teams, categories
