@@ -1,10 +1,11 @@
 """台账 on the web desk: the latest plan's task × unit rows, filtered, searched, sorted and paged in SQL.
 
 The rows are the ones ``taskbot export`` writes for the same plan (tasks/plan/ledger.py): every live
-assignment (not withdrawn) of the plan's tasks. One page is two queries whatever the plan's size:
-the count, and the page's rows by OFFSET and LIMIT. Every ordering ends on the assignment's id, so a
-page boundary between equal keys falls the same way on every page and no row is shown twice or
-skipped.
+assignment (not withdrawn) of the plan's tasks. One page is a few queries whatever the plan's size:
+the count (from the tally when it can answer), the page's assignment ids by OFFSET and LIMIT from
+the assignments' indexes, then those rows' tasks and units. Every ordering ends on the (task, unit)
+pair, which is unique, so a page boundary between equal keys falls the same way on every page and no
+row is shown twice or skipped.
 """
 
 from __future__ import annotations
@@ -98,24 +99,34 @@ def latest_plan_id(session: Session) -> int | None:
     return session.exec(select(Plan.id).order_by(col(Plan.imported_at).desc(), col(Plan.id).desc()).limit(1)).first()
 
 
-def _filters(query: LedgerQuery, plan_id: int, today: date) -> list[Any]:
-    filters: list[Any] = [Task.plan_id == plan_id, Assignment.status != AssignmentStatus.WITHDRAWN]
+def _unit_filters(query: LedgerQuery, unit_column: Any) -> list[Any]:
+    filters = []
     if query.unit_ids is not None:
-        filters.append(col(Assignment.unit_id).in_(query.unit_ids or (-1,)))
+        filters.append(unit_column.in_(query.unit_ids or (-1,)))
     if query.team_id is not None:
-        filters.append(col(Assignment.unit_id).in_(
-            select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == query.team_id)))
+        filters.append(unit_column.in_(select(WorkTeamLead.unit_id).where(WorkTeamLead.team_id == query.team_id)))
+    return filters
+
+
+def _state_filters(query: LedgerQuery, status: Any, due_on: Any, today: date) -> list[Any]:
+    """Status and deadline: the same words for the assignments and for the tally that counts them."""
+    filters = []
+    if query.status in STATUSES:
+        filters.append(status == AssignmentStatus(query.status))
+    if query.overdue or query.due_within is not None:
+        filters.append(status.in_(OPEN_STATUSES))
+    if query.overdue:
+        filters.append(due_on < today)
+    if query.due_within is not None:
+        filters.append(due_on >= today)
+        filters.append(due_on <= today + timedelta(days=query.due_within))
+    return filters
+
+
+def _task_filters(query: LedgerQuery, plan_id: int | None) -> list[Any]:
+    filters: list[Any] = [] if plan_id is None else [Task.plan_id == plan_id]
     if query.category:
         filters.append(or_(col(Task.category) == query.category, col(Task.topic) == query.category))
-    if query.status in STATUSES:
-        filters.append(Assignment.status == AssignmentStatus(query.status))
-    if query.overdue or query.due_within is not None:
-        filters.append(col(Assignment.status).in_(OPEN_STATUSES))
-    if query.overdue:
-        filters.append(col(Assignment.due_on) < today)
-    if query.due_within is not None:
-        filters.append(col(Assignment.due_on) >= today)
-        filters.append(col(Assignment.due_on) <= today + timedelta(days=query.due_within))
     if query.search:
         # A LIKE pattern with the user's own % and _ taken literally.
         escaped = query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -126,36 +137,62 @@ def _filters(query: LedgerQuery, plan_id: int, today: date) -> list[Any]:
 def _ordering(query: LedgerQuery, today: date) -> list[Any]:
     late = case((col(Assignment.status).in_(OPEN_STATUSES) & (col(Assignment.due_on) < today), 0), else_=1)
     keys: dict[str, list[Any]] = {
-        "number": [col(Assignment.task_id)],
-        "deadline": [col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id)],
-        "unit": [col(Unit.name), col(Assignment.task_id)],
-        "status": [col(Assignment.status), col(Assignment.task_id)],
-        "late": [late, col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id)],
+        "number": [],
+        "deadline": [col(Assignment.due_on).is_(None), col(Assignment.due_on)],
+        "unit": [col(Unit.name)],
+        "status": [col(Assignment.status)],
+        "late": [late, col(Assignment.due_on).is_(None), col(Assignment.due_on)],
     }
-    chosen = keys.get(query.sort, keys["number"])
-    if query.descending:
-        chosen = [key.desc() for key in chosen]
-        return [*chosen, col(Assignment.position).desc(), col(Assignment.id).desc()]
-    return [*chosen, col(Assignment.position), col(Assignment.id)]
+    # Ending on the (task, unit) pair, which is unique: the order of the unique index on it, so that
+    # the whole ledger by number is read in index order, with nothing to sort.
+    chosen = [*keys.get(query.sort, keys["number"]), col(Assignment.task_id), col(Assignment.unit_id)]
+    if query.sort == "late" and query.overdue:  # every row is late: by deadline, as the index has them
+        chosen = chosen[1:]
+    return [key.desc() for key in chosen] if query.descending else chosen
+
+
+def _only_plan(session: Session, plan_id: int) -> bool:
+    return session.exec(select(Plan.id).where(Plan.id != plan_id).limit(1)).first() is None
 
 
 def ledger_page(session: Session, plan_id: int, today: date, query: LedgerQuery, *, page: int = 1,
                 per_page: int = 50) -> LedgerPage:
     """One page of the plan's rows that ``query`` asks for; a page past the last shows the last."""
-    filters = _filters(query, plan_id, today)
-    counted = select(func.count()).select_from(Assignment).join(Task, col(Task.id) == Assignment.task_id)
-    total = int(session.exec(counted.where(*filters)).one())
+    # With one plan in the database, every assignment is the plan's: the task table is left out
+    # unless a task's own words are asked about, and the tally counts what the indexes would.
+    task_filters = _task_filters(query, None if _only_plan(session, plan_id) else plan_id)
+    live = Assignment.status != AssignmentStatus.WITHDRAWN
+    filters = [live, *_unit_filters(query, col(Assignment.unit_id)),
+               *_state_filters(query, col(Assignment.status), col(Assignment.due_on), today)]
+    if task_filters:
+        # The tasks first (their text is searched once each), then their assignments by the
+        # (task, unit) index.
+        filters.append(col(Assignment.task_id).in_(select(Task.id).where(*task_filters)))
+        counted = select(func.count()).select_from(Assignment).where(*filters)
+    else:
+        counted = select(func.coalesce(func.sum(DutyTally.n), 0)).where(
+            *_unit_filters(query, col(DutyTally.unit_id)),
+            *_state_filters(query, col(DutyTally.status), col(DutyTally.due_on), today))
+    total = int(session.exec(counted).one())
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    rows = session.exec(
+    # Two steps: the page's ids from the assignments' indexes alone, then their tasks and units.
+    ids_query = select(Assignment.id).where(*filters)
+    if query.sort == "unit":
+        ids_query = ids_query.join(Unit, col(Unit.id) == Assignment.unit_id)
+    ids = list(session.exec(ids_query.order_by(*_ordering(query, today))
+                            .offset((page - 1) * per_page).limit(per_page)).all())
+    rows = {row[0]: row for row in session.exec(
         select(Assignment.id, Assignment.task_id, Task.number, Task.text, Task.category, Assignment.unit_id,
                Unit.name, Assignment.role, Assignment.status, Assignment.due_on)
         .join(Task, col(Task.id) == Assignment.task_id).join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(*filters).order_by(*_ordering(query, today)).offset((page - 1) * per_page).limit(per_page)).all()
-    found = [LedgerRow(a_id, task_id, number or "", text, category or "", unit_id, unit, role, status, due_on,
-                       (today - due_on).days if status in OPEN_STATUSES and due_on is not None and due_on < today
-                       else 0)
-             for a_id, task_id, number, text, category, unit_id, unit, role, status, due_on in rows]
+        .where(col(Assignment.id).in_(ids or [-1]))).all()}
+    found = []
+    for assignment_id in ids:
+        a_id, task_id, number, text, category, unit_id, unit, role, status, due_on = rows[assignment_id]
+        late = (today - due_on).days if status in OPEN_STATUSES and due_on is not None and due_on < today else 0
+        found.append(LedgerRow(a_id, task_id, number or "", text, category or "", unit_id, unit, role, status,
+                               due_on, late))
     return LedgerPage(found, total, page, pages, per_page)
 
 

@@ -151,9 +151,29 @@ def test_paging_reaches_every_row_once_and_search_finds_text(desk_bot: BotHarnes
     assert first.get_attribute("href").endswith(f"/task/{ordered[shown_ids(browser)[0]]}")
 
 
+def add_last_years_plan(bot: BotHarness) -> None:
+    """An older plan with a duty of every unit, due within the days asked below: not the ledger's."""
+    with bot.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO plan (year, title, source, source_sha256, imported_at) "
+            "VALUES (2020, '去年的计划', '', '', '2020-01-01 00:00:00')"))
+        plan = connection.execute(text("SELECT id FROM plan WHERE year = 2020")).scalar_one()
+        connection.execute(text(
+            "INSERT INTO task (plan_id, ref, kind, number, position, text, deadline_text, officials, status, "
+            "created_at, updated_at) VALUES (:p, 'old', 'task', '1', 0, '去年的任务', '', '', 'active', "
+            "'2020-01-01 00:00:00', '2020-01-01 00:00:00')"), {"p": plan})
+        task = connection.execute(text("SELECT id FROM task WHERE ref = 'old'")).scalar_one()
+        connection.execute(text(
+            "INSERT INTO assignment (task_id, unit_id, role, position, status, due_on, created_at, updated_at) "
+            "SELECT :t, id, 'lead', 0, 'open', :d, '2020-01-01 00:00:00', '2020-01-01 00:00:00' FROM unit"),
+            {"t": task, "d": TODAY + timedelta(days=3)})
+
+
 def test_within_days_and_a_group_of_units(desk_bot: BotHarness, browser: WebDriver) -> None:
     office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    add_last_years_plan(desk_bot)
     rows = live_rows(desk_bot)
+    assert all("去年" not in row[5] for row in rows)
     log_in(desk_bot, office, browser)
     end = TODAY + timedelta(days=60)
     expected = {row[0] for row in rows if row[3] in ("open", "reported") and row[4] and TODAY <= row[4] <= end}
