@@ -10,7 +10,7 @@ row is shown twice or skipped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import case, func, or_
 from sqlmodel import Session, col, select
 
 from tasks.models import (
+    NO_DEADLINE,
     OPEN_STATUSES,
     Assignment,
     AssignmentRole,
@@ -32,6 +33,7 @@ from tasks.models import (
 
 SORTS = ("number", "deadline", "unit", "status", "late")  # 编号, 完成时限, 单位, 状态, 逾期天数
 STATUSES = ("open", "reported", "done")
+LIVE = (*OPEN_STATUSES, AssignmentStatus.DONE)  # what the ledger and the tally count: not withdrawn
 SEARCH_LIMIT = 100  # characters of a search: longer is a paste, not a question
 
 
@@ -108,13 +110,16 @@ def _unit_filters(query: LedgerQuery, unit_column: Any) -> list[Any]:
     return filters
 
 
-def _state_filters(query: LedgerQuery, status: Any, due_on: Any, today: date) -> list[Any]:
-    """Status and deadline: the same words for the assignments and for the tally that counts them."""
+def _state_filters(query: LedgerQuery, status: Any, due_on: Any, today: date, *, dates: bool = True) -> list[Any]:
+    """Status and deadline: the same words for the assignments and for the tally that counts them.
+    ``dates=False``: the statuses only (the deadlines are bounded by the caller)."""
     filters = []
     if query.status in STATUSES:
         filters.append(status == AssignmentStatus(query.status))
     if query.overdue or query.due_within is not None:
         filters.append(status.in_(OPEN_STATUSES))
+    if not dates:
+        return filters
     if query.overdue:
         filters.append(due_on < today)
     if query.due_within is not None:
@@ -161,7 +166,7 @@ def ledger_page(session: Session, plan_id: int, today: date, query: LedgerQuery,
     # With one plan in the database, every assignment is the plan's: the task table is left out
     # unless a task's own words are asked about, and the tally counts what the indexes would.
     task_filters = _task_filters(query, None if _only_plan(session, plan_id) else plan_id)
-    live = Assignment.status != AssignmentStatus.WITHDRAWN
+    live = col(Assignment.status).in_(LIVE)
     filters = [live, *_unit_filters(query, col(Assignment.unit_id)),
                *_state_filters(query, col(Assignment.status), col(Assignment.due_on), today)]
     if task_filters:
@@ -177,11 +182,14 @@ def ledger_page(session: Session, plan_id: int, today: date, query: LedgerQuery,
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     # Two steps: the page's ids from the assignments' indexes alone, then their tasks and units.
-    ids_query = select(Assignment.id).where(*filters)
-    if query.sort == "unit":
-        ids_query = ids_query.join(Unit, col(Unit.id) == Assignment.unit_id)
-    ids = list(session.exec(ids_query.order_by(*_ordering(query, today))
-                            .offset((page - 1) * per_page).limit(per_page)).all())
+    offset = (page - 1) * per_page
+    if not task_filters and not query.descending and query.sort in ("deadline", "late"):
+        ids = _ids_by_deadline(session, query, today, offset, per_page)
+    else:
+        ids_query = select(Assignment.id).where(*filters)
+        if query.sort == "unit":
+            ids_query = ids_query.join(Unit, col(Unit.id) == Assignment.unit_id)
+        ids = list(session.exec(ids_query.order_by(*_ordering(query, today)).offset(offset).limit(per_page)).all())
     rows = {row[0]: row for row in session.exec(
         select(Assignment.id, Assignment.task_id, Task.number, Task.text, Task.category, Assignment.unit_id,
                Unit.name, Assignment.role, Assignment.status, Assignment.due_on)
@@ -194,6 +202,68 @@ def ledger_page(session: Session, plan_id: int, today: date, query: LedgerQuery,
         found.append(LedgerRow(a_id, task_id, number or "", text, category or "", unit_id, unit, role, status,
                                due_on, late))
     return LedgerPage(found, total, page, pages, per_page)
+
+
+def _ids_by_deadline(session: Session, query: LedgerQuery, today: date, offset: int, limit: int) -> list[int]:
+    """A page by deadline (by days overdue: the late rows by deadline, then the rest by deadline)."""
+    if query.sort == "deadline" or query.overdue:
+        return _window(session, query, today, offset, limit)
+    late = replace(query, overdue=True)
+    late_count = int(session.exec(select(func.coalesce(func.sum(DutyTally.n), 0)).where(
+        *_unit_filters(late, col(DutyTally.unit_id)),
+        *_state_filters(late, col(DutyTally.status), col(DutyTally.due_on), today))).one())
+    ids = _window(session, late, today, offset, limit) if offset < late_count else []
+    if len(ids) < limit:
+        ids += _window(session, query, today, max(0, offset - late_count), limit - len(ids), not_late=True)
+    return ids
+
+
+def _window(session: Session, query: LedgerQuery, today: date, offset: int, limit: int, *,
+            not_late: bool = False) -> list[int]:
+    """The ids of rows ``offset`` to ``offset + limit`` by deadline (none last), found between the few
+    deadlines that hold them, which the tally tells: the index on (status, due_on) then reads those
+    days only, instead of sorting every row before them. ``not_late``: only the rows that are not
+    open and past their deadline."""
+    tally_filters = [*_unit_filters(query, col(DutyTally.unit_id)),
+                     *_state_filters(query, col(DutyTally.status), col(DutyTally.due_on), today)]
+    # The deadlines asked for are those of the days found: left to the window's two bounds, so that
+    # the database bounds its index range by them and not by a wider one it may prefer.
+    filters = [col(Assignment.status).in_(LIVE), *_unit_filters(query, col(Assignment.unit_id)),
+               *_state_filters(query, col(Assignment.status), col(Assignment.due_on), today, dates=False)]
+    if not_late:
+        tally_filters.append(or_(DutyTally.status == AssignmentStatus.DONE, col(DutyTally.due_on) >= today))
+        filters.append(or_(Assignment.status == AssignmentStatus.DONE, col(Assignment.due_on) >= today,
+                           col(Assignment.due_on).is_(None)))  # an OR: no index range is taken from it
+    per_day = session.exec(select(DutyTally.due_on, func.sum(DutyTally.n)).where(*tally_filters)
+                           .group_by(col(DutyTally.due_on)).order_by(col(DutyTally.due_on))).all()
+    running, skipped = 0, 0
+    first: date | None = None
+    last: date | None = None
+    for day, count in per_day:
+        count = int(count or 0)
+        if count <= 0:
+            continue
+        if first is None and running + count <= offset:
+            running += count
+            continue
+        if first is None:
+            first, skipped = day, running
+        last = day
+        running += count
+        if running >= offset + limit:
+            break
+    if first is None or last is None:
+        return []
+    if first == NO_DEADLINE:
+        filters.append(col(Assignment.due_on).is_(None))
+    elif last == NO_DEADLINE:  # from a day on, and those with no deadline after them
+        filters.append(or_(col(Assignment.due_on) >= first, col(Assignment.due_on).is_(None)))
+    else:
+        filters.append(col(Assignment.due_on).between(first, last))
+    ordering = (col(Assignment.due_on).is_(None), col(Assignment.due_on), col(Assignment.task_id),
+                col(Assignment.unit_id))
+    return list(session.exec(select(Assignment.id).where(*filters).order_by(*ordering)
+                             .offset(offset - skipped).limit(limit)).all())
 
 
 def filter_choices(session: Session, plan_id: int) -> tuple[list[Choice], list[Choice], list[Choice], list[str]]:

@@ -20,7 +20,7 @@ from tests.harness import BotHarness
 TODAY = date(2021, 9, 1)  # the desk_bot's clock, in Beijing
 # Every live row of the latest plan, read straight from the tables: (assignment, task, unit, status, due, text).
 ROWS = """
-    SELECT a.id, a.task_id, u.name, a.status, a.due_on, t.text
+    SELECT a.id, a.task_id, u.name, a.status, a.due_on, t.text, a.unit_id
     FROM assignment a JOIN task t ON t.id = a.task_id JOIN unit u ON u.id = a.unit_id
     WHERE a.status <> 'withdrawn'
       AND t.plan_id = (SELECT id FROM plan ORDER BY imported_at DESC, id DESC LIMIT 1)
@@ -30,8 +30,8 @@ ROWS = """
 def live_rows(bot: BotHarness) -> list[tuple]:
     with bot.engine.connect() as connection:
         rows = connection.execute(text(ROWS)).all()
-    return [(a, t, u, s, d if isinstance(d, date) or d is None else date.fromisoformat(d), x)
-            for a, t, u, s, d, x in rows]
+    return [(a, t, u, s, d if isinstance(d, date) or d is None else date.fromisoformat(d), x, unit)
+            for a, t, u, s, d, x, unit in rows]
 
 
 def is_overdue(row: tuple) -> bool:
@@ -134,6 +134,19 @@ def test_paging_reaches_every_row_once_and_search_finds_text(desk_bot: BotHarnes
     assert red == {row[0] for row in rows if is_overdue(row)}
     ordered = {row[0]: row[1] for row in rows}
     assert [ordered[i] for i in seen] == sorted(ordered[i] for i in seen)  # by task number
+
+    # By deadline (none last), and by days overdue (the late first, most overdue first, then by
+    # deadline): every row once, in that order, page after page.
+    def by_deadline(row: tuple) -> tuple:
+        return (row[4] is None, row[4] or TODAY, row[1], row[6])
+
+    for sort, key in (("deadline", by_deadline), ("late", lambda row: (not is_overdue(row), *by_deadline(row)))):
+        walked: list[int] = []
+        for number in range(1, pages + 1):
+            browser.get(desk_bot.ctx.desk_url + f"ledger?sort={sort}&page={number}")
+            wait_for_text(browser, f"第 {number} / {pages} 页")
+            walked += shown_ids(browser)
+        assert walked == [row[0] for row in sorted(rows, key=key)], sort
 
     word = "消费扶贫"
     expected = {row[0] for row in rows if word in row[5]}
