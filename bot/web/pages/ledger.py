@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from bot.web.desk import Visit, page
 from tasks.errors import ServiceError
-from tasks.models import STATUS_NAMES, AssignmentStatus, Role, Unit, WorkTeam
+from tasks.models import STATUS_NAMES, AssignmentStatus, Event, Role, Unit, WorkTeam
 from tasks.plan.ledger import ledger_workbook
 from tasks.work.ledger_rows import (
     SEARCH_LIMIT,
@@ -34,6 +35,7 @@ PER_PAGE = 50
 MAX_DAYS = 366
 SORT_NAMES = {"number": "编号", "deadline": "完成时限", "unit": "单位", "status": "状态", "late": "逾期天数"}
 ROLE_NAMES = {"lead": "牵头", "co": "配合"}
+CHOICES = "ledger-choices"  # visit.desk.files: ((plan, latest event), the filters' choices)
 NO_PLAN = "还没有导入任何工作要点，台账是空的：请先导入。"
 
 
@@ -130,7 +132,14 @@ async def ledger(visit: Visit) -> web.StreamResponse:
         rows = ledger_page(session, plan_id, today, query, page=asked.page, per_page=PER_PAGE)
         if visit.me.role == Role.MEMBER:
             return Shown(rows, [], [], [], [], unit_name)
-        return Shown(rows, *filter_choices(session, plan_id), unit_name)
+        # The choices change only with what the audit records (an import, a unit's merge): kept until
+        # the next event, as reading a plan's categories costs more than a page of rows.
+        key = (plan_id, session.exec(select(func.max(Event.id))).one())
+        kept = visit.desk.files.get(CHOICES)
+        if kept is None or kept[0] != key:
+            kept = (key, filter_choices(session, plan_id))
+            visit.desk.files[CHOICES] = kept
+        return Shown(rows, *kept[1], unit_name)
 
     shown = await visit.run(work)
     if shown is None:
