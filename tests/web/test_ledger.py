@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import urllib.parse
 import urllib.request
 from datetime import date, timedelta
 
@@ -227,3 +228,17 @@ def test_a_member_sees_only_their_own_unit_whatever_the_link_asks(desk_bot: BotH
     screenshot(browser, "ledger-member")
     browser.get(desk_bot.ctx.desk_url + "ledger/export.xlsx")
     assert "不能使用" in page_text(browser)
+
+
+def test_a_tasks_text_is_shown_as_written(desk_bot: BotHarness, browser: WebDriver) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    written = '<script>window.hit = 1</script> & "引号" <b>粗</b>'
+    with desk_bot.engine.begin() as connection:
+        connection.execute(text("UPDATE task SET text = :t WHERE id = (SELECT min(task_id) FROM assignment)"),
+                           {"t": written})
+    log_in(desk_bot, office, browser)
+    browser.get(desk_bot.ctx.desk_url + "ledger?" + urllib.parse.urlencode({"q": "<script>"}))
+    wait_for_text(browser, "共")
+    assert written in page_text(browser)
+    assert browser.execute_script("return window.hit === undefined")
+    assert browser.find_element(By.NAME, "q").get_attribute("value") == "<script>"
