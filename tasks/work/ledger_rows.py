@@ -26,6 +26,7 @@ from tasks.models import (
     DutyTally,
     Plan,
     Task,
+    TaskStatus,
     Unit,
     WorkTeam,
     WorkTeamLead,
@@ -276,7 +277,8 @@ def filter_choices(session: Session, plan_id: int) -> tuple[list[Choice], list[C
     groups = [Choice(i, n) for i, n in session.exec(
         select(Unit.id, Unit.name).where(Unit.kind == "group").order_by(col(Unit.name))).all()]
     teams = [Choice(i, n) for i, n in session.exec(
-        select(WorkTeam.id, WorkTeam.name).where(WorkTeam.plan_id == plan_id).order_by(col(WorkTeam.id))).all()]
+        select(WorkTeam.id, WorkTeam.name).where(WorkTeam.plan_id == plan_id, WorkTeam.status == TaskStatus.ACTIVE)
+        .order_by(col(WorkTeam.id))).all()]
     categories = sorted(c for c in session.exec(
         select(Task.category).distinct().where(Task.plan_id == plan_id, col(Task.category).is_not(None))).all() if c)
     return units, groups, teams, categories
