@@ -4,14 +4,21 @@ and the digest's chart as a PNG."""
 from __future__ import annotations
 
 import urllib.request
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from sqlalchemy import text
+from sqlmodel import select
 
 from bot.phone import LEGEND
-from tasks.models import Role
+from tasks.clock import FixedClock
+from tasks.clock.digest import weekly_digest
+from tasks.clock.policy import Policy
+from tasks.db import transaction
+from tasks.models import Member, Role
+from tasks.notifications import NotificationKind, parse_payload
+from tasks.outbox import enqueue
 from tests.desk import log_in, page_text, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
@@ -99,3 +106,21 @@ def test_a_member_has_no_overview(desk_bot: BotHarness, browser: WebDriver) -> N
     assert "不能使用" in page_text(browser)
     browser.get(desk_bot.ctx.desk_url + "overview/chart.png")
     assert "不能使用" in page_text(browser)
+
+
+def test_the_trend_has_a_point_for_each_weeks_digest_as_sent(desk_bot: BotHarness, browser: WebDriver) -> None:
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    week_ago = datetime(2021, 8, 25, 1, 0, tzinfo=UTC)
+    with transaction(desk_bot.engine) as session:
+        member = session.exec(select(Member).where(Member.user_id == 311)).one()
+        stored = weekly_digest(session, TODAY - timedelta(days=7), Policy())
+        stored["total"]["overdue"], stored["total"]["rate"] = 77, 0.25  # what leadership was told that week
+        enqueue(session, FixedClock(week_ago), member, NotificationKind.DIGEST,
+                parse_payload(NotificationKind.DIGEST, stored), "digest:test")
+    log_in(desk_bot, office, browser)
+    browser.get(desk_bot.ctx.desk_url + "overview")
+    wait_for_text(browser, "逾期趋势")
+    weeks = [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+             for row in browser.find_elements(By.CSS_SELECTOR, "table.trend tbody tr")]
+    assert weeks[0] == ["2021-08-25", "77", "25%"]
+    assert weeks[1][0] == "2021-09-01" and len(weeks) == 2
