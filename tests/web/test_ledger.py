@@ -227,7 +227,7 @@ def test_a_member_sees_only_their_own_unit_whatever_the_link_asks(desk_bot: BotH
     assert browser.find_elements(By.NAME, "unit") == []
     screenshot(browser, "ledger-member")
     browser.get(desk_bot.ctx.desk_url + "ledger/export.xlsx")
-    assert "不能使用" in page_text(browser)
+    wait_for_text(browser, "不能使用")
 
 
 def test_a_tasks_text_is_shown_as_written(desk_bot: BotHarness, browser: WebDriver) -> None:

@@ -103,9 +103,9 @@ def test_a_member_has_no_overview(desk_bot: BotHarness, browser: WebDriver) -> N
     member = desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
     log_in(desk_bot, member, browser)
     browser.get(desk_bot.ctx.desk_url + "overview")
-    assert "不能使用" in page_text(browser)
+    wait_for_text(browser, "不能使用")
     browser.get(desk_bot.ctx.desk_url + "overview/chart.png")
-    assert "不能使用" in page_text(browser)
+    wait_for_text(browser, "不能使用")
 
 
 def test_the_trend_has_a_point_for_each_weeks_digest_as_sent(desk_bot: BotHarness, browser: WebDriver) -> None:
