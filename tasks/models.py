@@ -115,6 +115,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("plan_id", "ref"),
         Index("ix_task_plan_kind", "plan_id", "kind"),
+        Index("ix_task_plan_category", "plan_id", "category"),  # the desk's 台账 filtered by 工作事项
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -188,8 +189,9 @@ class Assignment(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("task_id", "unit_id"),
-        # "my open tasks, nearest deadline first" and "what is overdue" are the hot questions.
-        Index("ix_assignment_unit_status_due", "unit_id", "status", "due_on"),
+        # "my open tasks, nearest deadline first" and "what is overdue" are the hot questions; with the
+        # task last, a unit's or a group's rows of the desk's 台账 come in task order from the index alone.
+        Index("ix_assignment_unit_status_due_task", "unit_id", "status", "due_on", "task_id"),
         Index("ix_assignment_status_due", "status", "due_on"),
         # The planner's due query: what is due, taken a unit at a time, so that one batch holds all
         # or most of a unit's duties and the unit hears of them in one message.
