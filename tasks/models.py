@@ -377,6 +377,8 @@ class OutboxStatus(StrEnum):
 
 
 PENDING_ONLY = f"status = '{OutboxStatus.PENDING}'"
+SENT_ONLY = f"status = '{OutboxStatus.SENT}'"
+DEAD_ONLY = f"status = '{OutboxStatus.DEAD}'"
 
 
 class Outbox(SQLModel, table=True):
@@ -391,7 +393,11 @@ class Outbox(SQLModel, table=True):
     # The digest's trend reads the digests sent in the weeks before (see clock/digest.weekly_trend).
     __table_args__ = (Index("ix_outbox_pending", "next_attempt_at", "id", postgresql_where=text(PENDING_ONLY),
                             sqlite_where=text(PENDING_ONLY)),
-                      Index("ix_outbox_kind_created", "kind", "created_at"))
+                      Index("ix_outbox_kind_created", "kind", "created_at"),
+                      # The desk's 发送状态: the latest sent, and the failed ones, newest first.
+                      Index("ix_outbox_sent", "sent_at", "id", postgresql_where=text(SENT_ONLY),
+                            sqlite_where=text(SENT_ONLY)),
+                      Index("ix_outbox_dead", "id", postgresql_where=text(DEAD_ONLY), sqlite_where=text(DEAD_ONLY)))
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))

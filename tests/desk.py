@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -95,8 +95,9 @@ def press(browser: WebDriver, label: str) -> None:
 
 
 def wait_for_text(browser: WebDriver, text: str, timeout: float = 10) -> None:
-    """Until the page says ``text`` (a page that is being replaced by the next one is looked at again)."""
-    WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    """Until the page says ``text``. A page being replaced by the next one is looked at again: its body
+    may be gone (stale, or "does not belong to the document" from Chromium's inspector) meanwhile."""
+    WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)
                   ).until(lambda driver: text in driver.find_element(By.TAG_NAME, "body").text)
 
 
@@ -126,6 +127,7 @@ def screenshot(browser: WebDriver, name: str) -> list[Path]:
 class Answer:
     status: int
     body: str
+    headers: dict[str, str]
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -143,9 +145,9 @@ def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None 
         request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
     try:
         with OPENER.open(request, timeout=20) as response:
-            return Answer(response.status, response.read().decode("utf-8", "replace"))
+            return Answer(response.status, response.read().decode("utf-8", "replace"), dict(response.headers))
     except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode("utf-8", "replace"))
+        return Answer(error.code, error.read().decode("utf-8", "replace"), dict(error.headers))
 
 
 def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:

@@ -17,8 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import texts
 from bot.context import Request
@@ -100,10 +101,14 @@ def redeem_login(session: Session, clock: Clock, token: str, hours: int) -> str:
     """Use the link once: a new session's secret (for the cookie). A link used, expired or of a person
     since unbound is refused in one sentence."""
     member = login_holder(session, clock, token)
-    login = session.get(WebLogin, _hash(token))
-    assert login is not None
     now = db_time(clock)
-    login.used_at = now
+    # Marked used only if nobody did meanwhile: two presses of 进入 at once (or a copied link) make one
+    # session, however the database orders concurrent transactions.
+    taken = session.execute(update(WebLogin).where(col(WebLogin.token_hash) == _hash(token),
+                                                   col(WebLogin.used_at).is_(None), col(WebLogin.expires_at) > now)
+                            .values(used_at=now).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise ServiceError(texts.DESK_LINK_SPENT)
     secret = secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=_hash(secret), member_id=member.id, csrf=secrets.token_urlsafe(24),
                            created_at=now, expires_at=now + timedelta(hours=hours)))

@@ -13,8 +13,11 @@ rolls it back and is shown as its one Chinese sentence. No traceback reaches the
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,17 +136,39 @@ class Visit:
         html = ENVIRONMENT.get_template(template).render(visit=self, viewer=self.viewer, desk=self.desk, **values)
         return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
-    def back_to(self, location: str, notice: str = "") -> web.Response:
-        """After a POST: see the page again (303), with a line saying what was done."""
+    def back_to(self, location: str, notice: str = "", *, anchor: str = "") -> web.Response:
+        """After a POST: see the page again (303), with a line saying what was done. The line is signed
+        with the desk's key: a link made elsewhere cannot put words of its own on the desk's pages."""
         if notice:
             joiner = "&" if "?" in location else "?"
-            location = f"{location}{joiner}{urlencode({'notice': notice})}"
-        raise web.HTTPSeeOther(location)
+            signature = _notice_signature(self.desk.key, notice)
+            location = f"{location}{joiner}{urlencode({'notice': notice, 'n': signature})}"
+        raise web.HTTPSeeOther(f"{location}#{anchor}" if anchor else location)
+
+    @property
+    def notice(self) -> str:
+        """The line a redirect of ours asked this page to show; nothing for one we did not sign."""
+        notice = self.request.query.get("notice", "")
+        signed = hmac.compare_digest(self.request.query.get("n", ""), _notice_signature(self.desk.key, notice))
+        return notice if notice and signed else ""
+
+
+def _notice_signature(key: bytes, notice: str) -> str:
+    return hmac.new(key, b"notice:" + notice.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                  autoescape=True, undefined=jinja2.StrictUndefined,
                                  trim_blocks=True, lstrip_blocks=True)
+
+
+WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(text: str) -> int | None:
+    """A number carried in an address or a form: ASCII digits only (``str.isdigit`` also takes "²" and
+    "٣", which ``int`` then refuses), and short enough for every id column on both databases."""
+    return int(text) if WHOLE_NUMBER.fullmatch(text) else None
 
 
 def _can(viewer: Viewer | None, permission: str) -> bool:

@@ -84,6 +84,10 @@ REVIEW_NAMES = {ReviewStatus.ACCEPTED: "已审核通过", ReviewStatus.SENT_BACK
 def pending_completion(session: Session, duty: Duty, report_id: int | None = None) -> Report:
     """The completion report waiting for review; with ``report_id``, only that one: a button from an
     older notification must not act on a newer claim the reviewer never opened."""
+    # The duty's row is locked first and read again: two reviewers deciding the same report at once
+    # (the desk and the chat, two browsers) take turns, and the second finds it already decided.
+    session.exec(select(Assignment).where(Assignment.id == duty.assignment.id).with_for_update()
+                 .execution_options(populate_existing=True)).one()
     report = session.exec(select(Report).where(
         Report.assignment_id == duty.assignment.id, Report.kind == ReportKind.COMPLETION,
         Report.review_status == ReviewStatus.PENDING).order_by(col(Report.id).desc())).first()
@@ -133,7 +137,8 @@ def send_back(session: Session, clock: Clock, reviewer: Member, duty: Duty, reas
 
 def decide_extension(session: Session, clock: Clock, reviewer: Member, extension_id: int, *, approve: bool,
                      note: str = "") -> Extension:
-    extension = session.get(Extension, extension_id)
+    # Locked and read again, so that two decisions at once on one request take turns.
+    extension = session.get(Extension, extension_id, with_for_update=True, populate_existing=True)
     if extension is None:
         raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
     if extension.status != ExtensionStatus.PENDING:
@@ -281,7 +286,8 @@ def completion_claim(session: Session, report_id: int) -> CompletionReported:
 
 def extension_request(session: Session, extension_id: int) -> ExtensionRequested:
     """An extension request as the office was told of it."""
-    extension = session.get(Extension, extension_id)
+    # Locked and read again, so that two decisions at once on one request take turns.
+    extension = session.get(Extension, extension_id, with_for_update=True, populate_existing=True)
     if extension is None:
         raise ServiceError(f"没有编号为 {extension_id} 的延期申请。")
     if extension.status != ExtensionStatus.PENDING:

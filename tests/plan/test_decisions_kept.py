@@ -277,7 +277,8 @@ def test_a_migrated_database_keeps_extensions_approved_before_the_migration(prep
             connection.execute(text(f"ALTER TABLE milestone DROP COLUMN {column}"))
         for table in ("weblogin", "websession", "webkey"):  # 0013
             connection.execute(text(f"DROP TABLE {table}"))
-        connection.execute(text("DROP INDEX ix_task_plan_category"))  # 0014
+        for index in ("ix_task_plan_category", "ix_outbox_sent", "ix_outbox_dead"):  # 0014
+            connection.execute(text(f"DROP INDEX {index}"))
         connection.execute(text("DROP INDEX ix_assignment_unit_status_due_task"))
         connection.execute(text("CREATE INDEX ix_assignment_unit_status_due ON assignment (unit_id, status, due_on)"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))

@@ -8,6 +8,7 @@ file (a path parameter this file has no example for fails the test, by name).
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -152,3 +153,48 @@ def test_an_expired_session_and_an_unbound_person_are_shown_out(desk_bot: BotHar
     desk_bot.clock.advance(timedelta(hours=12, minutes=1))
     answer = call(base + "/ledger", "GET", office.cookie)
     assert answer.status == 401 and "/web" in answer.body
+
+
+ODD_VALUES = ("²", "9" * 30, "-1", "１２", "0x1f")
+
+
+def test_odd_numbers_in_addresses_and_forms_get_a_sentence_not_a_failure(desk_bot: BotHarness,
+                                                                        visitors: list[Visitor]) -> None:
+    """Superscripts, full-width digits and numbers no id column holds: refused or not found, said in a
+    sentence; never the desk's own failure page (500)."""
+    values = examples(desk_bot)
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    office, member = visitors[0], visitors[2]
+    for route in ROUTES:
+        visitor = member if route.may in ("report", "done") else office
+        for odd in ODD_VALUES:
+            quoted = urllib.parse.quote(odd)
+            path = concrete(route, {name: quoted for name in values}) if PARAMETER.search(route.path) else route.path
+            form = {"csrf": visitor.csrf, **{name: odd for name in ("id", "unit", "percent", "report", "extension",
+                                                                      "page", "message", "row", "col", "reply_to")}}
+            for query in ("", "?" + urllib.parse.urlencode({name: odd for name in ("page", "unit", "team", "within",
+                                                                                   "sent", "dead", "pending")})):
+                answer = call(base + path + query, route.method, visitor.cookie, form)
+                assert answer.status != 500 and "出错了" not in answer.body, (route.method, path + query)
+
+
+def test_the_desk_s_status_line_says_only_what_the_desk_signed(desk_bot: BotHarness, visitors: list[Visitor]) -> None:
+    """A link made elsewhere cannot put words on the desk's pages; the desk's own line after an action shows."""
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    office = visitors[0]
+    planted = "您的账号存在风险，请立即拨打电话核验"
+    for cookie in (None, office.cookie):
+        answer = call(base + "/?" + urllib.parse.urlencode({"notice": planted, "n": "0" * 24}), "GET", cookie)
+        assert planted not in answer.body
+    unit = examples(desk_bot)["unit_id"]
+    made = call(base + "/people/invite", "POST", office.cookie, {"csrf": office.csrf, "unit": unit, "role": "member"})
+    code = made.headers["Location"].rsplit("/", 1)[1]
+    revoked = call(base + "/people/revoke", "POST", office.cookie, {"csrf": office.csrf, "code": code})
+    shown = call(base + revoked.headers["Location"], "GET", office.cookie)
+    assert f"邀请码 {code} 已撤销" in shown.body
+
+
+def test_every_answer_tells_the_browser_to_run_only_the_desk_s_own_files(desk_bot: BotHarness) -> None:
+    answer = call(desk_bot.ctx.desk_url, "GET", None)
+    assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["Referrer-Policy"] == "no-referrer" and answer.headers["X-Frame-Options"] == "DENY"

@@ -123,6 +123,11 @@ def test_an_office_imports_a_document_after_settling_its_units_on_the_page(
         assert {"plan.created", "task.created", "unit.merged", "assignment.assigned_by_office",
                 "plan.problems_resolved"} <= actions
 
+    # The new plan's tasks are in the ledger, with the units the office chose.
+    browser.get(desk_bot.ctx.desk_url + "ledger?q=" + "一网通办")
+    ledger = page_text(browser)
+    assert "优化企业开办流程" in ledger and "区统计局" in ledger and "区审计局" in ledger
+
     # Each imported task is linked to its own page.
     link = browser.find_element(By.LINK_TEXT, str(tasks[FIRST].id))
     assert link.get_attribute("href").endswith(f"/task/{tasks[FIRST].id}")
@@ -306,3 +311,35 @@ def test_a_word_document_with_a_table_is_read_and_settled_the_same_way(
                             .join(Unit, col(Unit.id) == Assignment.unit_id).where(Task.plan_id == plan.id)
                             .order_by(col(Task.position), col(Assignment.position))).all()
         assert [name for _text, name in rows] == ["区财政局", "区审计局", COMMERCE]
+
+
+def test_units_chosen_for_every_place_keep_a_unit_the_first_place_names_already(
+        desk_bot: BotHarness, browser: WebDriver, tmp_path: Path) -> None:
+    """区财政局 leads the first measure and is picked with 区统计局 for "相关成员单位" everywhere: the
+    second measure, which names nobody else, gets both."""
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    log_in(desk_bot, office, browser)
+    document = f"""{TITLE}
+
+1. 优化企业开办流程，推行“一网通办”。（区财政局牵头，相关成员单位配合，2022年6月底前）
+2. 开展招商引资专项行动。（相关成员单位负责，2022年9月底前）
+"""
+    upload(browser, desk_bot, write_document(tmp_path, document))
+    wait_for_text(browser, "导入预览")
+    vague = card(browser, "优化企业开办流程")
+    vague.find_element(By.TAG_NAME, "summary").click()
+    for name in ("区财政局", "区统计局"):
+        vague.find_element(By.XPATH, f".//label[normalize-space()='{name}']/input").click()
+    vague.find_element(By.XPATH, ".//label[contains(., '同样用于其他')]/input").click()
+    vague.find_element(By.XPATH, ".//button[normalize-space()='指定']").click()
+    wait_for_text(browser, "（共 2 处）")
+    press(browser, "确认导入")
+    wait_for_text(browser, f"已导入 2022年《{TITLE}》")
+    with Session(desk_bot.engine) as session:
+        def units(ref: str) -> list[str]:
+            return list(session.exec(select(Unit.name).join(Assignment, col(Assignment.unit_id) == Unit.id)
+                                     .join(Task, col(Task.id) == Assignment.task_id)
+                                     .where(Task.ref == ref).order_by(col(Assignment.position))).all())
+
+        assert units(FIRST) == ["区财政局", "区统计局"]
+        assert units(SECOND) == ["区财政局", "区统计局"]

@@ -1,11 +1,15 @@
 """Entering the desk: a single-use link from chat, a signed HttpOnly session cookie, logging out."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from selenium.webdriver.remote.webdriver import WebDriver
+from sqlmodel import select
 
-from tasks.models import Role
-from tests.desk import chat_link, log_in, page_text, press, screenshot, wait_for_text
+from tasks.db import transaction
+from tasks.models import Role, WebSession
+from tests.desk import call, chat_link, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
 
@@ -42,3 +46,20 @@ def test_a_link_is_good_for_ten_minutes_and_only_in_a_private_chat(desk_bot: Bot
     assert "已过期" in page_text(browser)
     log_in(desk_bot, member, browser)  # a new one works
     assert "商务局小王" in page_text(browser)
+
+
+def test_a_link_pressed_many_times_at_once_opens_one_session(desk_bot: BotHarness) -> None:
+    """Eight presses of 进入 on one link at the same moment (a double click, a copied link): one session."""
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    link = chat_link(desk_bot, office)
+    start = threading.Barrier(8)
+
+    def press_once(_: int) -> int:
+        start.wait()
+        return call(link, "POST", None).status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(press_once, range(8)))
+    assert statuses == [303] + [400] * 7
+    with transaction(desk_bot.engine) as session:
+        assert len(session.exec(select(WebSession)).all()) == 1

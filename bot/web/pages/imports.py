@@ -214,27 +214,28 @@ async def choose(visit: Visit) -> web.StreamResponse:
         raise RefusedError(400, GONE)
     picked = [name.strip() for name in visit.form_data.getall("unit", []) if isinstance(name, str) and name.strip()]
     directory = await visit.run(lambda session: directory_from_db(session, visit.ctx.district))
-    names: list[str] = []
+    picked_units: list[str] = []  # the picked names, a group standing for its members, each once
     for name in picked:
         if name not in directory.kinds:
             raise RefusedError(400, f"单位名录中没有“{name}”：请刷新页面后重新选择。")
-        for unit in directory.groups.get(name, [name]):
-            if unit not in names and unit not in _item(upload, ref).units:
-                names.append(unit)
-    if not names:
-        raise RefusedError(400, NOTHING_CHOSEN)
-    upload.resolutions.chosen[(ref, phrase)] = names
+        picked_units += [unit for unit in directory.groups.get(name, [name]) if unit not in picked_units]
     others = [item.ref for item in assignable_items(upload.parsed)  # in the document's order
               if phrase in pending_phrases(item) and item.ref != ref
               and (item.ref, phrase) not in upload.resolutions.chosen]
-    if visit.form("everywhere") and others:
-        # The same words elsewhere in the document: the same units, less those an item names already.
-        for other in others:
-            upload.resolutions.chosen[(other, phrase)] = [n for n in names if n not in _item(upload, other).units]
-        upload.resolutions.chosen = {key: units for key, units in upload.resolutions.chosen.items() if units}
-        return visit.back_to(f"/import/{upload.id}",
-                             f"已指定“{phrase}”（共 {len(others) + 1} 处）：{'、'.join(names)}")
-    return visit.back_to(f"/import/{upload.id}", f"已指定“{phrase}”：{'、'.join(names)}")
+    places = [ref, *others] if visit.form("everywhere") else [ref]
+    # Each place gets the picked units less those its item names already: a unit picked because it
+    # is missing elsewhere is not lost where the first item happens to name it.
+    chosen = {place: [unit for unit in picked_units if unit not in _item(upload, place).units] for place in places}
+    chosen = {place: units for place, units in chosen.items() if units}
+    if not chosen:
+        raise RefusedError(400, NOTHING_CHOSEN)
+    _open(visit)  # the import may have been confirmed while the directory was read
+    for place, units in chosen.items():
+        upload.resolutions.chosen[(place, phrase)] = units
+    names = "、".join(picked_units)
+    if len(places) > 1:
+        return visit.back_to(f"/import/{upload.id}", f"已指定“{phrase}”（共 {len(chosen)} 处）：{names}")
+    return visit.back_to(f"/import/{upload.id}", f"已指定“{phrase}”：{names}")
 
 
 @page("POST", "/import/{token}/merge", may="import")
@@ -247,6 +248,7 @@ async def merge(visit: Visit) -> web.StreamResponse:
         raise RefusedError(400, "请选择要合并到的单位。")
     if target not in directory.kinds or directory.is_group(target) or target in upload.parsed.new_units:
         raise RefusedError(400, f"“{target}”不是名录中的具体单位：请选择一个已有单位。")
+    _open(visit)  # the import may have been confirmed while the directory was read
     upload.resolutions.merged[name] = target
     return visit.back_to(f"/import/{upload.id}", f"“{name}”将作为{target}的别名")
 

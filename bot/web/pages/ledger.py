@@ -14,7 +14,7 @@ from aiohttp import web
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from bot.web.desk import Visit, page
+from bot.web.desk import Visit, page, whole_number
 from tasks.errors import ServiceError
 from tasks.models import STATUS_NAMES, AssignmentStatus, Event, Role, Unit, WorkTeam
 from tasks.plan.ledger import ledger_workbook
@@ -40,7 +40,7 @@ NO_PLAN = "还没有导入任何工作要点，台账是空的：请先导入。
 
 
 def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 10 else None
+    return whole_number(text)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlmodel import Session, col, select
 from yarl import URL
 
-from bot.web.desk import Visit, page
+from bot.web.desk import Visit, page, whole_number
 from bot.web.pages.people import acting_member, local_time, web_actor
 from tasks.errors import ServiceError
 from tasks.models import Member, Outbox, OutboxStatus, Unit
@@ -103,7 +103,7 @@ def outbox_view(session: Session, visit: Visit, pages: dict[str, int]) -> dict[s
 
 
 def _page_number(text: str) -> int:
-    return int(text) if text.isdigit() else 1
+    return whole_number(text) or 1
 
 
 @page("GET", "/outbox", may="outbox")
@@ -120,12 +120,12 @@ async def outbox(visit: Visit) -> web.StreamResponse:
 
 @page("POST", "/outbox/retry", may="outbox")
 async def retry(visit: Visit) -> web.StreamResponse:
-    number = visit.form("id")
-    if not number.isdigit():
+    number = whole_number(visit.form("id"))
+    if number is None:
         raise ServiceError("没有这条通知。")
 
     def work(session: Session) -> None:
-        retry_dead(session, visit.ctx.clock, web_actor(acting_member(session, visit)), int(number))
+        retry_dead(session, visit.ctx.clock, web_actor(acting_member(session, visit)), number)
 
     await visit.run(work)
     return visit.back_to("/outbox", f"通知 {number} 已放回待发队列，机器人会马上重新发送。")

@@ -9,7 +9,7 @@ from datetime import UTC
 from aiohttp import web
 from sqlmodel import Session
 
-from bot.web.desk import Visit, page
+from bot.web.desk import Visit, page, whole_number
 from tasks.clock import local_date
 from tasks.work.review import Waiting, waiting_for_review
 
@@ -32,7 +32,7 @@ def _age(days: int) -> str:
 @page("GET", "/pending", may="pending")
 async def pending(visit: Visit) -> web.StreamResponse:
     raw = visit.query("page", "1")
-    number = int(raw) if raw.isdigit() and len(raw) < 7 else 1
+    number = min(whole_number(raw) or 1, 10**6)
     number = max(number, 1)
 
     def work(session: Session) -> tuple[list[Waiting], int]:

@@ -13,7 +13,7 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlmodel import Session, col, func, select
 
-from bot.web.desk import Visit, page
+from bot.web.desk import Visit, page, whole_number
 from tasks.clock import db_time
 from tasks.errors import ServiceError
 from tasks.events import Actor
@@ -167,7 +167,8 @@ async def make_invite(visit: Visit) -> web.StreamResponse:
     def work(session: Session) -> str:
         unit = None
         if unit_field:
-            unit = session.get(Unit, int(unit_field)) if unit_field.isdigit() else None
+            unit_id = whole_number(unit_field)
+            unit = session.get(Unit, unit_id) if unit_id is not None else None
             if unit is None or unit.kind == MERGED_UNIT:
                 raise ServiceError("没有这个单位：请刷新页面后重新选择。")
         member = acting_member(session, visit)
@@ -228,10 +229,10 @@ async def revoke(visit: Visit) -> web.StreamResponse:
 
 
 def _member_number(visit: Visit) -> int:
-    number = visit.request.match_info["member_id"]
-    if not number.isdigit():
+    number = whole_number(visit.request.match_info["member_id"])
+    if number is None:
         raise ServiceError("没有这个成员。")
-    return int(number)
+    return number
 
 
 @page("GET", "/people/unbind/{member_id}", may="unbind")

@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from bot.web.desk import CSRF_FIELD, STALE_FORM, RefusedError, SandboxDesk, Visit, page
+from bot.web.desk import CSRF_FIELD, STALE_FORM, RefusedError, SandboxDesk, Visit, page, whole_number
 from tasks.work.members import ROLE_NAMES
 
 CSRF_COOKIE = "taskbot_sandbox_csrf"
@@ -91,7 +91,7 @@ def _seat(visit: Visit) -> tuple[SandboxDesk, Seat]:
     sandbox = _sandbox(visit)
     seats = _seats(sandbox)
     number = visit.request.match_info["n"]
-    if not number.isdigit() or not 1 <= int(number) <= len(seats):
+    if not 1 <= (whole_number(number) or 0) <= len(seats):
         raise RefusedError(404, NO_PERSONA)
     return sandbox, seats[int(number) - 1]
 
@@ -297,11 +297,12 @@ async def say(visit: Visit) -> web.StreamResponse:
     _check_token(visit)
     text = visit.form("text")
     if not text:
-        return _back(seat, "请输入要发送的文字。")
+        return _back(visit, seat, "请输入要发送的文字。")
     server = sandbox.server
     reply_to = None
-    if seat.in_group and visit.form("reply_to").isdigit():
-        reply_to = (server.state.messages.get(seat.chat) or {}).get(int(visit.form("reply_to")))
+    reply_number = whole_number(visit.form("reply_to"))
+    if seat.in_group and reply_number is not None:
+        reply_to = (server.state.messages.get(seat.chat) or {}).get(reply_number)
     before = _fingerprint(server, seat.chat)
     sent = server.send_text(_person(sandbox, seat), text, chat_id=seat.persona.group, reply_to=reply_to)
     return await _shown_after(visit, seat, before, sent is not None)
@@ -314,7 +315,7 @@ async def photo(visit: Visit) -> web.StreamResponse:
     upload = visit.form_data.get("photo")
     data = upload.file.read() if isinstance(upload, web.FileField) else b""
     if not data:
-        return _back(seat, "请先选择一张照片。")
+        return _back(visit, seat, "请先选择一张照片。")
     server = sandbox.server
     before = _fingerprint(server, seat.chat)
     sent = server.send_photo(_person(sandbox, seat), data, caption=visit.form("caption"), chat_id=seat.persona.group)
@@ -329,34 +330,34 @@ async def tap(visit: Visit) -> web.StreamResponse:
     _check_token(visit)
     server = sandbox.server
     message_id, row, col = (visit.form(name) for name in ("message", "row", "col"))
-    message = ((server.state.messages.get(seat.chat) or {}).get(int(message_id))
-               if message_id.isdigit() else None)
+    message_number, row_number, col_number = whole_number(message_id), whole_number(row), whole_number(col)
+    message = ((server.state.messages.get(seat.chat) or {}).get(message_number)
+               if message_number is not None else None)
     keyboard = (message or {}).get("reply_markup") or {}
     rows = keyboard.get("inline_keyboard", [])
-    button = (rows[int(row)][int(col)] if row.isdigit() and col.isdigit() and int(row) < len(rows)
-              and int(col) < len(rows[int(row)]) else None)
+    button = (rows[row_number][col_number] if row_number is not None and col_number is not None
+              and row_number < len(rows) and col_number < len(rows[row_number]) else None)
     if message is None or button is None or not button.get("callback_data"):
-        return _back(seat, "这个按钮已经不在了（消息已更新），请看最新的消息。")
+        return _back(visit, seat, "这个按钮已经不在了（消息已更新），请看最新的消息。")
     before = _fingerprint(server, seat.chat)
     answers = len(server.state.callback_answers)
     server.tap_data(_person(sandbox, seat), message, str(button["callback_data"]))
     await _await_answer(server, seat.chat, before)
     # A tap may be answered with a short note (Telegram shows it over the chat for a moment).
     notes = [str(answer.get("text")) for answer in server.state.callback_answers[answers:] if answer.get("text")]
-    return _back(seat, "；".join(notes))
+    return _back(visit, seat, "；".join(notes))
 
 
 async def _shown_after(visit: Visit, seat: Seat, before: tuple[Any, ...], reached: bool) -> web.StreamResponse:
     if not reached:
-        return _back(seat, WITHHELD)
+        return _back(visit, seat, WITHHELD)
     await _await_answer(_sandbox(visit).server, seat.chat, before)
-    return _back(seat)
+    return _back(visit, seat)
 
 
-def _back(seat: Seat, notice: str = "") -> web.StreamResponse:
+def _back(visit: Visit, seat: Seat, notice: str = "") -> web.StreamResponse:
     """See the chat again (303), at its latest message, with a line saying what happened."""
-    query = f"?{urlencode({'notice': notice})}" if notice else ""
-    raise web.HTTPSeeOther(f"/sandbox/{seat.number}{query}#latest")
+    return visit.back_to(f"/sandbox/{seat.number}", notice, anchor="latest")
 
 
 @page("GET", "/sandbox/file/{file_id}", public=True)

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from bot import texts
 from bot.parsing import percent_and_text
 from bot.render import due_label
-from bot.web.desk import RefusedError, Visit, page
+from bot.web.desk import RefusedError, Visit, page, whole_number
 from tasks.errors import ServiceError
 from tasks.models import (
     Assignment,
@@ -142,9 +142,10 @@ class TaskView:
 
 def _task_number(visit: Visit) -> int:
     raw = visit.request.match_info["task_id"]
-    if not raw.isdigit() or len(raw) > 12:
-        raise RefusedError(404, f"没有编号为 {raw} 的任务。")
-    return int(raw)
+    number = whole_number(raw)
+    if number is None:
+        raise RefusedError(404, f"没有编号为 {raw[:20]} 的任务。")
+    return number
 
 
 def _viewer_member(session: Session, visit: Visit) -> Member:
@@ -338,20 +339,21 @@ async def task_page(visit: Visit) -> web.StreamResponse:
 @page("GET", "/task/{task_id}/evidence/{report_id}/{index}", may="task")
 async def evidence_file(visit: Visit) -> web.StreamResponse:
     number = _task_number(visit)
-    report_raw, index_raw = visit.request.match_info["report_id"], visit.request.match_info["index"]
-    if not report_raw.isdigit() or not index_raw.isdigit() or len(report_raw) > 12:
+    found = visit.request.match_info
+    report_id, index = whole_number(found["report_id"]), whole_number(found["index"])
+    if report_id is None or index is None:
         raise RefusedError(404, NO_SUCH_FILE)
 
     def find(session: Session) -> dict[str, Any]:
         task, own_assignment = _open_task(session, visit, number)
-        report = session.get(Report, int(report_raw))
+        report = session.get(Report, report_id)
         assignment = session.get(Assignment, report.assignment_id) if report is not None else None
         if report is None or assignment is None or assignment.task_id != task.id \
-                or int(index_raw) >= len(report.evidence):
+                or index >= len(report.evidence):
             raise RefusedError(404, NO_SUCH_FILE)
         if own_assignment is not None and assignment.id != own_assignment:
             raise RefusedError(403, NOT_YOUR_FILE)
-        return dict(report.evidence[int(index_raw)])
+        return dict(report.evidence[index])
 
     item = await visit.run(find)
     if visit.desk.bot is None:
@@ -382,10 +384,10 @@ def _back(number: int) -> str:
 
 
 def _form_int(visit: Visit, name: str) -> int:
-    raw = visit.form(name)
-    if not raw.isdigit() or len(raw) > 12:
+    number = whole_number(visit.form(name))
+    if number is None:
         raise ServiceError("表单缺少要办理的对象，什么也没有改动：请刷新页面后重试。")
-    return int(raw)
+    return number
 
 
 def _report_of_task(session: Session, visit: Visit, number: int, report_id: int) -> Any:
@@ -474,9 +476,10 @@ async def report_action(visit: Visit) -> web.StreamResponse:
         _open_task(session, visit, number)  # another unit's task: refused before anything
         member = _viewer_member(session, visit)
         duty = member_duty(session, member, number)
-        if percent_raw and not percent_raw.isdigit():
+        typed_percent = whole_number(percent_raw)
+        if percent_raw and typed_percent is None:
             raise ServiceError("进度百分比应在 0 到 100 之间。")
-        percent, rest = (int(percent_raw), text) if percent_raw else percent_and_text(text)
+        percent, rest = (typed_percent, text) if typed_percent is not None else percent_and_text(text)
         if not rest:
             raise ServiceError("请写明进展情况，如：已完成方案初稿。")
         report_progress(session, visit.ctx.clock, member, duty, rest, percent)
