@@ -138,9 +138,10 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 OPENER = urllib.request.build_opener(NoRedirect)
 
 
-def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None) -> Answer:
+def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None, *,
+         headers: dict[str, str] | None = None) -> Answer:
     data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(url, data=data, method=method)
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if cookie:
         request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
     try:

@@ -72,7 +72,10 @@ class Desk:
     bot: Any = None  # the chat platform's bot (telegram.Bot): evidence files are fetched through it
     sandbox: SandboxDesk | None = None
     key: bytes = b""
-    files: dict[str, Any] = field(default_factory=dict)  # per-page state kept between requests (imports)
+    # Per-page state kept between requests (uploads being imported, the day's chart). A value with a
+    # ``discard`` method is told when the desk stops: a government document uploaded and never
+    # imported must not stay on the disk.
+    files: dict[str, Any] = field(default_factory=dict)
 
     @property
     def timezone(self) -> Any:
@@ -89,6 +92,7 @@ class Route:
 
 
 ROUTES: list[Route] = []
+DESK_KEY = web.AppKey("desk", Desk)
 
 
 def page(method: str, path: str, *, may: str | None = None, public: bool = False
@@ -185,6 +189,7 @@ def make_app(desk: Desk) -> web.Application:
     import bot.web.pages  # noqa: F401  (each page module registers its routes when imported)
 
     app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
+    app[DESK_KEY] = desk
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _guarded(desk, route))
     app.router.add_get("/static/{name}", _static)
@@ -193,13 +198,14 @@ def make_app(desk: Desk) -> web.Application:
 
 
 # Pages load only their own styles, scripts and pictures; nothing frames them; a login link in the
-# address bar is never sent on to another site as a Referer.
+# address bar is never sent on to another site as a Referer ("same-origin", not "no-referrer": under
+# the latter the browser sends "Origin: null" with the desk's own forms, and the login form checks it).
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                 "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 
 
@@ -291,5 +297,12 @@ async def start_desk(desk: Desk, *, any_free_port: bool = False) -> web.AppRunne
 
 
 async def stop_desk(runner: web.AppRunner | None) -> None:
-    if runner is not None:
-        await asyncio.shield(runner.cleanup())
+    if runner is None:
+        return
+    await asyncio.shield(runner.cleanup())
+    desk = runner.app[DESK_KEY]
+    for kept in list(desk.files.values()):
+        discard = getattr(kept, "discard", None)
+        if callable(discard):
+            discard()
+    desk.files.clear()

@@ -197,4 +197,4 @@ def test_the_desk_s_status_line_says_only_what_the_desk_signed(desk_bot: BotHarn
 def test_every_answer_tells_the_browser_to_run_only_the_desk_s_own_files(desk_bot: BotHarness) -> None:
     answer = call(desk_bot.ctx.desk_url, "GET", None)
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
-    assert answer.headers["Referrer-Policy"] == "no-referrer" and answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Referrer-Policy"] == "same-origin" and answer.headers["X-Frame-Options"] == "DENY"

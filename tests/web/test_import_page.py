@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from docx import Document
@@ -11,9 +13,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.select import Select
 from sqlmodel import Session, col, select
 
+from tasks.clock import FixedClock
 from tasks.models import Assignment, Event, ImportProblem, OfficeChoice, Plan, Role, Task, Unit, UnitAlias
 from tasks.text import compact
-from tests.desk import log_in, page_text, press, screenshot, wait_for_text
+from tests.desk import DESK, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE, SEED_DOCUMENT
 from tests.harness import BotHarness
 
@@ -343,3 +346,20 @@ def test_units_chosen_for_every_place_keep_a_unit_the_first_place_names_already(
 
         assert units(FIRST) == ["区财政局", "区统计局"]
         assert units(SECOND) == ["区财政局", "区统计局"]
+
+
+def test_an_upload_never_imported_leaves_no_copy_once_the_desk_stops(
+        database_url: str, browser: WebDriver, tmp_path: Path) -> None:
+    """A government document uploaded and left on the preview is not kept on the disk after the desk stops."""
+    bot = BotHarness(database_url, FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC)), desk=DESK)
+    try:
+        office = bot.join(311, "督办办老李", Role.OFFICE)
+        log_in(bot, office, browser)
+        name = f"留在预览-{tmp_path.name}.txt"
+        upload(browser, bot, write_document(tmp_path, name=name))
+        wait_for_text(browser, "导入预览")
+        copies = list(Path(tempfile.gettempdir()).glob(f"taskbot-import-*/{name}"))
+        assert len(copies) == 1
+    finally:
+        bot.stop()
+    assert not copies[0].exists() and not copies[0].parent.exists()

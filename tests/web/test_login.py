@@ -63,3 +63,13 @@ def test_a_link_pressed_many_times_at_once_opens_one_session(desk_bot: BotHarnes
     assert statuses == [303] + [400] * 7
     with transaction(desk_bot.engine) as session:
         assert len(session.exec(select(WebSession)).all()) == 1
+
+
+def test_a_page_elsewhere_cannot_log_a_browser_in_with_its_own_link(desk_bot: BotHarness) -> None:
+    """The 进入 form has no session to carry a CSRF token: a POST from another site's page (its Origin,
+    or "null" from a sandboxed frame) is refused, and the link stays unused for its owner."""
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    link = chat_link(desk_bot, office)
+    for origin in ("https://evil.example", "null"):
+        assert call(link, "POST", None, headers={"Origin": origin}).status == 403
+    assert call(link, "POST", None, headers={"Origin": desk_bot.ctx.desk_url.rstrip("/")}).status == 303

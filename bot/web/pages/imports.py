@@ -78,6 +78,10 @@ class Upload:
     def path(self) -> Path:
         return self.folder / self.filename
 
+    def discard(self) -> None:
+        """The uploaded copy of the document goes (the desk stops, or the upload is let go)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
 
 # --- keeping uploads ------------------------------------------------------------------------------
 
@@ -88,7 +92,7 @@ def _uploads(visit: Visit) -> list[Upload]:
 
 def _let_go(visit: Visit, upload: Upload) -> None:
     visit.desk.files.pop(upload.id, None)
-    shutil.rmtree(upload.folder, ignore_errors=True)
+    upload.discard()
 
 
 def _tidy(visit: Visit) -> None:

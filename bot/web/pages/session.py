@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from bot.web.auth import COOKIE_NAME, cookie_value, end_session, login_holder, redeem_login, secret_in_cookie
-from bot.web.desk import Visit, page, set_session_cookie
+from bot.web.desk import STALE_FORM, RefusedError, Visit, page, set_session_cookie
 
 
 @page("GET", "/", public=True)
@@ -25,6 +27,11 @@ async def login_page(visit: Visit) -> web.StreamResponse:
 
 @page("POST", "/login/{token}", public=True)
 async def log_in(visit: Visit) -> web.StreamResponse:
+    """The form has no CSRF token (nobody is logged in yet), so the browser's Origin is checked instead:
+    a page elsewhere must not log a visitor's browser in with a link of its own choosing."""
+    origin = visit.request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != visit.request.host:  # "null" too: a sandboxed frame
+        raise RefusedError(403, STALE_FORM)
     token = visit.request.match_info["token"]
     hours = visit.desk.settings.session_hours
     secret = await visit.run(lambda session: redeem_login(session, visit.ctx.clock, token, hours))
