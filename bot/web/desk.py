@@ -33,6 +33,7 @@ from bot.config import WebSettings
 from bot.context import BotContext
 from bot.web.auth import COOKIE_NAME, Viewer, csrf_matches, secret_in_cookie, signing_key, viewer_of
 from tasks.errors import ServiceError
+from tasks.models import Member
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,6 +126,14 @@ class Visit:
 
     def may(self, permission: str) -> bool:
         return self.viewer is not None and may(self.viewer.role, permission)
+
+    def acting_member(self, session: Session) -> Member:
+        """The viewer's member row, read in the action's own transaction: the tasks/ services take the
+        member who acts. One unbound since the page was let in is refused."""
+        member = session.get(Member, self.me.member_id)
+        if member is None or not member.active:
+            raise RefusedError(403, "您的绑定已解除，请重新登录。")
+        return member
 
     async def run(self, work: Callable[[Session], T]) -> T:
         return await self.ctx.run(work)

@@ -72,8 +72,13 @@ def parse_moment(text: str, timezone: ZoneInfo = DEFAULT_TIMEZONE) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone)
 
 
+def local_moment(moment: datetime, timezone: ZoneInfo) -> datetime:
+    """A stored moment in the district's time. The databases give datetime columns back without a
+    zone (SQLite keeps none; the columns are UTC by convention), and ``astimezone`` would read such a
+    value as the host's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(timezone)
+
+
 def local_date(moment: datetime, timezone: ZoneInfo) -> date:
-    """A stored moment as the district's calendar date. The databases give datetime columns back
-    without a zone (SQLite keeps none; the columns are UTC by convention), and ``astimezone`` would
-    read such a value as the host's local time."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(timezone).date()
+    """A stored moment as the district's calendar date (see ``local_moment``)."""
+    return local_moment(moment, timezone).date()

@@ -12,7 +12,8 @@ from sqlmodel import Session, col, select
 from yarl import URL
 
 from bot.web.desk import Visit, page, whole_number
-from bot.web.pages.people import acting_member, local_time, web_actor
+from bot.web.pages.people import web_actor
+from tasks.clock import local_moment
 from tasks.errors import ServiceError
 from tasks.models import Member, Outbox, OutboxStatus, Unit
 from tasks.notifications import KIND_NAMES, NotificationKind
@@ -87,8 +88,8 @@ def _listing(session: Session, visit: Visit, key: str, status: OutboxStatus, tit
             recipient, detail = name or f"会话 {chat_id}", unit or ROLE_NAMES.get(role, "")
         moment = sent_at if key == "sent" and sent_at else (next_at if key == "pending" else created_at)
         rows.append({"id": row_id, "kind": kind_name(kind), "recipient": recipient, "detail": detail,
-                     "attempts": attempts, "at": local_time(moment, timezone),
-                     "created": local_time(created_at, timezone), "error": redact(error or ""),
+                     "attempts": attempts, "at": local_moment(moment, timezone),
+                     "created": local_moment(created_at, timezone), "error": redact(error or ""),
                      "hint": reason_hint(error or "")})
     return Listing(key, title, rows, total, page_number, pages)
 
@@ -125,7 +126,7 @@ async def retry(visit: Visit) -> web.StreamResponse:
         raise ServiceError("没有这条通知。")
 
     def work(session: Session) -> None:
-        retry_dead(session, visit.ctx.clock, web_actor(acting_member(session, visit)), number)
+        retry_dead(session, visit.ctx.clock, web_actor(visit.acting_member(session)), number)
 
     await visit.run(work)
     return visit.back_to("/outbox", f"通知 {number} 已放回待发队列，机器人会马上重新发送。")

@@ -4,13 +4,12 @@ to its task's page where it is decided (the same list as /pending in chat: revie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC
 
 from aiohttp import web
 from sqlmodel import Session
 
 from bot.web.desk import Visit, page, whole_number
-from tasks.clock import local_date
+from tasks.clock import local_date, local_moment
 from tasks.work.review import Waiting, waiting_for_review
 
 PAGE_ITEMS = 50
@@ -48,13 +47,12 @@ async def pending(visit: Visit) -> web.StreamResponse:
     today, zone = visit.ctx.today(), visit.ctx.timezone
     rows = []
     for item in items:
-        since = item.since if item.since.tzinfo else item.since.replace(tzinfo=UTC)
         if item.kind == "completion":
             what = "申请办结" + (f"，附证明材料 {item.files} 份" if item.files else "")
             anchor = f"report-{item.id}"
         else:
             what = f"申请延期至 {item.asked_for.isoformat()}" if item.asked_for else "申请延期"
             anchor = f"extension-{item.id}"
-        rows.append(WaitingRow(item, what, since.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        rows.append(WaitingRow(item, what, local_moment(item.since, zone).strftime("%Y-%m-%d %H:%M"),
                                _age((today - local_date(item.since, zone)).days), anchor))
     return visit.render("pending.html", rows=rows, total=total, number=number, pages=pages)

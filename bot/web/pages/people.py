@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlmodel import Session, col, func, select
 
 from bot.web.desk import Visit, page, whole_number
-from tasks.clock import db_time
+from tasks.clock import db_time, local_moment
 from tasks.errors import ServiceError
 from tasks.events import Actor
 from tasks.models import MERGED_UNIT, GroupMember, Invite, Member, Role, Unit, UnitAlias
@@ -24,21 +24,9 @@ from tasks.work.members import MAY_INVITE, ROLE_NAMES, create_invite, members_of
 GROUP_KIND = "group"
 
 
-def local_time(moment: datetime, timezone: Any) -> datetime:
-    """A stored moment in the district's time: the databases give datetime columns back without a
-    zone (they are UTC by convention), and astimezone would read such a value as the host's time."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(timezone)
-
-
 def web_actor(member: Member) -> Actor:
     """The audit's name for a person acting on the desk: who, and that it was through the web."""
     return Actor(member.name or f"member:{member.id}", "web")
-
-
-def acting_member(session: Session, visit: Visit) -> Member:
-    member = session.get(Member, visit.me.member_id)
-    assert member is not None  # the frame let the session in only for an active member
-    return member
 
 
 @dataclass
@@ -107,7 +95,7 @@ def directory(session: Session, visit: Visit, wanted: str, bound_filter: str = "
         bound = bound_dates.get(member.id, member.created_at)
         by_unit.setdefault(member.unit_id, []).append(Binding(
             member.id, member.name, role, ROLE_NAMES[role], member.user_id is None, member.reachable,
-            local_time(bound, timezone),
+            local_moment(bound, timezone),
             # Not one's own binding from here: it would end this very session halfway through the page.
             role in MAY_INVITE.get(viewer_role, set()) and member.id != visit.me.member_id))
 
@@ -129,12 +117,12 @@ def directory(session: Session, visit: Visit, wanted: str, bound_filter: str = "
     invites = []
     for invite in session.exec(select(Invite).where(col(Invite.used_at).is_(None), col(Invite.revoked_at).is_(None))
                                .order_by(col(Invite.created_at).desc())).all():
-        expires = local_time(invite.expires_at, UTC)
+        expires = local_moment(invite.expires_at, UTC)
         if expires <= now:
             continue
         invites.append({"code": invite.code, "unit": names.get(invite.unit_id or 0, ""),
                         "role": ROLE_NAMES[Role(invite.role)], "by": invite.created_by,
-                        "expires": local_time(invite.expires_at, timezone)})
+                        "expires": local_moment(invite.expires_at, timezone)})
     return Directory(rows, len(units), by_unit.get(None, []), invites,
                      [(u.id, u.name) for u in units if u.kind != GROUP_KIND and u.id is not None])
 
@@ -171,7 +159,7 @@ async def make_invite(visit: Visit) -> web.StreamResponse:
             unit = session.get(Unit, unit_id) if unit_id is not None else None
             if unit is None or unit.kind == MERGED_UNIT:
                 raise ServiceError("没有这个单位：请刷新页面后重新选择。")
-        member = acting_member(session, visit)
+        member = visit.acting_member(session)
         # The same rules as /invite in chat: the inviter's own role decides whom they may invite.
         return create_invite(session, visit.ctx.clock, web_actor(member), role, unit,
                              inviter_role=Role(member.role)).code
@@ -199,12 +187,12 @@ async def show_invite(visit: Visit) -> web.StreamResponse:
             state = "已被使用"
         elif invite.revoked_at is not None:
             state = "已撤销"
-        elif local_time(invite.expires_at, UTC) <= db_time(visit.ctx.clock):
+        elif local_moment(invite.expires_at, UTC) <= db_time(visit.ctx.clock):
             state = "已过期"
         else:
             state = ""
         return {"code": invite.code, "unit": unit.name if unit else "", "role": ROLE_NAMES[Role(invite.role)],
-                "expires": local_time(invite.expires_at, visit.desk.timezone), "state": state}
+                "expires": local_moment(invite.expires_at, visit.desk.timezone), "state": state}
 
     invite = await visit.run(work)
     link = invite_link(visit, code) if not invite["state"] else ""
@@ -219,7 +207,7 @@ async def revoke(visit: Visit) -> web.StreamResponse:
     code = visit.form("code")
 
     def work(session: Session) -> None:
-        revoke_invite(session, visit.ctx.clock, web_actor(acting_member(session, visit)), code)
+        revoke_invite(session, visit.ctx.clock, web_actor(visit.acting_member(session)), code)
 
     await visit.run(work)
     return visit.back_to("/people", f"邀请码 {code} 已撤销，不能再使用。")
@@ -257,7 +245,7 @@ async def do_unbind(visit: Visit) -> web.StreamResponse:
     number = _member_number(visit)
 
     def work(session: Session) -> str:
-        actor = acting_member(session, visit)
+        actor = visit.acting_member(session)
         member = unbind(session, visit.ctx.clock, web_actor(actor), Role(actor.role), number)
         return member.name or str(member.id)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +22,7 @@ from bot import texts
 from bot.parsing import percent_and_text
 from bot.render import due_label
 from bot.web.desk import RefusedError, Visit, page, whole_number
+from tasks.clock import local_moment
 from tasks.errors import ServiceError
 from tasks.models import (
     Assignment,
@@ -30,7 +31,6 @@ from tasks.models import (
     Event,
     Extension,
     ExtensionStatus,
-    Member,
     Milestone,
     Project,
     Report,
@@ -148,13 +148,6 @@ def _task_number(visit: Visit) -> int:
     return number
 
 
-def _viewer_member(session: Session, visit: Visit) -> Member:
-    member = session.get(Member, visit.me.member_id)
-    if member is None or not member.active:
-        raise RefusedError(403, "您的绑定已解除，请重新登录。")
-    return member
-
-
 def _open_task(session: Session, visit: Visit, number: int) -> tuple[Task, int | None]:
     """The task, and for a unit's member the assignment of their unit (another unit's task is refused)."""
     try:
@@ -164,7 +157,7 @@ def _open_task(session: Session, visit: Visit, number: int) -> tuple[Task, int |
     if visit.me.role != Role.MEMBER:
         return task, None
     try:
-        duty = member_duty(session, _viewer_member(session, visit), number)
+        duty = member_duty(session, visit.acting_member(session), number)
     except ServiceError:
         raise RefusedError(403, NOT_YOUR_TASK.format(n=number)) from None
     return task, duty.assignment.id
@@ -176,8 +169,7 @@ def _open_task(session: Session, visit: Visit, number: int) -> tuple[Task, int |
 def _local(moment: datetime | None, visit: Visit) -> str:
     if moment is None:
         return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(visit.ctx.timezone).strftime("%Y-%m-%d %H:%M")
+    return local_moment(moment, visit.ctx.timezone).strftime("%Y-%m-%d %H:%M")
 
 
 def _file_views(evidence: list[dict[str, Any]]) -> list[FileView]:
@@ -405,7 +397,7 @@ async def verify_action(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         duty = _report_of_task(session, visit, number, report_id)
-        verify(session, visit.ctx.clock, _viewer_member(session, visit), duty, report_id)
+        verify(session, visit.ctx.clock, visit.acting_member(session), duty, report_id)
         return f"已审核通过：任务 {number}（{duty.unit.name}）办结，已通知该单位。"
 
     return visit.back_to(_back(number), await visit.run(work))
@@ -418,7 +410,7 @@ async def send_back_action(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         duty = _report_of_task(session, visit, number, report_id)
-        send_back(session, visit.ctx.clock, _viewer_member(session, visit), duty, reason, report_id)
+        send_back(session, visit.ctx.clock, visit.acting_member(session), duty, reason, report_id)
         return f"已退回任务 {number}（{duty.unit.name}）的办结申请，并通知该单位。"
 
     return visit.back_to(_back(number), await visit.run(work))
@@ -430,7 +422,7 @@ async def urge_action(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         duties = task_open_duties(session, find_task(session, number))
-        units = urge(session, visit.ctx.clock, _viewer_member(session, visit), duties, note)
+        units = urge(session, visit.ctx.clock, visit.acting_member(session), duties, note)
         return f"已催办任务 {number} 的 {units} 个未办结单位。"
 
     return visit.back_to(_back(number), await visit.run(work))
@@ -445,7 +437,7 @@ async def _decide(visit: Visit, *, approve: bool) -> web.StreamResponse:
         assignment = session.get(Assignment, extension.assignment_id) if extension is not None else None
         if assignment is None or assignment.task_id != number:
             raise ServiceError("这份延期申请不属于这个任务，什么也没有改动。")
-        decided = decide_extension(session, visit.ctx.clock, _viewer_member(session, visit), extension_id,
+        decided = decide_extension(session, visit.ctx.clock, visit.acting_member(session), extension_id,
                                    approve=approve, note=note)
         if approve:
             return f"已同意延期申请 #{extension_id}，新的完成时限 {decided.new_date.isoformat()}，已通知该单位。"
@@ -474,7 +466,7 @@ async def report_action(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         _open_task(session, visit, number)  # another unit's task: refused before anything
-        member = _viewer_member(session, visit)
+        member = visit.acting_member(session)
         duty = member_duty(session, member, number)
         typed_percent = whole_number(percent_raw)
         if percent_raw and typed_percent is None:
@@ -494,7 +486,7 @@ async def done_action(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         _open_task(session, visit, number)
-        member = _viewer_member(session, visit)
+        member = visit.acting_member(session)
         report_completion(session, visit.ctx.clock, member, member_duty(session, member, number), text)
         return f"已提交任务 {number} 的办结申请，等待督办办公室审核。"
 
