@@ -305,7 +305,7 @@ def retry_dead(session: Session, clock: Clock, actor: Actor, row_id: int) -> Out
     says it is fixed, and otherwise this one message would reach them and nothing after it. If the
     bot is still blocked, the sender marks them unreachable again, and the office is not told twice
     about the same row (its notice's key names the row)."""
-    row = session.get(Outbox, row_id)
+    row = session.get(Outbox, row_id, with_for_update=True, populate_existing=True)  # two retries take turns
     if row is None:
         raise ServiceError(f"没有编号为 {row_id} 的通知。")
     if row.status != OutboxStatus.DEAD:
