@@ -34,6 +34,7 @@ from bot.context import BotContext
 from bot.web.auth import COOKIE_NAME, Viewer, csrf_matches, secret_in_cookie, signing_key, viewer_of
 from tasks.errors import ServiceError
 from tasks.models import Member
+from tasks.work.duties import DOOR
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -227,6 +228,9 @@ async def _security_headers(_request: web.Request, response: web.StreamResponse)
 
 def _guarded(desk: Desk, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        # Each request is a task of its own: what it changes is audited as done through the web, and
+        # the database work it hands to a thread takes the task's context along.
+        DOOR.set("web")
         visit = Visit(request, desk, None)
         try:
             visit.viewer = await _viewer(desk, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,8 +43,14 @@ class Duty:
     unit: Unit
 
 
+# The door a person's change came through, as the audit names it: the chat, unless the web desk says
+# otherwise for the requests it handles (bot/web/desk.py). A context variable, so that every service
+# that records a member's change names the door without each taking it as an argument.
+DOOR: ContextVar[str] = ContextVar("door", default="chat")
+
+
 def actor_of(member: Member) -> Actor:
-    return Actor(member.name or f"member:{member.id}", "chat")
+    return Actor(member.name or f"member:{member.id}", DOOR.get())
 
 
 def duty_select() -> Any:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.commands import may
 from bot.web.auth import cookie_value
 from bot.web.desk import ROUTES, Route, make_app  # noqa: F401  (make_app's import registers every page)
 from tasks.db import transaction
 from tasks.events import Actor
-from tasks.models import Member, Role, Unit
+from tasks.models import Event, Member, Report, ReportKind, Role, Unit
 from tasks.work.members import unbind
 from tests.desk import call, session_for
 from tests.factories import COMMERCE, EXHIBITION
@@ -198,3 +198,22 @@ def test_every_answer_tells_the_browser_to_run_only_the_desk_s_own_files(desk_bo
     answer = call(desk_bot.ctx.desk_url, "GET", None)
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
     assert answer.headers["Referrer-Policy"] == "same-origin" and answer.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_audit_names_the_door_an_action_came_through(desk_bot: BotHarness, visitors: list[Visitor]) -> None:
+    """The same service records the same event; the audit says whether it was the chat or the desk."""
+    base = desk_bot.ctx.desk_url.rstrip("/")
+    office, member = visitors[0], visitors[2]
+    task = desk_bot.task_id(EXHIBITION)
+    reported = call(f"{base}/task/{task}/report", "POST", member.cookie, {"csrf": member.csrf, "text": "复核材料已整理"})
+    assert reported.status == 303
+    desk_bot.say(desk_bot.server.person(211, "商务局小王"), f"/done {task} 展销中心已开业")
+    with transaction(desk_bot.engine) as session:
+        report = session.exec(select(Report).where(Report.kind == ReportKind.COMPLETION)).one()
+    answer = call(f"{base}/task/{task}/verify", "POST", office.cookie, {"csrf": office.csrf, "report": str(report.id)})
+    assert answer.status == 303
+    with transaction(desk_bot.engine) as session:
+        events = session.exec(select(Event).order_by(col(Event.id))).all()
+    assert [e.source for e in events if e.action == "report.created"] == ["web"]  # progress, on the page
+    assert [e.source for e in events if e.action == "assignment.completion_reported"] == ["chat"]
+    assert [e.source for e in events if e.action == "assignment.verified"] == ["web"]

@@ -12,13 +12,13 @@ from sqlmodel import Session, col, select
 from yarl import URL
 
 from bot.web.desk import Visit, page, whole_number
-from bot.web.pages.people import web_actor
 from tasks.clock import local_moment
 from tasks.errors import ServiceError
 from tasks.models import Member, Outbox, OutboxStatus, Unit
 from tasks.notifications import KIND_NAMES, NotificationKind
 from tasks.outbox import OUTBOX_STATUS_NAMES, retry_dead
 from tasks.redaction import redact
+from tasks.work.duties import actor_of
 from tasks.work.lookup import notification_counts
 from tasks.work.members import ROLE_NAMES
 
@@ -126,7 +126,7 @@ async def retry(visit: Visit) -> web.StreamResponse:
         raise ServiceError("没有这条通知。")
 
     def work(session: Session) -> None:
-        retry_dead(session, visit.ctx.clock, web_actor(visit.acting_member(session)), number)
+        retry_dead(session, visit.ctx.clock, actor_of(visit.acting_member(session)), number)
 
     await visit.run(work)
     return visit.back_to("/outbox", f"通知 {number} 已放回待发队列，机器人会马上重新发送。")

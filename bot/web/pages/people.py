@@ -16,17 +16,12 @@ from sqlmodel import Session, col, func, select
 from bot.web.desk import Visit, page, whole_number
 from tasks.clock import db_time, local_moment
 from tasks.errors import ServiceError
-from tasks.events import Actor
 from tasks.models import MERGED_UNIT, GroupMember, Invite, Member, Role, Unit, UnitAlias
 from tasks.text import compact
+from tasks.work.duties import actor_of
 from tasks.work.members import MAY_INVITE, ROLE_NAMES, create_invite, members_of, revoke_invite, unbind
 
 GROUP_KIND = "group"
-
-
-def web_actor(member: Member) -> Actor:
-    """The audit's name for a person acting on the desk: who, and that it was through the web."""
-    return Actor(member.name or f"member:{member.id}", "web")
 
 
 @dataclass
@@ -161,7 +156,7 @@ async def make_invite(visit: Visit) -> web.StreamResponse:
                 raise ServiceError("没有这个单位：请刷新页面后重新选择。")
         member = visit.acting_member(session)
         # The same rules as /invite in chat: the inviter's own role decides whom they may invite.
-        return create_invite(session, visit.ctx.clock, web_actor(member), role, unit,
+        return create_invite(session, visit.ctx.clock, actor_of(member), role, unit,
                              inviter_role=Role(member.role)).code
 
     code = await visit.run(work)
@@ -207,7 +202,7 @@ async def revoke(visit: Visit) -> web.StreamResponse:
     code = visit.form("code")
 
     def work(session: Session) -> None:
-        revoke_invite(session, visit.ctx.clock, web_actor(visit.acting_member(session)), code)
+        revoke_invite(session, visit.ctx.clock, actor_of(visit.acting_member(session)), code)
 
     await visit.run(work)
     return visit.back_to("/people", f"邀请码 {code} 已撤销，不能再使用。")
@@ -246,7 +241,7 @@ async def do_unbind(visit: Visit) -> web.StreamResponse:
 
     def work(session: Session) -> str:
         actor = visit.acting_member(session)
-        member = unbind(session, visit.ctx.clock, web_actor(actor), Role(actor.role), number)
+        member = unbind(session, visit.ctx.clock, actor_of(actor), Role(actor.role), number)
         return member.name or str(member.id)
 
     name = await visit.run(work)
