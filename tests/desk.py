@@ -126,8 +126,12 @@ def screenshot(browser: WebDriver, name: str) -> list[Path]:
 @dataclass
 class Answer:
     status: int
-    body: str
+    data: bytes
     headers: dict[str, str]
+
+    @property
+    def body(self) -> str:
+        return self.data.decode("utf-8", "replace")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -140,15 +144,24 @@ OPENER = urllib.request.build_opener(NoRedirect)
 
 def call(url: str, method: str, cookie: str | None, form: dict[str, str] | None = None, *,
          headers: dict[str, str] | None = None) -> Answer:
+    """One request as a browser makes it, with ``cookie`` as the desk's session; a redirect is
+    answered, not followed."""
     data = urllib.parse.urlencode(form or {}).encode() if method == "POST" else None
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     if cookie:
         request.add_header("Cookie", f"{COOKIE_NAME}={cookie}")
     try:
-        with OPENER.open(request, timeout=20) as response:
-            return Answer(response.status, response.read().decode("utf-8", "replace"), dict(response.headers))
+        with OPENER.open(request, timeout=60) as response:
+            return Answer(response.status, response.read(), dict(response.headers))
     except urllib.error.HTTPError as error:
-        return Answer(error.code, error.read().decode("utf-8", "replace"), dict(error.headers))
+        return Answer(error.code, error.read(), dict(error.headers))
+
+
+def browser_session(browser: WebDriver) -> str:
+    """The session cookie's value the browser holds, to ask the desk as that browser."""
+    cookie = browser.get_cookie(COOKIE_NAME)
+    assert cookie is not None
+    return cookie["value"]
 
 
 def session_for(bot: BotHarness, user_id: int) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from selenium.webdriver.support.select import Select
 from sqlalchemy import text
 
 from tasks.models import Role
-from tests.desk import log_in, page_text, press, screenshot, wait_for_text
+from tests.desk import browser_session, call, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
 
@@ -54,16 +54,6 @@ def red_ids(browser: WebDriver) -> set[int]:
             for row in browser.find_elements(By.CSS_SELECTOR, "table.ledger tbody tr.overdue")}
 
 
-def fetch(bot: BotHarness, browser: WebDriver, path: str) -> tuple[bytes, dict[str, str]]:
-    """``path`` with the browser's session cookie, as the browser would download it."""
-    cookie = browser.get_cookie("taskbot_desk")
-    assert cookie is not None
-    request = urllib.request.Request(bot.ctx.desk_url + path.lstrip("/"),
-                                     headers={"Cookie": f"taskbot_desk={cookie['value']}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return response.read(), dict(response.headers)
-
-
 def test_the_office_filters_by_unit_and_overdue_and_downloads_those_rows(desk_bot: BotHarness,
                                                                          browser: WebDriver) -> None:
     office = desk_bot.join(311, "督办办老李", Role.OFFICE)
@@ -96,7 +86,8 @@ def test_the_office_filters_by_unit_and_overdue_and_downloads_those_rows(desk_bo
     # 导出 Excel: the same XLSX as taskbot export, narrowed to the unit and overdue: one row per row shown.
     link = browser.find_element(By.LINK_TEXT, "导出 Excel").get_attribute("href")
     assert "/ledger/export.xlsx?" in link and "overdue=1" in link
-    content, headers = fetch(desk_bot, browser, link.split("/", 3)[3])
+    download = call(desk_bot.ctx.desk_url + link.split("/", 3)[3], "GET", browser_session(browser))
+    content, headers = download.data, download.headers
     # Named as /export in chat names it (台账-YYYY-MM-DD.xlsx).
     assert "filename*=UTF-8''%E5%8F%B0%E8%B4%A6-2021-09-01.xlsx" in headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(content))["任务清单"]

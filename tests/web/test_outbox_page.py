@@ -21,7 +21,7 @@ from tasks.events import Actor
 from tasks.models import Event, Member, Outbox, OutboxStatus, Role
 from tasks.notifications import CompletionVerified, NotificationKind
 from tasks.outbox import enqueue, mark_dead, retry_dead
-from tests.desk import log_in, page_text, press, screenshot, wait_for_text
+from tests.desk import browser_session, call, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
 
@@ -169,17 +169,12 @@ def test_a_leader_is_refused_the_outbox(desk_bot: BotHarness, browser: WebDriver
     assert "分管领导）不能使用" in page_text(browser)
     assert "商务局小王" not in page_text(browser)
 
-    cookie = f"taskbot_desk={browser.get_cookie('taskbot_desk')['value']}"
+    cookie = browser_session(browser)
     base = desk_bot.ctx.desk_url.rstrip("/")
 
     def answer(path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(base + path, data=data, headers={"Cookie": cookie})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        found = call(base + path, "GET" if form is None else "POST", cookie, form)
+        return found.status, found.body
 
     found = CSRF.search(answer("/ledger")[1])
     assert found

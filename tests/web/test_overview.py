@@ -3,7 +3,6 @@ and the digest's chart as a PNG."""
 
 from __future__ import annotations
 
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 
 from selenium.webdriver.common.by import By
@@ -19,7 +18,7 @@ from tasks.db import transaction
 from tasks.models import Member, Role
 from tasks.notifications import NotificationKind, parse_payload
 from tasks.outbox import enqueue
-from tests.desk import log_in, page_text, screenshot, wait_for_text
+from tests.desk import browser_session, call, log_in, page_text, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
 
@@ -86,13 +85,9 @@ def test_the_overview_shows_the_rate_and_each_units_light_with_the_legend(desk_b
     wait_for_text(browser, f"台账 · {COMMERCE}")
     assert "unit=" in browser.current_url
 
-    cookie = browser.get_cookie("taskbot_desk")
-    assert cookie is not None
-    request = urllib.request.Request(desk_bot.ctx.desk_url + "overview/chart.png",
-                                     headers={"Cookie": f"taskbot_desk={cookie['value']}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        assert response.headers["Content-Type"] == "image/png"
-        assert response.read().startswith(b"\x89PNG\r\n\x1a\n")
+    chart = call(desk_bot.ctx.desk_url + "overview/chart.png", "GET", browser_session(browser))
+    assert chart.headers["Content-Type"] == "image/png"
+    assert chart.data.startswith(b"\x89PNG\r\n\x1a\n")
     browser.get(desk_bot.ctx.desk_url + "overview")
     wait_for_text(browser, "周报图表")
     loaded = browser.execute_script("const i = document.querySelector('img.chart'); return i.complete && i.naturalWidth")

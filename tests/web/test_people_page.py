@@ -16,25 +16,11 @@ from sqlmodel import select
 
 from tasks.db import transaction
 from tasks.models import Event, Member, Role
-from tests.desk import chat_link, log_in, page_text, press, screenshot, wait_for_text
+from tests.desk import Answer, browser_session, call, chat_link, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class _Stay(urllib.request.HTTPRedirectHandler):
-    """Redirects are looked at, not followed: the cookie comes with the login's 303."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-@dataclass
-class Answer:
-    status: int
-    text: str
-    location: str = ""
 
 
 @dataclass
@@ -45,18 +31,12 @@ class DeskClient:
     cookie: str = ""
 
     def open(self, path: str, form: dict[str, str] | None = None) -> Answer:
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(self.base.rstrip("/") + path if path.startswith("/") else path, data=data)
-        if self.cookie:
-            request.add_header("Cookie", self.cookie)
-        try:
-            with urllib.request.build_opener(_Stay).open(request, timeout=10) as response:
-                return Answer(response.status, response.read().decode())
-        except urllib.error.HTTPError as error:
-            cookie = error.headers.get("Set-Cookie", "")
-            if cookie:
-                self.cookie = cookie.split(";", 1)[0]
-            return Answer(error.code, error.read().decode(), error.headers.get("Location", ""))
+        url = self.base.rstrip("/") + path if path.startswith("/") else path
+        answer = call(url, "GET" if form is None else "POST", self.cookie or None, form)
+        cookie = answer.headers.get("Set-Cookie", "")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0].split("=", 1)[1]
+        return answer
 
     def log_in(self, link: str) -> None:
         """As the login page's 进入 does: POST the link; the session cookie comes with the redirect."""
@@ -64,7 +44,7 @@ class DeskClient:
         assert answer.status == 303 and self.cookie, answer
 
     def csrf(self, path: str) -> str:
-        found = CSRF.search(self.open(path).text)
+        found = CSRF.search(self.open(path).body)
         assert found
         return found.group(1)
 
@@ -138,7 +118,7 @@ def test_office_invites_a_person_who_binds_in_chat_and_is_unbound_with_their_ses
     assert "商务局小张" not in row and "商务局小王" in row
 
     refused = theirs.open("/ledger")
-    assert refused.status == 401 and "请先登录" in refused.text
+    assert refused.status == 401 and "请先登录" in refused.body
     with transaction(desk_bot.engine) as session:
         member = session.exec(select(Member).where(Member.user_id == 213)).one()
         assert not member.active
@@ -176,10 +156,10 @@ def test_an_office_member_may_not_invite_a_leader(desk_bot: BotHarness, browser:
     offered = [option.text for option in Select(browser.find_element(By.NAME, "role")).options]
     assert offered == ["责任单位成员", "督办办公室"]
 
-    client = DeskClient(desk_bot.ctx.desk_url, cookie=f"taskbot_desk={browser.get_cookie('taskbot_desk')['value']}")
+    client = DeskClient(desk_bot.ctx.desk_url, cookie=browser_session(browser))
     before = desk_bot.snapshot()
     answer = client.open("/people/invite", {"csrf": client.csrf("/people"), "role": "leader", "unit": ""})
-    assert answer.status == 400 and "您无权邀请分管领导" in answer.text
+    assert answer.status == 400 and "您无权邀请分管领导" in answer.body
     assert desk_bot.snapshot() == before
 
 
@@ -191,7 +171,7 @@ def test_a_leader_is_refused_the_page_and_its_actions(desk_bot: BotHarness, brow
     browser.get(desk_bot.ctx.desk_url + "people")
     assert "分管领导）不能使用" in page_text(browser)
 
-    client = DeskClient(desk_bot.ctx.desk_url, cookie=f"taskbot_desk={browser.get_cookie('taskbot_desk')['value']}")
+    client = DeskClient(desk_bot.ctx.desk_url, cookie=browser_session(browser))
     csrf = client.csrf("/ledger")
     with transaction(desk_bot.engine) as session:
         member_id = session.exec(select(Member.id).where(Member.user_id == member.id)).one()
@@ -200,6 +180,6 @@ def test_a_leader_is_refused_the_page_and_its_actions(desk_bot: BotHarness, brow
     for path, form in (("/people/invite", {"role": "member", "unit": ""}), (f"/people/unbind/{member_id}", {}),
                        ("/people/revoke", {"code": "x"})):
         answer = client.open(path, {"csrf": csrf, **form})
-        assert answer.status == 403 and "不能使用" in answer.text, path
+        assert answer.status == 403 and "不能使用" in answer.body, path
     assert client.open(f"/people/unbind/{member_id}").status == 403
     assert desk_bot.snapshot() == before

@@ -6,10 +6,8 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.error import HTTPError
-from urllib.parse import urlencode
-from urllib.request import HTTPRedirectHandler, Request, build_opener, urlopen
+from urllib.request import urlopen
 
 import pytest
 from PIL import Image
@@ -21,7 +19,7 @@ from bot.config import WebSettings
 from bot.sandbox.console import PERSONAS, UNIT_GROUP, UNIT_GROUP_TITLE
 from bot.web.desk import SandboxDesk
 from tasks.clock import FixedClock
-from tests.desk import page_text, press, screenshot, wait_for_text
+from tests.desk import call, page_text, press, screenshot, wait_for_text
 from tests.factories import EXHIBITION
 from tests.harness import BotHarness
 
@@ -182,18 +180,8 @@ def test_a_post_needs_the_sandbox_token_and_the_pages_need_the_sandbox(sandbox_b
     assert post(desk_bot.ctx.desk_url + "sandbox/1/say", {}, {"csrf": "", "text": "x"})[0] == 404
 
 
-class _NoRedirect(HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def post(url: str, headers: dict[str, str], fields: dict[str, str]) -> tuple[int, str]:
-    """The status of a form POST made outside the page, and its first words."""
-    request = Request(url, data=urlencode(fields).encode(), headers=headers, method="POST")
-    try:
-        with build_opener(_NoRedirect).open(request) as answer:
-            return answer.status, ""
-    except HTTPError as error:
-        body = error.read().decode()
-        found = re.search(r'role="alert">(.{5})', body)
-        return error.code, found.group(1) if found else body[:80]
+    """The status of a form POST made outside the page, and the first words of its refusal."""
+    answer = call(url, "POST", None, fields, headers=headers)
+    found = re.search(r'role="alert">(.{5})', answer.body)
+    return answer.status, (found.group(1) if found else answer.body[:80]) if answer.status >= 400 else ""
