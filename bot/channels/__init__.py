@@ -1,0 +1,66 @@
+"""The chat platforms taskbot reaches people on, and what every one of them shares.
+
+A person, or a unit's group, is reached at an *address* on a *channel*: Telegram's chat id, a
+DingTalk staff id or conversation id, a WeCom user id or chat id, a Feishu open_id or chat_id, or
+a one-way group robot's name. Addresses are strings whatever the channel.
+
+The actions (bot/unit_actions.py, bot/office_actions.py) answer with a ``bot.render.Reply``;
+each channel's renderer turns that one view into the platform's own message bodies, and each
+channel's transport puts them on the wire. A transport sorts every failure into one of the three
+things the outbox can do about it (``DeliveryError``), so tasks/outbox.py never learns a
+platform's error codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Channel = Literal["telegram", "dingtalk", "wecom", "feishu"]
+CHANNELS: tuple[Channel, ...] = ("telegram", "dingtalk", "wecom", "feishu")
+CHANNEL_NAMES: dict[str, str] = {"telegram": "Telegram", "dingtalk": "钉钉", "wecom": "企业微信", "feishu": "飞书"}
+
+# retry_later: the platform asked us to wait (``retry_after`` seconds) or did not answer (None:
+#   the outbox backs off); unreachable: this address will not take messages any more (blocked,
+#   left the group, robot removed): the member is marked unreachable and the office told;
+#   dead: this message will never be taken (malformed, too long): kept with its reason.
+FailureKind = Literal["retry_later", "unreachable", "dead"]
+
+
+class DeliveryError(Exception):
+    """A send the platform refused or that failed on the way, sorted for the outbox."""
+
+    def __init__(self, kind: FailureKind, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file a person sent: ``ref`` is the platform's own handle for fetching it again."""
+
+    kind: Literal["photo", "document"]
+    name: str
+    size: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did in chat, whatever the platform: wrote, tapped a button, sent a file.
+
+    ``address`` is where the answer goes (the person's own chat, or the group they wrote in);
+    ``user_ref`` is the platform's stable id of the person.
+    """
+
+    channel: Channel
+    user_ref: str
+    address: str
+    is_group: bool
+    name: str
+    text: str = ""
+    button: str = ""  # a tapped button's data, as bot.render.Button.callback_data
+    files: list[IncomingFile] = field(default_factory=list)
+    mentions_bot: bool = False  # in a group: the bot was @-ed (the platforms only pass such messages on)
