@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from bot.channels import DeliveryError
-from bot.channels.robots import RobotClient, RobotHook, RobotLimits, robot_limits
+from bot.channels.robots import RobotClient, RobotHook, RobotLimits, dingtalk_sign, robot_limits
 from bot.sandbox.robot_double import RobotDouble
 
 DINGTALK_SECRET = "SEC0c3d9b2f5e8a41d7a1b6c4e2f9d8a7b6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0"
@@ -90,6 +90,20 @@ def test_a_wrong_secret_makes_the_robot_unreachable_and_no_credential_is_shown(c
         assert credential not in caplog.text
     assert [r.code for r in refusals] == [code]
     assert messages == []
+
+
+def test_a_dingtalk_signature_with_plus_and_slash_survives_the_query_string():
+    # Unencoded, a "+" in the base64 signature reaches DingTalk as a space and the message is refused.
+    now = int(time.time() * 1000)
+    stamp = next(ms for ms in range(now, now + 10_000) if "+" in (sign := dingtalk_sign(DINGTALK_SECRET, ms))
+                 and "/" in sign)
+
+    async def work(double, client, _clock):
+        robot = double.add_robot("dingtalk", secret=DINGTALK_SECRET)
+        await client.post(double.hook(robot), BODIES["dingtalk"])
+        return len(double.messages(robot)), double.refusals
+
+    assert scenario(work, client_clock=lambda: (stamp + 0.5) / 1000) == (1, [])
 
 
 @pytest.mark.parametrize("channel", ["dingtalk", "feishu"])
