@@ -282,7 +282,8 @@ def utf8_size(text: str) -> int:
 
 def _units(blocks: list[Block], writer: _Writer, budget: int, size: Callable[[str], int]) -> list[tuple[str, str]]:
     """Blocks as (glue, text) units no bigger than ``budget``: a line glued to the one before by a
-    line break, a cut of an over-long line glued by nothing, a table set off by a blank line."""
+    line break (an over-long line cut into several: two halves of bold glued together would make
+    "****", which no markdown reads as two bold runs), a table set off by a blank line."""
     units: list[tuple[str, str]] = []
     glue_next = writer.newline
     for block in blocks:
@@ -293,7 +294,7 @@ def _units(blocks: list[Block], writer: _Writer, budget: int, size: Callable[[st
             glue_next = gap
             continue
         for n, part in enumerate(_cut_line(block, writer, budget, size)):
-            units.append((glue_next if n == 0 else "", part))
+            units.append((glue_next if n == 0 else writer.newline, part))
         glue_next = writer.newline
     return units
 
@@ -405,7 +406,8 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
     title = _cut(" ".join((title or first_line(reply) or "督办助手").split()), DINGTALK_TITLE_BYTES)
     budget = DINGTALK_TEXT_BYTES - MARKER_ROOM
     groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size,
-                     _dingtalk_tail(rows, two_way=two_way, card=card))
+                     _dingtalk_tail(rows, two_way=two_way, card=card),
+                     unit_budget=(DINGTALK_CARD_TEXT_BYTES - MARKER_ROOM) // 2)  # the last page may be a card
     if card:  # an actionCard's text has the smaller limit
         last = groups.pop() if groups else [("", escape_markdown(title, line_start=True))]
         groups += _pack(last, DINGTALK_CARD_TEXT_BYTES - MARKER_ROOM, utf8_size)
@@ -420,12 +422,13 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
 
 
 def _groups(pages: list[list[Block]], writer: _Writer, budget: int, size: Callable[[str], int],
-            tail: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+            tail: list[tuple[str, str]], unit_budget: int | None = None) -> list[list[tuple[str, str]]]:
     """Every page cut to the budget, page by page (a page never shares a message with the next);
-    ``tail`` follows the last page, or stands alone when there is no page."""
+    ``tail`` follows the last page, or stands alone when there is no page. No line or table row is
+    bigger than ``unit_budget`` (half the budget unless told), so that messages are well filled."""
     groups: list[list[tuple[str, str]]] = []
     for n, blocks in enumerate(pages or [[]]):
-        units = _units(blocks, writer, budget // 2, size)
+        units = _units(blocks, writer, unit_budget or budget // 2, size)
         if n == len(pages or [[]]) - 1:
             units += tail
         groups += _pack(units, budget, size)
