@@ -114,13 +114,14 @@ class _RobotMessages(ChatbotHandler):
 
 
 class _SecretsOut(logging.Filter):
-    """Keeps the one-time ticket and the app secret out of the SDK's log lines.
+    """Keeps the one-time ticket and the app secret out of the SDK's log lines (and websockets').
 
     The SDK logs the whole answer of connections/open, ticket included, at INFO (stream.py,
-    ``start``); the app secret is registered with tasks.redaction, so ``redact`` hides it too.
+    ``start``), and websockets logs the URL it opens, ticket in its query, at DEBUG; the app secret
+    is registered with tasks.redaction, so ``redact`` hides it too.
     """
 
-    _TICKET = re.compile(r"""(['"]ticket['"]\s*:\s*['"])[^'"]+""")
+    _TICKET = re.compile(r"""(['"]ticket['"]\s*:\s*['"]|[?&]ticket=)[^'"&\s]+""")
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -129,6 +130,32 @@ class _SecretsOut(logging.Filter):
             text = str(record.msg)
         record.msg, record.args = redact(self._TICKET.sub(r"\1***", text)), ()
         return True
+
+
+class _SdkNoise(logging.Filter):
+    """Drops two SDK lines that say nothing wrong happened.
+
+    Every SYSTEM ping is logged as a WARNING about an "unknown message topic" (stream.py:121),
+    and our own stop, which cancels the SDK's loop, as an ERROR about a "network exception"
+    (stream.py:84).
+    """
+
+    def __init__(self, channel: DingTalkChannel) -> None:
+        super().__init__()
+        self.channel = channel
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        if text.startswith("unknown message topic, topic=ping,"):
+            return False
+        return not (self.channel._stopping and text.startswith("[start] network exception"))
+
+
+SDK_LOGGER = "bot.channels.dingtalk.sdk"
+SECRET_BEARING_LOGGERS = (SDK_LOGGER, "websockets.client")
 
 
 # --- outgoing ---------------------------------------------------------------------------
@@ -211,6 +238,8 @@ class DingTalkChannel:
         self._sdk_thread: threading.Thread | None = None
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._seen_lock = threading.Lock()
+        self._stopping = False
+        self._quiet = _SdkNoise(self)
 
     def __repr__(self) -> str:  # the secret never shows, whatever prints the channel
         return f"DingTalkChannel(client_id={self.client_id!r}, api_base={self.api_base!r})"
@@ -222,9 +251,12 @@ class DingTalkChannel:
         self._loop = asyncio.get_running_loop()
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         point_sdk_at(self.api_base)
-        sdk_log = logging.getLogger("bot.channels.dingtalk.sdk")
-        if not any(isinstance(f, _SecretsOut) for f in sdk_log.filters):
-            sdk_log.addFilter(_SecretsOut())
+        self._stopping = False
+        for name in SECRET_BEARING_LOGGERS:
+            if not any(isinstance(f, _SecretsOut) for f in logging.getLogger(name).filters):
+                logging.getLogger(name).addFilter(_SecretsOut())
+        sdk_log = logging.getLogger(SDK_LOGGER)
+        sdk_log.addFilter(self._quiet)
         client = dingtalk_stream.DingTalkStreamClient(Credential(self.client_id, self._client_secret), logger=sdk_log)
         client.register_callback_handler(ChatbotMessage.TOPIC, _RobotMessages(self))
         started = threading.Event()
@@ -247,6 +279,7 @@ class DingTalkChannel:
 
     async def stop(self) -> None:
         """Close the Stream connection and every task the SDK started; then the HTTP session."""
+        self._stopping = True
         loop, thread = self._sdk_loop, self._sdk_thread
         if loop is not None and thread is not None and thread.is_alive():
             done = asyncio.run_coroutine_threadsafe(self._stop_sdk(), loop)
@@ -260,6 +293,7 @@ class DingTalkChannel:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(self.stop_timeout)
         self._sdk_loop = self._sdk_thread = self._sdk_task = None
+        logging.getLogger(SDK_LOGGER).removeFilter(self._quiet)
         if self._http is not None:
             await self._http.close()
             self._http = None

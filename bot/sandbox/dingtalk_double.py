@@ -173,7 +173,7 @@ class DingTalkDouble:
         self._frames: dict[str, Frame] = {}  # not yet acknowledged
         self._acked_frames: list[Frame] = []
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # wait_for checks may call the reading methods, which lock too
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
