@@ -48,6 +48,7 @@ from lark_oapi.api.im.v1 import (
     GetMessageResourceRequest,
     P2ImMessageReceiveV1,
 )
+from lark_oapi.core.utils import Files
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
@@ -415,4 +416,10 @@ class FeishuChannel:
                                           "下载飞书文件")
         if response.code != 0 or response.file is None:
             raise self._sorted(response, 1, 1)
-        return response.file.read(), response.file_name or ""
+        name = response.file_name
+        if not name:
+            # On the async path the SDK looks for "Content-Disposition" among httpx's lower-cased header names.
+            headers = {k.lower(): v for k, v in (getattr(response.raw, "headers", None) or {}).items()}
+            disposition = headers.get("content-disposition")
+            name = Files.parse_file_name({"Content-Disposition": disposition}) if disposition else ""
+        return response.file.read(), name or ""

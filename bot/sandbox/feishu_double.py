@@ -175,12 +175,14 @@ def _frame_key(frame: bytes) -> tuple[str, str]:
     return frame_header(decoded, "message_id") or "", frame_header(decoded, "seq") or "0"
 
 
-def _event_id_of(parts: list[bytes]) -> str:
+def _ids_of(parts: list[bytes]) -> tuple[str, str]:
+    """(event_id, the IM message_id if a message event) of an event sent as these frames."""
     decoded = sorted((decode_frame(p) for p in parts), key=lambda f: int(frame_header(f, "seq") or 0))
     try:
-        return json.loads(b"".join(f.get("payload", b"") for f in decoded))["header"]["event_id"]
-    except (ValueError, KeyError):
-        return ""
+        body = json.loads(b"".join(f.get("payload", b"") for f in decoded))
+    except ValueError:
+        return "", ""
+    return body.get("header", {}).get("event_id", ""), body.get("event", {}).get("message", {}).get("message_id", "")
 
 
 # --- the platform's state ---------------------------------------------------------------------------
@@ -485,8 +487,10 @@ class FeishuDouble:
                     raise TimeoutError("飞书测试替身等待超时")
                 self._changed.wait(left)
 
-    def wait_for_ack(self, event_id: str, timeout: float = 5.0) -> dict[str, Any]:
-        return self.wait_for(lambda: next((a for a in self.acks if a["event_id"] == event_id), None), timeout)
+    def wait_for_ack(self, event_or_message_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The SDK's answer to the event with this event_id, or carrying the message with this message_id."""
+        return self.wait_for(lambda: next((a for a in self.acks if event_or_message_id in (
+            a["event_id"], a["im_message_id"])), None), timeout)
 
     def wait_connected(self, count: int = 1, timeout: float = 5.0) -> None:
         self.wait_for(lambda: self.connections_made >= count and self._conn is not None, timeout)
@@ -544,8 +548,9 @@ class FeishuDouble:
     # --- the long connection ----------------------------------------------------------------------------
 
     async def _endpoint(self, request: web.Request) -> web.Response:
-        with self._lock:
+        with self._changed:
             self.endpoint_calls += 1
+            self._changed.notify_all()
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -618,8 +623,9 @@ class FeishuDouble:
         parts = [conn.unacked.pop(key) for key in [k for k in conn.unacked if k[0] == message_id]]
         answer = json.loads(frame.get("payload") or b"{}")
         data_b64 = answer.get("data")
-        event_id = _event_id_of(parts)
-        ack = {"message_id": message_id, "event_id": event_id, "type": kind, "code": answer.get("code"),
+        event_id, im_message_id = _ids_of(parts)
+        ack = {"message_id": message_id, "event_id": event_id, "im_message_id": im_message_id, "type": kind,
+               "code": answer.get("code"),
                "biz_rt": frame_header(frame, "biz_rt"),
                "data": json.loads(base64.b64decode(data_b64)) if data_b64 else None}
         with self._changed:
@@ -634,8 +640,9 @@ class FeishuDouble:
 
     async def _tenant_token(self, request: web.Request) -> web.Response:
         body = await request.json()
-        with self._lock:
+        with self._changed:
             self.token_requests += 1
+            self._changed.notify_all()
             if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
                 return web.json_response({"code": 10014, "msg": "app secret invalid"})
             token = "t-g1044" + _hex(36)
