@@ -61,6 +61,8 @@ DEAD_CODES = {
     45002,  # content too long
 }
 FREQ_LIMIT = 45009
+# A subscription refused with these is tried again after ``busy_backoff``; any other refusal stops.
+BUSY_SUBSCRIBE_CODES = {-1, 45009, 45033}
 # WeCom counts call frequency per minute and does not say when the window reopens.
 FREQ_RETRY_AFTER = 60.0
 _ERRCODE = re.compile(r"errcode=(-?\d+)")
@@ -139,6 +141,7 @@ class WeComChannel:
         send_timeout: float = 10.0,
         ready_timeout: float = 10.0,
         watch_interval: float = 5.0,
+        busy_backoff: float = 60.0,
     ) -> None:
         register_secret(secret)
         self._bot_id = bot_id
@@ -151,6 +154,7 @@ class WeComChannel:
         self._send_timeout = send_timeout
         self._ready_timeout = ready_timeout
         self._watch_interval = watch_interval
+        self._busy_backoff = busy_backoff
         self.state = "idle"  # idle, connecting, online, taken_over, refused, stopped
         self.refusal = ""  # why the subscription was refused, in Chinese
         self._client: WSClient | None = None
@@ -269,8 +273,16 @@ class WeComChannel:
         text = str(error)
         if text.startswith("Authentication failed"):
             found = _AUTH_CODE.search(text)
-            code = found.group(1) if found else "?"
-            self.refusal = f"企业微信拒绝了机器人的登录（错误码 {code}），请核对机器人 ID、Secret 和服务器 IP。"
+            code = int(found.group(1)) if found else None
+            if code in BUSY_SUBSCRIBE_CODES:
+                # WeCom is busy or counting this robot's dials: not the credentials, so try again later.
+                log.warning("企业微信暂时拒绝登录（错误码 %s），稍后重连", code)
+                self._spawn(self._redial_later())
+                return
+            self.refusal = (
+                f"企业微信拒绝了机器人的登录（错误码 {code if code is not None else '未知'}），"
+                "请核对机器人 ID、Secret 和服务器 IP。"
+            )
             log.error("%s", self.refusal)
             self.state = "refused"
             self._ready.set()
@@ -279,6 +291,13 @@ class WeComChannel:
             self._sdk_retrying = False
         else:
             log.warning("企业微信 SDK 报错：%s", redact(text))
+
+    async def _redial_later(self) -> None:
+        await self._drop_client()
+        await asyncio.sleep(self._busy_backoff)
+        if self.state in ("connecting", "online"):
+            self.state = "connecting"
+            self._dial()
 
     async def _watch(self) -> None:
         """Dial again when the SDK's client is dead without meaning to redial."""

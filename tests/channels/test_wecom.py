@@ -16,6 +16,7 @@ from bot.channels.wecom import WeComChannel, WeComFileError, WeComStartError
 from bot.sandbox.wecom_double import (
     BOT_NOT_IN_CHAT,
     FREQ_OUT_OF_LIMIT,
+    INVALID_BOT_ID,
     INVALID_CREDENTIAL,
     IP_NOT_ALLOWED,
     SYSTEM_BUSY,
@@ -53,7 +54,7 @@ class Inbox:
         return self.items
 
 
-def channel_for(double: WeComDouble, inbox: Inbox, secret: str | None = None, **options) -> WeComChannel:
+def channel_for(double: WeComDouble, inbox: Inbox, secret: str | None = None, bot_id: str | None = None, **options) -> WeComChannel:
     settings = {
         "ws_url": double.ws_url,
         "bot_name": double.bot_name,
@@ -64,7 +65,7 @@ def channel_for(double: WeComDouble, inbox: Inbox, secret: str | None = None, **
         "watch_interval": 0.05,
         **options,
     }
-    return WeComChannel(double.bot_id, secret or double.secret, inbox, **settings)
+    return WeComChannel(bot_id or double.bot_id, secret or double.secret, inbox, **settings)
 
 
 def run(scenario, **double_options):
@@ -105,16 +106,21 @@ def test_the_robot_subscribes_with_its_id_and_its_secret_stays_out_of_the_log(ca
 
 @pytest.mark.parametrize(
     ("refusal", "code"),
-    [("secret", INVALID_CREDENTIAL), ("ip", IP_NOT_ALLOWED), ("freq", FREQ_OUT_OF_LIMIT)],
+    [("secret", INVALID_CREDENTIAL), ("ip", IP_NOT_ALLOWED), ("bot", INVALID_BOT_ID)],
 )
 def test_a_refused_subscription_stops_the_channel_with_a_chinese_reason(refusal, code, caplog) -> None:
     trust_double_certificate()
 
     async def inside():
         async with WeComDouble() as double:
-            if refusal != "secret":
+            if refusal == "ip":
                 double.refuse_next_subscribe(code)
-            channel = channel_for(double, Inbox(), secret="wrong-secret-000" if refusal == "secret" else None)
+            channel = channel_for(
+                double,
+                Inbox(),
+                secret="wrong-secret-000" if refusal == "secret" else None,
+                bot_id="aibOTHER0002" if refusal == "bot" else None,
+            )
             with pytest.raises(WeComStartError) as refused:
                 await channel.start()
             await asyncio.sleep(0.2)  # long enough for the SDK to have dialed again, had it kept trying
@@ -127,6 +133,26 @@ def test_a_refused_subscription_stops_the_channel_with_a_chinese_reason(refusal,
     assert frames == 1  # one subscription tried, then no redial against a refusal
     assert left == []
     assert "wrong-secret-000" not in caplog.text
+
+
+def test_a_subscription_refused_for_frequency_is_tried_again_later() -> None:
+    trust_double_certificate()
+
+    async def inside():
+        inbox = Inbox()
+        async with WeComDouble() as double:
+            double.refuse_next_subscribe(FREQ_OUT_OF_LIMIT)
+            channel = channel_for(double, inbox, busy_backoff=0.1)
+            try:
+                await channel.start()
+                await double.person_says("zhangsan", "登录后第一条")
+                await inbox.wait()
+                tried = sum(f.get("cmd") == "aibot_subscribe" for f in double.frames)
+                return channel.state, tried, double.subscriptions, inbox.items[0].text
+            finally:
+                await channel.stop()
+
+    assert asyncio.run(inside()) == ("online", 2, 1, "登录后第一条")
 
 
 def test_a_person_writing_in_the_single_chat_reaches_the_bot() -> None:
