@@ -444,3 +444,42 @@ def test_a_push_while_not_connected_is_retry_later() -> None:
             return before.value.kind, after.value.kind
 
     assert asyncio.run(inside()) == ("retry_later", "retry_later")
+
+
+class QuietLog:
+    """The SDK's logger interface, saying nothing (its default prints to stderr)."""
+
+    def debug(self, message, *args):
+        return None
+
+    info = warn = error = debug
+
+
+def test_the_double_takes_a_reply_echoing_a_callbacks_req_id_and_refuses_any_other() -> None:
+    """The SDK's reply path, straight on the double (the sandbox answers through it)."""
+    from aibot import WSClient, WSClientOptions
+
+    trust_double_certificate()
+
+    async def inside():
+        async with WeComDouble() as double:
+            options = WSClientOptions(bot_id=double.bot_id, secret=double.secret, ws_url=double.ws_url, logger=QuietLog())
+            client = WSClient(options)
+            frames: asyncio.Queue = asyncio.Queue()
+            client.on("message.text", frames.put_nowait)
+            client.on("error", lambda error: None)
+            await client.connect()
+            await double.wait_connected()
+            await double.person_says("lisi", "进度？", chat="wrgroup7", at_bot=True)
+            frame = await asyncio.wait_for(frames.get(), 5)
+            await client.reply_stream(frame, "stream-1", "**已收到**", finish=True)
+            with pytest.raises(RuntimeError) as refused:
+                await client.reply({"headers": {"req_id": "made-up"}}, {"msgtype": "stream", "stream": {"id": "s", "finish": True, "content": "x"}})
+            before = asyncio.all_tasks()
+            client.disconnect()
+            await asyncio.wait(asyncio.all_tasks() - before, timeout=5)
+            return double.messages_to("wrgroup7"), str(refused.value)
+
+    replies, refusal = asyncio.run(inside())
+    assert replies == [{"msgtype": "stream", "stream": {"id": "stream-1", "finish": True, "content": "**已收到**"}}]
+    assert "errcode=846605" in refusal
