@@ -166,6 +166,7 @@ class WeComChannel:
         self._connect_task: asyncio.Task[Any] | None = None
         self._consumer: asyncio.Task[Any] | None = None
         self._watcher: asyncio.Task[Any] | None = None
+        self._redialer: asyncio.Task[Any] | None = None
 
     # ---- lifecycle ----
 
@@ -190,7 +191,7 @@ class WeComChannel:
         """Disconnect and end every task this channel started."""
         if self.state != "refused":
             self.state = "stopped"
-        for task in (self._consumer, self._watcher):
+        for task in (self._consumer, self._watcher, self._redialer):
             if task is not None:
                 task.cancel()
         await self._drop_client()
@@ -198,7 +199,7 @@ class WeComChannel:
         tasks = [t for t in self._tasks if t is not asyncio.current_task()]
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
-        self._consumer = self._watcher = None
+        self._consumer = self._watcher = self._redialer = None
 
     @property
     def is_connected(self) -> bool:
@@ -277,7 +278,7 @@ class WeComChannel:
             if code in BUSY_SUBSCRIBE_CODES:
                 # WeCom is busy or counting this robot's dials: not the credentials, so try again later.
                 log.warning("企业微信暂时拒绝登录（错误码 %s），稍后重连", code)
-                self._spawn(self._redial_later())
+                self._redialer = self._spawn(self._redial_later())
                 return
             self.refusal = (
                 f"企业微信拒绝了机器人的登录（错误码 {code if code is not None else '未知'}），"
@@ -292,8 +293,12 @@ class WeComChannel:
         else:
             log.warning("企业微信 SDK 报错：%s", redact(text))
 
+    async def _drop_safely(self) -> None:
+        """Drop the client in a task of its own, so that cancelling the caller cannot cut the close short."""
+        await asyncio.shield(self._spawn(self._drop_client()))
+
     async def _redial_later(self) -> None:
-        await self._drop_client()
+        await self._drop_safely()
         await asyncio.sleep(self._busy_backoff)
         if self.state in ("connecting", "online"):
             self.state = "connecting"
@@ -311,7 +316,7 @@ class WeComChannel:
             if self._connect_task is not None and not self._connect_task.done():
                 continue
             log.warning("企业微信长连接已关闭且 SDK 未重连，重新连接")
-            await self._drop_client()
+            await self._drop_safely()
             if self.state in ("online", "connecting"):
                 self.state = "connecting"
                 self._dial()

@@ -155,6 +155,24 @@ def test_a_subscription_refused_for_frequency_is_tried_again_later() -> None:
     assert asyncio.run(inside()) == ("online", 2, 1, "登录后第一条")
 
 
+def test_stopping_while_waiting_to_dial_again_does_not_wait_out_the_backoff() -> None:
+    trust_double_certificate()
+
+    async def inside():
+        async with WeComDouble() as double:
+            double.refuse_next_subscribe(FREQ_OUT_OF_LIMIT)
+            channel = channel_for(double, Inbox(), busy_backoff=600, ready_timeout=0.3)
+            await channel.start()
+            state = channel.state
+            with pytest.raises(DeliveryError):
+                await channel.push("zhangsan", False, [MARKDOWN])
+            await asyncio.wait_for(channel.stop(), 5)
+            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            return state, channel.state, left
+
+    assert asyncio.run(inside()) == ("connecting", "stopped", [])
+
+
 def test_a_person_writing_in_the_single_chat_reaches_the_bot() -> None:
     async def scenario(double, channel, inbox):
         await double.person_says("zhangsan", "任务12已完成")
