@@ -230,6 +230,8 @@ class WeComChannel:
         client.on("error", self._error)
         client.on("message", self._queue.put_nowait)
         client.on("event", self._queue.put_nowait)
+        # Heard as the frame is read, before the socket closes, so that the watchdog never redials.
+        client.on("event.disconnected_event", lambda frame: self._taken_over())
         self._client = client
         self._sdk_retrying = False
         # connect() returns once the socket is open, but only after every failed attempt before it.
@@ -353,8 +355,7 @@ class WeComChannel:
         msgtype = body.get("msgtype", "")
         event = body.get("event") if isinstance(body.get("event"), dict) else {}
         if msgtype == "event" and event.get("eventtype") == "disconnected_event":
-            self._taken_over()
-            return None
+            return None  # handled as it arrived (_taken_over)
         if not self._first_time(str(body.get("msgid", ""))):
             return None
         userid = str((body.get("from") or {}).get("userid", ""))
