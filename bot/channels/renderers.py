@@ -24,7 +24,10 @@ articles; the official pages could not be read from here):
   ``actionCard`` text 2048 bytes there, so 2000; ``title`` 128 bytes. DingTalk markdown supports
   headings, quotes, bold, italic, links, images and lists, no tables and no reliable code blocks:
   a table is written as one line per row. A ``dtmd://dingtalkclient/sendMessage?content=`` link
-  sends ``content`` as the reader's own message when tapped (DingTalk's message-link document).
+  sends ``content`` as the reader's own message when tapped (DingTalk's message-link document; an
+  actionCard button's ``actionURL`` may be one, per the enterprise-robot interaction document as
+  quoted in eryajf/chatgpt-dingtalk#277, and NousResearch/hermes-agent#92254 reports it working on
+  a real client through the Stream bot's sessionWebhook).
 - WeCom markdown ``content``: 4096 bytes of UTF-8 (group robot document); its markdown has bold,
   links, inline code, quotes and ``<font color="info|comment|warning">``, no italic, no tables.
   ``template_card`` of ``button_interaction``: at most 6 buttons, a button's ``key`` at most 1024
@@ -42,7 +45,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from wcwidth import wcwidth
 
@@ -380,7 +383,8 @@ def button_text(button: Button) -> str:
     data = button.callback_data
     token = data if _PLAIN_DATA.fullmatch(data) and not data.startswith("~") and "）" not in data \
         else "~" + quote(data, safe="")
-    label = " ".join(button.text.split()).replace("）", ")")
+    # No spaces: the link's text is encoded as a query value, where a space may come back as "+".
+    label = "".join(button.text.split()).replace("）", ")")
     return f"【按钮】{label}（{token}）"
 
 
@@ -394,7 +398,9 @@ def button_from_text(text: str) -> str | None:
 
 
 def dingtalk_link(button: Button) -> str:
-    return "dtmd://dingtalkclient/sendMessage?content=" + quote(button_text(button), safe="")
+    """The link a tap follows: the host in lower case and the text encoded as a query value, as
+    DingTalk's client takes it (a capitalised host is silently ignored)."""
+    return "dtmd://dingtalkclient/sendMessage?content=" + quote_plus(button_text(button))
 
 
 def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:

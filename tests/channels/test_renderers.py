@@ -13,7 +13,7 @@ import json
 import re
 import string
 from datetime import date
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 import pytest
 from hypothesis import given
@@ -211,7 +211,7 @@ def recovered_buttons(platform: str, messages: list[dict]) -> list[str]:
         prefix = "dtmd://dingtalkclient/sendMessage?content="
         # A link's text is URL-encoded whole: a raw "（" or ")" would end a markdown link early.
         assert all(re.fullmatch(r"dtmd://dingtalkclient/sendMessage\?content=[A-Za-z0-9%._~-]+", url) for url in urls)
-        return [button_from_text(unquote(url.removeprefix(prefix))) for url in urls]
+        return [button_from_text(unquote_plus(url.removeprefix(prefix))) for url in urls]
     if platform == "wecom":
         return [b["key"] for m in messages if m["msgtype"] == "template_card"
                 for b in m["template_card"]["button_list"]]
