@@ -34,7 +34,14 @@ articles; the official pages could not be read from here):
   bytes and unique, ``task_id`` at most 128 bytes of letters, digits and ``_-@``.
 - Feishu: card message bodies at most 30 KB (send-message document); card JSON 1.0 is used
   (every Feishu client that takes cards shows it; its button ``value`` comes back whole in the
-  card action callback), with the ``markdown`` element, whose code blocks keep a table monospace.
+  card action callback), with the ``markdown`` element. Its markdown document (mirrored in
+  wxkingstar/doc-hub-mcp, feishu/…/消息卡片组件/内容组件/Markdown.md) says special characters are
+  escaped as HTML character references (``&#42;``), not with backslashes, and that code blocks and
+  lists need Feishu 7.6 or later (older clients show an upgrade placeholder): a table stays in a
+  code block, monospace, accepting that.
+
+DingTalk and WeCom document no escapes at all; they get CommonMark's backslash escapes, which
+their markdown renderers are the likeliest to honour. Not checked on a real client from here.
 """
 
 from __future__ import annotations
@@ -205,6 +212,23 @@ def escape_markdown(text: str, *, line_start: bool) -> str:
     return text
 
 
+# Feishu's card markdown takes HTML character references for its special characters (its
+# markdown document's escape table); a backslash is not among its escapes.
+_FEISHU_ALWAYS = re.compile(r"[\\`*_\[\]<>~$]|&(?=#?\w+;)|:(?=[A-Za-z_]+:)")  # ":OK:" would be an emoji
+_FEISHU_LINE_START = re.compile(r"^(?:[#+=|-]|\d+(?=[.)]))")
+
+
+def escape_feishu(text: str, *, line_start: bool) -> str:
+    text = _FEISHU_ALWAYS.sub(lambda match: f"&#{ord(match.group(0))};", text)
+    if line_start and (match := _FEISHU_LINE_START.match(text)):
+        if match.group(0)[0].isdigit():  # "1." starts an ordered list: escape the dot
+            end = match.end()
+            text = text[:end] + f"&#{ord(text[end])};" + text[end + 1:]
+        else:
+            text = f"&#{ord(text[0])};" + text[1:]
+    return text
+
+
 def _keep_indent(text: str) -> tuple[str, str]:
     """Leading spaces as non-breaking ones (markdown drops plain ones), and the rest."""
     stripped = text.lstrip(" ")
@@ -220,6 +244,7 @@ class _Writer:
     italic: bool  # the platform's markdown has italic
     code: bool  # and inline code
     fence: bool  # and fenced code blocks (else a table is written row by row)
+    escape: Callable[..., str] = escape_markdown  # (text, *, line_start) -> what shows as text
 
     def line(self, line: Line, *, start: bool = True) -> str:
         """One line (or, ``start`` False, the rest of a line cut in two) in the platform's markdown."""
@@ -233,7 +258,7 @@ class _Writer:
                 out.append(f"{indent}`{text}`")
                 continue
             lead, core, trail = _split_spaces(text)
-            core = escape_markdown(core, line_start=start and n == 0 and not lead)
+            core = self.escape(core, line_start=start and n == 0 and not lead)
             if core and piece.bold:
                 core = f"**{core}**"
             elif core and piece.italic and self.italic:
@@ -513,7 +538,7 @@ FEISHU_ROOM = 2048  # the request's other fields and a margin
 FEISHU_CARD_ROOM = 4096  # the card's header and config around its markdown
 FEISHU_TITLE_CHARS = 60
 FEISHU_DEFAULT_TITLE = "督办助手"  # the header when the first line is too long to be one
-_FEISHU = _Writer(newline="\n", italic=True, code=False, fence=True)
+_FEISHU = _Writer(newline="\n", italic=True, code=False, fence=True, escape=escape_feishu)
 
 
 def feishu_content(message: dict) -> str:

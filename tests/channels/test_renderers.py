@@ -379,3 +379,15 @@ def test_the_parser_and_renderers_never_raise(page: str) -> None:
     dingtalk_messages(reply, two_way=True, title="t")
     wecom_messages(reply, two_way=False)
     feishu_messages(reply, two_way=True)
+
+
+def test_feishu_escapes_with_character_references_as_its_card_markdown_asks() -> None:
+    content = feishu_messages(REPLIES["reminder"], two_way=True)[0]["card"]["elements"][0]["content"]
+    assert "&#35; 标题 &#42;重点&#42; &#95;下划线&#95; &#91;链接&#93;(http://x.cn) &#60;script&#62;" in content
+    assert "\\" not in content.replace("&#92;", "")  # its markdown has no backslash escapes
+
+
+def test_dingtalk_and_wecom_escape_with_backslashes() -> None:
+    for text in dingtalk_texts(dingtalk_messages(REPLIES["reminder"], two_way=True, title="t")) + \
+            wecom_texts(wecom_messages(REPLIES["reminder"], two_way=True)):
+        assert "\\# 标题 \\*重点\\* \\_下划线\\_ \\[链接\\](http://x.cn) \\<script>" in text
