@@ -19,11 +19,12 @@ the text, as the Telegram sender does.
 The limits used, and where they come from (the platforms' documents as quoted in public SDKs and
 articles; the official pages could not be read from here):
 
-- DingTalk markdown ``text``: 4096 bytes (robot message types, as quoted on Alibaba Cloud's
-  developer forum; the work-notification document says 5000 characters), so 4000 bytes;
-  ``actionCard`` text 2048 bytes there, so 2000; ``title`` 128 bytes. DingTalk markdown supports
-  headings, quotes, bold, italic, links, images and lists, no tables and no reliable code blocks:
-  a table is written as one line per row. A ``dtmd://dingtalkclient/sendMessage?content=`` link
+- DingTalk markdown ``text``: at most 5000 characters and ``title`` at most 128 bytes (its
+  message-type document, as quoted in many SDKs); an actionCard's markdown "within 1000
+  characters" advised; forum answers quote 4096 and 2048 bytes for robots. So 4000 bytes for
+  markdown, 2000 for an actionCard (under every one of those), 128 for the title. DingTalk
+  markdown supports headings, quotes, bold, italic, links, images and lists, no tables and no
+  reliable code blocks: a table is written as one line per row. A ``dtmd://dingtalkclient/sendMessage?content=`` link
   sends ``content`` as the reader's own message when tapped (DingTalk's message-link document; an
   actionCard button's ``actionURL`` may be one, per the enterprise-robot interaction document as
   quoted in eryajf/chatgpt-dingtalk#277, and NousResearch/hermes-agent#92254 reports it working on
@@ -32,7 +33,8 @@ articles; the official pages could not be read from here):
   links, inline code, quotes and ``<font color="info|comment|warning">``, no italic, no tables.
   ``template_card`` of ``button_interaction``: at most 6 buttons, a button's ``key`` at most 1024
   bytes and unique, ``task_id`` at most 128 bytes of letters, digits and ``_-@``.
-- Feishu: card message bodies at most 30 KB (send-message document); card JSON 1.0 is used
+- Feishu: card message request bodies at most 30 KB (send-message document; error 230025 past
+  it); card JSON 1.0 is used
   (every Feishu client that takes cards shows it; its button ``value`` comes back whole in the
   card action callback), with the ``markdown`` element. Its markdown document (mirrored in
   wxkingstar/doc-hub-mcp, feishu/…/消息卡片组件/内容组件/Markdown.md) says special characters are
