@@ -31,8 +31,9 @@ articles; the official pages could not be read from here):
   a real client through the Stream bot's sessionWebhook).
 - WeCom markdown ``content``: 4096 bytes of UTF-8 (group robot document); its markdown has bold,
   links, inline code, quotes and ``<font color="info|comment|warning">``, no italic, no tables.
-  ``template_card`` of ``button_interaction``: at most 6 buttons, a button's ``key`` at most 1024
-  bytes and unique, ``task_id`` at most 128 bytes of letters, digits and ``_-@``.
+  ``template_card`` of ``button_interaction`` (smart-robot document 101032, 模板卡片类型): at most
+  6 buttons, a button's ``key`` at most 1024 bytes and unique, ``task_id`` required, never
+  repeated, at most 128 bytes of letters, digits and ``_-@``; title advised within 26 characters.
 - Feishu: card message request bodies at most 30 KB (send-message document; error 230025 past
   it); card JSON 1.0 is used
   (every Feishu client that takes cards shows it; its button ``value`` comes back whole in the
