@@ -391,6 +391,8 @@ def _cut(text: str, limit: int, size: Callable[[str], int] = utf8_size) -> str:
 
 
 ONE_WAY_HINT = "此群机器人只发通知，不能在这里点按钮办理：请在督办助手网页版或与督办助手的对话中办理。"
+BUTTONS_HINT = "点下面的按钮办理"  # on a card that holds only buttons
+DEFAULT_TITLE = "督办助手"  # a title where the reply's first line cannot be one
 MARKER_ROOM = 64  # bytes kept free in every message for its "（n/m）"
 
 
@@ -437,7 +439,7 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
     rows = _buttons(reply)
     buttons = [button for row in rows for button in row]
     card = two_way and 0 < len(buttons) <= DINGTALK_CARD_BUTTONS
-    title = _cut(" ".join((title or first_line(reply) or "督办助手").split()), DINGTALK_TITLE_BYTES)
+    title = _cut(" ".join((title or first_line(reply) or DEFAULT_TITLE).split()), DINGTALK_TITLE_BYTES)
     budget = DINGTALK_TEXT_BYTES - MARKER_ROOM
     groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size,
                      _dingtalk_tail(rows, two_way=two_way, card=card),
@@ -494,7 +496,6 @@ WECOM_TEXT_BYTES = 4096
 WECOM_CARD_BUTTONS = 6
 WECOM_KEY_BYTES = 1024
 WECOM_TITLE_CHARS = 26  # the card's main title, as its document advises
-WECOM_CARD_HINT = "点下面的按钮办理"
 _WECOM = _Writer(newline="\n", italic=False, code=True, fence=False)
 
 
@@ -521,13 +522,13 @@ def _wecom_cards(title: str, buttons: list[Button]) -> list[dict]:
     chunks = [unique[n:n + WECOM_CARD_BUTTONS] for n in range(0, len(unique), WECOM_CARD_BUTTONS)]
     cards = []
     for n, chunk in enumerate(chunks, start=1):
-        main_title = {"title": _cut(title or "督办助手", WECOM_TITLE_CHARS, len)}
+        main_title = {"title": _cut(title or DEFAULT_TITLE, WECOM_TITLE_CHARS, len)}
         if len(chunks) > 1:
             main_title["desc"] = f"（{n}/{len(chunks)}）"
         cards.append({"msgtype": "template_card", "template_card": {
             "card_type": "button_interaction",
             "main_title": main_title,
-            "sub_title_text": WECOM_CARD_HINT,
+            "sub_title_text": BUTTONS_HINT,
             "button_list": [{"text": button.text, "style": 1, "key": button.callback_data} for button in chunk],
             "task_id": f"taskbot-{uuid.uuid4().hex}",
         }})
@@ -540,7 +541,7 @@ FEISHU_BODY_BYTES = 30 * 1024
 FEISHU_ROOM = 2048  # the request's other fields and a margin
 FEISHU_CARD_ROOM = 4096  # the card's header and config around its markdown
 FEISHU_TITLE_CHARS = 60
-FEISHU_DEFAULT_TITLE = "督办助手"  # the header when the first line is too long to be one
+FEISHU_DEFAULT_TITLE = DEFAULT_TITLE
 _FEISHU = _Writer(newline="\n", italic=True, code=False, fence=True, escape=escape_feishu)
 
 
@@ -560,7 +561,8 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     rows = _buttons(reply)
     pages = _page_blocks(reply)
     header = FEISHU_DEFAULT_TITLE
-    if pages and len(pages[0]) > 1 and isinstance(pages[0][0], list):
+    rest = [block for blocks in pages for block in blocks][1:]
+    if pages and isinstance(pages[0][0], list) and any(_plain(block).strip() for block in rest):
         first = " ".join(_plain(pages[0][0]).split())
         if 0 < len(first) <= FEISHU_TITLE_CHARS:  # the header shows the first line, the body the rest
             header = first
@@ -569,7 +571,8 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     if rows and not two_way:
         tail = [("\n\n", _FEISHU.line([Piece(ONE_WAY_HINT, italic=True)]))]
     budget = FEISHU_BODY_BYTES - FEISHU_ROOM - FEISHU_CARD_ROOM
-    bodies = [_join(group) for group in _groups(pages, _FEISHU, budget, _feishu_text_size, tail) if group]
+    bodies = [_join(group) for group in _groups(pages, _FEISHU, budget, _feishu_text_size, tail)]
+    bodies = [body for body in bodies if body.strip()]
     cards = [_feishu_card(header, [{"tag": "markdown", "content": body}]) for body in bodies]
     actions = [_feishu_row(row) for row in rows] if two_way else []
     if actions:
@@ -577,7 +580,7 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
                 <= FEISHU_BODY_BYTES - FEISHU_ROOM:
             cards[-1]["card"]["elements"] += actions
         else:
-            cards.append(_feishu_card(header, [{"tag": "markdown", "content": WECOM_CARD_HINT}, *actions]))
+            cards.append(_feishu_card(header, [{"tag": "markdown", "content": BUTTONS_HINT}, *actions]))
     if len(cards) > 1:
         for n, card in enumerate(cards, start=1):
             card["card"]["header"]["title"]["content"] = f"{header}（{n}/{len(cards)}）"

@@ -391,3 +391,11 @@ def test_dingtalk_and_wecom_escape_with_backslashes() -> None:
     for text in dingtalk_texts(dingtalk_messages(REPLIES["reminder"], two_way=True, title="t")) + \
             wecom_texts(wecom_messages(REPLIES["reminder"], two_way=True)):
         assert "\\# 标题 \\*重点\\* \\_下划线\\_ \\[链接\\](http://x.cn) \\<script>" in text
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_one_line_answer_is_one_message_and_a_files_only_reply_is_none(platform: str) -> None:
+    messages, texts = render(platform, Reply(["已保存：<b>12</b> &lt;草稿&gt;"]), True)
+    assert len(messages) == 1
+    assert "已保存：12 <草稿>" in read_markdown(texts[0])
+    assert render(platform, Reply([]), True)[0] == []  # the files are the transport's to send
