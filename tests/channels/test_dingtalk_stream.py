@@ -300,3 +300,28 @@ def test_the_sdks_own_reply_through_the_session_webhook_reaches_the_conversation
     answer, to_group = run(work)
     assert answer == {"errcode": 0, "errmsg": "ok"}
     assert [(p.via, p.msg_key, p.msg_param) for p in to_group] == [("webhook", "markdown", {"title": "回复", "text": "**已收到**"})]
+
+
+def test_a_stop_lets_the_message_being_handled_finish_and_be_acknowledged() -> None:
+    double = DingTalkDouble().start_in_thread()
+    handled: list[str] = []
+
+    async def slow(incoming: Incoming) -> None:
+        handled.append("begun")
+        await asyncio.sleep(0.3)  # writing to the database, say
+        handled.append(incoming.text)
+
+    async def inside():
+        channel = DingTalkChannel(double.client_id, double.client_secret, slow, api_base=double.base_url)
+        await channel.start()
+        msg_id = double.person_says(PERSON, "停机前的消息")
+        await double.wait_for(lambda: handled[:], what="the bot to begin on the message")
+        await channel.stop()
+        return double.acked(double.frame_id_of(msg_id))
+
+    try:
+        acks = asyncio.run(inside())
+    finally:
+        double.stop()
+    assert handled == ["begun", "停机前的消息"]
+    assert [ack["code"] for ack in acks] == [200]
