@@ -2,8 +2,9 @@
 
 In: ``lark_oapi.ws.Client`` holds Feishu's long connection (a WebSocket carrying protobuf frames) and
 hands each event to an ``EventDispatcherHandler``; a person's message (``im.message.receive_v1``) and
-a card button tap (``card.action.trigger``, which Feishu sends over the same connection as an event)
-become an ``Incoming`` given to ``on_incoming`` on our own asyncio loop.
+a card button tap (``card.action.trigger``, which Feishu sends over the same connection in a frame of
+type ``card``, which the SDK itself drops: see ``_CardTapsClient``) become an ``Incoming`` given to
+``on_incoming`` on our own asyncio loop.
 
 The SDK's WebSocket client is built for a program of its own: ``start()`` blocks for ever on an event
 loop the module ``lark_oapi.ws.client`` creates when it is imported (its ``loop``), and the client has
@@ -31,16 +32,19 @@ long connection's URL, whose query carries the connection's access key and ticke
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
+import lark_oapi.ws.const as lark_ws_const
 from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
 from lark_oapi.api.im.v1 import (
     CreateMessageRequest,
@@ -53,6 +57,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
 )
+from lark_oapi.ws.model import Response as LarkWsResponse
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
 
@@ -117,12 +122,50 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return None
 
 
+class _CardTapsClient(lark.ws.Client):
+    """The SDK's WebSocket client, answering card callbacks too.
+
+    Feishu sends a card button tap over the long connection as a data frame of type ``card``; lark-oapi
+    (1.7.5 and the versions before it) returns on such a frame without handing it to the dispatcher or
+    answering it (lark_oapi/ws/client.py, ``_handle_data_frame``), so the tap is lost and the person sees
+    Feishu's "出错了，请稍后重试". This override handles a ``card`` frame exactly as the SDK handles an
+    ``event`` frame, and leaves every other frame to the SDK. It leans on the SDK's private method and its
+    frame type, which is why it is one small class that ``FeishuChannel(card_taps=False)`` does without.
+    """
+
+    async def _handle_data_frame(self, frame: Any) -> None:
+        headers = {h.key: h.value for h in frame.headers}
+        if headers.get(lark_ws_const.HEADER_TYPE) != "card":
+            await super()._handle_data_frame(frame)
+            return
+        payload = frame.payload
+        if int(headers.get(lark_ws_const.HEADER_SUM, "1")) > 1:
+            payload = self._combine(headers[lark_ws_const.HEADER_MESSAGE_ID], int(headers[lark_ws_const.HEADER_SUM]),
+                                    int(headers.get(lark_ws_const.HEADER_SEQ, "0")), payload)
+            if payload is None:
+                return
+        answer = LarkWsResponse(code=HTTPStatus.OK)
+        started = time.monotonic()
+        try:
+            result = self._event_handler._do_without_validation(payload)
+            elapsed = frame.headers.add()
+            elapsed.key, elapsed.value = lark_ws_const.HEADER_BIZ_RT, str(int((time.monotonic() - started) * 1000))
+            if result is not None:
+                answer.data = base64.b64encode(lark.JSON.marshal(result).encode())
+        except Exception:
+            log.exception("处理飞书卡片回调出错")
+            answer = LarkWsResponse(code=HTTPStatus.INTERNAL_SERVER_ERROR)
+        frame.payload = lark.JSON.marshal(answer).encode()
+        await self._write_message(frame.SerializeToString())
+
+
 class FeishuChannel:
     """One Feishu app (one bot): its long connection in, its IM API out."""
 
     def __init__(self, app_id: str, app_secret: str, on_incoming: Callable[[Incoming], Awaitable[None]], *,
-                 domain: str = FEISHU_DOMAIN, timeout: float = 15.0) -> None:
+                 domain: str = FEISHU_DOMAIN, timeout: float = 15.0, card_taps: bool = True) -> None:
         self._app_id = app_id
+        self._card_taps = card_taps
         self._app_secret = app_secret
         self._on_incoming = on_incoming
         self._domain = domain.rstrip("/")
@@ -168,8 +211,9 @@ class FeishuChannel:
         ws_loop = lark_ws_client.loop
         asyncio.set_event_loop(ws_loop)
         try:
-            self._ws = lark.ws.Client(self._app_id, self._app_secret, log_level=lark.LogLevel.WARNING,
-                                      event_handler=handler, domain=self._domain)
+            client_class = _CardTapsClient if self._card_taps else lark.ws.Client
+            self._ws = client_class(self._app_id, self._app_secret, log_level=lark.LogLevel.WARNING,
+                                    event_handler=handler, domain=self._domain)
             self._ws.start()
         except asyncio.CancelledError:
             pass  # stop() cancelled the loop's tasks

@@ -8,8 +8,10 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
 - the WebSocket at ``/ws/v2``: binary frames in the protobuf schema ``pbbp2.Frame`` (encoded and decoded
   here by hand, independently of the SDK's generated module), control frames ``ping``/``pong`` (the pong
   carries the ClientConfig again) and data frames of type ``event`` carrying the platform's event JSON
-  (``im.message.receive_v1``, ``card.action.trigger``); the SDK's answer frame (same headers plus
-  ``biz_rt``, payload ``{"code": 200, "data": base64}``) is read and recorded as the acknowledgement.
+  (``im.message.receive_v1``) and of type ``card`` carrying card callbacks (``card.action.trigger``),
+  as Feishu sends them (lark-oapi's own client drops ``card`` frames unanswered); the SDK's answer
+  frame (same headers plus ``biz_rt``, payload ``{"code": 200, "data": base64}``) is read and recorded
+  as the acknowledgement.
   An event not acknowledged when its connection goes is sent again on the next one, as Feishu re-pushes;
 - ``POST /open-apis/auth/v3/tenant_access_token/internal``, ``GET /open-apis/bot/v3/info``,
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
@@ -411,7 +413,8 @@ class FeishuDouble:
                  "action": {"value": value, "tag": "button"},
                  "host": "im_message",
                  "context": {"open_message_id": message_id, "open_chat_id": chat_id}}
-        return self._push_event("card.action.trigger", event)
+        # Feishu sends a card callback over the long connection as a data frame of type "card", not "event".
+        return self._push_event("card.action.trigger", event, frame_type="card")
 
     def _message(self, open_id: str, chat: str | None, message_type: str, content: dict[str, Any],
                  mentions: list[dict[str, Any]], message_id: str | None = None) -> str:
@@ -431,7 +434,8 @@ class FeishuDouble:
         self._push_event("im.message.receive_v1", event)
         return message_id
 
-    def _push_event(self, event_type: str, event: dict[str, Any], *, event_id: str | None = None) -> str:
+    def _push_event(self, event_type: str, event: dict[str, Any], *, event_id: str | None = None,
+                    frame_type: str = "event") -> str:
         event_id = event_id or _hex(32)
         body = {"schema": "2.0",
                 "header": {"event_id": event_id, "token": "", "create_time": str(int(time.time() * 1000)),
@@ -442,18 +446,18 @@ class FeishuDouble:
             copies = 2 if self._take_fault("duplicate") else 1
             parts = self._take_fault("split")
         for _ in range(copies):
-            frames = self._data_frames(payload, parts["into"] if parts else 1)
+            frames = self._data_frames(payload, parts["into"] if parts else 1, frame_type)
             self._on_loop(lambda frames=frames: self._deliver(frames))
         return event_id
 
-    def _data_frames(self, payload: bytes, parts: int) -> list[bytes]:
+    def _data_frames(self, payload: bytes, parts: int, frame_type: str) -> list[bytes]:
         message_id = _hex(16)
         trace_id = _hex(16)
         size = -(-len(payload) // parts)
         chunks = [payload[i * size:(i + 1) * size] for i in range(parts)]
         return [encode_frame({"SeqID": next(self._seq), "LogID": next(self._seq), "service": self.service_id,
                               "method": FRAME_DATA,
-                              "headers": [("type", "event"), ("message_id", message_id), ("sum", str(parts)),
+                              "headers": [("type", frame_type), ("message_id", message_id), ("sum", str(parts)),
                                           ("seq", str(n)), ("trace_id", trace_id)],
                               "payload": chunk})
                 for n, chunk in enumerate(chunks)]
