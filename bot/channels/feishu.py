@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import logging
 import threading
@@ -46,6 +47,7 @@ import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
 import lark_oapi.ws.const as lark_ws_const
 from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
+from lark_oapi.api.contact.v3 import GetUserRequest
 from lark_oapi.api.im.v1 import (
     CreateMessageRequest,
     CreateMessageRequestBody,
@@ -83,6 +85,7 @@ DEAD = {
     230099,  # the card cannot be built
 }
 RECENT_EVENTS = 2048  # event_ids remembered to pass a re-pushed event on once
+NAME_RETRY = 600.0  # seconds before asking Feishu again for a name it would not give
 BUTTON_KEY = "data"  # a card button's value is {"data": Button.callback_data}
 
 
@@ -179,6 +182,7 @@ class FeishuChannel:
         self._token_lock = asyncio.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()  # touched on the SDK's thread only
         self._groups: set[str] = set()  # chat_ids known to be groups (a tap does not say)
+        self._names: dict[str, tuple[str, float]] = {}  # open_id → (name, when to ask again if none)
         self._deliveries: set[asyncio.Future[None]] = set()
         self.bot_open_id = ""
         self.failure: BaseException | None = None  # why the long connection ended, if it did by itself
@@ -287,6 +291,8 @@ class FeishuChannel:
 
     async def _deliver(self, incoming: Incoming) -> None:
         try:
+            if incoming.user_ref and not incoming.name:
+                incoming = dataclasses.replace(incoming, name=await self._name_of(incoming.user_ref))
             await self._on_incoming(incoming)
         except Exception:
             log.exception("处理飞书消息出错")
@@ -416,6 +422,24 @@ class FeishuChannel:
         if body.get("code") != 0:
             raise DeliveryError("retry_later", f"飞书机器人信息获取失败（错误码 {body.get('code')}）")
         self.bot_open_id = (body.get("bot") or {}).get("open_id", "")
+
+    async def _name_of(self, open_id: str) -> str:
+        """The person's name from Feishu's contacts (the events carry none); "" if the app may not read it."""
+        known = self._names.get(open_id)
+        if known is not None and (known[0] or time.monotonic() < known[1]):
+            return known[0]
+        request = GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build()
+        name = ""
+        try:
+            response = await self._with_token(lambda option: self._api.contact.v3.user.aget(request, option),
+                                              "读取飞书通讯录")
+            if response.code == 0 and response.data is not None and response.data.user is not None:
+                name = response.data.user.name or ""
+        except DeliveryError:
+            pass
+        # A refusal (outside the contacts range, or no contacts permission) is asked again only later.
+        self._names[open_id] = (name, time.monotonic() + NAME_RETRY)
+        return name
 
     async def push(self, address: str, is_group: bool, bodies: list[dict[str, Any]]) -> None:
         """Send each body to a person (open_id) or a group (chat_id), in order; a failure stops the rest."""

@@ -14,6 +14,7 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
   as the acknowledgement.
   An event not acknowledged when its connection goes is sent again on the next one, as Feishu re-pushes;
 - ``POST /open-apis/auth/v3/tenant_access_token/internal``, ``GET /open-apis/bot/v3/info``,
+  ``GET /open-apis/contact/v3/users/:user_id`` (a person's name; 41050 outside the contacts range),
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
   JSON string of the msg_type's shape, size limits, the receiver exists, the bot is in the group, the
   person is in the app's availability), ``GET /open-apis/im/v1/messages/:message_id/resources/:file_key``;
@@ -210,6 +211,7 @@ class Person:
     user_id: str = field(default_factory=lambda: _hex(8))
     p2p_chat_id: str = field(default_factory=lambda: "oc_" + _hex(32))
     available: bool = True  # inside the app's availability (可用范围)
+    in_contacts: bool = True  # inside the app's contacts range (通讯录权限范围): its name can be read
 
 
 @dataclass
@@ -275,6 +277,7 @@ class FeishuDouble:
         app.router.add_get("/ws/v2", self._websocket)
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._tenant_token)
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
+        app.router.add_get("/open-apis/contact/v3/users/{user_id}", self._user)
         app.router.add_post("/open-apis/im/v1/messages", self._create_message)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}", self._resource)
         return app
@@ -671,6 +674,20 @@ class FeishuDouble:
         return web.json_response({"code": 0, "msg": "ok",
                                   "bot": {"activate_status": 2, "app_name": self.bot_name, "avatar_url": "",
                                           "ip_white_list": [], "open_id": self.bot_open_id}})
+
+    async def _user(self, request: web.Request) -> web.Response:
+        try:
+            self._check_token(request)
+        except FeishuApiError as error:
+            return self._error(error)
+        with self._lock:
+            person = self.people.get(request.match_info["user_id"])
+        if request.query.get("user_id_type", "open_id") != "open_id" or person is None or not person.in_contacts:
+            return self._error(FeishuApiError(400, 41050, "no user authority error"))
+        return web.json_response({"code": 0, "msg": "success", "data": {"user": {
+            "open_id": person.open_id, "union_id": person.union_id, "user_id": person.user_id, "name": person.name,
+            "en_name": "", "nickname": "",
+            "status": {"is_activated": True, "is_frozen": False, "is_resigned": False}}}})
 
     async def _create_message(self, request: web.Request) -> web.StreamResponse:
         fault = self._take_fault("error", "rate_limit", "hang")

@@ -58,9 +58,22 @@ def test_a_person_writing_to_the_bot_reaches_it_and_the_event_is_acknowledged(do
 
     incoming, ack = run(scenario)
     assert incoming == Incoming(channel="feishu", user_ref=zhang.open_id, address=zhang.open_id, is_group=False,
-                                name="", text="第三项已完成")
+                                name="张三", text="第三项已完成")
     assert ack["code"] == 200
     assert double.pings >= 1  # the SDK's ping, answered with a pong carrying the ClientConfig
+
+
+def test_a_person_whose_name_the_app_may_not_read_still_gets_through(double: FeishuDouble) -> None:
+    stranger = double.person(name="外单位联络员")
+    stranger.in_contacts = False
+
+    async def scenario():
+        async with channel(double) as (_feishu, got):
+            double.person_says(stranger.open_id, "请问怎么报送")
+            return await next_of(got)
+
+    incoming = run(scenario)
+    assert (incoming.name, incoming.text, incoming.user_ref) == ("", "请问怎么报送", stranger.open_id)
 
 
 def test_a_group_message_says_whether_the_bot_was_at_ed_and_keeps_other_mentions(double: FeishuDouble) -> None:
