@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import threading
 
 import pytest
@@ -322,3 +323,29 @@ def test_a_card_already_encoded_as_a_json_string_goes_through_unchanged(double: 
 
     run(scenario)
     assert [m["content_raw"] for m in double.messages_to(group.chat_id)] == [encoded]
+
+
+def test_a_channel_that_cannot_reach_feishu_keeps_trying_and_still_stops_cleanly() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago, and is closed now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    async def ignore(_incoming: Incoming) -> None:
+        pass
+
+    async def scenario():
+        feishu = FeishuChannel("cli_a1b2c3d4e5f60009", "sandbox-app-secret", ignore, domain=f"http://127.0.0.1:{port}",
+                               timeout=1)
+        await feishu.start()
+        try:
+            with pytest.raises(DeliveryError) as failure:
+                await feishu.push("ou_0000000000000000000000000000beef", False, [TEXT])
+            await asyncio.sleep(0.2)  # the SDK is now waiting to try the long connection again
+        finally:
+            await feishu.stop()
+        return failure.value, feishu.failure
+
+    failure, stopped_by = run(scenario)
+    assert (failure.kind, failure.retry_after) == ("retry_later", None)
+    assert stopped_by is None  # stopped by us, not given up by the SDK
+    assert [t.name for t in threading.enumerate() if t.name == "feishu-ws"] == []
