@@ -36,6 +36,7 @@ import base64
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -336,10 +337,15 @@ class FeishuChannel:
                                  name="", text=text, files=files, mentions_bot=mentions_bot))
 
     def _plain_text(self, text: str, mentions: list[Any]) -> str:
+        # Feishu writes an @ as a key ("@_user_1") in the text and names it in ``mentions``.
         for mention in mentions:
-            is_bot = mention.id is not None and mention.id.open_id == self.bot_open_id
-            text = text.replace(mention.key or "\0", "" if is_bot else f"@{mention.name}")
-        return " ".join(text.split()) if "\n" not in text else text.strip()
+            if not mention.key:
+                continue
+            if mention.id is not None and mention.id.open_id == self.bot_open_id:
+                text = re.sub(re.escape(mention.key) + r"\s?", "", text)
+            else:
+                text = text.replace(mention.key, f"@{mention.name or ''}")
+        return text.replace("@_all", "@所有人").strip()
 
     def _post_text(self, content: dict[str, Any], mentions: list[Any]) -> str:
         # A rich-text message arrives as {"title": …, "content": [[{"tag": …}, …], …]} in the event.
@@ -349,8 +355,10 @@ class FeishuChannel:
             for element in paragraph:
                 if element.get("tag") in ("text", "a"):
                     parts.append(element.get("text", ""))
-                elif element.get("tag") == "at" and element.get("user_id") != self.bot_open_id:
-                    parts.append(f"@{element.get('user_name', '')}")
+                elif element.get("tag") == "at":
+                    # Its user_id is the mention's key, which _plain_text resolves as in a text message.
+                    key = element.get("user_id") or ""
+                    parts.append(key if key.startswith("@_") else f"@{element.get('user_name', '')}")
             lines.append("".join(parts))
         return self._plain_text("\n".join(line for line in lines if line), mentions)
 

@@ -386,6 +386,17 @@ class FeishuDouble:
         content = {"text": " ".join([*prefix, text]) if prefix else text}
         return self._message(open_id, chat, "text", content, mentions)
 
+    def person_posts(self, open_id: str, title: str, lines: list[str], chat: str | None = None,
+                     at_bot: bool = False) -> str:
+        """The person sends rich text (``post``): a title and lines, the first starting with an @ of the bot."""
+        paragraphs: list[list[dict[str, Any]]] = [[{"tag": "text", "text": line, "style": []}] for line in lines]
+        mentions = []
+        if at_bot:
+            paragraphs[0].insert(0, {"tag": "at", "user_id": "@_user_1", "user_name": self.bot_name, "style": []})
+            mentions.append({"key": "@_user_1", "id": {"open_id": self.bot_open_id, "union_id": "", "user_id": ""},
+                             "name": self.bot_name, "tenant_key": self.tenant_key})
+        return self._message(open_id, chat, "post", {"title": title, "content": paragraphs}, mentions)
+
     def person_sends_file(self, open_id: str, data: bytes, name: str, *, kind: str = "file",
                           chat: str | None = None) -> tuple[str, str]:
         """The person sends a file (``kind="file"``) or a picture (``kind="image"``); (message_id, key)."""

@@ -95,6 +95,19 @@ def test_a_group_message_says_whether_the_bot_was_at_ed_and_keeps_other_mentions
     assert (plain.mentions_bot, plain.text) == (False, "大家好")
 
 
+def test_rich_text_arrives_as_its_title_and_lines(double: FeishuDouble) -> None:
+    zhang = double.person(name="张三")
+    group = double.group(name="城建科工作群")
+
+    async def scenario():
+        async with channel(double) as (_feishu, got):
+            double.person_posts(zhang.open_id, "进度说明", [" 道路改造已完成", "验收待安排"], chat=group.chat_id, at_bot=True)
+            return await next_of(got)
+
+    incoming = run(scenario)
+    assert (incoming.text, incoming.mentions_bot, incoming.is_group) == ("进度说明\n道路改造已完成\n验收待安排", True, True)
+
+
 def test_a_file_and_a_picture_arrive_with_refs_that_fetch_them_again(double: FeishuDouble) -> None:
     zhang = double.person(name="张三")
     report = "序号,任务\n1,落实\n".encode() * 300
