@@ -12,7 +12,9 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
   as Feishu sends them (lark-oapi's own client drops ``card`` frames unanswered); the SDK's answer
   frame (same headers plus ``biz_rt``, payload ``{"code": 200, "data": base64}``) is read and recorded
   as the acknowledgement.
-  An event not acknowledged when its connection goes is sent again on the next one, as Feishu re-pushes;
+  An event not acknowledged within ``ack_timeout`` (Feishu's three seconds) is pushed again, and one
+  not acknowledged when its connection goes is sent on the next; a card tap not answered in time is an
+  error the person sees (``unanswered_taps``), as in Feishu, which does not push a tap again;
 - ``POST /open-apis/auth/v3/tenant_access_token/internal``, ``GET /open-apis/bot/v3/info``,
   ``GET /open-apis/contact/v3/users/:user_id`` (a person's name; 41050 outside the contacts range),
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
@@ -57,6 +59,7 @@ CARD_BODY_LIMIT = 30 * 1024
 MSG_TYPES = {"text", "post", "image", "file", "audio", "media", "sticker", "interactive", "share_chat", "share_user",
              "system"}
 RECEIVE_ID_TYPES = {"open_id", "union_id", "user_id", "email", "chat_id"}
+EVENT_PUSHES = 3  # how many times an unanswered event is pushed before Feishu gives up on it here
 # What Feishu's long-connection endpoint answers by default: its real reconnect and ping settings.
 REAL_CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30, "PingInterval": 120}
 # For tests: reconnect at once, and a ping every second.
@@ -234,7 +237,8 @@ class FeishuDouble:
     """Feishu's open platform on 127.0.0.1 for one app (one bot)."""
 
     def __init__(self, app_id: str = "cli_a1b2c3d4e5f60001", app_secret: str = "sandbox-app-secret", *,
-                 bot_name: str = "督办助手", client_config: dict[str, Any] | None = None) -> None:
+                 bot_name: str = "督办助手", client_config: dict[str, Any] | None = None,
+                 ack_timeout: float | None = 3.0) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_name = bot_name
@@ -246,6 +250,9 @@ class FeishuDouble:
         self.groups: dict[str, Group] = {}
         self.sent: list[dict[str, Any]] = []  # messages the bot sent, in order
         self.acks: list[dict[str, Any]] = []  # the SDK's answers to data frames
+        self.ack_timeout = ack_timeout  # Feishu waits this long for an answer to a data frame
+        self.unanswered_taps: list[str] = []  # event_ids of card taps nobody answered in time
+        self.dropped_events: list[str] = []  # event_ids pushed EVENT_PUSHES times without an answer
         self.pings = 0
         self.connections_made = 0
         self.endpoint_calls = 0
@@ -257,6 +264,7 @@ class FeishuDouble:
         self._waiting: deque[bytes] = deque()  # frames for the next connection
         self._seq = itertools.count(1)
         self._faults: deque[tuple[str, dict[str, Any]]] = deque()
+        self._pushing: set[asyncio.Future[None]] = set()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -482,8 +490,35 @@ class FeishuDouble:
             self._waiting.extend(frames)
             return
         for frame in frames:
-            conn.unacked[_frame_key(frame)] = frame
-            await conn.ws.send_bytes(frame)
+            await self._send(conn, frame)
+
+    async def _send(self, conn: Connection, frame: bytes, pushes: int = 1) -> None:
+        key = _frame_key(frame)
+        conn.unacked[key] = frame
+        await conn.ws.send_bytes(frame)
+        if self.ack_timeout is not None and self._loop is not None:
+            self._loop.call_later(self.ack_timeout, self._overdue, conn, key, pushes)
+
+    def _overdue(self, conn: Connection, key: tuple[str, str], pushes: int) -> None:
+        """No answer in time: Feishu pushes an event again (a few times); a card tap it gives up on at once."""
+        frame = conn.unacked.get(key)
+        if frame is None or conn.ws.closed:
+            return
+        if frame_header(decode_frame(frame), "type") == "card" or pushes >= EVENT_PUSHES:
+            self._give_up(conn.unacked.pop(key))
+            return
+        task = asyncio.ensure_future(self._send(conn, frame, pushes + 1))
+        self._pushing.add(task)
+        task.add_done_callback(self._pushing.discard)
+
+    def _give_up(self, frame: bytes) -> None:
+        with self._changed:
+            event_id, _ = _ids_of([frame])
+            if frame_header(decode_frame(frame), "type") == "card":
+                self.unanswered_taps.append(event_id)  # the person sees "出错了，请稍后重试"
+            else:
+                self.dropped_events.append(event_id)
+            self._changed.notify_all()
 
     # --- reading what happened ----------------------------------------------------------------------------
 
@@ -604,8 +639,7 @@ class FeishuDouble:
         if old is not None:
             await old.ws.close()
         for frame in waiting:
-            conn.unacked[_frame_key(frame)] = frame
-            await ws.send_bytes(frame)
+            await self._send(conn, frame)
         stopping = self._stopping
         try:
             async for msg in ws:
@@ -617,9 +651,15 @@ class FeishuDouble:
             with self._changed:
                 if self._conn is conn:
                     self._conn = None
-                # Feishu re-pushes what was not acknowledged; here, on the next connection.
-                self._waiting.extendleft(reversed(list(conn.unacked.values())))
+                # Feishu pushes an unacknowledged event again, here on the next connection; a card tap
+                # left unanswered is an error the person already saw.
+                frames = list(conn.unacked.values())
                 conn.unacked.clear()
+                for frame in frames:
+                    if frame_header(decode_frame(frame), "type") == "card":
+                        self._give_up(frame)
+                self._waiting.extendleft(reversed([f for f in frames
+                                                   if frame_header(decode_frame(f), "type") != "card"]))
                 self._changed.notify_all()
         return ws
 

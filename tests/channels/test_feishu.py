@@ -169,6 +169,7 @@ def test_a_tap_on_a_card_button_arrives_as_its_data_and_the_person_sees_a_toast(
     assert (private.button, private.address, private.is_group, private.user_ref) == (
         "done:17", zhang.open_id, False, zhang.open_id)
     assert (ack["type"], ack["code"], ack["data"]) == ("card", 200, {"toast": {"type": "info", "content": "已收到"}})
+    assert double.unanswered_taps == []
     assert (in_group.button, in_group.address, in_group.is_group) == ("extend:17", group.chat_id, True)
 
 
@@ -177,14 +178,19 @@ def test_the_sdks_own_client_drops_a_card_tap_unanswered(double: FeishuDouble) -
     # and Feishu, getting no answer, shows the person an error. When this fails, the SDK handles taps.
     zhang = double.person(name="张三")
 
+    double.ack_timeout = 0.3
+
     async def scenario():
         async with channel(double, card_taps=False) as (_feishu, got):
-            double.person_taps(zhang.open_id, button_value("done:17"))
+            event_id = double.person_taps(zhang.open_id, button_value("done:17"))
             message_id = double.person_says(zhang.open_id, "点了没反应")
             await asyncio.to_thread(double.wait_for_ack, message_id)
-            return await next_of(got)
+            await asyncio.to_thread(double.wait_for, lambda: double.unanswered_taps)
+            return event_id, await next_of(got)
 
-    assert run(scenario).text == "点了没反应"
+    event_id, incoming = run(scenario)
+    assert incoming.text == "点了没反应"
+    assert double.unanswered_taps == [event_id]  # the person was shown Feishu's error
     assert [a["type"] for a in double.acks] == ["event"]
 
 
