@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import json
 import logging
@@ -239,7 +240,9 @@ class FeishuChannel:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=0.5)
         if self._ws is not None:
-            await self._ws._disconnect()
+            # A Feishu that no longer answers the closing handshake must not hold the stop up.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ws._disconnect(), 3)
 
     async def stop(self) -> None:
         thread = self._thread
