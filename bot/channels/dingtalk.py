@@ -113,6 +113,10 @@ class _RobotMessages(ChatbotHandler):
         return await self.channel._on_callback(callback.data)
 
 
+def _handles_a_frame(task: asyncio.Task[Any]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", "") == "DingTalkStreamClient.background_task"
+
+
 class _SecretsOut(logging.Filter):
     """Keeps the one-time ticket and the app secret out of the SDK's log lines (and websockets').
 
@@ -299,8 +303,15 @@ class DingTalkChannel:
             self._http = None
 
     async def _stop_sdk(self) -> None:
-        """On the SDK's loop: end its connection loop and the tasks it left (keepalive, frame handlers)."""
+        """On the SDK's loop: let messages being handled finish and be acknowledged, then end the rest.
+
+        The SDK keeps no handle on the tasks it starts (a keepalive per connection, one per frame:
+        stream.py, ``start``); they are this loop's tasks, found by the coroutine they run.
+        """
         me = asyncio.current_task()
+        handling = [t for t in asyncio.all_tasks() if t is not me and _handles_a_frame(t)]
+        if handling:
+            await asyncio.wait(handling, timeout=self.stop_timeout / 2)
         task = self._sdk_task
         # The SDK's loop catches one cancellation as a network failure and sleeps before it
         # reconnects (stream.py, ``start``); a cancellation during that sleep ends it.
@@ -316,6 +327,8 @@ class DingTalkChannel:
 
     async def _on_callback(self, data: dict[str, Any]) -> tuple[int, str]:
         """On the SDK's loop: one robot message, handed to the bot's loop; answered for the ACK."""
+        if self._stopping:  # not acknowledged: DingTalk sends it to the next connection
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "stopping"
         incoming = incoming_from(data)
         msg_id = str(data.get("msgId", ""))
         if incoming is None:

@@ -2,8 +2,9 @@
 
 In: ``lark_oapi.ws.Client`` holds Feishu's long connection (a WebSocket carrying protobuf frames) and
 hands each event to an ``EventDispatcherHandler``; a person's message (``im.message.receive_v1``) and
-a card button tap (``card.action.trigger``, which Feishu sends over the same connection as an event)
-become an ``Incoming`` given to ``on_incoming`` on our own asyncio loop.
+a card button tap (``card.action.trigger``, which Feishu sends over the same connection in a frame of
+type ``card``, which the SDK itself drops: see ``_CardTapsClient``) become an ``Incoming`` given to
+``on_incoming`` on our own asyncio loop.
 
 The SDK's WebSocket client is built for a program of its own: ``start()`` blocks for ever on an event
 loop the module ``lark_oapi.ws.client`` creates when it is imported (its ``loop``), and the client has
@@ -31,17 +32,24 @@ long connection's URL, whose query carries the connection's access key and ticke
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
+import lark_oapi.ws.const as lark_ws_const
 from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
+from lark_oapi.api.contact.v3 import GetUserRequest
 from lark_oapi.api.im.v1 import (
     CreateMessageRequest,
     CreateMessageRequestBody,
@@ -53,6 +61,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
 )
+from lark_oapi.ws.model import Response as LarkWsResponse
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
 
@@ -78,6 +87,7 @@ DEAD = {
     230099,  # the card cannot be built
 }
 RECENT_EVENTS = 2048  # event_ids remembered to pass a re-pushed event on once
+NAME_RETRY = 600.0  # seconds before asking Feishu again for a name it would not give
 BUTTON_KEY = "data"  # a card button's value is {"data": Button.callback_data}
 
 
@@ -117,12 +127,50 @@ def _retry_after(headers: dict[str, str]) -> float | None:
     return None
 
 
+class _CardTapsClient(lark.ws.Client):
+    """The SDK's WebSocket client, answering card callbacks too.
+
+    Feishu sends a card button tap over the long connection as a data frame of type ``card``; lark-oapi
+    (1.7.5 and the versions before it) returns on such a frame without handing it to the dispatcher or
+    answering it (lark_oapi/ws/client.py, ``_handle_data_frame``), so the tap is lost and the person sees
+    Feishu's "出错了，请稍后重试". This override handles a ``card`` frame exactly as the SDK handles an
+    ``event`` frame, and leaves every other frame to the SDK. It leans on the SDK's private method and its
+    frame type, which is why it is one small class that ``FeishuChannel(card_taps=False)`` does without.
+    """
+
+    async def _handle_data_frame(self, frame: Any) -> None:
+        headers = {h.key: h.value for h in frame.headers}
+        if headers.get(lark_ws_const.HEADER_TYPE) != "card":
+            await super()._handle_data_frame(frame)
+            return
+        payload = frame.payload
+        if int(headers.get(lark_ws_const.HEADER_SUM, "1")) > 1:
+            payload = self._combine(headers[lark_ws_const.HEADER_MESSAGE_ID], int(headers[lark_ws_const.HEADER_SUM]),
+                                    int(headers.get(lark_ws_const.HEADER_SEQ, "0")), payload)
+            if payload is None:
+                return
+        answer = LarkWsResponse(code=HTTPStatus.OK)
+        started = time.monotonic()
+        try:
+            result = self._event_handler._do_without_validation(payload)
+            elapsed = frame.headers.add()
+            elapsed.key, elapsed.value = lark_ws_const.HEADER_BIZ_RT, str(int((time.monotonic() - started) * 1000))
+            if result is not None:
+                answer.data = base64.b64encode(lark.JSON.marshal(result).encode())
+        except Exception:
+            log.exception("处理飞书卡片回调出错")
+            answer = LarkWsResponse(code=HTTPStatus.INTERNAL_SERVER_ERROR)
+        frame.payload = lark.JSON.marshal(answer).encode()
+        await self._write_message(frame.SerializeToString())
+
+
 class FeishuChannel:
     """One Feishu app (one bot): its long connection in, its IM API out."""
 
     def __init__(self, app_id: str, app_secret: str, on_incoming: Callable[[Incoming], Awaitable[None]], *,
-                 domain: str = FEISHU_DOMAIN, timeout: float = 15.0) -> None:
+                 domain: str = FEISHU_DOMAIN, timeout: float = 15.0, card_taps: bool = True) -> None:
         self._app_id = app_id
+        self._card_taps = card_taps
         self._app_secret = app_secret
         self._on_incoming = on_incoming
         self._domain = domain.rstrip("/")
@@ -136,6 +184,7 @@ class FeishuChannel:
         self._token_lock = asyncio.Lock()
         self._recent: OrderedDict[str, None] = OrderedDict()  # touched on the SDK's thread only
         self._groups: set[str] = set()  # chat_ids known to be groups (a tap does not say)
+        self._names: dict[str, tuple[str, float]] = {}  # open_id → (name, when to ask again if none)
         self._deliveries: set[asyncio.Future[None]] = set()
         self.bot_open_id = ""
         self.failure: BaseException | None = None  # why the long connection ended, if it did by itself
@@ -168,8 +217,9 @@ class FeishuChannel:
         ws_loop = lark_ws_client.loop
         asyncio.set_event_loop(ws_loop)
         try:
-            self._ws = lark.ws.Client(self._app_id, self._app_secret, log_level=lark.LogLevel.WARNING,
-                                      event_handler=handler, domain=self._domain)
+            client_class = _CardTapsClient if self._card_taps else lark.ws.Client
+            self._ws = client_class(self._app_id, self._app_secret, log_level=lark.LogLevel.WARNING,
+                                    event_handler=handler, domain=self._domain)
             self._ws.start()
         except asyncio.CancelledError:
             pass  # stop() cancelled the loop's tasks
@@ -190,7 +240,9 @@ class FeishuChannel:
                 task.cancel()
             _done, pending = await asyncio.wait(pending, timeout=0.5)
         if self._ws is not None:
-            await self._ws._disconnect()
+            # A Feishu that no longer answers the closing handshake must not hold the stop up.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ws._disconnect(), 3)
 
     async def stop(self) -> None:
         thread = self._thread
@@ -243,6 +295,8 @@ class FeishuChannel:
 
     async def _deliver(self, incoming: Incoming) -> None:
         try:
+            if incoming.user_ref and not incoming.name:
+                incoming = dataclasses.replace(incoming, name=await self._name_of(incoming.user_ref))
             await self._on_incoming(incoming)
         except Exception:
             log.exception("处理飞书消息出错")
@@ -286,10 +340,15 @@ class FeishuChannel:
                                  name="", text=text, files=files, mentions_bot=mentions_bot))
 
     def _plain_text(self, text: str, mentions: list[Any]) -> str:
+        # Feishu writes an @ as a key ("@_user_1") in the text and names it in ``mentions``.
         for mention in mentions:
-            is_bot = mention.id is not None and mention.id.open_id == self.bot_open_id
-            text = text.replace(mention.key or "\0", "" if is_bot else f"@{mention.name}")
-        return " ".join(text.split()) if "\n" not in text else text.strip()
+            if not mention.key:
+                continue
+            if mention.id is not None and mention.id.open_id == self.bot_open_id:
+                text = re.sub(re.escape(mention.key) + r"\s?", "", text)
+            else:
+                text = text.replace(mention.key, f"@{mention.name or ''}")
+        return text.replace("@_all", "@所有人").strip()
 
     def _post_text(self, content: dict[str, Any], mentions: list[Any]) -> str:
         # A rich-text message arrives as {"title": …, "content": [[{"tag": …}, …], …]} in the event.
@@ -299,8 +358,10 @@ class FeishuChannel:
             for element in paragraph:
                 if element.get("tag") in ("text", "a"):
                     parts.append(element.get("text", ""))
-                elif element.get("tag") == "at" and element.get("user_id") != self.bot_open_id:
-                    parts.append(f"@{element.get('user_name', '')}")
+                elif element.get("tag") == "at":
+                    # Its user_id is the mention's key, which _plain_text resolves as in a text message.
+                    key = element.get("user_id") or ""
+                    parts.append(key if key.startswith("@_") else f"@{element.get('user_name', '')}")
             lines.append("".join(parts))
         return self._plain_text("\n".join(line for line in lines if line), mentions)
 
@@ -372,6 +433,24 @@ class FeishuChannel:
         if body.get("code") != 0:
             raise DeliveryError("retry_later", f"飞书机器人信息获取失败（错误码 {body.get('code')}）")
         self.bot_open_id = (body.get("bot") or {}).get("open_id", "")
+
+    async def _name_of(self, open_id: str) -> str:
+        """The person's name from Feishu's contacts (the events carry none); "" if the app may not read it."""
+        known = self._names.get(open_id)
+        if known is not None and (known[0] or time.monotonic() < known[1]):
+            return known[0]
+        request = GetUserRequest.builder().user_id(open_id).user_id_type("open_id").build()
+        name = ""
+        try:
+            response = await self._with_token(lambda option: self._api.contact.v3.user.aget(request, option),
+                                              "读取飞书通讯录")
+            if response.code == 0 and response.data is not None and response.data.user is not None:
+                name = response.data.user.name or ""
+        except DeliveryError:
+            pass
+        # A refusal (outside the contacts range, or no contacts permission) is asked again only later.
+        self._names[open_id] = (name, time.monotonic() + NAME_RETRY)
+        return name
 
     async def push(self, address: str, is_group: bool, bodies: list[dict[str, Any]]) -> None:
         """Send each body to a person (open_id) or a group (chat_id), in order; a failure stops the rest."""

@@ -19,19 +19,32 @@ the text, as the Telegram sender does.
 The limits used, and where they come from (the platforms' documents as quoted in public SDKs and
 articles; the official pages could not be read from here):
 
-- DingTalk markdown ``text``: 4096 bytes (robot message types, as quoted on Alibaba Cloud's
-  developer forum; the work-notification document says 5000 characters), so 4000 bytes;
-  ``actionCard`` text 2048 bytes there, so 2000; ``title`` 128 bytes. DingTalk markdown supports
-  headings, quotes, bold, italic, links, images and lists, no tables and no reliable code blocks:
-  a table is written as one line per row. A ``dtmd://dingtalkclient/sendMessage?content=`` link
-  sends ``content`` as the reader's own message when tapped (DingTalk's message-link document).
+- DingTalk markdown ``text``: at most 5000 characters and ``title`` at most 128 bytes (its
+  message-type document, as quoted in many SDKs); an actionCard's markdown "within 1000
+  characters" advised; forum answers quote 4096 and 2048 bytes for robots. So 4000 bytes for
+  markdown, 2000 for an actionCard (under every one of those), 128 for the title. DingTalk
+  markdown supports headings, quotes, bold, italic, links, images and lists, no tables and no
+  reliable code blocks: a table is written as one line per row. A ``dtmd://dingtalkclient/sendMessage?content=`` link
+  sends ``content`` as the reader's own message when tapped (DingTalk's message-link document; an
+  actionCard button's ``actionURL`` may be one, per the enterprise-robot interaction document as
+  quoted in eryajf/chatgpt-dingtalk#277, and NousResearch/hermes-agent#92254 reports it working on
+  a real client through the Stream bot's sessionWebhook).
 - WeCom markdown ``content``: 4096 bytes of UTF-8 (group robot document); its markdown has bold,
   links, inline code, quotes and ``<font color="info|comment|warning">``, no italic, no tables.
-  ``template_card`` of ``button_interaction``: at most 6 buttons, a button's ``key`` at most 1024
-  bytes and unique, ``task_id`` at most 128 bytes of letters, digits and ``_-@``.
-- Feishu: card message bodies at most 30 KB (send-message document); card JSON 1.0 is used
+  ``template_card`` of ``button_interaction`` (smart-robot document 101032, 模板卡片类型): at most
+  6 buttons, a button's ``key`` at most 1024 bytes and unique, ``task_id`` required, never
+  repeated, at most 128 bytes of letters, digits and ``_-@``; title advised within 26 characters.
+- Feishu: card message request bodies at most 30 KB (send-message document; error 230025 past
+  it); card JSON 1.0 is used
   (every Feishu client that takes cards shows it; its button ``value`` comes back whole in the
-  card action callback), with the ``markdown`` element, whose code blocks keep a table monospace.
+  card action callback), with the ``markdown`` element. Its markdown document (mirrored in
+  wxkingstar/doc-hub-mcp, feishu/…/消息卡片组件/内容组件/Markdown.md) says special characters are
+  escaped as HTML character references (``&#42;``), not with backslashes, and that code blocks and
+  lists need Feishu 7.6 or later (older clients show an upgrade placeholder): a table stays in a
+  code block, monospace, accepting that.
+
+DingTalk and WeCom document no escapes at all; they get CommonMark's backslash escapes, which
+their markdown renderers are the likeliest to honour. Not checked on a real client from here.
 """
 
 from __future__ import annotations
@@ -42,7 +55,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 from wcwidth import wcwidth
 
@@ -202,6 +215,23 @@ def escape_markdown(text: str, *, line_start: bool) -> str:
     return text
 
 
+# Feishu's card markdown takes HTML character references for its special characters (its
+# markdown document's escape table); a backslash is not among its escapes.
+_FEISHU_ALWAYS = re.compile(r"[\\`*_\[\]<>~$]|&(?=#?\w+;)|:(?=[A-Za-z_]+:)")  # ":OK:" would be an emoji
+_FEISHU_LINE_START = re.compile(r"^(?:[#+=|-]|\d+(?=[.)]))")
+
+
+def escape_feishu(text: str, *, line_start: bool) -> str:
+    text = _FEISHU_ALWAYS.sub(lambda match: f"&#{ord(match.group(0))};", text)
+    if line_start and (match := _FEISHU_LINE_START.match(text)):
+        if match.group(0)[0].isdigit():  # "1." starts an ordered list: escape the dot
+            end = match.end()
+            text = text[:end] + f"&#{ord(text[end])};" + text[end + 1:]
+        else:
+            text = f"&#{ord(text[0])};" + text[1:]
+    return text
+
+
 def _keep_indent(text: str) -> tuple[str, str]:
     """Leading spaces as non-breaking ones (markdown drops plain ones), and the rest."""
     stripped = text.lstrip(" ")
@@ -217,6 +247,7 @@ class _Writer:
     italic: bool  # the platform's markdown has italic
     code: bool  # and inline code
     fence: bool  # and fenced code blocks (else a table is written row by row)
+    escape: Callable[..., str] = escape_markdown  # (text, *, line_start) -> what shows as text
 
     def line(self, line: Line, *, start: bool = True) -> str:
         """One line (or, ``start`` False, the rest of a line cut in two) in the platform's markdown."""
@@ -230,7 +261,7 @@ class _Writer:
                 out.append(f"{indent}`{text}`")
                 continue
             lead, core, trail = _split_spaces(text)
-            core = escape_markdown(core, line_start=start and n == 0 and not lead)
+            core = self.escape(core, line_start=start and n == 0 and not lead)
             if core and piece.bold:
                 core = f"**{core}**"
             elif core and piece.italic and self.italic:
@@ -360,6 +391,8 @@ def _cut(text: str, limit: int, size: Callable[[str], int] = utf8_size) -> str:
 
 
 ONE_WAY_HINT = "此群机器人只发通知，不能在这里点按钮办理：请在督办助手网页版或与督办助手的对话中办理。"
+BUTTONS_HINT = "点下面的按钮办理"  # on a card that holds only buttons
+DEFAULT_TITLE = "督办助手"  # a title where the reply's first line cannot be one
 MARKER_ROOM = 64  # bytes kept free in every message for its "（n/m）"
 
 
@@ -380,7 +413,8 @@ def button_text(button: Button) -> str:
     data = button.callback_data
     token = data if _PLAIN_DATA.fullmatch(data) and not data.startswith("~") and "）" not in data \
         else "~" + quote(data, safe="")
-    label = " ".join(button.text.split()).replace("）", ")")
+    # No spaces: the link's text is encoded as a query value, where a space may come back as "+".
+    label = "".join(button.text.split()).replace("）", ")")
     return f"【按钮】{label}（{token}）"
 
 
@@ -394,7 +428,9 @@ def button_from_text(text: str) -> str | None:
 
 
 def dingtalk_link(button: Button) -> str:
-    return "dtmd://dingtalkclient/sendMessage?content=" + quote(button_text(button), safe="")
+    """The link a tap follows: the host in lower case and the text encoded as a query value, as
+    DingTalk's client takes it (a capitalised host is silently ignored)."""
+    return "dtmd://dingtalkclient/sendMessage?content=" + quote_plus(button_text(button))
 
 
 def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
@@ -403,7 +439,7 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
     rows = _buttons(reply)
     buttons = [button for row in rows for button in row]
     card = two_way and 0 < len(buttons) <= DINGTALK_CARD_BUTTONS
-    title = _cut(" ".join((title or first_line(reply) or "督办助手").split()), DINGTALK_TITLE_BYTES)
+    title = _cut(" ".join((title or first_line(reply) or DEFAULT_TITLE).split()), DINGTALK_TITLE_BYTES)
     budget = DINGTALK_TEXT_BYTES - MARKER_ROOM
     groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size,
                      _dingtalk_tail(rows, two_way=two_way, card=card),
@@ -460,7 +496,6 @@ WECOM_TEXT_BYTES = 4096
 WECOM_CARD_BUTTONS = 6
 WECOM_KEY_BYTES = 1024
 WECOM_TITLE_CHARS = 26  # the card's main title, as its document advises
-WECOM_CARD_HINT = "点下面的按钮办理"
 _WECOM = _Writer(newline="\n", italic=False, code=True, fence=False)
 
 
@@ -487,13 +522,13 @@ def _wecom_cards(title: str, buttons: list[Button]) -> list[dict]:
     chunks = [unique[n:n + WECOM_CARD_BUTTONS] for n in range(0, len(unique), WECOM_CARD_BUTTONS)]
     cards = []
     for n, chunk in enumerate(chunks, start=1):
-        main_title = {"title": _cut(title or "督办助手", WECOM_TITLE_CHARS, len)}
+        main_title = {"title": _cut(title or DEFAULT_TITLE, WECOM_TITLE_CHARS, len)}
         if len(chunks) > 1:
             main_title["desc"] = f"（{n}/{len(chunks)}）"
         cards.append({"msgtype": "template_card", "template_card": {
             "card_type": "button_interaction",
             "main_title": main_title,
-            "sub_title_text": WECOM_CARD_HINT,
+            "sub_title_text": BUTTONS_HINT,
             "button_list": [{"text": button.text, "style": 1, "key": button.callback_data} for button in chunk],
             "task_id": f"taskbot-{uuid.uuid4().hex}",
         }})
@@ -506,8 +541,8 @@ FEISHU_BODY_BYTES = 30 * 1024
 FEISHU_ROOM = 2048  # the request's other fields and a margin
 FEISHU_CARD_ROOM = 4096  # the card's header and config around its markdown
 FEISHU_TITLE_CHARS = 60
-FEISHU_DEFAULT_TITLE = "督办助手"  # the header when the first line is too long to be one
-_FEISHU = _Writer(newline="\n", italic=True, code=False, fence=True)
+FEISHU_DEFAULT_TITLE = DEFAULT_TITLE
+_FEISHU = _Writer(newline="\n", italic=True, code=False, fence=True, escape=escape_feishu)
 
 
 def feishu_content(message: dict) -> str:
@@ -526,7 +561,8 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     rows = _buttons(reply)
     pages = _page_blocks(reply)
     header = FEISHU_DEFAULT_TITLE
-    if pages and len(pages[0]) > 1 and isinstance(pages[0][0], list):
+    rest = [block for blocks in pages for block in blocks][1:]
+    if pages and isinstance(pages[0][0], list) and any(_plain(block).strip() for block in rest):
         first = " ".join(_plain(pages[0][0]).split())
         if 0 < len(first) <= FEISHU_TITLE_CHARS:  # the header shows the first line, the body the rest
             header = first
@@ -535,7 +571,8 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     if rows and not two_way:
         tail = [("\n\n", _FEISHU.line([Piece(ONE_WAY_HINT, italic=True)]))]
     budget = FEISHU_BODY_BYTES - FEISHU_ROOM - FEISHU_CARD_ROOM
-    bodies = [_join(group) for group in _groups(pages, _FEISHU, budget, _feishu_text_size, tail) if group]
+    bodies = [_join(group) for group in _groups(pages, _FEISHU, budget, _feishu_text_size, tail)]
+    bodies = [body for body in bodies if body.strip()]
     cards = [_feishu_card(header, [{"tag": "markdown", "content": body}]) for body in bodies]
     actions = [_feishu_row(row) for row in rows] if two_way else []
     if actions:
@@ -543,7 +580,7 @@ def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
                 <= FEISHU_BODY_BYTES - FEISHU_ROOM:
             cards[-1]["card"]["elements"] += actions
         else:
-            cards.append(_feishu_card(header, [{"tag": "markdown", "content": WECOM_CARD_HINT}, *actions]))
+            cards.append(_feishu_card(header, [{"tag": "markdown", "content": BUTTONS_HINT}, *actions]))
     if len(cards) > 1:
         for n, card in enumerate(cards, start=1):
             card["card"]["header"]["title"]["content"] = f"{header}（{n}/{len(cards)}）"

@@ -297,6 +297,14 @@ class DingTalkDouble:
         """Send a SYSTEM ping on every connection; returns its messageId (its ACK echoes the opaque)."""
         return self._send_system("ping", {"opaque": secrets.token_hex(8)})
 
+    def resend(self, msg_id: str) -> None:
+        """Send a robot message again, as the gateway does when the ACK it got back was lost on the way."""
+        with self._lock:
+            frame = next(f for f in self._all_frames() if f.data.get("msgId") == msg_id)
+            self._frames[frame.message_id] = frame
+            frame.sent_on = None
+        self._flush_soon()
+
     def close_connections(self, code: int = 1001) -> None:
         """Close every WebSocket from the gateway's side with a close frame (``going away``)."""
         self._call(self._close_all(code))
@@ -355,6 +363,14 @@ class DingTalkDouble:
     def acked(self, message_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return [ack for ack in self.acks if ack.get("headers", {}).get("messageId") == message_id]
+
+    def callback_data(self, msg_id: str) -> dict[str, Any]:
+        """The robot message's JSON as the gateway sent it (the CALLBACK frame's data)."""
+        with self._lock:
+            for frame in self._all_frames():
+                if frame.data.get("msgId") == msg_id:
+                    return dict(frame.data)
+        raise KeyError(msg_id)
 
     def frame_id_of(self, msg_id: str) -> str:
         """The gateway's messageId of the frame that carried a robot message's msgId."""
@@ -456,8 +472,16 @@ class DingTalkDouble:
         return code
 
     def _call(self, coroutine: Any) -> None:
+        """Run ``coroutine`` on the double's loop: waited for from another thread, scheduled from its own."""
         assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._spawn(coroutine)
+        else:
+            asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     def _flush_soon(self) -> None:
         if self._loop is not None:
@@ -571,7 +595,9 @@ class DingTalkDouble:
             message_id = ack.get("headers", {}).get("messageId")
             frame = self._frames.get(message_id)
             if frame is not None and ack.get("code") == 200:
-                self._acked_frames.append(self._frames.pop(message_id))
+                self._frames.pop(message_id)
+                if frame not in self._acked_frames:
+                    self._acked_frames.append(frame)
 
     async def _access_token(self, request: web.Request) -> web.Response:
         try:

@@ -8,10 +8,15 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
 - the WebSocket at ``/ws/v2``: binary frames in the protobuf schema ``pbbp2.Frame`` (encoded and decoded
   here by hand, independently of the SDK's generated module), control frames ``ping``/``pong`` (the pong
   carries the ClientConfig again) and data frames of type ``event`` carrying the platform's event JSON
-  (``im.message.receive_v1``, ``card.action.trigger``); the SDK's answer frame (same headers plus
-  ``biz_rt``, payload ``{"code": 200, "data": base64}``) is read and recorded as the acknowledgement.
-  An event not acknowledged when its connection goes is sent again on the next one, as Feishu re-pushes;
+  (``im.message.receive_v1``) and of type ``card`` carrying card callbacks (``card.action.trigger``),
+  as Feishu sends them (lark-oapi's own client drops ``card`` frames unanswered); the SDK's answer
+  frame (same headers plus ``biz_rt``, payload ``{"code": 200, "data": base64}``) is read and recorded
+  as the acknowledgement.
+  An event not acknowledged within ``ack_timeout`` (Feishu's three seconds) is pushed again, and one
+  not acknowledged when its connection goes is sent on the next; a card tap not answered in time is an
+  error the person sees (``unanswered_taps``), as in Feishu, which does not push a tap again;
 - ``POST /open-apis/auth/v3/tenant_access_token/internal``, ``GET /open-apis/bot/v3/info``,
+  ``GET /open-apis/contact/v3/users/:user_id`` (a person's name; 41050 outside the contacts range),
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
   JSON string of the msg_type's shape, size limits, the receiver exists, the bot is in the group, the
   person is in the app's availability), ``GET /open-apis/im/v1/messages/:message_id/resources/:file_key``;
@@ -54,6 +59,7 @@ CARD_BODY_LIMIT = 30 * 1024
 MSG_TYPES = {"text", "post", "image", "file", "audio", "media", "sticker", "interactive", "share_chat", "share_user",
              "system"}
 RECEIVE_ID_TYPES = {"open_id", "union_id", "user_id", "email", "chat_id"}
+EVENT_PUSHES = 3  # how many times an unanswered event is pushed before Feishu gives up on it here
 # What Feishu's long-connection endpoint answers by default: its real reconnect and ping settings.
 REAL_CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30, "PingInterval": 120}
 # For tests: reconnect at once, and a ping every second.
@@ -208,6 +214,7 @@ class Person:
     user_id: str = field(default_factory=lambda: _hex(8))
     p2p_chat_id: str = field(default_factory=lambda: "oc_" + _hex(32))
     available: bool = True  # inside the app's availability (可用范围)
+    in_contacts: bool = True  # inside the app's contacts range (通讯录权限范围): its name can be read
 
 
 @dataclass
@@ -230,7 +237,8 @@ class FeishuDouble:
     """Feishu's open platform on 127.0.0.1 for one app (one bot)."""
 
     def __init__(self, app_id: str = "cli_a1b2c3d4e5f60001", app_secret: str = "sandbox-app-secret", *,
-                 bot_name: str = "督办助手", client_config: dict[str, Any] | None = None) -> None:
+                 bot_name: str = "督办助手", client_config: dict[str, Any] | None = None,
+                 ack_timeout: float | None = 3.0) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_name = bot_name
@@ -242,6 +250,9 @@ class FeishuDouble:
         self.groups: dict[str, Group] = {}
         self.sent: list[dict[str, Any]] = []  # messages the bot sent, in order
         self.acks: list[dict[str, Any]] = []  # the SDK's answers to data frames
+        self.ack_timeout = ack_timeout  # Feishu waits this long for an answer to a data frame
+        self.unanswered_taps: list[str] = []  # event_ids of card taps nobody answered in time
+        self.dropped_events: list[str] = []  # event_ids pushed EVENT_PUSHES times without an answer
         self.pings = 0
         self.connections_made = 0
         self.endpoint_calls = 0
@@ -253,6 +264,7 @@ class FeishuDouble:
         self._waiting: deque[bytes] = deque()  # frames for the next connection
         self._seq = itertools.count(1)
         self._faults: deque[tuple[str, dict[str, Any]]] = deque()
+        self._pushing: set[asyncio.Future[None]] = set()
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -273,6 +285,7 @@ class FeishuDouble:
         app.router.add_get("/ws/v2", self._websocket)
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._tenant_token)
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
+        app.router.add_get("/open-apis/contact/v3/users/{user_id}", self._user)
         app.router.add_post("/open-apis/im/v1/messages", self._create_message)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}", self._resource)
         return app
@@ -381,6 +394,17 @@ class FeishuDouble:
         content = {"text": " ".join([*prefix, text]) if prefix else text}
         return self._message(open_id, chat, "text", content, mentions)
 
+    def person_posts(self, open_id: str, title: str, lines: list[str], chat: str | None = None,
+                     at_bot: bool = False) -> str:
+        """The person sends rich text (``post``): a title and lines, the first starting with an @ of the bot."""
+        paragraphs: list[list[dict[str, Any]]] = [[{"tag": "text", "text": line, "style": []}] for line in lines]
+        mentions = []
+        if at_bot:
+            paragraphs[0].insert(0, {"tag": "at", "user_id": "@_user_1", "user_name": self.bot_name, "style": []})
+            mentions.append({"key": "@_user_1", "id": {"open_id": self.bot_open_id, "union_id": "", "user_id": ""},
+                             "name": self.bot_name, "tenant_key": self.tenant_key})
+        return self._message(open_id, chat, "post", {"title": title, "content": paragraphs}, mentions)
+
     def person_sends_file(self, open_id: str, data: bytes, name: str, *, kind: str = "file",
                           chat: str | None = None) -> tuple[str, str]:
         """The person sends a file (``kind="file"``) or a picture (``kind="image"``); (message_id, key)."""
@@ -411,7 +435,8 @@ class FeishuDouble:
                  "action": {"value": value, "tag": "button"},
                  "host": "im_message",
                  "context": {"open_message_id": message_id, "open_chat_id": chat_id}}
-        return self._push_event("card.action.trigger", event)
+        # Feishu sends a card callback over the long connection as a data frame of type "card", not "event".
+        return self._push_event("card.action.trigger", event, frame_type="card")
 
     def _message(self, open_id: str, chat: str | None, message_type: str, content: dict[str, Any],
                  mentions: list[dict[str, Any]], message_id: str | None = None) -> str:
@@ -431,7 +456,8 @@ class FeishuDouble:
         self._push_event("im.message.receive_v1", event)
         return message_id
 
-    def _push_event(self, event_type: str, event: dict[str, Any], *, event_id: str | None = None) -> str:
+    def _push_event(self, event_type: str, event: dict[str, Any], *, event_id: str | None = None,
+                    frame_type: str = "event") -> str:
         event_id = event_id or _hex(32)
         body = {"schema": "2.0",
                 "header": {"event_id": event_id, "token": "", "create_time": str(int(time.time() * 1000)),
@@ -442,18 +468,18 @@ class FeishuDouble:
             copies = 2 if self._take_fault("duplicate") else 1
             parts = self._take_fault("split")
         for _ in range(copies):
-            frames = self._data_frames(payload, parts["into"] if parts else 1)
+            frames = self._data_frames(payload, parts["into"] if parts else 1, frame_type)
             self._on_loop(lambda frames=frames: self._deliver(frames))
         return event_id
 
-    def _data_frames(self, payload: bytes, parts: int) -> list[bytes]:
+    def _data_frames(self, payload: bytes, parts: int, frame_type: str) -> list[bytes]:
         message_id = _hex(16)
         trace_id = _hex(16)
         size = -(-len(payload) // parts)
         chunks = [payload[i * size:(i + 1) * size] for i in range(parts)]
         return [encode_frame({"SeqID": next(self._seq), "LogID": next(self._seq), "service": self.service_id,
                               "method": FRAME_DATA,
-                              "headers": [("type", "event"), ("message_id", message_id), ("sum", str(parts)),
+                              "headers": [("type", frame_type), ("message_id", message_id), ("sum", str(parts)),
                                           ("seq", str(n)), ("trace_id", trace_id)],
                               "payload": chunk})
                 for n, chunk in enumerate(chunks)]
@@ -464,8 +490,35 @@ class FeishuDouble:
             self._waiting.extend(frames)
             return
         for frame in frames:
-            conn.unacked[_frame_key(frame)] = frame
-            await conn.ws.send_bytes(frame)
+            await self._send(conn, frame)
+
+    async def _send(self, conn: Connection, frame: bytes, pushes: int = 1) -> None:
+        key = _frame_key(frame)
+        conn.unacked[key] = frame
+        await conn.ws.send_bytes(frame)
+        if self.ack_timeout is not None and self._loop is not None:
+            self._loop.call_later(self.ack_timeout, self._overdue, conn, key, pushes)
+
+    def _overdue(self, conn: Connection, key: tuple[str, str], pushes: int) -> None:
+        """No answer in time: Feishu pushes an event again (a few times); a card tap it gives up on at once."""
+        frame = conn.unacked.get(key)
+        if frame is None or conn.ws.closed:
+            return
+        if frame_header(decode_frame(frame), "type") == "card" or pushes >= EVENT_PUSHES:
+            self._give_up(conn.unacked.pop(key))
+            return
+        task = asyncio.ensure_future(self._send(conn, frame, pushes + 1))
+        self._pushing.add(task)
+        task.add_done_callback(self._pushing.discard)
+
+    def _give_up(self, frame: bytes) -> None:
+        with self._changed:
+            event_id, _ = _ids_of([frame])
+            if frame_header(decode_frame(frame), "type") == "card":
+                self.unanswered_taps.append(event_id)  # the person sees "出错了，请稍后重试"
+            else:
+                self.dropped_events.append(event_id)
+            self._changed.notify_all()
 
     # --- reading what happened ----------------------------------------------------------------------------
 
@@ -586,8 +639,7 @@ class FeishuDouble:
         if old is not None:
             await old.ws.close()
         for frame in waiting:
-            conn.unacked[_frame_key(frame)] = frame
-            await ws.send_bytes(frame)
+            await self._send(conn, frame)
         stopping = self._stopping
         try:
             async for msg in ws:
@@ -599,9 +651,15 @@ class FeishuDouble:
             with self._changed:
                 if self._conn is conn:
                     self._conn = None
-                # Feishu re-pushes what was not acknowledged; here, on the next connection.
-                self._waiting.extendleft(reversed(list(conn.unacked.values())))
+                # Feishu pushes an unacknowledged event again, here on the next connection; a card tap
+                # left unanswered is an error the person already saw.
+                frames = list(conn.unacked.values())
                 conn.unacked.clear()
+                for frame in frames:
+                    if frame_header(decode_frame(frame), "type") == "card":
+                        self._give_up(frame)
+                self._waiting.extendleft(reversed([f for f in frames
+                                                   if frame_header(decode_frame(f), "type") != "card"]))
                 self._changed.notify_all()
         return ws
 
@@ -667,6 +725,20 @@ class FeishuDouble:
         return web.json_response({"code": 0, "msg": "ok",
                                   "bot": {"activate_status": 2, "app_name": self.bot_name, "avatar_url": "",
                                           "ip_white_list": [], "open_id": self.bot_open_id}})
+
+    async def _user(self, request: web.Request) -> web.Response:
+        try:
+            self._check_token(request)
+        except FeishuApiError as error:
+            return self._error(error)
+        with self._lock:
+            person = self.people.get(request.match_info["user_id"])
+        if request.query.get("user_id_type", "open_id") != "open_id" or person is None or not person.in_contacts:
+            return self._error(FeishuApiError(400, 41050, "no user authority error"))
+        return web.json_response({"code": 0, "msg": "success", "data": {"user": {
+            "open_id": person.open_id, "union_id": person.union_id, "user_id": person.user_id, "name": person.name,
+            "en_name": "", "nickname": "",
+            "status": {"is_activated": True, "is_frozen": False, "is_resigned": False}}}})
 
     async def _create_message(self, request: web.Request) -> web.StreamResponse:
         fault = self._take_fault("error", "rate_limit", "hang")

@@ -9,6 +9,7 @@ import logging
 import threading
 
 import pytest
+from dingtalk_stream import ChatbotHandler, ChatbotMessage
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
 from bot.channels.dingtalk import DingTalkChannel
@@ -165,6 +166,18 @@ def test_a_message_the_bot_failed_on_is_not_acknowledged_and_is_taken_once_when_
     assert run(work, refuse_first=1) == (500, ["请更新进度"])
 
 
+def test_a_message_the_gateway_sends_twice_reaches_the_bot_once_and_is_acknowledged_both_times() -> None:
+    async def work(double, channel, received):
+        msg_id = double.person_says(PERSON, "完成了")
+        frame_id = double.frame_id_of(msg_id)
+        await double.wait_for_ack(frame_id)
+        double.resend(msg_id)  # as if that ACK had been lost
+        await double.wait_for(lambda: len(double.acked(frame_id)) >= 2 or None, what="the second ACK")
+        return [incoming.text for incoming in received], [ack["code"] for ack in double.acked(frame_id)]
+
+    assert run(work) == (["完成了"], [200, 200])
+
+
 def test_a_ping_is_answered_with_its_opaque() -> None:
     async def work(double, channel, received):
         await double.wait_for_connections(1)
@@ -253,3 +266,62 @@ def test_neither_the_secret_nor_the_ticket_reaches_the_log(caplog: pytest.LogCap
     secret, ticket, shown = run(work)
     assert "endpoint is" in caplog.text  # the SDK's own line about the connection was logged, redacted
     assert secret not in caplog.text and ticket not in caplog.text and secret not in shown
+
+
+def test_an_app_whose_secret_the_gateway_refuses_never_connects_and_still_stops_at_once() -> None:
+    double = DingTalkDouble().start_in_thread()
+
+    async def nothing(incoming: Incoming) -> None:
+        raise AssertionError("no message can arrive")
+
+    async def inside():
+        channel = DingTalkChannel(double.client_id, "not-the-secret-at-all", nothing, api_base=double.base_url)
+        await channel.start()
+        await double.wait_for(lambda: double.open_requests[:], what="the SDK's connections/open")
+        await channel.stop()  # the SDK is in its pause after the refusal: the stop does not wait it out
+        return double.connections
+
+    try:
+        assert asyncio.run(asyncio.wait_for(inside(), 3)) == []
+    finally:
+        double.stop()
+    assert "dingtalk-stream" not in {thread.name for thread in threading.enumerate()}
+
+
+def test_the_sdks_own_reply_through_the_session_webhook_reaches_the_conversation() -> None:
+    async def work(double, channel, received):
+        msg_id = double.person_says(PERSON, "收到请回复", group=GROUP, at_bot=True)
+        await arrived(double, received)
+        message = ChatbotMessage.from_dict(double.callback_data(msg_id))
+        # The SDK's reply posts with requests (blocking): off the loop, as an application would.
+        answer = await asyncio.to_thread(ChatbotHandler().reply_markdown, "回复", "**已收到**", message)
+        return answer, double.messages_to(GROUP)
+
+    answer, to_group = run(work)
+    assert answer == {"errcode": 0, "errmsg": "ok"}
+    assert [(p.via, p.msg_key, p.msg_param) for p in to_group] == [("webhook", "markdown", {"title": "回复", "text": "**已收到**"})]
+
+
+def test_a_stop_lets_the_message_being_handled_finish_and_be_acknowledged() -> None:
+    double = DingTalkDouble().start_in_thread()
+    handled: list[str] = []
+
+    async def slow(incoming: Incoming) -> None:
+        handled.append("begun")
+        await asyncio.sleep(0.3)  # writing to the database, say
+        handled.append(incoming.text)
+
+    async def inside():
+        channel = DingTalkChannel(double.client_id, double.client_secret, slow, api_base=double.base_url)
+        await channel.start()
+        msg_id = double.person_says(PERSON, "停机前的消息")
+        await double.wait_for(lambda: handled[:], what="the bot to begin on the message")
+        await channel.stop()
+        return double.acked(double.frame_id_of(msg_id))
+
+    try:
+        acks = asyncio.run(inside())
+    finally:
+        double.stop()
+    assert handled == ["begun", "停机前的消息"]
+    assert [ack["code"] for ack in acks] == [200]

@@ -13,7 +13,7 @@ import json
 import re
 import string
 from datetime import date
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 import pytest
 from hypothesis import given
@@ -211,7 +211,7 @@ def recovered_buttons(platform: str, messages: list[dict]) -> list[str]:
         prefix = "dtmd://dingtalkclient/sendMessage?content="
         # A link's text is URL-encoded whole: a raw "（" or ")" would end a markdown link early.
         assert all(re.fullmatch(r"dtmd://dingtalkclient/sendMessage\?content=[A-Za-z0-9%._~-]+", url) for url in urls)
-        return [button_from_text(unquote(url.removeprefix(prefix))) for url in urls]
+        return [button_from_text(unquote_plus(url.removeprefix(prefix))) for url in urls]
     if platform == "wecom":
         return [b["key"] for m in messages if m["msgtype"] == "template_card"
                 for b in m["template_card"]["button_list"]]
@@ -379,3 +379,23 @@ def test_the_parser_and_renderers_never_raise(page: str) -> None:
     dingtalk_messages(reply, two_way=True, title="t")
     wecom_messages(reply, two_way=False)
     feishu_messages(reply, two_way=True)
+
+
+def test_feishu_escapes_with_character_references_as_its_card_markdown_asks() -> None:
+    content = feishu_messages(REPLIES["reminder"], two_way=True)[0]["card"]["elements"][0]["content"]
+    assert "&#35; 标题 &#42;重点&#42; &#95;下划线&#95; &#91;链接&#93;(http://x.cn) &#60;script&#62;" in content
+    assert "\\" not in content.replace("&#92;", "")  # its markdown has no backslash escapes
+
+
+def test_dingtalk_and_wecom_escape_with_backslashes() -> None:
+    for text in dingtalk_texts(dingtalk_messages(REPLIES["reminder"], two_way=True, title="t")) + \
+            wecom_texts(wecom_messages(REPLIES["reminder"], two_way=True)):
+        assert "\\# 标题 \\*重点\\* \\_下划线\\_ \\[链接\\](http://x.cn) \\<script>" in text
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_one_line_answer_is_one_message_and_a_files_only_reply_is_none(platform: str) -> None:
+    messages, texts = render(platform, Reply(["已保存：<b>12</b> &lt;草稿&gt;"]), True)
+    assert len(messages) == 1
+    assert "已保存：12 <草稿>" in read_markdown(texts[0])
+    assert render(platform, Reply([]), True)[0] == []  # the files are the transport's to send
