@@ -94,7 +94,7 @@ def under_way(engine: Engine) -> None:
 def office_cookie(engine: Engine, clock: FixedClock, key: bytes) -> str:
     """An office member's desk session, made as the login link from chat makes one."""
     with transaction(engine) as session:
-        member = Member(user_id=99_001, chat_id=99_001, name="压测办公室", role=Role.OFFICE, created_at=NOW)
+        member = Member(user_id=str(99_001), address=str(99_001), name="压测办公室", role=Role.OFFICE, created_at=NOW)
         session.add(member)
         session.flush()
         token = create_login(session, clock, member)

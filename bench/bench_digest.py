@@ -86,7 +86,7 @@ def half_a_year_on(engine: Engine, size: int) -> None:
     with engine.begin() as connection:
         for start in range(0, OTHER_NOTIFICATIONS, CHUNK):
             load_rows(connection, Outbox, [
-                {"chat_id": 10_000 + n % UNITS, "member_id": None, "kind": "duties_due",
+                {"channel": "telegram", "address": str(10_000 + n % UNITS), "member_id": None, "kind": "duties_due",
                  "payload": {"items": [{"task_id": n, "text": f"任务{n}", "unit": "单位", "due_on": "2021-09-30"}]},
                  "dedupe_key": f"bench:{n}", "status": "sent", "attempts": 1, "last_error": "",
                  "next_attempt_at": created + timedelta(minutes=n), "created_at": created + timedelta(minutes=n)}
@@ -98,9 +98,9 @@ def half_a_year_on(engine: Engine, size: int) -> None:
             figures = {"overdue": 10 * (WEEKS - weeks), "rate": round(0.4 * (1 - weeks / 60), 4)}
             payload = {**sample, "week_of": week_of.isoformat(), "total": {**sample["total"], **figures}}
             year, week, _ = week_of.isocalendar()
-            digests += [{"chat_id": chat, "member_id": None, "kind": "digest", "payload": payload,
-                         "dedupe_key": f"digest:{year}W{week:02d}:{chat}", "status": "sent", "attempts": 1,
-                         "last_error": "", "next_attempt_at": sent_at, "created_at": sent_at}
+            digests += [{"channel": "telegram", "address": str(chat), "member_id": None, "kind": "digest",
+                         "payload": payload, "dedupe_key": f"digest:{year}W{week:02d}:{chat}", "status": "sent",
+                         "attempts": 1, "last_error": "", "next_attempt_at": sent_at, "created_at": sent_at}
                         for chat in range(9_000, 9_000 + RECIPIENTS)]
         load_rows(connection, Outbox, digests)
     refresh_statistics(engine)

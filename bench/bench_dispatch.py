@@ -56,7 +56,7 @@ from sqlmodel import Session, select
 from bot.context import BotContext
 from bot.flood import FloodLimits, is_group
 from bot.sandbox.server import SandboxServer
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, TelegramTransport
 from bot.telegram_http import make_bot
 from tasks.clock import FixedClock, ShiftedClock
 from tasks.db import create_schema, make_engine, transaction
@@ -83,7 +83,7 @@ def sender_process(url: str, token: str, base_url: str, in_flight: int, ready: Q
     async def deliver() -> int:
         claimed = 0
         async with make_bot(token, base_url) as bot:
-            sender = OutboxSender(ctx, bot)
+            sender = OutboxSender(ctx, TelegramTransport(bot))
             ready.put(os.getpid())
             await asyncio.to_thread(start.wait)
             while True:
@@ -137,7 +137,7 @@ def queue(url: str, chats: list[int], messages: int, server: SandboxServer) -> N
         members = []
         for chat in chats:
             server.group(chat, f"群{chat}") if is_group(chat) else server.person(chat, f"人{chat}")
-            members.append(Member(user_id=None if is_group(chat) else chat, chat_id=chat, name=str(chat),
+            members.append(Member(user_id=None if chat < 0 else str(chat), address=str(chat), name=str(chat),
                                   role=Role.OFFICE, created_at=clock.now()))
         session.add_all(members)
         session.flush()

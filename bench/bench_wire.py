@@ -64,7 +64,7 @@ async def per_message(server: SandboxProcess, messages: int, in_flight: int, tra
                 if call == "send_message":
                     await bot.send_message(chat, TEXT, parse_mode="HTML", reply_markup=ptb_keyboard(buttons))
                 else:
-                    await send_reply(bot, chat, Reply([TEXT], keyboard(buttons)))
+                    await send_reply(bot, str(chat), Reply([TEXT], keyboard(buttons)))
 
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(messages)))

@@ -38,7 +38,7 @@ from sqlmodel import Session
 
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, TelegramTransport
 from bot.telegram_http import make_bot
 from tasks.clock import FixedClock, planner
 from tasks.clock.policy import Policy
@@ -59,7 +59,7 @@ def play_year(url: str, args: argparse.Namespace) -> tuple[float, str, str]:
     with engine.begin() as connection:  # as an import leaves them: to be looked at from the start
         connection.execute(update(Assignment).values(next_check_at=START, planned_until=None))
     with Session(engine) as session, session.begin():
-        session.add_all(Member(user_id=chat, chat_id=chat, name=role, role=role, created_at=START)
+        session.add_all(Member(user_id=str(chat), address=str(chat), name=role, role=role, created_at=START)
                         for chat, role in ((office, "office"), (leader, "leader")))
     clock = FixedClock(START)
     policy, calendar = Policy(timezone=SH), WorkCalendar()
@@ -69,7 +69,7 @@ def play_year(url: str, args: argparse.Namespace) -> tuple[float, str, str]:
 
     async def play(server: SandboxServer | SandboxProcess) -> tuple[float, int]:
         async with make_bot(server.token, server.base_url) as bot:
-            sender = OutboxSender(ctx, bot)
+            sender = OutboxSender(ctx, TelegramTransport(bot))
             started, ticks, moment = time.perf_counter(), 0, START
             while moment <= end:
                 clock.moment = moment

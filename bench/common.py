@@ -182,7 +182,7 @@ def build_assignments(url: str, size: int) -> None:
         units = [Unit(name=f"单位{n}", kind="department", created_at=created) for n in range(UNITS)]
         session.add_all(units)
         session.flush()
-        session.add_all(Member(user_id=10_000 + n, chat_id=10_000 + n, name=f"m{n}", role="member",
+        session.add_all(Member(user_id=str(10_000 + n), address=str(10_000 + n), name=f"m{n}", role="member",
                                unit_id=u.id, created_at=created) for n, u in enumerate(units))
         plan_id, unit_ids = plan.id, [u.id for u in units]
     tasks = max(1, size // 10)
@@ -242,13 +242,13 @@ def notice_number(message: dict[str, Any]) -> int | None:
 def queued_notices(engine: Engine) -> dict[int, tuple[int, str]]:
     """The notices in the outbox: number -> (chat, status)."""
     with engine.connect() as connection:
-        rows = connection.execute(select(Outbox.chat_id, Outbox.status, Outbox.payload)
+        rows = connection.execute(select(Outbox.address, Outbox.status, Outbox.payload)
                                   .where(Outbox.kind == NotificationKind.MEMBER_UNREACHABLE)).all()
     notices = {}
-    for chat_id, status, payload in rows:
+    for address, status, payload in rows:
         found = NOTICE_MARK.search(str(payload.get("member", "")))
         if found:
-            notices[int(found.group(1))] = (chat_id, str(status))
+            notices[int(found.group(1))] = (int(address), str(status))
     return notices
 
 

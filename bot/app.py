@@ -33,7 +33,7 @@ from bot.handlers import (
     on_unknown_command,
 )
 from bot.intake import InboxUpdater, note_failure
-from bot.sender import stop
+from bot.sender import TelegramTransport, stop
 from bot.telegram_http import AiohttpRequest, file_url_for
 from bot.worker import run_planner_and_sender
 
@@ -134,7 +134,7 @@ async def _post_init(application: Application) -> None:
         if plan.announce is not None:
             plan.announce(ctx.desk_url)
     application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(
-        run_planner_and_sender(ctx, application.bot))
+        run_planner_and_sender(ctx, [TelegramTransport(application.bot)]))
     lock = application.bot_data[CONSUMER_LOCK_KEY]
     if lock is not None:
         def lost() -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from seed import UNIT_DIRECTORY, seed_path
@@ -27,6 +27,10 @@ DATABASE_URL_ENV = "TASKBOT_DATABASE_URL"
 TOKEN_ENV = "TASKBOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TASKBOT_WEBHOOK_SECRET"
 WEB_SECRET_ENV = "TASKBOT_WEB_SECRET"
+# Each domestic platform's app credentials from the environment: (id, secret).
+CHANNEL_ENV = {"dingtalk": ("TASKBOT_DINGTALK_CLIENT_ID", "TASKBOT_DINGTALK_CLIENT_SECRET"),
+               "wecom": ("TASKBOT_WECOM_BOT_ID", "TASKBOT_WECOM_BOT_SECRET"),
+               "feishu": ("TASKBOT_FEISHU_APP_ID", "TASKBOT_FEISHU_APP_SECRET")}
 CA_BUNDLE_ENV = "SSL_CERT_FILE"  # where OpenSSL, curl and Python look for one too
 DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 # Notifications on the wire at once. A kill -9 can repeat at most this many: each was sent but
@@ -35,7 +39,8 @@ DEFAULT_DATABASE_URL = "sqlite:///taskbot.db"
 DEFAULT_IN_FLIGHT = 4
 TABLE = "一个表（如 [telegram]，下面逐行写 键 = 值）"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-SECRET_KEYS = ("token", "webhook_secret", "secret")  # a refusal does not repeat what was written for these
+# A refusal does not repeat what was written for these.
+SECRET_KEYS = ("token", "webhook_secret", "secret", "app_secret")
 
 
 class ConfigError(ValueError):
@@ -91,6 +96,54 @@ class WebSettings(_Table):
         return (self.public_url or f"http://{self.listen}:{self.port}").rstrip("/") + "/"
 
 
+class RobotSettings(_Table):
+    """A one-way group robot (DingTalk custom robot, WeCom group robot, Feishu custom bot): it posts
+    reminders and the digest into one group and hears nothing back. Its webhook address holds its
+    credential, so the file names the environment variables that hold it, never the address."""
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[^:\s]+$",
+                      description="群的名字（不含空格和冒号），如 区商务局工作群")
+    # The group it posts into: a unit's (unit = its name) or the leadership's (role = "leader").
+    unit: str = Field("", description="责任单位名称（领导群留空）")
+    role: Literal["member", "leader", "office"] = Field("member", description="member、leader 或 office")
+    webhook_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$",
+                             description="存放 webhook 地址的环境变量名，如 TASKBOT_DINGTALK_ROBOT_SHANGWU")
+    secret_env: str = Field("", pattern=r"^([A-Z][A-Z0-9_]*)?$", description="存放加签密钥的环境变量名（不加签则留空）")
+
+    @model_validator(mode="after")
+    def _a_unit_for_a_unit_group(self) -> RobotSettings:
+        if self.role == "member" and not self.unit:
+            raise ValueError(f"群机器人“{self.name}”要写 unit（责任单位名称），领导群写 role = \"leader\"")
+        if self.role != "member" and self.unit:
+            raise ValueError(f"群机器人“{self.name}”是{self.role}群，不应写 unit")
+        return self
+
+
+class DomesticSettings(_Table):
+    """One domestic platform: its app's credentials (for the two-way long connection) and its robots."""
+
+    enabled: bool = Field(False, description="true 或 false")
+    # The app's id and secret; the environment overrides both (see CHANNEL_ENV).
+    app_id: str = Field("", description="应用的 ID（钉钉 Client ID / 企业微信机器人 BotID / 飞书 App ID）")
+    app_secret: str = Field("", description="应用的密钥")
+    robots: list[RobotSettings] = Field([], description="群机器人的列表（[[channels.平台.robots]]）")
+
+    @property
+    def two_way(self) -> bool:
+        return self.enabled and bool(self.app_id and self.app_secret)
+
+
+class ChannelsSettings(_Table):
+    dingtalk: DomesticSettings = Field(DomesticSettings(), description=TABLE)
+    wecom: DomesticSettings = Field(DomesticSettings(), description=TABLE)
+    feishu: DomesticSettings = Field(DomesticSettings(), description=TABLE)
+
+    def configured(self) -> dict[str, DomesticSettings]:
+        """The enabled platforms, by channel name."""
+        return {name: table for name, table in (("dingtalk", self.dingtalk), ("wecom", self.wecom),
+                                                ("feishu", self.feishu)) if table.enabled}
+
+
 class Settings(_Table):
     database_url: str = Field(DEFAULT_DATABASE_URL,
                               description="sqlite:///taskbot.db 或 postgresql://用户@主机:5432/库名 这样的数据库地址")
@@ -99,6 +152,7 @@ class Settings(_Table):
     telegram: TelegramSettings = Field(TelegramSettings(), description=TABLE)
     delivery: DeliverySettings = Field(DeliverySettings(), description=TABLE)
     web: WebSettings = Field(WebSettings(), description=TABLE)
+    channels: ChannelsSettings = Field(ChannelsSettings(), description=TABLE)
     policy: PolicyRules = Field(PolicyRules(), description=TABLE)
 
     @field_validator("database_url")
@@ -142,6 +196,14 @@ def load_settings(path: Path | None = None, database_url: str | None = None) -> 
     web = data.get("web", {})
     if isinstance(web, dict) and os.environ.get(WEB_SECRET_ENV):
         data = {**data, "web": {**web, "secret": os.environ[WEB_SECRET_ENV]}}
+    channels = data.get("channels", {})
+    if isinstance(channels, dict):
+        for name, (id_env, secret_env) in CHANNEL_ENV.items():
+            table = channels.get(name, {})
+            overrides = {"app_id": os.environ.get(id_env), "app_secret": os.environ.get(secret_env)}
+            if isinstance(table, dict) and any(overrides.values()):
+                channels = {**channels, name: {**table, **{k: v for k, v in overrides.items() if v}}}
+        data = {**data, "channels": channels}
     url = database_url or os.environ.get(DATABASE_URL_ENV)
     if url:
         data = {**data, "database_url": url}

@@ -15,8 +15,9 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.channels import is_group_address
 from bot.config import DEFAULT_IN_FLIGHT
-from bot.flood import SharedFlood
+from bot.flood import CHANNEL_LIMITS, SharedFlood
 from tasks import inbox
 from tasks.clock import Clock, local_today
 from tasks.clock.policy import Policy
@@ -44,7 +45,8 @@ class BotContext:
     planner_interval: float = 60.0
     in_flight: int = DEFAULT_IN_FLIGHT  # notifications on the wire at once: the most a kill -9 repeats
     paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
-    flood: SharedFlood | None = field(init=False, default=None)
+    flood: SharedFlood | None = field(init=False, default=None)  # Telegram's
+    _floods: dict[str, SharedFlood] = field(init=False, default_factory=dict, repr=False)  # the other channels'
     # One planner pass at a time in this process: the scheduler ticks, and the sandbox console
     # plans at once after it moves the clock; two passes at once would both queue the digest.
     planning: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)
@@ -52,6 +54,16 @@ class BotContext:
     def __post_init__(self) -> None:
         if self.paced:
             self.flood = SharedFlood(self.run)
+
+    def flood_for(self, channel: str) -> SharedFlood | None:
+        """The flood budget of one chat platform (None when this context does not pace its sends)."""
+        if channel == "telegram" or self.flood is None:
+            return self.flood
+        floods = self._floods
+        if channel not in floods:
+            floods[channel] = SharedFlood(self.run, CHANNEL_LIMITS[channel], channel=channel,
+                                          group=lambda address: is_group_address(channel, address))
+        return floods[channel]
 
     @classmethod
     def of(cls, context: ContextTypes.DEFAULT_TYPE) -> BotContext:
@@ -83,8 +95,9 @@ class BotContext:
 class Who:
     """Who wrote, and where."""
 
-    user_id: int
-    chat_id: int
+    channel: str
+    user_id: str  # the platform's id of the person
+    address: str  # where they wrote: their own chat, or a group
     is_group: bool
     name: str
 
@@ -94,7 +107,7 @@ class Who:
         if user is None or chat is None or user.is_bot:
             return None
         name = user.full_name or (f"@{user.username}" if user.username else str(user.id))
-        return cls(user.id, chat.id, chat.type != "private", name)
+        return cls("telegram", str(user.id), str(chat.id), chat.type != "private", name)
 
 
 @dataclass

@@ -1,10 +1,12 @@
-"""Telegram's flood limits, and keeping under them on our side of the wire.
+"""The chat platforms' flood limits, and keeping under them on our side of the wire.
 
-About 30 messages a second overall, one a second to the same chat, twenty a minute to the
-same group. The limits are the bot's, whichever process sends: the bot that answers and any
-number of ``taskbot worker`` processes. So the budget lives in the database (tasks/send_marks.py):
-a sender reserves its message there before sending and is never told to wait (no 429 in the
-first place). The sandbox server enforces the same numbers with the same arithmetic.
+Telegram: about 30 messages a second overall, one a second to the same chat, twenty a minute to
+the same group. DingTalk and WeCom group robots: twenty a minute each (DingTalk then stops a robot
+for ten minutes); Feishu's: a hundred a minute and five a second (bot/channels/robots.py).
+The limits are the bot's, whichever process sends: the bot that answers and any number of
+``taskbot worker`` processes. So the budget lives in the database (tasks/send_marks.py), one per
+channel: a sender reserves its message there before sending and is never told to wait (no 429,
+no 130101 in the first place). The local doubles enforce the same numbers.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlmodel import Session
 
+from bot.channels import Channel
+from bot.channels.robots import robot_limits
 from tasks import send_marks
 
 T = TypeVar("T")
@@ -29,19 +33,40 @@ class FloodLimits:
     overall_per_second: int = 30
     per_chat_interval: float = 1.0
     group_per_minute: int = 20
+    group_interval: float = 0.0  # the least time between two messages to one group (Feishu: 5 a second)
 
-    def window(self, chat_id: int) -> float:
-        """How far back sends to ``chat_id`` still count."""
-        return 60.0 if is_group(chat_id) else self.per_chat_interval
+    def window(self, group: bool) -> float:
+        """How far back sends to a chat still count."""
+        return 60.0 if group else self.per_chat_interval
 
 
-def is_group(chat_id: int) -> bool:
-    return chat_id < 0
+def _domestic(channel: Channel, overall_per_second: int) -> FloodLimits:
+    """A domestic platform's limits: its group robots' per group (a group the bot is in is held to
+    the same, the stricter reading), one message a second to a person, and the app's overall rate."""
+    robot = robot_limits(channel)
+    return FloodLimits(overall_per_second=overall_per_second, per_chat_interval=1.0,
+                       group_per_minute=robot.per_minute,
+                       group_interval=1.0 / robot.per_second if robot.per_second else 0.0)
+
+
+# Each channel's budget is its own: a DingTalk robot's minute does not slow Telegram.
+CHANNEL_LIMITS: dict[str, FloodLimits] = {
+    "telegram": FloodLimits(),
+    "dingtalk": _domestic("dingtalk", 20),
+    "wecom": _domestic("wecom", 20),
+    "feishu": _domestic("feishu", 50),
+}
+
+
+def is_group(address: str) -> bool:
+    """Whether a Telegram address is a group's: groups' chat ids are negative."""
+    return address.startswith("-")
 
 
 def wait_needed(limits: FloodLimits, now: float, overall: Sequence[float], chat: Sequence[float],
-                chat_id: int) -> float:
-    """Seconds until one more message to ``chat_id`` keeps within the limits (0: it may go now).
+                group: bool) -> float:
+    """Seconds until one more message to a chat (a ``group``'s or not) keeps within the limits
+    (0: it may go now).
 
     ``overall`` holds the send times of the last second, ``chat`` those of this chat within its
     window (``limits.window``); both oldest first.
@@ -49,33 +74,38 @@ def wait_needed(limits: FloodLimits, now: float, overall: Sequence[float], chat:
     waits = [0.0]
     if len(overall) >= limits.overall_per_second:
         waits.append(1.0 - (now - overall[-limits.overall_per_second]))
-    if is_group(chat_id):
+    if group:
         if len(chat) >= limits.group_per_minute:
             waits.append(60.0 - (now - chat[-limits.group_per_minute]))
+        if chat and limits.group_interval:
+            waits.append(limits.group_interval - (now - chat[-1]))
     elif chat:
         waits.append(limits.per_chat_interval - (now - chat[-1]))
     return max(waits)
 
 
 class SharedFlood:
-    """The flood budget of every process sending as this bot, kept in ``send_mark``."""
+    """The flood budget of every process sending as this bot on one channel, kept in ``send_mark``."""
 
     def __init__(self, run: RunInTransaction, limits: FloodLimits = FloodLimits(), *,
                  wall: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, channel: str = "telegram",
+                 group: Callable[[str], bool] = is_group) -> None:
         self.run = run
         self.limits = limits
         self.wall = wall
         self.sleep = sleep
+        self.channel = channel
+        self.group = group  # whether an address on this channel is a group's
 
-    async def take(self, chat_ids: Sequence[int]) -> tuple[int, int] | float:
-        """Reserve a message to the first of ``chat_ids`` that may go now: (its index, the mark for
+    async def take(self, addresses: Sequence[str]) -> tuple[int, int] | float:
+        """Reserve a message to the first of ``addresses`` that may go now: (its index, the mark for
         ``stamp``). When none may, the seconds until one might; nothing is reserved then."""
-        return await self.run(lambda session: self._take(session, chat_ids))
+        return await self.run(lambda session: self._take(session, addresses))
 
-    async def acquire(self, chat_id: int) -> int:
-        """Wait until a message to ``chat_id`` may go and reserve it; returns the mark for ``stamp``."""
-        while isinstance(taken := await self.take([chat_id]), float):
+    async def acquire(self, address: str) -> int:
+        """Wait until a message to ``address`` may go and reserve it; returns the mark for ``stamp``."""
+        while isinstance(taken := await self.take([address]), float):
             await self.sleep(taken + 0.001)
         return taken[1]
 
@@ -87,39 +117,36 @@ class SharedFlood:
         """
         send_marks.move_marks(session, mark_ids, self.wall())
 
-    async def record(self, chat_id: int) -> None:
+    async def record(self, address: str) -> None:
         """Count a message that went out without waiting (a reply to someone who just wrote)."""
-        await self.run(lambda session: send_marks.add_mark(session, chat_id, self.wall()))
+        await self.run(lambda session: send_marks.add_mark(session, self.channel, address, self.wall()))
 
-    def _take(self, session: Session, chat_ids: Sequence[int]) -> tuple[int, int] | float:
+    def _take(self, session: Session, addresses: Sequence[str]) -> tuple[int, int] | float:
         send_marks.lock_budget(session)
         now = self.wall()  # read under the lock: no other sender can slip in between
         send_marks.forget_before(session, now - 60.0)
         # The last second overall, the last minute (a group's window, the longest) for these chats.
-        overall, by_chat = send_marks.recent(session, now - 1.0, now - 60.0, set(chat_ids))
+        overall, by_chat = send_marks.recent(session, self.channel, now - 1.0, now - 60.0, set(addresses))
         shortest = float("inf")
-        for index, chat_id in enumerate(chat_ids):
-            wait = wait_needed(self.limits, now, overall, _within(self.limits, now, chat_id, by_chat[chat_id]),
-                               chat_id)
+        for index, address in enumerate(addresses):
+            group = self.group(address)
+            recent = [at for at in by_chat[address] if now - at < self.limits.window(group)]
+            wait = wait_needed(self.limits, now, overall, recent, group)
             if wait <= 0:
-                return index, send_marks.add_mark(session, chat_id, now)
+                return index, send_marks.add_mark(session, self.channel, address, now)
             shortest = min(shortest, wait)
         return shortest
 
 
-def _within(limits: FloodLimits, now: float, chat_id: int, times: list[float]) -> list[float]:
-    return [at for at in times if now - at < limits.window(chat_id)]
-
-
-def round_robin(chat_ids: list[int]) -> list[int]:
-    """Indexes of ``chat_ids`` reordered so that consecutive sends go to different chats where possible."""
-    queues: dict[int, deque[int]] = defaultdict(deque)
-    for index, chat_id in enumerate(chat_ids):
-        queues[chat_id].append(index)
+def round_robin(addresses: Sequence[Hashable]) -> list[int]:
+    """Indexes of ``addresses`` reordered so that consecutive sends go to different chats where possible."""
+    queues: dict[Hashable, deque[int]] = defaultdict(deque)
+    for index, address in enumerate(addresses):
+        queues[address].append(index)
     order: list[int] = []
     while queues:
-        for chat_id in list(queues):
-            order.append(queues[chat_id].popleft())
-            if not queues[chat_id]:
-                del queues[chat_id]
+        for address in list(queues):
+            order.append(queues[address].popleft())
+            if not queues[address]:
+                del queues[address]
     return order

@@ -1,8 +1,10 @@
-"""Delivering the outbox: claim due rows, render, send through the Bot API, record the result.
+"""Delivering the outbox: claim due rows, render, send through a chat platform, record the result.
 
-RetryAfter waits as told; timeouts and network errors back off; a migrated group is
-followed; a blocked bot marks the member unreachable and tells the office; any other
-refusal (400) is a dead letter with its reason kept for the administrator.
+One ``OutboxSender`` per platform, each claiming only its own platform's rows; the platform's
+``Transport`` puts a reply on the wire and sorts every failure into a ``DeliveryError``: a
+platform's "wait" is waited as told; timeouts and network errors back off; a group that moved is
+followed; a blocked bot or a removed robot marks the member unreachable and tells the office; any
+other refusal is a dead letter with its reason kept for the administrator.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row
 from sqlmodel import Session
@@ -25,6 +27,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from telegram.warnings import PTBUserWarning
 
 from bot.attachments import MADE_WHEN_SENT, FileMaker
+from bot.channels import DeliveryError
 from bot.context import BotContext
 from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
@@ -48,6 +51,46 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.send_message'", cat
 NO_PREVIEW = {"is_disabled": True}
 
 
+class Transport(Protocol):
+    """One chat platform's way of putting a reply on the wire."""
+
+    @property
+    def channel(self) -> str: ...
+
+    async def deliver(self, address: str, reply: Reply, flood: SharedFlood | None, *, reserved: int | None,
+                      sent_marks: list[int]) -> None:
+        """Send ``reply``'s messages to ``address`` in order, each in its turn of ``flood`` (the first
+        one's turn ``reserved`` already), collecting the marks for the caller to stamp; raise
+        DeliveryError when the platform refuses or cannot be reached."""
+        ...
+
+
+class TelegramTransport:
+    """The Bot API through python-telegram-bot, its errors sorted for the outbox."""
+
+    channel = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, address: str, reply: Reply, flood: SharedFlood | None, *, reserved: int | None,
+                      sent_marks: list[int]) -> None:
+        try:
+            await send_reply(self.bot, address, reply, flood, reserved=reserved, sent_marks=sent_marks)
+        except RetryAfter as error:
+            wait = error.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            raise DeliveryError("retry_later", "RetryAfter", seconds) from error
+        except ChatMigrated as error:
+            raise DeliveryError("moved", str(error), moved_to=str(error.new_chat_id)) from error
+        except Forbidden as error:
+            raise DeliveryError("unreachable", str(error)) from error
+        except BadRequest as error:
+            raise DeliveryError("dead", f"BadRequest: {error}") from error
+        except TelegramError as error:  # NetworkError, TimedOut and the rest: try again later
+            raise DeliveryError("retry_later", f"{type(error).__name__}: {error}") from error
+
+
 @dataclass(frozen=True)
 class _Sent:
     """One claimed row after its send: ``failure`` is None when it was delivered."""
@@ -55,14 +98,15 @@ class _Sent:
     row_id: int
     attempts: int
     marks: list[int]  # flood marks taken for its pages
-    failure: tuple[str, Any] | None
+    failure: DeliveryError | None
 
 
 class OutboxSender:
-    def __init__(self, ctx: BotContext, bot: Bot) -> None:
+    def __init__(self, ctx: BotContext, transport: Transport) -> None:
         self.ctx = ctx
-        self.bot = bot
-        self.flood = ctx.flood  # None: no pacing (the test double is not enforcing limits)
+        self.transport = transport
+        self.channels = (transport.channel,)  # the rows this sender claims: its platform's
+        self.flood = ctx.flood_for(transport.channel)  # None: no pacing (a test double not enforcing limits)
         self.outcomes = GroupCommit(ctx.run, self._record)
         self.files = FileMaker(ctx)
 
@@ -81,12 +125,12 @@ class OutboxSender:
         however long a chat's flood limit keeps it waiting: no other sender claims it meanwhile.
         """
         clock = self.ctx.clock
-        rows = await self.ctx.run(lambda session: outbox.claim_due(session, clock, limit))
+        rows = await self.ctx.run(lambda session: outbox.claim_due(session, clock, limit, self.channels))
         if not rows:
             return 0
-        waiting = [rows[index] for index in round_robin([row.chat_id for row in rows])]
-        sending: dict[int, asyncio.Task[None]] = {}  # by chat
-        on_wire: dict[int, Row[Any]] = {}  # by chat: the row its task in ``sending`` delivers
+        waiting = [rows[index] for index in round_robin([row.address for row in rows])]
+        sending: dict[str, asyncio.Task[None]] = {}  # by address
+        on_wire: dict[str, Row[Any]] = {}  # by address: the row its task in ``sending`` delivers
         held_until: datetime = min(row.lease_until for row in rows)
         try:
             while waiting or sending:
@@ -107,7 +151,7 @@ class OutboxSender:
                         log.warning("notifications %s were claimed by another sender while they waited here", lost)
                         waiting = [row for row in waiting if row.id in renewed]
                     continue
-                free = [index for index, row in enumerate(waiting) if row.chat_id not in sending]
+                free = [index for index, row in enumerate(waiting) if row.address not in sending]
                 if not free or len(sending) >= self.ctx.in_flight:
                     await _first_done(sending, timeout=renew_in)
                     continue
@@ -115,7 +159,7 @@ class OutboxSender:
                     index, mark = free[0], None
                 else:
                     # Send whatever may go now; a chat that must wait does not hold up the others.
-                    taken = await self.flood.take([waiting[index].chat_id for index in free])
+                    taken = await self.flood.take([waiting[index].address for index in free])
                     if isinstance(taken, float):
                         # Never past the renewal: a group's turn can be further away than the lease.
                         wait = min(taken + 0.001, renew_in)
@@ -126,8 +170,8 @@ class OutboxSender:
                         continue
                     index, mark = free[taken[0]], taken[1]
                 row = waiting.pop(index)
-                on_wire[row.chat_id] = row
-                sending[row.chat_id] = asyncio.create_task(self._deliver(row, mark))
+                on_wire[row.address] = row
+                sending[row.address] = asyncio.create_task(self._deliver(row, mark))
         finally:
             # A failure (the database went away) or a stop ends new sends; those under way finish and are recorded.
             if sending:
@@ -159,21 +203,21 @@ class OutboxSender:
             self.flood.stamp(session, [mark for outcome in outcomes for mark in outcome.marks])
         outbox.mark_sent(session, clock, [outcome.row_id for outcome in outcomes if outcome.failure is None])
         for outcome in outcomes:
-            if outcome.failure is None:
+            failure = outcome.failure
+            if failure is None:
                 continue
-            kind, detail = outcome.failure
-            if kind == "retry_after":
-                outbox.retry_later(session, clock, outcome.row_id, detail, "RetryAfter")
-            elif kind == "migrated":
-                outbox.chat_migrated(session, clock, outcome.row_id, detail)
-            elif kind == "blocked":
-                outbox.member_unreachable(session, clock, outcome.row_id, detail)
-            elif kind == "network":
-                outbox.retry_later(session, clock, outcome.row_id, outbox.backoff(outcome.attempts), detail)
+            if failure.kind == "retry_later":
+                wait = (outbox.backoff(outcome.attempts) if failure.retry_after is None
+                        else timedelta(seconds=failure.retry_after))
+                outbox.retry_later(session, clock, outcome.row_id, wait, failure.detail)
+            elif failure.kind == "moved":
+                outbox.chat_migrated(session, clock, outcome.row_id, failure.moved_to)
+            elif failure.kind == "unreachable":
+                outbox.member_unreachable(session, clock, outcome.row_id, failure.detail)
             else:
-                outbox.mark_dead(session, clock, outcome.row_id, detail)
+                outbox.mark_dead(session, clock, outcome.row_id, failure.detail)
 
-    async def _send(self, row: Row[Any], reserved: int | None, marks: list[int]) -> tuple[str, Any] | None:
+    async def _send(self, row: Row[Any], reserved: int | None, marks: list[int]) -> DeliveryError | None:
         """Send the row's pages; None when delivered, else what went wrong and its detail."""
         try:
             reply = notification(row.kind, row.payload)
@@ -181,42 +225,39 @@ class OutboxSender:
                 reply.files += await self.files.files_for(row.kind, row.payload)
         except Exception as error:  # this one row's payload cannot be rendered: it never will, the rest go on
             log.error("outbox row %s (%s) cannot be rendered: %r", row.id, row.kind, error)
-            return "dead", f"render: {error!r}"
+            return DeliveryError("dead", f"render: {error!r}")
         try:
-            await send_reply(self.bot, row.chat_id, reply, self.flood, reserved=reserved, sent_marks=marks)
-        except RetryAfter as error:
-            wait = error.retry_after
-            return "retry_after", wait if isinstance(wait, timedelta) else timedelta(seconds=float(wait))
-        except ChatMigrated as error:
-            return "migrated", error.new_chat_id
-        except Forbidden as error:
-            return "blocked", str(error)
-        except BadRequest as error:
-            return "dead", f"BadRequest: {error}"
-        except TelegramError as error:  # NetworkError, TimedOut and the rest: try again later
-            return "network", f"{type(error).__name__}: {error}"
+            await self.transport.deliver(row.address, reply, self.flood, reserved=reserved, sent_marks=marks)
+        except DeliveryError as error:
+            return error
         return None
 
 
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | None = None, *,
+async def send_reply(bot: Bot, address: str, reply: Reply, flood: SharedFlood | None = None, *,
                      reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
-    """Send a reply's pages in order, buttons on the last one.
-
-    With ``flood`` every page counts in the shared budget. A notification (``sent_marks`` given)
-    waits its turn for each page (``reserved``: the first page's turn, already taken) and collects
-    the marks for the caller to stamp in its own transaction. An answer to someone who just wrote
-    goes at once and is recorded.
-    """
+    """Send a reply's pages to a Telegram chat in order, buttons on the last one, then its files;
+    each counted in ``flood`` as ``send_in_turn`` says."""
+    chat_id = int(address)
     sends: list[Callable[[], Awaitable[Any]]] = [
         functools.partial(bot.do_api_request, "send_message", {
             "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW,
             "reply_markup": reply.buttons.to_dict() if index == len(reply.pages) - 1 and reply.buttons else None,
         }) for index, page in enumerate(reply.pages)]  # a None is left out of the call
     sends += [functools.partial(_send_file, bot, chat_id, attachment) for attachment in reply.files]
+    await send_in_turn(address, sends, flood, reserved=reserved, sent_marks=sent_marks)
+
+
+async def send_in_turn(address: str, sends: list[Callable[[], Awaitable[Any]]], flood: SharedFlood | None, *,
+                       reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
+    """Make ``sends`` (the messages of one reply to ``address``) in order, each counted in ``flood``.
+
+    A notification (``sent_marks`` given) waits its turn for each message (``reserved``: the first
+    one's turn, already taken) and collects the marks for the caller to stamp in its own
+    transaction. An answer to someone who just wrote goes at once and is recorded."""
     for index, send in enumerate(sends):
         mark = None
         if flood is not None and sent_marks is not None:
-            mark = reserved if index == 0 and reserved is not None else await flood.acquire(chat_id)
+            mark = reserved if index == 0 and reserved is not None else await flood.acquire(address)
         try:
             await send()
         finally:
@@ -224,7 +265,7 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply, flood: SharedFlood | 
                 assert sent_marks is not None
                 sent_marks.append(mark)
             elif flood is not None:
-                await flood.record(chat_id)
+                await flood.record(address)
 
 
 async def _send_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
@@ -244,11 +285,11 @@ def _seconds_to_renewal(clock: Clock, held_until: datetime) -> float:
     return (held_until - outbox.LEASE / 2 - db_time(clock)).total_seconds()
 
 
-async def _first_done(sending: dict[int, asyncio.Task[None]], timeout: float | None = None) -> None:
+async def _first_done(sending: dict[str, asyncio.Task[None]], timeout: float | None = None) -> None:
     """Wait until one send ends (or ``timeout``), forget the ended ones, and raise what one raised."""
     done, _ = await asyncio.wait(sending.values(), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for chat_id in [chat_id for chat_id, task in sending.items() if task in done]:
-        sending.pop(chat_id).result()
+    for address in [address for address, task in sending.items() if task in done]:
+        sending.pop(address).result()
 
 
 async def stop(task: asyncio.Task[None] | None) -> None:

@@ -147,7 +147,7 @@ MIGRATION_WAIT_MS = 10 * 60 * 1000
 def create_schema(engine: Engine) -> None:
     """Bring the database to the current schema: create an empty one, migrate an older one.
     Safe to call from several processes at once: they take turns, and only the first changes anything."""
-    with engine.connect() as connection, _waiting_for_other_migrators(connection), connection.begin():
+    with engine.connect() as connection, migrating(connection), connection.begin():
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         _migrate(connection)
@@ -162,16 +162,23 @@ def take_migration_lock(session: Session) -> None:
 
 
 @contextmanager
-def _waiting_for_other_migrators(connection: Connection) -> Iterator[None]:
+def migrating(connection: Connection) -> Iterator[None]:
+    """Around a migration's transaction on ``connection``: on SQLite, wait for another starter's
+    migration rather than give up, and let a table be copied into a new shape."""
     if connection.dialect.name != "sqlite":
         yield
         return
     # Set on the driver's connection, outside any transaction: BEGIN itself is what waits.
+    # Foreign keys are off while migrating, as SQLite's own procedure for changing a table has it:
+    # a migration copies a table into its new shape, and dropping the old copy of a table others
+    # refer to (member) would otherwise fail. _migrate checks every reference before it commits.
     sqlite_connection = connection.connection.driver_connection
     sqlite_connection.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+    sqlite_connection.execute("PRAGMA foreign_keys=OFF")
     try:
         yield
     finally:
+        sqlite_connection.execute("PRAGMA foreign_keys=ON")
         sqlite_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
@@ -188,6 +195,10 @@ def _migrate(connection: Connection) -> None:
         # Made before migrations existed: recognise which schema it has.
         command.stamp(config, "head" if "outbox" in tables else IMPORTER_ERA)
     command.upgrade(config, "head")
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"a migration left rows referring to rows that are gone: {broken[:5]}")
 
 
 @contextmanager

@@ -289,12 +289,19 @@ class Role(StrEnum):
 
 
 class Member(SQLModel, table=True):
-    """A person (or a unit's group chat) bound to a role by an invite code."""
+    """A person (or a unit's group chat) bound to a role by an invite code, on one chat platform."""
+
+    # A person is one per platform: the same id on two platforms is two different people.
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_member_channel_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # The person's chat-app user id; None for a bound group chat.
-    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True, nullable=True))
-    chat_id: int = Field(sa_column=Column(BigInteger, index=True, nullable=False))
+    # Where they are reached (bot/channels): telegram, dingtalk, wecom or feishu.
+    channel: str = Field(default="telegram", max_length=20, sa_column_kwargs={"server_default": "telegram"})
+    # The platform's id of the person, as text (Telegram's number, a DingTalk staff id, a Feishu
+    # open_id); None for a bound group chat.
+    user_id: str | None = Field(default=None, max_length=100)
+    # Where their messages go on that platform: their own chat, or the group's.
+    address: str = Field(max_length=200, index=True)
     name: str = Field(default="", max_length=200)
     role: Role = Field(sa_type=EnumText(Role, 10))
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
@@ -400,7 +407,9 @@ class Outbox(SQLModel, table=True):
                       Index("ix_outbox_dead", "id", postgresql_where=text(DEAD_ONLY), sqlite_where=text(DEAD_ONLY)))
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The platform and the address there that the member had when this was queued.
+    channel: str = Field(default="telegram", max_length=20, sa_column_kwargs={"server_default": "telegram"})
+    address: str = Field(max_length=200)
     member_id: int | None = Field(default=None, foreign_key="member.id")
     # A tasks.notifications.NotificationKind, kept as plain text: a row of a kind this version does
     # not know (written by another version) must still be claimed, and then fail alone, as a dead
@@ -442,16 +451,18 @@ class ImportProblem(SQLModel, table=True):
 
 
 class SendMark(SQLModel, table=True):
-    """One message sent to Telegram by any of our processes, kept for a minute.
+    """One message sent to a chat platform by any of our processes, kept for a minute.
 
-    Telegram's flood limits count per bot, not per process: every sender reserves its
-    message here first, so the bot, the workers and their replies share one budget.
+    The platforms' flood limits count per bot (or per robot), not per process: every sender
+    reserves its message here first, so the bot, the workers and their replies share one budget.
     """
 
     __tablename__ = "send_mark"
+    __table_args__ = (Index("ix_send_mark_channel_address", "channel", "address"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    channel: str = Field(default="telegram", max_length=20, sa_column_kwargs={"server_default": "telegram"})
+    address: str = Field(max_length=200)
     # Wall-clock seconds (time.time): shared by every process, unlike a monotonic clock.
     at: float = Field(index=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,19 +25,31 @@ OUTBOX_STATUS_NAMES = {OutboxStatus.PENDING: "待发", OutboxStatus.SENT: "已�
 
 
 class Recipient(Protocol):
-    """Whom a notification goes to: a Member, or a row of its id and chat (what the lookups below
-    return: the planner finds a batch's recipients every tick, and whole ORM members cost more
-    to build than the rest of the lookup)."""
+    """Whom a notification goes to: a Member, or a row of its id, channel and address (what the
+    lookups below return: the planner finds a batch's recipients every tick, and whole ORM members
+    cost more to build than the rest of the lookup)."""
 
     @property
     def id(self) -> int | None: ...
 
     @property
-    def chat_id(self) -> int: ...
+    def channel(self) -> str: ...
+
+    @property
+    def address(self) -> str: ...
+
+
+def recipient_key(recipient: Recipient | Outbox) -> str:
+    """The end of a notification's dedupe key that names where it goes. A Telegram chat is named by
+    its number alone, as before there were other channels, so that the keys of rows queued then
+    still match the same occasion queued again now."""
+    if recipient.channel == "telegram":
+        return recipient.address
+    return f"{recipient.channel}:{recipient.address}"
 
 
 def already_queued(session: Session, member: Recipient, dedupe_key: str) -> bool:
-    return session.exec(select(Outbox.id).where(Outbox.dedupe_key == f"{dedupe_key}:{member.chat_id}")
+    return session.exec(select(Outbox.id).where(Outbox.dedupe_key == f"{dedupe_key}:{recipient_key(member)}")
                         ).first() is not None
 
 
@@ -52,9 +64,10 @@ def stored_row(clock: Clock, member: Recipient, kind: NotificationKind, stored: 
                dedupe_key: str) -> dict[str, Any]:
     """``outbox_row`` for a payload already turned into its stored JSON (``stored_payload``): the
     planner sends one payload to each of a unit's members and turns it into JSON once."""
-    return {"chat_id": member.chat_id, "member_id": member.id, "kind": kind, "payload": stored,
-            "dedupe_key": f"{dedupe_key}:{member.chat_id}", "status": OutboxStatus.PENDING, "attempts": 0,
-            "last_error": "", "next_attempt_at": db_time(clock), "created_at": db_time(clock)}
+    return {"channel": member.channel, "address": member.address, "member_id": member.id, "kind": kind,
+            "payload": stored, "dedupe_key": f"{dedupe_key}:{recipient_key(member)}",
+            "status": OutboxStatus.PENDING, "attempts": 0, "last_error": "", "next_attempt_at": db_time(clock),
+            "created_at": db_time(clock)}
 
 
 def enqueue(session: Session, clock: Clock, member: Recipient, kind: NotificationKind, payload: Payload,
@@ -88,7 +101,7 @@ def unit_recipients(session: Session, unit_id: int) -> list[Recipient]:
 
 
 def role_recipients(session: Session, *roles: Role) -> list[Recipient]:
-    return list(session.exec(select(Member.id, Member.chat_id).where(
+    return list(session.exec(select(Member.id, Member.channel, Member.address).where(
         col(Member.role).in_(roles), col(Member.active).is_(True), col(Member.reachable).is_(True))
         .order_by(col(Member.id))).all())
 
@@ -104,7 +117,7 @@ def notify_unit(session: Session, clock: Clock, unit_id: int, kind: Notification
 
 def recipients_by_unit(session: Session, unit_ids: set[int]) -> dict[int, list[Recipient]]:
     found: dict[int, list[Recipient]] = {unit_id: [] for unit_id in unit_ids}
-    for member in session.exec(select(Member.id, Member.chat_id, Member.unit_id).where(
+    for member in session.exec(select(Member.id, Member.channel, Member.address, Member.unit_id).where(
             col(Member.unit_id).in_(unit_ids or {-1}), Member.role == Role.MEMBER, col(Member.active).is_(True),
             col(Member.reachable).is_(True)).order_by(col(Member.id))).all():
         found[member.unit_id or 0].append(member)
@@ -130,16 +143,20 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
-def claim_due(session: Session, clock: Clock, limit: int = 20) -> list[Row[Any]]:
+def claim_due(session: Session, clock: Clock, limit: int = 20, channels: Collection[str] | None = None
+              ) -> list[Row[Any]]:
     """Take up to ``limit`` due rows. The conditional UPDATE is the claim: a row another sender
     holds (an unexpired lease) is skipped, so no two senders deliver the same row, provided a
     sender renews the lease of every row it still means to send before it runs out
     (``renew_leases``) and sends none it could not renew.
 
-    The rows come back as plain values (``row.id``, ``row.chat_id``, ``row.payload`` …), not ORM
-    objects: they outlive the transaction, and the sender only reads them."""
+    The rows come back as plain values (``row.id``, ``row.address``, ``row.payload`` …), not ORM
+    objects: they outlive the transaction, and the sender only reads them.
+
+    ``channels``: only rows for these chat platforms (a sender delivers on the ones it runs; a row
+    for a platform no running process serves waits for one that does). None: every channel."""
     now = db_time(clock)
-    query = claimable(session, now, limit)
+    query = claimable(session, now, limit, channels)
     candidates = session.exec(query).all()
     if not candidates:
         return []
@@ -196,7 +213,8 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
 
 
-def claimable(session: Session, now: datetime, limit: int) -> Select[tuple[int]]:
+def claimable(session: Session, now: datetime, limit: int, channels: Collection[str] | None = None
+              ) -> Select[tuple[int]]:
     """The ids of up to ``limit`` pending rows that are due and free, earliest first. On
     PostgreSQL it also tells the planner how to read them, for the rest of the transaction."""
     # The status as a literal, not a parameter: a plan must see that the query implies the
@@ -205,6 +223,8 @@ def claimable(session: Session, now: datetime, limit: int) -> Select[tuple[int]]
     # not know a parameter's value.
     query = (select(Outbox.id).where(text(PENDING_ONLY), col(Outbox.next_attempt_at) <= now, _free(now))
              .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
+    if channels is not None:
+        query = query.where(col(Outbox.channel).in_(channels))
     if session.get_bind().dialect.name == "postgresql":
         # Several workers: each takes rows no other transaction holds, without waiting for them.
         query = query.with_for_update(skip_locked=True)
@@ -246,32 +266,34 @@ def mark_dead(session: Session, clock: Clock, row_id: int, error: str) -> None:
     if row is not None:
         row.status, row.lease_until, row.last_error = OutboxStatus.DEAD, None, stored_error(error)
         record(session, clock, Actor("outbox", "scheduler"), "outbox.dead", "outbox", row_id, kind=row.kind,
-               chat_id=row.chat_id, error=row.last_error)
+               channel=row.channel, address=row.address, error=row.last_error)
         if row.kind != NotificationKind.NOTIFICATION_UNDELIVERABLE:
             # The office hears once per chat that messages to it are not getting through, not once per message.
             # (Not to the chat that is failing, when that is an office member's own.)
             member = session.get(Member, row.member_id) if row.member_id else None
             kind = NotificationKind.NOTIFICATION_UNDELIVERABLE
             stored = stored_payload(kind, NotificationUndeliverable(
-                member=member.name if member else str(row.chat_id), notification=row.kind))
+                member=member.name if member else row.address, notification=row.kind))
             for office in role_recipients(session, Role.OFFICE):
-                if office.chat_id != row.chat_id:
-                    _enqueue_stored(session, clock, office, kind, stored, f"undeliverable:{row.chat_id}")
+                if (office.channel, office.address) != (row.channel, row.address):
+                    _enqueue_stored(session, clock, office, kind, stored, f"undeliverable:{recipient_key(row)}")
 
 
-def chat_migrated(session: Session, clock: Clock, row_id: int, new_chat_id: int) -> None:
-    """A group became a supergroup: its member row and every pending row follow it."""
+def chat_migrated(session: Session, clock: Clock, row_id: int, new_address: str) -> None:
+    """A group moved to a new address (a Telegram group became a supergroup): its member row and
+    every pending row follow it."""
     row = session.get(Outbox, row_id)
     if row is None:
         return
-    old = row.chat_id
-    for member in session.exec(select(Member).where(Member.chat_id == old)).all():
-        member.chat_id = new_chat_id
-    for pending in session.exec(select(Outbox).where(Outbox.chat_id == old,
+    old, channel = row.address, row.channel
+    for member in session.exec(select(Member).where(Member.channel == channel, Member.address == old)).all():
+        member.address = new_address
+    for pending in session.exec(select(Outbox).where(Outbox.channel == channel, Outbox.address == old,
                                                      Outbox.status == OutboxStatus.PENDING)).all():
-        pending.chat_id = new_chat_id
+        pending.address = new_address
     row.lease_until = None
-    record(session, clock, Actor("outbox", "scheduler"), "chat.migrated", "outbox", row_id, old=old, new=new_chat_id)
+    record(session, clock, Actor("outbox", "scheduler"), "chat.migrated", "outbox", row_id, channel=channel, old=old,
+           new=new_address)
 
 
 def member_unreachable(session: Session, clock: Clock, row_id: int, error: str) -> None:
@@ -315,7 +337,7 @@ def retry_dead(session: Session, clock: Clock, actor: Actor, row_id: int) -> Out
     reachable_again = member is not None and member.active and not member.reachable
     if member is not None and reachable_again:
         member.reachable = True
-    record(session, clock, actor, "outbox.retried", "outbox", row_id, kind=row.kind, chat_id=row.chat_id,
+    record(session, clock, actor, "outbox.retried", "outbox", row_id, kind=row.kind, address=row.address,
            attempts=row.attempts, error=row.last_error, reachable_again=reachable_again)
     row.last_error = ""
     return row

@@ -28,25 +28,27 @@ def forget_before(session: Session, at: float) -> None:
     session.execute(delete(SendMark).where(col(SendMark.at) < at))
 
 
-def recent(session: Session, overall_after: float, chats_after: float,
-           chat_ids: set[int]) -> tuple[list[float], dict[int, list[float]]]:
-    """Send times after ``overall_after`` for every chat, and after ``chats_after`` for each of
-    ``chat_ids``; oldest first."""
-    overall = list(session.exec(select(SendMark.at).where(col(SendMark.at) > overall_after)
+def recent(session: Session, channel: str, overall_after: float, chats_after: float,
+           addresses: set[str]) -> tuple[list[float], dict[str, list[float]]]:
+    """Send times on ``channel`` after ``overall_after`` for every address, and after
+    ``chats_after`` for each of ``addresses``; oldest first."""
+    overall = list(session.exec(select(SendMark.at)
+                                .where(SendMark.channel == channel, col(SendMark.at) > overall_after)
                                 .order_by(col(SendMark.at))))
-    by_chat: dict[int, list[float]] = defaultdict(list)
-    if chat_ids:
-        rows = session.exec(select(SendMark.chat_id, SendMark.at)
-                            .where(col(SendMark.chat_id).in_(chat_ids), col(SendMark.at) > chats_after)
+    by_chat: dict[str, list[float]] = defaultdict(list)
+    if addresses:
+        rows = session.exec(select(SendMark.address, SendMark.at)
+                            .where(SendMark.channel == channel, col(SendMark.address).in_(addresses),
+                                   col(SendMark.at) > chats_after)
                             .order_by(col(SendMark.at)))
-        for chat_id, at in rows:
-            by_chat[chat_id].append(at)
+        for address, at in rows:
+            by_chat[address].append(at)
     return overall, by_chat
 
 
-def add_mark(session: Session, chat_id: int, at: float) -> int:
-    """Count one message to ``chat_id`` at ``at``; returns the mark's id (for ``move_marks``)."""
-    mark = SendMark(chat_id=chat_id, at=at)
+def add_mark(session: Session, channel: str, address: str, at: float) -> int:
+    """Count one message to ``address`` on ``channel`` at ``at``; returns the mark's id (for ``move_marks``)."""
+    mark = SendMark(channel=channel, address=address, at=at)
     session.add(mark)
     session.flush()
     assert mark.id is not None

@@ -53,7 +53,7 @@ def bind(engine: Engine, clock: Clock, user_id: int, role: Role, unit_name: str 
     with transaction(engine) as session:
         unit = session.exec(select(Unit).where(Unit.name == unit_name)).one() if unit_name else None
         code = create_invite(session, clock, ADMIN, role, unit).code
-        member = redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=f"{role}{user_id}",
+        member = redeem_invite(session, clock, code, channel="telegram", user_id=str(user_id), address=str(user_id), name=f"{role}{user_id}",
                                is_group=False)
         assert member.id is not None
         return member.id

@@ -56,7 +56,7 @@ def queue_one_per_new_chat(session: Session, clock: Clock, server: SandboxServer
     for n in range(count):
         user_id = first_user_id + n
         server.person(user_id, f"人{n}")
-        people.append(Member(user_id=user_id, chat_id=user_id, name=f"m{n}", role=Role.OFFICE, created_at=clock.now()))
+        people.append(Member(user_id=str(user_id), address=str(user_id), name=f"m{n}", role=Role.OFFICE, created_at=clock.now()))
     session.add_all(people)
     session.flush()
     for n, member in enumerate(people):

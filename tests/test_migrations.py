@@ -9,21 +9,25 @@ from datetime import UTC, datetime
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 import tasks.db
 from seed import MENTOUGOU_2021, UNIT_DIRECTORY, seed_path
+from tasks import outbox
 from tasks.clock import FixedClock
 from tasks.db import MIGRATIONS, create_schema, make_engine, migration_config
 from tasks.events import Actor
-from tasks.models import Assignment, Event, Report, Unit
+from tasks.models import Assignment, Event, Member, Report, Role, Unit
 from tasks.plan.importer import import_file, prepare_database
 from tasks.plan.units import UnitDirectory
+from tasks.work.members import find_member
 from tests.dbstate import counted, tallied
 
 
@@ -189,4 +193,99 @@ def test_on_sqlite_a_starter_waits_for_a_migration_longer_than_the_busy_timeout(
     assert _versions(engine) == [newest_revision()]
     with engine.connect() as connection:  # and the connection goes back to handlers with their own timeout
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 50
+    engine.dispose()
+
+
+# A database from before the channels (0014): Telegram's numbers in member, outbox and send_mark,
+# with rows that refer to members (an invite used, a report's author, a desk session).
+BEFORE_CHANNELS = [
+    "INSERT INTO member (id, user_id, chat_id, name, role, unit_id, active, reachable, pending, created_at) VALUES "
+    "(1, 9007199254740993, 9007199254740993, '王科长', 'member', 1, true, true, '{}', :at), "
+    "(2, NULL, -1001234567890, '区商务局工作群', 'member', 1, true, true, '{}', :at), "
+    "(3, 42, 42, '督办办公室', 'office', NULL, true, false, '{\"action\": \"reason\"}', :at), "
+    "(4, 43, 43, '已解绑', 'leader', NULL, false, true, '{}', :at)",
+    "INSERT INTO invite (code, role, unit_id, created_by, created_at, expires_at, used_at, used_by_member_id) "
+    "VALUES ('abc', 'member', 1, 'admin', :at, :at, :at, 1)",
+    "UPDATE report SET author_member_id = 1 WHERE id = 1",
+    "INSERT INTO websession (token_hash, member_id, csrf, created_at, expires_at) VALUES ('h', 3, 'c', :at, :at)",
+    "INSERT INTO outbox (id, chat_id, member_id, kind, payload, dedupe_key, status, attempts, next_attempt_at, "
+    "lease_until, last_error, created_at, sent_at) VALUES "
+    "(1, 9007199254740993, 1, 'urge', '{}', 'urge:1:9007199254740993', 'pending', 0, :at, NULL, '', :at, NULL), "
+    "(2, -1001234567890, 2, 'urge', '{}', 'urge:1:-1001234567890', 'sent', 1, :at, NULL, '', :at, :at), "
+    "(3, 42, 3, 'digest', '{}', 'digest:2021W27:42', 'dead', 3, :at, NULL, 'Forbidden', :at, NULL)",
+    "INSERT INTO send_mark (id, chat_id, at) VALUES (1, -1001234567890, 1625100000.5), (2, 42, 1625100001.25)",
+]
+
+
+def _rows(engine: Engine, query: str) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(query)).all()]
+
+
+def test_a_database_from_before_the_channels_keeps_every_member_notification_and_send_mark(
+        database_url: str) -> None:
+    engine = empty_engine(database_url)
+    importer_era_database(engine)
+    with engine.begin() as connection:
+        command.upgrade(migration_config(connection), "0014")
+        for statement in BEFORE_CHANNELS:
+            connection.execute(text(statement), {"at": datetime(2021, 7, 1, 1, tzinfo=UTC)})
+    create_schema(engine)
+
+    assert _rows(engine, "SELECT id, channel, user_id, address, name, active, reachable FROM member ORDER BY id") == [
+        (1, "telegram", "9007199254740993", "9007199254740993", "王科长", True, True),
+        (2, "telegram", None, "-1001234567890", "区商务局工作群", True, True),
+        (3, "telegram", "42", "42", "督办办公室", True, False),
+        (4, "telegram", "43", "43", "已解绑", False, True)]
+    assert _rows(engine, "SELECT id, channel, address, member_id, dedupe_key, status, attempts, last_error "
+                         "FROM outbox ORDER BY id") == [
+        (1, "telegram", "9007199254740993", 1, "urge:1:9007199254740993", "pending", 0, ""),
+        (2, "telegram", "-1001234567890", 2, "urge:1:-1001234567890", "sent", 1, ""),
+        (3, "telegram", "42", 3, "digest:2021W27:42", "dead", 3, "Forbidden")]
+    assert _rows(engine, "SELECT channel, address, at FROM send_mark ORDER BY id") == [
+        ("telegram", "-1001234567890", 1625100000.5), ("telegram", "42", 1625100001.25)]
+    # What referred to a member still does, and references are enforced again after the migration.
+    assert _rows(engine, "SELECT used_by_member_id FROM invite") == [(1,)]
+    assert _rows(engine, "SELECT author_member_id FROM report") == [(1,)]
+    assert _rows(engine, "SELECT member_id FROM websession") == [(3,)]
+    with Session(engine) as session:
+        member = session.get(Member, 1)
+        assert member is not None
+        # The same occasion queued again after the migration is recognised as already queued.
+        assert outbox.already_queued(session, member, "urge:1")
+        assert not outbox.already_queued(session, member, "urge:2")
+        found = find_member(session, "telegram", "9007199254740993", "9007199254740993", is_group=False)
+        assert found is not None and found.id == 1
+        group = find_member(session, "telegram", "404", "-1001234567890", is_group=True)
+        assert group is not None and group.id == 2
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO invite (code, role, created_by, created_at, expires_at, "
+                                "used_by_member_id) VALUES ('x', 'member', 'a', :at, :at, 999)"),
+                           {"at": datetime(2021, 7, 1, tzinfo=UTC)})
+    # Back to the numbers, while everyone is on Telegram: nothing is lost that way either.
+    with engine.connect() as connection, tasks.db.migrating(connection), connection.begin():
+        command.downgrade(migration_config(connection), "0014")
+    assert _rows(engine, "SELECT id, user_id, chat_id FROM member ORDER BY id") == [
+        (1, 9007199254740993, 9007199254740993), (2, None, -1001234567890), (3, 42, 42), (4, 43, 43)]
+    assert _rows(engine, "SELECT chat_id, dedupe_key FROM outbox ORDER BY id")[0] == (
+        9007199254740993, "urge:1:9007199254740993")
+    engine.dispose()
+
+
+def test_one_person_id_on_two_platforms_is_two_people(database_url: str) -> None:
+    engine = empty_engine(database_url)
+    create_schema(engine)
+    clock = FixedClock(datetime(2021, 7, 1, tzinfo=UTC))
+    with Session(engine) as session:
+        session.add_all([Member(channel="telegram", user_id="1001", address="1001", name="甲", role=Role.OFFICE,
+                                created_at=clock.now()),
+                         Member(channel="feishu", user_id="1001", address="1001", name="乙", role=Role.LEADER,
+                                created_at=clock.now())])
+        session.commit()
+        assert find_member(session, "feishu", "1001", "1001", is_group=False).name == "乙"
+        assert find_member(session, "telegram", "1001", "1001", is_group=False).name == "甲"
+        session.add(Member(channel="feishu", user_id="1001", address="x", name="丙", role=Role.OFFICE,
+                           created_at=clock.now()))
+        with pytest.raises(IntegrityError):
+            session.commit()
     engine.dispose()

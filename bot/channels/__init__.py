@@ -23,18 +23,35 @@ CHANNEL_NAMES: dict[str, str] = {"telegram": "Telegram", "dingtalk": "钉钉", "
 # retry_later: the platform asked us to wait (``retry_after`` seconds) or did not answer (None:
 #   the outbox backs off); unreachable: this address will not take messages any more (blocked,
 #   left the group, robot removed): the member is marked unreachable and the office told;
-#   dead: this message will never be taken (malformed, too long): kept with its reason.
-FailureKind = Literal["retry_later", "unreachable", "dead"]
+#   dead: this message will never be taken (malformed, too long): kept with its reason;
+#   moved: the chat lives at another address now (``moved_to``; a Telegram group that became a
+#   supergroup): the member and every message waiting for it follow.
+FailureKind = Literal["retry_later", "unreachable", "dead", "moved"]
 
 
 class DeliveryError(Exception):
     """A send the platform refused or that failed on the way, sorted for the outbox."""
 
-    def __init__(self, kind: FailureKind, detail: str, retry_after: float | None = None) -> None:
+    def __init__(self, kind: FailureKind, detail: str, retry_after: float | None = None, *,
+                 moved_to: str = "") -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.retry_after = retry_after
+        self.moved_to = moved_to
+
+
+# On the domestic platforms an address says what it is: a person's chat with the bot
+# ("user:<id>"), a group the bot is in ("group:<id>"), or a one-way group robot ("robot:<name>",
+# its webhook in the configuration). Telegram's addresses are its chat ids, a group's negative.
+PERSON, GROUP, ROBOT = "user:", "group:", "robot:"
+
+
+def is_group_address(channel: str, address: str) -> bool:
+    """Whether messages to ``address`` land in a group (the platforms limit those per minute)."""
+    if channel == "telegram":
+        return address.startswith("-")
+    return address.startswith((GROUP, ROBOT))
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def outbox(cli: Invocation) -> int:
         counts = notification_counts(session)
     cli.print("，".join(f"{OUTBOX_STATUS_NAMES[k]} {counts.get(k, 0)} 条" for k in OUTBOX_STATUS_NAMES))
     tz = cli.settings.timezone
-    cli.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), _kind_name(r.kind), r.chat_id, r.attempts,
+    cli.print(tabulate([[r.id, OUTBOX_STATUS_NAMES.get(r.status, r.status), _kind_name(r.kind), r.address, r.attempts,
                          f"{(r.sent_at or r.next_attempt_at).astimezone(tz):%m-%d %H:%M}",
                          clip(redact(r.last_error), 40)]  # a row stored before redaction, or restored
                         for r in rows], headers=["编号", "状态", "类型", "会话", "尝试", "时间", "最近错误"]))

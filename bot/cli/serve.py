@@ -18,6 +18,7 @@ from bot.cli.invocation import Invocation
 from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
 from bot.failures import safe_url
+from bot.sender import TelegramTransport
 from bot.telegram_http import make_bot
 from bot.worker import run_planner_and_sender
 from tasks.errors import ServiceError
@@ -42,7 +43,7 @@ def worker(cli: Invocation) -> int:
 
     async def work() -> None:
         async with make_bot(token, cli.args.base_url, ca_bundle=cli.settings.telegram.ca_bundle or None) as bot:
-            await run_planner_and_sender(ctx, bot, until_idle=cli.args.until_idle)
+            await run_planner_and_sender(ctx, [TelegramTransport(bot)], until_idle=cli.args.until_idle)
 
     asyncio.run(work())
     return 0

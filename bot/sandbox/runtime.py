@@ -95,11 +95,12 @@ class SandboxRuntime:
         planner's first pass already has someone to tell. True when newly bound."""
         person = self.server.person(user_id, name)
         with transaction(self.engine) as session:
-            if has_member_row(session, user_id):
+            if has_member_row(session, "telegram", str(user_id)):
                 return person, False
             unit = unit_named(session, unit_name) if unit_name else None
             code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
-            redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=user_id, name=name, is_group=False)
+            redeem_invite(session, self.ctx.clock, code, channel="telegram", user_id=str(user_id),
+                          address=str(user_id), name=name, is_group=False)
         return person, True
 
     def bind_group(self, chat_id: int, title: str, unit_name: str, user_id: int) -> Person:
@@ -107,11 +108,11 @@ class SandboxRuntime:
         and the person who speaks in it (a member of that unit, bound already)."""
         self.server.group(chat_id, title)
         with transaction(self.engine) as session:
-            if find_member(session, 0, chat_id, is_group=True) is None:
+            if find_member(session, "telegram", "", str(chat_id), is_group=True) is None:
                 code = create_invite(session, self.ctx.clock, SANDBOX_ADMIN, Role.MEMBER,
                                      unit_named(session, unit_name)).code
-                redeem_invite(session, self.ctx.clock, code, user_id=user_id, chat_id=chat_id, name=title,
-                              is_group=True)
+                redeem_invite(session, self.ctx.clock, code, channel="telegram", user_id=str(user_id),
+                              address=str(chat_id), name=title, is_group=True)
         return self.server.person(user_id, self.server.state.chats[user_id]["first_name"])
 
     def release_leases(self) -> int:

@@ -487,10 +487,10 @@ class SandboxServer:
             while self._sent_times and now - self._sent_times[0] >= 1.0:
                 self._sent_times.popleft()
             chat_times = self._chat_times[chat_id]
-            numeric_chat = _numeric_chat(chat_id)
-            while chat_times and now - chat_times[0] >= limits.window(numeric_chat):
+            group = _numeric_chat(chat_id) < 0
+            while chat_times and now - chat_times[0] >= limits.window(group):
                 chat_times.popleft()
-            wait = wait_needed(limits, now, self._sent_times, chat_times, numeric_chat)
+            wait = wait_needed(limits, now, self._sent_times, chat_times, group)
             if wait <= 0:
                 self._sent_times.append(now)
                 chat_times.append(now)

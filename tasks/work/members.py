@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, col, select
@@ -11,6 +12,7 @@ from tasks.clock import Clock, db_time
 from tasks.errors import ServiceError, quoted
 from tasks.events import Actor, record
 from tasks.models import Invite, Member, Role, Unit
+from tasks.work.lookup import find_unit
 
 INVITE_LIFETIME = timedelta(days=7)
 ROLE_NAMES = {Role.MEMBER: "责任单位成员", Role.OFFICE: "督办办公室", Role.LEADER: "分管领导", Role.ADMIN: "管理员"}
@@ -50,20 +52,22 @@ def unit_of(session: Session, member: Member) -> Unit | None:
     return session.get(Unit, member.unit_id) if member.unit_id else None
 
 
-def has_member_row(session: Session, user_id: int) -> bool:
+def has_member_row(session: Session, channel: str, user_id: str) -> bool:
     """Whether this person has a member row, bound now or unbound since."""
-    return session.exec(select(Member.id).where(Member.user_id == user_id)).first() is not None
+    return session.exec(select(Member.id).where(Member.channel == channel, Member.user_id == user_id)
+                        ).first() is not None
 
 
-def find_member(session: Session, user_id: int, chat_id: int, *, is_group: bool) -> Member | None:
+def find_member(session: Session, channel: str, user_id: str, address: str, *, is_group: bool) -> Member | None:
     """Who acts. In a unit's bound group chat that is the person writing when they are a member bound
     to that unit, so that what they report carries their name; anyone else there acts as the group's
     binding, which may read the unit's tasks but report nothing (see duties.require_person)."""
-    person = session.exec(select(Member).where(Member.user_id == user_id, col(Member.active).is_(True))).first()
+    person = session.exec(select(Member).where(Member.channel == channel, Member.user_id == user_id,
+                                               col(Member.active).is_(True))).first()
     if not is_group:
         return person
-    group = session.exec(select(Member).where(Member.chat_id == chat_id, col(Member.user_id).is_(None),
-                                              col(Member.active).is_(True))).first()
+    group = session.exec(select(Member).where(Member.channel == channel, Member.address == address,
+                                              col(Member.user_id).is_(None), col(Member.active).is_(True))).first()
     if group is not None and person is not None and person.role == Role.MEMBER and person.unit_id == group.unit_id:
         return person
     return group
@@ -74,8 +78,8 @@ def _binding_text(session: Session, role: str, unit_id: int | None) -> str:
     return f"{unit.name}的{ROLE_NAMES[Role(role)]}" if unit else ROLE_NAMES[Role(role)]
 
 
-def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, chat_id: int, name: str,
-                  is_group: bool) -> Member:
+def redeem_invite(session: Session, clock: Clock, code: str, *, channel: str, user_id: str, address: str,
+                  name: str, is_group: bool) -> Member:
     invite = session.get(Invite, code.strip())
     now = db_time(clock)
     if invite is None:
@@ -88,11 +92,12 @@ def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, ch
         raise ServiceError("该邀请码已过期。请向督办办公室索取新的邀请码。")
     if is_group and invite.role != Role.MEMBER:
         raise ServiceError("群聊只能绑定为责任单位群，请在与机器人的私聊中使用该邀请码。")
-    actor = Actor(name or str(user_id), "chat")
+    actor = Actor(name or user_id, "chat")
     if is_group:
-        member = session.exec(select(Member).where(Member.chat_id == chat_id, col(Member.user_id).is_(None))).first()
+        member = session.exec(select(Member).where(Member.channel == channel, Member.address == address,
+                                                   col(Member.user_id).is_(None))).first()
     else:
-        member = session.exec(select(Member).where(Member.user_id == user_id)).first()
+        member = session.exec(select(Member).where(Member.channel == channel, Member.user_id == user_id)).first()
     if member is not None and member.active:
         # A code never changes who someone is: the office unbinds first, on purpose.
         who, current = "本群" if is_group else "您", _binding_text(session, member.role, member.unit_id)
@@ -102,18 +107,18 @@ def redeem_invite(session: Session, clock: Clock, code: str, *, user_id: int, ch
         raise ServiceError(f"{who}已绑定为{current}，这个邀请码是{offered}的，没有改变{who}的身份。"
                            f"如需更换，请先请督办办公室解除绑定（/unbind {member.id}）。")
     if member is None:
-        member = Member(user_id=None if is_group else user_id, chat_id=chat_id, name=name, role=invite.role,
-                        unit_id=invite.unit_id, created_at=now)
+        member = Member(channel=channel, user_id=None if is_group else user_id, address=address, name=name,
+                        role=invite.role, unit_id=invite.unit_id, created_at=now)
         session.add(member)
         session.flush()
         action = "member.bound"
     else:
-        member.role, member.unit_id, member.name, member.chat_id = invite.role, invite.unit_id, name, chat_id
+        member.role, member.unit_id, member.name, member.address = invite.role, invite.unit_id, name, address
         member.active, member.reachable, member.pending = True, True, {}
         action = "member.rebound"
     invite.used_at, invite.used_by_member_id = now, member.id
     record(session, clock, actor, action, "member", member.id, role=invite.role, unit_id=invite.unit_id,
-           invite=invite.code, group=is_group)
+           invite=invite.code, group=is_group, channel=channel)
     return member
 
 
@@ -150,3 +155,53 @@ def revoke_invite(session: Session, clock: Clock, actor: Actor, code: str) -> In
         invite.revoked_at = db_time(clock)
         record(session, clock, actor, "invite.revoked", "invite", None, code=invite.code, role=invite.role)
     return invite
+
+
+@dataclass(frozen=True)
+class RobotBinding:
+    """A one-way group robot as the configuration declares it: the group it posts into is a unit's
+    (``unit`` names it) or the leadership's or the office's (``role``)."""
+
+    channel: str
+    name: str
+    role: Role
+    unit: str = ""
+
+
+ROBOT_ADDRESS = "robot:"  # bot/channels: a robot's address is its name
+
+
+def keep_robots(session: Session, clock: Clock, actor: Actor, channel: str, robots: list[RobotBinding],
+                district: str = "") -> list[str]:
+    """Make ``channel``'s bound robots what the configuration says: each one a group binding (a
+    member row with no person) of its unit or role, reached at ``robot:<name>``; a robot no longer
+    configured is unbound, its history kept. A robot cannot redeem an invite code, so the
+    configuration, which the administrator writes, is what binds it. Returns what changed, in
+    words, for the log; an unknown unit is refused in one sentence and nothing changes."""
+    wanted = {ROBOT_ADDRESS + robot.name: robot for robot in robots}
+    units = {robot.name: find_unit(session, robot.unit, district) for robot in robots if robot.role == Role.MEMBER}
+    present = {member.address: member for member in session.exec(select(Member).where(
+        Member.channel == channel, col(Member.address).startswith(ROBOT_ADDRESS), col(Member.user_id).is_(None)))}
+    changed: list[str] = []
+    for address, robot in wanted.items():
+        unit = units.get(robot.name)
+        unit_id = unit.id if unit is not None else None
+        member = present.get(address)
+        if member is not None and member.active and (member.role, member.unit_id) == (robot.role, unit_id):
+            continue
+        if member is None:
+            member = Member(channel=channel, user_id=None, address=address, name=robot.name, role=robot.role,
+                            unit_id=unit_id, created_at=db_time(clock))
+            session.add(member)
+            session.flush()
+        else:
+            member.role, member.unit_id, member.active, member.reachable = robot.role, unit_id, True, True
+        record(session, clock, actor, "robot.bound", "member", member.id, channel=channel, name=robot.name,
+               role=robot.role, unit_id=unit_id)
+        changed.append(f"{robot.name}→{unit.name if unit else ROLE_NAMES[robot.role]}")
+    for address, member in present.items():
+        if address not in wanted and member.active:
+            member.active, member.pending = False, {}
+            record(session, clock, actor, "robot.unbound", "member", member.id, channel=channel, name=member.name)
+            changed.append(f"{member.name}（已移除）")
+    return changed

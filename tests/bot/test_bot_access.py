@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.sandbox.server import Person
 from tasks.clock import db_time
 from tasks.db import transaction
-from tasks.models import Assignment, Role, Task, Unit
+from tasks.models import Assignment, Outbox, Role, Task, Unit
 from tests.harness import BotHarness
 
 COMMANDS = ["mytasks", "task", "report", "done", "extend", "overdue", "due", "unit", "stats", "export", "verify",
@@ -62,9 +62,10 @@ def test_authorization_matrix(bot: BotHarness) -> None:
     # Asking without arguments (a usage message) and every refusal changed nothing; an allowed /export
     # queued its file, one for each who may ask, and nothing else.
     after = bot.snapshot()
-    ledgers = [row for row in after["outbox"] if row[3] == "ledger"]
+    kind = list(Outbox.__table__.columns.keys()).index("kind")  # type: ignore[attr-defined]
+    ledgers = [row for row in after["outbox"] if row[kind] == "ledger"]
     assert len(ledgers) == sum("export" in ALLOWED[role] for role in people)
-    after["outbox"] = [row for row in after["outbox"] if row[3] != "ledger"]
+    after["outbox"] = [row for row in after["outbox"] if row[kind] != "ledger"]
     assert after == snapshot
 
 
@@ -123,7 +124,7 @@ def test_bad_input_is_explained_and_changes_nothing(bot: BotHarness) -> None:
 
 
 def test_forged_and_stale_buttons_are_refused(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="bot.handlers")
+    caplog.set_level(logging.INFO, logger="bot.conversation")
     member = bot.join(531, "商务局成员", Role.MEMBER, "区商务局")
     foreign = other_units_task(bot, "区商务局")
     card = bot.say(member, "我的任务")
@@ -155,7 +156,7 @@ def test_forged_and_stale_buttons_are_refused(bot: BotHarness, caplog: pytest.Lo
     bot.server.tap_data(stranger, {**card, "chat": {"id": stranger.id, "type": "private"}}, f"rp:{foreign}")
     assert "还没有绑定身份" in bot.server.wait_for(stranger.id, after=before)[0]["text"]
     assert bot.snapshot() == snapshot
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.handlers" and r.getMessage().startswith("refused")]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.conversation" and r.getMessage().startswith("refused")]
     # Each forged or stale button is in the log: another unit's task, an office button, unknown data, a stranger.
     assert any("user 531" in m and "不是本单位负责的任务" in m for m in logged), logged
     assert any("member" in m and "role member" in m for m in logged), logged

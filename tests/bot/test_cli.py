@@ -158,7 +158,7 @@ def test_outbox_lists_pending_sent_and_dead(database_url: str) -> None:
     run(database_url, "import")
     clock = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC))
     with transaction(make_engine(database_url)) as session:
-        member = Member(user_id=5, chat_id=5, name="m", role=Role.OFFICE, created_at=clock.now())
+        member = Member(user_id=str(5), address=str(5), name="m", role=Role.OFFICE, created_at=clock.now())
         session.add(member)
         session.flush()
         payload = Urge(urger="督办办", unit="区商务局", tasks=[])
@@ -229,7 +229,7 @@ def test_outbox_never_shows_a_token_an_old_row_kept(database_url: str) -> None:
     run(database_url, "init")
     at = datetime(2021, 9, 1, 1, tzinfo=UTC)
     with transaction(make_engine(database_url)) as session:
-        session.add(Outbox(chat_id=5, kind="urge", payload={}, dedupe_key="old", status="dead", attempts=1,
+        session.add(Outbox(address=str(5), kind="urge", payload={}, dedupe_key="old", status="dead", attempts=1,
                            last_error=f"{token} was rejected by the server",
                            next_attempt_at=at, created_at=at))
     code, output = run(database_url, "outbox", "--status", "dead")

@@ -211,7 +211,7 @@ def test_output_piped_into_head(database_url: str) -> None:
     at = datetime(2021, 9, 1, 1, tzinfo=UTC)
     engine = make_engine(database_url)
     with transaction(engine) as session:
-        session.add_all(Outbox(chat_id=n, kind="urge", payload={}, dedupe_key=f"pipe-{n}", status="pending",
+        session.add_all(Outbox(address=str(n), kind="urge", payload={}, dedupe_key=f"pipe-{n}", status="pending",
                                attempts=0, next_attempt_at=at, created_at=at) for n in range(3000))
     engine.dispose()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKBOT_")}

@@ -15,7 +15,7 @@ from telegram.request import HTTPXRequest
 from bot.context import BotContext
 from bot.flood import FloodLimits, SharedFlood, round_robin
 from bot.sandbox.server import Fault, SandboxServer
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, TelegramTransport
 from seed import MENTOUGOU_2021, seed_path
 from tasks import outbox
 from tasks.clock import Clock, FixedClock, ShiftedClock, planner
@@ -39,7 +39,7 @@ def queue_rounds(engine: Engine, clock: Clock, server: SandboxServer, chats: lis
         members = []
         for chat in chats:
             server.group(chat, f"群{chat}") if chat < 0 else server.person(chat, f"人{chat}")
-            members.append(Member(user_id=None if chat < 0 else chat, chat_id=chat, name=f"m{chat}",
+            members.append(Member(user_id=None if chat < 0 else str(chat), address=str(chat), name=f"m{chat}",
                                   role=Role.OFFICE, created_at=clock.now()))
         session.add_all(members)
         session.flush()
@@ -70,18 +70,18 @@ def test_the_shared_budget_computes_the_waits(prepared_engine: Engine, clock: Fi
 
     async def play() -> None:
         for chat in range(30):
-            await flood.acquire(chat)
-        waited = await flood.take([99])
+            await flood.acquire(str(chat))
+        waited = await flood.take(["99"])
         assert isinstance(waited, float) and waited > 0.99  # the 31st message in the same second waits
         now[0] += 1.0
-        assert (await flood.take([0, 99]))[0] == 0  # a new second: the first chat goes
-        assert (await flood.take([0, 5]))[0] == 1  # chat 0 has had its message this second: chat 5 goes instead
-        waited = await flood.take([0])
+        assert (await flood.take(["0", "99"]))[0] == 0  # a new second: the first chat goes
+        assert (await flood.take(["0", "5"]))[0] == 1  # chat 0 has had its message this second: chat 5 goes instead
+        waited = await flood.take(["0"])
         assert isinstance(waited, float) and waited > 0.99  # the same chat again within a second
         for _ in range(20):
-            await flood.record(-5)  # replies to a group count too
+            await flood.record("-5")  # replies to a group count too
             now[0] += 0.05
-        waited = await flood.take([-5])
+        waited = await flood.take(["-5"])
         assert isinstance(waited, float) and 58 < waited < 60  # a group's twenty a minute are used up
 
     asyncio.run(play())
@@ -97,7 +97,7 @@ def test_two_senders_share_one_budget_under_the_limits_the_server_enforces(
         async def one_sender() -> None:
             # Each sender has its own context: what they share is the database, as two processes would.
             async with Bot(server.token, base_url=server.base_url) as bot:
-                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), TelegramTransport(bot))
                 while await sender.deliver_due(limit=20):
                     pass
 
@@ -131,7 +131,7 @@ def test_two_senders_deliver_each_notification_once_when_a_chat_makes_rows_wait_
         async def one_sender() -> None:
             async with Bot(server.token, base_url=server.base_url) as bot:
                 ctx = BotContext(prepared_engine, running, SH, "门头沟区")
-                sender = OutboxSender(ctx, bot)
+                sender = OutboxSender(ctx, TelegramTransport(bot))
                 deadline = time.monotonic() + 30
                 while await ctx.run(pending) and time.monotonic() < deadline:
                     if not await sender.deliver_due(limit=100):
@@ -142,7 +142,7 @@ def test_two_senders_deliver_each_notification_once_when_a_chat_makes_rows_wait_
 
         asyncio.run(run())
         for member in members:
-            assert rounds_received(server, member.chat_id) == ["0", "1", "2", "3", "4"]  # each notification received once, in order
+            assert rounds_received(server, int(member.address)) == ["0", "1", "2", "3", "4"]  # each notification received once, in order
         assert server.state.rejected == []
         assert_every_row_sent(prepared_engine)
     finally:
@@ -162,8 +162,8 @@ def test_a_sender_whose_lease_ran_out_leaves_its_waiting_rows_to_the_sender_that
 
         async def run() -> int:
             async with Bot(server.token, base_url=server.base_url) as bot:
-                first = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
-                second = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                first = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), TelegramTransport(bot))
+                second = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), TelegramTransport(bot))
                 passing = asyncio.create_task(first.deliver_due())
                 while not await first.ctx.run(sent):  # the first notification is out and recorded
                     await asyncio.sleep(0.01)
@@ -208,7 +208,7 @@ def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock
     try:
         server.person(77, "人")
         with transaction(prepared_engine) as session:
-            member = Member(user_id=77, chat_id=77, name="m", role=Role.OFFICE, created_at=clock.now())
+            member = Member(user_id=str(77), address=str(77), name="m", role=Role.OFFICE, created_at=clock.now())
             session.add(member)
             session.flush()
             enqueue(session, clock, member, NotificationKind.MEMBER_UNREACHABLE,
@@ -219,7 +219,7 @@ def test_timeouts_are_retried_and_nothing_is_lost(prepared_engine: Engine, clock
         async def run() -> None:
             bot = Bot(server.token, base_url=server.base_url, request=HTTPXRequest(read_timeout=0.3))
             async with bot:
-                sender = OutboxSender(ctx, bot)
+                sender = OutboxSender(ctx, TelegramTransport(bot))
                 await sender.deliver_due()
                 clock.advance(timedelta(seconds=5))
                 await asyncio.sleep(1.5)  # the server finishes the slow request meanwhile
@@ -245,7 +245,7 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
 
         async def run() -> None:
             async with Bot(server.token, base_url=server.base_url) as bot:
-                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), bot)
+                sender = OutboxSender(BotContext(prepared_engine, clock, SH, "门头沟区"), TelegramTransport(bot))
                 while await sender.deliver_due(limit=100):
                     pass
 
@@ -254,7 +254,7 @@ def test_a_sender_keeps_several_chats_on_the_wire_and_each_chat_in_order(prepare
         assert server.state.most_sending > 1  # several chats' messages on the wire at once
         assert server.state.overlapped == []  # never two to one chat
         for member in members:
-            assert rounds_received(server, member.chat_id) == ["0", "1", "2"]  # each chat's messages in the order they were queued
+            assert rounds_received(server, int(member.address)) == ["0", "1", "2"]  # each chat's messages in the order they were queued
         assert_every_row_sent(prepared_engine)
     finally:
         server.stop()
@@ -264,7 +264,7 @@ SENT_BEFORE = 5000
 
 
 def office_member(session: Session, clock: FixedClock, chat_id: int) -> Member:
-    member = Member(user_id=chat_id, chat_id=chat_id, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+    member = Member(user_id=str(chat_id), address=str(chat_id), name="督办办公室", role=Role.OFFICE, created_at=clock.now())
     session.add(member)
     session.flush()
     return member
@@ -337,13 +337,13 @@ def test_a_stopped_sender_gives_back_what_it_claimed_and_never_sent(prepared_eng
         async def run() -> int:
             async with Bot(server.token, base_url=server.base_url) as bot:
                 ctx = BotContext(prepared_engine, clock, SH, "门头沟区", paced=False)
-                passing = asyncio.create_task(OutboxSender(ctx, bot).deliver_due())
+                passing = asyncio.create_task(OutboxSender(ctx, TelegramTransport(bot)).deliver_due())
                 while not server.messages(7100):
                     await asyncio.sleep(0.01)
                 passing.cancel()  # the bot stops while the first is on the wire
                 await asyncio.gather(passing, return_exceptions=True)
                 # The next run, at the same moment: what was never sent is free to go at once.
-                return await OutboxSender(ctx, bot).deliver_due()
+                return await OutboxSender(ctx, TelegramTransport(bot)).deliver_due()
 
         assert asyncio.run(run()) == 2
         assert rounds_received(server, 7100) == ["0", "1", "2"]  # each once, in order

@@ -13,7 +13,7 @@ from tasks.models import SendMark
 
 def marks(engine: Engine) -> list[int]:
     with Session(engine) as session:
-        return sorted(mark.chat_id for mark in session.exec(select(SendMark)).all())
+        return sorted(int(mark.address) for mark in session.exec(select(SendMark)).all())
 
 
 UNWRITABLE = 99
@@ -22,7 +22,7 @@ UNWRITABLE = 99
 def write_marks(session: Session, chat_ids: list[int]) -> None:
     """The outcomes here: a send mark per chat; chat 99's cannot be written."""
     for chat_id in chat_ids:
-        session.add(SendMark(chat_id=chat_id, at=0.0))
+        session.add(SendMark(address=str(chat_id), at=0.0))
         if chat_id == UNWRITABLE:
             raise ValueError("cannot be written")
 

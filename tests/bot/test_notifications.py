@@ -141,7 +141,7 @@ def test_an_escalation_row_from_before_units_had_ids_renders_without_their_butto
 
 
 def _office(session: Session, clock: FixedClock) -> Member:
-    member = Member(user_id=90, chat_id=90, name="督办办公室", role=Role.OFFICE, created_at=clock.now())
+    member = Member(user_id=str(90), address=str(90), name="督办办公室", role=Role.OFFICE, created_at=clock.now())
     session.add(member)
     session.flush()
     return member

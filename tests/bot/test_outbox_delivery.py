@@ -66,13 +66,13 @@ def test_blocked_member_is_marked_unreachable_and_the_office_told(bot: BotHarnes
     notices = [m["text"] for m in bot.server.messages(office.id)[before:]]
     assert any("无法送达" in text and "商务局成员" in text for text in notices)
     rows = outbox_rows(bot)
-    assert [r.status for r in rows if r.chat_id == member.id] == ["dead"]
+    assert [r.status for r in rows if r.address == str(member.id)] == ["dead"]
     with transaction(bot.engine) as session:
         assert session.exec(select(Member).where(Member.user_id == member.id)).one().reachable is False
     # Later notifications for the unit no longer go to a chat that refuses them.
     count = len(rows)
     bot.say(office, "/urge 区商务局")
-    assert [r for r in outbox_rows(bot)[count:] if r.chat_id == member.id] == []
+    assert [r for r in outbox_rows(bot)[count:] if r.address == str(member.id)] == []
 
 
 def test_migrated_group_is_followed(bot: BotHarness) -> None:
@@ -85,7 +85,7 @@ def test_migrated_group_is_followed(bot: BotHarness) -> None:
     bot.settle()
     assert any("群已升级" in text for text in urges_received(bot, -1004001))
     with transaction(bot.engine) as session:
-        assert session.exec(select(Member).where(Member.user_id.is_(None))).one().chat_id == -1004001
+        assert session.exec(select(Member).where(Member.user_id.is_(None))).one().address == "-1004001"
 
 
 def test_permanent_refusal_is_a_dead_letter_with_its_reason(bot: BotHarness) -> None:
@@ -94,7 +94,7 @@ def test_permanent_refusal_is_a_dead_letter_with_its_reason(bot: BotHarness) -> 
     bot.server.inject(Fault("sendMessage", "400", chat_id=member.id))
     bot.say(office, "/urge 区商务局")
     bot.settle()
-    row = next(r for r in outbox_rows(bot) if r.chat_id == member.id)
+    row = next(r for r in outbox_rows(bot) if r.address == str(member.id))
     assert row.status == "dead" and "injected fault" in row.last_error.lower()
     assert urges_received(bot, member.id) == []
     assert [m["text"] for m in bot.server.messages(office.id) if "消息未能送达" in m["text"]] != []

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.context import BotContext
 from bot.sandbox.server import SandboxServer
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, TelegramTransport
 from bot.telegram_http import make_bot
 from seed import UNIT_DIRECTORY, seed_path
 from tasks.clock import FixedClock
@@ -62,7 +62,7 @@ def test_a_redirecting_proxys_error_is_stored_without_the_token(database_url: st
     prepare_database(engine, UnitDirectory.from_toml(seed_path(UNIT_DIRECTORY)), clock, Actor("admin", "cli"))
     server.person(41, "甲")
     with transaction(engine) as session:
-        member = Member(user_id=41, chat_id=41, name="甲", role=Role.OFFICE, created_at=clock.now())
+        member = Member(user_id=str(41), address=str(41), name="甲", role=Role.OFFICE, created_at=clock.now())
         session.add(member)
         session.flush()
         enqueue(session, clock, member, NotificationKind.URGE, Urge(urger="督办办", unit="区商务局", tasks=[]), "urge:1")
@@ -79,7 +79,7 @@ def test_a_redirecting_proxys_error_is_stored_without_the_token(database_url: st
                 monkeypatch.delenv(name, raising=False)
             async with make_bot(TOKEN, server.base_url) as bot:
                 ctx = BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), "门头沟区", paced=False)
-                await OutboxSender(ctx, bot).deliver_due()
+                await OutboxSender(ctx, TelegramTransport(bot)).deliver_due()
 
     try:
         asyncio.run(scenario())

@@ -16,8 +16,9 @@ class FlakySender:
 
     passes = 0
 
-    def __init__(self, _ctx: object, _bot: object) -> None:
+    def __init__(self, _ctx: object, transport: object) -> None:
         FlakySender.passes = 0
+        self.transport = transport
 
     async def deliver_due(self) -> int:
         FlakySender.passes += 1
@@ -35,7 +36,7 @@ def test_a_running_loop_logs_a_failed_pass_and_goes_on(monkeypatch: pytest.Monke
     monkeypatch.setattr(worker, "OutboxSender", FlakySender)
 
     async def run_a_while() -> None:
-        loop = asyncio.create_task(worker.run_planner_and_sender(no_planner(), object()))
+        loop = asyncio.create_task(worker.run_planner_and_sender(no_planner(), [SimpleNamespace(channel="telegram")]))
 
         async def third_pass() -> None:
             while FlakySender.passes < 3:
@@ -49,12 +50,13 @@ def test_a_running_loop_logs_a_failed_pass_and_goes_on(monkeypatch: pytest.Monke
 
     with caplog.at_level(logging.ERROR):
         asyncio.run(run_a_while())
-    assert [record.getMessage() for record in caplog.records] == ["outbox pass failed"]
+    assert [record.getMessage() for record in caplog.records] == ["outbox pass failed (telegram)"]
 
 
 def test_a_run_until_idle_stops_at_a_failed_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """`taskbot worker --until-idle` has no next pass to wait for: the command says the failure."""
     monkeypatch.setattr(worker, "OutboxSender", FlakySender)
     with pytest.raises(ConnectionError):
-        asyncio.run(worker.run_planner_and_sender(no_planner(), object(), until_idle=True))
+        asyncio.run(worker.run_planner_and_sender(no_planner(), [SimpleNamespace(channel="telegram")],
+                                                  until_idle=True))
     assert FlakySender.passes == 1

@@ -164,7 +164,7 @@ def test_the_trend_after_two_digests_a_week_apart_has_each_weeks_figures_as_sent
         planner.run_tick(ctx.in_transaction, clock, POLICY, WorkCalendar())
         with Session(prepared_engine) as session:
             [row] = session.exec(select(Outbox).where(Outbox.kind == "digest", Outbox.dedupe_key.startswith(
-                f"digest:{day.isocalendar()[0]}W{day.isocalendar()[1]:02d}:"), Outbox.chat_id == 900)).all()
+                f"digest:{day.isocalendar()[0]}W{day.isocalendar()[1]:02d}:"), Outbox.address == "900")).all()
         return Digest.model_validate(row.payload)
 
     first = digest_sent_on(first_day)
@@ -178,7 +178,7 @@ def test_the_trend_after_two_digests_a_week_apart_has_each_weeks_figures_as_sent
         report_completion(session, clock, member, member_duty(session, member, task.id), "已完成")
     with transaction(prepared_engine) as session:
         unit = session.exec(select(Unit).where(Unit.name == units[4])).one()
-        office = session.exec(select(Member).where(Member.chat_id == 900)).one()
+        office = session.exec(select(Member).where(Member.address == "900")).one()
         verify(session, clock, office, one_reported_duty(session, task.id, unit))
     second = digest_sent_on(second_day)
     second_figures = counted(prepared_engine, second_day)

@@ -48,11 +48,11 @@ def milestone_items(engine: Engine, task_id: int, since: datetime) -> list[tuple
     """(recipient role, outbox kind, item) of every milestone step about the task queued since ``since``."""
     found = []
     with transaction(engine) as session:
-        roles = {m.chat_id: m.role for m in session.exec(select(Member)).all()}
+        roles = {m.address: m.role for m in session.exec(select(Member)).all()}
     for row in rows_since(engine, since):
         for item in row.payload.get("items", [row.payload]):
             if item.get("task_id") == task_id and item.get("milestone"):
-                found.append((roles[row.chat_id], row.kind, item))
+                found.append((roles[row.address], row.kind, item))
     return found
 
 

@@ -224,11 +224,11 @@ def test_one_duty_the_clock_cannot_plan_does_not_stop_anyone_elses(engine: Engin
     clock.moment = MORNING
     tick(engine, clock)
     rows = rows_since(engine, MORNING)
-    other_tasks = {i["task_id"] for r in rows if r.chat_id == 902 for i in [r.payload, *r.payload.get("items", [])]
+    other_tasks = {i["task_id"] for r in rows if r.address == "902" for i in [r.payload, *r.payload.get("items", [])]
                    if "task_id" in i}
     assert other_tasks & due_on_31[other_unit], "the other unit still hears of its 10/31 duties"
     faults = [r for r in rows if r.kind == "duty_unplannable"]
-    assert [(r.chat_id, r.payload["task_id"], r.payload["unit"]) for r in faults] == [(903, task.id, LEAD_UNIT)]
+    assert [(int(r.address), r.payload["task_id"], r.payload["unit"]) for r in faults] == [(903, task.id, LEAD_UNIT)]
     assert "自动提醒已暂停" in notification(faults[0].kind, faults[0].payload).pages[0]
     with transaction(engine) as session:
         assert session.get(Assignment, broken_id).next_check_at is None  # set aside until someone changes it

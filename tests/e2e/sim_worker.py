@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from telegram import Bot
 
 from bot.context import BotContext
-from bot.sender import OutboxSender
+from bot.sender import OutboxSender, TelegramTransport
 from tasks.clock import FixedClock, planner
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
@@ -40,7 +40,7 @@ async def main(database_url: str, base_url: str, token: str, clock_file: Path, a
                      paced=False)
     bot = Bot(token, base_url=base_url)
     async with bot:
-        sender = OutboxSender(ctx, bot)
+        sender = OutboxSender(ctx, TelegramTransport(bot))
         done = ""
         while True:
             stamp = clock_file.read_text()

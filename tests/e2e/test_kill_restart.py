@@ -140,12 +140,12 @@ def test_killed_and_restarted_worker_loses_nothing(database_url: str, tmp_path: 
     wanted: Counter = Counter()
     for row in rows:
         for page in notification(row.kind, row.payload).pages:
-            wanted[(row.chat_id, visible_text(page))] += 1
+            wanted[(int(row.address), visible_text(page))] += 1
     # The digest's chart and ledger: two files to each who received the digest.
     for row in rows:
         if row.kind == "digest_files":
-            wanted[(row.chat_id, "（图表）")] += 1
-            wanted[(row.chat_id, "（台账）")] += 1
+            wanted[(int(row.address), "（图表）")] += 1
+            wanted[(int(row.address), "（台账）")] += 1
     delivered = Counter((m["chat"]["id"], m.get("text", "（图表）" if "photo" in m else "（台账）"))
                         for m in server.messages())
     lost = wanted - delivered

@@ -35,7 +35,7 @@ def test_three_workers_send_each_notification_once(postgres_database: str) -> No
             user_id = 20_000 + n
             server.person(user_id, unit.name)
             code = create_invite(session, clock, ADMIN, Role.MEMBER, unit).code
-            redeem_invite(session, clock, code, user_id=user_id, chat_id=user_id, name=unit.name, is_group=False)
+            redeem_invite(session, clock, code, channel="telegram", user_id=str(user_id), address=str(user_id), name=unit.name, is_group=False)
         queue_one_per_new_chat(session, clock, server, 120, 30_000, "queued")  # and a queue already waiting
     env = {**os.environ, "TASKBOT_TOKEN": server.token, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "bot.cli", "--database-url", postgres_database, "--now", "2021-10-15T09:05",

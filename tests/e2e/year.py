@@ -102,7 +102,7 @@ def nine(day: date) -> datetime:
 def bind(session: Session, clock: FixedClock, who: str, unit: Unit | None) -> Member:
     role = Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
     code = create_invite(session, clock, Actor("admin", "cli"), role, unit).code
-    return redeem_invite(session, clock, code, user_id=PEOPLE[who], chat_id=PEOPLE[who], name=who, is_group=False)
+    return redeem_invite(session, clock, code, channel="telegram", user_id=str(PEOPLE[who]), address=str(PEOPLE[who]), name=who, is_group=False)
 
 
 def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
@@ -173,7 +173,7 @@ def sent_steps(rows: list[Outbox]) -> Counter:
             continue  # replies to what people did (completion reported, extension decided …)
         for item in row.payload.get("items", [row.payload]):
             assignment, rule, due, level, *milestone = item["key"].split(":")
-            found[(who[row.chat_id], int(assignment[1:]), rule, due, level, *(milestone or ["-"]), day)] += 1
+            found[(who[int(row.address)], int(assignment[1:]), rule, due, level, *(milestone or ["-"]), day)] += 1
     return found
 
 

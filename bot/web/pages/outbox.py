@@ -71,21 +71,21 @@ def _listing(session: Session, visit: Visit, key: str, status: OutboxStatus, tit
     pages = max(1, -(-total // PAGE_SIZE))
     page_number = min(max(page_number, 1), pages)
     # Only the columns shown: a row's payload (a digest's, a ledger request's) is not read.
-    query = (select(Outbox.id, Outbox.kind, Outbox.chat_id, Outbox.attempts, Outbox.last_error, Outbox.created_at,
+    query = (select(Outbox.id, Outbox.kind, Outbox.address, Outbox.attempts, Outbox.last_error, Outbox.created_at,
                     Outbox.next_attempt_at, Outbox.sent_at, Member.name, Member.user_id, Member.role, Unit.name)
              .outerjoin(Member, col(Member.id) == Outbox.member_id).outerjoin(Unit, col(Unit.id) == Member.unit_id)
              .where(Outbox.status == status).order_by(col(order).desc(), col(Outbox.id).desc())
              .offset((page_number - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     timezone = visit.desk.timezone
     rows = []
-    for (row_id, kind, chat_id, attempts, error, created_at, next_at, sent_at, name, user_id, role,
+    for (row_id, kind, address, attempts, error, created_at, next_at, sent_at, name, user_id, role,
          unit) in session.exec(query).all():
         if name is None and role is None:
-            recipient, detail = f"会话 {chat_id}", ""
+            recipient, detail = f"会话 {address}", ""
         elif user_id is None:
-            recipient, detail = unit or name or f"会话 {chat_id}", "单位群"
+            recipient, detail = unit or name or f"会话 {address}", "单位群"
         else:
-            recipient, detail = name or f"会话 {chat_id}", unit or ROLE_NAMES.get(role, "")
+            recipient, detail = name or f"会话 {address}", unit or ROLE_NAMES.get(role, "")
         moment = sent_at if key == "sent" and sent_at else (next_at if key == "pending" else created_at)
         rows.append({"id": row_id, "kind": kind_name(kind), "recipient": recipient, "detail": detail,
                      "attempts": attempts, "at": local_moment(moment, timezone),

@@ -1,0 +1,123 @@
+"""The domestic platforms a ``taskbot run`` serves, as configured: for each, its group robots bound
+to their groups, its app's long connection answering people, and the transport the outbox
+sender delivers through.
+
+Credentials come from the environment only: the file names the variables of each robot's webhook
+and secret, and each app's id and secret are read from ``CHANNEL_ENV`` (bot/config.py). A missing
+variable is said in one sentence naming it, never its value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channels import Channel
+from bot.channels.conversation import ChannelConversation
+from bot.channels.dingtalk import DINGTALK_API, DingTalkChannel
+from bot.channels.feishu import FEISHU_DOMAIN, FeishuChannel
+from bot.channels.robots import RobotClient, RobotHook
+from bot.channels.transport import DomesticTransport
+from bot.channels.wecom import WeComChannel
+from bot.config import ConfigError, DomesticSettings, Settings
+from bot.context import BotContext
+from tasks.events import Actor
+from tasks.models import Role
+from tasks.redaction import register_secret
+from tasks.work.members import RobotBinding, keep_robots
+
+log = logging.getLogger(__name__)
+
+CONFIGURED = Actor("配置文件", "cli")
+
+
+@dataclass(frozen=True)
+class DomesticPlan:
+    """What the settings ask of one platform, credentials read."""
+
+    channel: Channel
+    settings: DomesticSettings
+    hooks: dict[str, RobotHook] = field(default_factory=dict)
+    bindings: list[RobotBinding] = field(default_factory=list)
+    # Where the platform's servers are: the real ones, or a local double (the sandbox, the tests).
+    api_base: str = ""
+
+
+def domestic_plans(settings: Settings, environ: Mapping[str, str] = os.environ) -> list[DomesticPlan]:
+    """Every enabled platform's plan; a robot whose variables are not set is refused by name."""
+    plans = []
+    for channel, table in settings.channels.configured().items():
+        hooks, bindings = {}, []
+        for robot in table.robots:
+            url = environ.get(robot.webhook_env, "")
+            if not url:
+                raise ConfigError(f"[channels.{channel}] 的群机器人“{robot.name}”需要环境变量 {robot.webhook_env}"
+                                  "（它的 webhook 地址）：请设置后重试。")
+            secret = environ.get(robot.secret_env, "") if robot.secret_env else ""
+            if robot.secret_env and not secret:
+                raise ConfigError(f"[channels.{channel}] 的群机器人“{robot.name}”需要环境变量 {robot.secret_env}"
+                                  "（它的加签密钥）：请设置后重试。")
+            register_secret(url)
+            if secret:
+                register_secret(secret)
+            hooks[robot.name] = RobotHook(channel, robot.name, url, secret)  # type: ignore[arg-type]
+            bindings.append(RobotBinding(channel, robot.name, Role(robot.role), robot.unit))
+        plans.append(DomesticPlan(channel, table, hooks, bindings))  # type: ignore[arg-type]
+    return plans
+
+
+def bind_robots(ctx: BotContext, plans: list[DomesticPlan]) -> list[str]:
+    """Each platform's robots bound to their groups as configured (tasks.work.members.keep_robots)."""
+    changed: list[str] = []
+    for plan in plans:
+        changed += ctx.in_transaction(lambda session, plan=plan: keep_robots(
+            session, ctx.clock, CONFIGURED, plan.channel, plan.bindings, ctx.district))
+    return changed
+
+
+class DomesticChannels:
+    """The running platforms: started and stopped with the bot."""
+
+    def __init__(self, ctx: BotContext, plans: list[DomesticPlan]) -> None:
+        self.ctx = ctx
+        self.plans = plans
+        self.robot_client: RobotClient | None = None
+        self.apps: dict[str, Any] = {}
+        self.transports: list[DomesticTransport] = []
+
+    async def start(self) -> list[DomesticTransport]:
+        """Connect every configured app and get every robot ready; the transports to deliver through."""
+        if any(plan.hooks for plan in self.plans):
+            self.robot_client = RobotClient()
+        for plan in self.plans:
+            transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client)
+            if plan.settings.two_way:
+                app = _app(plan, ChannelConversation(self.ctx, transport))
+                await app.start()
+                self.apps[plan.channel] = app
+                transport.app = app
+            self.transports.append(transport)
+        return self.transports
+
+    async def stop(self) -> None:
+        for app in self.apps.values():
+            try:
+                await app.stop()
+            except Exception:  # the others still stop
+                log.warning("stopping a chat platform failed", exc_info=True)
+        self.apps.clear()
+        if self.robot_client is not None:
+            await self.robot_client.close()
+            self.robot_client = None
+
+
+def _app(plan: DomesticPlan, on_incoming: ChannelConversation) -> DingTalkChannel | WeComChannel | FeishuChannel:
+    table = plan.settings
+    if plan.channel == "dingtalk":
+        return DingTalkChannel(table.app_id, table.app_secret, on_incoming, api_base=plan.api_base or DINGTALK_API)
+    if plan.channel == "wecom":
+        return WeComChannel(table.app_id, table.app_secret, on_incoming, ws_url=plan.api_base)
+    return FeishuChannel(table.app_id, table.app_secret, on_incoming, domain=plan.api_base or FEISHU_DOMAIN)
