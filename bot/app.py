@@ -6,7 +6,7 @@ import asyncio
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand
@@ -33,9 +33,12 @@ from bot.handlers import (
     on_unknown_command,
 )
 from bot.intake import InboxUpdater, note_failure
-from bot.sender import TelegramTransport, stop
+from bot.sender import TelegramTransport, Transport, stop
 from bot.telegram_http import AiohttpRequest, file_url_for
 from bot.worker import run_planner_and_sender
+
+if TYPE_CHECKING:
+    from bot.channels.runtime import DomesticChannels
 
 PLANNER_AND_SENDER_KEY = "taskbot.planner_and_sender"
 CONSUMER_LOCK_KEY = "taskbot.consumer_lock"
@@ -43,6 +46,7 @@ LOCK_WATCH_KEY = "taskbot.consumer_lock_watch"
 LOCK_LOST_KEY = "taskbot.consumer_lock_lost"
 DESK_KEY = "taskbot.desk"  # the web desk to serve beside the bot (bot/web), then its runner
 DESK_RUNNER_KEY = "taskbot.desk_runner"
+CHANNELS_KEY = "taskbot.channels"  # the domestic platforms served beside Telegram (bot/channels/runtime.py)
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,9 @@ def run_application(application: Application, webhook: Webhook | None, **options
 def build_application(ctx: BotContext, token: str, *, base_url: str | None = None,
                       base_file_url: str | None = None,
                       lock: consumer_lock.ConsumerLock | None = None, ca_bundle: str | None = None,
-                      desk: DeskPlan | None = None) -> Application:
-    """The bot, and the web desk beside it on the same event loop when ``desk`` is given.
+                      desk: DeskPlan | None = None, channels: DomesticChannels | None = None) -> Application:
+    """The bot, and the web desk beside it on the same event loop when ``desk`` is given, and the
+    domestic platforms (``channels``: their apps answer people, their senders deliver) beside it.
     ``lock`` is the consumer lock its process holds (bot/consumer_lock.py): the bot
     stops consuming updates if it is lost, and ``lost_consumer_lock`` then says so. ``ca_bundle``:
     certificates trusted beside the public roots (a TLS-inspecting gateway's)."""
@@ -104,6 +109,7 @@ def build_application(ctx: BotContext, token: str, *, base_url: str | None = Non
     application.bot_data[CONTEXT_KEY] = ctx
     application.bot_data[CONSUMER_LOCK_KEY] = lock
     application.bot_data[DESK_KEY] = desk
+    application.bot_data[CHANNELS_KEY] = channels
     # An edit of an earlier message comes first: it is answered, and no other handler runs it again.
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     application.add_handler(CommandHandler("start", on_start))
@@ -133,8 +139,12 @@ async def _post_init(application: Application) -> None:
             Desk(ctx, plan.settings, bot=application.bot, sandbox=plan.sandbox), any_free_port=plan.any_free_port)
         if plan.announce is not None:
             plan.announce(ctx.desk_url)
+    channels: DomesticChannels | None = application.bot_data[CHANNELS_KEY]
+    transports: list[Transport] = [TelegramTransport(application.bot)]
+    if channels is not None:
+        transports += await channels.start()
     application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(
-        run_planner_and_sender(ctx, [TelegramTransport(application.bot)]))
+        run_planner_and_sender(ctx, transports))
     lock = application.bot_data[CONSUMER_LOCK_KEY]
     if lock is not None:
         def lost() -> None:
@@ -162,8 +172,49 @@ async def _post_stop(application: Application) -> None:
     if watch is not None:
         watch.cancel()
     await stop(application.bot_data.pop(PLANNER_AND_SENDER_KEY, None))
+    channels: DomesticChannels | None = application.bot_data.get(CHANNELS_KEY)
+    if channels is not None:
+        await channels.stop()
     runner = application.bot_data.pop(DESK_RUNNER_KEY, None)
     if runner is not None:
         from bot.web.desk import stop_desk
 
         await stop_desk(runner)
+
+
+async def serve_channels(ctx: BotContext, channels: DomesticChannels, *, desk: DeskPlan | None = None,
+                         lock: consumer_lock.ConsumerLock | None = None,
+                         stopped: asyncio.Event | None = None) -> bool:
+    """The bot on the domestic platforms alone (no Telegram token): their apps answer people, a
+    sender per platform delivers, the desk serves beside them; until ``stopped`` is set. Returns
+    False when it stopped because the process lost the consumer lock."""
+    ctx.loop = asyncio.get_running_loop()
+    stopped = stopped or asyncio.Event()
+    lost = False
+
+    def lock_lost() -> None:
+        nonlocal lost
+        lost = True
+        stopped.set()
+
+    runner = None
+    if desk is not None:
+        from bot.web.desk import Desk, start_desk, stop_desk
+
+        runner = await start_desk(Desk(ctx, desk.settings, sandbox=desk.sandbox), any_free_port=desk.any_free_port)
+        if desk.announce is not None:
+            desk.announce(ctx.desk_url)
+    watch = asyncio.get_running_loop().create_task(consumer_lock.watch(lock, lock_lost)) if lock else None
+    sending = None
+    try:
+        transports = await channels.start()
+        sending = asyncio.get_running_loop().create_task(run_planner_and_sender(ctx, transports))
+        await stopped.wait()
+    finally:
+        if watch is not None:
+            watch.cancel()
+        await stop(sending)
+        await channels.stop()
+        if runner is not None:
+            await stop_desk(runner)
+    return not lost

@@ -17,11 +17,8 @@ from typing import Any
 
 from bot.channels import Channel
 from bot.channels.conversation import ChannelConversation
-from bot.channels.dingtalk import DINGTALK_API, DingTalkChannel
-from bot.channels.feishu import FEISHU_DOMAIN, FeishuChannel
 from bot.channels.robots import RobotClient, RobotHook
-from bot.channels.transport import DomesticTransport
-from bot.channels.wecom import WeComChannel
+from bot.channels.transport import AppChannel, DomesticTransport
 from bot.config import ConfigError, DomesticSettings, Settings
 from bot.context import BotContext
 from tasks.events import Actor
@@ -79,27 +76,28 @@ def bind_robots(ctx: BotContext, plans: list[DomesticPlan]) -> list[str]:
 
 
 class DomesticChannels:
-    """The running platforms: started and stopped with the bot."""
+    """The platforms a process serves: made before its event loop runs, started and stopped with
+    the bot on that loop.
+
+    Each platform's SDK is loaded here, only when that platform is configured: they take seconds
+    to import, and Feishu's must be imported before an event loop runs (bot/channels/feishu.py)."""
 
     def __init__(self, ctx: BotContext, plans: list[DomesticPlan]) -> None:
         self.ctx = ctx
         self.plans = plans
-        self.robot_client: RobotClient | None = None
-        self.apps: dict[str, Any] = {}
+        self.robot_client = RobotClient() if any(plan.hooks for plan in plans) else None
         self.transports: list[DomesticTransport] = []
-
-    async def start(self) -> list[DomesticTransport]:
-        """Connect every configured app and get every robot ready; the transports to deliver through."""
-        if any(plan.hooks for plan in self.plans):
-            self.robot_client = RobotClient()
-        for plan in self.plans:
+        self.apps: dict[str, Any] = {}
+        for plan in plans:
             transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client)
             if plan.settings.two_way:
-                app = _app(plan, ChannelConversation(self.ctx, transport))
-                await app.start()
-                self.apps[plan.channel] = app
-                transport.app = app
+                self.apps[plan.channel] = transport.app = _app(plan, ChannelConversation(ctx, transport))
             self.transports.append(transport)
+
+    async def start(self) -> list[DomesticTransport]:
+        """Connect every configured app; the transports to deliver through."""
+        for app in self.apps.values():
+            await app.start()
         return self.transports
 
     async def stop(self) -> None:
@@ -108,16 +106,20 @@ class DomesticChannels:
                 await app.stop()
             except Exception:  # the others still stop
                 log.warning("stopping a chat platform failed", exc_info=True)
-        self.apps.clear()
         if self.robot_client is not None:
             await self.robot_client.close()
-            self.robot_client = None
 
 
-def _app(plan: DomesticPlan, on_incoming: ChannelConversation) -> DingTalkChannel | WeComChannel | FeishuChannel:
+def _app(plan: DomesticPlan, on_incoming: ChannelConversation) -> AppChannel:
     table = plan.settings
     if plan.channel == "dingtalk":
+        from bot.channels.dingtalk import DINGTALK_API, DingTalkChannel
+
         return DingTalkChannel(table.app_id, table.app_secret, on_incoming, api_base=plan.api_base or DINGTALK_API)
     if plan.channel == "wecom":
+        from bot.channels.wecom import WeComChannel
+
         return WeComChannel(table.app_id, table.app_secret, on_incoming, ws_url=plan.api_base)
+    from bot.channels.feishu import FEISHU_DOMAIN, FeishuChannel
+
     return FeishuChannel(table.app_id, table.app_secret, on_incoming, domain=plan.api_base or FEISHU_DOMAIN)

@@ -30,7 +30,12 @@ FILES_ON_DESK = "（附件：图表或台账文件请在督办助手网页版查
 
 
 class AppChannel(Protocol):
-    """A platform's app, as the transport uses it: push rendered bodies to a person or a group."""
+    """A platform's app (bot/channels/dingtalk.py, wecom.py, feishu.py): its long connection
+    started and stopped with the bot, and rendered bodies pushed to a person or a group."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
     async def push(self, address: str, is_group: bool, bodies: list[dict[str, Any]]) -> None: ...
 
