@@ -159,14 +159,18 @@ def evidence_reference(kind: str, name: str, size: int, file_id: str, channel: s
                                                                                          str | None]:
     """The file reference to keep, or a refusal explaining what is wrong with it. ``file_id`` is the
     platform's own handle for the file; ``channel`` says which platform can fetch it again."""
-    if kind != "photo":
+    # WeCom's file message names no file (its name comes with the download): its kind cannot be
+    # judged here, and refusing every WeCom file would leave its people no way to send evidence.
+    unnamed = not name and channel != "telegram"
+    if kind != "photo" and not unnamed:
         name = name or texts.FILE_NAME
         extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
         if extension not in ALLOWED_EXTENSIONS:
             return None, texts.file_kind_refused(name)
     if size > MAX_FILE_BYTES:
         return None, texts.file_too_large(size)
-    reference = {"file_id": file_id, "kind": kind, "name": texts.PHOTO_NAME if kind == "photo" else name,
+    reference = {"file_id": file_id, "kind": kind,
+                 "name": texts.PHOTO_NAME if kind == "photo" else name or texts.FILE_NAME,
                  "size": size}
     if channel != "telegram":
         reference["channel"] = channel

@@ -27,6 +27,7 @@ from tasks.clock import FixedClock
 from tasks.db import create_schema, make_engine
 from tasks.plan.importer import prepare_database
 from tasks.plan.units import UnitDirectory
+from tests.chats import CHANNELS, Chat, open_chat
 from tests.databases import (
     BACKENDS,
     POSTGRES_URL,
@@ -113,6 +114,16 @@ def bot(database_url: str) -> Iterator[BotHarness]:
     harness.stop()
     # The bot never made a call the Bot API refused: every reply was valid HTML within the limits.
     assert harness.server.state.rejected == []
+
+
+@pytest.fixture(params=CHANNELS)
+def chat(request: pytest.FixtureRequest, database_url: str) -> Iterator[Chat]:
+    """People and the bot on one chat platform (each in turn: Telegram, DingTalk, WeCom, Feishu, the
+    domestic ones through their SDKs against local doubles), on the seed plan at 09:00 Beijing on
+    2021-09-01, running until the test ends."""
+    opened = open_chat(database_url, request.param)
+    yield opened
+    opened.stop()
 
 
 # The files whose tests take longest, longest first. pytest-xdist hands tests out in collection

@@ -3,7 +3,8 @@ DingTalk's Stream, WeCom's or Feishu's long connection) answered by the same con
 Telegram (bot/conversation.py), the answer sent back through the platform's transport.
 
 The platforms have no bot commands menu and no deep links: an invite code is typed after /start,
-start or 绑定; every other word, command and button is the same as on Telegram. A DingTalk button
+start or 绑定, and may be followed by the person's name (WeCom gives the bot no names); every other
+word, command and button is the same as on Telegram. A DingTalk button
 is a link that makes the person's client send a text naming the button (bot/channels/renderers.py),
 so such a text is taken as that button's tap.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 from bot import conversation, texts
 from bot.channels import GROUP, PERSON, Incoming
@@ -23,7 +25,8 @@ from bot.render import Reply, say
 
 log = logging.getLogger(__name__)
 
-_START = re.compile(r"^(?:/start|start|绑定)(?:\s+(\S+))?\s*$", re.IGNORECASE)
+# The code, and optionally the person's name after it: WeCom tells the bot an id, not a name.
+_START = re.compile(r"^(?:/start|start|绑定)(?:\s+(\S+))?(?:\s+(\S.{0,59}?))?\s*$", re.IGNORECASE)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -65,6 +68,8 @@ class ChannelConversation:
         if not words:
             return None
         if (started := _START.match(words)) is not None:
+            if started.group(2):
+                who = replace(who, name=started.group(2).strip())
             reply, _role = await conversation.start(ctx, who, started.group(1) or "", words_heard=True)
             return reply
         if (named := _COMMAND.match(words)) is not None:

@@ -6,67 +6,11 @@ import time
 import pytest
 from sqlmodel import select
 
-from bot.sandbox.server import Person
 from tasks.clock import db_time
 from tasks.db import transaction
-from tasks.models import Assignment, Outbox, Role, Task, Unit
+from tasks.models import Assignment, Role, Task, Unit
+from tests.chats import ALLOWED, COMMANDS
 from tests.harness import BotHarness
-
-COMMANDS = ["mytasks", "task", "report", "done", "extend", "overdue", "due", "unit", "stats", "export", "verify",
-            "sendback", "approve", "refuse", "urge", "invite"]
-# The authorization matrix as the product defines it (GUIDE: who does what in the chat).
-ALLOWED = {
-    "member": {"mytasks", "task", "report", "done", "extend"},
-    "office": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-               "invite"},
-    "leader": {"task", "overdue", "due", "unit", "stats", "export"},
-    "admin": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-              "invite"},
-    "unbound": set(),
-}
-
-
-def first_answer(bot: BotHarness, person: Person, text: str, messages: int) -> str:
-    """The text of the first of the ``messages`` the bot answers with."""
-    bot.settle()
-    before = len(bot.server.messages(person.id))
-    bot.server.send_text(person, text)
-    return bot.server.wait_for(person.id, after=before, count=messages)[0]["text"]
-
-
-def test_authorization_matrix(bot: BotHarness) -> None:
-    people = {
-        "member": bot.join(501, "商务局成员", Role.MEMBER, "区商务局"),
-        "office": bot.join(502, "督办办公室", Role.OFFICE),
-        "leader": bot.join(503, "分管领导", Role.LEADER),
-        "admin": bot.join(504, "系统管理员", Role.ADMIN),
-        "unbound": bot.server.person(505, "路人"),
-    }
-    snapshot = bot.snapshot()
-    outcomes: dict[tuple[str, str], str] = {}
-    for role, person in people.items():
-        for command in COMMANDS:
-            # An allowed /export answers with a text and then the ledger's file.
-            files = 1 if command == "export" and command in ALLOWED[role] else 0
-            text = first_answer(bot, person, f"/{command}", 1 + files)
-            if "还没有绑定身份" in text:
-                outcomes[(role, command)] = "unbound"
-            elif "不能使用" in text:
-                outcomes[(role, command)] = "refused"
-            else:
-                outcomes[(role, command)] = "allowed"
-    expected = {(role, command): ("allowed" if command in ALLOWED[role] else
-                                  "unbound" if role == "unbound" else "refused")
-                for role in people for command in COMMANDS}
-    assert outcomes == expected
-    # Asking without arguments (a usage message) and every refusal changed nothing; an allowed /export
-    # queued its file, one for each who may ask, and nothing else.
-    after = bot.snapshot()
-    kind = list(Outbox.__table__.columns.keys()).index("kind")  # type: ignore[attr-defined]
-    ledgers = [row for row in after["outbox"] if row[kind] == "ledger"]
-    assert len(ledgers) == sum("export" in ALLOWED[role] for role in people)
-    after["outbox"] = [row for row in after["outbox"] if row[kind] != "ledger"]
-    assert after == snapshot
 
 
 def test_help_lists_exactly_what_the_role_may_do(bot: BotHarness) -> None:

@@ -1,0 +1,199 @@
+"""People in chat, whichever platform: one way for a test to write, tap, send a file and read the
+bot's messages, over Telegram (tests/harness.py: the real Application and the local Bot API server)
+or a domestic platform (bot/sandbox/domestic.py: the platform's SDK and its local double).
+
+A workflow test takes the ``chat`` fixture (tests/conftest.py), which runs it once per platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.context import BotContext
+from bot.sandbox.domestic import DomesticSandbox, Shown, merged
+from tasks.clock import FixedClock
+from tasks.db import make_engine
+from tasks.models import Role
+from tests.dbstate import snapshot
+from tests.factories import seed_directory, seed_plan
+from tests.harness import BotHarness
+
+CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
+COMMANDS = ["mytasks", "task", "report", "done", "extend", "overdue", "due", "unit", "stats", "export", "verify",
+            "sendback", "approve", "refuse", "urge", "invite"]
+# The authorization matrix as the product defines it (GUIDE: who does what in the chat).
+ALLOWED = {
+    "member": {"mytasks", "task", "report", "done", "extend"},
+    "office": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
+               "invite"},
+    "leader": {"task", "overdue", "due", "unit", "stats", "export"},
+    "admin": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
+              "invite"},
+    "unbound": set(),
+}
+
+
+@dataclass(frozen=True)
+class Said:
+    """A message from the bot as the person reads it: its words, and its buttons' labels."""
+
+    text: str
+    buttons: list[str] = field(default_factory=list)
+    raw: Any = None  # the platform's own message (for tapping it)
+
+
+class Chat(Protocol):
+    channel: str
+
+    def join(self, number: int, name: str, role: Role, unit: str | None = None) -> str: ...
+
+    def stranger(self, number: int, name: str) -> str:
+        """Someone who can write to the bot but was never bound."""
+        ...
+
+    def say(self, who: str, text: str, *, pages: int = 1) -> Said: ...
+
+    def tap(self, who: str, message: Said, label: str) -> Said: ...
+
+    def send_file(self, who: str, name: str, data: bytes) -> Said: ...
+
+    def count(self, who: str) -> int: ...
+
+    def next_message(self, who: str, after: int) -> Said: ...
+
+    def settle(self) -> None: ...
+
+    def snapshot(self) -> dict[str, list[tuple]]: ...
+
+    def task_id(self, ref: str) -> int: ...
+
+    def stop(self) -> None: ...
+
+
+def start_of_term() -> FixedClock:
+    """09:00 Beijing on 2021-09-01, the workflow tests' moment."""
+    return FixedClock(datetime(2021, 9, 1, 1, 0, tzinfo=UTC))
+
+
+class TelegramChat:
+    channel = "telegram"
+
+    def __init__(self, database_url: str) -> None:
+        self.bot = BotHarness(database_url, start_of_term())
+        self.people: dict[str, Any] = {}
+
+    def join(self, number: int, name: str, role: Role, unit: str | None = None) -> str:
+        person = self.bot.join(number, name, role, unit)
+        self.people[str(number)] = person
+        return str(number)
+
+    def stranger(self, number: int, name: str) -> str:
+        self.people[str(number)] = self.bot.server.person(number, name)
+        return str(number)
+
+    @staticmethod
+    def _said(message: dict[str, Any]) -> Said:
+        rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        return Said(message.get("text") or message.get("caption") or "", [b["text"] for row in rows for b in row],
+                    message)
+
+    def say(self, who: str, text: str, *, pages: int = 1) -> Said:
+        return self._said(self.bot.say(self.people[who], text, pages=pages))
+
+    def tap(self, who: str, message: Said, label: str) -> Said:
+        return self._said(self.bot.tap(self.people[who], message.raw, label))
+
+    def send_file(self, who: str, name: str, data: bytes) -> Said:
+        person = self.people[who]
+        self.bot.settle()
+        before = len(self.bot.server.messages(person.id))
+        if name.endswith(".jpg"):
+            self.bot.server.send_photo(person, data)
+        else:
+            self.bot.server.send_document(person, data, name, "application/octet-stream")
+        return self.next_message(who, before)
+
+    def count(self, who: str) -> int:
+        return len(self.bot.server.messages(self.people[who].id))
+
+    def next_message(self, who: str, after: int) -> Said:
+        return self._said(self.bot.next_message(self.people[who].id, after))
+
+    def settle(self) -> None:
+        self.bot.settle()
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        return self.bot.snapshot()
+
+    def task_id(self, ref: str) -> int:
+        return self.bot.task_id(ref)
+
+    def stop(self) -> None:
+        self.bot.stop()
+        # The bot never made a call the Bot API refused: every reply was valid HTML within the limits.
+        assert self.bot.server.state.rejected == []
+
+
+class DomesticChat:
+    """A domestic platform's app, on the same seed plan and moment as the Telegram harness."""
+
+    def __init__(self, database_url: str, channel: str) -> None:
+        self.channel = channel
+        self.engine = make_engine(database_url)
+        clock = start_of_term()
+        seed_plan(self.engine, clock)
+        ctx = BotContext(self.engine, clock, ZoneInfo("Asia/Shanghai"), seed_directory().district,
+                         outbox_interval=0.02, paced=False)
+        self.sandbox = DomesticSandbox(ctx, channel).start()  # type: ignore[arg-type]
+
+    @staticmethod
+    def _said(shown: Shown) -> Said:
+        return Said(shown.text, [label for label, _data in shown.buttons], shown)
+
+    def join(self, number: int, name: str, role: Role, unit: str | None = None) -> str:
+        return self.sandbox.join(f"u{number}", name, role, unit)
+
+    def stranger(self, number: int, name: str) -> str:
+        return self.sandbox.person(f"u{number}", name)
+
+    def say(self, who: str, text: str, *, pages: int = 1) -> Said:
+        return self._said(self.sandbox.say(who, text, pages=pages))
+
+    def tap(self, who: str, message: Said, label: str) -> Said:
+        return self._said(self.sandbox.tap(who, message.raw, label))
+
+    def send_file(self, who: str, name: str, data: bytes) -> Said:
+        return self._said(self.sandbox.send_file(who, name, data))
+
+    def count(self, who: str) -> int:
+        return len(self.sandbox.messages(who))
+
+    def next_message(self, who: str, after: int) -> Said:
+        return self._said(merged(self.sandbox.wait_for(who, after)))
+
+    def settle(self) -> None:
+        self.sandbox.settle()
+
+    def snapshot(self) -> dict[str, list[tuple]]:
+        return snapshot(self.engine)
+
+    def task_id(self, ref: str) -> int:
+        from sqlmodel import Session, select
+
+        from tasks.models import Task
+
+        with Session(self.engine) as session:
+            task_id = session.exec(select(Task.id).where(Task.ref == ref)).one()
+        assert task_id is not None
+        return task_id
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+        self.engine.dispose()
+
+
+def open_chat(database_url: str, channel: str) -> Chat:
+    return TelegramChat(database_url) if channel == "telegram" else DomesticChat(database_url, channel)
