@@ -127,6 +127,9 @@ class DomesticSettings(_Table):
     app_id: str = Field("", description="应用的 ID（钉钉 Client ID / 企业微信机器人 BotID / 飞书 App ID）")
     app_secret: str = Field("", description="应用的密钥")
     robots: list[RobotSettings] = Field([], description="群机器人的列表（[[channels.平台.robots]]）")
+    # Empty: the platform's public servers. A government edition (政务钉钉 …) or a local double has its own.
+    api_base: str = Field("", pattern=r"^((https?|wss?)://\S+)?$",
+                          description="http(s):// 或 ws(s):// 开头的服务器地址")
 
     @property
     def two_way(self) -> bool:

@@ -62,7 +62,7 @@ def domestic_plans(settings: Settings, environ: Mapping[str, str] = os.environ) 
                 register_secret(secret)
             hooks[robot.name] = RobotHook(channel, robot.name, url, secret)  # type: ignore[arg-type]
             bindings.append(RobotBinding(channel, robot.name, Role(robot.role), robot.unit))
-        plans.append(DomesticPlan(channel, table, hooks, bindings))  # type: ignore[arg-type]
+        plans.append(DomesticPlan(channel, table, hooks, bindings, api_base=table.api_base))  # type: ignore[arg-type]
     return plans
 
 

@@ -6,6 +6,7 @@ The sandbox (bot/sandbox) is imported only when it runs: ``taskbot run`` with a 
 from __future__ import annotations
 
 import asyncio
+import signal
 import tempfile
 import time
 from dataclasses import replace
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import psycopg
 
-from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, run_application
+from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, run_application, serve_channels
+from bot.channels import CHANNEL_NAMES
+from bot.channels.runtime import DomesticChannels, DomesticPlan, bind_robots, domestic_plans
 from bot.cli.invocation import Invocation
 from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
 from bot.context import BotContext
@@ -27,6 +30,8 @@ from tasks.redaction import register_secret
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
 SANDBOX_FILES = "taskbot-sandbox-files"  # the pictures and files the sandbox's bot sent, to open
 SANDBOX_START = "2021-09-01T09:00"
+LOCK_LOST = ("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
+             "已停止。请重新启动（另一个待命的进程可能已经接管）。")
 
 
 def bot_context(cli: Invocation) -> BotContext:
@@ -52,6 +57,9 @@ def worker(cli: Invocation) -> int:
 def run(cli: Invocation) -> int:
     token = cli.settings.telegram.token
     webhook = _webhook(cli)
+    plans = domestic_plans(cli.settings)
+    if not token and plans:
+        return _serve_domestic(cli, plans)
     if not token:
         cli.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
         if webhook is not None:
@@ -65,13 +73,49 @@ def run(cli: Invocation) -> int:
         _take_consumer_lock(cli, lock)
         desk = _desk(cli)
         application = build_application(ctx, token, base_url=cli.args.base_url, lock=lock,
-                                        ca_bundle=cli.settings.telegram.ca_bundle or None, desk=desk)
+                                        ca_bundle=cli.settings.telegram.ca_bundle or None, desk=desk,
+                                        channels=_domestic_channels(cli, ctx, plans))
         run_application(application, webhook)
     finally:
         lock.release()
     if lost_consumer_lock(application):
-        raise ServiceError("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
-                           "已停止。请重新启动（另一个待命的进程可能已经接管）。")
+        raise ServiceError(LOCK_LOST)
+    return 0
+
+
+def _domestic_channels(cli: Invocation, ctx: BotContext, plans: list[DomesticPlan]) -> DomesticChannels | None:
+    """The configured domestic platforms, their robots bound to their groups as the file says."""
+    if not plans:
+        return None
+    for change in bind_robots(ctx, plans):
+        cli.print(f"群机器人：{change}")
+    names = "、".join(CHANNEL_NAMES[plan.channel] for plan in plans)
+    cli.print(f"同时服务：{names}")
+    return DomesticChannels(ctx, plans)
+
+
+def _serve_domestic(cli: Invocation, plans: list[DomesticPlan]) -> int:
+    """No Telegram: the configured domestic platforms alone, with the desk, until stopped (Ctrl-C, SIGTERM)."""
+    ctx = bot_context(cli)
+    lock = consumer_lock(cli.settings.database_url)
+    try:
+        _take_consumer_lock(cli, lock)
+        channels = _domestic_channels(cli, ctx, plans)
+        assert channels is not None
+        desk = _desk(cli)
+
+        async def serve() -> bool:
+            stopped = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, stopped.set)
+            return await serve_channels(ctx, channels, desk=desk, lock=lock, stopped=stopped)
+
+        kept_lock = asyncio.run(serve())
+    finally:
+        lock.release()
+    if not kept_lock:
+        raise ServiceError(LOCK_LOST)
     return 0
 
 
