@@ -1,0 +1,132 @@
+"""Faults on each domestic platform, end to end: the outbox sender pushes through the platform's
+app while its double answers with the platform's own rate-limit answer, a server error, a person or
+a permission gone, or drops the long connection. Nothing is lost, nothing is sent twice, and a
+person who cannot be reached any more is marked so and the office told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from tasks.db import transaction
+from tasks.models import Member, Outbox, OutboxStatus, Role
+from tasks.notifications import NotificationKind, Urge, UrgedTask
+from tasks.outbox import notify_unit
+from tasks.work.lookup import unit_named
+from tests.chats import DomesticChat
+from tests.factories import COMMERCE
+
+DOMESTIC = ("dingtalk", "wecom", "feishu")
+
+
+@pytest.fixture(params=DOMESTIC)
+def platform(request: pytest.FixtureRequest, database_url: str) -> Iterator[DomesticChat]:
+    opened = DomesticChat(database_url, request.param)
+    yield opened
+    opened.stop()
+
+
+def urge(chat: DomesticChat, note: str) -> None:
+    clock = chat.sandbox.ctx.clock
+    with transaction(chat.engine) as session:
+        unit = unit_named(session, COMMERCE)
+        assert unit.id is not None
+        notify_unit(session, clock, unit.id, NotificationKind.URGE,
+                    Urge(urger="督办办", note=note, unit=COMMERCE,
+                         tasks=[UrgedTask(task_id=41, text="武川县消费扶贫展销服务中心运营项目", due_on=None)]),
+                    f"urge:{note}")
+
+
+def received(chat: DomesticChat, who: str, note: str) -> int:
+    return sum(note in shown.text for shown in chat.sandbox.messages(who))
+
+
+def rows(chat: DomesticChat) -> list[Outbox]:
+    with Session(chat.engine) as session:
+        return list(session.exec(select(Outbox).where(Outbox.kind == NotificationKind.URGE)).all())
+
+
+def wait(chat: DomesticChat, condition: Callable[[], Any], moving: timedelta = timedelta(0)) -> None:
+    """Until ``condition``: the sender tries again when a row's wait is over, so the clock is moved on
+    by ``moving`` at a time (the platform asked to wait, or the outbox backs off)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        if moving:
+            chat.sandbox.ctx.clock.advance(moving)
+        time.sleep(0.1)
+
+
+RETRIED: dict[str, dict[str, Callable[[Any], None]]] = {
+    "rate limit": {
+        "dingtalk": lambda double: double.throttle_next(1),
+        "wecom": lambda double: double.rate_limit(1),
+        "feishu": lambda double: double.rate_limit_next_sends(1),
+    },
+    "server error": {
+        "dingtalk": lambda double: double.fail_next(1, 503),
+        "wecom": lambda double: double.fail_next_sends(1, -1),  # WeCom's "system busy"
+        "feishu": lambda double: double.fail_next_sends(1, 502),
+    },
+}
+
+
+@pytest.mark.parametrize("fault", list(RETRIED))
+def test_a_refused_push_is_sent_once_when_the_platform_takes_it_again(platform: DomesticChat, fault: str) -> None:
+    member = platform.join(201, "商务局小王", Role.MEMBER, COMMERCE)
+    RETRIED[fault][platform.channel](platform.sandbox.double)
+    urge(platform, "请本周报送")
+    wait(platform, lambda: received(platform, member, "请本周报送") >= 1, moving=timedelta(minutes=5))
+    platform.settle()
+    assert received(platform, member, "请本周报送") == 1
+    [row] = rows(platform)
+    assert row.status == OutboxStatus.SENT and row.attempts == 2  # refused once, then taken
+
+
+GONE: dict[str, Callable[[Any, str], None]] = {
+    "dingtalk": lambda double, who: double.revoke_permission(),
+    "wecom": lambda double, who: double.user_leaves(who),
+    "feishu": lambda double, who: double.make_unavailable(who),
+}
+
+
+def test_a_person_the_platform_no_longer_reaches_is_marked_and_the_office_told(platform: DomesticChat) -> None:
+    member = platform.join(202, "商务局小张", Role.MEMBER, COMMERCE)
+    office = platform.join(302, "督办办小赵", Role.OFFICE)
+    office_before = platform.count(office)
+    GONE[platform.channel](platform.sandbox.double, member)
+    urge(platform, "请补充材料")
+    wait(platform, lambda: rows(platform)[0].status == OutboxStatus.DEAD)
+    with Session(platform.engine) as session:
+        marked = session.exec(select(Member).where(Member.name == "商务局小张")).one()
+    assert not marked.reachable
+    if platform.channel != "dingtalk":  # a withdrawn permission stops every push, the office's too
+        notice = platform.next_message(office, office_before)
+        assert "商务局小张" in notice.text
+
+
+def test_a_dropped_connection_comes_back_and_each_message_is_answered_once(platform: DomesticChat) -> None:
+    member = platform.join(203, "商务局小陈", Role.MEMBER, COMMERCE)
+    double = platform.sandbox.double
+    if platform.channel == "dingtalk":
+        double.close_connections()
+        wait(platform, lambda: len(double.connections) >= 2)
+    elif platform.channel == "wecom":
+        double.drop_connection()
+        platform.sandbox._run(double.wait_connected(subscriptions=2, timeout=15))
+    else:
+        double.drop_connection()
+        double.wait_connected(count=2, timeout=15)
+    before = platform.count(member)
+    answer = platform.say(member, "我的任务")
+    assert "区商务局 未办结任务" in answer.text
+    after_first = platform.count(member)
+    platform.say(member, "我的任务")  # the same question again, on a connection that stayed up
+    # The answer after the drop came once: as many messages as the same answer takes now.
+    assert after_first - before == platform.count(member) - after_first
