@@ -1,10 +1,15 @@
-"""One consumer of the bot's updates per database: `taskbot run` holds this lock while it consumes them.
+"""One consumer of the bot's updates per database and chat platform: `taskbot run` holds the lock of
+every platform it serves while it consumes their updates.
 
 Telegram hands a bot's updates to one consumer. A second long-poller gets 409 Conflict and the
 two take turns; a second webhook registration takes the updates from the first without a word.
 Either way nobody learns that two processes run. So `taskbot run` takes the database's consumer
 lock before it asks Telegram for anything: a second one against the same database says who holds
 it and exits, or with --standby waits and takes over when the first stops or dies.
+
+The domestic platforms hand their long connections' messages out the same way (DingTalk and Feishu
+to one connection of several at random), so each has its lock too: one process may serve all of
+them, or each its own, but never two processes one platform.
 
 The lock goes with its holder's process, so a crash never leaves it taken:
 - PostgreSQL: a session advisory lock on a connection of its own; the server releases it when
@@ -57,11 +62,52 @@ class ConsumerLock(Protocol):
     def release(self) -> None: ...
 
 
-def consumer_lock(database_url: str) -> ConsumerLock:
+# Each platform's lock, as an offset to POSTGRES_KEY and a file name's part; Telegram's are the ones
+# there were before the other platforms, so a process of an earlier version and one of this one exclude each other.
+CHANNEL_LOCKS = {"telegram": (0, ""), "dingtalk": (1, ".dingtalk"), "wecom": (2, ".wecom"), "feishu": (3, ".feishu")}
+
+
+def consumer_lock(database_url: str, channel: str = "telegram") -> ConsumerLock:
     url = make_url(normalise_url(database_url))
+    offset, suffix = CHANNEL_LOCKS[channel]
     if url.get_backend_name() == "postgresql":
-        return AdvisoryLock(libpq_url(database_url))
-    return FileLock(Path(f"{url.database}.consumer-lock"))
+        return AdvisoryLock(libpq_url(database_url), POSTGRES_KEY + offset)
+    return FileLock(Path(f"{url.database}{suffix}.consumer-lock"))
+
+
+class ChannelLocks:
+    """The locks of every platform one process serves, taken all together or not at all."""
+
+    def __init__(self, database_url: str, channels: list[str]) -> None:
+        self.locks = [consumer_lock(database_url, channel) for channel in channels]
+        self._refused: ConsumerLock | None = None
+
+    def acquire(self) -> bool:
+        taken: list[ConsumerLock] = []
+        for lock in self.locks:
+            try:
+                acquired = lock.acquire()
+            except BaseException:
+                for held in taken:
+                    held.release()
+                raise
+            if not acquired:
+                for held in taken:
+                    held.release()
+                self._refused = lock
+                return False
+            taken.append(lock)
+        return True
+
+    def held(self) -> bool:
+        return all(lock.held() for lock in self.locks)
+
+    def holder(self) -> str:
+        return (self._refused or self.locks[0]).holder()
+
+    def release(self) -> None:
+        for lock in self.locks:
+            lock.release()
 
 
 class FileLock:
@@ -105,14 +151,15 @@ class AdvisoryLock:
     """pg_try_advisory_lock on a dedicated autocommit connection, outside the engine's pool:
     the lock lives exactly as long as that connection, and nothing else may reuse it."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, key: int = POSTGRES_KEY) -> None:
         self.conninfo = conninfo
+        self.key = key
         self._connection: psycopg.Connection | None = None
 
     def acquire(self) -> bool:
         connection = psycopg.connect(self.conninfo, autocommit=True, application_name=APPLICATION_NAME)
         try:
-            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (POSTGRES_KEY,)).fetchone()
+            row = connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         except psycopg.Error:
             connection.close()
             raise
@@ -140,7 +187,7 @@ class AdvisoryLock:
                      AND l.classid = %s AND l.objid = %s
                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
         with contextlib.suppress(psycopg.Error), psycopg.connect(self.conninfo, autocommit=True) as connection:
-            row = connection.execute(query, (POSTGRES_KEY >> 32, POSTGRES_KEY & 0xFFFFFFFF)).fetchone()
+            row = connection.execute(query, (self.key >> 32, self.key & 0xFFFFFFFF)).fetchone()
             if row is not None:
                 return f"PostgreSQL 连接 {row[0]}，来自 {row[1]}"
         return "另一个进程"

@@ -18,7 +18,7 @@ from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, ru
 from bot.channels import CHANNEL_NAMES
 from bot.channels.runtime import DomesticChannels, DomesticPlan, bind_robots, domestic_plans
 from bot.cli.invocation import Invocation
-from bot.consumer_lock import CHECK_SECONDS, ConsumerLock, consumer_lock
+from bot.consumer_lock import CHECK_SECONDS, ChannelLocks, ConsumerLock
 from bot.context import BotContext
 from bot.failures import safe_url
 from bot.sender import TelegramTransport
@@ -68,7 +68,7 @@ def run(cli: Invocation) -> int:
             cli.print(f"webhook 模式：沙盒服务器把消息推送到 {webhook.url}")
         return sandbox(cli, webhook)
     ctx = bot_context(cli)
-    lock = consumer_lock(cli.settings.database_url)
+    lock = ChannelLocks(cli.settings.database_url, ["telegram", *(plan.channel for plan in plans)])
     try:
         _take_consumer_lock(cli, lock)
         desk = _desk(cli)
@@ -97,7 +97,7 @@ def _domestic_channels(cli: Invocation, ctx: BotContext, plans: list[DomesticPla
 def _serve_domestic(cli: Invocation, plans: list[DomesticPlan]) -> int:
     """No Telegram: the configured domestic platforms alone, with the desk, until stopped (Ctrl-C, SIGTERM)."""
     ctx = bot_context(cli)
-    lock = consumer_lock(cli.settings.database_url)
+    lock = ChannelLocks(cli.settings.database_url, [plan.channel for plan in plans])
     try:
         _take_consumer_lock(cli, lock)
         channels = _domestic_channels(cli, ctx, plans)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from bot.consumer_lock import APPLICATION_NAME, consumer_lock
+from bot.consumer_lock import APPLICATION_NAME, ChannelLocks, consumer_lock
 from bot.sandbox.server import Person, SandboxServer
 from tests.processes import RunProcess, taskbot_run
 
@@ -34,6 +34,29 @@ def test_two_locks_on_one_database_exclude_each_other(database_url: str) -> None
     finally:
         first.release()
         second.release()
+
+
+def test_each_platform_has_one_consumer_and_a_process_takes_all_its_platforms_or_none(database_url: str) -> None:
+    """One process serves Telegram and DingTalk; another may serve WeCom, but not DingTalk, and one
+    asking for WeCom and DingTalk together takes neither."""
+    serving = ChannelLocks(database_url, ["telegram", "dingtalk"])
+    wecom = ChannelLocks(database_url, ["wecom"])
+    both = ChannelLocks(database_url, ["wecom", "dingtalk"])
+    later_wecom = ChannelLocks(database_url, ["wecom"])
+    dingtalk = ChannelLocks(database_url, ["dingtalk"])
+    try:
+        assert serving.acquire()
+        assert not dingtalk.acquire()
+        assert not consumer_lock(database_url).acquire()  # Telegram's own lock, as an earlier version takes it
+        assert not both.acquire()
+        assert both.holder() != "另一个进程"  # it names who holds DingTalk's
+        assert later_wecom.acquire()  # the refused pair let WeCom's go again
+        assert not wecom.acquire()
+        serving.release()
+        assert dingtalk.acquire()
+    finally:
+        for locks in (serving, wecom, both, later_wecom, dingtalk):
+            locks.release()
 
 
 def test_a_second_run_is_refused_and_a_standby_takes_over_when_the_first_dies(
