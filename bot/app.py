@@ -140,7 +140,7 @@ async def _post_init(application: Application) -> None:
         if plan.announce is not None:
             plan.announce(ctx.desk_url)
     channels: DomesticChannels | None = application.bot_data[CHANNELS_KEY]
-    transports: list[Transport] = [TelegramTransport(application.bot)]
+    transports: list[Transport] = [TelegramTransport(application.bot, ctx.file_sources)]
     if channels is not None:
         transports += await channels.start()
     application.bot_data[PLANNER_AND_SENDER_KEY] = asyncio.get_running_loop().create_task(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from tasks.db import transaction
 from tasks.models import Member
 
 T = TypeVar("T")
+FileSource = Callable[[str], Awaitable[bytes]]
 CONTEXT_KEY = "taskbot"
 
 
@@ -47,6 +48,9 @@ class BotContext:
     paced: bool = True  # share the flood budget (bot/flood.py): notifications wait their turn, replies count
     flood: SharedFlood | None = field(init=False, default=None)  # Telegram's
     _floods: dict[str, SharedFlood] = field(init=False, default_factory=dict, repr=False)  # the other channels'
+    # How to fetch a file a person sent on a domestic platform, by the platform (its app, once started):
+    # the office may open on Telegram or on the desk evidence a unit sent on DingTalk.
+    file_sources: dict[str, FileSource] = field(init=False, default_factory=dict, repr=False)
     # One planner pass at a time in this process: the scheduler ticks, and the sandbox console
     # plans at once after it moves the clock; two passes at once would both queue the digest.
     planning: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)

@@ -39,7 +39,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE, command
 
 async def answer(context: ContextTypes.DEFAULT_TYPE, address: str, reply: Reply) -> None:
     """Reply at once to someone who just wrote; the reply still counts in the shared flood budget."""
-    await send_reply(context.bot, address, reply, BotContext.of(context).flood)
+    ctx = BotContext.of(context)
+    await send_reply(context.bot, address, reply, ctx.flood, sources=ctx.file_sources)
 
 
 def command_handler(command: Command) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Any]:

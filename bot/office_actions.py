@@ -234,7 +234,8 @@ def unit_evidence_files(req: Request, assignment_id: int) -> Reply:
 
 def _evidence_reply(evidence: Evidence) -> Reply:
     files = [Attachment("photo" if item.get("kind") == "photo" else "document", str(item.get("name") or ""),
-                        file_id=str(item["file_id"])) for item in evidence.files[:EVIDENCE_SENT_AT_ONCE]]
+                        file_id=str(item["file_id"]), channel=str(item.get("channel", "telegram")))
+             for item in evidence.files[:EVIDENCE_SENT_AT_ONCE]]
     return Reply([texts.evidence_head(evidence.task_id, evidence.unit, len(evidence.files), len(files))],
                  files=files)
 

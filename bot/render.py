@@ -89,12 +89,13 @@ class Keyboard:
 @dataclass(frozen=True)
 class Attachment:
     """A file sent after a reply's text: made here (``data``), or one a person sent earlier, sent
-    again by the chat's own reference to it (``file_id``)."""
+    again by the chat's own reference to it (``file_id``, a reference of the platform ``channel``)."""
 
     kind: Literal["photo", "document"]
     name: str
     data: bytes | None = None
     file_id: str | None = None
+    channel: str = "telegram"  # whose reference file_id is: a unit may report on another platform
     caption: str = ""  # plain text
 
 

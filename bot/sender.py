@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,9 +26,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot import texts
 from bot.attachments import MADE_WHEN_SENT, FileMaker
-from bot.channels import DeliveryError
-from bot.context import BotContext
+from bot.channels import CHANNEL_NAMES, DeliveryError
+from bot.context import BotContext, FileSource
 from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
 from bot.render import Attachment, Reply, notification
@@ -66,17 +67,20 @@ class Transport(Protocol):
 
 
 class TelegramTransport:
-    """The Bot API through python-telegram-bot, its errors sorted for the outbox."""
+    """The Bot API through python-telegram-bot, its errors sorted for the outbox. ``sources``: how to
+    fetch a file a person sent on another platform, to upload it here."""
 
     channel = "telegram"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, sources: Mapping[str, FileSource] | None = None) -> None:
         self.bot = bot
+        self.sources = sources if sources is not None else {}
 
     async def deliver(self, address: str, reply: Reply, flood: SharedFlood | None, *, reserved: int | None,
                       sent_marks: list[int]) -> None:
         try:
-            await send_reply(self.bot, address, reply, flood, reserved=reserved, sent_marks=sent_marks)
+            await send_reply(self.bot, address, reply, flood, reserved=reserved, sent_marks=sent_marks,
+                             sources=self.sources)
         except RetryAfter as error:
             wait = error.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -234,7 +238,8 @@ class OutboxSender:
 
 
 async def send_reply(bot: Bot, address: str, reply: Reply, flood: SharedFlood | None = None, *,
-                     reserved: int | None = None, sent_marks: list[int] | None = None) -> None:
+                     reserved: int | None = None, sent_marks: list[int] | None = None,
+                     sources: Mapping[str, FileSource] | None = None) -> None:
     """Send a reply's pages to a Telegram chat in order, buttons on the last one, then its files;
     each counted in ``flood`` as ``send_in_turn`` says."""
     chat_id = int(address)
@@ -243,7 +248,7 @@ async def send_reply(bot: Bot, address: str, reply: Reply, flood: SharedFlood | 
             "chat_id": chat_id, "text": page, "parse_mode": ParseMode.HTML, "link_preview_options": NO_PREVIEW,
             "reply_markup": reply.buttons.to_dict() if index == len(reply.pages) - 1 and reply.buttons else None,
         }) for index, page in enumerate(reply.pages)]  # a None is left out of the call
-    sends += [functools.partial(_send_file, bot, chat_id, attachment) for attachment in reply.files]
+    sends += [functools.partial(_send_file, bot, chat_id, attachment, sources or {}) for attachment in reply.files]
     await send_in_turn(address, sends, flood, reserved=reserved, sent_marks=sent_marks)
 
 
@@ -268,11 +273,22 @@ async def send_in_turn(address: str, sends: list[Callable[[], Awaitable[Any]]], 
                 await flood.record(address)
 
 
-async def _send_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
-    """A file made here goes up as an upload; one a person sent goes again by its file_id."""
-    content: str | InputFile = (attachment.file_id if attachment.file_id is not None
-                                else InputFile(attachment.data or b"", filename=attachment.name))
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment, sources: Mapping[str, FileSource]) -> None:
+    """A file made here goes up as an upload; one a person sent goes again by its file_id, or, sent on
+    another platform, is fetched from there and uploaded."""
     caption = attachment.caption or None
+    content: str | InputFile
+    if attachment.file_id is not None and attachment.channel != "telegram":
+        source = sources.get(attachment.channel)
+        if source is None:  # this process does not serve that platform: say where the file is
+            where = texts.file_on_other_platform(attachment.name, CHANNEL_NAMES[attachment.channel])
+            await bot.send_message(chat_id, where, parse_mode=ParseMode.HTML)
+            return
+        content = InputFile(await source(attachment.file_id), filename=attachment.name or texts.FILE_NAME)
+    elif attachment.file_id is not None:
+        content = attachment.file_id
+    else:
+        content = InputFile(attachment.data or b"", filename=attachment.name)
     if attachment.kind == "photo":
         await bot.send_photo(chat_id, content, caption=caption)
     else:

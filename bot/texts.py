@@ -91,6 +91,11 @@ def file_kind_refused(name: str) -> str:
     return f"不支持“{esc(name)}”这种文件。证明材料请用 PDF、Word、Excel、PPT、图片或压缩包。"
 
 
+def file_on_other_platform(name: str, platform: str) -> str:
+    return (f"证明材料“{esc(name or FILE_NAME)}”是在{platform}上发送的，本进程没有连接{platform}，"
+            f"请在网页版或{platform}中查看。")
+
+
 def file_too_large(size_bytes: int) -> str:
     return f"文件过大（{size_bytes / 1024 / 1024:.1f} MB），请压缩到 20 MB 以内再发送。"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from bot.app import DeskPlan, Webhook
+from bot.channels.runtime import DomesticChannels
 from bot.context import BotContext
 from bot.sandbox.runtime import SandboxRuntime
 from bot.sandbox.server import SandboxServer
@@ -23,13 +25,13 @@ from tests.factories import seed_directory, seed_plan
 
 class BotHarness(SandboxRuntime):
     def __init__(self, database_url: str, clock: FixedClock, policy: Policy | None = None,
-                 webhook: Webhook | None = None, desk: DeskPlan | None = None) -> None:
+                 webhook: Webhook | None = None, desk: DeskPlan | None = None,
+                 channels: Callable[[BotContext], DomesticChannels] | None = None) -> None:
         engine = make_engine(database_url)
         seed_plan(engine, clock)
-        super().__init__(BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), seed_directory().district,
-                                    outbox_interval=0.02, paced=False, policy=policy,
-                                    calendar=WorkCalendar() if policy else None, planner_interval=0.1),
-                         webhook=webhook, desk=desk)
+        ctx = BotContext(engine, clock, ZoneInfo("Asia/Shanghai"), seed_directory().district, outbox_interval=0.02,
+                         paced=False, policy=policy, calendar=WorkCalendar() if policy else None, planner_interval=0.1)
+        super().__init__(ctx, webhook=webhook, desk=desk, channels=channels(ctx) if channels else None)
         self.clock = clock
         self.start()
 

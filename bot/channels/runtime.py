@@ -20,7 +20,7 @@ from bot.channels.conversation import ChannelConversation
 from bot.channels.robots import RobotClient, RobotHook
 from bot.channels.transport import AppChannel, DomesticTransport
 from bot.config import ConfigError, DomesticSettings, Settings
-from bot.context import BotContext
+from bot.context import BotContext, FileSource
 from tasks.events import Actor
 from tasks.models import Role
 from tasks.redaction import register_secret
@@ -96,8 +96,9 @@ class DomesticChannels:
 
     async def start(self) -> list[DomesticTransport]:
         """Connect every configured app; the transports to deliver through."""
-        for app in self.apps.values():
+        for channel, app in self.apps.items():
             await app.start()
+            self.ctx.file_sources[channel] = _file_source(app)
         return self.transports
 
     async def stop(self) -> None:
@@ -108,6 +109,18 @@ class DomesticChannels:
                 log.warning("stopping a chat platform failed", exc_info=True)
         if self.robot_client is not None:
             await self.robot_client.close()
+
+
+def _file_source(app: Any) -> FileSource:
+    """The app's way of fetching a file a person sent, as bytes (each SDK's own says it differently)."""
+
+    async def fetch(ref: str) -> bytes:
+        if hasattr(app, "fetch_file"):  # WeCom: downloaded and decrypted, with its name
+            return (await app.fetch_file(ref))[0]
+        fetched = await app.download(ref)
+        return fetched[0] if isinstance(fetched, tuple) else fetched
+
+    return fetch
 
 
 def _app(plan: DomesticPlan, on_incoming: ChannelConversation) -> AppChannel:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.app import DeskPlan, Webhook, build_application, run_application
+from bot.channels.runtime import DomesticChannels
 from bot.context import BotContext
 from bot.sandbox.server import Person, SandboxServer
 from bot.scheduler import plan_once
@@ -30,9 +31,10 @@ SANDBOX_ADMIN = Actor("sandbox", "cli")
 
 class SandboxRuntime:
     def __init__(self, ctx: BotContext, server: SandboxServer | None = None, webhook: Webhook | None = None,
-                 desk: DeskPlan | None = None) -> None:
+                 desk: DeskPlan | None = None, channels: DomesticChannels | None = None) -> None:
         self.ctx = ctx
         self.desk = desk  # the web desk, served beside the bot once it starts (its address: ctx.desk_url)
+        self.channels = channels  # domestic platforms served beside Telegram (bot/channels/runtime.py)
         self.webhook = webhook  # None: the bot polls; else the server pushes updates to this listener
         self.engine: Engine = ctx.engine
         self.server = server or SandboxServer()
@@ -45,7 +47,8 @@ class SandboxRuntime:
         self.server.continue_update_ids(self.ctx.in_transaction(inbox.last_update_id))
         self.server.start_in_thread()
         self.app = build_application(self.ctx, self.server.token, base_url=self.server.base_url,
-                                     base_file_url=self.server.base_file_url, desk=self.desk)
+                                     base_file_url=self.server.base_file_url, desk=self.desk,
+                                     channels=self.channels)
         self._thread = threading.Thread(target=self._run, name="bot", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from bot import texts
+from bot.channels import CHANNEL_NAMES
 from bot.parsing import percent_and_text
 from bot.render import due_label
 from bot.web.desk import RefusedError, Visit, page, whole_number
@@ -348,11 +349,16 @@ async def evidence_file(visit: Visit) -> web.StreamResponse:
         return dict(report.evidence[index])
 
     item = await visit.run(find)
-    if visit.desk.bot is None:
-        raise RefusedError(503, "网页版没有连接聊天平台，暂时无法取回证明材料。")
+    channel = str(item.get("channel", "telegram"))
+    source = visit.desk.ctx.file_sources.get(channel) if channel != "telegram" else None
+    if source is None and (channel != "telegram" or visit.desk.bot is None):
+        raise RefusedError(503, f"网页版没有连接{CHANNEL_NAMES.get(channel, channel)}，暂时无法取回这份证明材料。")
     try:
-        chat_file = await visit.desk.bot.get_file(str(item["file_id"]))
-        data = bytes(await chat_file.download_as_bytearray())
+        if source is not None:
+            data = await source(str(item["file_id"]))
+        else:
+            chat_file = await visit.desk.bot.get_file(str(item["file_id"]))
+            data = bytes(await chat_file.download_as_bytearray())
     except Exception as error:  # the chat platform's refusal or an unreachable server: said in one sentence
         raise RefusedError(502, f"暂时无法从聊天平台取回这份证明材料（{type(error).__name__}），请稍后重试。") from None
     content_type = _content_type(item)
