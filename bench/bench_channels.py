@@ -21,7 +21,10 @@ beside the least the channel's flood limits (bot/flood.py) allow for the same me
 their ratio (1.000: as fast as the limits allow); for each robot its busiest minute (and second)
 as the double counted them against the platform's cap, and its rate over the time it was busy
 (n messages over the span from its first to its last plus one window: at the cap that is the cap
-itself); the refusals the double answered (the platform's 130101, 45009, 11232, Telegram's 429);
+itself, less where another limit spreads a minute's messages: the channel's overall rate, or
+Feishu's five a second, which spreads a robot's hundred over twenty seconds of its minute; the
+pace against the least the limits allow is the figure that says whether the sender wastes time);
+the refusals the double answered (the platform's 130101, 45009, 11232, Telegram's 429);
 and, from what the double received against the outbox's rows, duplicates (a notice delivered
 more than once), losses (a row never delivered, whatever its status says) and deliveries to a
 robot not the row's.
@@ -256,7 +259,8 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
                 number = number_in(message.get("text") or "")
                 if number is not None:
                     deliveries.append(Delivered(number, str(message["chat"]["id"]), 0.0))
-            # Each accepted send's time, per chat, in the order the server took them.
+            # Each send's time, per chat, in the order the server saw them: the messages' own times
+            # when nothing was refused (a refused send is timed here too, and is reported as a refusal).
             times: dict[str, deque[float]] = defaultdict(deque)
             for at, _method, chat in server.state.calls:
                 times[str(chat)].append(at)

@@ -85,6 +85,8 @@ class VirtualTime:
         await woken
 
     def _advance(self) -> None:
+        # A sender sleeps in one place at a time: its pass waiting for the budget, a send waiting for
+        # its next page's turn while the pass waits for that send, or between passes.
         if not self._sleepers or len(self._sleepers) < self.senders:
             return  # a sender is still working: its time has not passed yet
         self.at = max(self.at, self._sleepers[0][0])
