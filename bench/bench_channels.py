@@ -294,13 +294,14 @@ def one_run(url: str, channel: Channel, senders: int, robots: int, messages: int
 
 def least_seconds(counts: list[int], limits: FloodLimits) -> float:
     """The least time from the first send to the last that ``limits`` allow for ``counts[i]`` messages
-    to group i: each message sent at the earliest moment the limits let one go."""
+    to group i: each message sent at the earliest moment the limits let one go, to the group with the
+    fewest sent so far when several may go (the overall rate shared out, as the sender's round robin does)."""
     sent: list[deque[float]] = [deque() for _ in counts]
     overall: deque[float] = deque()
     left = list(counts)
     last = 0.0
     while any(left):
-        best, best_at = -1, float("inf")
+        best, best_key = -1, (float("inf"), 0)
         for index, remaining in enumerate(left):
             if not remaining:
                 continue
@@ -312,12 +313,13 @@ def least_seconds(counts: list[int], limits: FloodLimits) -> float:
                 at = max(at, times[-1] + limits.group_interval)
             if len(overall) >= limits.overall_per_second:
                 at = max(at, overall[-limits.overall_per_second] + 1.0)
-            if at < best_at:
-                best, best_at = index, at
-        sent[best].append(best_at)
-        overall.append(best_at)
+            if (at, len(times)) < best_key:
+                best, best_key = index, (at, len(times))
+        at = best_key[0]
+        sent[best].append(at)
+        overall.append(at)
         left[best] -= 1
-        last = max(last, best_at)
+        last = max(last, at)
     return last
 
 
