@@ -1,7 +1,8 @@
 """Delivery at each channel's cap: how near the cap the sender goes, and that the platform refuses nothing.
 
     .venv/bin/python bench/bench_channels.py [--channels dingtalk wecom feishu telegram] [--robots K]
-                                             [--messages N] [--senders 1 2] [--in-flight 4] [--real-time]
+                                             [--messages N] [--senders 1 2] [--claim N] [--in-flight 4]
+                                             [--real-time]
                                              [--backend sqlite|postgresql] [--postgres URL]
 
 For each channel, queues N notifications (urges and reminders, as the planner and the office queue
@@ -14,7 +15,9 @@ robot; Feishu: a hundred a minute and five a second). Telegram is the same run w
 the local Bot API server enforcing Telegram's limits (bench_dispatch.py measures Telegram alone,
 with sender processes). ``--senders 2`` is two senders, each with its own database engine,
 context and flood budget object, sharing only the database, as two processes do: the budget in
-the database must hold across them.
+the database must hold across them. ``--claim`` is how many rows a sender claims at once (the
+worker's hundred; in real time ten, so that with a minute's worth of messages both senders hold
+rows for the same robots at once).
 
 Printed for each run: the messages and robots; the time from the first delivery to the last
 beside the least the channel's flood limits (bot/flood.py) allow for the same messages, and
@@ -204,13 +207,13 @@ class Outcome:
     rows: dict[int, tuple[str, str]]  # number -> (address, status) in the outbox
 
 
-async def send_all(ctx: PacedContext, transport: Transport, pace: Pace) -> int:
+async def send_all(ctx: PacedContext, transport: Transport, pace: Pace, claim: int) -> int:
     """One sender as the worker runs it: claim, send, record, until no row is left pending; the rows it claimed."""
     sender = OutboxSender(ctx, transport)
     claimed = 0
     with pace.sender():
         while True:
-            taken = await sender.deliver_due()
+            taken = await sender.deliver_due(claim)
             claimed += taken
             if not taken:
                 if not await ctx.run(pending):
@@ -218,7 +221,7 @@ async def send_all(ctx: PacedContext, transport: Transport, pace: Pace) -> int:
                 await pace.pause(POLL)  # another sender holds the rest
 
 
-async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flight: int, pace: Pace
+async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flight: int, claim: int, pace: Pace
                   ) -> tuple[float, list[int], list[Delivered], Counter[str]]:
     names = robot_names(robots)
     engines: list[Engine] = []
@@ -249,7 +252,7 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
             contexts.append(PacedContext(engines[-1], pace, SH, "bench", in_flight=in_flight,
                                          budget_time=pace.budget_time()))
         started = time.perf_counter()
-        claimed = await asyncio.gather(*(send_all(ctx, transport, pace) for ctx, transport in zip(
+        claimed = await asyncio.gather(*(send_all(ctx, transport, pace, claim) for ctx, transport in zip(
             contexts, transports, strict=True)))
         real_seconds = time.perf_counter() - started
         deliveries: list[Delivered] = []
@@ -278,12 +281,12 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
     return real_seconds, list(claimed), deliveries, refusals
 
 
-def one_run(url: str, channel: Channel, senders: int, robots: int, messages: int, in_flight: int,
+def one_run(url: str, channel: Channel, senders: int, robots: int, messages: int, in_flight: int, claim: int,
             real_time: bool) -> Outcome:
     queue(url, channel, robots, messages)
     pace: Pace = RealTime() if real_time else VirtualTime(NOW)
     real_seconds, claimed, deliveries, refusals = asyncio.run(deliver(url, channel, senders, robots, in_flight,
-                                                                      pace))
+                                                                      claim, pace))
     engine = make_engine(url)
     rows = queued_duty_notices(engine)
     engine.dispose()
@@ -387,6 +390,8 @@ def main() -> int:
                         f"{PER_ROBOT}; real time {PER_ROBOT_REAL})")
     parser.add_argument("--senders", type=int, nargs="+", help="a run with each of these many senders "
                         "sharing the database (default 1 2; real time 1)")
+    parser.add_argument("--claim", type=int, help="rows a sender claims at once (default 100, the worker's; "
+                        "real time 10)")
     parser.add_argument("--real-time", action="store_true", help="the wall clock instead of the virtual one")
     add_in_flight_option(parser)
     add_database_options(parser)
@@ -394,15 +399,16 @@ def main() -> int:
     robots = args.robots or (2 if args.real_time else 5)
     senders_list = args.senders or ([1] if args.real_time else [1, 2])
     per_robot = PER_ROBOT_REAL if args.real_time else PER_ROBOT
+    claim = args.claim or (10 if args.real_time else 100)
     faults = 0
     for senders in senders_list:
         for channel in args.channels:
             messages = args.messages or per_robot[channel] * robots
             print(f"{NAMES[channel]}: {messages} notifications to {robots}, {senders} sender(s) sharing the "
-                  f"database, {args.in_flight} in flight each, {args.backend}, "
+                  f"database, claiming {claim} at once, {args.in_flight} in flight each, {args.backend}, "
                   f"{'real' if args.real_time else 'virtual'} time", flush=True)
             with scratch_database("channels", args.backend, args.postgres) as url:
-                outcome = one_run(url, channel, senders, robots, messages, args.in_flight, args.real_time)
+                outcome = one_run(url, channel, senders, robots, messages, args.in_flight, claim, args.real_time)
             faults += report(channel, outcome, messages, robots)
     return 1 if faults else 0
 
