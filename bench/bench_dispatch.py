@@ -122,7 +122,7 @@ def least_seconds(per_chat: Counter[int], limits: FloodLimits) -> float:
     total = sum(per_chat.values())
     floors = [(total - 1) // limits.overall_per_second]
     for chat, count in per_chat.items():
-        if is_group(chat):
+        if is_group(str(chat)):
             floors.append((count - 1) // limits.group_per_minute * 60.0)
         else:
             floors.append((count - 1) * limits.per_chat_interval)
@@ -136,7 +136,7 @@ def queue(url: str, chats: list[int], messages: int, server: SandboxServer) -> N
     with transaction(engine) as session:
         members = []
         for chat in chats:
-            server.group(chat, f"群{chat}") if is_group(chat) else server.person(chat, f"人{chat}")
+            server.group(chat, f"群{chat}") if is_group(str(chat)) else server.person(chat, f"人{chat}")
             members.append(Member(user_id=None if chat < 0 else str(chat), address=str(chat), name=str(chat),
                                   role=Role.OFFICE, created_at=clock.now()))
         session.add_all(members)

@@ -9,6 +9,7 @@ The few calls into interfaces that are still moving — the `taskbot` command li
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -40,7 +41,7 @@ from tasks.clock import Clock, FixedClock
 from tasks.db import create_schema, libpq_url, make_engine, transaction
 from tasks.events import Actor
 from tasks.models import Assignment, GroupMember, Member, Outbox, Plan, Role, Task, Unit
-from tasks.notifications import MemberUnreachable, NotificationKind
+from tasks.notifications import DutyStep, MemberUnreachable, NotificationKind, Urge, UrgedTask
 from tasks.outbox import enqueue
 from tasks.plan.importer import refresh_statistics
 from tasks.work.members import create_invite
@@ -249,6 +250,41 @@ def queued_notices(engine: Engine) -> dict[int, tuple[int, str]]:
         found = NOTICE_MARK.search(str(payload.get("member", "")))
         if found:
             notices[int(found.group(1))] = (int(address), str(status))
+    return notices
+
+
+def queue_duty_notice(session: Session, clock: Clock, member: Member, number: int, unit: str) -> None:
+    """Queue notice ``number`` for ``member`` as a unit hears of its work: an urge (even numbers) or
+    a reminder that a deadline nears (odd), the task's text carrying the number."""
+    text = f"压测第{number}条 老旧小区改造进度"
+    if number % 2 == 0:
+        enqueue(session, clock, member, NotificationKind.URGE,
+                Urge(urger="区督办办", note="请本周内报送进展", unit=unit,
+                     tasks=[UrgedTask(task_id=number + 1, text=text, due_on=TODAY + timedelta(days=5))]),
+                f"bench-urge:{number}")
+    else:
+        enqueue(session, clock, member, NotificationKind.REMINDER,
+                DutyStep(key=f"bench:{number}", task_id=number + 1, text=text, unit=unit,
+                         due_on=TODAY + timedelta(days=3), step="d3", days=-3, unit_id=member.unit_id),
+                f"bench-reminder:{number}")
+
+
+def number_in(text: str) -> int | None:
+    """The number of a queued notice in anything that carries its text (None: not one of ours)."""
+    found = NOTICE_MARK.search(text)
+    return int(found.group(1)) if found else None
+
+
+def queued_duty_notices(engine: Engine) -> dict[int, tuple[str, str]]:
+    """The urges and reminders ``queue_duty_notice`` queued: number -> (address, status)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Outbox.address, Outbox.status, Outbox.payload).where(
+            Outbox.kind.in_([NotificationKind.URGE, NotificationKind.REMINDER]))).all()  # type: ignore[attr-defined]
+    notices = {}
+    for address, status, payload in rows:
+        number = number_in(json.dumps(payload, ensure_ascii=False))
+        if number is not None:
+            notices[number] = (str(address), str(status))
     return notices
 
 
