@@ -133,6 +133,9 @@ class OutboxSender:
         if not rows:
             return 0
         waiting = [rows[index] for index in round_robin([row.address for row in rows])]
+        # Chats the platform told to wait in this pass (a 429, DingTalk's 130101), and for how long:
+        # the rest of their rows wait as long rather than earn the same refusal one after another.
+        paused: dict[str, float] = {}
         sending: dict[str, asyncio.Task[None]] = {}  # by address
         on_wire: dict[str, Row[Any]] = {}  # by address: the row its task in ``sending`` delivers
         held_until: datetime = min(row.lease_until for row in rows)
@@ -155,6 +158,12 @@ class OutboxSender:
                         log.warning("notifications %s were claimed by another sender while they waited here", lost)
                         waiting = [row for row in waiting if row.id in renewed]
                     continue
+                if paused and (held := [row for row in waiting if row.address in paused]):
+                    waiting = [row for row in waiting if row.address not in paused]
+                    for row in held:
+                        await self.outcomes.write(_Sent(row.id, row.attempts, [], DeliveryError(
+                            "retry_later", "等待平台限流解除", paused[row.address])))
+                    continue
                 free = [index for index, row in enumerate(waiting) if row.address not in sending]
                 if not free or len(sending) >= self.ctx.in_flight:
                     await _first_done(sending, timeout=renew_in)
@@ -175,7 +184,7 @@ class OutboxSender:
                     index, mark = free[taken[0]], taken[1]
                 row = waiting.pop(index)
                 on_wire[row.address] = row
-                sending[row.address] = asyncio.create_task(self._deliver(row, mark))
+                sending[row.address] = asyncio.create_task(self._deliver(row, mark, paused))
         finally:
             # A failure (the database went away) or a stop ends new sends; those under way finish and are recorded.
             if sending:
@@ -195,9 +204,12 @@ class OutboxSender:
         claims = {row.id: row.attempts for row in held}
         return await self.ctx.run(lambda session: outbox.renew_leases(session, self.ctx.clock, claims))
 
-    async def _deliver(self, row: Row[Any], reserved: int | None = None) -> None:
+    async def _deliver(self, row: Row[Any], reserved: int | None = None, paused: dict[str, float] | None = None
+                       ) -> None:
         marks: list[int] = []
         failure = await self._send(row, reserved, marks)
+        if failure is not None and failure.kind == "retry_later" and failure.retry_after and paused is not None:
+            paused[row.address] = failure.retry_after
         await self.outcomes.write(_Sent(row.id, row.attempts, marks, failure))
 
     def _record(self, session: Session, outcomes: list[_Sent]) -> None:

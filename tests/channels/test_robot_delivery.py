@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,10 +84,13 @@ def statuses(engine: Engine) -> set[str]:
         return {str(status) for status in session.exec(select(Outbox.status)).all()}
 
 
-def deliver(url: str, channel: str, names: list[str], senders: int, claim: int = 100
+def deliver(url: str, channel: str, names: list[str], senders: int, claim: int = 100, *,
+            fault: Callable[[RobotDouble, robot_double.Robot, float], None] | None = None, timeout: float = 10.0
             ) -> tuple[dict[str, list[tuple[int, float]]], list[robot_double.Refusal], list[int]]:
     """Deliver the outbox with ``senders`` senders, each with its own engine and context as a process
-    has: what each robot received ((notice number, when), in order), the refusals, the rows each sender claimed."""
+    has: what each robot received ((notice number, when), in order), the refusals, the rows each sender claimed.
+    ``fault``: done to the double and the first robot before anything is sent (with the time then);
+    ``timeout``: how long the robot client waits for an answer."""
 
     async def run() -> tuple[dict[str, list[tuple[int, float]]], list[robot_double.Refusal], list[int]]:
         time = VirtualTime(START)
@@ -95,11 +99,13 @@ def deliver(url: str, channel: str, names: list[str], senders: int, claim: int =
             async with RobotDouble(clock=time.seconds) as double:
                 robots = {name: double.add_robot(channel, secret=SECRETS[channel]) for name in names}
                 hooks = {name: double.hook(robot, name) for name, robot in robots.items()}
+                if fault is not None:
+                    fault(double, robots[names[0]], time.seconds())
 
                 async def one_sender(engine: Engine) -> int:
                     ctx = PacedContext(engine, time, START.tzinfo, "test", budget_time=time.budget_time())
                     claimed = 0
-                    async with RobotClient(clock=time.seconds) as client:
+                    async with RobotClient(clock=time.seconds, timeout=timeout) as client:
                         sender = OutboxSender(ctx, DomesticTransport(channel, robots=hooks, robot_client=client))
                         with time.sender():
                             while True:
@@ -166,3 +172,51 @@ def test_two_senders_sharing_the_database_keep_one_budget_per_robot(channel, per
         assert {number % 2 for number, _ in got} == {n}  # to its own robot
         assert_within_caps(channel, sorted(at for _, at in got))
     assert statuses(engine) == {OutboxStatus.SENT}
+
+
+def _minute_used_elsewhere(double: RobotDouble, robot: robot_double.Robot, now: float) -> None:
+    """Another system posted through the same robot this minute, up to its cap: taskbot's budget never saw it."""
+    robot.sent.extend([now] * CAPS[robot.channel][-1][0])
+
+
+# Each fault on the first robot, before anything is sent; whether the notice may arrive once more than sent.
+ROBOT_FAULTS: dict[str, tuple[Callable[[RobotDouble, robot_double.Robot, float], None], bool]] = {
+    "rate limit": (_minute_used_elsewhere, False),
+    "server error": (lambda double, robot, now: double.fail_next(1, 502), False),
+    # The answer comes after the client gave up: the platform took it, and the retry posts it again.
+    "timeout": (lambda double, robot, now: double.hang_next(1.0, 1), True),
+}
+
+
+@pytest.mark.parametrize("fault", list(ROBOT_FAULTS))
+@pytest.mark.parametrize("channel", ["dingtalk", "wecom", "feishu"])
+def test_a_fault_on_a_robot_loses_nothing_and_repeats_at_most_one(channel, fault, engine, database_url):
+    names = queue(engine, channel, 1, 3)
+    do, may_repeat = ROBOT_FAULTS[fault]
+
+    received, refusals, _claimed = deliver(database_url, channel, names, senders=1, fault=do, timeout=0.3)
+
+    numbers = [number for number, _ in received[ROBOT + names[0]]]
+    assert sorted(set(numbers)) == [0, 1, 2]  # nothing lost
+    assert len(numbers) - 3 <= (1 if may_repeat else 0)
+    assert len(refusals) <= 1  # the one the fault itself made, and none after it
+    assert statuses(engine) == {OutboxStatus.SENT}
+
+
+@pytest.mark.parametrize("channel", ["dingtalk", "wecom", "feishu"])
+def test_a_removed_robot_is_marked_unreachable_and_its_notices_kept_as_dead_letters(channel, engine, database_url):
+    names = queue(engine, channel, 1, 2)
+
+    received, _refusals, _claimed = deliver(database_url, channel, names, senders=1,
+                                            fault=lambda double, robot, now: double.revoke(robot))
+
+    assert received[ROBOT + names[0]] == []
+    with transaction(engine) as session:
+        robot = session.exec(select(Member).where(Member.address == ROBOT + names[0])).one()
+        assert not robot.reachable
+        rows = session.exec(select(Outbox).where(Outbox.member_id == robot.id)).all()
+        assert {row.status for row in rows} == {OutboxStatus.DEAD} and len(rows) == 2
+        assert all(ROBOT_SECRETISH not in row.last_error for row in rows)
+
+
+ROBOT_SECRETISH = "access_token="
