@@ -273,6 +273,7 @@ class DomesticPlatform(Platform):
         self.sandbox.person(user_ref, persona.name)
         if group is not None:
             self.sandbox.group(group, UNIT_GROUP_TITLE)
+        self.sandbox.known(user_ref, group)
         with transaction(self.ctx.engine) as session:
             if group is None:
                 if has_member_row(session, self.channel, user_ref):

@@ -219,7 +219,7 @@ class DomesticSandbox:
             return create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
 
     def person(self, user_ref: str, name: str) -> str:
-        if self.channel in ("dingtalk", "feishu"):  # WeCom's double takes anyone who writes
+        if self.channel in ("dingtalk", "feishu"):
             self.double.person(user_ref, name)
         return user_ref
 
@@ -227,6 +227,15 @@ class DomesticSandbox:
         if self.channel in ("dingtalk", "feishu"):
             self.double.group(group_id, title)
         return group_id
+
+    def known(self, user_ref: str, group_id: str | None = None) -> None:
+        """A person (and a group with the bot in it) the platform knows before they write: WeCom's
+        double learns of people from what they write and refuses to send to anyone else, as WeCom
+        refuses someone outside the robot's reach; the console's personas are in reach from the start."""
+        if self.channel == "wecom":
+            self.double.users.add(user_ref)
+            if group_id is not None:
+                self.double.groups.setdefault(group_id, set()).add(user_ref)
 
     def join(self, user_ref: str, name: str, role: Role, unit_name: str | None = None) -> str:
         """A person who binds with a fresh invite code, typed after 绑定 as they would."""
