@@ -105,9 +105,9 @@ NO_CAPTION = ("（{platform}的文件消息不带说明文字，说明没有发�
 # The same commands without Telegram's own (a domestic platform has no privacy mode, and a bot there
 # hears a group's words when @-ed), and files without captions, which those platforms do not carry.
 DOMESTIC_LINES = {":photo": "  :photo                       发送照片（先点任务卡片上的“报进展”或“办结”，再发）",
-                  ":file": "  :file 合同.pdf               发送文件（同上）", ":reply": None, ":privacy": None}
-DOMESTIC_HELP = "\n".join(DOMESTIC_LINES.get(line.split()[0], line) or "" for line in HELP.splitlines()
-                          if DOMESTIC_LINES.get(line.split()[0], line) is not None)
+                  ":file": "  :file 合同.pdf               发送文件（同上）"}
+DOMESTIC_HELP = "\n".join(DOMESTIC_LINES.get(line.split()[0], line) for line in HELP.splitlines()
+                          if line.split()[0] not in TELEGRAM_ONLY_WHY)
 
 
 class Platform:
