@@ -10,8 +10,9 @@
     taskbot invite [UNIT] [--role member|office|leader|admin]
     taskbot digest --print   /   taskbot outbox [--status dead]
     taskbot backup PATH   /   taskbot restore PATH --yes
-    taskbot run [--webhook URL --listen HOST --port N] [--standby]
-                         (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox)
+    taskbot run [--webhook URL --listen HOST --port N] [--standby] [--channel dingtalk|wecom|feishu]
+                         (Telegram with $TASKBOT_TOKEN; without a token, the local sandbox, on
+                         Telegram's local Bot API server or on the --channel platform's local double)
     taskbot worker [--until-idle]
     taskbot sandbox      (local Bot API server + the bot + ready-made personas, in the terminal)
 
@@ -52,6 +53,8 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD，收到“{text}”") from error
 
 
+# The platforms the sandbox can run on (bot/sandbox: the local Bot API server, or a platform's double).
+CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
 # The outbox's states as the office names them; the stored codes are accepted too.
 OUTBOX_STATUSES = {"待发": "pending", "已发": "sent", "失败": "dead"}
 
@@ -142,6 +145,13 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--web-port", type=int, metavar="端口",
                         help="网页版的本地端口（默认取配置文件 [web] port；0：任选空闲端口）")
     parser.add_argument("--no-web", action="store_true", help="不启动网页版")
+    _channel_argument(parser)
+
+
+def _channel_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", choices=CHANNELS, default="telegram", metavar="平台",
+                        help="本地沙盒在哪个平台上运行：telegram（默认）、dingtalk（钉钉）、wecom（企业微信）或 "
+                             "feishu（飞书）；国内平台用本机的模拟服务器，经官方 SDK 连接，内置身份相同")
 
 
 def _worker_arguments(parser: argparse.ArgumentParser) -> None:
@@ -195,7 +205,8 @@ COMMANDS = (
     Command("backup", "备份数据库（运行中也可）", "backups:backup", _backup_arguments),
     Command("restore", "用备份替换数据库内容（先停止机器人）", "backups:restore", _restore_arguments),
     Command("worker", "只运行计划和发送（可多进程，不接收消息）", "serve:worker", _worker_arguments),
-    Command("sandbox", "本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话", "serve:sandbox"),
+    Command("sandbox", "本地沙盒：模拟 Bot API 服务器、机器人和内置身份，在终端对话", "serve:sandbox",
+            _channel_argument),
     # Reads the settings only when no --year is given: with one it starts without pydantic.
     Command("deadline", "查看完成时限的识别结果", "deadline:deadline", _deadline_arguments, reads_settings=False),
 )

@@ -11,6 +11,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -26,6 +27,9 @@ from bot.telegram_http import make_bot
 from bot.worker import run_planner_and_sender
 from tasks.errors import ServiceError
 from tasks.redaction import register_secret
+
+if TYPE_CHECKING:
+    from bot.sandbox.console import Platform
 
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
 SANDBOX_FILES = "taskbot-sandbox-files"  # the pictures and files the sandbox's bot sent, to open
@@ -56,12 +60,19 @@ def worker(cli: Invocation) -> int:
 
 def run(cli: Invocation) -> int:
     token = cli.settings.telegram.token
+    channel = _channel(cli)
+    if token and channel != "telegram":
+        raise ServiceError("--channel 只选择本地沙盒的平台：设置了 TASKBOT_TOKEN 时机器人连接 Telegram"
+                           "（钉钉、企业微信、飞书在配置文件中配置），请去掉 --channel 或不设令牌。")
     webhook = _webhook(cli)
     plans = domestic_plans(cli.settings)
     if not token and plans:
         return _serve_domestic(cli, plans)
     if not token:
         cli.print("没有设置 TASKBOT_TOKEN（或配置文件 [telegram] token），启动本地沙盒，不连接 Telegram。")
+        if webhook is not None and channel != "telegram":
+            cli.print("webhook 是 Telegram 的接收方式，这个平台的沙盒不用它。")
+            webhook = None
         if webhook is not None:
             # The sandbox server can reach only this machine: it pushes to our listener directly.
             webhook = replace(webhook, url=f"http://127.0.0.1:{webhook.port}/{webhook.path or 'webhook'}")
@@ -119,6 +130,11 @@ def _serve_domestic(cli: Invocation, plans: list[DomesticPlan]) -> int:
     return 0
 
 
+def _channel(cli: Invocation) -> str:
+    """The platform the sandbox plays (``--channel``); Telegram unless told."""
+    return getattr(cli.args, "channel", None) or "telegram"
+
+
 def _desk(cli: Invocation) -> DeskPlan | None:
     """The web desk to serve beside the bot, as configured and as the command line narrows it."""
     web = cli.settings.web
@@ -170,7 +186,6 @@ def _webhook(cli: Invocation) -> Webhook | None:
 
 def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
     from bot.sandbox.console import run_console
-    from bot.sandbox.runtime import SandboxRuntime
     from seed import MENTOUGOU_2021, seed_path
     from tasks.clock import ShiftedClock, parse_moment
     from tasks.db import make_engine
@@ -197,7 +212,31 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
     # to Telegram's second per chat would only make someone trying the bot wait for each page.
     ctx = BotContext(engine, clock, settings.timezone, cli.seed_directory.district, outbox_interval=0.1,
                      policy=policy, calendar=calendar, in_flight=settings.delivery.in_flight, paced=False)
-    runtime = SandboxRuntime(ctx, webhook=webhook)  # run_console starts it once the personas are bound
+    platform = _sandbox_platform(cli, ctx, webhook)  # run_console starts it once the personas are bound
+    try:
+        # The bundled sandbox keeps what the bot sends beside its database; another database's, in a scratch folder.
+        files = (Path(SANDBOX_FILES) if url == SANDBOX_DATABASE_URL
+                 else Path(tempfile.gettempdir()) / SANDBOX_FILES)
+        run_console(platform, cli.stdin, cli.out, interactive=cli.stdin.isatty(), files=files)
+    finally:
+        platform.stop()
+        engine.dispose()
+    return 0
+
+
+def _sandbox_platform(cli: Invocation, ctx: BotContext, webhook: Webhook | None) -> Platform:
+    """Telegram's local Bot API server (with the web desk beside it), or a domestic platform's double."""
+    from bot.sandbox.console import DomesticPlatform, TelegramPlatform
+
+    channel = _channel(cli)
+    if channel != "telegram":
+        from bot.sandbox.domestic import DomesticSandbox
+
+        # The web desk's sandbox page plays the personas on the local Bot API server: Telegram's alone.
+        return DomesticPlatform(DomesticSandbox(ctx, channel))  # type: ignore[arg-type]  # checked by argparse
+    from bot.sandbox.runtime import SandboxRuntime
+
+    runtime = SandboxRuntime(ctx, webhook=webhook)
     desk = _desk(cli)
     if desk is not None:
         from bot.sandbox.console import PERSONAS
@@ -206,12 +245,4 @@ def sandbox(cli: Invocation, webhook: Webhook | None = None) -> int:
         # Several sandboxes on one machine (and the tests running them) must not fail on a taken port.
         runtime.desk = replace(desk, sandbox=SandboxDesk(runtime.server, list(PERSONAS)), any_free_port=True,
                                announce=None)  # the console says the address with its own lines
-    try:
-        # The bundled sandbox keeps what the bot sends beside its database; another database's, in a scratch folder.
-        files = (Path(SANDBOX_FILES) if url == SANDBOX_DATABASE_URL
-                 else Path(tempfile.gettempdir()) / SANDBOX_FILES)
-        run_console(runtime, cli.stdin, cli.out, interactive=cli.stdin.isatty(), files=files)
-    finally:
-        runtime.stop()
-        engine.dispose()
-    return 0
+    return TelegramPlatform(runtime)

@@ -219,7 +219,7 @@ class DomesticSandbox:
             return create_invite(session, self.ctx.clock, SANDBOX_ADMIN, role, unit).code
 
     def person(self, user_ref: str, name: str) -> str:
-        if self.channel in ("dingtalk", "feishu"):  # WeCom's double takes anyone who writes
+        if self.channel in ("dingtalk", "feishu"):
             self.double.person(user_ref, name)
         return user_ref
 
@@ -227,6 +227,15 @@ class DomesticSandbox:
         if self.channel in ("dingtalk", "feishu"):
             self.double.group(group_id, title)
         return group_id
+
+    def known(self, user_ref: str, group_id: str | None = None) -> None:
+        """A person (and a group with the bot in it) the platform knows before they write: WeCom's
+        double learns of people from what they write and refuses to send to anyone else, as WeCom
+        refuses someone outside the robot's reach; the console's personas are in reach from the start."""
+        if self.channel == "wecom":
+            self.double.users.add(user_ref)
+            if group_id is not None:
+                self.double.groups.setdefault(group_id, set()).add(user_ref)
 
     def join(self, user_ref: str, name: str, role: Role, unit_name: str | None = None) -> str:
         """A person who binds with a fresh invite code, typed after 绑定 as they would."""
@@ -284,42 +293,52 @@ class DomesticSandbox:
         """A double's way of acting as a person: called as it is, or run on the double's loop."""
         return self._run(work) if asyncio.iscoroutine(work) else work
 
+    def write(self, user_ref: str, text: str, *, group: str | None = None) -> None:
+        """Write as the person (in ``group``: @-ing the bot, the only words a bot in a group hears),
+        without waiting for an answer."""
+        double = self.double
+        if self.channel == "dingtalk":
+            double.person_says(user_ref, text, group=group, at_bot=group is not None)
+        elif self.channel == "wecom":
+            self._call(double.person_says(user_ref, text, chat=group, at_bot=group is not None))
+        else:
+            double.person_says(user_ref, text, chat=group, at_bot=group is not None)
+
+    def press(self, user_ref: str, message: Shown, label: str, *, group: str | None = None) -> None:
+        """Tap the button ``label`` on ``message`` as the platform carries a tap back to the bot,
+        without waiting for an answer; KeyError when the message has no such button."""
+        data = message.data_of(label)
+        double = self.double
+        if self.channel == "dingtalk":  # a link that makes the client send a text naming the button
+            double.person_says(user_ref, button_text(Button(label, data)), group=group, at_bot=group is not None)
+        elif self.channel == "wecom":
+            self._call(double.person_taps(user_ref, data, f"task-{time.monotonic_ns()}", chat=group))
+        else:
+            double.person_taps(user_ref, {"data": data}, chat=group)
+
+    def upload(self, user_ref: str, name: str, data: bytes, *, group: str | None = None,
+               picture: bool = False) -> None:
+        """Send a file (or, with ``picture``, a photo) as the person, without waiting for an answer."""
+        double = self.double
+        if self.channel == "dingtalk":
+            if picture:
+                double.person_sends_picture(user_ref, data, group=group, at_bot=group is not None)
+            else:
+                double.person_sends_file(user_ref, name, data, group=group, at_bot=group is not None)
+        elif self.channel == "wecom":
+            self._call(double.person_sends_file(user_ref, data, name, kind="image" if picture else "file",
+                                                chat=group))
+        else:
+            double.person_sends_file(user_ref, data, name, kind="image" if picture else "file", chat=group)
+
     def say(self, user_ref: str, text: str, *, group: str | None = None, pages: int = 1) -> Shown:
         """Write as the person (in ``group``: @-ing the bot) and return the bot's (last) answer there."""
-        double = self.double
-
-        def act() -> Any:
-            if self.channel == "dingtalk":
-                return double.person_says(user_ref, text, group=group, at_bot=group is not None)
-            if self.channel == "wecom":
-                return self._call(double.person_says(user_ref, text, chat=group, at_bot=group is not None))
-            return double.person_says(user_ref, text, chat=group, at_bot=group is not None)
-
-        return self._act(group or user_ref, act, pages)
+        return self._act(group or user_ref, lambda: self.write(user_ref, text, group=group), pages)
 
     def tap(self, user_ref: str, message: Shown, label: str, *, group: str | None = None) -> Shown:
         """Tap the button ``label`` on ``message`` as the platform carries a tap back to the bot."""
-        data = message.data_of(label)
-        double = self.double
-
-        def act() -> Any:
-            if self.channel == "dingtalk":  # a link that makes the client send a text naming the button
-                return double.person_says(user_ref, button_text(Button(label, data)), group=group,
-                                          at_bot=group is not None)
-            if self.channel == "wecom":
-                return self._call(double.person_taps(user_ref, data, f"task-{time.monotonic_ns()}", chat=group))
-            return double.person_taps(user_ref, {"data": data}, chat=group)
-
-        return self._act(group or user_ref, act, 1)
+        message.data_of(label)  # no such button: said before anything is sent
+        return self._act(group or user_ref, lambda: self.press(user_ref, message, label, group=group), 1)
 
     def send_file(self, user_ref: str, name: str, data: bytes, *, group: str | None = None) -> Shown:
-        double = self.double
-
-        def act() -> Any:
-            if self.channel == "dingtalk":
-                return double.person_sends_file(user_ref, name, data, group=group, at_bot=group is not None)
-            if self.channel == "wecom":
-                return self._call(double.person_sends_file(user_ref, data, name, chat=group))
-            return double.person_sends_file(user_ref, data, name, chat=group)
-
-        return self._act(group or user_ref, act, 1)
+        return self._act(group or user_ref, lambda: self.upload(user_ref, name, data, group=group), 1)
