@@ -278,7 +278,7 @@ def simulate(url: str, cast: tuple[Seat, ...]) -> Year:
     # Not paced on Telegram: the server here does not enforce the flood limits (test_dispatch covers pacing).
     ctx = BotContext(engine, clock, SH, directory.district, policy=policy, calendar=calendar, paced=False)
     wall = Wall(START)
-    platforms = Platforms(cast, wall) if len(cast) > len([s for s in cast if s.channel == "telegram"]) else None
+    platforms = Platforms(cast, wall) if any(seat.channel != "telegram" for seat in cast) else None
 
     script = scripted_events(engine, clock, members)
 
