@@ -21,7 +21,7 @@ from tasks.db import transaction
 from tasks.events import Actor
 from tasks.models import Assignment, Member, Milestone, Outbox, Role, Task, Unit
 from tasks.work.duties import Duty, report_completion, request_extension
-from tasks.work.members import create_invite, redeem_invite
+from tasks.work.members import RobotBinding, create_invite, keep_robots, redeem_invite
 from tasks.work.review import decide_extension, duty_by_assignment, send_back, verify
 from tests.factories import seed_plan
 
@@ -99,20 +99,78 @@ def nine(day: date) -> datetime:
 
 # --- the simulation -------------------------------------------------------------------------------
 
-def bind(session: Session, clock: FixedClock, who: str, unit: Unit | None) -> Member:
-    role = Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
-    code = create_invite(session, clock, Actor("admin", "cli"), role, unit).code
-    return redeem_invite(session, clock, code, channel="telegram", user_id=str(PEOPLE[who]), address=str(PEOPLE[who]), name=who, is_group=False)
+@dataclass(frozen=True)
+class Seat:
+    """One chat that hears ``who``'s notifications (``who`` a key of PEOPLE: a unit, the office or the
+    leader), on ``channel`` at ``address``. A person's chat with the bot, a group bound by an invite
+    code, or (``robot:<name>``) a one-way group robot the configuration binds."""
+
+    who: str
+    channel: str
+    address: str
+
+    @property
+    def key(self) -> str:
+        """How a notification's dedupe key ends for this chat: a Telegram chat by its number alone
+        (as before there were other platforms), any other as ``channel:address``."""
+        return self.address if self.channel == "telegram" else f"{self.channel}:{self.address}"
+
+    @property
+    def robot(self) -> bool:
+        return self.address.startswith("robot:")
+
+    @property
+    def group(self) -> bool:
+        return self.address.startswith(("group:", "robot:")) or self.address.startswith("-")
 
 
-def seed_with_people(engine, clock: FixedClock) -> dict[str, int]:
-    """The 2021 document imported at the simulation's start, and the four people bound: their member ids."""
+# Everyone on Telegram, in their own chats with the bot.
+TELEGRAM_CAST = tuple(Seat(who, "telegram", str(chat)) for who, chat in PEOPLE.items())
+# One run on every platform at once: the same four audiences spread over them, the units' people each on
+# a platform of their own and a unit's group on two. Each audience's first chat is who acts in the script.
+MIXED_CAST = (
+    Seat("区商务局", "dingtalk", "user:dt-shangwu-zhang"),  # DingTalk's Stream app, a person
+    Seat("区商务局", "telegram", str(PEOPLE["区商务局"])),
+    Seat("区商务局", "feishu", "group:oc_shangwu_work"),  # the unit's Feishu group, bound with an invite
+    Seat("区农业农村局", "wecom", "user:nongye-li"),  # WeCom's intelligent robot, a person
+    Seat("区农业农村局", "wecom", "robot:农业农村局工作群"),  # the unit's group, through a one-way WeCom robot
+    Seat("office", "telegram", str(PEOPLE["office"])),
+    Seat("leader", "dingtalk", "robot:区领导工作群"),  # the leadership's DingTalk group robot, signed
+)
+
+
+def _role(who: str, unit: Unit | None) -> Role:
+    return Role.MEMBER if unit else (Role.OFFICE if who == "office" else Role.LEADER)
+
+
+def bind(session: Session, clock: FixedClock, seat: Seat, unit: Unit | None) -> Member:
+    """A person's chat or a group bound as people bind them: with an invite code."""
+    code = create_invite(session, clock, Actor("admin", "cli"), _role(seat.who, unit), unit).code
+    return redeem_invite(session, clock, code, channel=seat.channel, user_id=seat.address.split(":", 1)[-1],
+                         address=seat.address, name=seat.who, is_group=seat.group)
+
+
+def seed_with_people(engine, clock: FixedClock, cast: tuple[Seat, ...] = TELEGRAM_CAST) -> dict[str, int]:
+    """The 2021 document imported at the simulation's start, and every chat of ``cast`` bound (a robot as
+    the configuration binds it, all of a platform's at once): the member id of each audience's first
+    chat, who acts in the script."""
     seed_plan(engine, clock)
     with transaction(engine) as session:
-        members = {}
-        for who in PEOPLE:
-            unit = session.exec(select(Unit).where(Unit.name == who)).first()
-            members[who] = bind(session, clock, who, unit).id
+        units = {seat.who: session.exec(select(Unit).where(Unit.name == seat.who)).first() for seat in cast}
+        robots: dict[str, list[RobotBinding]] = {}
+        for seat in cast:
+            if seat.robot:
+                unit = units[seat.who]
+                robots.setdefault(seat.channel, []).append(RobotBinding(
+                    seat.channel, seat.address.removeprefix("robot:"), _role(seat.who, unit), unit.name if unit else ""))
+        for channel, bindings in robots.items():
+            keep_robots(session, clock, Actor("admin", "cli"), channel, bindings)
+        members: dict[str, int] = {}
+        for seat in cast:
+            member = (session.exec(select(Member).where(Member.channel == seat.channel, Member.address == seat.address))
+                      .one() if seat.robot else bind(session, clock, seat, units[seat.who]))
+            assert member.id is not None
+            members.setdefault(seat.who, member.id)
         return members
 
 
@@ -164,16 +222,35 @@ def live_assignments(session: Session) -> list:
 
 def sent_steps(rows: list[Outbox]) -> Counter:
     """(recipient, assignment, rule, occurrence, level, milestone, local day) for every step any message
-    carried; the milestone is "-" for a deadline's step."""
-    found: Counter = Counter()
+    carried; the milestone is "-" for a deadline's step. The recipient by who they are (a Telegram cast)."""
     who = {v: k for k, v in PEOPLE.items()}
+    return _steps(rows, lambda row: who[int(row.address)])
+
+
+def sent_steps_by_chat(rows: list[Outbox]) -> Counter:
+    """``sent_steps`` with each recipient named by its chat, as ``Seat.key`` names it."""
+    return _steps(rows, lambda row: row.address if row.channel == "telegram" else f"{row.channel}:{row.address}")
+
+
+def _steps(rows: list[Outbox], recipient: Callable[[Outbox], str]) -> Counter:
+    found: Counter = Counter()
     for row in rows:
         day = row.sent_at.astimezone(SH).date()
         if row.kind not in SCHEDULED_KINDS:
             continue  # replies to what people did (completion reported, extension decided …)
         for item in row.payload.get("items", [row.payload]):
             assignment, rule, due, level, *milestone = item["key"].split(":")
-            found[(who[int(row.address)], int(assignment[1:]), rule, due, level, *(milestone or ["-"]), day)] += 1
+            found[(recipient(row), int(assignment[1:]), rule, due, level, *(milestone or ["-"]), day)] += 1
+    return found
+
+
+def in_every_chat(wanted: Counter, cast: tuple[Seat, ...]) -> Counter:
+    """``expected``'s steps, each heard in every chat of its audience in ``cast``."""
+    found: Counter = Counter()
+    for (who, *step), count in wanted.items():
+        for seat in cast:
+            if seat.who == who:
+                found[(seat.key, *step)] += count
     return found
 
 
