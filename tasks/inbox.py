@@ -1,4 +1,4 @@
-"""The inbox: every update from the chat is stored before the chat is told it arrived.
+"""The inbox: every update from a chat platform is stored before the platform is told it arrived.
 
 Telegram forgets an update once it is acknowledged (the next getUpdates offset passes it, or
 the webhook answered 200). Stored first, an update survives whatever happens to the process
@@ -18,6 +18,7 @@ The adapter (bot/intake.py) fetches or receives the updates and runs the handler
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -60,27 +61,43 @@ def payload_text(update: dict[str, Any]) -> str:
     return json.dumps(update, ensure_ascii=True, separators=(",", ":"))
 
 
-def store(session: Session, clock: Clock, updates: list[dict[str, Any]]) -> int:
+def store(session: Session, clock: Clock, updates: list[dict[str, Any]], channel: str = "telegram") -> int:
     """Store updates (each with an integer ``update_id``) not stored yet; returns how many were new.
 
     Telegram sends an update again until it is acknowledged, and a process may die between
     storing and acknowledging: the update_id is unique, so the second copy is dropped here.
     """
     now = db_time(clock)
-    rows = [{"update_id": u["update_id"], "payload": payload_text(u), "status": InboxStatus.PENDING,
-             "attempts": 0, "error": "", "received_at": now} for u in updates]
+    rows = [{"update_id": u["update_id"], "channel": channel, "payload": payload_text(u),
+             "status": InboxStatus.PENDING, "attempts": 0, "error": "", "received_at": now} for u in updates]
     return insert_new_rows(session.connection(), Inbox, "update_id", rows)
 
 
+def platform_update_id(channel: str, message_id: str) -> int:
+    """A domestic platform's message id as an update number: below zero, where Telegram's never are,
+    so the two never meet in the unique update_id."""
+    digest = hashlib.sha256(f"{channel}:{message_id}".encode()).digest()
+    return -(int.from_bytes(digest[:8], "big") >> 2) - 1
+
+
+def store_new(session: Session, clock: Clock, update: dict[str, Any], channel: str) -> int | None:
+    """Store one update; its row's id, or None when it was stored already (a platform handing the
+    same message on again: it was acted on, or waits to be at the next start)."""
+    if not store(session, clock, [update], channel):
+        return None
+    return session.exec(select(Inbox.id).where(Inbox.update_id == update["update_id"])).one()
+
+
 def last_update_id(session: Session) -> int:
-    """The highest update_id stored (0: none)."""
-    return session.exec(select(func.max(Inbox.update_id))).one() or 0
+    """The highest Telegram update_id stored (0: none)."""
+    return session.exec(select(func.max(Inbox.update_id)).where(Inbox.channel == "telegram")).one() or 0
 
 
-def pending(session: Session, limit: int) -> list[Row[Any]]:
-    """Updates still to handle, in the order they arrived: (id, update_id, payload, attempts)."""
+def pending(session: Session, limit: int, channel: str = "telegram") -> list[Row[Any]]:
+    """``channel``'s updates still to handle, in the order they arrived: (id, update_id, payload, attempts)."""
     return list(session.exec(select(Inbox.id, Inbox.update_id, Inbox.payload, Inbox.attempts)
-                             .where(Inbox.status == InboxStatus.PENDING).order_by(col(Inbox.id)).limit(limit)).all())
+                             .where(Inbox.status == InboxStatus.PENDING, Inbox.channel == channel)
+                             .order_by(col(Inbox.id)).limit(limit)).all())
 
 
 def begin(session: Session, row_id: int, attempts: int) -> None:

@@ -477,7 +477,7 @@ INBOX_PENDING_ONLY = f"status = '{InboxStatus.PENDING}'"
 
 
 class Inbox(SQLModel, table=True):
-    """An update from Telegram, stored before Telegram is told it arrived (bot/inbox.py).
+    """An update from a chat platform, stored before the platform is told it arrived (tasks/inbox.py).
 
     ``payload`` is the update's JSON as received, kept as text: an update the bot cannot read
     is stored all the same, marked failed and skipped, and whatever characters a person typed
@@ -491,6 +491,8 @@ class Inbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    # Whose update: Telegram's (its update_id) or a domestic platform's (its message's id made a number).
+    channel: str = Field(default="telegram", max_length=20, sa_column_kwargs={"server_default": "telegram"})
     payload: str
     status: InboxStatus = Field(default=InboxStatus.PENDING, sa_type=EnumText(InboxStatus, 10))
     attempts: int = 0  # times the bot began handling it; a process that died meanwhile left it pending

@@ -214,6 +214,8 @@ BEFORE_CHANNELS = [
     "(2, -1001234567890, 2, 'urge', '{}', 'urge:1:-1001234567890', 'sent', 1, :at, NULL, '', :at, :at), "
     "(3, 42, 3, 'digest', '{}', 'digest:2021W27:42', 'dead', 3, :at, NULL, 'Forbidden', :at, NULL)",
     "INSERT INTO send_mark (id, chat_id, at) VALUES (1, -1001234567890, 1625100000.5), (2, 42, 1625100001.25)",
+    "INSERT INTO inbox (id, update_id, payload, status, attempts, error, received_at) "
+    "VALUES (1, 700001, '{\"update_id\": 700001}', 'pending', 0, '', :at)",
 ]
 
 
@@ -242,6 +244,7 @@ def test_a_database_from_before_the_channels_keeps_every_member_notification_and
         (1, "telegram", "9007199254740993", 1, "urge:1:9007199254740993", "pending", 0, ""),
         (2, "telegram", "-1001234567890", 2, "urge:1:-1001234567890", "sent", 1, ""),
         (3, "telegram", "42", 3, "digest:2021W27:42", "dead", 3, "Forbidden")]
+    assert _rows(engine, "SELECT channel, update_id, status FROM inbox") == [("telegram", 700001, "pending")]
     assert _rows(engine, "SELECT channel, address, at FROM send_mark ORDER BY id") == [
         ("telegram", "-1001234567890", 1625100000.5), ("telegram", "42", 1625100001.25)]
     # What referred to a member still does, and references are enforced again after the migration.

@@ -81,3 +81,6 @@ class Incoming:
     button: str = ""  # a tapped button's data, as bot.render.Button.callback_data
     files: list[IncomingFile] = field(default_factory=list)
     mentions_bot: bool = False  # in a group: the bot was @-ed (the platforms only pass such messages on)
+    # The platform's id of this message or tap: a platform may hand the same one on again (after a
+    # reconnect, or when it heard no acknowledgement), and it is acted on once (tasks/inbox.py).
+    message_id: str = ""

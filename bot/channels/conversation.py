@@ -11,44 +11,109 @@ so such a text is taken as that button's tap.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import re
 from dataclasses import replace
 
 from bot import conversation, texts
-from bot.channels import GROUP, PERSON, Incoming
+from bot.channels import GROUP, PERSON, DeliveryError, Incoming, IncomingFile
 from bot.channels.renderers import button_from_text
 from bot.channels.transport import DomesticTransport
 from bot.commands import BY_NAME
 from bot.context import BotContext, Who
 from bot.render import Reply, say
+from tasks import inbox
+from tasks.inbox import platform_update_id, store_new
 
 log = logging.getLogger(__name__)
 
 # The code, and optionally the person's name after it: WeCom tells the bot an id, not a name.
+TAKE_UP_AT_ONCE = 500  # stored messages taken up at a start (a process never holds more than a few)
+
+
+def _incoming_of(payload: str) -> Incoming:
+    """An Incoming as ``ChannelConversation`` stored it."""
+    fields = json.loads(payload)["incoming"]
+    fields["files"] = [IncomingFile(**file) for file in fields.get("files", [])]
+    return Incoming(**fields)
+
+
 _START = re.compile(r"^(?:/start|start|绑定)(?:\s+(\S+))?(?:\s+(\S.{0,59}?))?\s*$", re.IGNORECASE)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 
 
 class ChannelConversation:
-    """The ``on_incoming`` of one platform's app: answers each person as they write."""
+    """The ``on_incoming`` of one platform's app: answers each person as they write.
+
+    What a person did is stored in the inbox before it is acted on (tasks/inbox.py, as Telegram's
+    updates are): a platform that hands the same message on again (DingTalk, after a reconnect or a
+    missing acknowledgement) finds it there and it is not acted on twice; one the process died
+    holding is taken up again when the app starts (``take_up_stored``).
+    """
 
     def __init__(self, ctx: BotContext, transport: DomesticTransport) -> None:
         self.ctx = ctx
         self.transport = transport
 
     async def __call__(self, incoming: Incoming) -> None:
+        row_id = None
+        if incoming.message_id:
+            update = {"update_id": platform_update_id(incoming.channel, incoming.message_id),
+                      "incoming": dataclasses.asdict(incoming)}
+            row_id = await self.ctx.run(lambda session: store_new(session, self.ctx.clock, update, incoming.channel))
+            if row_id is None:
+                return  # handed on again: acted on already, or taken up at the next start
+        await self._take(row_id, incoming, attempts=1)
+
+    async def take_up_stored(self) -> None:
+        """Act on what people did that a process stored and died before acting on (or answering)."""
+        clock = self.ctx.clock
+        rows = await self.ctx.run(lambda session: inbox.pending(session, TAKE_UP_AT_ONCE, self.transport.channel))
+        for row in rows:
+            if row.attempts >= inbox.MAX_ATTEMPTS:
+                log.error("handling %s message %s was interrupted %d times; marked failed and skipped",
+                          self.transport.channel, row.update_id, row.attempts)
+                await self.ctx.run(lambda session, row=row: inbox.finish(
+                    session, clock, row.id, f"处理中断 {row.attempts} 次，不再重试", failed=True))
+                continue
+            await self._take(row.id, _incoming_of(row.payload), attempts=row.attempts + 1)
+
+    async def _take(self, row_id: int | None, incoming: Incoming, attempts: int) -> None:
+        """Act on one thing a person did and answer it; with its inbox row, mark it as the Telegram
+        intake does: with the action's change when it changes something, else once answered."""
+        clock = self.ctx.clock
+        if row_id is not None:
+            await self.ctx.run(lambda session: inbox.begin(session, row_id, attempts))
         address = (GROUP if incoming.is_group else PERSON) + incoming.address
         who = Who(incoming.channel, incoming.user_ref, address, incoming.is_group, incoming.name or incoming.user_ref)
+        handling = inbox.Handling(row_id) if row_id is not None else None
+        token = inbox.HANDLING.set(handling)
+        failed = ""
         try:
             reply = await self.answer(who, incoming)
-        except Exception:  # one message's failure is said to its sender, and the next is taken as usual
+        except Exception as error:  # one message's failure is said to its sender, and the next is taken as usual
             log.exception("could not answer %s on %s", who.user_id, who.channel)
-            reply = say(texts.HANDLER_FAILED)
-        if reply is None:
-            return
+            reply, failed = say(texts.HANDLER_FAILED), repr(error)
+        finally:
+            inbox.HANDLING.reset(token)
+        if reply is not None:
+            await self._send(who, reply)
+        if handling is not None and not handling.marked:
+            await self.ctx.run(lambda session: inbox.finish(session, clock, handling.row_id, failed,
+                                                            failed=bool(failed)))
+
+    async def _send(self, who: Who, reply: Reply) -> None:
         flood = self.ctx.flood_for(self.transport.channel)
-        await self.transport.deliver(address, reply, flood, reserved=None, sent_marks=None)
+        try:
+            await self.transport.deliver(who.address, reply, flood, reserved=None, sent_marks=None)
+        except Exception as error:
+            # What the person did is done (committed): a platform that hears of a failure here hands
+            # the message on again (DingTalk does), and doing it twice would file a second report.
+            # The answer is lost, as a Telegram answer is when the process dies before sending it.
+            log.warning("could not answer %s on %s: %s", who.user_id, who.channel,
+                        error.detail if isinstance(error, DeliveryError) else repr(error))
 
     async def answer(self, who: Who, incoming: Incoming) -> Reply | None:
         """The answer to one thing a person did; None: nothing to say (group talk not for the bot)."""
@@ -68,7 +133,7 @@ class ChannelConversation:
         if not words:
             return None
         if (started := _START.match(words)) is not None:
-            if started.group(2):
+            if started.group(2) and not incoming.name:  # only WeCom gives no name: nobody else renames themselves
                 who = replace(who, name=started.group(2).strip())
             reply, _role = await conversation.start(ctx, who, started.group(1) or "", words_heard=True)
             return reply

@@ -99,7 +99,7 @@ def incoming_from(data: dict[str, Any]) -> Incoming | None:
         return None
     return Incoming(channel="dingtalk", user_ref=user_ref, address=address, is_group=is_group,
                     name=message.sender_nick or user_ref, text=text, files=files,
-                    mentions_bot=bool(is_group and message.is_in_at_list))
+                    mentions_bot=bool(is_group and message.is_in_at_list), message_id=message.message_id or "")
 
 
 class _RobotMessages(ChatbotHandler):
@@ -196,6 +196,10 @@ def template_of(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"钉钉机器人不发这种消息：{kind}")
 
 
+# How long a notice waits when DingTalk refuses the whole app, before it is tried again.
+APP_REFUSED_WAIT = 1800.0
+
+
 def failure_of(status: int, code: str, message: str, headers: Any = None) -> DeliveryError:
     """The DeliveryError an OpenAPI refusal stands for (its HTTP status, DingTalk's code and message)."""
     said = redact(f"钉钉拒绝发送（HTTP {status} {code}：{message}）")
@@ -210,9 +214,11 @@ def failure_of(status: int, code: str, message: str, headers: Any = None) -> Del
     if status >= 500:
         return DeliveryError("retry_later", said)
     if status in (401, 403) or code == "invalidClientIdOrSecret":
-        # The app cannot reach this address at all (its secret was reset, its permission to send
-        # robot messages withdrawn): only the office can put it right, so it is told.
-        return DeliveryError("unreachable", said)
+        # The app cannot send to anyone (its secret was reset, its permission to send robot messages
+        # withdrawn): not this person's doing, and marking everyone unreachable would stop their
+        # notices for good once the administrator puts it right. Each waits, and the log says why.
+        log.error("钉钉拒绝本应用发送消息（HTTP %s %s）：请检查应用的密钥和“机器人发送消息”权限", status, code)
+        return DeliveryError("retry_later", said, APP_REFUSED_WAIT)
     if status == 404 or "not.found" in code or "notExist" in code or "not.exist" in code:
         return DeliveryError("unreachable", said)  # the group is gone, or the robot was removed from it
     return DeliveryError("dead", said)  # the message itself was refused: sending it again will not help

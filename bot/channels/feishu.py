@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -99,6 +100,27 @@ def button_value(callback_data: str) -> dict[str, str]:
 def file_ref(message_id: str, kind: str, key: str) -> str:
     """``IncomingFile.ref`` for Feishu: what the message resource API needs to fetch it again."""
     return f"{message_id}/{kind}/{key}"
+
+
+GROUP_MARK = "group"
+# Feishu waits three seconds for an event's acknowledgement: taking an event may use most of them.
+HAND_OVER_WAIT = 2.5
+
+
+def _marked(body: dict[str, Any]) -> dict[str, Any]:
+    """A card for a group whose buttons' values say it was sent to a group."""
+    card = body.get("card")
+    if not isinstance(card, dict):
+        return body
+    elements = []
+    for element in card.get("elements", []):
+        if isinstance(element, dict) and isinstance(element.get("actions"), list):
+            actions = [{**action, "value": {**action["value"], GROUP_MARK: "1"}}
+                       if isinstance(action, dict) and isinstance(action.get("value"), dict) else action
+                       for action in element["actions"]]
+            element = {**element, "actions": actions}
+        elements.append(element)
+    return {**body, "card": {**card, "elements": elements}}
 
 
 def _body_content(body: dict[str, Any]) -> tuple[str, str]:
@@ -283,10 +305,16 @@ class FeishuChannel:
         return False
 
     def _hand_over(self, incoming: Incoming) -> None:
-        """On the SDK's thread: give the Incoming to our loop; raising makes the SDK answer 500."""
+        """On the SDK's thread: give the Incoming to our loop; raising makes the SDK answer 500.
+
+        The SDK acknowledges the event once this returns, and Feishu then never sends it again: so
+        this waits for our side to have taken it (stored it, and most often acted and answered),
+        within the time Feishu waits for an acknowledgement."""
         assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self._deliver(incoming), self._loop)
         self._loop.call_soon_threadsafe(self._track, future)
+        with contextlib.suppress(TimeoutError, concurrent.futures.TimeoutError):
+            future.result(timeout=HAND_OVER_WAIT)
 
     def _track(self, future: Any) -> None:
         wrapped = asyncio.wrap_future(future)
@@ -337,14 +365,19 @@ class FeishuChannel:
             return  # stickers, audio, shared chats: nothing the bot reads
         self._hand_over(Incoming(channel="feishu", user_ref=user_ref,
                                  address=message.chat_id if is_group else user_ref, is_group=is_group,
-                                 name="", text=text, files=files, mentions_bot=mentions_bot))
+                                 name="", text=text, files=files, mentions_bot=mentions_bot,
+                                 message_id=message.message_id or ""))
 
     def _plain_text(self, text: str, mentions: list[Any]) -> str:
         # Feishu writes an @ as a key ("@_user_1") in the text and names it in ``mentions``.
         for mention in mentions:
             if not mention.key:
                 continue
-            if mention.id is not None and mention.id.open_id == self.bot_open_id:
+            # Not knowing the bot's own id (Feishu did not say it at start), an @ that opens the
+            # message is taken for the bot's: in a group Feishu passes the bot only what @s it.
+            ours = (mention.id is not None and mention.id.open_id == self.bot_open_id) if self.bot_open_id \
+                else text.lstrip().startswith(mention.key)
+            if ours:
                 text = re.sub(re.escape(mention.key) + r"\s?", "", text)
             else:
                 text = text.replace(mention.key, f"@{mention.name or ''}")
@@ -372,9 +405,12 @@ class FeishuChannel:
         operator = event.operator.open_id if event.operator else ""
         value = (event.action.value if event.action else None) or {}
         chat_id = event.context.open_chat_id if event.context else ""
-        is_group = bool(chat_id) and chat_id in self._groups
+        # A group card's buttons say so (``_marked``): a tap does not, and after a restart the
+        # groups seen in this process are not known.
+        is_group = bool(chat_id) and (value.get(GROUP_MARK) == "1" or chat_id in self._groups)
         self._hand_over(Incoming(channel="feishu", user_ref=operator or "", address=chat_id if is_group else operator,
-                                 is_group=is_group, name="", button=str(value.get(BUTTON_KEY, ""))))
+                                 is_group=is_group, name="", button=str(value.get(BUTTON_KEY, "")),
+                                 message_id=(data.header.event_id or "") if data.header is not None else ""))
         return P2CardActionTriggerResponse({"toast": {"type": "info", "content": "已收到"}})
 
     # --- out ------------------------------------------------------------------------------------------
@@ -456,7 +492,7 @@ class FeishuChannel:
         """Send each body to a person (open_id) or a group (chat_id), in order; a failure stops the rest."""
         receive_id_type = "chat_id" if is_group else "open_id"
         for number, body in enumerate(bodies, start=1):
-            msg_type, content = _body_content(body)
+            msg_type, content = _body_content(_marked(body) if is_group else body)
             request = (CreateMessageRequest.builder().receive_id_type(receive_id_type)
                        .request_body(CreateMessageRequestBody.builder().receive_id(address).msg_type(msg_type)
                                      .content(content).build())

@@ -21,6 +21,7 @@ from bot.channels.robots import RobotClient, RobotHook
 from bot.channels.transport import AppChannel, DomesticTransport
 from bot.config import ConfigError, DomesticSettings, Settings
 from bot.context import BotContext, FileSource
+from tasks import inbox
 from tasks.events import Actor
 from tasks.models import Role
 from tasks.redaction import register_secret
@@ -88,17 +89,22 @@ class DomesticChannels:
         self.robot_client = RobotClient() if any(plan.hooks for plan in plans) else None
         self.transports: list[DomesticTransport] = []
         self.apps: dict[str, Any] = {}
+        self.conversations: dict[str, ChannelConversation] = {}
         for plan in plans:
             transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client)
             if plan.settings.two_way:
-                self.apps[plan.channel] = transport.app = _app(plan, ChannelConversation(ctx, transport))
+                conversation = self.conversations[plan.channel] = ChannelConversation(ctx, transport)
+                self.apps[plan.channel] = transport.app = _app(plan, conversation)
             self.transports.append(transport)
 
     async def start(self) -> list[DomesticTransport]:
         """Connect every configured app; the transports to deliver through."""
+        if self.apps:
+            await self.ctx.run(lambda session: inbox.forget_handled(session, self.ctx.clock))
         for channel, app in self.apps.items():
             await app.start()
             self.ctx.file_sources[channel] = _file_source(app)
+            await self.conversations[channel].take_up_stored()
         return self.transports
 
     async def stop(self) -> None:

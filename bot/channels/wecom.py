@@ -363,7 +363,9 @@ class WeComChannel:
         address = str(body.get("chatid", "")) if is_group else userid
         if not userid or not address:
             return None
-        base = {"channel": "wecom", "user_ref": userid, "address": address, "is_group": is_group, "name": userid}
+        # WeCom names no one to the bot: the name is given at binding ("绑定 邀请码 姓名").
+        base = {"channel": "wecom", "user_ref": userid, "address": address, "is_group": is_group, "name": "",
+                "message_id": str(body.get("msgid", ""))}
         if msgtype == "event":
             if event.get("eventtype") != "template_card_event":
                 return None

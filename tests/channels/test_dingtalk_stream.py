@@ -12,7 +12,7 @@ import pytest
 from dingtalk_stream import ChatbotHandler, ChatbotMessage
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
-from bot.channels.dingtalk import DingTalkChannel
+from bot.channels.dingtalk import APP_REFUSED_WAIT, DingTalkChannel
 from bot.sandbox.dingtalk_double import ROBOT_TOPIC, DingTalkDouble
 
 PERSON = "manager4521"
@@ -69,11 +69,11 @@ def test_a_private_message_reaches_the_bot_as_the_person_wrote_it_and_is_acknowl
         msg_id = double.person_says(PERSON, "本周任务已完成")
         [incoming] = await arrived(double, received)
         ack = await double.wait_for_ack(double.frame_id_of(msg_id))
-        return incoming, ack, double.open_requests[0]
+        return incoming, ack, double.open_requests[0], msg_id
 
-    incoming, ack, opened = run(work)
+    incoming, ack, opened, msg_id = run(work)
     assert incoming == Incoming(channel="dingtalk", user_ref=PERSON, address=PERSON, is_group=False, name="张三",
-                                text="本周任务已完成", files=[], mentions_bot=False)
+                                text="本周任务已完成", files=[], mentions_bot=False, message_id=msg_id)
     assert ack["code"] == 200
     assert {"type": "CALLBACK", "topic": ROBOT_TOPIC} in opened["subscriptions"]
 
@@ -214,10 +214,13 @@ def test_an_answer_that_never_comes_is_a_retry_not_a_hang() -> None:
     assert (error.kind, error.retry_after) == ("retry_later", None)
 
 
-def test_a_withdrawn_permission_or_reset_secret_makes_the_address_unreachable() -> None:
-    assert failure(lambda double: double.revoke_permission()).kind == "unreachable"
+def test_a_withdrawn_permission_or_reset_secret_waits_without_blaming_the_person() -> None:
+    """The whole app is refused: every notice waits until the administrator puts it right, and
+    nobody is marked unreachable for it (that would stop their notices for good)."""
+    withdrawn = failure(lambda double: double.revoke_permission())
+    assert withdrawn.kind == "retry_later" and withdrawn.retry_after == APP_REFUSED_WAIT
     reset = failure(lambda double: double.reset_secret("a-new-secret-from-the-console"))
-    assert reset.kind == "unreachable" and "invalidClientIdOrSecret" in reset.detail
+    assert reset.kind == "retry_later" and "invalidClientIdOrSecret" in reset.detail
 
 
 def test_a_person_dingtalk_does_not_know_and_a_group_without_the_robot_are_unreachable() -> None:

@@ -90,7 +90,7 @@ def test_a_refused_push_is_sent_once_when_the_platform_takes_it_again(platform: 
 
 
 GONE: dict[str, Callable[[Any, str], None]] = {
-    "dingtalk": lambda double, who: double.revoke_permission(),
+    "dingtalk": lambda double, who: double.people.pop(who),  # left the organisation: batchSend names them invalid
     "wecom": lambda double, who: double.user_leaves(who),
     "feishu": lambda double, who: double.make_unavailable(who),
 }
@@ -106,9 +106,8 @@ def test_a_person_the_platform_no_longer_reaches_is_marked_and_the_office_told(p
     with Session(platform.engine) as session:
         marked = session.exec(select(Member).where(Member.name == "商务局小张")).one()
     assert not marked.reachable
-    if platform.channel != "dingtalk":  # a withdrawn permission stops every push, the office's too
-        notice = platform.next_message(office, office_before)
-        assert "商务局小张" in notice.text
+    notice = platform.next_message(office, office_before)
+    assert "商务局小张" in notice.text
 
 
 def test_a_dropped_connection_comes_back_and_each_message_is_answered_once(platform: DomesticChat) -> None:
@@ -130,3 +129,51 @@ def test_a_dropped_connection_comes_back_and_each_message_is_answered_once(platf
     platform.say(member, "我的任务")  # the same question again, on a connection that stayed up
     # The answer after the drop came once: as many messages as the same answer takes now.
     assert after_first - before == platform.count(member) - after_first
+
+
+def reports_filed(chat: DomesticChat) -> int:
+    from tasks.models import Report
+
+    with Session(chat.engine) as session:
+        return len(session.exec(select(Report)).all())
+
+
+@pytest.mark.parametrize("platform", ["dingtalk"], indirect=True)
+def test_a_message_handed_on_again_after_a_restart_is_acted_on_once(platform: DomesticChat) -> None:
+    """DingTalk hands a message on again when it heard no acknowledgement; a restarted process has
+    forgotten the ids it saw, and the inbox has not."""
+    member = platform.join(204, "商务局小刘", Role.MEMBER, COMMERCE)
+    double = platform.sandbox.double
+    before = platform.count(member)
+    msg_id = double.person_says(member, "/report 41 60% 场地已签约")
+    wait(platform, lambda: platform.count(member) > before)
+    app = platform.sandbox.channels.apps["dingtalk"]
+    app._seen.clear()  # what a new process knows of the messages it saw: nothing
+    double.resend(msg_id)
+    wait(platform, lambda: len(double.acked(double.frame_id_of(msg_id))) >= 2)
+    platform.settle()
+    assert reports_filed(platform) == 1
+    assert platform.count(member) == before + 1  # answered once
+
+
+@pytest.mark.parametrize("platform", DOMESTIC, indirect=True)
+def test_a_message_stored_by_a_process_that_died_is_acted_on_when_the_app_starts(platform: DomesticChat) -> None:
+    """Stored, then the process died before acting on it: the app takes it up when it starts again."""
+    import dataclasses
+
+    from bot.channels import Incoming
+    from tasks.inbox import platform_update_id, store_new
+
+    member = platform.join(205, "商务局小周", Role.MEMBER, COMMERCE)
+    said = Incoming(platform.channel, member, member, False, "商务局小周", text="/report 41 60% 场地已签约",  # type: ignore[arg-type]
+                    message_id="left-behind-1")
+    update = {"update_id": platform_update_id(platform.channel, said.message_id), "incoming": dataclasses.asdict(said)}
+    with transaction(platform.engine) as session:
+        assert store_new(session, platform.sandbox.ctx.clock, update, platform.channel) is not None
+    before = platform.count(member)
+    conversation = platform.sandbox.channels.conversations[platform.channel]
+    platform.sandbox._run(conversation.take_up_stored())  # what the app's start does
+    wait(platform, lambda: platform.count(member) > before)
+    assert reports_filed(platform) == 1
+    platform.sandbox._run(conversation.take_up_stored())  # and a second start finds nothing left
+    assert reports_filed(platform) == 1

@@ -55,11 +55,11 @@ def test_a_person_writing_to_the_bot_reaches_it_and_the_event_is_acknowledged(do
             message_id = double.person_says(zhang.open_id, "  第三项已完成  ")
             incoming = await next_of(got)
             ack = await asyncio.to_thread(double.wait_for_ack, message_id)
-            return incoming, ack
+            return incoming, ack, message_id
 
-    incoming, ack = run(scenario)
+    incoming, ack, message_id = run(scenario)
     assert incoming == Incoming(channel="feishu", user_ref=zhang.open_id, address=zhang.open_id, is_group=False,
-                                name="张三", text="第三项已完成")
+                                name="张三", text="第三项已完成", message_id=message_id)
     assert ack["code"] == 200
     assert double.pings >= 1  # the SDK's ping, answered with a pong carrying the ClientConfig
 
@@ -147,7 +147,28 @@ def test_pushes_to_a_person_and_a_group_are_recorded_with_their_bodies_intact(do
     to_zhang = double.messages_to(zhang.open_id)
     assert [(m["receive_id_type"], m["msg_type"], m["content"]) for m in to_zhang] == [
         ("open_id", "text", {"text": "您好：\n请查收"}), ("open_id", "interactive", card)]
-    assert [(m["receive_id_type"], m["content"]) for m in double.messages_to(group.chat_id)] == [("chat_id", card)]
+    # The group's card is the same but for its buttons saying it went to a group (a tap does not say).
+    [(kind, sent)] = [(m["receive_id_type"], m["content"]) for m in double.messages_to(group.chat_id)]
+    assert kind == "chat_id" and sent["elements"][0] == card["elements"][0]
+    assert sent["elements"][1]["actions"][0]["value"] == {**button_value("done:17"), "group": "1"}
+
+
+def test_a_tap_on_a_group_card_is_the_groups_after_a_restart_too(double: FeishuDouble) -> None:
+    """A tap names the chat, not its kind: the card's own mark says it was a group's."""
+    zhang = double.person(name="张三")
+    group = double.group(name="城建科工作群")
+    card = {"elements": [{"tag": "action", "actions": [{"tag": "button", "value": button_value("done:17")}]}]}
+
+    async def scenario():
+        async with channel(double) as (feishu, got):
+            await feishu.push(group.chat_id, True, [{"msg_type": "interactive", "card": card}])
+            feishu._groups.clear()  # as a process started since knows no group
+            sent = double.messages_to(group.chat_id)[-1]["content"]
+            double.person_taps(zhang.open_id, sent["elements"][0]["actions"][0]["value"], chat=group.chat_id)
+            return await next_of(got)
+
+    tapped = run(scenario)
+    assert tapped.is_group and tapped.address == group.chat_id and tapped.button == "done:17"
 
 
 def test_a_tap_on_a_card_button_arrives_as_its_data_and_the_person_sees_a_toast(double: FeishuDouble) -> None:

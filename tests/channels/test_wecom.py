@@ -173,13 +173,15 @@ def test_stopping_while_waiting_to_dial_again_does_not_wait_out_the_backoff() ->
     assert asyncio.run(inside()) == ("connecting", "stopped", [])
 
 
-def test_a_person_writing_in_the_single_chat_reaches_the_bot() -> None:
+def test_a_person_writing_in_the_single_chat_reaches_the_bot_with_no_name_wecom_does_not_give() -> None:
     async def scenario(double, channel, inbox):
-        await double.person_says("zhangsan", "任务12已完成")
-        return (await inbox.wait())[0]
+        msgid = await double.person_says("zhangsan", "任务12已完成")
+        return (await inbox.wait())[0], msgid
 
-    assert run(scenario) == Incoming(
-        channel="wecom", user_ref="zhangsan", address="zhangsan", is_group=False, name="zhangsan", text="任务12已完成"
+    incoming, msgid = run(scenario)
+    assert incoming == Incoming(
+        channel="wecom", user_ref="zhangsan", address="zhangsan", is_group=False, name="", text="任务12已完成",
+        message_id=msgid,
     )
 
 

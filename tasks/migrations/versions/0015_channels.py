@@ -1,4 +1,4 @@
-"""channels: a member and a notification name their chat platform, and addresses are text
+"""channels: a member, a notification and a stored update name their chat platform, and addresses are text
 
 A person or a unit's group is reached at an address on a channel (telegram, dingtalk, wecom,
 feishu); a DingTalk staff id or a Feishu open_id is not a number, so the person's id and the
@@ -34,6 +34,7 @@ def upgrade() -> None:
 
 
 def _upgrade_postgresql() -> None:
+    op.add_column('inbox', sa.Column('channel', sa.String(20), nullable=False, server_default=TELEGRAM))
     op.add_column('member', sa.Column('channel', sa.String(20), nullable=False, server_default=TELEGRAM))
     op.alter_column('member', 'user_id', type_=sa.String(100), postgresql_using='user_id::text')
     op.alter_column('member', 'chat_id', new_column_name='address', type_=sa.String(200),
@@ -57,6 +58,8 @@ def _upgrade_sqlite() -> None:
     """SQLite cannot change a column's type: each table is copied into its new shape (tasks.db
     turns foreign keys off for a migration, and checks them all before it commits)."""
     bind = op.get_bind()
+    with op.batch_alter_table('inbox') as batch_op:
+        batch_op.add_column(sa.Column('channel', sa.String(20), nullable=False, server_default=TELEGRAM))
     member = sa.Table('member', sa.MetaData(), autoload_with=bind)
     # The old one-column unique rule on user_id has no name in SQLite: leave it out of the copy.
     for constraint in [c for c in member.constraints if isinstance(c, sa.UniqueConstraint)
@@ -101,8 +104,13 @@ def downgrade() -> None:
     bind = op.get_bind()
     others = bind.execute(sa.text("SELECT count(*) FROM member WHERE channel <> 'telegram'")).scalar_one()
     others += bind.execute(sa.text("SELECT count(*) FROM outbox WHERE channel <> 'telegram'")).scalar_one()
+    # What people did on the other platforms and the bot has acted on is history: not carried back.
+    bind.execute(sa.text("DELETE FROM inbox WHERE channel <> 'telegram' AND status <> 'pending'"))
+    others += bind.execute(sa.text("SELECT count(*) FROM inbox WHERE channel <> 'telegram'")).scalar_one()
     if others:
         raise RuntimeError("members or notifications on other channels than Telegram cannot be kept by an older schema")
+    # A send mark counts for a minute only: the other channels' are forgotten, not carried back.
+    bind.execute(sa.text("DELETE FROM send_mark WHERE channel <> 'telegram'"))
     if bind.dialect.name != "sqlite":
         op.drop_index('ix_send_mark_channel_address', 'send_mark')
         op.alter_column('send_mark', 'address', new_column_name='chat_id', type_=sa.BigInteger(),
@@ -119,6 +127,7 @@ def downgrade() -> None:
         op.alter_column('member', 'user_id', type_=sa.BigInteger(), postgresql_using='user_id::bigint')
         op.create_unique_constraint('member_user_id_key', 'member', ['user_id'])
         op.drop_column('member', 'channel')
+        op.drop_column('inbox', 'channel')
         return
     with op.batch_alter_table('send_mark', recreate='always') as batch_op:
         batch_op.drop_index('ix_send_mark_channel_address')
@@ -137,3 +146,7 @@ def downgrade() -> None:
         batch_op.drop_column('channel')
         batch_op.create_unique_constraint('uq_member_user_id', ['user_id'])
     op.create_index('ix_member_chat_id', 'member', ['chat_id'])
+    op.drop_index('ix_inbox_pending', 'inbox')
+    with op.batch_alter_table('inbox', recreate='always') as batch_op:
+        batch_op.drop_column('channel')
+    op.create_index('ix_inbox_pending', 'inbox', ['id'], sqlite_where=sa.text("status = 'pending'"))
