@@ -43,6 +43,8 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
+
 ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
@@ -224,29 +226,12 @@ class DingTalkDouble:
 
     def start_in_thread(self, port: int = 0) -> DingTalkDouble:
         """Run the double on its own event loop in a daemon thread."""
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start_async(port))
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="dingtalk-double", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("DingTalk double did not start")
+        self._thread = start_on_own_loop("dingtalk-double", lambda: self.start_async(port), self.stop_async)
         return self
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            if self._thread.is_alive():
-                raise RuntimeError("DingTalk double did not stop within 10 s")
+            stop_own_loop(self._loop, self._thread, "DingTalk double")
 
     # --- the people and groups ---------------------------------------------------
 

@@ -26,7 +26,7 @@ from bot.channels.runtime import DomesticChannels, DomesticPlan, bind_robots
 from bot.config import DomesticSettings
 from bot.context import BotContext
 from bot.render import Button
-from tasks import outbox
+from bot.sandbox.runtime import settle
 from tasks.db import transaction
 from tasks.events import Actor
 from tasks.models import Role
@@ -256,15 +256,7 @@ class DomesticSandbox:
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has delivered everything due, so that answers are not mixed with it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with transaction(self.engine) as session:
-                pending = outbox.count_due(session, self.ctx.clock)
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{pending} notifications still pending")
-            time.sleep(0.01)
+        settle(self.ctx, timeout)
 
     def wait_for(self, chat: str, after: int, count: int = 1, timeout: float = 10.0) -> list[Shown]:
         """The messages to ``chat`` after the first ``after``, once there are ``count`` and no more

@@ -50,6 +50,8 @@ from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
+
 # Frame.method: a control frame (ping/pong) or a data frame (event/card).
 FRAME_CONTROL = 0
 FRAME_DATA = 1
@@ -310,27 +312,12 @@ class FeishuDouble:
             self._runner = None
 
     def start_in_thread(self, port: int = 0) -> FeishuDouble:
-        started = threading.Event()
-        loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start_async(port))
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="feishu-double", daemon=True)
-        self._thread.start()
-        if not started.wait(10):
-            raise RuntimeError("飞书测试替身未能启动")
+        self._thread = start_on_own_loop("feishu-double", lambda: self.start_async(port), self.stop_async)
         return self
 
     def stop(self) -> None:
         if self._thread is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+            stop_own_loop(self._loop, self._thread, "Feishu double")
             self._thread = None
 
     def _on_loop(self, coro_factory: Callable[[], Any]) -> None:

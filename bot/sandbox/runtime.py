@@ -29,6 +29,20 @@ from tasks.work.members import create_invite, find_member, has_member_row, redee
 SANDBOX_ADMIN = Actor("sandbox", "cli")
 
 
+def settle(ctx: BotContext, timeout: float = 10.0) -> None:
+    """Wait until the outbox has delivered everything due (on whichever platform), so that what
+    the bot answers next is not mixed with it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with transaction(ctx.engine) as session:
+            pending = outbox.count_due(session, ctx.clock)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pending} notifications still pending")
+        time.sleep(0.01)
+
+
 class SandboxRuntime:
     def __init__(self, ctx: BotContext, server: SandboxServer | None = None, webhook: Webhook | None = None,
                  desk: DeskPlan | None = None, channels: DomesticChannels | None = None) -> None:
@@ -134,15 +148,7 @@ class SandboxRuntime:
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox has delivered everything due, so that replies are not mixed with it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with transaction(self.engine) as session:
-                pending = outbox.count_due(session, self.ctx.clock)
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{pending} notifications still pending")
-            time.sleep(0.01)
+        settle(self.ctx, timeout)
 
     def say(self, person: Person, text: str, *, chat_id: int | None = None, pages: int = 1) -> dict[str, Any]:
         """Send a text as the person and return the bot's (last) reply in that chat."""

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from bot.flood import FloodLimits, wait_needed
 from bot.sandbox.html_check import HtmlError, visible_text
+from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
 from bot.sandbox.webhook import SECRET_PATTERN, WebhookPusher, webhook_url_problem
 
 TEXT_LIMIT = 4096
@@ -164,29 +165,12 @@ class SandboxServer:
 
     def start_in_thread(self, port: int = 0) -> SandboxServer:
         """Run the server on its own event loop in a daemon thread (tests, the terminal sandbox)."""
-        ready = threading.Event()
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start_async(port))
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop_async())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="sandbox-bot-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("sandbox server did not start")
+        self._thread = start_on_own_loop("sandbox-bot-api", lambda: self.start_async(port), self.stop_async)
         return self
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            if self._thread.is_alive():  # a server left running behind the caller's back is a leak, not a stop
-                raise RuntimeError("sandbox server did not stop within 10 s")
+            stop_own_loop(self._loop, self._thread, "sandbox server")
 
     # --- acting as people (thread-safe) -----------------------------------------
 
