@@ -107,7 +107,7 @@ GROUP_MARK = "group"
 HAND_OVER_WAIT = 2.5
 
 
-def _marked(body: dict[str, Any]) -> dict[str, Any]:
+def marked_for_group(body: dict[str, Any]) -> dict[str, Any]:
     """A card for a group whose buttons' values say it was sent to a group."""
     card = body.get("card")
     if not isinstance(card, dict):
@@ -405,7 +405,7 @@ class FeishuChannel:
         operator = event.operator.open_id if event.operator else ""
         value = (event.action.value if event.action else None) or {}
         chat_id = event.context.open_chat_id if event.context else ""
-        # A group card's buttons say so (``_marked``): a tap does not, and after a restart the
+        # A group card's buttons say so (``marked_for_group``): a tap does not, and after a restart the
         # groups seen in this process are not known.
         is_group = bool(chat_id) and (value.get(GROUP_MARK) == "1" or chat_id in self._groups)
         self._hand_over(Incoming(channel="feishu", user_ref=operator or "", address=chat_id if is_group else operator,
@@ -492,7 +492,7 @@ class FeishuChannel:
         """Send each body to a person (open_id) or a group (chat_id), in order; a failure stops the rest."""
         receive_id_type = "chat_id" if is_group else "open_id"
         for number, body in enumerate(bodies, start=1):
-            msg_type, content = _body_content(_marked(body) if is_group else body)
+            msg_type, content = _body_content(marked_for_group(body) if is_group else body)
             request = (CreateMessageRequest.builder().receive_id_type(receive_id_type)
                        .request_body(CreateMessageRequestBody.builder().receive_id(address).msg_type(msg_type)
                                      .content(content).build())

@@ -29,7 +29,7 @@ from telegram import Bot
 from bot.attachments import MADE_WHEN_SENT
 from bot.channels import GROUP, ROBOT, Incoming, is_group_address
 from bot.channels.dingtalk import DingTalkChannel, template_of
-from bot.channels.feishu import FeishuChannel, _body_content
+from bot.channels.feishu import FeishuChannel, _body_content, marked_for_group
 from bot.channels.robots import RobotClient
 from bot.channels.transport import FILES_ON_DESK, DomesticTransport, rendered
 from bot.channels.wecom import WeComChannel
@@ -251,6 +251,8 @@ def as_sent(row: Outbox) -> list[str]:
     if row.channel == "dingtalk":
         return [wire(["app", *template_of(body)]) for body in bodies]
     if row.channel == "feishu":
+        if row.address.startswith(GROUP):  # a group's card says so on its buttons
+            bodies = [marked_for_group(body) for body in bodies]
         return [wire(["app", msg_type, json.loads(content)]) for msg_type, content in map(_body_content, bodies)]
     return [wire(body) for body in bodies]
 
