@@ -115,7 +115,8 @@ class RobotSettings(_Table):
         if self.role == "member" and not self.unit:
             raise ValueError(f"群机器人“{self.name}”要写 unit（责任单位名称），领导群写 role = \"leader\"")
         if self.role != "member" and self.unit:
-            raise ValueError(f"群机器人“{self.name}”是{self.role}群，不应写 unit")
+            whose = "领导" if self.role == "leader" else "督办办公室"
+            raise ValueError(f"群机器人“{self.name}”是{whose}的群，不应写 unit")
         return self
 
 

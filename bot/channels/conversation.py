@@ -4,9 +4,9 @@ Telegram (bot/conversation.py), the answer sent back through the platform's tran
 
 The platforms have no bot commands menu and no deep links: an invite code is typed after /start,
 start or 绑定, and may be followed by the person's name (WeCom gives the bot no names); every other
-word, command and button is the same as on Telegram. A DingTalk button
-is a link that makes the person's client send a text naming the button (bot/channels/renderers.py),
-so such a text is taken as that button's tap.
+word, command and button is the same as on Telegram. A DingTalk button is a link that makes the
+person's client send a text naming the button (bot/channels/renderers.py), so such a text is taken
+as that button's tap.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import dataclasses
 import json
 import logging
 import re
-from dataclasses import replace
 
 from bot import conversation, texts
 from bot.channels import GROUP, PERSON, DeliveryError, Incoming, IncomingFile
@@ -29,7 +28,6 @@ from tasks.inbox import platform_update_id, store_new
 
 log = logging.getLogger(__name__)
 
-# The code, and optionally the person's name after it: WeCom tells the bot an id, not a name.
 TAKE_UP_AT_ONCE = 500  # stored messages taken up at a start (a process never holds more than a few)
 
 
@@ -40,6 +38,7 @@ def _incoming_of(payload: str) -> Incoming:
     return Incoming(**fields)
 
 
+# The code, and optionally the person's name after it: WeCom tells the bot an id, not a name.
 _START = re.compile(r"^(?:/start|start|绑定)(?:\s+(\S+))?(?:\s+(\S.{0,59}?))?\s*$", re.IGNORECASE)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 
@@ -134,7 +133,7 @@ class ChannelConversation:
             return None
         if (started := _START.match(words)) is not None:
             if started.group(2) and not incoming.name:  # only WeCom gives no name: nobody else renames themselves
-                who = replace(who, name=started.group(2).strip())
+                who = dataclasses.replace(who, name=started.group(2).strip())
             reply, _role = await conversation.start(ctx, who, started.group(1) or "", words_heard=True)
             return reply
         if (named := _COMMAND.match(words)) is not None:
