@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from bot.channels import Channel
+from bot.channels import Channel, is_group_address
 from bot.channels.robots import robot_limits
 from tasks import send_marks
 
@@ -59,8 +59,8 @@ CHANNEL_LIMITS: dict[str, FloodLimits] = {
 
 
 def is_group(address: str) -> bool:
-    """Whether a Telegram address is a group's: groups' chat ids are negative."""
-    return address.startswith("-")
+    """Whether a Telegram address is a group's."""
+    return is_group_address("telegram", address)
 
 
 def wait_needed(limits: FloodLimits, now: float, overall: Sequence[float], chat: Sequence[float],
