@@ -52,10 +52,9 @@ import statistics
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from common import (
     NOW,
@@ -68,8 +67,8 @@ from common import (
     run,
     scratch_database,
 )
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.channels import ROBOT, Channel
 from bot.channels.robots import RobotClient
@@ -78,13 +77,13 @@ from bot.flood import CHANNEL_LIMITS, FloodLimits
 from bot.sandbox import robot_double
 from bot.sandbox.robot_double import RobotDouble
 from bot.sandbox.server import SandboxServer
-from bot.sandbox.virtual_time import PacedContext, Sleep, VirtualTime, Wall
+from bot.sandbox.virtual_time import Pace, PacedContext, Sleep, VirtualTime, Wall, deliver_until_done
 from bot.sender import OutboxSender, TelegramTransport, Transport
 from bot.telegram_http import make_bot
 from tasks.clock import FixedClock, ShiftedClock
 from tasks.db import create_schema, make_engine, transaction
 from tasks.events import Actor
-from tasks.models import Member, Outbox, OutboxStatus, Role, Unit
+from tasks.models import Member, Role, Unit
 from tasks.work.members import RobotBinding, keep_robots
 
 ORDER: tuple[Channel, ...] = ("dingtalk", "wecom", "feishu", "telegram")
@@ -112,21 +111,6 @@ def platform_caps(channel: Channel) -> list[tuple[int, float]]:
 
 
 # --- time ------------------------------------------------------------------------------------------------
-
-class Pace(Protocol):
-    """The time a run keeps (bot/sandbox/virtual_time.py, or the wall's): seconds for the flood budget,
-    the robot client and the doubles; a Clock for the outbox."""
-
-    def seconds(self) -> float: ...
-
-    def now(self) -> datetime: ...
-
-    def budget_time(self) -> tuple[Wall, Sleep]: ...
-
-    async def pause(self, seconds: float) -> None: ...
-
-    def sender(self) -> AbstractContextManager[None]: ...
-
 
 class RealTime:
     def __init__(self) -> None:
@@ -185,10 +169,6 @@ def chat_id(n: int) -> int:
     return -(100_000 + n)
 
 
-def pending(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)).one()
-
-
 # --- one run -------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -205,20 +185,6 @@ class Outcome:
     deliveries: list[Delivered]
     refusals: Counter[str]  # by the platform's code
     rows: dict[int, tuple[str, str]]  # number -> (address, status) in the outbox
-
-
-async def send_all(ctx: PacedContext, transport: Transport, pace: Pace, claim: int) -> int:
-    """One sender as the worker runs it: claim, send, record, until no row is left pending; the rows it claimed."""
-    sender = OutboxSender(ctx, transport)
-    claimed = 0
-    with pace.sender():
-        while True:
-            taken = await sender.deliver_due(claim)
-            claimed += taken
-            if not taken:
-                if not await ctx.run(pending):
-                    return claimed
-                await pace.pause(POLL)  # another sender holds the rest
 
 
 async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flight: int, claim: int, pace: Pace
@@ -252,8 +218,8 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
             contexts.append(PacedContext(engines[-1], pace, SH, "bench", in_flight=in_flight,
                                          budget_time=pace.budget_time()))
         started = time.perf_counter()
-        claimed = await asyncio.gather(*(send_all(ctx, transport, pace, claim) for ctx, transport in zip(
-            contexts, transports, strict=True)))
+        claimed = await asyncio.gather(*(deliver_until_done(OutboxSender(ctx, transport), pace, claim, POLL)
+                                         for ctx, transport in zip(contexts, transports, strict=True)))
         real_seconds = time.perf_counter() - started
         deliveries: list[Delivered] = []
         refusals: Counter[str] = Counter()

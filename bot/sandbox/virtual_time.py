@@ -17,13 +17,18 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlmodel import Session, func, select
 
 from bot.channels import is_group_address
 from bot.context import BotContext
 from bot.flood import CHANNEL_LIMITS, SharedFlood
+from bot.sender import OutboxSender
+from tasks.models import Outbox, OutboxStatus
 
 Wall = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -120,3 +125,36 @@ class PacedContext(BotContext):
         if self.budget_time is not None:
             flood.wall, flood.sleep = self.budget_time
         return flood
+
+
+class Pace(Protocol):
+    """The time a delivery run keeps (``VirtualTime``, or the wall's): seconds for the flood budget,
+    the robot client and the doubles; a Clock for the outbox."""
+
+    def seconds(self) -> float: ...
+
+    def now(self) -> datetime: ...
+
+    def budget_time(self) -> tuple[Wall, Sleep]: ...
+
+    async def pause(self, seconds: float) -> None: ...
+
+    def sender(self) -> AbstractContextManager[None]: ...
+
+
+def _pending(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)).one()
+
+
+async def deliver_until_done(sender: OutboxSender, pace: Pace, claim: int, poll: float) -> int:
+    """One sender as the worker runs it: claim, send, record, until no row is left pending (waiting
+    ``poll`` while another sender holds the rest); the rows it claimed."""
+    claimed = 0
+    with pace.sender():
+        while True:
+            taken = await sender.deliver_due(claim)
+            claimed += taken
+            if not taken:
+                if not await sender.ctx.run(_pending):
+                    return claimed
+                await pace.pause(poll)

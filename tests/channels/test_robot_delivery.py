@@ -17,15 +17,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from bot.channels import ROBOT
 from bot.channels.robots import RobotClient
 from bot.channels.transport import DomesticTransport
 from bot.sandbox import robot_double
 from bot.sandbox.robot_double import RobotDouble
-from bot.sandbox.virtual_time import PacedContext, VirtualTime
+from bot.sandbox.virtual_time import PacedContext, VirtualTime, deliver_until_done
 from bot.sender import OutboxSender
 from tasks.clock import FixedClock
 from tasks.db import make_engine, transaction
@@ -75,10 +75,6 @@ def queue(engine: Engine, channel: str, robots: int, messages: int) -> list[str]
     return names
 
 
-def pending(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Outbox).where(Outbox.status == OutboxStatus.PENDING)).one()
-
-
 def statuses(engine: Engine) -> set[str]:
     with transaction(engine) as session:
         return {str(status) for status in session.exec(select(Outbox.status)).all()}
@@ -104,17 +100,9 @@ def deliver(url: str, channel: str, names: list[str], senders: int, claim: int =
 
                 async def one_sender(engine: Engine) -> int:
                     ctx = PacedContext(engine, time, START.tzinfo, "test", budget_time=time.budget_time())
-                    claimed = 0
                     async with RobotClient(clock=time.seconds, timeout=timeout) as client:
                         sender = OutboxSender(ctx, DomesticTransport(channel, robots=hooks, robot_client=client))
-                        with time.sender():
-                            while True:
-                                taken = await sender.deliver_due(claim)
-                                claimed += taken
-                                if not taken:
-                                    if not await ctx.run(pending):
-                                        return claimed
-                                    await time.pause(0.5)
+                        return await deliver_until_done(sender, time, claim, poll=0.5)
 
                 claimed = await asyncio.gather(*(one_sender(engine) for engine in engines))
                 received = {
