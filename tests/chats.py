@@ -18,7 +18,7 @@ from tasks.clock import FixedClock
 from tasks.db import make_engine
 from tasks.models import Role
 from tests.dbstate import snapshot
-from tests.factories import seed_directory, seed_plan
+from tests.factories import seed_directory, seed_plan, task_id
 from tests.harness import BotHarness
 
 CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
@@ -181,14 +181,7 @@ class DomesticChat:
         return snapshot(self.engine)
 
     def task_id(self, ref: str) -> int:
-        from sqlmodel import Session, select
-
-        from tasks.models import Task
-
-        with Session(self.engine) as session:
-            task_id = session.exec(select(Task.id).where(Task.ref == ref)).one()
-        assert task_id is not None
-        return task_id
+        return task_id(self.engine, ref)
 
     def stop(self) -> None:
         self.sandbox.stop()

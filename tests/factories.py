@@ -48,6 +48,14 @@ def seed_plan(engine: Engine, clock: Clock) -> None:
     bring_to(engine, ("seed plan", UNIT_DIRECTORY, MENTOUGOU_2021, clock.now()), build)
 
 
+def task_id(engine: Engine, ref: str) -> int:
+    """The id of the task with this ref (a test names a task of the seed plan by its ref)."""
+    with transaction(engine) as session:
+        found = session.exec(select(Task.id).where(Task.ref == ref)).one()
+    assert found is not None
+    return found
+
+
 def bind(engine: Engine, clock: Clock, user_id: int, role: Role, unit_name: str | None = None) -> int:
     """A person bound through an invite, as /start CODE does it, without the bot; their member id."""
     with transaction(engine) as session:

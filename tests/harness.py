@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.app import DeskPlan, Webhook
 from bot.channels.runtime import DomesticChannels
@@ -15,12 +15,12 @@ from bot.sandbox.server import SandboxServer
 from tasks.clock import Clock, FixedClock
 from tasks.clock.policy import Policy
 from tasks.clock.workdays import WorkCalendar
-from tasks.db import make_engine, transaction
-from tasks.models import Member, Role, Task
+from tasks.db import make_engine
+from tasks.models import Member, Role
 from tasks.notifications import MemberUnreachable, NotificationKind
 from tasks.outbox import enqueue
 from tests.dbstate import snapshot
-from tests.factories import seed_directory, seed_plan
+from tests.factories import seed_directory, seed_plan, task_id
 
 
 class BotHarness(SandboxRuntime):
@@ -44,10 +44,7 @@ class BotHarness(SandboxRuntime):
         return snapshot(self.engine)
 
     def task_id(self, ref: str) -> int:
-        with transaction(self.engine) as session:
-            task_id = session.exec(select(Task.id).where(Task.ref == ref)).one()
-            assert task_id is not None
-            return task_id
+        return task_id(self.engine, ref)
 
 
 def queue_one_per_new_chat(session: Session, clock: Clock, server: SandboxServer, count: int, first_user_id: int,
