@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -355,7 +356,8 @@ def test_an_upload_never_imported_leaves_no_copy_once_the_desk_stops(
     try:
         office = bot.join(311, "督办办老李", Role.OFFICE)
         log_in(bot, office, browser)
-        name = f"留在预览-{tmp_path.name}.txt"
+        # Runs on other databases and workers share the temporary directory, so the name is this run's alone.
+        name = f"留在预览-{uuid.uuid4().hex}.txt"
         upload(browser, bot, write_document(tmp_path, name=name))
         wait_for_text(browser, "导入预览")
         copies = list(Path(tempfile.gettempdir()).glob(f"taskbot-import-*/{name}"))
