@@ -310,6 +310,23 @@ class Member(SQLModel, table=True):
     # A started one-step conversation: {"action": "progress", "assignment_id": 3}.
     pending: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime
+    # A mainland mobile number, eleven digits: a DingTalk or WeCom group robot @s the person by it.
+    # Given by the person, the office, or the platform's directory; None when nobody gave one.
+    mobile: str | None = Field(default=None, max_length=20)
+
+
+class DepartmentUnit(SQLModel, table=True):
+    """The office's word that a department of a platform's directory is a unit: a person of that
+    department who writes to the bot is bound to the unit without an invite code."""
+
+    __tablename__ = "department_unit"
+
+    channel: str = Field(primary_key=True, max_length=20)
+    department_id: str = Field(primary_key=True, max_length=100)
+    department_name: str = Field(max_length=200)  # as the directory named it when it was mapped
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    mapped_by: str = Field(max_length=200)
+    mapped_at: datetime
 
 
 class Invite(SQLModel, table=True):
