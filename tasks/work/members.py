@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,20 @@ INVITE_LIFETIME = timedelta(days=7)
 ROLE_NAMES = {Role.MEMBER: "责任单位成员", Role.OFFICE: "督办办公室", Role.LEADER: "分管领导", Role.ADMIN: "管理员"}
 # Who may invite whom: the office brings in units and colleagues; only an administrator makes leaders.
 MAY_INVITE = {Role.ADMIN: set(Role), Role.OFFICE: {Role.MEMBER, Role.OFFICE}}
+
+
+# A mainland mobile number as people write it: spaces or dashes between the digits, a +86 or 86 before.
+_MOBILE_NOISE = re.compile(r"[\s\-()（）]")
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+
+
+def normalize_mobile(text: str) -> str:
+    """The eleven digits of a mainland mobile number, however it was written (a directory's
+    "+8613800000000", a person's "138 0000 0000"); a clear sentence when it is not one."""
+    found = _MOBILE.fullmatch(_MOBILE_NOISE.sub("", text))
+    if found is None:
+        raise ServiceError(f"“{quoted(text.strip())}”不是手机号码：请写 11 位大陆手机号，如 13800000000。")
+    return found.group(1)
 
 
 def parse_role(text: str) -> Role:
