@@ -63,7 +63,7 @@ def worker(cli: Invocation) -> int:
     ctx = bot_context(cli)
     # Made before the event loop runs, as for `taskbot run` (Feishu's SDK must be imported first).
     channels = DomesticChannels(ctx, plans, listen=False) if plans else None
-    cli.print(worker_share(bool(token), plans, channels.transports if channels is not None else []))
+    cli.print(_worker_share(bool(token), plans, channels.transports if channels is not None else []))
 
     async def work() -> None:
         async with contextlib.AsyncExitStack() as running:
@@ -82,12 +82,13 @@ def worker(cli: Invocation) -> int:
     return 0
 
 
-def worker_share(telegram: bool, plans: list[DomesticPlan], transports: list[DomesticTransport]) -> str:
+def _worker_share(telegram: bool, plans: list[DomesticPlan], transports: list[DomesticTransport]) -> str:
     """One line: what a worker delivers (as its transports' address kinds say), and what it leaves to `taskbot run`."""
     sends = ["Telegram"] if telegram else []
     waits = []
-    for plan, transport in zip(plans, transports, strict=True):
-        name = CHANNEL_NAMES[plan.channel]
+    by_channel = {transport.channel: transport for transport in transports}
+    for plan in plans:
+        transport, name = by_channel[plan.channel], CHANNEL_NAMES[plan.channel]
         doors = (["群机器人"] if plan.hooks else []) + (["应用消息"] if "person" in transport.address_kinds else [])
         if doors:
             sends.append(f"{name}（{'、'.join(doors)}）")
