@@ -28,7 +28,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.attachments import MADE_WHEN_SENT, FileMaker
-from bot.channels import CHANNEL_NAMES, DeliveryError
+from bot.channels import CHANNEL_NAMES, AddressKind, DeliveryError, claim_prefixes, kinds_on
 from bot.context import BotContext, FileSource
 from bot.flood import SharedFlood, round_robin
 from bot.group_commit import GroupCommit
@@ -58,6 +58,12 @@ class Transport(Protocol):
     @property
     def channel(self) -> str: ...
 
+    @property
+    def address_kinds(self) -> frozenset[AddressKind]:
+        """The kinds of address on its channel it can deliver to: its sender claims only their rows,
+        and the others wait in the outbox for a process whose transport can."""
+        ...
+
     async def deliver(self, address: str, reply: Reply, flood: SharedFlood | None, *, reserved: int | None,
                       sent_marks: list[int]) -> None:
         """Send ``reply``'s messages to ``address`` in order, each in its turn of ``flood`` (the first
@@ -71,6 +77,7 @@ class TelegramTransport:
     fetch a file a person sent on another platform, to upload it here."""
 
     channel = "telegram"
+    address_kinds = kinds_on("telegram")
 
     def __init__(self, bot: Bot, sources: Mapping[str, FileSource] | None = None) -> None:
         self.bot = bot
@@ -109,7 +116,9 @@ class OutboxSender:
     def __init__(self, ctx: BotContext, transport: Transport) -> None:
         self.ctx = ctx
         self.transport = transport
-        self.channels = (transport.channel,)  # the rows this sender claims: its platform's
+        self.channels = (transport.channel,)  # the rows this sender claims: its platform's,
+        # and of those the kinds of address its transport can reach (None: all)
+        self.address_prefixes = claim_prefixes(transport.channel, transport.address_kinds)
         self.flood = ctx.flood_for(transport.channel)  # None: no pacing (a test double not enforcing limits)
         self.outcomes = GroupCommit(ctx.run, self._record)
         self.files = FileMaker(ctx)
@@ -129,7 +138,8 @@ class OutboxSender:
         however long a chat's flood limit keeps it waiting: no other sender claims it meanwhile.
         """
         clock = self.ctx.clock
-        rows = await self.ctx.run(lambda session: outbox.claim_due(session, clock, limit, self.channels))
+        prefixes = self.address_prefixes
+        rows = await self.ctx.run(lambda session: outbox.claim_due(session, clock, limit, self.channels, prefixes))
         if not rows:
             return 0
         waiting = [rows[index] for index in round_robin([row.address for row in rows])]

@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, and_, or_, text, update
+from sqlalchemy import ColumnElement, Row, and_, false, or_, text, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
@@ -143,8 +143,8 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=10)
 
 
-def claim_due(session: Session, clock: Clock, limit: int = 20, channels: Collection[str] | None = None
-              ) -> list[Row[Any]]:
+def claim_due(session: Session, clock: Clock, limit: int = 20, channels: Collection[str] | None = None,
+              address_prefixes: Collection[str] | None = None) -> list[Row[Any]]:
     """Take up to ``limit`` due rows. The conditional UPDATE is the claim: a row another sender
     holds (an unexpired lease) is skipped, so no two senders deliver the same row, provided a
     sender renews the lease of every row it still means to send before it runs out
@@ -154,9 +154,12 @@ def claim_due(session: Session, clock: Clock, limit: int = 20, channels: Collect
     objects: they outlive the transaction, and the sender only reads them.
 
     ``channels``: only rows for these chat platforms (a sender delivers on the ones it runs; a row
-    for a platform no running process serves waits for one that does). None: every channel."""
+    for a platform no running process serves waits for one that does). None: every channel.
+    ``address_prefixes``: of those, only rows whose address begins with one of these (a sender
+    that can reach a platform's group robots but not its app's chats leaves the chats' rows to a
+    process that can). None: every address."""
     now = db_time(clock)
-    query = claimable(session, now, limit, channels)
+    query = claimable(session, now, limit, channels, address_prefixes)
     candidates = session.exec(query).all()
     if not candidates:
         return []
@@ -213,8 +216,8 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < now)
 
 
-def claimable(session: Session, now: datetime, limit: int, channels: Collection[str] | None = None
-              ) -> Select[tuple[int]]:
+def claimable(session: Session, now: datetime, limit: int, channels: Collection[str] | None = None,
+              address_prefixes: Collection[str] | None = None) -> Select[tuple[int]]:
     """The ids of up to ``limit`` pending rows that are due and free, earliest first. On
     PostgreSQL it also tells the planner how to read them, for the rest of the transaction."""
     # The status as a literal, not a parameter: a plan must see that the query implies the
@@ -225,6 +228,9 @@ def claimable(session: Session, now: datetime, limit: int, channels: Collection[
              .order_by(col(Outbox.next_attempt_at), col(Outbox.id)).limit(limit))
     if channels is not None:
         query = query.where(col(Outbox.channel).in_(channels))
+    if address_prefixes is not None:
+        query = query.where(or_(false(), *(col(Outbox.address).startswith(prefix, autoescape=True)
+                                           for prefix in address_prefixes)))
     if session.get_bind().dialect.name == "postgresql":
         # Several workers: each takes rows no other transaction holds, without waiting for them.
         query = query.with_for_update(skip_locked=True)

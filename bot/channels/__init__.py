@@ -46,6 +46,30 @@ class DeliveryError(Exception):
 # its webhook in the configuration). Telegram's addresses are its chat ids, a group's negative.
 PERSON, GROUP, ROBOT = "user:", "group:", "robot:"
 
+# What an address reaches: a person, a group, or a one-way group robot. A transport says which
+# kinds it can deliver (bot.sender.Transport.address_kinds), and its sender claims only those rows:
+# the rest wait for a process that can deliver them (a WeCom app's messages go over the long
+# connection that only `taskbot run` holds).
+AddressKind = Literal["person", "group", "robot"]
+KIND_PREFIXES: dict[AddressKind, str] = {"person": PERSON, "group": GROUP, "robot": ROBOT}
+EVERY_KIND: frozenset[AddressKind] = frozenset(KIND_PREFIXES)
+ROBOTS_ONLY: frozenset[AddressKind] = frozenset({"robot"})
+
+
+def kinds_on(channel: str) -> frozenset[AddressKind]:
+    """The kinds of address ``channel`` has: Telegram has no one-way robots."""
+    return frozenset({"person", "group"}) if channel == "telegram" else EVERY_KIND
+
+
+def claim_prefixes(channel: str, kinds: frozenset[AddressKind]) -> tuple[str, ...] | None:
+    """How the outbox picks ``kinds``' rows out of ``channel``'s: the beginnings of their addresses;
+    None when ``kinds`` cover every address there (no filter at all)."""
+    if kinds >= kinds_on(channel):
+        return None
+    if channel == "telegram":  # its chat ids carry no kind in front: a group's is only negative
+        raise ValueError("a Telegram sender delivers to every chat")
+    return tuple(KIND_PREFIXES[kind] for kind in sorted(kinds))
+
 
 def is_group_address(channel: str, address: str) -> bool:
     """Whether messages to ``address`` land in a group (the platforms limit those per minute)."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels import Channel
+from bot.channels import Channel, Incoming
 from bot.channels.conversation import ChannelConversation
 from bot.channels.robots import RobotClient, RobotHook
 from bot.channels.transport import AppChannel, DomesticTransport
@@ -83,7 +83,9 @@ class DomesticChannels:
     Each platform's SDK is loaded here, only when that platform is configured: they take seconds
     to import, and Feishu's must be imported before an event loop runs (bot/channels/feishu.py)."""
 
-    def __init__(self, ctx: BotContext, plans: list[DomesticPlan]) -> None:
+    def __init__(self, ctx: BotContext, plans: list[DomesticPlan], *, listen: bool = True) -> None:
+        """``listen``: open each app's long connection and answer people (`taskbot run`); without it
+        (`taskbot worker`) an app that pushes over HTTP is only pushed through, and another is not used."""
         self.ctx = ctx
         self.plans = plans
         self.robot_client = RobotClient() if any(plan.hooks for plan in plans) else None
@@ -92,19 +94,24 @@ class DomesticChannels:
         self.conversations: dict[str, ChannelConversation] = {}
         for plan in plans:
             transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client)
-            if plan.settings.two_way:
+            if plan.settings.two_way and listen:
                 conversation = self.conversations[plan.channel] = ChannelConversation(ctx, transport)
                 self.apps[plan.channel] = transport.app = _app(plan, conversation)
+            elif plan.settings.two_way and plan.channel in PUSH_OVER_HTTP:
+                self.apps[plan.channel] = transport.app = _app(plan, _not_listening)
             self.transports.append(transport)
 
     async def start(self) -> list[DomesticTransport]:
         """Connect every configured app; the transports to deliver through."""
-        if self.apps:
+        if self.conversations:
             await self.ctx.run(lambda session: inbox.forget_handled(session, self.ctx.clock))
         for channel, app in self.apps.items():
-            await app.start()
+            listening = channel in self.conversations
+            if listening:  # an app only pushed through needs no start: its HTTP session opens on first use
+                await app.start()
             self.ctx.file_sources[channel] = _file_source(app)
-            await self.conversations[channel].take_up_stored()
+            if listening:
+                await self.conversations[channel].take_up_stored()
         return self.transports
 
     async def stop(self) -> None:
@@ -115,6 +122,18 @@ class DomesticChannels:
                 log.warning("stopping a chat platform failed", exc_info=True)
         if self.robot_client is not None:
             await self.robot_client.close()
+
+
+# The apps that send over plain HTTP (DingTalk's robot OpenAPI, Feishu's IM API) and fetch a file a
+# person sent the same way: a process without their long connection can still push and fetch.
+# WeCom's app sends as frames on its long connection, which only the `taskbot run` serving it holds.
+PUSH_OVER_HTTP: frozenset[Channel] = frozenset({"dingtalk", "feishu"})
+
+
+async def _not_listening(incoming: Incoming) -> None:
+    """An app pushed through without its long connection hears nothing; were it handed a message,
+    that message is `taskbot run`'s to answer."""
+    raise RuntimeError(f"{incoming.channel} 的消息由 taskbot run 接收")
 
 
 def _file_source(app: Any) -> FileSource:
@@ -129,7 +148,7 @@ def _file_source(app: Any) -> FileSource:
     return fetch
 
 
-def _app(plan: DomesticPlan, on_incoming: ChannelConversation) -> AppChannel:
+def _app(plan: DomesticPlan, on_incoming: Callable[[Incoming], Awaitable[None]]) -> AppChannel:
     table = plan.settings
     if plan.channel == "dingtalk":
         from bot.channels.dingtalk import DINGTALK_API, DingTalkChannel

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from bot.channels import GROUP, PERSON, ROBOT, Channel, DeliveryError
+from bot.channels import EVERY_KIND, GROUP, PERSON, ROBOT, ROBOTS_ONLY, AddressKind, Channel, DeliveryError
 from bot.channels.renderers import dingtalk_messages, feishu_messages, first_line, wecom_messages
 from bot.channels.robots import RobotClient, RobotHook
 from bot.flood import SharedFlood
@@ -60,6 +60,12 @@ class DomesticTransport:
         self.robots = dict(robots or {})
         self.robot_client = robot_client
         self.app = app
+
+    @property
+    def address_kinds(self) -> frozenset[AddressKind]:
+        """Its robots always (one a file no longer names is marked unreachable); the app's people
+        and groups only with an app to push through (WeCom's pushes need `taskbot run`'s connection)."""
+        return EVERY_KIND if self.app is not None else ROBOTS_ONLY
 
     async def deliver(self, address: str, reply: Reply, flood: SharedFlood | None, *, reserved: int | None,
                       sent_marks: list[int]) -> None:

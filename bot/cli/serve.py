@@ -6,6 +6,7 @@ The sandbox (bot/sandbox) is imported only when it runs: ``taskbot run`` with a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import tempfile
 import time
@@ -18,11 +19,12 @@ import psycopg
 from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, run_application, serve_channels
 from bot.channels import CHANNEL_NAMES
 from bot.channels.runtime import DomesticChannels, DomesticPlan, bind_robots, domestic_plans
+from bot.channels.transport import DomesticTransport
 from bot.cli.invocation import Invocation
 from bot.consumer_lock import CHECK_SECONDS, ChannelLocks, ConsumerLock
 from bot.context import BotContext
 from bot.failures import safe_url
-from bot.sender import TelegramTransport
+from bot.sender import TelegramTransport, Transport
 from bot.telegram_http import make_bot
 from bot.worker import run_planner_and_sender
 from tasks.errors import ServiceError
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 SANDBOX_DATABASE_URL = "sqlite:///taskbot-sandbox.db"
 SANDBOX_FILES = "taskbot-sandbox-files"  # the pictures and files the sandbox's bot sent, to open
 SANDBOX_START = "2021-09-01T09:00"
+NO_WORKER_PLATFORM = ("worker 没有可发送的平台：要发送 Telegram 的提醒请设置 TASKBOT_TOKEN"
+                      "（连接本地沙盒时填沙盒的令牌），要发送钉钉、企业微信或飞书的提醒请在配置文件中启用 "
+                      "[channels.dingtalk]、[channels.wecom] 或 [channels.feishu]，设置其一后重试。")
 LOCK_LOST = ("与数据库的连接断开，本进程失去了接收消息的锁；为免两个进程同时接收消息，"
              "已停止。请重新启动（另一个待命的进程可能已经接管）。")
 
@@ -45,17 +50,52 @@ def bot_context(cli: Invocation) -> BotContext:
 
 
 def worker(cli: Invocation) -> int:
+    """The planner and a sender per configured platform, beside `taskbot run` (bot/worker.py).
+
+    Telegram when a token is set; each domestic platform's group robots, and the people and groups
+    of an app that pushes over HTTP (DingTalk, Feishu), without opening its long connection:
+    people's messages stay with `taskbot run` and its consumer lock, and so does whatever only
+    that connection can deliver (a WeCom app's messages), waiting in the outbox for it."""
     token = cli.settings.telegram.token
-    if not token:
-        raise ServiceError("worker 需要 TASKBOT_TOKEN（连接本地沙盒时也要填沙盒的令牌），请设置后重试。")
+    plans = domestic_plans(cli.settings)
+    if not token and not plans:
+        raise ServiceError(NO_WORKER_PLATFORM)
     ctx = bot_context(cli)
+    # Made before the event loop runs, as for `taskbot run` (Feishu's SDK must be imported first).
+    channels = DomesticChannels(ctx, plans, listen=False) if plans else None
+    cli.print(_worker_share(bool(token), plans, channels.transports if channels is not None else []))
 
     async def work() -> None:
-        async with make_bot(token, cli.args.base_url, ca_bundle=cli.settings.telegram.ca_bundle or None) as bot:
-            await run_planner_and_sender(ctx, [TelegramTransport(bot)], until_idle=cli.args.until_idle)
+        async with contextlib.AsyncExitStack() as running:
+            transports: list[Transport] = []
+            if token:
+                bot = await running.enter_async_context(
+                    make_bot(token, cli.args.base_url, ca_bundle=cli.settings.telegram.ca_bundle or None))
+                # A file a person sent on DingTalk or Feishu is fetched from there (``ctx.file_sources``).
+                transports.append(TelegramTransport(bot, ctx.file_sources))
+            if channels is not None:
+                running.push_async_callback(channels.stop)
+                transports += await channels.start()
+            await run_planner_and_sender(ctx, transports, until_idle=cli.args.until_idle)
 
     asyncio.run(work())
     return 0
+
+
+def _worker_share(telegram: bool, plans: list[DomesticPlan], transports: list[DomesticTransport]) -> str:
+    """One line: what a worker delivers (as its transports' address kinds say), and what it leaves to `taskbot run`."""
+    sends = ["Telegram"] if telegram else []
+    waits = []
+    by_channel = {transport.channel: transport for transport in transports}
+    for plan in plans:
+        transport, name = by_channel[plan.channel], CHANNEL_NAMES[plan.channel]
+        doors = (["群机器人"] if plan.hooks else []) + (["应用消息"] if "person" in transport.address_kinds else [])
+        if doors:
+            sends.append(f"{name}（{'、'.join(doors)}）")
+        if plan.settings.two_way and "person" not in transport.address_kinds:
+            waits.append(f"{name}的应用消息（只能经 taskbot run 的长连接发送）")
+    left = "、".join([*waits, "接收各平台的消息"])
+    return f"本进程发送提醒：{'、'.join(sends) or '无'}；留给 taskbot run：{left}。"
 
 
 def run(cli: Invocation) -> int:

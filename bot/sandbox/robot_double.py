@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from aiohttp import web
 
 from bot.channels import Channel
 from bot.channels.robots import RobotHook
+from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
 
 DINGTALK_PATH = "/robot/send"
 WECOM_PATH = "/cgi-bin/webhook/send"
@@ -114,6 +116,8 @@ class RobotDouble:
         self._hang_seconds = 0.0
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # its own, when started in a thread
+        self._thread: threading.Thread | None = None
 
     # ---- life ----
 
@@ -135,6 +139,21 @@ class RobotDouble:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def start_in_thread(self) -> RobotDouble:
+        """Run the double on its own event loop in a daemon thread (a test that is not async, a
+        process under test posting to it); ``stop_thread`` ends it."""
+        async def start() -> None:
+            self._loop = asyncio.get_running_loop()
+            await self.start()
+
+        self._thread = start_on_own_loop("robot-double", start, self.stop)
+        return self
+
+    def stop_thread(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            stop_own_loop(self._loop, self._thread, "robot double")
+            self._loop = self._thread = None
 
     async def __aenter__(self) -> RobotDouble:
         await self.start()

@@ -82,6 +82,12 @@ def test_run_with_a_rejected_token_does_not_print_it(database_url: str, server: 
     assert wrong.split(":")[1] not in debug.stderr + debug.stdout
 
 
+def test_a_worker_with_no_platform_to_send_on_names_both_ways(tmp_path: Path) -> None:
+    """No Telegram token and no domestic platform in the file: nothing for a worker to deliver."""
+    done = taskbot("--database-url", f"sqlite:///{tmp_path / 'taskbot.db'}", "worker", "--until-idle", cwd=tmp_path)
+    assert_one_chinese_sentence(done, "TASKBOT_TOKEN", "[channels.dingtalk]")
+
+
 def test_a_postgresql_database_that_does_not_exist() -> None:
     base, _, _ = POSTGRES_URL.rpartition("/")
     done = taskbot("--database-url", f"{base}/taskbot_no_such_database", "tasks")

@@ -3,12 +3,10 @@ platform's app and its group robots alone, as an office on DingTalk runs it, aga
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -32,28 +30,12 @@ from tests.factories import COMMERCE, seed_plan
 ROBOT_SECRET = "SEC7f3e9a1c5b2d8e4f6a0b9c7d5e3f1a2b4c6d8e0f"
 
 
-class RobotsInThread:
-    """The group robots' double on an event loop of its own, for a test that is not async."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.double = RobotDouble()
-        asyncio.run_coroutine_threadsafe(self.double.start(), self.loop).result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.double.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
 @pytest.fixture
-def doubles() -> Iterator[tuple[DingTalkDouble, RobotsInThread]]:
+def doubles() -> Iterator[tuple[DingTalkDouble, RobotDouble]]:
     dingtalk = DingTalkDouble().start_in_thread()
-    robots = RobotsInThread()
+    robots = RobotDouble().start_in_thread()
     yield dingtalk, robots
-    robots.stop()
+    robots.stop_thread()
     dingtalk.stop()
 
 
@@ -65,14 +47,14 @@ def wait_until(condition, timeout: float = 20.0) -> None:
 
 
 def test_taskbot_run_serves_dingtalk_alone_and_says_no_secret(database_url: str, tmp_path: Path,
-                                                              doubles: tuple[DingTalkDouble, RobotsInThread]) -> None:
+                                                              doubles: tuple[DingTalkDouble, RobotDouble]) -> None:
     dingtalk, robots = doubles
     engine = make_engine(database_url)
     clock = FixedClock(datetime.now(UTC))  # the process runs on the real clock: its invite must be fresh
     seed_plan(engine, clock)
     with transaction(engine) as session:
         code = create_invite(session, clock, Actor("admin", "cli"), Role.MEMBER, unit_named(session, COMMERCE)).code
-    robot = robots.double.add_robot("dingtalk", secret=ROBOT_SECRET)
+    robot = robots.add_robot("dingtalk", secret=ROBOT_SECRET)
     config = tmp_path / "config.toml"
     config.write_text(f"""
 [web]
@@ -88,7 +70,7 @@ unit = "{COMMERCE}"
 webhook_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU"
 secret_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET"
 """, encoding="utf-8")
-    webhook = robots.double.url_for("dingtalk", robot.token)
+    webhook = robots.url_for("dingtalk", robot.token)
     env = {**{k: v for k, v in os.environ.items() if k != "TASKBOT_TOKEN"}, "PYTHONPATH": os.getcwd(),
            "TASKBOT_CONFIG": str(config), "TASKBOT_DINGTALK_CLIENT_ID": dingtalk.client_id,
            "TASKBOT_DINGTALK_CLIENT_SECRET": dingtalk.client_secret,
@@ -116,9 +98,9 @@ secret_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET"
                         Urge(urger="督办办", note="请本周报送", unit=COMMERCE,
                              tasks=[UrgedTask(task_id=41, text="武川县消费扶贫展销服务中心运营项目", due_on=None)]),
                         "urge:test")
-        wait_until(lambda: bool(robots.double.messages(robot)))
-        assert "请本周报送" in str(robots.double.messages(robot))
-        assert robots.double.refusals == []
+        wait_until(lambda: bool(robots.messages(robot)))
+        assert "请本周报送" in str(robots.messages(robot))
+        assert robots.refusals == []
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
