@@ -20,6 +20,11 @@ Outgoing: ``push`` sends bodies already rendered in the robot message format (ma
 actionCard) as the OpenAPI's templates: ``oToMessages/batchSend`` to a person (by staff id),
 ``groupMessages/send`` to a group (by openConversationId), with an app access token cached until
 shortly before it expires. Every failure becomes a ``DeliveryError`` the outbox can act on.
+
+Directory: the organisation's departments and a person (``departments``, ``person``: the
+``bot.channels.directory.Directory`` contract) come from the contact API on the older host
+(``topapi/v2/department/listsub``, ``topapi/v2/user/get`` on oapi.dingtalk.com), which takes the
+same app token in its query and answers ``errcode`` in the body.
 """
 
 from __future__ import annotations
