@@ -29,7 +29,7 @@ class Command:
     action: Callable[[Request], Reply]
     words: tuple[str, ...] = ()  # plain-text Chinese equivalents
     # What the action needs from outside the database (a platform's directory), read once the
-    # person is allowed and before the action's transaction, and given to the action after ``req``.
+    # person is allowed and before the action's transaction, and given to the action as ``read``.
     prepare: Callable[[BotContext, Who], Awaitable[Any]] | None = None
 
     @property
