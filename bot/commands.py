@@ -6,11 +6,12 @@ This table is the authorization matrix: the dispatcher refuses any role not list
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from bot import office_actions, office_lists, unit_actions
-from bot.context import Request
+from bot import departments, office_actions, office_lists, unit_actions
+from bot.context import BotContext, Request, Who
 from bot.render import Reply
 from bot.texts import COMMAND_DESCRIPTIONS
 from bot.web.auth import web_command
@@ -27,6 +28,9 @@ class Command:
     roles: frozenset[Role]
     action: Callable[[Request], Reply]
     words: tuple[str, ...] = ()  # plain-text Chinese equivalents
+    # What the action needs from outside the database (a platform's directory), read once the
+    # person is allowed and before the action's transaction, and given to the action as ``read``.
+    prepare: Callable[[BotContext, Who], Awaitable[Any]] | None = None
 
     @property
     def description(self) -> str:
@@ -68,6 +72,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("members", SUPERVISORS, office_actions.members_command, ("成员",)),
     Command("unbind", SUPERVISORS, office_actions.unbind_command, ("解除绑定",)),
     Command("web", frozenset({MEMBER}) | READERS, web_command, ("网页", "网页版")),
+    Command("departments", SUPERVISORS, departments.departments_command,  # type: ignore[arg-type]
+            ("部门",), prepare=departments.read_departments),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
 BY_WORD = {word: command for command in COMMANDS for word in command.words}

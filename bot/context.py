@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.channels import is_group_address
+from bot.channels.directory import Directory
 from bot.config import DEFAULT_IN_FLIGHT
 from bot.flood import CHANNEL_LIMITS, SharedFlood
 from tasks import inbox
@@ -51,6 +52,9 @@ class BotContext:
     # How to fetch a file a person sent on a domestic platform, by the platform (its app, once started):
     # the office may open on Telegram or on the desk evidence a unit sent on DingTalk.
     file_sources: dict[str, FileSource] = field(init=False, default_factory=dict, repr=False)
+    # The organisation's directory on a platform that gives one (its app, once started): the office
+    # maps its departments to units, and people of a mapped department are bound as they write.
+    directories: dict[str, Directory] = field(init=False, default_factory=dict, repr=False)
     # One planner pass at a time in this process: the scheduler ticks, and the sandbox console
     # plans at once after it moves the clock; two passes at once would both queue the digest.
     planning: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False)

@@ -13,6 +13,7 @@ cases nothing in the database changes (the transaction is rolled back).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,8 +72,19 @@ async def run_action(ctx: BotContext, who: Who, action: Action, *, allowed: froz
 
 
 async def command(ctx: BotContext, who: Who, chosen: Command, args: str) -> Reply:
-    outcome = await run_action(ctx, who, chosen.action, allowed=chosen.roles, what=f"/{chosen.name}", args=args)
+    action = chosen.action
+    if chosen.prepare is not None and await _allowed(ctx, who, chosen.roles):
+        prepared = await chosen.prepare(ctx, who)
+        action = functools.partial(chosen.action, read=prepared)  # type: ignore[call-arg]
+    outcome = await run_action(ctx, who, action, allowed=chosen.roles, what=f"/{chosen.name}", args=args)
     return outcome.reply
+
+
+async def _allowed(ctx: BotContext, who: Who, roles: frozenset[Role]) -> bool:
+    """Whether ``who`` may use a command (``run_action`` says so again, and why not, in its transaction)."""
+    member = await ctx.run(lambda session: find_member(session, who.channel, who.user_id, who.address,
+                                                       is_group=who.is_group))
+    return member is not None and member.role in roles
 
 
 # --- binding and help ---------------------------------------------------------------------

@@ -314,6 +314,7 @@ COMMAND_DESCRIPTIONS = {
     "revoke": "撤销未用的邀请码：/revoke 邀请码",
     "members": "已绑定成员：/members [单位]",
     "unbind": "解除绑定：/unbind 成员编号",
+    "departments": "通讯录部门：/departments 列出；/departments 部门 单位 映射；/departments 部门 取消",
     "web": "网页版：获取网页版的登录链接（10分钟内有效，只能用一次）",
 }
 
@@ -544,3 +545,75 @@ MILESTONE_ADVICE = "已达成请点下方按钮报告；未达成请报进展说
 
 def milestone_reached_head(label: str, unit: str, author: str) -> str:
     return f"🏗 <b>节点达成</b>：{esc(label)}（{esc(unit)}，{esc(author)}）"
+
+
+# --- a platform's directory: departments mapped to units, binding by department (bot/departments.py) --
+
+CHANNEL_WITHOUT_DIRECTORY = {
+    "telegram": "Telegram 没有组织通讯录，不能按部门绑定：在 Telegram 上请用邀请码绑定（/invite）。",
+    "wecom": "企业微信的智能机器人不提供组织通讯录，不能按部门绑定：在企业微信上请用邀请码绑定（/invite）。",
+}
+USAGE_DEPARTMENTS = ("用法：发送“部门”列出通讯录的部门；“部门 部门名或编号 单位名”把部门映射到单位；"
+                     "“部门 部门名或编号 取消”取消映射。")
+DEPARTMENT_UNMAP_WORD = "取消"
+DEPARTMENTS_HINT = ("映射：<code>部门 部门名或编号 单位名</code>；取消：<code>部门 部门名或编号 取消</code>。\n"
+                    "映射后，该部门的人第一次给机器人发消息时自动绑定为该单位的责任单位成员。")
+# What a mapping change never does: the office unbinds on purpose.
+MAPPING_MOVES_NOBODY = "已绑定的人不随映射改变；如需调整，请用 /members 查看并 /unbind 解除绑定。"
+UNBOUND_BY_OFFICE = ("您的绑定已由督办办公室解除，不会再按通讯录部门自动绑定。"
+                     "如需继续使用，请向督办办公室索取邀请码，然后发送：<code>绑定 邀请码</code>")
+
+
+def no_directory(channel: str) -> str:
+    return CHANNEL_WITHOUT_DIRECTORY.get(channel, "这个平台没有组织通讯录，请用邀请码绑定（/invite）。")
+
+
+def departments_title(platform: str, count: int) -> str:
+    return f"<b>{esc(platform)}通讯录的部门</b>（共 {count} 个）："
+
+
+def department_line(depth: int, department_id: str, name: str, unit: str | None) -> str:
+    mapped = f"→ <b>{esc(unit)}</b>" if unit else "→ 未映射"
+    return f"{'　' * depth}{esc(name)}（编号 {esc(department_id)}）{mapped}"
+
+
+def department_gone_line(department_id: str, name: str, unit: str) -> str:
+    return f"{esc(name)}（编号 {esc(department_id)}，通讯录中已没有）→ <b>{esc(unit)}</b>"
+
+
+NO_DEPARTMENTS = "通讯录中没有可见的部门：请管理员检查应用的通讯录权限范围。"
+
+
+def unknown_department(platform: str, name: str) -> str:
+    return f"{platform}通讯录中没有部门“{name}”。发送“部门”查看部门及其编号。"
+
+
+def department_ambiguous(name: str, ids: list[str]) -> str:
+    return f"通讯录中有 {len(ids)} 个部门叫“{name}”（编号 {'、'.join(ids)}），请写编号。"
+
+
+def department_mapped(department: str, unit: str, before: str | None) -> str:
+    if before == unit:
+        return f"部门“{esc(department)}”已映射到单位“{esc(unit)}”，无需改动。"
+    was = f"（原映射到“{esc(before)}”）" if before else ""
+    return (f"已将部门“{esc(department)}”映射到单位“<b>{esc(unit)}</b>”{was}。该部门的人第一次给机器人发消息时"
+            f"将自动绑定为{esc(unit)}的责任单位成员。{MAPPING_MOVES_NOBODY}")
+
+
+def department_unmapped(department: str, unit: str) -> str:
+    return (f"已取消部门“{esc(department)}”到单位“{esc(unit)}”的映射：该部门的新成员需用邀请码绑定。"
+            f"{MAPPING_MOVES_NOBODY}")
+
+
+def bound_by_department(unit: str, role: str) -> str:
+    return f"您所在的通讯录部门已映射到单位，已自动绑定：您现在是<b>{esc(unit)}的{role}</b>。"
+
+
+def several_units(units: tuple[str, ...]) -> str:
+    return (f"您所在的通讯录部门分属 {len(units)} 个单位（{esc('、'.join(units))}），无法自动绑定。"
+            "请向督办办公室索取您所代表单位的邀请码，然后发送：<code>绑定 邀请码</code>")
+
+
+def directory_unreadable(said: str) -> str:
+    return (f"无法按通讯录部门为您绑定：{esc(said)}没有做任何改动。也可向督办办公室索取邀请码，"
+            "然后发送：<code>绑定 邀请码</code>")

@@ -23,15 +23,15 @@ from tests.harness import BotHarness
 
 CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
 COMMANDS = ["mytasks", "task", "report", "done", "extend", "overdue", "due", "unit", "stats", "export", "verify",
-            "sendback", "approve", "refuse", "urge", "invite"]
+            "sendback", "approve", "refuse", "urge", "invite", "departments"]
 # The authorization matrix as the product defines it (GUIDE: who does what in the chat).
 ALLOWED = {
     "member": {"mytasks", "task", "report", "done", "extend"},
     "office": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-               "invite"},
+               "invite", "departments"},
     "leader": {"task", "overdue", "due", "unit", "stats", "export"},
     "admin": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-              "invite"},
+              "invite", "departments"},
     "unbound": set(),
 }
 

@@ -22,6 +22,7 @@ from bot.channels.renderers import button_from_text
 from bot.channels.transport import DomesticTransport
 from bot.commands import BY_NAME
 from bot.context import BotContext, Who
+from bot.departments import Joining, greeted, join_by_department
 from bot.render import Reply, say
 from tasks import inbox
 from tasks.inbox import platform_update_id, store_new
@@ -40,6 +41,7 @@ def _incoming_of(payload: str) -> Incoming:
 
 # The code, and optionally the person's name after it: WeCom tells the bot an id, not a name.
 _START = re.compile(r"^(?:/start|start|绑定)(?:\s+(\S+))?(?:\s+(\S.{0,59}?))?\s*$", re.IGNORECASE)
+_START_WITH_CODE = re.compile(r"^(?:/start|start|绑定)\s+\S", re.IGNORECASE)  # an invite code binds, not the directory
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -88,15 +90,23 @@ class ChannelConversation:
         address = (GROUP if incoming.is_group else PERSON) + incoming.address
         who = Who(incoming.channel, incoming.user_ref, address, incoming.is_group, incoming.name or incoming.user_ref)
         handling = inbox.Handling(row_id) if row_id is not None else None
-        token = inbox.HANDLING.set(handling)
         failed = ""
         try:
-            reply = await self.answer(who, incoming)
+            # Before the message is in hand: binding by department commits on its own, without the
+            # message's handled mark, so a message taken up again after a crash is still acted on
+            # (and finds its sender bound).
+            joining = Joining() if _START_WITH_CODE.match(incoming.text.strip()) else \
+                await join_by_department(self.ctx, who)
+            token = inbox.HANDLING.set(handling)
+            try:
+                reply = joining.reply or await self.answer(who, incoming)
+            finally:
+                inbox.HANDLING.reset(token)
+            if joining.greeting:
+                reply = greeted(joining.greeting, reply)
         except Exception as error:  # one message's failure is said to its sender, and the next is taken as usual
             log.exception("could not answer %s on %s", who.user_id, who.channel)
             reply, failed = say(texts.HANDLER_FAILED), repr(error)
-        finally:
-            inbox.HANDLING.reset(token)
         if reply is not None:
             await self._send(who, reply)
         if handling is not None and not handling.marked:

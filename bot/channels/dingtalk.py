@@ -20,6 +20,11 @@ Outgoing: ``push`` sends bodies already rendered in the robot message format (ma
 actionCard) as the OpenAPI's templates: ``oToMessages/batchSend`` to a person (by staff id),
 ``groupMessages/send`` to a group (by openConversationId), with an app access token cached until
 shortly before it expires. Every failure becomes a ``DeliveryError`` the outbox can act on.
+
+Directory: the organisation's departments and a person (``departments``, ``person``: the
+``bot.channels.directory.Directory`` contract) come from the contact API on the older host
+(``topapi/v2/department/listsub``, ``topapi/v2/user/get`` on oapi.dingtalk.com), which takes the
+same app token in its query and answers ``errcode`` in the body.
 """
 
 from __future__ import annotations
@@ -39,11 +44,18 @@ import dingtalk_stream
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotHandler, ChatbotMessage, Credential
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
+from bot.channels.directory import Department, DirectoryError, DirectoryPerson
 from tasks.redaction import redact, register_secret
 
 log = logging.getLogger(__name__)
 
 DINGTALK_API = "https://api.dingtalk.com"
+# The contact API (the organisation's directory) lives on the older host; it takes the same app token.
+DINGTALK_OAPI = "https://oapi.dingtalk.com"
+ROOT_DEPARTMENT = 1  # the organisation itself, whose sub-departments are the departments
+# The old API's answers (errcode): the app may not call this API (no contact permission), the
+# department is outside the app's contact range, the token is not (or no longer) valid, no such person.
+NO_PERMISSION, OUT_OF_RANGE, TOKEN_INVALID, NO_SUCH_USER = 60011, 50004, 40014, 60121
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 # DingTalk's throttling is counted per second ("qps限流限制时间是1秒"): waiting one second is enough.
@@ -224,17 +236,24 @@ def failure_of(status: int, code: str, message: str, headers: Any = None) -> Del
     return DeliveryError("dead", said)  # the message itself was refused: sending it again will not help
 
 
+class _NoSuchUserError(Exception):
+    """The directory has no person of that id."""
+
+
 class DingTalkChannel:
     """One DingTalk app: its Stream connection for what people send, its robot for what the bot sends."""
 
     def __init__(self, client_id: str, client_secret: str, on_incoming: OnIncoming, *,
-                 api_base: str = DINGTALK_API, robot_code: str | None = None, timeout: float = 15.0,
+                 api_base: str = DINGTALK_API, oapi_base: str | None = None, robot_code: str | None = None,
+                 timeout: float = 15.0,
                  stop_timeout: float = 5.0, monotonic: Callable[[], float] = time.monotonic) -> None:
         register_secret(client_secret)
         self.client_id = client_id
         self._client_secret = client_secret
         self.on_incoming = on_incoming
         self.api_base = api_base.rstrip("/")
+        # A local double serves both hosts at one address; the real DingTalk has two.
+        self.oapi_base = (oapi_base or (DINGTALK_OAPI if self.api_base == DINGTALK_API else self.api_base)).rstrip("/")
         self.robot_code = robot_code or client_id  # an internal app's robot code is its client id
         self.timeout = timeout
         self.stop_timeout = stop_timeout
@@ -390,6 +409,65 @@ class DingTalkChannel:
                 return await response.read()
         except (aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryError("retry_later", f"钉钉文件下载失败：{type(error).__name__}") from None
+
+    # --- the directory (bot/channels/directory.py) --------------------------------------
+
+    async def departments(self) -> list[Department]:
+        """Every department under the organisation, one level at a time (listsub gives one level)."""
+        found: list[Department] = []
+        parents = [ROOT_DEPARTMENT]
+        while parents:
+            parent = parents.pop(0)
+            result = await self._contact_call("/topapi/v2/department/listsub",
+                                              {"dept_id": parent, "language": "zh_CN"})
+            for entry in result if isinstance(result, list) else []:
+                number = entry.get("dept_id")
+                if not isinstance(number, int):
+                    continue
+                found.append(Department(str(number), str(entry.get("name", "")),
+                                        "" if parent == ROOT_DEPARTMENT else str(parent)))
+                parents.append(number)
+        return found
+
+    async def person(self, user_id: str) -> DirectoryPerson | None:
+        """A person by staff id (userid: what the robot's messages carry as senderStaffId)."""
+        try:
+            result = await self._contact_call("/topapi/v2/user/get", {"userid": user_id, "language": "zh_CN"})
+        except _NoSuchUserError:
+            return None
+        if not isinstance(result, dict):
+            return None
+        departments = tuple(str(number) for number in result.get("dept_id_list") or []
+                            if number != ROOT_DEPARTMENT)
+        return DirectoryPerson(str(result.get("userid") or user_id), str(result.get("name") or ""),
+                               str(result["mobile"]) if result.get("mobile") else None, departments)
+
+    async def _contact_call(self, path: str, body: dict[str, Any]) -> Any:
+        """One contact API call with the app token: its ``result``, or a DirectoryError to say."""
+        for attempt in (1, 2):
+            try:
+                token = await self._access_token()
+                async with self._session().post(self.oapi_base + path, params={"access_token": token},
+                                                json=body) as response:
+                    answer = await response.json(content_type=None)
+            except DeliveryError as error:
+                raise DirectoryError(f"暂时读不到钉钉通讯录（{error.detail}），请稍后再试。") from None
+            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                raise DirectoryError(f"暂时读不到钉钉通讯录（{type(error).__name__}），请稍后再试。") from None
+            code = answer.get("errcode") if isinstance(answer, dict) else None
+            if code == 0:
+                return answer.get("result")
+            if code == TOKEN_INVALID and attempt == 1:
+                self._token = None
+                continue
+            if code == NO_SUCH_USER:
+                raise _NoSuchUserError()
+            if code in (NO_PERMISSION, OUT_OF_RANGE):
+                raise DirectoryError("本应用没有读取钉钉通讯录的权限：请管理员在钉钉开发者后台为应用开通"
+                                     "“通讯录部门信息读权限”和“成员信息读权限”，并把通讯录范围设为所需部门。")
+            message = redact(str(answer.get("errmsg", ""))) if isinstance(answer, dict) else ""
+            raise DirectoryError(f"钉钉通讯录拒绝了请求（错误码 {code}：{message}）。")
+        raise AssertionError("unreachable")
 
     async def _robot_call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One OpenAPI call with the app token; a token DingTalk no longer knows is fetched again once."""

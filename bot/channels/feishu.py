@@ -50,7 +50,7 @@ import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
 import lark_oapi.ws.const as lark_ws_const
 from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
-from lark_oapi.api.contact.v3 import GetUserRequest
+from lark_oapi.api.contact.v3 import ChildrenDepartmentRequest, GetUserRequest
 from lark_oapi.api.im.v1 import (
     CreateMessageRequest,
     CreateMessageRequestBody,
@@ -65,6 +65,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 from lark_oapi.ws.model import Response as LarkWsResponse
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
+from bot.channels.directory import Department, DirectoryError, DirectoryPerson
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ DEAD = {
     230028,  # refused by data-loss prevention
     230099,  # the card cannot be built
 }
+# The contact API's refusals: the app lacks the contact scope; the department, or the person, is
+# outside the app's contacts range; no such person.
+NO_CONTACT_SCOPE, NO_DEPARTMENT_AUTHORITY, NO_USER_AUTHORITY, NO_SUCH_USER = 99991672, 40004, 41050, 41012
+ROOT_DEPARTMENT = "0"  # the tenant itself, whose children are the departments
+DEPARTMENT_PAGE = 50  # the most contact v3 gives in one page of a department's children
 RECENT_EVENTS = 2048  # event_ids remembered to pass a re-pushed event on once
 NAME_RETRY = 600.0  # seconds before asking Feishu again for a name it would not give
 BUTTON_KEY = "data"  # a card button's value is {"data": Button.callback_data}
@@ -487,6 +493,59 @@ class FeishuChannel:
         # A refusal (outside the contacts range, or no contacts permission) is asked again only later.
         self._names[open_id] = (name, time.monotonic() + NAME_RETRY)
         return name
+
+    # --- the directory (bot/channels/directory.py) ----------------------------------------------------
+
+    async def departments(self) -> list[Department]:
+        """Every department under the tenant (``fetch_child``: all levels), by open_department_id."""
+        found: list[Department] = []
+        page_token = ""
+        while True:
+            builder = (ChildrenDepartmentRequest.builder().department_id(ROOT_DEPARTMENT)  # type: ignore[arg-type]
+                       .department_id_type("open_department_id").user_id_type("open_id")
+                       .fetch_child(True).page_size(DEPARTMENT_PAGE))
+            if page_token:
+                builder = builder.page_token(page_token)
+            request = builder.build()
+            response = await self._contact(
+                lambda option, request=request: self._api.contact.v3.department.achildren(request, option))
+            data = response.data
+            for item in (data.items if data is not None else None) or []:
+                if item.open_department_id:
+                    parent = item.parent_department_id or ""
+                    found.append(Department(item.open_department_id, item.name or "",
+                                            "" if parent == ROOT_DEPARTMENT else parent))
+            if data is None or not data.has_more or not data.page_token:
+                return found
+            page_token = data.page_token
+
+    async def person(self, user_id: str) -> DirectoryPerson | None:
+        """A person by open_id (what the events carry), with their departments' open_department_ids."""
+        request = (GetUserRequest.builder().user_id(user_id).user_id_type("open_id")
+                   .department_id_type("open_department_id").build())
+        response = await self._contact(lambda option: self._api.contact.v3.user.aget(request, option),
+                                       missing_is_none=True)
+        if response is None or response.data is None or response.data.user is None:
+            return None
+        user = response.data.user
+        return DirectoryPerson(user.open_id or user_id, user.name or "", user.mobile or None,
+                               tuple(d for d in user.department_ids or [] if d != ROOT_DEPARTMENT))
+
+    async def _contact(self, send: Callable[[lark.RequestOption], Awaitable[Any]], *,
+                       missing_is_none: bool = False) -> Any:
+        """One contact v3 call; a refusal or a failure as a DirectoryError to say."""
+        try:
+            response = await self._with_token(send, "读取飞书通讯录")
+        except DeliveryError as error:
+            raise DirectoryError(f"暂时读不到飞书通讯录（{error.detail}），请稍后再试。") from None
+        if response.code == 0:
+            return response
+        if missing_is_none and response.code == NO_SUCH_USER:
+            return None
+        if response.code in (NO_CONTACT_SCOPE, NO_DEPARTMENT_AUTHORITY, NO_USER_AUTHORITY):
+            raise DirectoryError("本应用没有读取飞书通讯录的权限：请管理员在飞书开发者后台为应用开通通讯录读取权限"
+                                 "（含部门信息和手机号），并把通讯录权限范围设为所需部门。")
+        raise DirectoryError(f"飞书通讯录拒绝了请求（错误码 {response.code}）。")
 
     async def push(self, address: str, is_group: bool, bodies: list[dict[str, Any]]) -> None:
         """Send each body to a person (open_id) or a group (chat_id), in order; a failure stops the rest."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.channels import Channel, Incoming
 from bot.channels.conversation import ChannelConversation
+from bot.channels.directory import Directory
 from bot.channels.robots import RobotClient, RobotHook
 from bot.channels.transport import AppChannel, DomesticTransport
 from bot.config import ConfigError, DomesticSettings, Settings
@@ -111,10 +112,14 @@ class DomesticChannels:
                 await app.start()
             self.ctx.file_sources[channel] = _file_source(app)
             if listening:
+                if isinstance(app, Directory):  # DingTalk and Feishu; WeCom's intelligent robot has none
+                    self.ctx.directories[channel] = app
                 await self.conversations[channel].take_up_stored()
         return self.transports
 
     async def stop(self) -> None:
+        for channel in self.apps:
+            self.ctx.directories.pop(channel, None)
         for app in self.apps.values():
             try:
                 await app.stop()

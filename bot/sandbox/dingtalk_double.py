@@ -16,6 +16,16 @@ What it speaks (read from dingtalk-stream 0.24's stream.py, frames.py, handlers.
   ``x-acs-dingtalk-access-token`` header, ``robotCode``, ``msgKey`` and ``msgParam`` (a JSON string).
 - ``POST /v1.0/robot/messageFiles/download`` (``downloadCode`` → ``downloadUrl``), the file behind it,
   and a message's ``sessionWebhook``.
+- The organisation's directory (an ``Organisation``, bot/sandbox/organisation.py), in the contact API of
+  the older host (oapi.dingtalk.com, served here at the same address), with the token in the query
+  (``?access_token=``) and answers in its shape, HTTP 200 and ``{"errcode", "errmsg", "result",
+  "request_id"}``: ``POST /topapi/v2/department/listsub`` (``dept_id``, the organisation's root is 1:
+  one level of ``{"dept_id", "name", "parent_id", "create_dept_group", "auto_add_user"}``; 60003 for a
+  department it does not have) and ``POST /topapi/v2/user/get`` (``userid``: ``{"userid", "unionid",
+  "name", "mobile", "state_code", "dept_id_list", …}``; 60121 for a person it does not know). 40014 for
+  a token it does not know; 60011 for every call once the app's contact permission is withdrawn
+  (``Organisation.denied``). Not served: paging of a large department's members, the newer
+  ``/v1.0/contact`` API, and the contact range narrower than the whole organisation (50004).
 
 Errors come in the new OpenAPI's shape: an HTTP status and ``{"requestid", "code", "message"}``
 (``invalidClientIdOrSecret``/400 for the token, ``InvalidAuthentication``/401 for a token it does
@@ -43,6 +53,7 @@ from typing import Any, TypeVar
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.organisation import Organisation, sandbox_organisation
 from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
 
 ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
@@ -67,6 +78,12 @@ TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
 PERMISSION_DENIED = ("Forbidden.AccessDenied.AccessTokenPermissionDenied",
                      "应用尚未开通所需的权限：[qyapi_robot_sendmsg]")
 QPS_LIMIT = "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
+ROOT_DEPARTMENT = 1  # the organisation itself in DingTalk's numbering
+# The contact API's errcodes (the older API answers HTTP 200 and says what went wrong in the body).
+CONTACT_TOKEN_INVALID = (40014, "不合法的access_token")
+CONTACT_DENIED = (60011, "没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp/add-api-permission")
+NO_SUCH_DEPARTMENT = (60003, "部门不存在")
+NO_SUCH_USER = (60121, "找不到该用户")
 
 T = TypeVar("T")
 
@@ -153,8 +170,9 @@ class DingTalkDouble:
 
     def __init__(self, client_id: str = "dingsandboxrobot01", client_secret: str = "sandbox-client-secret-0001", *,
                  corp_id: str = "dingsandboxcorp", clock: Callable[[], float] = time.time,
-                 ping_interval: float | None = None) -> None:
+                 ping_interval: float | None = None, organisation: Organisation | None = None) -> None:
         self.client_id = client_id
+        self.organisation = organisation if organisation is not None else sandbox_organisation()
         self.client_secret = client_secret
         self.corp_id = corp_id
         self.clock = clock
@@ -199,6 +217,8 @@ class DingTalkDouble:
         app.router.add_post("/v1.0/robot/messageFiles/download", self._file_download)
         app.router.add_get("/files/{key}", self._file_bytes)
         app.router.add_post("/robot/sendBySession", self._session_send)
+        app.router.add_post("/topapi/v2/department/listsub", self._department_listsub)
+        app.router.add_post("/topapi/v2/user/get", self._user_get)
         return app
 
     async def start_async(self, port: int = 0) -> None:
@@ -717,3 +737,61 @@ class DingTalkDouble:
             content = body.get(msgtype, {}) if isinstance(body.get(msgtype), dict) else {}
             self.pushes.append(Push(session[0], "webhook", msgtype, content, body))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    # --- inside: the directory (the older contact API) ------------------------------------------
+
+    def _contact_refusal(self, request: web.Request) -> tuple[int, str] | None:
+        """What the contact API says before it looks at the question: a token it does not know, or
+        an app it no longer lets read the directory."""
+        with self._lock:
+            expiry = self._tokens.get(request.query.get("access_token", ""))
+        if expiry is None or self.clock() >= expiry:
+            return CONTACT_TOKEN_INVALID
+        return CONTACT_DENIED if self.organisation.denied else None
+
+    @staticmethod
+    def _contact_answer(result: Any = None, error: tuple[int, str] | None = None) -> web.Response:
+        body: dict[str, Any] = {"errcode": error[0] if error else 0, "errmsg": error[1] if error else "ok",
+                                "request_id": secrets.token_hex(8)}
+        if error is None:
+            body["result"] = result
+        return web.json_response(body)
+
+    async def _contact_question(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            body = await self._json(request)
+        except ApiError:
+            return self._contact_answer(error=(40035, "不合法的参数"))
+        refused = self._contact_refusal(request)
+        return self._contact_answer(error=refused) if refused else body
+
+    async def _department_listsub(self, request: web.Request) -> web.Response:
+        body = await self._contact_question(request)
+        if isinstance(body, web.Response):
+            return body
+        number = body.get("dept_id", ROOT_DEPARTMENT)
+        org = self.organisation
+        parent = None if number == ROOT_DEPARTMENT else number
+        if parent is not None and parent not in org.departments:
+            return self._contact_answer(error=NO_SUCH_DEPARTMENT)
+        return self._contact_answer([{"dept_id": d.number, "name": d.name, "parent_id": d.parent or ROOT_DEPARTMENT,
+                                      "create_dept_group": False, "auto_add_user": False}
+                                     for d in org.children(parent)])
+
+    async def _user_get(self, request: web.Request) -> web.Response:
+        body = await self._contact_question(request)
+        if isinstance(body, web.Response):
+            return body
+        with self.organisation.lock:
+            person = self.organisation.people.get(str(body.get("userid", "")))
+        if person is None:
+            return self._contact_answer(error=NO_SUCH_USER)
+        result: dict[str, Any] = {
+            "userid": person.user_id, "unionid": "union" + person.user_id.encode().hex(), "name": person.name,
+            "active": True, "admin": False, "boss": False, "senior": False, "real_authed": True,
+            "dept_id_list": list(person.departments) or [ROOT_DEPARTMENT],
+            "dept_order_list": [{"dept_id": d, "order": 0} for d in person.departments],
+        }
+        if person.mobile:  # absent when the person has none (or the app may not read mobiles)
+            result["mobile"], result["state_code"] = person.mobile, "86"
+        return self._contact_answer(result)

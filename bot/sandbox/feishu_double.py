@@ -16,7 +16,13 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
   not acknowledged when its connection goes is sent on the next; a card tap not answered in time is an
   error the person sees (``unanswered_taps``), as in Feishu, which does not push a tap again;
 - ``POST /open-apis/auth/v3/tenant_access_token/internal``, ``GET /open-apis/bot/v3/info``,
-  ``GET /open-apis/contact/v3/users/:user_id`` (a person's name; 41050 outside the contacts range),
+  ``GET /open-apis/contact/v3/users/:user_id`` (a person: name, and from the organisation's directory
+  (an ``Organisation``, bot/sandbox/organisation.py) ``mobile`` as "+86…" and ``department_ids`` by
+  ``department_id_type``, "0" for one directly under the tenant; 41050 outside the contacts range),
+  ``GET /open-apis/contact/v3/departments/:department_id/children`` (``fetch_child``, ``page_size`` up
+  to 50 with ``has_more``/``page_token``; items with ``name``, ``department_id``, ``open_department_id``,
+  ``parent_department_id``; 40004 for a department it does not have); 99991672 with the scopes it
+  needs for every contact call once the app's contact permission is withdrawn (``Organisation.denied``);
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
   JSON string of the msg_type's shape, size limits, the receiver exists, the bot is in the group, the
   person is in the app's availability), ``GET /open-apis/im/v1/messages/:message_id/resources/:file_key``;
@@ -50,6 +56,7 @@ from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
 
+from bot.sandbox.organisation import Organisation, OrgDepartment, sandbox_organisation
 from bot.sandbox.threaded import start_on_own_loop, stop_own_loop
 
 # Frame.method: a control frame (ping/pong) or a data frame (event/card).
@@ -61,6 +68,10 @@ CARD_BODY_LIMIT = 30 * 1024
 MSG_TYPES = {"text", "post", "image", "file", "audio", "media", "sticker", "interactive", "share_chat", "share_user",
              "system"}
 RECEIVE_ID_TYPES = {"open_id", "union_id", "user_id", "email", "chat_id"}
+ROOT_DEPARTMENT = "0"  # the tenant itself, in both kinds of department id
+DEPARTMENT_PAGE_LIMIT = 50
+CONTACT_SCOPES = ("contact:contact.base:readonly", "contact:contact:readonly_as_app",
+                  "contact:department.base:readonly")
 EVENT_PUSHES = 3  # how many times an unanswered event is pushed before Feishu gives up on it here
 # What Feishu's long-connection endpoint answers by default: its real reconnect and ping settings.
 REAL_CLIENT_CONFIG = {"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 30, "PingInterval": 120}
@@ -240,8 +251,9 @@ class FeishuDouble:
 
     def __init__(self, app_id: str = "cli_a1b2c3d4e5f60001", app_secret: str = "sandbox-app-secret", *,
                  bot_name: str = "督办助手", client_config: dict[str, Any] | None = None,
-                 ack_timeout: float | None = 3.0) -> None:
+                 ack_timeout: float | None = 3.0, organisation: Organisation | None = None) -> None:
         self.app_id = app_id
+        self.organisation = organisation if organisation is not None else sandbox_organisation()
         self.app_secret = app_secret
         self.bot_name = bot_name
         self.bot_open_id = "ou_" + _hex(32)
@@ -288,6 +300,7 @@ class FeishuDouble:
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._tenant_token)
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
         app.router.add_get("/open-apis/contact/v3/users/{user_id}", self._user)
+        app.router.add_get("/open-apis/contact/v3/departments/{department_id}/children", self._department_children)
         app.router.add_post("/open-apis/im/v1/messages", self._create_message)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}", self._resource)
         return app
@@ -338,7 +351,8 @@ class FeishuDouble:
         with self._lock:
             open_id = open_id or "ou_" + _hex(32)
             if open_id not in self.people:
-                self.people[open_id] = Person(open_id, name or open_id)
+                known = self.organisation.people.get(open_id)
+                self.people[open_id] = Person(open_id, name or (known.name if known else "") or open_id)
             return self.people[open_id]
 
     def group(self, chat_id: str | None = None, name: str = "工作群") -> Group:
@@ -713,19 +727,82 @@ class FeishuDouble:
                                   "bot": {"activate_status": 2, "app_name": self.bot_name, "avatar_url": "",
                                           "ip_white_list": [], "open_id": self.bot_open_id}})
 
+    def _contact_refusal(self) -> FeishuApiError | None:
+        if self.organisation.denied:
+            scopes = ", ".join(CONTACT_SCOPES)
+            return FeishuApiError(400, 99991672, f"Access denied. One of the following scopes is required: "
+                                                 f"[{scopes}].应用尚未开通所需的应用身份权限：[{scopes}]")
+        return None
+
+    @staticmethod
+    def _department_id(department: OrgDepartment | int | None, id_type: str) -> str:
+        number = department.number if isinstance(department, OrgDepartment) else department
+        if number is None:
+            return ROOT_DEPARTMENT
+        return f"od-{number:032x}" if id_type == "open_department_id" else str(number)
+
+    def _org_department(self, department_id: str, id_type: str) -> OrgDepartment | None:
+        with self.organisation.lock:
+            return next((d for d in self.organisation.departments.values()
+                         if self._department_id(d, id_type) == department_id), None)
+
     async def _user(self, request: web.Request) -> web.Response:
         try:
             self._check_token(request)
         except FeishuApiError as error:
             return self._error(error)
+        user_id = request.match_info["user_id"]
         with self._lock:
-            person = self.people.get(request.match_info["user_id"])
-        if request.query.get("user_id_type", "open_id") != "open_id" or person is None or not person.in_contacts:
+            person = self.people.get(user_id)
+            in_org = self.organisation.people.get(user_id)
+        if request.query.get("user_id_type", "open_id") != "open_id" or (person is None and in_org is None) \
+                or (person is not None and not person.in_contacts):
             return self._error(FeishuApiError(400, 41050, "no user authority error"))
-        return web.json_response({"code": 0, "msg": "success", "data": {"user": {
-            "open_id": person.open_id, "union_id": person.union_id, "user_id": person.user_id, "name": person.name,
-            "en_name": "", "nickname": "",
-            "status": {"is_activated": True, "is_frozen": False, "is_resigned": False}}}})
+        if (refused := self._contact_refusal()) is not None:
+            return self._error(refused)
+        person = person or self.person(user_id)
+        id_type = request.query.get("department_id_type", "open_department_id")
+        user: dict[str, Any] = {
+            "open_id": person.open_id, "union_id": person.union_id, "user_id": person.user_id,
+            "name": in_org.name if in_org else person.name, "en_name": "", "nickname": "",
+            "status": {"is_activated": True, "is_frozen": False, "is_resigned": False},
+            "department_ids": [self._department_id(n, id_type) for n in in_org.departments]
+            if in_org and in_org.departments else [ROOT_DEPARTMENT]}
+        if in_org is not None and in_org.mobile:
+            user["mobile"] = "+86" + in_org.mobile
+        return web.json_response({"code": 0, "msg": "success", "data": {"user": user}})
+
+    async def _department_children(self, request: web.Request) -> web.Response:
+        try:
+            self._check_token(request)
+        except FeishuApiError as error:
+            return self._error(error)
+        if (refused := self._contact_refusal()) is not None:
+            return self._error(refused)
+        id_type = request.query.get("department_id_type", "open_department_id")
+        department_id = request.match_info["department_id"]
+        parent = None if department_id == ROOT_DEPARTMENT else self._org_department(department_id, id_type)
+        if department_id != ROOT_DEPARTMENT and parent is None:
+            return self._error(FeishuApiError(400, 40004, "no dept authority error"))
+        under = parent.number if parent is not None else None
+        # The SDK writes a bool as Python does ("True"); Feishu's own clients write "true".
+        every_level = request.query.get("fetch_child", "false").lower() == "true"
+        found = self.organisation.below(under) if every_level else self.organisation.children(under)
+        try:
+            size = min(int(request.query.get("page_size", "10")), DEPARTMENT_PAGE_LIMIT)
+            start = int(request.query.get("page_token") or 0)
+        except ValueError:
+            return self._error(FeishuApiError(400, 40001, "param is invalid"))
+        page = found[start:start + size]
+        items = [{"name": d.name, "department_id": self._department_id(d, "department_id"),
+                  "open_department_id": self._department_id(d, "open_department_id"),
+                  "parent_department_id": self._department_id(d.parent, id_type),
+                  "status": {"is_deleted": False}} for d in page]
+        more = start + size < len(found)
+        data: dict[str, Any] = {"has_more": more, "items": items}
+        if more:
+            data["page_token"] = str(start + size)
+        return web.json_response({"code": 0, "msg": "success", "data": data})
 
     async def _create_message(self, request: web.Request) -> web.StreamResponse:
         fault = self._take_fault("error", "rate_limit", "hang")

@@ -1,0 +1,157 @@
+"""The office's word on a platform's directory: which department is which unit; and binding a
+person by their departments when they first write to the app.
+
+The directory itself (its departments, who a person is) is read by the platform's adapter in bot/
+and handed in here as plain values: these functions only decide, in one transaction each.
+
+A mapping binds people only as they first write: mapping a department anew, or to another unit,
+or unmapping it, never moves anyone already bound (the office unbinds on purpose, with /unbind).
+A person the office unbound is never bound again by department: the office's decision stands
+until it gives them an invite code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlmodel import Session, col, select
+
+from tasks.clock import Clock, db_time
+from tasks.errors import ServiceError, quoted
+from tasks.events import Actor, record
+from tasks.models import DepartmentUnit, Member, Role, Unit
+from tasks.work.lookup import find_unit
+from tasks.work.members import normalize_mobile
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One department mapped to a unit, as the office reads it."""
+
+    department_id: str
+    department_name: str
+    unit_id: int
+    unit_name: str
+
+
+def mappings(session: Session, channel: str) -> dict[str, Mapping]:
+    """The channel's mapped departments by id."""
+    rows = session.exec(select(DepartmentUnit, Unit.name).join(Unit, col(Unit.id) == DepartmentUnit.unit_id)
+                        .where(DepartmentUnit.channel == channel)).all()
+    return {row.department_id: Mapping(row.department_id, row.department_name, row.unit_id, name)
+            for row, name in rows}
+
+
+def has_mappings(session: Session, channel: str) -> bool:
+    return session.exec(select(DepartmentUnit.department_id).where(DepartmentUnit.channel == channel)
+                        ).first() is not None
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """What ``map_department`` did: the unit now, and the one before (None: it was not mapped)."""
+
+    unit: Unit
+    before: str | None
+
+
+def map_department(session: Session, clock: Clock, actor: Actor, channel: str, department_id: str,
+                   department_name: str, unit_name: str, district: str = "") -> Mapped:
+    """Map a department to a unit (a unit group is refused: a person speaks for one unit)."""
+    unit = find_unit(session, unit_name, district)
+    if unit.kind == "group":
+        raise ServiceError(f"“{unit.name}”是单位组，请映射到具体单位。")
+    row = session.get(DepartmentUnit, (channel, department_id))
+    before = None
+    if row is not None:
+        previous = session.get(Unit, row.unit_id)
+        before = previous.name if previous is not None else None
+        if row.unit_id == unit.id:
+            return Mapped(unit, before)
+        row.unit_id, row.department_name = unit.id, department_name
+        row.mapped_by, row.mapped_at = actor.name, db_time(clock)
+    else:
+        session.add(DepartmentUnit(channel=channel, department_id=department_id, department_name=department_name,
+                                   unit_id=unit.id, mapped_by=actor.name, mapped_at=db_time(clock)))
+    record(session, clock, actor, "department.mapped", "unit", unit.id, channel=channel,
+           department_id=department_id, department=department_name, unit=unit.name, before=before)
+    return Mapped(unit, before)
+
+
+def unmap_department(session: Session, clock: Clock, actor: Actor, channel: str, department_id: str,
+                     department_name: str) -> str:
+    """Remove a department's mapping; the unit's name it had. Nobody bound by it is unbound."""
+    row = session.get(DepartmentUnit, (channel, department_id))
+    if row is None:
+        raise ServiceError(f"部门“{quoted(department_name)}”没有映射到任何单位，无需取消。")
+    unit = session.get(Unit, row.unit_id)
+    name = unit.name if unit is not None else str(row.unit_id)
+    session.delete(row)
+    record(session, clock, actor, "department.unmapped", "unit", row.unit_id, channel=channel,
+           department_id=department_id, department=department_name, unit=name)
+    return name
+
+
+def units_for(session: Session, channel: str, department_ids: list[str] | tuple[str, ...]) -> list[Unit]:
+    """The distinct units these departments are mapped to, by name."""
+    if not department_ids:
+        return []
+    return list(session.exec(select(Unit).join(DepartmentUnit, col(DepartmentUnit.unit_id) == Unit.id)
+                             .where(DepartmentUnit.channel == channel,
+                                    col(DepartmentUnit.department_id).in_(list(department_ids)))
+                             .distinct().order_by(col(Unit.name))).all())
+
+
+Standing = Literal["bound", "unbound_by_office", "unknown", "no_mappings"]
+
+
+def standing(session: Session, channel: str, user_id: str) -> Standing:
+    """Where a person who writes to the app stands before the directory is asked: bound already, unbound
+    by the office, not known here (the directory may bind them), or no department mapped on this channel."""
+    member = session.exec(select(Member).where(Member.channel == channel, Member.user_id == user_id)).first()
+    if member is not None:
+        return "bound" if member.active else "unbound_by_office"
+    return "unknown" if has_mappings(session, channel) else "no_mappings"
+
+
+@dataclass(frozen=True)
+class Joined:
+    """What ``bind_by_department`` came to: ``member`` bound now (with ``unit``); or ``units`` several
+    (the person must use an invite code); or none of these (no mapped department, or nothing to do:
+    ``standing`` says why)."""
+
+    member: Member | None = None
+    unit: Unit | None = None
+    units: tuple[str, ...] = ()
+    standing: Standing = "unknown"
+
+
+def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id: str, address: str, name: str,
+                       mobile: str | None, department_ids: tuple[str, ...]) -> Joined:
+    """Bind a person who wrote to the app as a member of the one unit their departments map to.
+
+    Asked again in the transaction: a person bound (or unbound by the office) since the directory
+    was read is left as they are, so a message handled twice binds at most once."""
+    now_standing = standing(session, channel, user_id)
+    if now_standing != "unknown":
+        return Joined(standing=now_standing)
+    units = units_for(session, channel, department_ids)
+    if len(units) > 1:
+        return Joined(units=tuple(unit.name for unit in units))
+    if not units or units[0].kind == "group":
+        return Joined()
+    unit = units[0]
+    try:
+        kept_mobile = normalize_mobile(mobile) if mobile else None
+    except ServiceError:
+        kept_mobile = None  # a number the directory holds that is not a mainland mobile: kept out, not refused
+    member = Member(channel=channel, user_id=user_id, address=address, name=name, role=Role.MEMBER,
+                    unit_id=unit.id, created_at=db_time(clock), mobile=kept_mobile)
+    session.add(member)
+    session.flush()
+    mapped = sorted(d for d in department_ids if session.get(DepartmentUnit, (channel, d)) is not None)
+    record(session, clock, Actor(name or user_id, "chat"), "member.bound", "member", member.id, role=Role.MEMBER,
+           unit_id=unit.id, how="department", departments=mapped, group=False, channel=channel,
+           mobile=kept_mobile is not None)
+    return Joined(member=member, unit=unit)

@@ -1,0 +1,55 @@
+"""The office's mapping of a directory's departments to units, and binding by it, with a plain session:
+a person is bound once however often they are asked about, and never against the office's word."""
+
+import pytest
+from sqlmodel import Session, col, select
+
+from tasks.clock import FixedClock
+from tasks.errors import ServiceError
+from tasks.events import Actor
+from tasks.models import Event, Member, Role
+from tasks.work.departments import bind_by_department, map_department, unmap_department
+from tasks.work.members import unbind
+from tests.factories import COMMERCE
+
+OFFICE = Actor("督办办老李", "chat")
+
+
+def join(session: Session, clock: FixedClock, user_id: str, *departments: str):
+    return bind_by_department(session, clock, channel="feishu", user_id=user_id, address=f"user:{user_id}",
+                              name="赵干事", mobile="+86 138 0000 1003", department_ids=departments)
+
+
+def test_a_person_is_bound_once_with_the_directory_mobile_and_not_again_after_the_office_unbinds(
+        session: Session, clock: FixedClock) -> None:
+    map_department(session, clock, OFFICE, "feishu", "od-commerce", "区商务局", COMMERCE)
+    joined = join(session, clock, "ou_zhao", "od-commerce", "od-unmapped")
+    assert joined.unit is not None and joined.unit.name == COMMERCE
+    assert joined.member is not None and joined.member.mobile == "13800001003"
+    assert join(session, clock, "ou_zhao", "od-commerce").standing == "bound"  # asked again: nobody bound twice
+    assert len(session.exec(select(Member).where(Member.user_id == "ou_zhao")).all()) == 1
+
+    unbind(session, clock, OFFICE, Role.OFFICE, joined.member.id)  # type: ignore[arg-type]
+    again = join(session, clock, "ou_zhao", "od-commerce")
+    assert again.member is None and again.standing == "unbound_by_office"
+    assert not session.exec(select(Member).where(Member.user_id == "ou_zhao")).one().active
+
+
+def test_departments_of_several_units_or_none_bind_nobody(session: Session, clock: FixedClock) -> None:
+    map_department(session, clock, OFFICE, "feishu", "od-commerce", "区商务局", COMMERCE)
+    map_department(session, clock, OFFICE, "feishu", "od-finance", "区财政局", "区财政局")
+    assert sorted(join(session, clock, "ou_both", "od-commerce", "od-finance").units) == ["区商务局", "区财政局"]
+    assert join(session, clock, "ou_none", "od-elsewhere").member is None
+    assert session.exec(select(Member).where(Member.channel == "feishu")).all() == []
+
+
+def test_a_unit_group_is_refused_and_a_remap_is_recorded_with_what_it_was(session: Session,
+                                                                           clock: FixedClock) -> None:
+    with pytest.raises(ServiceError, match="单位组"):
+        map_department(session, clock, OFFICE, "dingtalk", "102", "区商务局", "各镇街")
+    map_department(session, clock, OFFICE, "dingtalk", "102", "区商务局", COMMERCE)
+    remapped = map_department(session, clock, OFFICE, "dingtalk", "102", "区商务局", "区财政局")
+    assert (remapped.unit.name, remapped.before) == ("区财政局", COMMERCE)
+    assert unmap_department(session, clock, OFFICE, "dingtalk", "102", "区商务局") == "区财政局"
+    actions = [e.action for e in session.exec(select(Event).where(col(Event.action).startswith("department.")))]
+    assert actions == ["department.mapped", "department.mapped", "department.unmapped"]
