@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import office_actions, office_lists, unit_actions
+from bot import mobile_actions, office_actions, office_lists, unit_actions
 from bot.context import Request
 from bot.render import Reply
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -67,6 +67,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("revoke", SUPERVISORS, office_actions.revoke_command, ("撤销邀请",)),
     Command("members", SUPERVISORS, office_actions.members_command, ("成员",)),
     Command("unbind", SUPERVISORS, office_actions.unbind_command, ("解除绑定",)),
+    Command("mobile", frozenset(Role), mobile_actions.mobile_command, ("手机", "手机号")),
     Command("web", frozenset({MEMBER}) | READERS, web_command, ("网页", "网页版")),
 )
 BY_NAME = {command.name: command for command in COMMANDS}
