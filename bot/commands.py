@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import departments, office_actions, office_lists, unit_actions
+from bot import departments, mobile_actions, office_actions, office_lists, unit_actions
 from bot.context import BotContext, Request, Who
 from bot.render import Reply
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -71,6 +71,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("revoke", SUPERVISORS, office_actions.revoke_command, ("撤销邀请",)),
     Command("members", SUPERVISORS, office_actions.members_command, ("成员",)),
     Command("unbind", SUPERVISORS, office_actions.unbind_command, ("解除绑定",)),
+    Command("mobile", frozenset(Role), mobile_actions.mobile_command, ("手机", "手机号")),
     Command("web", frozenset({MEMBER}) | READERS, web_command, ("网页", "网页版")),
     Command("departments", SUPERVISORS, departments.departments_command,  # type: ignore[arg-type]
             ("部门",), prepare=departments.read_departments),

@@ -17,7 +17,15 @@ from tasks.plan.directory import merge_unit
 from tasks.plan.ledger import STATUS_FILTERS
 from tasks.work.duties import Duty, actor_of, find_task, task_open_duties, unit_duties
 from tasks.work.lookup import NotFoundError, find_team, find_unit, latest_plan
-from tasks.work.members import ROLE_NAMES, create_invite, members_of, parse_role, revoke_invite, unbind
+from tasks.work.members import (
+    ROLE_NAMES,
+    create_invite,
+    mask_mobile,
+    members_of,
+    parse_role,
+    revoke_invite,
+    unbind,
+)
 from tasks.work.progress import unit_scope
 from tasks.work.review import (
     EVIDENCE_SENT_AT_ONCE,
@@ -163,7 +171,8 @@ def members_command(req: Request) -> Reply:
     page = Page().add(texts.members_title(unit.name if unit else None, len(rows)))
     for member, unit_name in rows:
         kind = texts.GROUP_CHAT if member.user_id is None else ROLE_NAMES[member.role]
-        page.add(texts.member_line(member.id, member.name, kind, unit_name))
+        masked = mask_mobile(member.mobile) if member.mobile else None
+        page.add(texts.member_line(member.id, member.name, kind, unit_name, masked))
     page.add(texts.UNBIND_HINT)
     return page.reply()
 

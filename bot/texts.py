@@ -179,7 +179,7 @@ RETIRED_REVIEW_BUTTON = ("这个按钮来自旧的通知，已失效，没有做
                          "请用 /verify 任务编号 或 /sendback 任务编号 理由 办理。")
 GROUP_CHAT = "单位群"
 UNNAMED = "未命名"
-UNBIND_HINT = "解除绑定：/unbind 编号"
+UNBIND_HINT = "解除绑定：/unbind 编号；登记成员手机号：/mobile 编号 号码"
 
 
 def nothing_named(name: str) -> str:
@@ -266,9 +266,10 @@ def members_title(unit: str | None, count: int) -> str:
     return f"<b>已绑定成员</b>{f' · {esc(unit)}' if unit else ''}（{count} 个）"
 
 
-def member_line(member_id: int | None, name: str, kind: str, unit: str | None) -> str:
+def member_line(member_id: int | None, name: str, kind: str, unit: str | None, mobile: str | None = None) -> str:
     where = f"，{esc(unit)}" if unit else ""
-    return f"<b>{member_id}</b> {esc(name or UNNAMED)}（{kind}{where}）"
+    phone = f" · 手机 {esc(mobile)}" if mobile else ""
+    return f"<b>{member_id}</b> {esc(name or UNNAMED)}（{kind}{where}）{phone}"
 
 
 def unbound_member(name: object) -> str:
@@ -285,6 +286,31 @@ def send_back_question(task_id: int | None, unit: str) -> str:
 
 def refuse_question(extension_id: int) -> str:
     return f"请发送不同意延期申请 #{extension_id} 的理由。发送“取消”放弃。"
+
+
+# --- a person's mobile number, for the group robots' @ (bot/mobile_actions.py) -----------------
+
+MOBILE_WHY = "钉钉、企业微信的群机器人在群里发提醒和周报时会 @ 您。"
+
+
+def mobile_kept(masked: str | None) -> str:
+    if masked is None:
+        return ("您还没有登记手机号。登记后，" + MOBILE_WHY
+                + "\n登记：发送“手机 13800000000”（换成您的号码）。")
+    return (f"您登记的手机号：{esc(masked)}。{MOBILE_WHY}"
+            "\n更改：发送“手机 新号码”；删除：发送“手机 删除”。")
+
+
+def mobile_set(whose: str | None, masked: str) -> str:
+    if whose is None:
+        return f"已登记您的手机号 {esc(masked)}。{MOBILE_WHY}删除：发送“手机 删除”。"
+    return f"已登记 {esc(whose)} 的手机号 {esc(masked)}，群机器人发通知时会 @ 其本人。"
+
+
+def mobile_cleared(whose: str | None) -> str:
+    if whose is None:
+        return "已删除您登记的手机号，群机器人不再 @ 您。"
+    return f"已删除 {esc(whose)} 登记的手机号。"
 
 
 # --- the command menu (bot/commands.py): what each command does, as /help and the menu say -----
@@ -315,6 +341,7 @@ COMMAND_DESCRIPTIONS = {
     "members": "已绑定成员：/members [单位]",
     "unbind": "解除绑定：/unbind 成员编号",
     "departments": "通讯录部门：/departments 列出；/departments 部门 单位 映射；/departments 部门 取消",
+    "mobile": "手机号（群机器人 @ 您）：/mobile 号码，/mobile 删除；督办办公室可加成员编号：/mobile 编号 号码",
     "web": "网页版：获取网页版的登录链接（10分钟内有效，只能用一次）",
 }
 

@@ -23,15 +23,15 @@ from tests.harness import BotHarness
 
 CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
 COMMANDS = ["mytasks", "task", "report", "done", "extend", "overdue", "due", "unit", "stats", "export", "verify",
-            "sendback", "approve", "refuse", "urge", "invite", "departments"]
+            "sendback", "approve", "refuse", "urge", "invite", "departments", "mobile"]
 # The authorization matrix as the product defines it (GUIDE: who does what in the chat).
 ALLOWED = {
-    "member": {"mytasks", "task", "report", "done", "extend"},
+    "member": {"mytasks", "task", "report", "done", "extend", "mobile"},
     "office": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-               "invite", "departments"},
-    "leader": {"task", "overdue", "due", "unit", "stats", "export"},
+               "invite", "departments", "mobile"},
+    "leader": {"task", "overdue", "due", "unit", "stats", "export", "mobile"},
     "admin": {"task", "overdue", "due", "unit", "stats", "export", "verify", "sendback", "approve", "refuse", "urge",
-              "invite", "departments"},
+              "invite", "departments", "mobile"},
     "unbound": set(),
 }
 

@@ -53,7 +53,7 @@ import html
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus, unquote
 
@@ -390,6 +390,10 @@ def _cut(text: str, limit: int, size: Callable[[str], int] = utf8_size) -> str:
     return text + "…"
 
 
+# The platforms whose one-way group robots @ a person by mobile number: DingTalk's custom robot
+# (``at.atMobiles``) and WeCom's group robot (``mentioned_mobile_list``). Feishu's custom bot cannot.
+MENTION_CHANNELS = frozenset({"dingtalk", "wecom"})
+
 ONE_WAY_HINT = "此群机器人只发通知，不能在这里点按钮办理：请在督办助手网页版或与督办助手的对话中办理。"
 BUTTONS_HINT = "点下面的按钮办理"  # on a card that holds only buttons
 DEFAULT_TITLE = "督办助手"  # a title where the reply's first line cannot be one
@@ -433,16 +437,25 @@ def dingtalk_link(button: Button) -> str:
     return "dtmd://dingtalkclient/sendMessage?content=" + quote_plus(button_text(button))
 
 
-def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
+def dingtalk_messages(reply: Reply, *, two_way: bool, title: str, mentions: Sequence[str] = ()) -> list[dict]:
     """DingTalk robot bodies: markdown pages; with buttons for a bot a person chats with, the last
-    one an actionCard whose buttons send their data back (or, many buttons, links in the text)."""
+    one an actionCard whose buttons send their data back (or, many buttons, links in the text).
+
+    ``mentions``: mobile numbers a one-way robot @s, on the last page only (one reminder for the
+    people, however many pages). DingTalk @s the numbers of its ``at.atMobiles`` on a text or a
+    markdown message, and shows the @ in a markdown text only where the text itself says
+    "@13800000000" (its custom-robot document); an actionCard takes no @."""
     rows = _buttons(reply)
     buttons = [button for row in rows for button in row]
     card = two_way and 0 < len(buttons) <= DINGTALK_CARD_BUTTONS
+    if mentions and card:
+        raise ValueError("a DingTalk actionCard cannot @ anyone")
     title = _cut(" ".join((title or first_line(reply) or DEFAULT_TITLE).split()), DINGTALK_TITLE_BYTES)
     budget = DINGTALK_TEXT_BYTES - MARKER_ROOM
-    groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size,
-                     _dingtalk_tail(rows, two_way=two_way, card=card),
+    tail = _dingtalk_tail(rows, two_way=two_way, card=card)
+    if mentions:
+        tail.append(("\n\n", " ".join(f"@{mobile}" for mobile in mentions)))
+    groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size, tail,
                      unit_budget=(DINGTALK_CARD_TEXT_BYTES - MARKER_ROOM) // 2)  # the last page may be a card
     if card:  # an actionCard's text has the smaller limit
         last = groups.pop() if groups else [("", escape_markdown(title, line_start=True))]
@@ -454,6 +467,8 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str) -> list[dict]:
         messages[-1] = {"msgtype": "actionCard", "actionCard": {
             "title": title, "text": texts[-1], "btnOrientation": "1" if horizontal else "0",
             "btns": [{"title": button.text, "actionURL": dingtalk_link(button)} for button in buttons]}}
+    if mentions:
+        messages[-1]["at"] = {"atMobiles": list(mentions), "isAtAll": False}
     return messages
 
 
@@ -499,9 +514,19 @@ WECOM_TITLE_CHARS = 26  # the card's main title, as its document advises
 _WECOM = _Writer(newline="\n", italic=False, code=True, fence=False)
 
 
-def wecom_messages(reply: Reply, *, two_way: bool) -> list[dict]:
+# What the text message that @s people says: WeCom shows the @ of each after it.
+WECOM_MENTION_TEXT = "请留意以上通知。"
+
+
+def wecom_messages(reply: Reply, *, two_way: bool, mentions: Sequence[str] = ()) -> list[dict]:
     """WeCom bodies: markdown pages, then for a bot a person chats with a button card (or several,
-    six buttons each) whose keys are the buttons' data."""
+    six buttons each) whose keys are the buttons' data.
+
+    ``mentions``: mobile numbers a one-way group robot @s. WeCom's group robot takes
+    ``mentioned_mobile_list`` on a text message only; a markdown message @s by ``<@userid>``, and a
+    webhook knows no one's WeCom userid. So the pages stay markdown (a text message has half
+    markdown's room and no emphasis) and one short text message after the last page carries the
+    @s: one more message in the robot's twenty a minute, sent only when someone is @'d."""
     buttons = [button for row in _buttons(reply) for button in row]
     tail = []
     if buttons and not two_way:
@@ -513,6 +538,9 @@ def wecom_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     messages: list[dict] = [{"msgtype": "markdown", "markdown": {"content": text}} for text in texts]
     if two_way and buttons:
         messages += _wecom_cards(first_line(reply), buttons)
+    if mentions:
+        messages.append({"msgtype": "text", "text": {"content": WECOM_MENTION_TEXT,
+                                                     "mentioned_mobile_list": list(mentions)}})
     return messages
 
 
@@ -557,7 +585,10 @@ def _feishu_size(message: dict) -> int:
 
 def feishu_messages(reply: Reply, *, two_way: bool) -> list[dict]:
     """Feishu interactive cards (JSON 1.0): a header, the page as markdown, and for a bot a person
-    chats with the buttons, each row an action module whose buttons carry ``{"data": …}``."""
+    chats with the buttons, each row an action module whose buttons carry ``{"data": …}``.
+
+    No @ by mobile number: Feishu's custom bot @s a person only by open_id or user_id (``<at>`` in
+    the content), which a webhook cannot look up from a number; see MENTION_CHANNELS."""
     rows = _buttons(reply)
     pages = _page_blocks(reply)
     header = FEISHU_DEFAULT_TITLE

@@ -19,14 +19,14 @@ from bot.channels import Channel, Incoming
 from bot.channels.conversation import ChannelConversation
 from bot.channels.directory import Directory
 from bot.channels.robots import RobotClient, RobotHook
-from bot.channels.transport import AppChannel, DomesticTransport
+from bot.channels.transport import AppChannel, DomesticTransport, Mentions
 from bot.config import ConfigError, DomesticSettings, Settings
 from bot.context import BotContext, FileSource
 from tasks import inbox
 from tasks.events import Actor
 from tasks.models import Role
 from tasks.redaction import register_secret
-from tasks.work.members import RobotBinding, keep_robots
+from tasks.work.members import RobotBinding, keep_robots, mentioned_mobiles
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,15 @@ def bind_robots(ctx: BotContext, plans: list[DomesticPlan]) -> list[str]:
     return changed
 
 
+def robot_mentions(ctx: BotContext) -> Mentions:
+    """The transports' way of asking whom a group robot @s (tasks.work.members.mentioned_mobiles)."""
+
+    async def mentions(channel: Channel, address: str) -> list[str]:
+        return await ctx.run(lambda session: mentioned_mobiles(session, channel, address))
+
+    return mentions
+
+
 class DomesticChannels:
     """The platforms a process serves: made before its event loop runs, started and stopped with
     the bot on that loop.
@@ -94,7 +103,8 @@ class DomesticChannels:
         self.apps: dict[str, Any] = {}
         self.conversations: dict[str, ChannelConversation] = {}
         for plan in plans:
-            transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client)
+            transport = DomesticTransport(plan.channel, robots=plan.hooks, robot_client=self.robot_client,
+                                          mentions=robot_mentions(ctx))
             if plan.settings.two_way and listen:
                 conversation = self.conversations[plan.channel] = ChannelConversation(ctx, transport)
                 self.apps[plan.channel] = transport.app = _app(plan, conversation)

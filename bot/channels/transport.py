@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.channels import EVERY_KIND, GROUP, PERSON, ROBOT, ROBOTS_ONLY, AddressKind, Channel, DeliveryError
-from bot.channels.renderers import dingtalk_messages, feishu_messages, first_line, wecom_messages
+from bot.channels.renderers import (
+    MENTION_CHANNELS,
+    dingtalk_messages,
+    feishu_messages,
+    first_line,
+    wecom_messages,
+)
 from bot.channels.robots import RobotClient, RobotHook
 from bot.flood import SharedFlood
 from bot.render import Reply
@@ -40,12 +46,18 @@ class AppChannel(Protocol):
     async def push(self, address: str, is_group: bool, bodies: list[dict[str, Any]]) -> None: ...
 
 
-def rendered(channel: Channel, reply: Reply, *, two_way: bool) -> list[dict[str, Any]]:
-    """``reply`` as ``channel``'s message bodies, in the order they are sent."""
+# Whom a group robot @s, asked when its message goes (bot/channels/runtime.py asks the database):
+# the mobile numbers of the people of its binding on ``channel`` at ``address``.
+Mentions = Callable[[Channel, str], Awaitable[list[str]]]
+
+
+def rendered(channel: Channel, reply: Reply, *, two_way: bool, mentions: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """``reply`` as ``channel``'s message bodies, in the order they are sent; ``mentions`` (DingTalk
+    and WeCom only) the mobile numbers a one-way robot @s."""
     if channel == "dingtalk":
-        return dingtalk_messages(reply, two_way=two_way, title=first_line(reply))
+        return dingtalk_messages(reply, two_way=two_way, title=first_line(reply), mentions=mentions)
     if channel == "wecom":
-        return wecom_messages(reply, two_way=two_way)
+        return wecom_messages(reply, two_way=two_way, mentions=mentions)
     if channel == "feishu":
         return feishu_messages(reply, two_way=two_way)
     raise ValueError(f"no renderer for {channel}")
@@ -55,11 +67,23 @@ class DomesticTransport:
     """The outbox's way onto one domestic platform (bot/sender.Transport)."""
 
     def __init__(self, channel: Channel, *, robots: Mapping[str, RobotHook] | None = None,
-                 robot_client: RobotClient | None = None, app: AppChannel | None = None) -> None:
+                 robot_client: RobotClient | None = None, app: AppChannel | None = None,
+                 mentions: Mentions | None = None) -> None:
         self.channel = channel
         self.robots = dict(robots or {})
         self.robot_client = robot_client
         self.app = app
+        self.mentions = mentions
+
+    async def _mentioned(self, address: str) -> list[str]:
+        """Whom the robot at ``address`` @s, asked now rather than when the message was queued: a
+        number given since counts, and someone unbound since is not @'d."""
+        if self.mentions is None or self.channel not in MENTION_CHANNELS:
+            return []
+        try:
+            return await self.mentions(self.channel, address)
+        except Exception as error:  # the database did not answer: the message waits rather than go without its @s
+            raise DeliveryError("retry_later", f"查询群机器人要 @ 的人失败（{type(error).__name__}）") from None
 
     @property
     def address_kinds(self) -> frozenset[AddressKind]:
@@ -77,7 +101,7 @@ class DomesticTransport:
             if hook is None or self.robot_client is None:
                 # The office removed the robot from the configuration while messages waited for it.
                 raise DeliveryError("unreachable", f"群机器人“{address.removeprefix(ROBOT)}”不在配置中")
-            bodies = rendered(self.channel, reply, two_way=False)
+            bodies = rendered(self.channel, reply, two_way=False, mentions=await self._mentioned(address))
             sends = [functools.partial(self.robot_client.post, hook, body) for body in bodies]
         elif address.startswith((PERSON, GROUP)):
             if self.app is None:

@@ -103,7 +103,9 @@ def shown_feishu(message: dict[str, Any]) -> Shown:
     if message["msg_type"] == "text":
         return Shown(content.get("text", ""))
     card = content
-    words = [card.get("header", {}).get("title", {}).get("content", "")]
+    # The header is plain text, shown as written: "138****0000" there is no bold.
+    header = card.get("header", {}).get("title", {}).get("content", "")
+    words = []
     buttons = []
     for element in card.get("elements", []):
         if element.get("tag") == "markdown":
@@ -112,7 +114,7 @@ def shown_feishu(message: dict[str, Any]) -> Shown:
             words.append(element.get("text", {}).get("content", ""))
         for action in element.get("actions", []):
             buttons.append((action.get("text", {}).get("content", ""), str(action.get("value", {}).get("data", ""))))
-    return Shown(plain("\n".join(words)), buttons)
+    return Shown("\n".join([header, plain("\n".join(words))]) if words else header, buttons)
 
 
 def merged(messages: list[Shown]) -> Shown:

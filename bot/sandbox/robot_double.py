@@ -8,9 +8,17 @@ sending limit is kept, and every refusal is the platform's own: HTTP 200 with it
 body (Feishu's "Bad Request" alone comes with HTTP 400).
 
 Everything taken and everything refused is recorded, so a test can read what a group received and
-assert that nothing was refused. The clock is a callable returning seconds, so a test moves time
-instead of sleeping. Faults a test can switch on: the next answers 5xx, the next answers hang, a
-robot removed from its group.
+assert that nothing was refused; with each message taken, whom it @'d (``Received.mentions``), as
+the platform would: DingTalk @s the ``at.atMobiles`` of a text message, and of a markdown message
+those its text names as "@13800000000" (a number only in ``atMobiles`` is not shown as an @ there);
+WeCom @s the ``mentioned_mobile_list`` of a text message only (its document names the field for
+text alone; whether its server refuses the field on markdown or ignores it is not documented, and
+the double ignores it: such a message @s nobody); Feishu's custom bot @s by open_id only, never by
+a number. Mention fields of the wrong type are refused as a malformed request (WeCom's 40058;
+DingTalk's code for it is not documented, the double answers 40035, a parameter error).
+
+The clock is a callable returning seconds, so a test moves time instead of sleeping. Faults a test
+can switch on: the next answers 5xx, the next answers hang, a robot removed from its group.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ class Received:
     token: str
     body: dict[str, Any]
     at: float
+    mentions: tuple[str, ...] = ()  # the mobile numbers it @'d ("@all": everyone)
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,10 @@ class RobotDouble:
     def messages(self, robot: Robot) -> list[dict[str, Any]]:
         return [r.body for r in self.received if r.channel == robot.channel and r.token == robot.token]
 
+    def mentioned(self, robot: Robot) -> list[tuple[str, ...]]:
+        """Whom each message ``robot`` posted @'d, in order."""
+        return [r.mentions for r in self.received if r.channel == robot.channel and r.token == robot.token]
+
     # ---- faults ----
 
     def fail_next(self, count: int = 1, status: int = 502) -> None:
@@ -232,7 +245,7 @@ class RobotDouble:
                                          status=refused.status)
             return web.json_response({"errcode": refused.code, "errmsg": refused.message}, status=refused.status)
         robot.sent.append(now)
-        self.received.append(Received(channel, token, body, now))
+        self.received.append(Received(channel, token, body, now, _mentioned(channel, body)))
         if channel == "feishu":
             return web.json_response({"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {},
                                       "msg": "success"})
@@ -290,6 +303,15 @@ class RobotDouble:
         for name in needed:
             if not isinstance(part, dict) or not part.get(name):
                 raise _RefusedError(200, 40035, f"缺少参数 {kind}.{name}")
+        at = body.get("at")
+        if at is not None:
+            if not isinstance(at, dict):
+                raise _RefusedError(200, 40035, "参数错误 at")
+            for name in ("atMobiles", "atUserIds"):
+                if name in at and not _strings(at[name]):
+                    raise _RefusedError(200, 40035, f"参数错误 at.{name}")
+            if "isAtAll" in at and not isinstance(at["isAtAll"], bool):
+                raise _RefusedError(200, 40035, "参数错误 at.isAtAll")
         _forget_before(robot.sent, now - 60)
         if now < robot.throttled_until:
             raise _RefusedError(200, 130101, "send too fast, exceed 20 times per minute")
@@ -324,6 +346,9 @@ class RobotDouble:
             if len(str(content).encode()) > limit:
                 raise self._wecom_refusal(
                     40058, f"{kind}.content exceed max length {limit}. invalid Request Parameter")
+            for name in ("mentioned_list", "mentioned_mobile_list"):
+                if kind == "text" and name in part and not _strings(part[name]):
+                    raise self._wecom_refusal(40058, f"{kind}.{name} invalid. invalid Request Parameter")
         elif not isinstance(part, dict) or not part:
             raise self._wecom_refusal(40058, "invalid Request Parameter")
         _forget_before(robot.sent, now - 60)
@@ -363,6 +388,28 @@ class RobotDouble:
         if len(robot.sent) >= FEISHU_PER_MINUTE or in_second >= FEISHU_PER_SECOND:
             raise _RefusedError(200, 11232, "frequency limited psm[lark.oapi.app_platform_runtime]appID[1500]")
         return robot, body
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _mentioned(channel: Channel, body: dict[str, Any]) -> tuple[str, ...]:
+    """Whom a message the platform took @s, as its group shows it."""
+    if channel == "dingtalk":
+        kind = body.get("msgtype")
+        at = body.get("at") or {}
+        if kind not in ("text", "markdown"):  # a link, an actionCard or a feedCard @s nobody
+            return ()
+        everyone = ("@all",) if at.get("isAtAll") else ()
+        mobiles = at.get("atMobiles", [])
+        if kind == "markdown":
+            text = str(body["markdown"].get("text", ""))
+            mobiles = [mobile for mobile in mobiles if f"@{mobile}" in text]
+        return everyone + tuple(mobiles)
+    if channel == "wecom" and body.get("msgtype") == "text":
+        return tuple(body["text"].get("mentioned_mobile_list", []))
+    return ()
 
 
 def _json(raw: bytes) -> dict[str, Any] | None:

@@ -35,6 +35,12 @@ def normalize_mobile(text: str) -> str:
     return found.group(1)
 
 
+def mask_mobile(mobile: str) -> str:
+    """A kept number as a chat shows it and an audit event stores it: enough for its owner to know it
+    (the first three and last four digits), not enough for a reader of the group to call it."""
+    return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 7 else "****"
+
+
 def parse_role(text: str) -> Role:
     aliases = {"member": Role.MEMBER, "成员": Role.MEMBER, "单位": Role.MEMBER, "office": Role.OFFICE,
                "办公室": Role.OFFICE, "督办": Role.OFFICE, "leader": Role.LEADER, "领导": Role.LEADER,
@@ -146,18 +152,73 @@ def members_of(session: Session, unit: Unit | None = None) -> list[tuple[Member,
     return [(member, name) for member, name in session.exec(query).all()]
 
 
-def unbind(session: Session, clock: Clock, actor: Actor, actor_role: Role, member_id: int) -> Member:
-    """The office ends a binding (someone left, a group chat is no longer the unit's). Their reports
-    and history stay; they can be bound again with a new code."""
+def bound_member(session: Session, member_id: int) -> Member:
+    """The active binding with this number (as /members lists it); a clear sentence when there is none."""
     member = session.get(Member, member_id)
     if member is None or not member.active:
         raise ServiceError(f"没有编号为 {member_id} 的已绑定成员。发送 /members 查看成员编号。")
+    return member
+
+
+def unbind(session: Session, clock: Clock, actor: Actor, actor_role: Role, member_id: int) -> Member:
+    """The office ends a binding (someone left, a group chat is no longer the unit's). Their reports
+    and history stay; they can be bound again with a new code."""
+    member = bound_member(session, member_id)
     if member.role not in MAY_INVITE.get(actor_role, set()):
         raise ServiceError(f"您无权解除{ROLE_NAMES[member.role]}的绑定，请联系管理员。")
     member.active, member.pending = False, {}
     record(session, clock, actor, "member.unbound", "member", member.id, role=member.role, unit_id=member.unit_id,
            group=member.user_id is None)
     return member
+
+
+GROUP_HAS_NO_MOBILE = "群聊和群机器人没有手机号：手机号登记在个人名下，请每位成员在与机器人的私聊中发送“手机 号码”。"
+
+
+def set_mobile(session: Session, clock: Clock, actor: Actor, actor_member: Member, target: Member,
+               text: str | None) -> Member:
+    """Keep ``target``'s mobile number (``text`` as the person wrote it), or forget it (``text`` None),
+    so that a DingTalk or WeCom group robot can @ them. A person sets their own; the office sets a
+    member's only where it could unbind them (MAY_INVITE), so it cannot change how a leader is
+    reached. The event keeps the number masked: the audit log is read more widely than the member
+    table. A number the same as the kept one changes nothing and records nothing."""
+    if target.user_id is None:
+        raise ServiceError(GROUP_HAS_NO_MOBILE)
+    if target.id != actor_member.id and target.role not in MAY_INVITE.get(Role(actor_member.role), set()):
+        raise ServiceError(f"您无权更改{ROLE_NAMES[Role(target.role)]}的手机号，请联系管理员。")
+    if text is None:
+        if target.mobile is None:
+            whose = "您" if target.id == actor_member.id else f"“{quoted(target.name or str(target.id))}”"
+            raise ServiceError(f"{whose}还没有登记手机号，无需删除。")
+        target.mobile = None
+        record(session, clock, actor, "member.mobile_cleared", "member", target.id, name=target.name)
+        return target
+    mobile = normalize_mobile(text)
+    if mobile != target.mobile:
+        target.mobile = mobile
+        record(session, clock, actor, "member.mobile_set", "member", target.id, name=target.name,
+               mobile=mask_mobile(mobile))
+    return target
+
+
+def mentioned_mobiles(session: Session, channel: str, address: str) -> list[str]:
+    """Whom a group robot @s when it posts: the mobile numbers of the active people of its binding (a
+    unit's members for a unit's group, the leaders for the leadership's, the office's staff for the
+    office's), in the order they were bound; none for an address that is not a bound robot.
+
+    People bound on any platform count: a number is the person's, not the platform's, and while an
+    office moves from one platform to another its people are in the new group before they are bound
+    there. The platform @s only those in the group; a number of someone not in it is not shown."""
+    robot = session.exec(select(Member).where(Member.channel == channel, Member.address == address,
+                                              col(Member.user_id).is_(None), col(Member.active).is_(True))).first()
+    if robot is None or (robot.role == Role.MEMBER and robot.unit_id is None):
+        return []
+    query = select(Member.mobile).where(col(Member.user_id).is_not(None), col(Member.active).is_(True),
+                                        col(Member.mobile).is_not(None), Member.role == robot.role)
+    if robot.role == Role.MEMBER:
+        query = query.where(Member.unit_id == robot.unit_id)
+    mobiles = session.exec(query.order_by(col(Member.id))).all()
+    return list(dict.fromkeys(mobile for mobile in mobiles if mobile))
 
 
 def revoke_invite(session: Session, clock: Clock, actor: Actor, code: str) -> Invite:

@@ -399,3 +399,27 @@ def test_a_one_line_answer_is_one_message_and_a_files_only_reply_is_none(platfor
     assert len(messages) == 1
     assert "已保存：12 <草稿>" in read_markdown(texts[0])
     assert render(platform, Reply([]), True)[0] == []  # the files are the transport's to send
+
+
+# --- a one-way robot's @ by mobile number -----------------------------------------------------------
+
+MOBILES = ["13800000001", "13800000002"]
+
+
+def test_a_dingtalk_robot_ats_on_its_last_page_in_the_text_and_the_at_field():
+    messages = dingtalk_messages(REPLIES["long"], two_way=False, title="办结申请", mentions=MOBILES)
+    assert len(messages) > 1 and {m["msgtype"] for m in messages} == {"markdown"}
+    *earlier, last = messages
+    assert last["at"] == {"atMobiles": MOBILES, "isAtAll": False}
+    assert all(f"@{mobile}" in last["markdown"]["text"] for mobile in MOBILES)
+    assert not any("at" in m or "@138" in m["markdown"]["text"] for m in earlier)
+    assert all(len(m["markdown"]["text"].encode()) <= DINGTALK_MARKDOWN_BYTES for m in messages)
+    assert "at" not in dingtalk_messages(REPLIES["long"], two_way=False, title="办结申请")[-1]
+
+
+def test_a_wecom_robot_ats_in_one_text_message_after_the_markdown():
+    plain_ones = wecom_messages(REPLIES["reminder"], two_way=False)
+    messages = wecom_messages(REPLIES["reminder"], two_way=False, mentions=MOBILES)
+    assert messages[:-1] == plain_ones
+    assert messages[-1]["msgtype"] == "text" and messages[-1]["text"]["mentioned_mobile_list"] == MOBILES
+    assert messages[-1]["text"]["content"]

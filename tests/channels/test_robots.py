@@ -288,3 +288,47 @@ def test_a_session_given_to_the_client_is_left_open_for_its_owner():
             return session.closed, len(double.messages(robot))
 
     assert asyncio.run(work()) == (False, 1)
+
+
+MENTION_BODIES = {
+    # (body, whom the group sees @'d) — what the platforms document: DingTalk @s on text and markdown
+    # (markdown only where the text names the number), WeCom on text only.
+    "dingtalk text": ({"msgtype": "text", "text": {"content": "请报进展"},
+                       "at": {"atMobiles": ["13800000001"], "isAtAll": False}}, ("13800000001",)),
+    "dingtalk markdown": ({"msgtype": "markdown", "markdown": {"title": "提醒", "text": "请报进展 @13800000001"},
+                           "at": {"atMobiles": ["13800000001", "13800000002"]}}, ("13800000001",)),
+    "dingtalk card": ({"msgtype": "actionCard", "actionCard": {"title": "提醒", "text": "请报进展 @13800000001"},
+                       "at": {"atMobiles": ["13800000001"]}}, ()),
+    "wecom text": ({"msgtype": "text", "text": {"content": "请留意", "mentioned_mobile_list": ["13800000001"]}},
+                   ("13800000001",)),
+    "wecom markdown": ({"msgtype": "markdown", "markdown": {"content": "请留意",
+                                                            "mentioned_mobile_list": ["13800000001"]}}, ()),
+}
+
+
+@pytest.mark.parametrize("case", list(MENTION_BODIES))
+def test_the_double_records_whom_a_message_ats_as_the_platform_shows_it(case):
+    body, expected = MENTION_BODIES[case]
+
+    async def work(double, client, _clock):
+        robot = double.add_robot(case.split()[0])
+        await client.post(double.hook(robot), body)
+        return double.mentioned(robot), double.refusals
+
+    mentioned, refusals = scenario(work)
+    assert refusals == [] and mentioned == [expected]
+
+
+@pytest.mark.parametrize(("channel", "body", "code"), [
+    ("dingtalk", {"msgtype": "text", "text": {"content": "提醒"}, "at": {"atMobiles": "13800000001"}}, 40035),
+    ("dingtalk", {"msgtype": "text", "text": {"content": "提醒"}, "at": {"isAtAll": "false"}}, 40035),
+    ("wecom", {"msgtype": "text", "text": {"content": "提醒", "mentioned_mobile_list": [13800000001]}}, 40058),
+])
+def test_a_mention_field_of_the_wrong_type_is_refused_and_the_message_is_dead(channel, body, code):
+    async def work(double, client, _clock):
+        robot = double.add_robot(channel)
+        error = await refused(client, double.hook(robot), body)
+        return error, double.refusals, double.messages(robot)
+
+    error, refusals, messages = scenario(work)
+    assert error.kind == "dead" and [r.code for r in refusals] == [code] and messages == []

@@ -165,3 +165,28 @@ def test_authorization_matrix(chat: Chat) -> None:
     assert len(ledgers) == sum("export" in ALLOWED[role] for role in people)
     after["outbox"] = [row for row in after["outbox"] if row[kind] != "ledger"]
     assert after == snapshot
+
+
+def test_a_person_gives_changes_and_clears_their_mobile_number(chat: Chat) -> None:
+    member = chat.join(206, "商务局小钱", Role.MEMBER, COMMERCE)
+    assert "还没有登记手机号" in chat.say(member, "手机").text
+
+    before = chat.snapshot()
+    refused = chat.say(member, "手机 1380000")
+    assert "不是手机号码" in refused.text
+    assert chat.snapshot() == before  # nothing kept, no event
+
+    assert "已登记您的手机号 138****0000" in chat.say(member, "手机 138 0000 0000").text
+    assert "138****0000" in chat.say(member, "/mobile").text
+    assert "已登记您的手机号 139****1111" in chat.say(member, "/mobile +86 139-0000-1111").text
+    events = [row for row in chat.snapshot()["event"] if any("member.mobile" in value for value in row)]
+    assert len(events) == 2
+    # The audit log keeps who changed whose number, masked: not the number itself.
+    assert not any("13800000000" in value or "13900001111" in value for row in events for value in row)
+    assert any("139****1111" in value for row in events for value in row)
+
+    assert "已删除您登记的手机号" in chat.say(member, "手机 删除").text
+    assert "还没有登记手机号" in chat.say(member, "手机").text
+    before = chat.snapshot()
+    assert "还没有登记手机号，无需删除" in chat.say(member, "手机 删除").text
+    assert chat.snapshot() == before
