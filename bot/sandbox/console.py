@@ -26,6 +26,7 @@ and :privacy and :reply, Telegram's own, are said to be so.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -505,6 +506,12 @@ class Console:
 
         Messages of one step are printed in persona order, so that their numbers (for :tap) do not
         depend on which of two simultaneous deliveries happened to arrive first."""
+        if wait:
+            # A notification an action queued (the office told of a unit's report) goes out through
+            # the outbox, maybe after the answer and after a quiet moment on a loaded machine: it is
+            # waited for, so that it is shown in this step and numbered the same on every run.
+            with contextlib.suppress(TimeoutError):  # still sent: shown when it comes
+                self.platform.settle(MAX_WAIT_SECONDS)
         deadline = time.monotonic() + (MAX_WAIT_SECONDS if wait else 0)
         last_change, counts = time.monotonic(), dict(self.seen)
         while time.monotonic() < deadline:
