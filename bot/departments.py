@@ -1,5 +1,6 @@
 """A platform's directory in chat: the office maps departments to units (``部门``), and a person of a
-mapped department is bound to its unit as they first write to the app.
+mapped department, or of one under it not mapped itself, is bound to its unit as they first write to
+the app.
 
 The directory is read here, on the event loop and before any transaction (a transaction on SQLite
 holds the write lock from its start, and a platform may take seconds to answer); what was read is
@@ -24,6 +25,7 @@ from tasks.models import Role
 from tasks.work.departments import (
     Joined,
     bind_by_department,
+    following,
     map_department,
     mappings,
     standing,
@@ -108,13 +110,15 @@ def _listing(req: Request, departments: tuple[Department, ...]) -> Reply:
     if not departments and not mapped:
         return say(texts.NO_DEPARTMENTS)
     platform = CHANNEL_NAMES.get(req.who.channel, req.who.channel)
+    followed = following([(d.id, d.parent_id) for d in departments], mapped)
     page = Page().add(texts.departments_title(platform, len(departments)))
     depth: dict[str, int] = {}
     for department in departments:  # parents come before their children
         depth[department.id] = depth.get(department.parent_id, -1) + 1 if department.parent_id else 0
-        unit = mapped.get(department.id)
+        own, above = mapped.get(department.id), followed.get(department.id)
         page.add(texts.department_line(depth[department.id], department.id, department.name,
-                                       unit.unit_name if unit else None))
+                                       own.unit_name if own else None,
+                                       (above.department_name, above.unit_name) if above else None))
     for gone in (m for m in mapped.values() if m.department_id not in depth):
         page.add(texts.department_gone_line(gone.department_id, gone.department_name, gone.unit_name))
     page.add(texts.DEPARTMENTS_HINT)
@@ -136,7 +140,8 @@ class Joining:
 
 async def join_by_department(ctx: BotContext, who: Who) -> Joining:
     """Bind a person who writes to the app privately, on a platform with a directory and a mapped
-    department, to the one unit their departments map to. Runs in transactions of its own; a
+    department, to the one unit their departments lead to (each its nearest mapping: its own, or
+    one above it). Runs in transactions of its own; a
     message taken again finds them bound and binds nobody twice."""
     directory = ctx.directories.get(who.channel)
     if who.is_group or directory is None:
@@ -157,7 +162,7 @@ async def join_by_department(ctx: BotContext, who: Who) -> Joining:
     def work(session: Session) -> Joined:
         return bind_by_department(session, ctx.clock, channel=who.channel, user_id=who.user_id,
                                   address=who.address, name=person.name or who.name, mobile=person.mobile,
-                                  department_ids=person.department_ids)
+                                  chains=person.chains)
 
     try:
         joined = await ctx.run(work)

@@ -584,7 +584,7 @@ USAGE_DEPARTMENTS = ("用法：发送“部门”列出通讯录的部门；“�
                      "“部门 部门名或编号 取消”取消映射。")
 DEPARTMENT_UNMAP_WORD = "取消"
 DEPARTMENTS_HINT = ("映射：<code>部门 部门名或编号 单位名</code>；取消：<code>部门 部门名或编号 取消</code>。\n"
-                    "映射后，该部门的人第一次给机器人发消息时自动绑定为该单位的责任单位成员。")
+                    "映射后，该部门及其下属部门（另行映射的除外）的人第一次给机器人发消息时自动绑定为该单位的责任单位成员。")
 # What a mapping change never does: the office unbinds on purpose.
 MAPPING_MOVES_NOBODY = "已绑定的人不随映射改变；如需调整，请用 /members 查看并 /unbind 解除绑定。"
 UNBOUND_BY_OFFICE = ("您的绑定已由督办办公室解除，不会再按通讯录部门自动绑定。"
@@ -599,8 +599,13 @@ def departments_title(platform: str, count: int) -> str:
     return f"<b>{esc(platform)}通讯录的部门</b>（共 {count} 个）："
 
 
-def department_line(depth: int, department_id: str, name: str, unit: str | None) -> str:
-    mapped = f"→ <b>{esc(unit)}</b>" if unit else "→ 未映射"
+def department_line(depth: int, department_id: str, name: str, unit: str | None,
+                    follows: tuple[str, str] | None = None) -> str:
+    """``follows``: (department, unit) of the mapping above it that a department without its own follows."""
+    if unit:
+        mapped = f"→ <b>{esc(unit)}</b>"
+    else:
+        mapped = f"（随 {esc(follows[0])} → {esc(follows[1])}）" if follows else "→ 未映射"
     return f"{'　' * depth}{esc(name)}（编号 {esc(department_id)}）{mapped}"
 
 
@@ -624,11 +629,12 @@ def department_mapped(department: str, unit: str, before: str | None) -> str:
         return f"部门“{esc(department)}”已映射到单位“{esc(unit)}”，无需改动。"
     was = f"（原映射到“{esc(before)}”）" if before else ""
     return (f"已将部门“{esc(department)}”映射到单位“<b>{esc(unit)}</b>”{was}。该部门的人第一次给机器人发消息时"
-            f"将自动绑定为{esc(unit)}的责任单位成员。{MAPPING_MOVES_NOBODY}")
+            f"将自动绑定为{esc(unit)}的责任单位成员；下属部门随之，另行映射的除外。{MAPPING_MOVES_NOBODY}")
 
 
 def department_unmapped(department: str, unit: str) -> str:
-    return (f"已取消部门“{esc(department)}”到单位“{esc(unit)}”的映射：该部门的新成员需用邀请码绑定。"
+    return (f"已取消部门“{esc(department)}”到单位“{esc(unit)}”的映射：该部门的新成员随上级部门的映射，"
+            "没有则需用邀请码绑定。"
             f"{MAPPING_MOVES_NOBODY}")
 
 

@@ -24,7 +24,9 @@ shortly before it expires. Every failure becomes a ``DeliveryError`` the outbox 
 Directory: the organisation's departments and a person (``departments``, ``person``: the
 ``bot.channels.directory.Directory`` contract) come from the contact API on the older host
 (``topapi/v2/department/listsub``, ``topapi/v2/user/get`` on oapi.dingtalk.com), which takes the
-same app token in its query and answers ``errcode`` in the body.
+same app token in its query and answers ``errcode`` in the body. The departments above a person's
+come in one call, ``topapi/v2/department/listparentbyuser``: for each department they are in, the
+ids from that department up to the organisation.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import dingtalk_stream
 from dingtalk_stream import AckMessage, CallbackMessage, ChatbotHandler, ChatbotMessage, Credential
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
-from bot.channels.directory import Department, DirectoryError, DirectoryPerson
+from bot.channels.directory import Department, DirectoryError, DirectoryPerson, aligned_chains
 from tasks.redaction import redact, register_secret
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ ROOT_DEPARTMENT = 1  # the organisation itself, whose sub-departments are the de
 # The old API's answers (errcode): the app may not call this API (no contact permission), the
 # department is outside the app's contact range, the token is not (or no longer) valid, no such person.
 NO_PERMISSION, OUT_OF_RANGE, TOKEN_INVALID, NO_SUCH_USER = 60011, 50004, 40014, 60121
+# listparentbyuser's own answers: an id it does not know ("无效的USERID"); a token without the permission.
+INVALID_USERID, AUTHORIZATION_REQUIRED = 33012, 43007
 OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 # DingTalk's throttling is counted per second ("qps限流限制时间是1秒"): waiting one second is enough.
@@ -439,8 +443,23 @@ class DingTalkChannel:
             return None
         departments = tuple(str(number) for number in result.get("dept_id_list") or []
                             if number != ROOT_DEPARTMENT)
+        chains: tuple[tuple[str, ...], ...] = ()
+        if departments:
+            try:
+                chains = aligned_chains(departments, await self._chains(user_id))
+            except _NoSuchUserError:  # gone between the two calls
+                return None
         return DirectoryPerson(str(result.get("userid") or user_id), str(result.get("name") or ""),
-                               str(result["mobile"]) if result.get("mobile") else None, departments)
+                               str(result["mobile"]) if result.get("mobile") else None, departments, chains)
+
+    async def _chains(self, user_id: str) -> list[tuple[str, ...]]:
+        """Each of the person's departments with those above it (the department first, the organisation
+        left out), as ``listparentbyuser`` gives them in one call."""
+        result = await self._contact_call("/topapi/v2/department/listparentbyuser", {"userid": user_id})
+        entries = result.get("parent_list") if isinstance(result, dict) else None
+        return [tuple(str(number) for number in entry.get("parent_dept_id_list") or []
+                      if isinstance(number, int) and number != ROOT_DEPARTMENT)
+                for entry in entries or [] if isinstance(entry, dict)]
 
     async def _contact_call(self, path: str, body: dict[str, Any]) -> Any:
         """One contact API call with the app token: its ``result``, or a DirectoryError to say."""
@@ -460,9 +479,9 @@ class DingTalkChannel:
             if code == TOKEN_INVALID and attempt == 1:
                 self._token = None
                 continue
-            if code == NO_SUCH_USER:
+            if code in (NO_SUCH_USER, INVALID_USERID):
                 raise _NoSuchUserError()
-            if code in (NO_PERMISSION, OUT_OF_RANGE):
+            if code in (NO_PERMISSION, OUT_OF_RANGE, AUTHORIZATION_REQUIRED):
                 raise DirectoryError("本应用没有读取钉钉通讯录的权限：请管理员在钉钉开发者后台为应用开通"
                                      "“通讯录部门信息读权限”和“成员信息读权限”，并把通讯录范围设为所需部门。")
             message = redact(str(answer.get("errmsg", ""))) if isinstance(answer, dict) else ""

@@ -50,7 +50,7 @@ import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
 import lark_oapi.ws.const as lark_ws_const
 from lark_oapi.api.auth.v3 import InternalTenantAccessTokenRequest, InternalTenantAccessTokenRequestBody
-from lark_oapi.api.contact.v3 import ChildrenDepartmentRequest, GetUserRequest
+from lark_oapi.api.contact.v3 import ChildrenDepartmentRequest, GetUserRequest, ParentDepartmentRequest
 from lark_oapi.api.im.v1 import (
     CreateMessageRequest,
     CreateMessageRequestBody,
@@ -65,7 +65,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 from lark_oapi.ws.model import Response as LarkWsResponse
 
 from bot.channels import DeliveryError, Incoming, IncomingFile
-from bot.channels.directory import Department, DirectoryError, DirectoryPerson
+from bot.channels.directory import Department, DirectoryError, DirectoryPerson, aligned_chains
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ DEAD = {
 # outside the app's contacts range; no such person.
 NO_CONTACT_SCOPE, NO_DEPARTMENT_AUTHORITY, NO_USER_AUTHORITY, NO_SUCH_USER = 99991672, 40004, 41050, 41012
 ROOT_DEPARTMENT = "0"  # the tenant itself, whose children are the departments
-DEPARTMENT_PAGE = 50  # the most contact v3 gives in one page of a department's children
+DEPARTMENT_PAGE = 50  # the most contact v3 gives in one page of a department's children or parents
 RECENT_EVENTS = 2048  # event_ids remembered to pass a re-pushed event on once
 NAME_RETRY = 600.0  # seconds before asking Feishu again for a name it would not give
 BUTTON_KEY = "data"  # a card button's value is {"data": Button.callback_data}
@@ -528,12 +528,38 @@ class FeishuChannel:
         if response is None or response.data is None or response.data.user is None:
             return None
         user = response.data.user
-        return DirectoryPerson(user.open_id or user_id, user.name or "", user.mobile or None,
-                               tuple(d for d in user.department_ids or [] if d != ROOT_DEPARTMENT))
+        departments = tuple(d for d in user.department_ids or [] if d != ROOT_DEPARTMENT)
+        chains = [await self._chain(department) for department in departments]
+        return DirectoryPerson(user.open_id or user_id, user.name or "", user.mobile or None, departments,
+                               aligned_chains(departments, chains))
+
+    async def _chain(self, department_id: str) -> tuple[str, ...]:
+        """The department and those above it, nearest first (``departments/parent``, which leaves out the
+        tenant and any department outside the app's contacts range). One the app may not see stands alone."""
+        chain = [department_id]
+        page_token = ""
+        while True:
+            builder = (ParentDepartmentRequest.builder().department_id(department_id)
+                       .department_id_type("open_department_id").user_id_type("open_id").page_size(DEPARTMENT_PAGE))
+            if page_token:
+                builder = builder.page_token(page_token)
+            request = builder.build()
+            response = await self._contact(
+                lambda option, request=request: self._api.contact.v3.department.aparent(request, option),
+                hidden_is_none=True)
+            if response is None:
+                return tuple(chain)
+            data = response.data
+            chain += [item.open_department_id for item in (data.items if data is not None else None) or []
+                      if item.open_department_id and item.open_department_id != ROOT_DEPARTMENT]
+            if data is None or not data.has_more or not data.page_token:
+                return tuple(chain)
+            page_token = data.page_token
 
     async def _contact(self, send: Callable[[lark.RequestOption], Awaitable[Any]], *,
-                       missing_is_none: bool = False) -> Any:
-        """One contact v3 call; a refusal or a failure as a DirectoryError to say."""
+                       missing_is_none: bool = False, hidden_is_none: bool = False) -> Any:
+        """One contact v3 call; a refusal or a failure as a DirectoryError to say. None, when asked for,
+        for a person Feishu does not know, or a department outside the app's contacts range."""
         try:
             response = await self._with_token(send, "读取飞书通讯录")
         except DeliveryError as error:
@@ -541,6 +567,8 @@ class FeishuChannel:
         if response.code == 0:
             return response
         if missing_is_none and response.code == NO_SUCH_USER:
+            return None
+        if hidden_is_none and response.code == NO_DEPARTMENT_AUTHORITY:
             return None
         if response.code in (NO_CONTACT_SCOPE, NO_DEPARTMENT_AUTHORITY, NO_USER_AUTHORITY):
             raise DirectoryError("本应用没有读取飞书通讯录的权限：请管理员在飞书开发者后台为应用开通通讯录读取权限"

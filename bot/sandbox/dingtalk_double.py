@@ -22,10 +22,13 @@ What it speaks (read from dingtalk-stream 0.24's stream.py, frames.py, handlers.
   "request_id"}``: ``POST /topapi/v2/department/listsub`` (``dept_id``, the organisation's root is 1:
   one level of ``{"dept_id", "name", "parent_id", "create_dept_group", "auto_add_user"}``; 60003 for a
   department it does not have) and ``POST /topapi/v2/user/get`` (``userid``: ``{"userid", "unionid",
-  "name", "mobile", "state_code", "dept_id_list", …}``; 60121 for a person it does not know). 40014 for
-  a token it does not know; 60011 for every call once the app's contact permission is withdrawn
-  (``Organisation.denied``). Not served: paging of a large department's members, the newer
-  ``/v1.0/contact`` API, and the contact range narrower than the whole organisation (50004).
+  "name", "mobile", "state_code", "dept_id_list", …}``; 60121 for a person it does not know) and
+  ``POST /topapi/v2/department/listparentbyuser`` (``userid``: ``{"parent_list": [{"parent_dept_id_list":
+  [the department, its parent, …, 1]}]}``, one entry for each department the person is in; 33012
+  "无效的USERID" for a person it does not know). 40014 for a token it does not know; 60011 for every
+  call once the app's contact permission is withdrawn (``Organisation.denied``). Not served: paging of
+  a large department's members, the newer ``/v1.0/contact`` API, ``listparentbydept``, and the contact
+  range narrower than the whole organisation (50004).
 
 Errors come in the new OpenAPI's shape: an HTTP status and ``{"requestid", "code", "message"}``
 (``invalidClientIdOrSecret``/400 for the token, ``InvalidAuthentication``/401 for a token it does
@@ -84,6 +87,7 @@ CONTACT_TOKEN_INVALID = (40014, "不合法的access_token")
 CONTACT_DENIED = (60011, "没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp/add-api-permission")
 NO_SUCH_DEPARTMENT = (60003, "部门不存在")
 NO_SUCH_USER = (60121, "找不到该用户")
+INVALID_USERID = (33012, "无效的USERID")  # listparentbyuser's word for a person it does not know
 
 T = TypeVar("T")
 
@@ -219,6 +223,7 @@ class DingTalkDouble:
         app.router.add_post("/robot/sendBySession", self._session_send)
         app.router.add_post("/topapi/v2/department/listsub", self._department_listsub)
         app.router.add_post("/topapi/v2/user/get", self._user_get)
+        app.router.add_post("/topapi/v2/department/listparentbyuser", self._list_parent_by_user)
         return app
 
     async def start_async(self, port: int = 0) -> None:
@@ -795,3 +800,16 @@ class DingTalkDouble:
         if person.mobile:  # absent when the person has none (or the app may not read mobiles)
             result["mobile"], result["state_code"] = person.mobile, "86"
         return self._contact_answer(result)
+
+    async def _list_parent_by_user(self, request: web.Request) -> web.Response:
+        body = await self._contact_question(request)
+        if isinstance(body, web.Response):
+            return body
+        org = self.organisation
+        with org.lock:
+            person = org.people.get(str(body.get("userid", "")))
+        if person is None:
+            return self._contact_answer(error=INVALID_USERID)
+        # Someone directly under the organisation is in the root department alone, as user/get says.
+        chains = [[*org.chain(d), ROOT_DEPARTMENT] for d in person.departments] or [[ROOT_DEPARTMENT]]
+        return self._contact_answer({"parent_list": [{"parent_dept_id_list": chain} for chain in chains]})

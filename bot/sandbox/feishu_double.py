@@ -21,8 +21,11 @@ It speaks Feishu's side as the official ``lark-oapi`` SDK sees it:
   ``department_id_type``, "0" for one directly under the tenant; 41050 outside the contacts range),
   ``GET /open-apis/contact/v3/departments/:department_id/children`` (``fetch_child``, ``page_size`` up
   to 50 with ``has_more``/``page_token``; items with ``name``, ``department_id``, ``open_department_id``,
-  ``parent_department_id``; 40004 for a department it does not have); 99991672 with the scopes it
-  needs for every contact call once the app's contact permission is withdrawn (``Organisation.denied``);
+  ``parent_department_id``; 40004 for a department it does not have),
+  ``GET /open-apis/contact/v3/departments/parent`` (``department_id``: the departments above it, nearest
+  first, the tenant left out, paged as children are; 40004 for a department it does not have);
+  99991672 with the scopes it needs for every contact call once the app's contact permission is
+  withdrawn (``Organisation.denied``);
   ``POST /open-apis/im/v1/messages?receive_id_type=…`` (recorded, checked as Feishu checks: content is a
   JSON string of the msg_type's shape, size limits, the receiver exists, the bot is in the group, the
   person is in the app's availability), ``GET /open-apis/im/v1/messages/:message_id/resources/:file_key``;
@@ -301,6 +304,7 @@ class FeishuDouble:
         app.router.add_get("/open-apis/bot/v3/info", self._bot_info)
         app.router.add_get("/open-apis/contact/v3/users/{user_id}", self._user)
         app.router.add_get("/open-apis/contact/v3/departments/{department_id}/children", self._department_children)
+        app.router.add_get("/open-apis/contact/v3/departments/parent", self._department_parent)
         app.router.add_post("/open-apis/im/v1/messages", self._create_message)
         app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{file_key}", self._resource)
         return app
@@ -788,6 +792,10 @@ class FeishuDouble:
         # The SDK writes a bool as Python does ("True"); Feishu's own clients write "true".
         every_level = request.query.get("fetch_child", "false").lower() == "true"
         found = self.organisation.below(under) if every_level else self.organisation.children(under)
+        return self._department_page(request, found, id_type)
+
+    def _department_page(self, request: web.Request, found: list[OrgDepartment], id_type: str) -> web.Response:
+        """One page of departments, as children and parent answer them."""
         try:
             size = min(int(request.query.get("page_size", "10")), DEPARTMENT_PAGE_LIMIT)
             start = int(request.query.get("page_token") or 0)
@@ -803,6 +811,22 @@ class FeishuDouble:
         if more:
             data["page_token"] = str(start + size)
         return web.json_response({"code": 0, "msg": "success", "data": data})
+
+    async def _department_parent(self, request: web.Request) -> web.Response:
+        try:
+            self._check_token(request)
+        except FeishuApiError as error:
+            return self._error(error)
+        if (refused := self._contact_refusal()) is not None:
+            return self._error(refused)
+        id_type = request.query.get("department_id_type", "open_department_id")
+        department = self._org_department(request.query.get("department_id", ""), id_type)
+        if department is None:
+            return self._error(FeishuApiError(400, 40004, "no dept authority error"))
+        org = self.organisation
+        with org.lock:
+            above = [org.departments[n] for n in org.chain(department.number)[1:]]
+        return self._department_page(request, above, id_type)
 
     async def _create_message(self, request: web.Request) -> web.StreamResponse:
         fault = self._take_fault("error", "rate_limit", "hang")

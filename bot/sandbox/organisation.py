@@ -50,6 +50,16 @@ class Organisation:
         with self.lock:
             return [d for d in self.departments.values() if d.parent == parent]
 
+    def chain(self, number: int) -> list[int]:
+        """The department and those above it, nearest first, up to one directly under the organisation."""
+        found: list[int] = []
+        with self.lock:
+            at: int | None = number
+            while at is not None and at in self.departments and at not in found:
+                found.append(at)
+                at = self.departments[at].parent
+        return found
+
     def below(self, parent: int | None) -> list[OrgDepartment]:
         """Every department under ``parent``, each level before the next."""
         found, level = [], self.children(parent)

@@ -4,6 +4,10 @@ person by their departments when they first write to the app.
 The directory itself (its departments, who a person is) is read by the platform's adapter in bot/
 and handed in here as plain values: these functions only decide, in one transaction each.
 
+A department follows the nearest mapped department above it: the office maps a 局 and its 科室 bind
+to the 局's unit, unless a 科室 is mapped itself. A person's unit is, for each department they are
+directly in, the nearest mapping on its chain up to the top; their departments may come to several.
+
 A mapping binds people only as they first write: mapping a department anew, or to another unit,
 or unmapping it, never moves anyone already bound (the office unbinds on purpose, with /unbind).
 A person the office unbound is never bound again by department: the office's decision stands
@@ -12,6 +16,7 @@ until it gives them an invite code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,14 +98,38 @@ def unmap_department(session: Session, clock: Clock, actor: Actor, channel: str,
     return name
 
 
-def units_for(session: Session, channel: str, department_ids: list[str] | tuple[str, ...]) -> list[Unit]:
-    """The distinct units these departments are mapped to, by name."""
-    if not department_ids:
-        return []
-    return list(session.exec(select(Unit).join(DepartmentUnit, col(DepartmentUnit.unit_id) == Unit.id)
-                             .where(DepartmentUnit.channel == channel,
-                                    col(DepartmentUnit.department_id).in_(list(department_ids)))
-                             .distinct().order_by(col(Unit.name))).all())
+# A department's chain: the department itself, then the one above it, up to the organisation's top level.
+Chain = tuple[str, ...]
+
+
+def nearest(mapped: dict[str, Mapping], chain: Chain) -> Mapping | None:
+    """The mapping a department follows: its own, else the nearest one above it; None if none is."""
+    return next((mapped[department] for department in chain if department in mapped), None)
+
+
+def deciding(session: Session, channel: str, chains: Sequence[Chain]) -> list[Mapping]:
+    """The mapped departments that decide a person's unit: the nearest one on each of their chains,
+    each once, by department id."""
+    mapped = mappings(session, channel)
+    found = {m.department_id: m for m in (nearest(mapped, chain) for chain in chains) if m is not None}
+    return [found[key] for key in sorted(found)]
+
+
+def following(departments: Sequence[tuple[str, str]], mapped: dict[str, Mapping]) -> dict[str, Mapping]:
+    """For each department (id, parent id; "" at the top) without a mapping of its own, the mapping
+    above it that it follows, if any."""
+    parents = dict(departments)
+    followed: dict[str, Mapping] = {}
+    for department, parent in departments:
+        if department in mapped:
+            continue
+        seen = {department}
+        while parent and parent not in seen and parent not in mapped:  # a loop in a directory ends here
+            seen.add(parent)
+            parent = parents.get(parent, "")
+        if parent in mapped:
+            followed[department] = mapped[parent]
+    return followed
 
 
 Standing = Literal["bound", "unbound_by_office", "unknown", "no_mappings"]
@@ -128,15 +157,18 @@ class Joined:
 
 
 def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id: str, address: str, name: str,
-                       mobile: str | None, department_ids: tuple[str, ...]) -> Joined:
-    """Bind a person who wrote to the app as a member of the one unit their departments map to.
+                       mobile: str | None, chains: Sequence[Chain]) -> Joined:
+    """Bind a person who wrote to the app as a member of the one unit their departments lead to:
+    ``chains`` has one chain for each department they are directly in.
 
     Asked again in the transaction: a person bound (or unbound by the office) since the directory
     was read is left as they are, so a message handled twice binds at most once."""
     now_standing = standing(session, channel, user_id)
     if now_standing != "unknown":
         return Joined(standing=now_standing)
-    units = units_for(session, channel, department_ids)
+    decided = deciding(session, channel, chains)
+    units = list(session.exec(select(Unit).where(col(Unit.id).in_({m.unit_id for m in decided}))
+                              .order_by(col(Unit.name))).all()) if decided else []
     if len(units) > 1:
         return Joined(units=tuple(unit.name for unit in units))
     if not units or units[0].kind == "group":
@@ -150,8 +182,8 @@ def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id:
                     unit_id=unit.id, created_at=db_time(clock), mobile=kept_mobile)
     session.add(member)
     session.flush()
-    mapped = sorted(d for d in department_ids if session.get(DepartmentUnit, (channel, d)) is not None)
     record(session, clock, Actor(name or user_id, "chat"), "member.bound", "member", member.id, role=Role.MEMBER,
-           unit_id=unit.id, how="department", departments=mapped, group=False, channel=channel,
-           mobile=kept_mobile is not None)
+           unit_id=unit.id, how="department", departments=[m.department_id for m in decided],
+           department_names=[m.department_name for m in decided], group=False,
+           channel=channel, mobile=kept_mobile is not None)
     return Joined(member=member, unit=unit)

@@ -144,3 +144,42 @@ def test_a_platform_without_a_directory_says_so(database_url: str, channel: str)
         assert chat.snapshot() == snapshot
     finally:
         chat.stop()
+
+
+def test_a_section_follows_its_bureau_unless_mapped_itself(chat: DomesticChat) -> None:
+    office = chat.join(305, "督办办老孙", Role.OFFICE)
+    organisation = chat.sandbox.double.organisation
+    numbers = {department.name: number for number, department in organisation.departments.items()}
+    trade = organisation.department(106, "外贸科", numbers["区商务局"])
+    organisation.person("two-sections", "两科兼任", "13800009997", numbers["预算科"], trade)
+    organisation.person("ysk-new", "预算科新人", "13800009996", numbers["预算科"])
+    for user_id, name in (("czj-li", "预算科李会计"), ("two-sections", "两科兼任"), ("ysk-new", "预算科新人")):
+        chat.sandbox.person(user_id, name)
+
+    mapped = chat.say(office, f"部门 区财政局 {FINANCE}").text
+    assert "下属部门随之，另行映射的除外" in mapped
+    listing = chat.say(office, "部门").text
+    assert re.search(rf"预算科（编号 \S+）（随 区财政局 → {FINANCE}）", listing)
+    assert re.search(r"外贸科（编号 \S+）→ 未映射", listing)
+
+    # Only 区财政局 is mapped: the 预算科 accountant is bound to its unit, by it.
+    mine = chat.say("czj-li", "我的任务", pages=greeted_pages(chat)).text
+    assert f"您现在是{FINANCE}的责任单位成员" in mine
+    [member] = members(chat, "czj-li")
+    assert member.name == "预算科李会计"
+    [bound] = [e for e in events(chat, "member.bound") if e.entity_id == member.id]
+    assert bound.detail["department_names"] == ["区财政局"]
+
+    # Sections under two differently mapped bureaus: asked for a code, naming both.
+    chat.say(office, f"部门 区商务局 {COMMERCE}")
+    several = chat.say("two-sections", "我的任务").text
+    assert "分属 2 个单位" in several and COMMERCE in several and FINANCE in several and "邀请码" in several
+    assert members(chat, "two-sections") == []
+
+    # A mapped section overrides its bureau's mapping for its newcomers.
+    chat.say(office, f"部门 预算科 {COMMERCE}")
+    assert re.search(rf"预算科（编号 \S+）→ {COMMERCE}", chat.say(office, "部门").text)
+    newcomer = chat.say("ysk-new", "我的任务", pages=greeted_pages(chat)).text
+    assert f"您现在是{COMMERCE}的责任单位成员" in newcomer
+    [bound] = [e for e in events(chat, "member.bound") if e.entity_id == members(chat, "ysk-new")[0].id]
+    assert bound.detail["department_names"] == ["预算科"]

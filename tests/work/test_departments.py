@@ -1,5 +1,6 @@
 """The office's mapping of a directory's departments to units, and binding by it, with a plain session:
-a person is bound once however often they are asked about, and never against the office's word."""
+a person is bound once however often they are asked about, and never against the office's word; a
+department follows the nearest mapping on its chain up to the top."""
 
 import pytest
 from sqlmodel import Session, col, select
@@ -8,16 +9,18 @@ from tasks.clock import FixedClock
 from tasks.errors import ServiceError
 from tasks.events import Actor
 from tasks.models import Event, Member, Role
-from tasks.work.departments import bind_by_department, map_department, unmap_department
+from tasks.work.departments import bind_by_department, following, map_department, mappings, unmap_department
 from tasks.work.members import unbind
 from tests.factories import COMMERCE
 
 OFFICE = Actor("督办办老李", "chat")
 
 
-def join(session: Session, clock: FixedClock, user_id: str, *departments: str):
+def join(session: Session, clock: FixedClock, user_id: str, *departments: str | tuple[str, ...]):
+    """Bind by these departments: each a department alone, or its chain (itself, then those above it)."""
+    chains = [(d,) if isinstance(d, str) else d for d in departments]
     return bind_by_department(session, clock, channel="feishu", user_id=user_id, address=f"user:{user_id}",
-                              name="赵干事", mobile="+86 138 0000 1003", department_ids=departments)
+                              name="赵干事", mobile="+86 138 0000 1003", chains=chains)
 
 
 def test_a_person_is_bound_once_with_the_directory_mobile_and_not_again_after_the_office_unbinds(
@@ -53,3 +56,40 @@ def test_a_unit_group_is_refused_and_a_remap_is_recorded_with_what_it_was(sessio
     assert unmap_department(session, clock, OFFICE, "dingtalk", "102", "区商务局") == "区财政局"
     actions = [e.action for e in session.exec(select(Event).where(col(Event.action).startswith("department.")))]
     assert actions == ["department.mapped", "department.mapped", "department.unmapped"]
+
+
+# 区财政局 and its 预算科 under 区政府部门; 区商务局 and its 外贸科 beside them.
+BUDGET = ("od-budget", "od-finance", "od-government")
+TRADE = ("od-trade", "od-commerce", "od-government")
+
+
+def test_a_department_follows_the_nearest_mapping_above_it(session: Session, clock: FixedClock) -> None:
+    map_department(session, clock, OFFICE, "feishu", "od-finance", "区财政局", "区财政局")
+    joined = join(session, clock, "ou_li", BUDGET)
+    assert joined.unit is not None and joined.unit.name == "区财政局"
+    [bound] = session.exec(select(Event).where(Event.action == "member.bound")).all()
+    assert (bound.detail["departments"], bound.detail["department_names"]) == (["od-finance"], ["区财政局"])
+
+    # A mapped 科室 overrides its 局, and a mapping above both is the nearer one's fallback only.
+    map_department(session, clock, OFFICE, "feishu", "od-government", "区政府部门", "区农业农村局")
+    map_department(session, clock, OFFICE, "feishu", "od-budget", "预算科", COMMERCE)
+    assert join(session, clock, "ou_qian", BUDGET).unit.name == COMMERCE  # type: ignore[union-attr]
+    assert join(session, clock, "ou_sun", TRADE).unit.name == "区农业农村局"  # type: ignore[union-attr]
+
+
+def test_departments_under_two_differently_mapped_bureaus_bind_nobody(session: Session, clock: FixedClock) -> None:
+    map_department(session, clock, OFFICE, "feishu", "od-finance", "区财政局", "区财政局")
+    map_department(session, clock, OFFICE, "feishu", "od-commerce", "区商务局", COMMERCE)
+    assert sorted(join(session, clock, "ou_two", BUDGET, TRADE).units) == [COMMERCE, "区财政局"]
+    # Two 科室 under one mapped 局 are one unit.
+    assert join(session, clock, "ou_one", BUDGET, ("od-audit", "od-finance", "od-government")).unit is not None
+    assert [m.user_id for m in session.exec(select(Member))] == ["ou_one"]
+
+
+def test_the_listing_shows_whom_an_unmapped_department_follows(session: Session, clock: FixedClock) -> None:
+    map_department(session, clock, OFFICE, "feishu", "od-finance", "区财政局", "区财政局")
+    map_department(session, clock, OFFICE, "feishu", "od-budget", "预算科", COMMERCE)
+    tree = [("od-government", ""), ("od-finance", "od-government"), ("od-budget", "od-finance"),
+            ("od-audit", "od-finance"), ("od-desk", "od-audit"), ("od-desk2", "od-budget"), ("od-commerce", "")]
+    followed = {d: m.department_name for d, m in following(tree, mappings(session, "feishu")).items()}
+    assert followed == {"od-audit": "区财政局", "od-desk": "区财政局", "od-desk2": "预算科"}
