@@ -15,7 +15,7 @@ from selenium.webdriver.support.select import Select
 from sqlmodel import select
 
 from tasks.db import transaction
-from tasks.models import Event, Member, Role
+from tasks.models import Event, Member, Role, Unit
 from tests.desk import Answer, browser_session, call, chat_link, log_in, page_text, press, screenshot, wait_for_text
 from tests.factories import COMMERCE
 from tests.harness import BotHarness
@@ -178,8 +178,74 @@ def test_a_leader_is_refused_the_page_and_its_actions(desk_bot: BotHarness, brow
     before = desk_bot.snapshot()
     assert client.open("/people").status == 403
     for path, form in (("/people/invite", {"role": "member", "unit": ""}), (f"/people/unbind/{member_id}", {}),
-                       ("/people/revoke", {"code": "x"})):
+                       ("/people/revoke", {"code": "x"}), (f"/people/mobile/{member_id}", {"mobile": "13800138000"})):
         answer = client.open(path, {"csrf": csrf, **form})
         assert answer.status == 403 and "不能使用" in answer.body, path
     assert client.open(f"/people/unbind/{member_id}").status == 403
+    assert client.open(f"/people/mobile/{member_id}").status == 403
+    assert desk_bot.snapshot() == before
+
+
+def binding_line(browser: WebDriver, name: str) -> str:
+    return browser.find_element(By.XPATH, f"//li[contains(@class, 'binding')][.//span[@class='who'][normalize-space()='{name}']]").text
+
+
+def test_the_office_keeps_a_members_mobile_number_and_sees_each_ones_platform(
+        desk_bot: BotHarness, browser: WebDriver) -> None:
+    """The number a group robot @s, given on the desk as /mobile gives it in chat; whose number the
+    office may give follows who it may unbind, and each binding says where the person is reached."""
+    member = desk_bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    desk_bot.join(411, "分管领导老赵", Role.LEADER)
+    office = desk_bot.join(311, "督办办老李", Role.OFFICE)
+    with transaction(desk_bot.engine) as session:
+        commerce = session.exec(select(Unit).where(Unit.name == COMMERCE)).one()
+        session.add(Member(channel="dingtalk", user_id="staff-7", address="user:staff-7", name="商务局小赵",
+                           role=Role.MEMBER, unit_id=commerce.id, created_at=desk_bot.clock.now()))
+        session.add(Member(channel="dingtalk", user_id=None, address="robot:商务局群", name="商务局群",
+                           role=Role.MEMBER, unit_id=commerce.id, created_at=desk_bot.clock.now()))
+    log_in(desk_bot, office, browser)
+    browser.get(desk_bot.ctx.desk_url + "people")
+    assert "Telegram" in binding_line(browser, "商务局小王") and "钉钉" in binding_line(browser, "商务局小赵")
+    robot_line = binding_line(browser, "商务局群")
+    assert "群机器人" in robot_line and "钉钉" in robot_line and "手机号" not in robot_line
+    assert "手机号" not in binding_line(browser, "分管领导老赵")  # the office cannot change how a leader is reached
+    assert "登记手机号" in binding_line(browser, "督办办老李")  # one's own, always
+
+    browser.find_element(By.XPATH, "//li[contains(., '商务局小王')]//a[normalize-space()='登记手机号']").click()
+    wait_for_text(browser, "还没有登记手机号")
+    browser.find_element(By.NAME, "mobile").send_keys("12345")
+    press(browser, "保存")
+    wait_for_text(browser, "不是手机号码")
+    with transaction(desk_bot.engine) as session:
+        assert session.exec(select(Member.mobile).where(Member.user_id == str(member.id))).one() is None
+
+    browser.back()
+    field = browser.find_element(By.NAME, "mobile")
+    field.clear()
+    field.send_keys("+86 138 0013 8000")
+    press(browser, "保存")
+    wait_for_text(browser, "已登记 商务局小王 的手机号 138****8000")
+    assert "手机 138****8000" in binding_line(browser, "商务局小王")
+    assert "13800138000" not in page_text(browser)  # the page shows the number masked, as chat does
+    screenshot(browser, "people-mobile")
+    with transaction(desk_bot.engine) as session:
+        kept = session.exec(select(Member).where(Member.user_id == str(member.id))).one()
+        assert kept.mobile == "13800138000"
+        event = session.exec(select(Event).where(Event.action == "member.mobile_set", Event.entity_id == kept.id)).one()
+        assert (event.actor, event.source, event.detail["mobile"]) == ("督办办老李", "web", "138****8000")
+
+    browser.find_element(By.XPATH, "//li[contains(., '商务局小王')]//a[normalize-space()='更改手机号']").click()
+    wait_for_text(browser, "现登记的手机号：138****8000")
+    press(browser, "删除手机号")
+    wait_for_text(browser, "已删除 商务局小王 的手机号")
+    with transaction(desk_bot.engine) as session:
+        assert session.exec(select(Member.mobile).where(Member.user_id == str(member.id))).one() is None
+        leader_id, robot_id = (session.exec(select(Member.id).where(Member.name == name)).one()
+                               for name in ("分管领导老赵", "商务局群"))
+
+    client = DeskClient(desk_bot.ctx.desk_url, cookie=browser_session(browser))
+    before = desk_bot.snapshot()
+    for target, refused in ((leader_id, "您无权更改分管领导的手机号"), (robot_id, "群聊和群机器人没有手机号")):
+        answer = client.open(f"/people/mobile/{target}", {"csrf": client.csrf("/people"), "mobile": "13800138000"})
+        assert answer.status == 400 and refused in answer.body, answer.body
     assert desk_bot.snapshot() == before

@@ -1,6 +1,7 @@
-"""单位与人员: the unit directory with who is bound for each unit, invite codes (with a QR code of the
-deep link) and unbinding. Every change goes through tasks/work/members.py, as /invite, /revoke and
-/unbind do in chat; the page only reads the directory."""
+"""单位与人员: the unit directory with who is bound for each unit (on which chat platform, with their
+mobile number masked), invite codes (with a QR code of the deep link), a person's mobile number and
+unbinding. Every change goes through tasks/work/members.py, as /invite, /revoke, /mobile and /unbind
+do in chat; the page only reads the directory."""
 
 from __future__ import annotations
 
@@ -13,13 +14,25 @@ from aiohttp import web
 from markupsafe import Markup
 from sqlmodel import Session, col, func, select
 
+from bot.channels import CHANNEL_NAMES, ROBOT
 from bot.web.desk import Visit, page, whole_number
 from tasks.clock import db_time, local_moment
 from tasks.errors import ServiceError
 from tasks.models import MERGED_UNIT, GroupMember, Invite, Member, Role, Unit, UnitAlias
 from tasks.text import compact
 from tasks.work.duties import actor_of
-from tasks.work.members import MAY_INVITE, ROLE_NAMES, create_invite, members_of, revoke_invite, unbind
+from tasks.work.members import (
+    GROUP_HAS_NO_MOBILE,
+    MAY_INVITE,
+    ROLE_NAMES,
+    bound_member,
+    create_invite,
+    mask_mobile,
+    members_of,
+    revoke_invite,
+    set_mobile,
+    unbind,
+)
 
 GROUP_KIND = "group"
 
@@ -36,6 +49,11 @@ class Binding:
     reachable: bool
     bound_on: datetime
     may_unbind: bool
+    platform: str  # the chat platform's name: 钉钉, 企业微信, 飞书 or Telegram
+    robot: bool  # a one-way group robot (a webhook), not a group chat with the app
+    mobile: str  # masked; "" when none is kept
+    # A person (not a group) whose number the viewer may give: their own, or one they could unbind.
+    may_set_mobile: bool
 
 
 @dataclass
@@ -57,6 +75,8 @@ class Directory:
     unassigned: list[Binding]
     open_invites: list[dict[str, Any]]
     invite_units: list[tuple[int, str]]
+    # Whether to name each binding's platform: an office on Telegram alone needs no such tag on every line.
+    several_platforms: bool
 
 
 def _bound_dates(session: Session) -> dict[int, datetime]:
@@ -84,15 +104,21 @@ def directory(session: Session, visit: Visit, wanted: str, bound_filter: str = "
         group_members.setdefault(link.group_id, []).append(names[link.member_id])
     bound_dates = _bound_dates(session)
     by_unit: dict[int | None, list[Binding]] = {}
+    platforms = set()
     for member, _unit_name in members_of(session):
         assert member.id is not None
         role = Role(member.role)
         bound = bound_dates.get(member.id, member.created_at)
+        platforms.add(member.channel)
+        may_change = role in MAY_INVITE.get(viewer_role, set())
+        person, own = member.user_id is not None, member.id == visit.me.member_id
         by_unit.setdefault(member.unit_id, []).append(Binding(
-            member.id, member.name, role, ROLE_NAMES[role], member.user_id is None, member.reachable,
+            member.id, member.name, role, ROLE_NAMES[role], not person, member.reachable,
             local_moment(bound, timezone),
             # Not one's own binding from here: it would end this very session halfway through the page.
-            role in MAY_INVITE.get(viewer_role, set()) and member.id != visit.me.member_id))
+            may_change and not own,
+            CHANNEL_NAMES.get(member.channel, member.channel), member.address.startswith(ROBOT) and not person,
+            mask_mobile(member.mobile) if member.mobile else "", person and (may_change or own)))
 
     key = compact(wanted)
     rows = []
@@ -119,7 +145,8 @@ def directory(session: Session, visit: Visit, wanted: str, bound_filter: str = "
                         "role": ROLE_NAMES[Role(invite.role)], "by": invite.created_by,
                         "expires": local_moment(invite.expires_at, timezone)})
     return Directory(rows, len(units), by_unit.get(None, []), invites,
-                     [(u.id, u.name) for u in units if u.kind != GROUP_KIND and u.id is not None])
+                     [(u.id, u.name) for u in units if u.kind != GROUP_KIND and u.id is not None],
+                     platforms != {"telegram"} and bool(platforms))
 
 
 @page("GET", "/people", may="members")
@@ -246,3 +273,43 @@ async def do_unbind(visit: Visit) -> web.StreamResponse:
 
     name = await visit.run(work)
     return visit.back_to("/people", f"已解除 {name} 的绑定：不再收到通知，网页版登录已失效。")
+
+
+# --- mobile numbers ----------------------------------------------------------------------------
+# The office keeps a person's number here, as /mobile does in chat, for the DingTalk and WeCom group
+# robots to @ them; tasks.work.members.set_mobile decides whose number the viewer may give.
+
+
+@page("GET", "/people/mobile/{member_id}", may="members")
+async def mobile_form(visit: Visit) -> web.StreamResponse:
+    number = _member_number(visit)
+
+    def work(session: Session) -> dict[str, Any]:
+        member = bound_member(session, number)
+        if member.user_id is None:
+            raise ServiceError(GROUP_HAS_NO_MOBILE)
+        unit = session.get(Unit, member.unit_id) if member.unit_id else None
+        return {"id": member.id, "name": member.name, "role": ROLE_NAMES[Role(member.role)],
+                "unit": unit.name if unit else "", "mobile": mask_mobile(member.mobile) if member.mobile else ""}
+
+    member = await visit.run(work)
+    return visit.render("people_mobile.html", member=member)
+
+
+@page("POST", "/people/mobile/{member_id}", may="members")
+async def keep_mobile(visit: Visit) -> web.StreamResponse:
+    number = _member_number(visit)
+    clear = visit.form("clear") == "1"
+    written = visit.form("mobile")
+
+    def work(session: Session) -> str:
+        actor = visit.acting_member(session)
+        target = bound_member(session, number)
+        member = set_mobile(session, visit.ctx.clock, actor_of(actor), actor, target, None if clear else written)
+        name = member.name or str(member.id)
+        if member.mobile is None:
+            return f"已删除 {name} 的手机号，群机器人不再 @ 此人。"
+        return f"已登记 {name} 的手机号 {mask_mobile(member.mobile)}，钉钉、企业微信的群机器人发通知时会 @ 此人。"
+
+    notice = await visit.run(work)
+    return visit.back_to("/people", notice)
