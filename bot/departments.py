@@ -112,17 +112,40 @@ def _listing(req: Request, departments: tuple[Department, ...]) -> Reply:
     platform = CHANNEL_NAMES.get(req.who.channel, req.who.channel)
     followed = following([(d.id, d.parent_id) for d in departments], mapped)
     page = Page().add(texts.departments_title(platform, len(departments)))
-    depth: dict[str, int] = {}
-    for department in departments:  # parents come before their children
-        depth[department.id] = depth.get(department.parent_id, -1) + 1 if department.parent_id else 0
+    shown: set[str] = set()
+    for depth, department in _as_tree(departments):
+        shown.add(department.id)
         own, above = mapped.get(department.id), followed.get(department.id)
-        page.add(texts.department_line(depth[department.id], department.id, department.name,
-                                       own.unit_name if own else None,
+        page.add(texts.department_line(depth, department.id, department.name, own.unit_name if own else None,
                                        (above.department_name, above.unit_name) if above else None))
-    for gone in (m for m in mapped.values() if m.department_id not in depth):
+    for gone in (m for m in mapped.values() if m.department_id not in shown):
         page.add(texts.department_gone_line(gone.department_id, gone.department_name, gone.unit_name))
     page.add(texts.DEPARTMENTS_HINT)
     return page.reply()
+
+
+def _as_tree(departments: tuple[Department, ...]) -> list[tuple[int, Department]]:
+    """Each department with its depth, every one right under its parent: a platform lists them level
+    by level (DingTalk) or as it pleases, and an indented line read under the wrong parent says the
+    wrong thing about which unit a section follows."""
+    known = {department.id for department in departments}
+    children: dict[str, list[Department]] = {}
+    for department in departments:
+        parent = department.parent_id if department.parent_id in known else ""
+        children.setdefault(parent or "", []).append(department)
+    ordered: list[tuple[int, Department]] = []
+    placed: set[str] = set()
+
+    def walk(parent: str, depth: int) -> None:
+        for child in children.get(parent, []):
+            if child.id not in placed:  # a directory with a loop in it is still listed once
+                placed.add(child.id)
+                ordered.append((depth, child))
+                walk(child.id, depth + 1)
+
+    walk("", 0)
+    ordered += [(0, department) for department in departments if department.id not in placed]
+    return ordered
 
 
 # --- binding by department --------------------------------------------------------------------------

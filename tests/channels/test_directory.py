@@ -161,6 +161,13 @@ def test_a_section_follows_its_bureau_unless_mapped_itself(chat: DomesticChat) -
     listing = chat.say(office, "部门").text
     assert re.search(rf"预算科（编号 \S+）（随 区财政局 → {FINANCE}）", listing)
     assert re.search(r"外贸科（编号 \S+）→ 未映射", listing)
+    # Each section is listed right under its own bureau, indented one step further.
+    lines = [line for line in listing.splitlines() if "（编号" in line]
+    for section, bureau in (("预算科", "区财政局"), ("外贸科", "区商务局")):
+        below = next(i for i, line in enumerate(lines) if line.lstrip("　").startswith(section))
+        above = next(i for i in range(below - 1, -1, -1) if len(lines[i]) - len(lines[i].lstrip("　"))
+                     < len(lines[below]) - len(lines[below].lstrip("　")))
+        assert lines[above].lstrip("　").startswith(bureau), listing
 
     # Only 区财政局 is mapped: the 预算科 accountant is bound to its unit, by it.
     mine = chat.say("czj-li", "我的任务", pages=greeted_pages(chat)).text
