@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_channels.py [--channels dingtalk wecom feishu telegram] [--robots K]
                                              [--messages N] [--senders 1 2] [--claim N] [--in-flight 4]
+                                             [--people N]
                                              [--real-time]
                                              [--backend sqlite|postgresql] [--postgres URL]
 
@@ -11,7 +12,10 @@ configuration binds them) in the outbox of a scratch database, and delivers them
 sender: ``OutboxSender`` with the platform's ``DomesticTransport`` and ``RobotClient``, posting
 over HTTP to the local double of the platforms' group-robot webhooks (bot/sandbox/robot_double.py),
 which refuses a message past the platform's own limit (DingTalk and WeCom: twenty a minute per
-robot; Feishu: a hundred a minute and five a second). Telegram is the same run with K groups of
+robot; Feishu: a hundred a minute and five a second). ``--people N`` binds N people with a mobile
+number to each unit: a DingTalk or WeCom robot then @s them (asked of the database as each message
+goes, as ``taskbot run`` asks it), and WeCom's @ is a text message of its own after each notice,
+counted against the robot's cap like any other. Telegram is the same run with K groups of
 the local Bot API server enforcing Telegram's limits (bench_dispatch.py measures Telegram alone,
 with sender processes). ``--senders 2`` is two senders, each with its own database engine,
 context and flood budget object, sharing only the database, as two processes do: the budget in
@@ -19,18 +23,18 @@ the database must hold across them. ``--claim`` is how many rows a sender claims
 worker's hundred; in real time ten, so that with a minute's worth of messages both senders hold
 rows for the same robots at once).
 
-Printed for each run: the messages and robots; the time from the first delivery to the last
-beside the least the channel's flood limits (bot/flood.py) allow for the same messages, and
-their ratio (1.000: as fast as the limits allow); for each robot its busiest minute (and second)
-as the double counted them against the platform's cap, and its rate over the time it was busy
-(n messages over the span from its first to its last plus one window: at the cap that is the cap
-itself, less where another limit spreads a minute's messages: the channel's overall rate, or
-Feishu's five a second, which spreads a robot's hundred over twenty seconds of its minute; the
-pace against the least the limits allow is the figure that says whether the sender wastes time);
-the refusals the double answered (the platform's 130101, 45009, 11232, Telegram's 429);
-and, from what the double received against the outbox's rows, duplicates (a notice delivered
-more than once), losses (a row never delivered, whatever its status says) and deliveries to a
-robot not the row's.
+Printed for each run: the messages and robots (and the @ messages, when people are bound); the time
+from the first delivery to the last beside the least the channel's flood limits (bot/flood.py) allow
+for the same messages, and their ratio (1.000: as fast as the limits allow); for each robot its
+busiest minute (and second) as the double counted them against the platform's cap, and its rate over
+the time it was busy (n messages over the span from its first to its last plus one window: at the
+cap that is the cap itself, less where another limit spreads a minute's messages: the channel's
+overall rate, or Feishu's five a second, which spreads a robot's hundred over twenty seconds of its
+minute; the pace against the least the limits allow is the figure that says whether the sender
+wastes time); the refusals the double answered (the platform's 130101, 45009, 11232, Telegram's
+429); and, from what the double received against the outbox's rows, duplicates (a notice delivered
+more than once), losses (a row never delivered, whatever its status says) and deliveries to a robot
+not the row's.
 
 Time: by default the sender's flood budget, the outbox's clock, the robot client's signatures and
 the double all read one virtual clock (bot/sandbox/virtual_time.py), which moves only when every
@@ -68,10 +72,11 @@ from common import (
     scratch_database,
 )
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
-from bot.channels import ROBOT, Channel
+from bot.channels import PERSON, ROBOT, Channel
 from bot.channels.robots import RobotClient
+from bot.channels.runtime import robot_mentions
 from bot.channels.transport import DomesticTransport
 from bot.flood import CHANNEL_LIMITS, FloodLimits
 from bot.sandbox import robot_double
@@ -139,8 +144,9 @@ def robot_names(robots: int) -> list[str]:
     return [f"单位{n + 1}工作群" for n in range(robots)]
 
 
-def queue(url: str, channel: Channel, robots: int, messages: int) -> None:
-    """K units, each with its robot (a Telegram group) bound, and the notices queued round-robin over them."""
+def queue(url: str, channel: Channel, robots: int, messages: int, people: int = 0) -> None:
+    """K units, each with its robot (a Telegram group) bound and ``people`` people with a mobile number,
+    and the notices queued round-robin over them."""
     engine = make_engine(url)
     create_schema(engine)
     clock = FixedClock(NOW)
@@ -156,8 +162,12 @@ def queue(url: str, channel: Channel, robots: int, messages: int) -> None:
         else:
             keep_robots(session, clock, Actor("bench", "cli"), channel,
                         [RobotBinding(channel, names[n], Role.MEMBER, unit.name) for n, unit in enumerate(units)])
+        session.add_all(Member(channel=channel, user_id=f"u{n}-{k}", address=f"{PERSON}u{n}-{k}", name=f"成员{n}-{k}",
+                               role=Role.MEMBER, unit_id=unit.id, created_at=clock.now(), mobile=f"139{n:04d}{k:04d}")
+                        for n, unit in enumerate(units) for k in range(people))
         session.flush()
-        members = session.exec(select(Member).where(Member.channel == channel).order_by(Member.id)).all()
+        members = session.exec(select(Member).where(Member.channel == channel, col(Member.user_id).is_(None))
+                               .order_by(Member.id)).all()
         unit_names = {unit.id: unit.name for unit in units}
         for number in range(messages):
             member = members[number % robots]
@@ -185,12 +195,32 @@ class Outcome:
     deliveries: list[Delivered]
     refusals: Counter[str]  # by the platform's code
     rows: dict[int, tuple[str, str]]  # number -> (address, status) in the outbox
+    # Every message each robot took, a notice's or an @ of its own, when: what its cap counts.
+    sends: dict[str, list[float]]
+    mentioned: int  # messages that @'d someone
+
+
+@dataclass
+class Delivery:
+    real_seconds: float
+    claimed: list[int]
+    deliveries: list[Delivered]
+    refusals: Counter[str]
+    sends: dict[str, list[float]]
+    mentioned: int
 
 
 async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flight: int, claim: int, pace: Pace
-                  ) -> tuple[float, list[int], list[Delivered], Counter[str]]:
+                  ) -> Delivery:
     names = robot_names(robots)
     engines: list[Engine] = []
+    contexts = []
+    for _ in range(senders):
+        engines.append(make_engine(url))
+        contexts.append(PacedContext(engines[-1], pace, SH, "bench", in_flight=in_flight,
+                                     budget_time=pace.budget_time()))
+    sends: dict[str, list[float]] = defaultdict(list)
+    mentioned = 0
     async with AsyncExitStack() as stack:
         transports: list[Transport] = []
         if channel == "telegram":
@@ -209,14 +239,10 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
                 robot = double.add_robot(channel, secret=SECRETS[channel])
                 hooks[name] = double.hook(robot, name)
                 tokens[robot.token] = ROBOT + name
-            for _ in range(senders):  # each sender its own HTTP client, as each process has
+            for ctx in contexts:  # each sender its own HTTP client, as each process has
                 client = await stack.enter_async_context(RobotClient(clock=pace.seconds))
-                transports.append(DomesticTransport(channel, robots=hooks, robot_client=client))
-        contexts = []
-        for _ in range(senders):
-            engines.append(make_engine(url))
-            contexts.append(PacedContext(engines[-1], pace, SH, "bench", in_flight=in_flight,
-                                         budget_time=pace.budget_time()))
+                transports.append(DomesticTransport(channel, robots=hooks, robot_client=client,
+                                                    mentions=robot_mentions(ctx)))
         started = time.perf_counter()
         claimed = await asyncio.gather(*(deliver_until_done(OutboxSender(ctx, transport), pace, claim, POLL)
                                          for ctx, transport in zip(contexts, transports, strict=True)))
@@ -238,25 +264,30 @@ async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flig
             refusals.update(str(code) for _method, code, _ in server.state.rejected)
         else:
             for received in double.received:
+                address = tokens.get(received.token, "?")
+                sends[address].append(received.at)
+                mentioned += bool(received.mentions)
                 number = number_in(json.dumps(received.body, ensure_ascii=False))
                 if number is not None:
-                    deliveries.append(Delivered(number, tokens.get(received.token, "?"), received.at))
+                    deliveries.append(Delivered(number, address, received.at))
             refusals.update(str(refusal.code) for refusal in double.refusals)
     for engine in engines:
         engine.dispose()
-    return real_seconds, list(claimed), deliveries, refusals
+    if channel == "telegram":
+        for delivered in deliveries:
+            sends[delivered.address].append(delivered.at)
+    return Delivery(real_seconds, list(claimed), deliveries, refusals, dict(sends), mentioned)
 
 
 def one_run(url: str, channel: Channel, senders: int, robots: int, messages: int, in_flight: int, claim: int,
-            real_time: bool) -> Outcome:
-    queue(url, channel, robots, messages)
+            real_time: bool, people: int = 0) -> Outcome:
+    queue(url, channel, robots, messages, people)
     pace: Pace = RealTime() if real_time else VirtualTime(NOW)
-    real_seconds, claimed, deliveries, refusals = asyncio.run(deliver(url, channel, senders, robots, in_flight,
-                                                                      claim, pace))
+    done = asyncio.run(deliver(url, channel, senders, robots, in_flight, claim, pace))
     engine = make_engine(url)
     rows = queued_duty_notices(engine)
     engine.dispose()
-    return Outcome(real_seconds, claimed, deliveries, refusals, rows)
+    return Outcome(done.real_seconds, done.claimed, done.deliveries, done.refusals, rows, done.sends, done.mentioned)
 
 
 # --- what the limits allow, and what a run achieved ------------------------------------------------------
@@ -315,14 +346,16 @@ def report(channel: Channel, outcome: Outcome, messages: int, robots: int) -> in
     lost_by_status = Counter(outcome.rows[number][1] for number in lost)
     refused = sum(outcome.refusals.values())
 
-    by_robot: dict[str, list[float]] = defaultdict(list)
-    for d in outcome.deliveries:
-        by_robot[d.address].append(d.at)
-    times = [d.at for d in outcome.deliveries]
+    by_robot = outcome.sends  # every message the robot took, as its cap counts them
+    times = [at for sent in by_robot.values() for at in sent]
     span = max(times) - min(times) if times else 0.0
     counts = [len(at) for at in by_robot.values()]
     least = least_seconds(counts, CHANNEL_LIMITS[channel])
     pace = least / span if span else 1.0
+    own_mentions = sum(counts) - len(outcome.deliveries)
+    if outcome.mentioned:
+        print(f"  {outcome.mentioned} messages @'d people by mobile number"
+              f"{f', {own_mentions} of them messages of their own' if own_mentions else ', inside the notices'}")
     print(f"  delivered {len(received)} of {messages} in {span:.1f} s from the first to the last; the flood limits "
           f"allow {least:.1f} s at the least: {pace:.3f} of the fastest pace the caps allow; "
           f"{outcome.real_seconds:.1f} s of real time; claimed by sender {outcome.claimed}")
@@ -359,6 +392,8 @@ def main() -> int:
     parser.add_argument("--claim", type=int, help="rows a sender claims at once (default 100, the worker's; "
                         "real time 10)")
     parser.add_argument("--real-time", action="store_true", help="the wall clock instead of the virtual one")
+    parser.add_argument("--people", type=int, default=0, help="people with a mobile number bound to each unit, "
+                        "for its DingTalk or WeCom robot to @ (default 0)")
     add_in_flight_option(parser)
     add_database_options(parser)
     args = parser.parse_args()
@@ -370,11 +405,14 @@ def main() -> int:
     for senders in senders_list:
         for channel in args.channels:
             messages = args.messages or per_robot[channel] * robots
-            print(f"{NAMES[channel]}: {messages} notifications to {robots}, {senders} sender(s) sharing the "
+            print(f"{NAMES[channel]}: {messages} notifications to {robots}"
+                  f"{f' ({args.people} people with a mobile in each unit)' if args.people else ''}, "
+                  f"{senders} sender(s) sharing the "
                   f"database, claiming {claim} at once, {args.in_flight} in flight each, {args.backend}, "
                   f"{'real' if args.real_time else 'virtual'} time", flush=True)
             with scratch_database("channels", args.backend, args.postgres) as url:
-                outcome = one_run(url, channel, senders, robots, messages, args.in_flight, claim, args.real_time)
+                outcome = one_run(url, channel, senders, robots, messages, args.in_flight, claim, args.real_time,
+                                  args.people)
             faults += report(channel, outcome, messages, robots)
     return 1 if faults else 0
 
