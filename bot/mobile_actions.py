@@ -41,15 +41,19 @@ def mobile_command(req: Request) -> Reply:
 
 
 def _target(req: Request, args: str) -> tuple[Member, str]:
-    """Whose number, and the words that say it. A whole number ("138 0000 0000") is one's own even
-    when its first group of digits could be read as a member number; only who may change another's
-    number (MAY_INVITE) is read as naming a member."""
-    if not MAY_INVITE.get(req.member.role) or _is_mobile(args):
+    """Whose number, and the words that say it. Only who may change another's number (MAY_INVITE)
+    names a member: by a member number followed by a whole number or 删除 ("86 13900000000" is
+    member 86's, though it also reads as one number with the country code before it). Otherwise a
+    whole number ("138 0000 0000") is one's own even when its first digits could be a member number."""
+    if not MAY_INVITE.get(req.member.role):
         return req.member, args
     first, _, rest = args.partition(" ")
-    number = first.lstrip("#")
-    if rest.strip() and number.isascii() and number.isdigit() and len(number) <= MEMBER_NUMBER_DIGITS:
-        return bound_member(req.session, int(number)), rest.strip()
+    number, rest = first.lstrip("#"), rest.strip()
+    names_member = number.isascii() and number.isdigit() and len(number) <= MEMBER_NUMBER_DIGITS
+    if names_member and (rest in CLEAR_WORDS or _is_mobile(rest)):
+        return bound_member(req.session, int(number)), rest
+    if names_member and rest and not _is_mobile(args):  # "5 12345": member 5, and a number said to be wrong
+        return bound_member(req.session, int(number)), rest
     return req.member, args
 
 

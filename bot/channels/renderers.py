@@ -393,6 +393,10 @@ def _cut(text: str, limit: int, size: Callable[[str], int] = utf8_size) -> str:
 # The platforms whose one-way group robots @ a person by mobile number: DingTalk's custom robot
 # (``at.atMobiles``) and WeCom's group robot (``mentioned_mobile_list``). Feishu's custom bot cannot.
 MENTION_CHANNELS = frozenset({"dingtalk", "wecom"})
+# The most people one robot message @s. A unit's contacts are a handful; a whole bureau mapped by
+# department may be hundreds, whose @s would outgrow DingTalk's message and refuse the notice itself.
+# Past this the first bound are @'d and the notice still goes.
+MOST_MENTIONS = 50
 
 ONE_WAY_HINT = "此群机器人只发通知，不能在这里点按钮办理：请在督办助手网页版或与督办助手的对话中办理。"
 BUTTONS_HINT = "点下面的按钮办理"  # on a card that holds only buttons
@@ -453,6 +457,7 @@ def dingtalk_messages(reply: Reply, *, two_way: bool, title: str, mentions: Sequ
     title = _cut(" ".join((title or first_line(reply) or DEFAULT_TITLE).split()), DINGTALK_TITLE_BYTES)
     budget = DINGTALK_TEXT_BYTES - MARKER_ROOM
     tail = _dingtalk_tail(rows, two_way=two_way, card=card)
+    mentions = list(mentions)[:MOST_MENTIONS]
     if mentions:
         tail.append(("\n\n", " ".join(f"@{mobile}" for mobile in mentions)))
     groups = _groups(_page_blocks(reply), _DINGTALK, budget, utf8_size, tail,
@@ -540,7 +545,7 @@ def wecom_messages(reply: Reply, *, two_way: bool, mentions: Sequence[str] = ())
         messages += _wecom_cards(first_line(reply), buttons)
     if mentions:
         messages.append({"msgtype": "text", "text": {"content": WECOM_MENTION_TEXT,
-                                                     "mentioned_mobile_list": list(mentions)}})
+                                                     "mentioned_mobile_list": list(mentions)[:MOST_MENTIONS]}})
     return messages
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,14 +23,15 @@ MAY_INVITE = {Role.ADMIN: set(Role), Role.OFFICE: {Role.MEMBER, Role.OFFICE}}
 
 
 # A mainland mobile number as people write it: spaces or dashes between the digits, a +86 or 86 before.
-_MOBILE_NOISE = re.compile(r"[\s\-()（）]")
-_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+_MOBILE_NOISE = re.compile(r"[\s\-()]")
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9][0-9]{9})")
 
 
 def normalize_mobile(text: str) -> str:
     """The eleven digits of a mainland mobile number, however it was written (a directory's
     "+8613800000000", a person's "138 0000 0000"); a clear sentence when it is not one."""
-    found = _MOBILE.fullmatch(_MOBILE_NOISE.sub("", text))
+    # A Chinese input method in full-width mode types １３８ and （＋86）: read as the digits they are.
+    found = _MOBILE.fullmatch(_MOBILE_NOISE.sub("", unicodedata.normalize("NFKC", text)))
     if found is None:
         raise ServiceError(f"“{quoted(text.strip())}”不是手机号码：请写 11 位大陆手机号，如 13800000000。")
     return found.group(1)

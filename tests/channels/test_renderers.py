@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from bot.channels.renderers import (
     FEISHU_DEFAULT_TITLE,
+    MOST_MENTIONS,
     ONE_WAY_HINT,
     button_from_text,
     button_text,
@@ -415,6 +416,20 @@ def test_a_dingtalk_robot_ats_on_its_last_page_in_the_text_and_the_at_field():
     assert not any("at" in m or "@138" in m["markdown"]["text"] for m in earlier)
     assert all(len(m["markdown"]["text"].encode()) <= DINGTALK_MARKDOWN_BYTES for m in messages)
     assert "at" not in dingtalk_messages(REPLIES["long"], two_way=False, title="办结申请")[-1]
+
+
+def test_a_robot_ats_at_most_a_capped_number_of_people_and_its_notice_still_fits():
+    """A bureau mapped by department may bind hundreds: the notice must still go, within the platform's size."""
+    many = [f"139{n:08d}" for n in range(800)]
+    for messages in (dingtalk_messages(REPLIES["long"], two_way=False, title="提醒", mentions=many),
+                     wecom_messages(REPLIES["long"], two_way=False, mentions=many)):
+        last = messages[-1]
+        mentioned = last.get("at", {}).get("atMobiles") or last.get("text", {}).get("mentioned_mobile_list")
+        assert mentioned == many[:MOST_MENTIONS]
+        for message in messages:
+            assert len(json.dumps(message, ensure_ascii=False).encode()) <= 20000
+            text = (message.get("markdown") or {}).get("text") or ""
+            assert len(text.encode()) <= DINGTALK_MARKDOWN_BYTES
 
 
 def test_a_wecom_robot_ats_in_one_text_message_after_the_markdown():

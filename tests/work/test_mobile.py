@@ -68,3 +68,31 @@ def test_a_group_chat_has_no_mobile(bot: BotHarness) -> None:
     assert "群聊和群机器人没有手机号" in bot.say(binder, "/mobile 13800000000", chat_id=group["id"])["text"]
     assert "群聊和群机器人没有手机号" in bot.say(office, f"/mobile {group_member} 13800000000")["text"]
     assert bot.snapshot() == unchanged
+
+
+def test_a_number_typed_in_full_width_is_kept_as_digits(bot: BotHarness) -> None:
+    """A Chinese input method in full-width mode types １３８: kept as the digits a robot's @ needs."""
+    person = bot.join(211, "商务局小王", Role.MEMBER, COMMERCE)
+    assert "138****8000" in bot.say(person, "/mobile （＋86）１３８ ００１３ ８０００")["text"]
+    assert "138****8001" in bot.say(person, "手机 13８0013 8001")["text"]
+    with transaction(bot.engine) as session:
+        assert session.exec(select(Member.mobile).where(Member.user_id == "211")).one() == "13800138001"
+
+
+def test_the_office_names_member_86_whose_number_could_read_as_a_country_code(bot: BotHarness) -> None:
+    """"86 13900000000" is member 86's number when the office writes it, not the office's own with +86."""
+    office = bot.join(741, "督办办小吴", Role.OFFICE)
+    with transaction(bot.engine) as session:
+        first = session.exec(select(Member.id)).first() or 0
+    for n in range(first + 1, 87):
+        bot.join(1000 + n, f"成员{n}", Role.MEMBER, COMMERCE)
+    with transaction(bot.engine) as session:
+        target = session.get(Member, 86)
+        assert target is not None and target.user_id is not None
+        name = target.name
+    assert f"已登记{name}的手机号" in bot.say(office, "/mobile 86 13900000000")["text"].replace(" ", "")
+    assert "138****0000" in bot.say(office, "手机 138 0000 0000")["text"]  # a whole number is still one's own
+    with transaction(bot.engine) as session:
+        mobiles = {m.id: m.mobile for m in session.exec(select(Member)).all() if m.mobile}
+        office_id = session.exec(select(Member.id).where(Member.user_id == "741")).one()
+    assert mobiles == {86: "13900000000", office_id: "13800000000"}
