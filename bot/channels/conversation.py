@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 import re
+from typing import Any
 
 from bot import conversation, texts
 from bot.channels import GROUP, PERSON, DeliveryError, Incoming, IncomingFile
@@ -68,10 +69,18 @@ class ChannelConversation:
                 return  # handed on again: acted on already, or taken up at the next start
         await self._take(row_id, incoming, attempts=1)
 
-    async def take_up_stored(self) -> None:
-        """Act on what people did that a process stored and died before acting on (or answering)."""
+    async def left_over(self) -> list[Any]:
+        """What people did that a process stored and died before acting on (or answering): read before
+        the app connects, because a message arriving once it has is stored as pending too, and is
+        already being acted on by the handler it came to."""
+        return await self.ctx.run(lambda session: inbox.pending(session, TAKE_UP_AT_ONCE, self.transport.channel))
+
+    async def take_up_stored(self, rows: list[Any] | None = None) -> None:
+        """Act on ``rows`` (``left_over``, read before the app connected); without them, on whatever
+        is stored and pending now."""
         clock = self.ctx.clock
-        rows = await self.ctx.run(lambda session: inbox.pending(session, TAKE_UP_AT_ONCE, self.transport.channel))
+        if rows is None:
+            rows = await self.left_over()
         for row in rows:
             if row.attempts >= inbox.MAX_ATTEMPTS:
                 log.error("handling %s message %s was interrupted %d times; marked failed and skipped",

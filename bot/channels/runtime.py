@@ -116,15 +116,18 @@ class DomesticChannels:
         """Connect every configured app; the transports to deliver through."""
         if self.conversations:
             await self.ctx.run(lambda session: inbox.forget_handled(session, self.ctx.clock))
+        # What an earlier process left, read before any app connects: a message that comes once it
+        # has is stored pending as well, while its handler acts on it, and must not be taken twice.
+        left_over = {channel: await conversation.left_over() for channel, conversation in self.conversations.items()}
         for channel, app in self.apps.items():
             listening = channel in self.conversations
+            if listening and isinstance(app, Directory):  # DingTalk and Feishu; WeCom's intelligent robot has none
+                self.ctx.directories[channel] = app
             if listening:  # an app only pushed through needs no start: its HTTP session opens on first use
                 await app.start()
             self.ctx.file_sources[channel] = _file_source(app)
             if listening:
-                if isinstance(app, Directory):  # DingTalk and Feishu; WeCom's intelligent robot has none
-                    self.ctx.directories[channel] = app
-                await self.conversations[channel].take_up_stored()
+                await self.conversations[channel].take_up_stored(left_over[channel])
         return self.transports
 
     async def stop(self) -> None:

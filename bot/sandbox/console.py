@@ -506,26 +506,38 @@ class Console:
 
         Messages of one step are printed in persona order, so that their numbers (for :tap) do not
         depend on which of two simultaneous deliveries happened to arrive first."""
-        if wait:
-            # A notification an action queued (the office told of a unit's report) goes out through
-            # the outbox, maybe after the answer and after a quiet moment on a loaded machine: it is
-            # waited for, so that it is shown in this step and numbered the same on every run.
+        if wait and self._wait_quiet() != self.seen:
+            # The bot answered. A notification the action queued (the office told of a unit's report)
+            # was committed before the answer went, and goes out through the outbox, on a loaded
+            # machine after the quiet moment: it is waited for, so that it is shown in this step and
+            # numbered the same on every run.
+            answered = self._counts()
             with contextlib.suppress(TimeoutError):  # still sent: shown when it comes
                 self.platform.settle(MAX_WAIT_SECONDS)
-        deadline = time.monotonic() + (MAX_WAIT_SECONDS if wait else 0)
-        last_change, counts = time.monotonic(), dict(self.seen)
-        while time.monotonic() < deadline:
-            now_counts = {persona.chat: len(self.platform.messages(persona)) for persona in self.people}
-            if now_counts != counts:
-                counts, last_change = now_counts, time.monotonic()
-            elif counts != self.seen and time.monotonic() - last_change > QUIET_SECONDS:
-                break
-            time.sleep(0.05)
+            if self._counts() != answered:
+                self._wait_quiet()
         for persona in self.people:
             messages = self.platform.messages(persona)
             for message in messages[self.seen[persona.chat]:]:
                 self._print_message(persona, message)
             self.seen[persona.chat] = len(messages)
+
+    def _counts(self) -> dict[str, int]:
+        return {persona.chat: len(self.platform.messages(persona)) for persona in self.people}
+
+    def _wait_quiet(self) -> dict[str, int]:
+        """How many messages each persona has once something new came and then nothing for a moment
+        (or after the longest wait, when nothing came)."""
+        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        last_change, counts = time.monotonic(), self._counts()
+        while time.monotonic() < deadline:
+            now_counts = self._counts()
+            if now_counts != counts:
+                counts, last_change = now_counts, time.monotonic()
+            elif counts != self.seen and time.monotonic() - last_change > QUIET_SECONDS:
+                break
+            time.sleep(0.05)
+        return counts
 
     def _print_message(self, persona: Persona, message: Any) -> None:
         self.shown.append((persona, message))

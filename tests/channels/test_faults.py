@@ -177,3 +177,26 @@ def test_a_message_stored_by_a_process_that_died_is_acted_on_when_the_app_starts
     assert reports_filed(platform) == 1
     platform.sandbox._run(conversation.take_up_stored())  # and a second start finds nothing left
     assert reports_filed(platform) == 1
+
+
+@pytest.mark.parametrize("platform", DOMESTIC, indirect=True)
+def test_a_message_that_comes_while_the_app_starts_is_acted_on_once(platform: DomesticChat) -> None:
+    """The app connects, then takes up what an earlier process left: a message that came in between
+    is being acted on by its own handler, and is not taken up again beside it."""
+    import dataclasses
+
+    from bot.channels import Incoming
+    from tasks.inbox import platform_update_id, store_new
+
+    member = platform.join(206, "商务局小吴", Role.MEMBER, COMMERCE)
+    conversation = platform.sandbox.channels.conversations[platform.channel]
+    left_over = platform.sandbox._run(conversation.left_over())  # read as the app's start reads it, before connecting
+    said = Incoming(platform.channel, member, member, False, "商务局小吴", text="/report 41 60% 场地已签约",  # type: ignore[arg-type]
+                    message_id="came-while-starting")
+    update = {"update_id": platform_update_id(platform.channel, said.message_id), "incoming": dataclasses.asdict(said)}
+    with transaction(platform.engine) as session:  # its handler has stored it and is acting on it
+        assert store_new(session, platform.sandbox.ctx.clock, update, platform.channel) is not None
+    before = platform.count(member)
+    platform.sandbox._run(conversation.take_up_stored(left_over))
+    platform.settle()
+    assert reports_filed(platform) == 0 and platform.count(member) == before  # left to the handler that has it
