@@ -7,7 +7,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Row, and_, false, or_, text, update
+from sqlalchemy import ColumnElement, Row, and_, case, false, literal, or_, text, update
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
@@ -137,6 +137,16 @@ def count_due(session: Session, clock: Clock) -> int:
     """How many notifications are waiting to be sent now (claimed or not)."""
     return session.exec(select(func.count()).select_from(Outbox).where(
         Outbox.status == OutboxStatus.PENDING, col(Outbox.next_attempt_at) <= db_time(clock))).one()
+
+
+def pending_by_channel(session: Session, prefixes: Collection[str] = ()) -> dict[tuple[str, str], int]:
+    """How many notifications wait, by chat platform and by which of ``prefixes`` their address
+    begins with ("" for none of them)."""
+    kind = case(*((col(Outbox.address).startswith(prefix), prefix) for prefix in prefixes), else_="") \
+        if prefixes else literal("")
+    rows = session.exec(select(Outbox.channel, kind, func.count()).where(Outbox.status == OutboxStatus.PENDING)
+                        .group_by(col(Outbox.channel), kind)).all()
+    return {(channel, prefix): count for channel, prefix, count in rows}
 
 
 LEASE = timedelta(seconds=60)

@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels import Channel, Incoming
+from bot.channels import CHANNEL_NAMES, GROUP, PERSON, Channel, Incoming
 from bot.channels.conversation import ChannelConversation
 from bot.channels.directory import Directory
 from bot.channels.robots import RobotClient, RobotHook
 from bot.channels.transport import AppChannel, DomesticTransport, Mentions
-from bot.config import ConfigError, DomesticSettings, Settings
+from bot.config import CHANNEL_ENV, ConfigError, DomesticSettings, Settings
 from bot.context import BotContext, FileSource
-from tasks import inbox
+from tasks import inbox, outbox
 from tasks.events import Actor
 from tasks.models import Role
 from tasks.redaction import register_secret
@@ -66,6 +66,37 @@ def domestic_plans(settings: Settings, environ: Mapping[str, str] = os.environ) 
             bindings.append(RobotBinding(channel, robot.name, Role(robot.role), robot.unit))
         plans.append(DomesticPlan(channel, table, hooks, bindings, api_base=table.api_base))  # type: ignore[arg-type]
     return plans
+
+
+def waiting_without_a_way(ctx: BotContext, plans: list[DomesticPlan], *, telegram: bool) -> list[str]:
+    """One sentence per platform whose notifications wait in the outbox while this configuration
+    gives no process a way to send them: a platform not enabled, an app's people and groups on a
+    platform configured with robots only, Telegram without a token. They are kept, not failed (the
+    configuration may be put back), and said at start so that the administrator is not left
+    thinking they went."""
+    counts = ctx.in_transaction(lambda session: outbox.pending_by_channel(session, (PERSON, GROUP)))
+    configured = {plan.channel: plan for plan in plans}
+    waiting: dict[str, int] = {}
+    said = []
+    for (channel, prefix), count in sorted(counts.items()):
+        if channel == "telegram":
+            if not telegram:
+                waiting["telegram"] = waiting.get("telegram", 0) + count
+            continue
+        plan = configured.get(channel)
+        if plan is None or (prefix and not plan.settings.two_way):
+            waiting[channel] = waiting.get(channel, 0) + count
+    for channel, count in waiting.items():
+        name = CHANNEL_NAMES.get(channel, channel)
+        if channel == "telegram":
+            said.append(f"{count} 条 Telegram 通知在等待发送：设置 TASKBOT_TOKEN 后由 taskbot run 或 worker 发出。")
+        elif channel not in configured:
+            said.append(f"{count} 条{name}通知在等待发送：配置文件启用 [channels.{channel}] 后发出。")
+        else:
+            app_id, secret = CHANNEL_ENV[channel]
+            said.append(f"{count} 条{name}应用消息（发给个人或应用所在的群）在等待发送："
+                        f"[channels.{channel}] 只配置了群机器人，设置 {app_id} 和 {secret} 后发出。")
+    return said
 
 
 def bind_robots(ctx: BotContext, plans: list[DomesticPlan]) -> list[str]:

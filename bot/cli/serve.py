@@ -18,7 +18,13 @@ import psycopg
 
 from bot.app import DeskPlan, Webhook, build_application, lost_consumer_lock, run_application, serve_channels
 from bot.channels import CHANNEL_NAMES
-from bot.channels.runtime import DomesticChannels, DomesticPlan, bind_robots, domestic_plans
+from bot.channels.runtime import (
+    DomesticChannels,
+    DomesticPlan,
+    bind_robots,
+    domestic_plans,
+    waiting_without_a_way,
+)
 from bot.channels.transport import DomesticTransport
 from bot.cli.invocation import Invocation
 from bot.consumer_lock import CHECK_SECONDS, ChannelLocks, ConsumerLock
@@ -64,6 +70,7 @@ def worker(cli: Invocation) -> int:
     # Made before the event loop runs, as for `taskbot run` (Feishu's SDK must be imported first).
     channels = DomesticChannels(ctx, plans, listen=False) if plans else None
     cli.print(_worker_share(bool(token), plans, channels.transports if channels is not None else []))
+    _say_waiting(cli, ctx, plans, telegram=bool(token))
 
     async def work() -> None:
         async with contextlib.AsyncExitStack() as running:
@@ -80,6 +87,11 @@ def worker(cli: Invocation) -> int:
 
     asyncio.run(work())
     return 0
+
+
+def _say_waiting(cli: Invocation, ctx: BotContext, plans: list[DomesticPlan], *, telegram: bool) -> None:
+    for sentence in waiting_without_a_way(ctx, plans, telegram=telegram):
+        cli.print(sentence)
 
 
 def _worker_share(telegram: bool, plans: list[DomesticPlan], transports: list[DomesticTransport]) -> str:
@@ -119,6 +131,7 @@ def run(cli: Invocation) -> int:
             cli.print(f"webhook 模式：沙盒服务器把消息推送到 {webhook.url}")
         return sandbox(cli, webhook)
     ctx = bot_context(cli)
+    _say_waiting(cli, ctx, plans, telegram=True)
     lock = ChannelLocks(cli.settings.database_url, ["telegram", *(plan.channel for plan in plans)])
     try:
         _take_consumer_lock(cli, lock)
@@ -148,6 +161,7 @@ def _domestic_channels(cli: Invocation, ctx: BotContext, plans: list[DomesticPla
 def _serve_domestic(cli: Invocation, plans: list[DomesticPlan]) -> int:
     """No Telegram: the configured domestic platforms alone, with the desk, until stopped (Ctrl-C, SIGTERM)."""
     ctx = bot_context(cli)
+    _say_waiting(cli, ctx, plans, telegram=False)
     lock = ChannelLocks(cli.settings.database_url, [plan.channel for plan in plans])
     try:
         _take_consumer_lock(cli, lock)

@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.channels.feishu import file_ref
-from bot.channels.runtime import DomesticChannels, DomesticPlan
+from bot.channels.runtime import DomesticChannels, DomesticPlan, waiting_without_a_way
 from bot.config import DomesticSettings
 from bot.context import BotContext
 from bot.render import Attachment, Reply
@@ -245,3 +245,28 @@ def test_a_worker_pushes_to_feishu_and_fetches_its_files_without_the_long_connec
     finally:
         feishu.stop()
         ctx.engine.dispose()
+
+
+def test_notifications_no_configured_process_can_send_are_said_at_start(engine) -> None:
+    """Rows for a platform taken out of the file, for an app's people on a platform left with robots
+    only, for Telegram without a token: kept, and said once in words, each with what sends them."""
+    with transaction(engine) as session:
+        queue_urge(session, "telegram", "4711", "电报")
+        queue_urge(session, "dingtalk", "user:staff-wang", "钉钉个人")
+        queue_urge(session, "dingtalk", "group:cid-1", "钉钉群")
+        queue_urge(session, "dingtalk", "robot:商务局群", "钉钉机器人")
+        queue_urge(session, "feishu", "user:ou_1", "飞书个人")
+        queue_urge(session, "wecom", "robot:农业群", "企业微信机器人")
+    ctx = BotContext(engine, CLOCK, ZoneInfo("Asia/Shanghai"), "门头沟区")
+    robots_only = DomesticSettings(enabled=True)
+    with_app = DomesticSettings(enabled=True, app_id="id", app_secret="secret")
+    said = waiting_without_a_way(ctx, [DomesticPlan("dingtalk", robots_only), DomesticPlan("wecom", robots_only)],
+                                 telegram=False)
+    assert said == ["2 条钉钉应用消息（发给个人或应用所在的群）在等待发送：[channels.dingtalk] 只配置了群机器人，"
+                    "设置 TASKBOT_DINGTALK_CLIENT_ID 和 TASKBOT_DINGTALK_CLIENT_SECRET 后发出。",
+                    "1 条飞书通知在等待发送：配置文件启用 [channels.feishu] 后发出。",
+                    "1 条 Telegram 通知在等待发送：设置 TASKBOT_TOKEN 后由 taskbot run 或 worker 发出。"]
+    everything = [DomesticPlan(channel, with_app) for channel in ("dingtalk", "wecom", "feishu")]  # type: ignore[arg-type]
+    assert waiting_without_a_way(ctx, everything, telegram=True) == []
+    with transaction(engine) as session:  # nothing was failed or changed by saying so
+        assert {row.status for row in session.exec(select(Outbox))} == {"pending"}
