@@ -71,33 +71,52 @@ def departments_command(req: Request, read: DirectoryRead = NOT_READ) -> Reply:
     words = req.args.split()
     if not words:
         return _listing(req, read.departments)
-    if len(words) == 1:
+    shown = [(d.id, d.name) for d in read.departments]
+    known = shown + _gone(req, read.departments)
+    key, rest = _named_first(known, words)
+    if not rest:
         raise ServiceError(texts.USAGE_DEPARTMENTS)
     channel, platform = req.who.channel, CHANNEL_NAMES.get(req.who.channel, req.who.channel)
     actor = actor_of(req.member)
-    if words[1:] == [texts.DEPARTMENT_UNMAP_WORD]:
-        department_id, name = _department(req, read.departments, words[0], platform, mapped_too=True)
+    if rest == [texts.DEPARTMENT_UNMAP_WORD]:
+        department_id, name = _department(known, key, platform)
         unit = unmap_department(req.session, req.clock, actor, channel, department_id, name)
         return say(texts.department_unmapped(name, unit))
-    department_id, name = _department(req, read.departments, words[0], platform)
-    mapped = map_department(req.session, req.clock, actor, channel, department_id, name, " ".join(words[1:]),
+    department_id, name = _department(shown, key, platform)
+    mapped = map_department(req.session, req.clock, actor, channel, department_id, name, " ".join(rest),
                             req.ctx.district)
     return say(texts.department_mapped(name, mapped.unit.name, mapped.before))
 
 
-def _department(req: Request, departments: tuple[Department, ...], key: str, platform: str, *,
-                mapped_too: bool = False) -> tuple[str, str]:
-    """(id, name) of the department ``key`` names: its id, or its name when only one has it. With
-    ``mapped_too``, a mapped department the directory no longer shows is found as well (to unmap it)."""
-    known = [(d.id, d.name) for d in departments]
-    if mapped_too:
-        shown = {d.id for d in departments}
-        known += [(m.department_id, m.department_name) for m in mappings(req.session, req.who.channel).values()
-                  if m.department_id not in shown]
+def _gone(req: Request, departments: tuple[Department, ...]) -> list[tuple[str, str]]:
+    """(id, name) of the mapped departments the directory no longer shows: found only to unmap them."""
+    shown = {d.id for d in departments}
+    return [(m.department_id, m.department_name) for m in mappings(req.session, req.who.channel).values()
+            if m.department_id not in shown]
+
+
+def _spaced(name: str) -> str:
+    """A name as the words of a command give it back: one space between its words."""
+    return " ".join(name.split())
+
+
+def _named_first(known: list[tuple[str, str]], words: list[str]) -> tuple[str, list[str]]:
+    """The department named at the start of the words, and the words after it. A directory's name may
+    have spaces in it ("区财政局 预算科"), so the longest known name or id the words begin with is
+    the department; none: the first word is (and is said to be unknown)."""
+    names = {key for entry in known for key in (entry[0], _spaced(entry[1]))}
+    for count in range(len(words), 0, -1):
+        if " ".join(words[:count]) in names:
+            return " ".join(words[:count]), words[count:]
+    return words[0], words[1:]
+
+
+def _department(known: list[tuple[str, str]], key: str, platform: str) -> tuple[str, str]:
+    """(id, name) of the department ``key`` names: its id, or its name when only one has it."""
     by_id = [entry for entry in known if entry[0] == key]
     if by_id:
         return by_id[0]
-    named = [entry for entry in known if entry[1] == key]
+    named = [entry for entry in known if _spaced(entry[1]) == key]
     if len(named) > 1:
         raise ServiceError(texts.department_ambiguous(quoted(key), [i for i, _ in named]))
     if not named:
@@ -191,6 +210,9 @@ async def join_by_department(ctx: BotContext, who: Who) -> Joining:
         joined = await ctx.run(work)
     except IntegrityError:  # another message of theirs bound them meanwhile: this one finds them bound
         joined = await ctx.run(work)
+    if joined.elsewhere is not None:
+        platform = CHANNEL_NAMES.get(joined.elsewhere.channel, joined.elsewhere.channel)
+        return Joining(say(texts.bound_elsewhere(platform, ROLE_NAMES[joined.elsewhere.role])))
     if joined.units:
         return Joining(say(texts.several_units(joined.units)))
     if joined.member is None or joined.unit is None:

@@ -647,6 +647,11 @@ def several_units(units: tuple[str, ...]) -> str:
             "请向督办办公室索取您所代表单位的邀请码，然后发送：<code>绑定 邀请码</code>")
 
 
+def bound_elsewhere(platform: str, role: str) -> str:
+    return (f"您已在{platform}绑定为{role}，不按通讯录部门自动绑定：请向督办办公室索取邀请码，"
+            "然后在此发送：<code>绑定 邀请码</code>")
+
+
 def directory_unreadable(said: str) -> str:
     return (f"无法按通讯录部门为您绑定：{esc(said)}没有做任何改动。也可向督办办公室索取邀请码，"
             "然后发送：<code>绑定 邀请码</code>")

@@ -15,6 +15,7 @@ from tasks.models import (
     MERGED_UNIT,
     Assignment,
     AssignmentStatus,
+    DepartmentUnit,
     GroupMember,
     Invite,
     Member,
@@ -107,8 +108,9 @@ def load_seed_directory(path: Path) -> UnitDirectory:
 
 def merge_unit(session: Session, clock: Clock, actor: Actor, source: Unit, target: Unit) -> int:
     """The office says a name is another unit (a new name an import created, a duplicate): the
-    source's duties, people, codes, teams and aliases move to the target, and its name becomes an
-    alias there, so that every later import reads it as the target. Returns the duties moved."""
+    source's duties, people, codes, teams, aliases and directory departments move to the target, and
+    its name becomes an alias there, so that every later import reads it as the target. Returns the
+    duties moved."""
     if source.id == target.id:
         raise ServiceError("不能把单位合并到它自己。")
     if "group" in (source.kind, target.kind):
@@ -132,6 +134,7 @@ def merge_unit(session: Session, clock: Clock, actor: Actor, source: Unit, targe
     for table in (UnitAlias, Member, Invite):
         session.execute(update(table).where(table.unit_id == source.id).values(unit_id=target.id))
     _move_links(session, WorkTeamLead, "team_id", "unit_id", source.id, target.id)
+    _move_departments(session, clock, actor, source, target)
     _move_links(session, GroupMember, "group_id", "member_id", source.id, target.id)
     if session.get(UnitAlias, compact(source.name)) is None:
         session.add(UnitAlias(alias=compact(source.name), unit_id=target.id))
@@ -139,6 +142,17 @@ def merge_unit(session: Session, clock: Clock, actor: Actor, source: Unit, targe
     record(session, clock, actor, "unit.merged", "unit", source.id, into=target.name, into_id=target.id,
            name=source.name, duties_moved=moved)
     return moved
+
+
+def _move_departments(session: Session, clock: Clock, actor: Actor, source: Unit, target: Unit) -> None:
+    """A department mapped to the source is mapped to the target: its next newcomer is bound where
+    the duties went, and ``部门`` names the unit it is now. Each recorded as the office's own
+    mapping is, with the unit it was before."""
+    for row in session.exec(select(DepartmentUnit).where(DepartmentUnit.unit_id == source.id)).all():
+        row.unit_id, row.mapped_by, row.mapped_at = target.id, actor.name, db_time(clock)
+        record(session, clock, actor, "department.mapped", "unit", target.id, channel=row.channel,
+               department_id=row.department_id, department=row.department_name, unit=target.name,
+               before=source.name, merged=True)
 
 
 def _move_links(session: Session, table: Any, owner: str, unit_column: str, source_id: int, target_id: int) -> None:

@@ -25,7 +25,8 @@ from sqlmodel import Session, col, select
 from tasks.clock import Clock, db_time
 from tasks.errors import ServiceError, quoted
 from tasks.events import Actor, record
-from tasks.models import DepartmentUnit, Member, Role, Unit
+from tasks.models import MERGED_UNIT, DepartmentUnit, Member, Role, Unit
+from tasks.plan.directory import merged_into
 from tasks.work.lookup import find_unit
 from tasks.work.members import normalize_mobile
 
@@ -41,11 +42,16 @@ class Mapping:
 
 
 def mappings(session: Session, channel: str) -> dict[str, Mapping]:
-    """The channel's mapped departments by id."""
-    rows = session.exec(select(DepartmentUnit, Unit.name).join(Unit, col(Unit.id) == DepartmentUnit.unit_id)
+    """The channel's mapped departments by id. A mapping left on a unit the office merged away (a
+    merge moves them; one made before it did is not) reads as the unit it was merged into: nobody is
+    bound to a unit that has no duties."""
+    rows = session.exec(select(DepartmentUnit, Unit).join(Unit, col(Unit.id) == DepartmentUnit.unit_id)
                         .where(DepartmentUnit.channel == channel)).all()
-    return {row.department_id: Mapping(row.department_id, row.department_name, row.unit_id, name)
-            for row, name in rows}
+    found = {}
+    for row, unit in rows:
+        unit = merged_into(session, unit) if unit.kind == MERGED_UNIT else unit
+        found[row.department_id] = Mapping(row.department_id, row.department_name, unit.id or 0, unit.name)
+    return found
 
 
 def has_mappings(session: Session, channel: str) -> bool:
@@ -67,6 +73,9 @@ def map_department(session: Session, clock: Clock, actor: Actor, channel: str, d
     unit = find_unit(session, unit_name, district)
     if unit.kind == "group":
         raise ServiceError(f"“{unit.name}”是单位组，请映射到具体单位。")
+    if unit.kind == MERGED_UNIT:
+        target = merged_into(session, unit).name
+        raise ServiceError(f"“{unit.name}”已合并到{target}，请映射到{target}。")
     row = session.get(DepartmentUnit, (channel, department_id))
     before = None
     if row is not None:
@@ -145,15 +154,37 @@ def standing(session: Session, channel: str, user_id: str) -> Standing:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """Where a person the directory gives a mobile number for is bound already in a role of the
+    office's side: the platform (channel) and the role."""
+
+    channel: str
+    role: Role
+
+
+@dataclass(frozen=True)
 class Joined:
     """What ``bind_by_department`` came to: ``member`` bound now (with ``unit``); or ``units`` several
-    (the person must use an invite code); or none of these (no mapped department, or nothing to do:
-    ``standing`` says why)."""
+    (the person must use an invite code); or ``elsewhere``: their number is an office person's,
+    leader's or administrator's (they bind here by invite code); or none of these (no mapped
+    department, or nothing to do: ``standing`` says why)."""
 
     member: Member | None = None
     unit: Unit | None = None
     units: tuple[str, ...] = ()
     standing: Standing = "unknown"
+    elsewhere: Elsewhere | None = None
+
+
+def bound_elsewhere(session: Session, mobile: str | None) -> Elsewhere | None:
+    """The binding, on any platform, of an active person with this number whose role is not a unit
+    member's. A person's id differs from one platform to the next and their number does not: the
+    office's own person moving to a new platform is not to be made a member of their department's unit."""
+    if mobile is None:
+        return None
+    found = session.exec(select(Member).where(Member.mobile == mobile, col(Member.active).is_(True),
+                                              Member.role != Role.MEMBER).order_by(col(Member.id))).first()
+    return Elsewhere(found.channel, Role(found.role)) if found is not None else None
 
 
 def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id: str, address: str, name: str,
@@ -167,6 +198,14 @@ def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id:
     if now_standing != "unknown":
         return Joined(standing=now_standing)
     decided = deciding(session, channel, chains)
+    try:
+        kept_mobile = normalize_mobile(mobile) if mobile else None
+    except ServiceError:
+        kept_mobile = None  # a number the directory holds that is not a mainland mobile: kept out, not refused
+    if decided:
+        elsewhere = bound_elsewhere(session, kept_mobile)
+        if elsewhere is not None:
+            return Joined(elsewhere=elsewhere)
     units = list(session.exec(select(Unit).where(col(Unit.id).in_({m.unit_id for m in decided}))
                               .order_by(col(Unit.name))).all()) if decided else []
     if len(units) > 1:
@@ -174,10 +213,6 @@ def bind_by_department(session: Session, clock: Clock, *, channel: str, user_id:
     if not units or units[0].kind == "group":
         return Joined()
     unit = units[0]
-    try:
-        kept_mobile = normalize_mobile(mobile) if mobile else None
-    except ServiceError:
-        kept_mobile = None  # a number the directory holds that is not a mainland mobile: kept out, not refused
     member = Member(channel=channel, user_id=user_id, address=address, name=name, role=Role.MEMBER,
                     unit_id=unit.id, created_at=db_time(clock), mobile=kept_mobile)
     session.add(member)

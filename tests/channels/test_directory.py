@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import col, select
@@ -190,3 +191,62 @@ def test_a_section_follows_its_bureau_unless_mapped_itself(chat: DomesticChat) -
     assert f"您现在是{COMMERCE}的责任单位成员" in newcomer
     [bound] = [e for e in events(chat, "member.bound") if e.entity_id == members(chat, "ysk-new")[0].id]
     assert bound.detail["department_names"] == ["预算科"]
+
+
+def test_the_office_moving_to_the_platform_binds_by_code_not_as_its_departments_unit(chat: DomesticChat) -> None:
+    """The office's 老李, bound on Telegram with his number kept, writes to the new platform's app: his
+    department is mapped, but his number says he is the office's, so he is told to bind by code (and
+    nothing is recorded); his office code then binds him as the office here."""
+    office = chat.join(306, "督办办小钱", Role.OFFICE)
+    chat.say(office, f"部门 区商务局 {COMMERCE}")
+    with transaction(chat.engine) as session:
+        session.add(Member(channel="telegram", user_id="741", address="741", name="督办办老李", role=Role.OFFICE,
+                           created_at=datetime(2021, 8, 1, tzinfo=UTC), mobile="13800009990"))
+        session.add(Member(channel="telegram", user_id="742", address="742", name="王区长", role=Role.LEADER,
+                           created_at=datetime(2021, 8, 1, tzinfo=UTC), mobile="13800009991"))
+    organisation = chat.sandbox.double.organisation
+    commerce = next(n for n, d in organisation.departments.items() if d.name == "区商务局")
+    organisation.person("ldb-li", "督办办老李", "13800009990", commerce)
+    organisation.person("qz-wang", "王区长", "13800009991", commerce)
+    chat.sandbox.person("ldb-li", "督办办老李")
+    chat.sandbox.person("qz-wang", "王区长")
+
+    snapshot = chat.snapshot()
+    told = chat.say("ldb-li", "我的任务").text
+    assert "您已在Telegram绑定为督办办公室" in told and "邀请码" in told and COMMERCE not in told
+    assert "您已在Telegram绑定为分管领导" in chat.say("qz-wang", "我的任务").text
+    assert chat.snapshot() == snapshot
+
+    assert "绑定成功" in chat.say("ldb-li", f"绑定 {chat.sandbox.invite(Role.OFFICE)}").text
+    [member] = members(chat, "ldb-li")
+    assert (member.role, member.unit_id) == (Role.OFFICE, None)
+
+
+def test_a_department_whose_name_has_spaces_is_named_whole(chat: DomesticChat) -> None:
+    """A directory may name a department with a space in it; the office names it as it is shown, and
+    the words after it are the unit (or 取消)."""
+    office = chat.join(307, "督办办老吴", Role.OFFICE)
+    organisation = chat.sandbox.double.organisation
+    finance = next(n for n, d in organisation.departments.items() if d.name == "区财政局")
+    organisation.department(107, "区财政局 国库科", finance)
+
+    mapped = chat.say(office, f"部门 区财政局 国库科 {COMMERCE}").text
+    assert f"已将部门“区财政局 国库科”映射到单位“{COMMERCE}”" in mapped
+    assert f"已将部门“区财政局”映射到单位“{FINANCE}”" in chat.say(office, f"部门 区财政局 {FINANCE}").text
+    with transaction(chat.engine) as session:
+        assert {row.department_name: row.unit_id for row in session.exec(select(DepartmentUnit))}.keys() == {
+            "区财政局 国库科", "区财政局"}
+    unmapped = chat.say(office, "部门 区财政局 国库科 取消").text
+    assert f"已取消部门“区财政局 国库科”到单位“{COMMERCE}”的映射" in unmapped
+    with transaction(chat.engine) as session:
+        assert [row.department_name for row in session.exec(select(DepartmentUnit))] == ["区财政局"]
+
+
+def test_a_merged_unit_hands_its_departments_to_the_unit_it_went_into(chat: DomesticChat) -> None:
+    office = chat.join(308, "督办办老郑", Role.OFFICE)
+    chat.say(office, f"部门 区商务局 {COMMERCE}")
+    chat.say(office, f"/merge {COMMERCE} {FINANCE}")
+    assert re.search(rf"区商务局（编号 \S+）→ {FINANCE}", chat.say(office, "部门").text)
+    chat.sandbox.person(COMMERCE_OFFICIAL, "商务局赵干事")
+    assert f"您现在是{FINANCE}的责任单位成员" in chat.say(COMMERCE_OFFICIAL, "我的任务", pages=greeted_pages(chat)).text
+    assert "已合并到" in chat.say(office, "部门 区商务局 商务局").text

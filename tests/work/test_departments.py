@@ -8,8 +8,10 @@ from sqlmodel import Session, col, select
 from tasks.clock import FixedClock
 from tasks.errors import ServiceError
 from tasks.events import Actor
-from tasks.models import Event, Member, Role
+from tasks.models import DepartmentUnit, Event, Member, Role
+from tasks.plan.directory import merge_unit
 from tasks.work.departments import bind_by_department, following, map_department, mappings, unmap_department
+from tasks.work.lookup import find_unit
 from tasks.work.members import unbind
 from tests.factories import COMMERCE
 
@@ -93,3 +95,59 @@ def test_the_listing_shows_whom_an_unmapped_department_follows(session: Session,
             ("od-audit", "od-finance"), ("od-desk", "od-audit"), ("od-desk2", "od-budget"), ("od-commerce", "")]
     followed = {d: m.department_name for d, m in following(tree, mappings(session, "feishu")).items()}
     assert followed == {"od-audit": "区财政局", "od-desk": "区财政局", "od-desk2": "预算科"}
+
+
+def test_a_merge_takes_the_units_departments_along(session: Session, clock: FixedClock) -> None:
+    """/merge moves a unit's duties, people and codes; its mapped departments go too, so the next
+    newcomer of the department is bound where the duties went, not to the merged-away name."""
+    map_department(session, clock, OFFICE, "feishu", "od-commerce", "区商务局", COMMERCE)
+    source, target = find_unit(session, COMMERCE), find_unit(session, "区财政局")
+    merge_unit(session, clock, OFFICE, source, target)
+
+    assert mappings(session, "feishu")["od-commerce"].unit_name == "区财政局"
+    assert session.get(DepartmentUnit, ("feishu", "od-commerce")).unit_id == target.id  # type: ignore[union-attr]
+    [moved] = session.exec(select(Event).where(Event.action == "department.mapped", Event.entity_id == target.id)).all()
+    assert (moved.detail["department_id"], moved.detail["before"], moved.actor) == ("od-commerce", COMMERCE, OFFICE.name)
+    joined = join(session, clock, "ou_new", "od-commerce")
+    assert joined.unit is not None and joined.unit.id == target.id
+
+    # The merged-away unit cannot be mapped again (a partial name may still find it): one sentence, no change.
+    with pytest.raises(ServiceError, match=f"“{COMMERCE}”已合并到区财政局"):
+        map_department(session, clock, OFFICE, "feishu", "od-trade", "外贸科", "商务局")
+    assert session.get(DepartmentUnit, ("feishu", "od-trade")) is None
+
+
+def test_a_mapping_left_on_a_merged_unit_binds_to_the_unit_it_went_into(session: Session, clock: FixedClock) -> None:
+    """A database where a unit was merged before merges moved mappings: its row still names the
+    merged-away unit, and binding and the listing follow the merge."""
+    source, target = find_unit(session, COMMERCE), find_unit(session, "区财政局")
+    merge_unit(session, clock, OFFICE, source, target)
+    session.add(DepartmentUnit(channel="feishu", department_id="od-commerce", department_name="区商务局",
+                               unit_id=source.id, mapped_by=OFFICE.name, mapped_at=clock.now()))  # type: ignore[arg-type]
+    assert mappings(session, "feishu")["od-commerce"].unit_name == "区财政局"
+    joined = join(session, clock, "ou_late", "od-commerce")
+    assert joined.unit is not None and joined.unit.id == target.id
+
+
+@pytest.mark.parametrize("role", [Role.OFFICE, Role.LEADER, Role.ADMIN])
+def test_an_office_side_person_is_not_bound_as_a_member_by_their_number(session: Session, clock: FixedClock,
+                                                                         role: Role) -> None:
+    """The directory's number is that of someone bound on another platform as office, leader or
+    administrator: they are told to bind by code, and nothing is recorded; a unit member's number, or
+    one of a person the office unbound, does not stop the binding."""
+    map_department(session, clock, OFFICE, "feishu", "od-commerce", "区商务局", COMMERCE)
+    session.add(Member(channel="telegram", user_id="741", address="741", name="督办办老李", role=role,
+                       created_at=clock.now(), mobile="13800001003"))
+    session.flush()
+    before = len(session.exec(select(Event)).all())
+    joined = join(session, clock, "ou_li", "od-commerce")
+    assert joined.member is None and joined.elsewhere is not None
+    assert (joined.elsewhere.channel, joined.elsewhere.role) == ("telegram", role)
+    assert session.exec(select(Member).where(Member.user_id == "ou_li")).all() == []
+    assert len(session.exec(select(Event)).all()) == before
+
+    elsewhere = session.exec(select(Member).where(Member.user_id == "741")).one()
+    elsewhere.role, elsewhere.unit_id = Role.MEMBER, find_unit(session, COMMERCE).id
+    assert join(session, clock, "ou_li", "od-commerce").member is not None
+    elsewhere.role, elsewhere.unit_id, elsewhere.active = role, None, False
+    assert join(session, clock, "ou_li2", "od-commerce").member is not None
