@@ -11,11 +11,16 @@ as that button's tap.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from bot import conversation, texts
 from bot.channels import GROUP, PERSON, DeliveryError, Incoming, IncomingFile
@@ -30,6 +35,9 @@ from tasks.inbox import platform_update_id, store_new
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+BUSY_TRIES = 3
+BUSY_PAUSE_SECONDS = 0.5
 TAKE_UP_AT_ONCE = 500  # stored messages taken up at a start (a process never holds more than a few)
 
 
@@ -64,10 +72,26 @@ class ChannelConversation:
         if incoming.message_id:
             update = {"update_id": platform_update_id(incoming.channel, incoming.message_id),
                       "incoming": dataclasses.asdict(incoming)}
-            row_id = await self.ctx.run(lambda session: store_new(session, self.ctx.clock, update, incoming.channel))
+            row_id = await self._patiently(lambda session: store_new(session, self.ctx.clock, update,
+                                                                     incoming.channel))
             if row_id is None:
                 return  # handed on again: acted on already, or taken up at the next start
         await self._take(row_id, incoming, attempts=1)
+
+    async def _patiently(self, work: Callable[[Session], T]) -> T:
+        """``work`` in a transaction, tried again a few times when the database is busy past its
+        timeout (SQLite has one writer; a slow machine's planner pass may hold it). Refused, the
+        message would go back to the platform, which hands it on again only later, or after a
+        reconnection."""
+        for attempt in range(1, BUSY_TRIES + 1):
+            try:
+                return await self.ctx.run(work)
+            except OperationalError:
+                if attempt == BUSY_TRIES:
+                    raise
+                log.warning("the database is busy; storing a %s message again", self.transport.channel)
+                await asyncio.sleep(BUSY_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     async def left_over(self) -> list[Any]:
         """What people did that a process stored and died before acting on (or answering): read before
@@ -95,7 +119,7 @@ class ChannelConversation:
         intake does: with the action's change when it changes something, else once answered."""
         clock = self.ctx.clock
         if row_id is not None:
-            await self.ctx.run(lambda session: inbox.begin(session, row_id, attempts))
+            await self._patiently(lambda session: inbox.begin(session, row_id, attempts))
         address = (GROUP if incoming.is_group else PERSON) + incoming.address
         who = Who(incoming.channel, incoming.user_ref, address, incoming.is_group, incoming.name or incoming.user_ref)
         handling = inbox.Handling(row_id) if row_id is not None else None

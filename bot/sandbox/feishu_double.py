@@ -731,6 +731,16 @@ class FeishuDouble:
                                   "bot": {"activate_status": 2, "app_name": self.bot_name, "avatar_url": "",
                                           "ip_white_list": [], "open_id": self.bot_open_id}})
 
+    def _refused_department_read(self, request: web.Request) -> web.Response | None:
+        """The answer to a department read the app may not make (a bad token, no contact scope)."""
+        try:
+            self._check_token(request)
+        except FeishuApiError as error:
+            return self._error(error)
+        if (refused := self._contact_refusal()) is not None:
+            return self._error(refused)
+        return None
+
     def _contact_refusal(self) -> FeishuApiError | None:
         if self.organisation.denied:
             scopes = ", ".join(CONTACT_SCOPES)
@@ -777,12 +787,8 @@ class FeishuDouble:
         return web.json_response({"code": 0, "msg": "success", "data": {"user": user}})
 
     async def _department_children(self, request: web.Request) -> web.Response:
-        try:
-            self._check_token(request)
-        except FeishuApiError as error:
-            return self._error(error)
-        if (refused := self._contact_refusal()) is not None:
-            return self._error(refused)
+        if (refused := self._refused_department_read(request)) is not None:
+            return refused
         id_type = request.query.get("department_id_type", "open_department_id")
         department_id = request.match_info["department_id"]
         parent = None if department_id == ROOT_DEPARTMENT else self._org_department(department_id, id_type)
@@ -813,12 +819,8 @@ class FeishuDouble:
         return web.json_response({"code": 0, "msg": "success", "data": data})
 
     async def _department_parent(self, request: web.Request) -> web.Response:
-        try:
-            self._check_token(request)
-        except FeishuApiError as error:
-            return self._error(error)
-        if (refused := self._contact_refusal()) is not None:
-            return self._error(refused)
+        if (refused := self._refused_department_read(request)) is not None:
+            return refused
         id_type = request.query.get("department_id_type", "open_department_id")
         department = self._org_department(request.query.get("department_id", ""), id_type)
         if department is None:

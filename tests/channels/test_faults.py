@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from bot.sandbox.domestic import merged
 from tasks.db import transaction
 from tasks.models import Member, Outbox, OutboxStatus, Role
 from tasks.notifications import NotificationKind, Urge, UrgedTask
@@ -200,3 +201,38 @@ def test_a_message_that_comes_while_the_app_starts_is_acted_on_once(platform: Do
     platform.sandbox._run(conversation.take_up_stored(left_over))
     platform.settle()
     assert reports_filed(platform) == 0 and platform.count(member) == before  # left to the handler that has it
+
+
+@pytest.mark.parametrize("platform", DOMESTIC, indirect=True)
+def test_a_message_that_finds_the_database_busy_past_its_timeout_is_answered_once(platform: DomesticChat) -> None:
+    """Another writer holds the database longer than SQLite's busy timeout (a planner pass on a slow
+    machine): the message waits and is answered, rather than go back to the platform unanswered."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tasks.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
+
+    member = platform.join(207, "商务局小郑", Role.MEMBER, COMMERCE)
+    before = platform.count(member)
+    engine = make_engine(platform.engine.url.render_as_string(hide_password=False))
+    holder = engine.connect()
+    holder.begin()  # on SQLite, BEGIN IMMEDIATE (tasks.db): the one writer it allows
+    if engine.dialect.name == "postgresql":
+        holder.execute(text("LOCK TABLE inbox IN EXCLUSIVE MODE"))
+    held = SQLITE_BUSY_TIMEOUT_MS / 1000 + 1.5
+    releaser = threading.Timer(held, holder.rollback)
+    started = time.monotonic()
+    releaser.start()
+    try:
+        platform.sandbox.write(member, "我的任务")
+        answers = platform.sandbox.wait_for(member, before, timeout=held + 15)
+    finally:
+        releaser.join()
+        holder.close()
+        engine.dispose()
+    assert time.monotonic() - started >= held  # it really waited for the writer
+    assert "区商务局 未办结任务" in merged(answers).text
+    platform.settle()
+    assert platform.count(member) == before + len(answers)  # once

@@ -8,11 +8,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.sandbox.dingtalk_double import DingTalkDouble
@@ -30,15 +28,6 @@ from tests.factories import COMMERCE, seed_plan
 ROBOT_SECRET = "SEC7f3e9a1c5b2d8e4f6a0b9c7d5e3f1a2b4c6d8e0f"
 
 
-@pytest.fixture
-def doubles() -> Iterator[tuple[DingTalkDouble, RobotDouble]]:
-    dingtalk = DingTalkDouble().start_in_thread()
-    robots = RobotDouble().start_in_thread()
-    yield dingtalk, robots
-    robots.stop_thread()
-    dingtalk.stop()
-
-
 def wait_until(condition, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -47,8 +36,7 @@ def wait_until(condition, timeout: float = 20.0) -> None:
 
 
 def test_taskbot_run_serves_dingtalk_alone_and_says_no_secret(database_url: str, tmp_path: Path,
-                                                              doubles: tuple[DingTalkDouble, RobotDouble]) -> None:
-    dingtalk, robots = doubles
+                                                              dingtalk: DingTalkDouble, robots: RobotDouble) -> None:
     engine = make_engine(database_url)
     clock = FixedClock(datetime.now(UTC))  # the process runs on the real clock: its invite must be fresh
     seed_plan(engine, clock)

@@ -4,10 +4,7 @@ Telegram, in one process. What a unit sends on one reaches the office on the oth
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from bot.channels.renderers import button_text
 from bot.channels.runtime import DomesticChannels, DomesticPlan
@@ -21,13 +18,6 @@ from tests.factories import COMMERCE, EXHIBITION
 from tests.harness import BotHarness
 
 CONTRACT = b"%PDF-1.4 operating contract of the exhibition centre"
-
-
-@pytest.fixture
-def dingtalk() -> Iterator[DingTalkDouble]:
-    double = DingTalkDouble().start_in_thread()
-    yield double
-    double.stop()
 
 
 def wait_for(condition, timeout: float = 15.0):

@@ -9,13 +9,11 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlmodel import Session, select
 
 from bot.channels.feishu import file_ref
@@ -42,20 +40,6 @@ CLOCK = FixedClock(datetime(2021, 9, 1, 1, tzinfo=UTC))  # NOW in Beijing: every
 DINGTALK_ROBOT_SECRET = "SEC7f3e9a1c5b2d8e4f6a0b9c7d5e3f1a2b4c6d8e0f"
 WECOM_BOT_SECRET = "wecom-bot-secret-never-printed-0001"
 CONTRACT = b"%PDF-1.4 operating contract of the exhibition centre"
-
-
-@pytest.fixture
-def dingtalk() -> Iterator[DingTalkDouble]:
-    double = DingTalkDouble().start_in_thread()
-    yield double
-    double.stop()
-
-
-@pytest.fixture
-def robots() -> Iterator[RobotDouble]:
-    double = RobotDouble().start_in_thread()
-    yield double
-    double.stop_thread()
 
 
 class Office:
