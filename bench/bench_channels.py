@@ -189,25 +189,23 @@ class Delivered:
 
 
 @dataclass
-class Outcome:
+class Delivery:
+    """What one run's senders did, as the platform's double saw it."""
+
     real_seconds: float
     claimed: list[int]
     deliveries: list[Delivered]
     refusals: Counter[str]  # by the platform's code
-    rows: dict[int, tuple[str, str]]  # number -> (address, status) in the outbox
     # Every message each robot took, a notice's or an @ of its own, when: what its cap counts.
     sends: dict[str, list[float]]
     mentioned: int  # messages that @'d someone
 
 
 @dataclass
-class Delivery:
-    real_seconds: float
-    claimed: list[int]
-    deliveries: list[Delivered]
-    refusals: Counter[str]
-    sends: dict[str, list[float]]
-    mentioned: int
+class Outcome(Delivery):
+    """A run's delivery beside what the outbox says of each notice."""
+
+    rows: dict[int, tuple[str, str]]  # number -> (address, status) in the outbox
 
 
 async def deliver(url: str, channel: Channel, senders: int, robots: int, in_flight: int, claim: int, pace: Pace
@@ -287,7 +285,7 @@ def one_run(url: str, channel: Channel, senders: int, robots: int, messages: int
     engine = make_engine(url)
     rows = queued_duty_notices(engine)
     engine.dispose()
-    return Outcome(done.real_seconds, done.claimed, done.deliveries, done.refusals, rows, done.sends, done.mentioned)
+    return Outcome(**vars(done), rows=rows)
 
 
 # --- what the limits allow, and what a run achieved ------------------------------------------------------
