@@ -7,18 +7,22 @@ A workflow test takes the ``chat`` fixture (tests/conftest.py), which runs it on
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.context import BotContext
+from bot.sandbox.dingtalk_double import DingTalkDouble
 from bot.sandbox.domestic import DomesticSandbox, Shown, merged
+from bot.sandbox.robot_double import Robot, RobotDouble
 from tasks.clock import FixedClock
 from tasks.db import make_engine
 from tasks.models import Role
 from tests.dbstate import snapshot
-from tests.factories import seed_directory, seed_plan, task_id
+from tests.factories import COMMERCE, seed_directory, seed_plan, task_id
 from tests.harness import BotHarness
 
 CHANNELS = ("telegram", "dingtalk", "wecom", "feishu")
@@ -190,3 +194,41 @@ class DomesticChat:
 
 def open_chat(database_url: str, channel: str) -> Chat:
     return TelegramChat(database_url) if channel == "telegram" else DomesticChat(database_url, channel)
+
+
+@dataclass
+class ProcessConfig:
+    """What a taskbot process started by a test reads: its configuration file and its environment."""
+
+    path: Path
+    env: dict[str, str]
+    robot: Robot  # 区商务局's DingTalk group robot
+
+
+def dingtalk_office(tmp_path: Path, dingtalk: DingTalkDouble, robots: RobotDouble, robot_secret: str, *,
+                    more_toml: str = "", more_env: dict[str, str] | None = None) -> ProcessConfig:
+    """An office on DingTalk, as its configuration file and environment describe it to `taskbot run`
+    or `taskbot worker`: the app against ``dingtalk``, and 区商务局's group robot, signed with
+    ``robot_secret``, against ``robots``; ``more_toml`` and ``more_env`` add other platforms."""
+    robot = robots.add_robot("dingtalk", secret=robot_secret)
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[web]
+enabled = false
+
+[channels.dingtalk]
+enabled = true
+api_base = "{dingtalk.base_url}"
+
+[[channels.dingtalk.robots]]
+name = "区商务局工作群"
+unit = "{COMMERCE}"
+webhook_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU"
+secret_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET"
+{more_toml}""", encoding="utf-8")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TASKBOT_")},
+           "PYTHONPATH": os.getcwd(), "TASKBOT_CONFIG": str(path),
+           "TASKBOT_DINGTALK_CLIENT_ID": dingtalk.client_id, "TASKBOT_DINGTALK_CLIENT_SECRET": dingtalk.client_secret,
+           "TASKBOT_DINGTALK_ROBOT_SHANGWU": robots.url_for("dingtalk", robot.token),
+           "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET": robot_secret, **(more_env or {})}
+    return ProcessConfig(path, env, robot)

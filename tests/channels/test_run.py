@@ -3,7 +3,6 @@ platform's app and its group robots alone, as an office on DingTalk runs it, aga
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from tasks.notifications import NotificationKind, Urge, UrgedTask
 from tasks.outbox import notify_unit
 from tasks.work.lookup import unit_named
 from tasks.work.members import create_invite
+from tests.chats import dingtalk_office
 from tests.factories import COMMERCE, seed_plan
 
 ROBOT_SECRET = "SEC7f3e9a1c5b2d8e4f6a0b9c7d5e3f1a2b4c6d8e0f"
@@ -42,27 +42,8 @@ def test_taskbot_run_serves_dingtalk_alone_and_says_no_secret(database_url: str,
     seed_plan(engine, clock)
     with transaction(engine) as session:
         code = create_invite(session, clock, Actor("admin", "cli"), Role.MEMBER, unit_named(session, COMMERCE)).code
-    robot = robots.add_robot("dingtalk", secret=ROBOT_SECRET)
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[web]
-enabled = false
-
-[channels.dingtalk]
-enabled = true
-api_base = "{dingtalk.base_url}"
-
-[[channels.dingtalk.robots]]
-name = "区商务局工作群"
-unit = "{COMMERCE}"
-webhook_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU"
-secret_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET"
-""", encoding="utf-8")
-    webhook = robots.url_for("dingtalk", robot.token)
-    env = {**{k: v for k, v in os.environ.items() if k != "TASKBOT_TOKEN"}, "PYTHONPATH": os.getcwd(),
-           "TASKBOT_CONFIG": str(config), "TASKBOT_DINGTALK_CLIENT_ID": dingtalk.client_id,
-           "TASKBOT_DINGTALK_CLIENT_SECRET": dingtalk.client_secret,
-           "TASKBOT_DINGTALK_ROBOT_SHANGWU": webhook, "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET": ROBOT_SECRET}
+    office = dingtalk_office(tmp_path, dingtalk, robots, ROBOT_SECRET)
+    robot, env = office.robot, office.env
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--database-url", database_url, "run"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

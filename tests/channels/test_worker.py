@@ -5,7 +5,6 @@ stay with `taskbot run`), and leaves to `taskbot run` what only that connection 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -32,6 +31,7 @@ from tasks.db import make_engine, transaction
 from tasks.models import Outbox
 from tasks.notifications import NotificationKind, Urge
 from tasks.outbox import enqueue
+from tests.chats import dingtalk_office
 from tests.databases import empty_postgres
 from tests.factories import COMMERCE
 
@@ -47,25 +47,8 @@ class Office:
     `taskbot run`), as the configuration file and the environment describe it to a process."""
 
     def __init__(self, tmp_path: Path, dingtalk: DingTalkDouble, robots: RobotDouble) -> None:
-        self.dingtalk_robot = robots.add_robot("dingtalk", secret=DINGTALK_ROBOT_SECRET)
         self.wecom_robot = robots.add_robot("wecom")
-        self.secrets = [dingtalk.client_secret, DINGTALK_ROBOT_SECRET, WECOM_BOT_SECRET,
-                        self.dingtalk_robot.token, self.wecom_robot.token]
-        self.config = tmp_path / "config.toml"
-        self.config.write_text(f"""
-[web]
-enabled = false
-
-[channels.dingtalk]
-enabled = true
-api_base = "{dingtalk.base_url}"
-
-[[channels.dingtalk.robots]]
-name = "区商务局工作群"
-unit = "{COMMERCE}"
-webhook_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU"
-secret_env = "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET"
-
+        configured = dingtalk_office(tmp_path, dingtalk, robots, DINGTALK_ROBOT_SECRET, more_toml=f"""
 [channels.wecom]
 enabled = true
 
@@ -73,15 +56,11 @@ enabled = true
 name = "区商务局企业微信群"
 unit = "{COMMERCE}"
 webhook_env = "TASKBOT_WECOM_ROBOT_SHANGWU"
-""", encoding="utf-8")
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("TASKBOT_")},
-                    "PYTHONPATH": os.getcwd(), "TASKBOT_CONFIG": str(self.config),
-                    "TASKBOT_DINGTALK_CLIENT_ID": dingtalk.client_id,
-                    "TASKBOT_DINGTALK_CLIENT_SECRET": dingtalk.client_secret,
-                    "TASKBOT_DINGTALK_ROBOT_SHANGWU": robots.url_for("dingtalk", self.dingtalk_robot.token),
-                    "TASKBOT_DINGTALK_ROBOT_SHANGWU_SECRET": DINGTALK_ROBOT_SECRET,
-                    "TASKBOT_WECOM_ROBOT_SHANGWU": robots.url_for("wecom", self.wecom_robot.token),
-                    "TASKBOT_WECOM_BOT_ID": "wecom-bot-id", "TASKBOT_WECOM_BOT_SECRET": WECOM_BOT_SECRET}
+""", more_env={"TASKBOT_WECOM_ROBOT_SHANGWU": robots.url_for("wecom", self.wecom_robot.token),
+               "TASKBOT_WECOM_BOT_ID": "wecom-bot-id", "TASKBOT_WECOM_BOT_SECRET": WECOM_BOT_SECRET})
+        self.dingtalk_robot, self.env = configured.robot, configured.env
+        self.secrets = [dingtalk.client_secret, DINGTALK_ROBOT_SECRET, WECOM_BOT_SECRET,
+                        self.dingtalk_robot.token, self.wecom_robot.token]
 
     def worker(self, database_url: str) -> subprocess.Popen[str]:
         """`taskbot worker --until-idle` with no Telegram token, as an office on DingTalk and WeCom starts one."""
